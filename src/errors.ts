@@ -1,0 +1,72 @@
+/**
+ * Operating errors: every error a caller can meet in normal operation is a ShardlineError with a
+ * literal `code` to switch on (the Kinesis exception name where Kinesis has one), whether trying
+ * again may succeed (`retriable`), and the underlying `cause`. Programmer errors are asserts.
+ */
+export abstract class ShardlineError extends Error {
+  abstract readonly code: string;
+  readonly retriable: boolean;
+
+  constructor(message: string, options: { cause?: unknown; retriable?: boolean } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.retriable = options.retriable ?? false;
+  }
+
+  override get name(): string {
+    return this.code;
+  }
+}
+
+/** Bad input: nothing was changed. */
+export class InvalidArgumentException extends ShardlineError {
+  readonly code = 'InvalidArgumentException' as const;
+}
+
+/** The log (or engine) was closed, or failed and must be reopened. */
+export class ClosedError extends ShardlineError {
+  readonly code = 'Closed' as const;
+}
+
+/** The file system is full: nothing of the failed append was stored; retry after space frees. */
+export class StorageFullError extends ShardlineError {
+  readonly code = 'StorageFull' as const;
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super(message, { ...options, retriable: true });
+  }
+}
+
+/**
+ * An I/O error the log cannot vouch past (a failed write or fsync). The log stops accepting
+ * appends: after a failed fsync the kernel may have dropped the dirty pages, so only reopening
+ * (which recovers from what is really on disk) gives a truthful state.
+ */
+export class StorageError extends ShardlineError {
+  readonly code = 'StorageError' as const;
+}
+
+/** A read below the log's start (expired by retention) or past its end. */
+export class OffsetOutOfRangeError extends ShardlineError {
+  readonly code = 'OffsetOutOfRange' as const;
+  constructor(
+    message: string,
+    readonly startOffset: number,
+    readonly endOffset: number,
+  ) {
+    super(message);
+  }
+}
+
+/** A log directory whose files contradict each other in a way recovery must not guess about. */
+export class CorruptLogError extends ShardlineError {
+  readonly code = 'CorruptLog' as const;
+}
+
+/** Maps a failed file system call to the operating error callers see. */
+export function storageErrorFrom(error: unknown, what: string): StorageFullError | StorageError {
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  const detail = error instanceof Error ? error.message : String(error);
+  if (code === 'ENOSPC' || code === 'EDQUOT') {
+    return new StorageFullError(`${what}: no space left on the device (${detail})`, { cause: error });
+  }
+  return new StorageError(`${what}: ${detail}`, { cause: error });
+}

@@ -1,0 +1,17 @@
+export { Log, READ_BYTES_DEFAULT, type AppendResult, type ReadResult, type RecordsResult } from './log/log.js';
+export { DEFAULT_LOG_OPTIONS, resolveLogOptions, type FsyncPolicy, type LogOptions } from './log/log_config.js';
+export type { RecoveryReport } from './log/log_loader.js';
+export { CommittedPosition } from './log/committed_position.js';
+export type { LogPosition } from './log/recovery_point.js';
+export {
+  BATCH_BYTES_MAX,
+  BATCH_RECORDS_MAX,
+  PARTITION_KEY_CHARS_MAX,
+  RECORD_PAYLOAD_BYTES_MAX,
+  forEachRecord,
+  readBatchHeader,
+  verifyBatch,
+  type LogRecord,
+  type StoredRecord,
+} from './log/record_batch.js';
+export * from './errors.js';

@@ -1,0 +1,98 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { native } from '../native/native.js';
+
+export interface MappedFileOptions {
+  /** Open the file for writing (and create it if missing); otherwise read-only. */
+  readonly fileWritable: boolean;
+  /** Map it writable, to write through the mapping (indexes); segments are written with pwrite. */
+  readonly mapWritable: boolean;
+  /** Bytes to map; may exceed the file size, so a growing file needs no remap. */
+  readonly mapBytes: number;
+}
+
+/**
+ * A file with one shared mapping of its first `mapBytes` bytes and the descriptor it was opened
+ * with. Bytes past the end of the file are mapped but must never be touched (SIGBUS): users only
+ * read below the size they wrote or extended to. Closing unmaps, which detaches every view.
+ */
+export class MappedFile {
+  private mapping: ArrayBuffer;
+  private fileBytes: number;
+
+  private constructor(
+    readonly path: string,
+    readonly fd: number,
+    mapping: ArrayBuffer,
+    fileBytes: number,
+  ) {
+    this.mapping = mapping;
+    this.fileBytes = fileBytes;
+    this.buffer = Buffer.from(mapping);
+  }
+
+  /** A view of the whole mapping. */
+  readonly buffer: Buffer;
+
+  static open(path: string, options: MappedFileOptions): MappedFile {
+    assert(options.fileWritable || !options.mapWritable, 'a writable mapping needs a writable file');
+    const flags = options.fileWritable ? fs.constants.O_RDWR | fs.constants.O_CREAT : fs.constants.O_RDONLY;
+    const fd = fs.openSync(path, flags, 0o644);
+    try {
+      const mapBytes = roundUpToPage(Math.max(1, options.mapBytes));
+      const mapping = native.map(fd, mapBytes, options.mapWritable);
+      return new MappedFile(path, fd, mapping, fs.fstatSync(fd).size);
+    } catch (error) {
+      fs.closeSync(fd);
+      throw error;
+    }
+  }
+
+  get sizeBytes(): number {
+    return this.fileBytes;
+  }
+
+  get mapBytes(): number {
+    return this.mapping.byteLength;
+  }
+
+  get isOpen(): boolean {
+    return this.mapping.byteLength > 0;
+  }
+
+  /** Allocates blocks up to `bytes` (fallocate), so that writes below it cannot meet a full disk. */
+  extendTo(bytes: number): void {
+    if (bytes <= this.fileBytes) return;
+    assert(bytes <= this.mapping.byteLength, `extend to ${bytes} past the mapping of ${this.mapping.byteLength}`);
+    native.fallocate(this.fd, this.fileBytes, bytes - this.fileBytes);
+    this.fileBytes = bytes;
+  }
+
+  /** Trims the file to `bytes`; only ever past the bytes anyone reads (see docs/FORMAT.md). */
+  truncate(bytes: number): void {
+    fs.ftruncateSync(this.fd, bytes);
+    this.fileBytes = bytes;
+  }
+
+  /** Writes dirty pages of the mapping back to the file and waits for them. */
+  flush(): void {
+    const bytes = Math.min(this.fileBytes, this.mapping.byteLength);
+    if (bytes > 0) native.msync(this.mapping, 0, roundUpToPage(bytes), true);
+  }
+
+  advise(advice: number): void {
+    native.madvise(this.mapping, 0, this.mapping.byteLength, advice);
+  }
+
+  /** Unmaps (every view of the mapping becomes empty and throws) and closes the descriptor. */
+  close(): void {
+    if (!this.isOpen) return;
+    native.unmap(this.mapping);
+    fs.closeSync(this.fd);
+  }
+}
+
+export function roundUpToPage(bytes: number): number {
+  const page = native.pageBytes;
+  return Math.ceil(bytes / page) * page;
+}

@@ -1,0 +1,526 @@
+import { ClosedError, InvalidArgumentException, OffsetOutOfRangeError, type ShardlineError, storageErrorFrom } from '../errors.js';
+import { CommittedPosition } from './committed_position.js';
+import { syncDirectory, syncDirectorySync, writeFileDurably } from './durable_file.js';
+import { CLEAN_SHUTDOWN_FILE } from './file_names.js';
+import { resolveLogOptions, MIB, type LogOptions } from './log_config.js';
+import { loadLog, type RecoveryReport } from './log_loader.js';
+import { BatchBuilder, forEachRecord, readBatchHeader, type LogRecord, type StoredRecord } from './record_batch.js';
+import { writeRecoveryPoint, type LogPosition } from './recovery_point.js';
+import { LogSegment } from './segment.js';
+
+export interface AppendResult {
+  readonly baseOffset: number;
+  readonly recordCount: number;
+  readonly timestampMs: number;
+}
+
+/** Whole batches, as views of the mapped segment files (one chunk per segment touched). */
+export interface ReadResult {
+  readonly startOffset: number;
+  /** The offset after the last record of the last batch returned. */
+  readonly nextOffset: number;
+  readonly chunks: readonly Buffer[];
+}
+
+export interface RecordsResult {
+  readonly records: readonly StoredRecord[];
+  /** Where the next read continues. */
+  readonly nextOffset: number;
+}
+
+export const READ_BYTES_DEFAULT = MIB;
+
+interface PendingAppend {
+  readonly result: AppendResult;
+  readonly resolve: (result: AppendResult) => void;
+  readonly reject: (error: Error) => void;
+}
+
+/**
+ * One shard's log: segmented, append-only, memory-mapped for reads (docs/FORMAT.md).
+ *
+ * A single writer appends batches with pwrite; readers get views of the mapped files up to the
+ * committed position. Under fsync "always", appends are group-committed: one fdatasync (off the
+ * event loop) covers every append made since the previous one, and the committed position and
+ * the appends' promises advance together when it completes. Sealing rolled segments, recovery
+ * points and deletions run one at a time on a maintenance queue, in the order they were asked.
+ *
+ * Not thread-safe: one Log per directory, used from one thread. Readers on other threads follow
+ * the committed position through `options.committedPosition`.
+ */
+export class Log {
+  private readonly builder = new BatchBuilder();
+  private readonly committedShared: CommittedPosition | null;
+  private committed: LogPosition;
+  private checkpointed: LogPosition;
+  private lastTimestamp: number;
+  private state: 'open' | 'closing' | 'closed' = 'open';
+  private failure: ShardlineError | null = null;
+  private readonly dirty = new Set<LogSegment>();
+  private pending: PendingAppend[] = [];
+  private flushing: Promise<void> | null = null;
+  private maintenance: Promise<void> = Promise.resolve();
+  private closing: Promise<void> | null = null;
+  private readonly timers: NodeJS.Timeout[] = [];
+  /** Sealed segments with open files, least recently read first. */
+  private readonly openSealed = new Set<LogSegment>();
+
+  private constructor(
+    readonly dir: string,
+    private readonly options: LogOptions,
+    private readonly segments: LogSegment[],
+    readonly recovery: RecoveryReport,
+  ) {
+    this.committedShared = options.committedPosition === null ? null : new CommittedPosition(options.committedPosition);
+    this.committed = this.appendedPosition();
+    // No recovery point written by this instance yet: the first checkpoint always writes.
+    this.checkpointed = { nextOffset: -1, segmentBaseOffset: -1, positionBytes: -1 };
+    this.lastTimestamp = Math.max(0, ...segments.map((segment) => segment.lastTimestampMs).slice(-2));
+    this.committedShared?.publish(this.committed);
+    this.startTimers();
+  }
+
+  /** Opens (creating, or recovering) the log in `dir`; see docs/FORMAT.md, "Opening a log". */
+  static async open(dir: string, options: Partial<LogOptions> = {}): Promise<Log> {
+    const resolved = resolveLogOptions(options);
+    const { segments, report } = await loadLog(dir, resolved);
+    const log = new Log(dir, resolved, segments, report);
+    await log.enqueue(() => log.checkpoint());
+    if (log.failure !== null) {
+      await log.close();
+      throw log.failure;
+    }
+    return log;
+  }
+
+  /** The first offset still stored (retention moves it). */
+  get startOffset(): number {
+    return this.segments[0]!.baseOffset;
+  }
+
+  /** The offset after the last committed record: readers see offsets below it. */
+  get endOffset(): number {
+    return this.committed.nextOffset;
+  }
+
+  /** The offset the next appended record gets (appends not yet committed included). */
+  get appendedOffset(): number {
+    return this.active.nextOffset;
+  }
+
+  get segmentCount(): number {
+    return this.segments.length;
+  }
+
+  /** Bytes of record batches stored. */
+  get sizeBytes(): number {
+    return this.segments.reduce((sum, segment) => sum + segment.sizeBytes, 0);
+  }
+
+  private get active(): LogSegment {
+    return this.segments[this.segments.length - 1]!;
+  }
+
+  /**
+   * Appends the records as one batch, stamped with one arrival time. Resolves when the batch is
+   * committed (under "always": on disk). Rejects with InvalidArgumentException (nothing stored),
+   * StorageFullError (nothing stored, retriable), StorageError or ClosedError.
+   */
+  append(records: readonly LogRecord[]): Promise<AppendResult> {
+    let result: AppendResult;
+    try {
+      result = this.write(records);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (this.options.fsync !== 'always') {
+      this.commit(this.appendedPosition());
+      return Promise.resolve(result);
+    }
+    return new Promise((resolve, reject) => {
+      this.pending.push({ result, resolve, reject });
+      this.scheduleFlush();
+    });
+  }
+
+  private write(records: readonly LogRecord[]): AppendResult {
+    this.checkWritable();
+    this.builder.encode(records);
+    const batchBytes = this.builder.batchBytes;
+    const recordCount = this.builder.recordCount;
+    const timestampMs = Math.max(this.options.clock(), this.lastTimestamp);
+    if (this.needsRoll(batchBytes, recordCount, timestampMs)) this.roll();
+    const active = this.active;
+    try {
+      active.reserve(batchBytes);
+    } catch (error) {
+      throw storageErrorFrom(error, 'extending the active segment');
+    }
+    const baseOffset = active.nextOffset;
+    const batch = this.builder.seal(baseOffset, timestampMs);
+    try {
+      active.append(batch, { batchBytes, baseOffset, timestampMs, recordCount });
+    } catch (error) {
+      // The batch may be partly on disk past the end: harmless (the next append overwrites it,
+      // recovery stops before it), but an I/O error means the file can no longer be trusted.
+      throw this.fail(storageErrorFrom(error, 'writing a batch'));
+    }
+    this.lastTimestamp = timestampMs;
+    if (this.options.fsync !== 'never') this.dirty.add(active);
+    return { baseOffset, recordCount, timestampMs };
+  }
+
+  private checkWritable(): void {
+    if (this.state !== 'open') throw new ClosedError(`log ${this.dir} is ${this.state}`);
+    if (this.failure !== null) throw this.failure;
+  }
+
+  private needsRoll(batchBytes: number, recordCount: number, timestampMs: number): boolean {
+    const active = this.active;
+    if (active.isFullFor(batchBytes, recordCount)) return true;
+    return !active.isEmpty && timestampMs - active.firstTimestampMs >= this.options.segmentAgeMs;
+  }
+
+  /** Starts a new active segment at the next offset; the old one is sealed in the background. */
+  private roll(): void {
+    const old = this.active;
+    let next: LogSegment;
+    try {
+      next = LogSegment.create(this.dir, old.nextOffset, this.options);
+      syncDirectorySync(this.dir);
+    } catch (error) {
+      throw storageErrorFrom(error, 'rolling to a new segment');
+    }
+    this.segments.push(next);
+    void this.enqueue(() => this.sealSegment(old, next));
+  }
+
+  private async sealSegment(old: LogSegment, next: LogSegment): Promise<void> {
+    while (this.flushing !== null) await this.flushing;
+    await old.sync();
+    await old.seal();
+    this.openSealed.add(old);
+    this.evictSealed();
+    // Everything before `next` is now sealed and on disk: recovery may start at `next`.
+    await this.writeCheckpoint({ nextOffset: next.baseOffset, segmentBaseOffset: next.baseOffset, positionBytes: 0 });
+  }
+
+  private appendedPosition(): LogPosition {
+    const active = this.active;
+    return { nextOffset: active.nextOffset, segmentBaseOffset: active.baseOffset, positionBytes: active.sizeBytes };
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushing === null) this.flushing = this.flushLoop();
+  }
+
+  /** Group commit: one fdatasync per dirty segment covers every append made before it started. */
+  private async flushLoop(): Promise<void> {
+    try {
+      while (this.dirty.size > 0 && this.failure === null) {
+        const target = this.appendedPosition();
+        const segments = [...this.dirty];
+        this.dirty.clear();
+        await Promise.all(segments.map((segment) => segment.sync()));
+        this.commit(target);
+      }
+    } catch (error) {
+      this.fail(storageErrorFrom(error, 'fdatasync'));
+    } finally {
+      this.flushing = null;
+    }
+  }
+
+  /** Makes everything up to `target` visible to readers and resolves the appends it covers. */
+  private commit(target: LogPosition): void {
+    if (target.nextOffset > this.committed.nextOffset || target.segmentBaseOffset > this.committed.segmentBaseOffset) {
+      this.committed = target;
+      this.committedShared?.publish(target);
+    }
+    let done = 0;
+    while (done < this.pending.length) {
+      const append = this.pending[done]!;
+      if (append.result.baseOffset + append.result.recordCount > target.nextOffset) break;
+      append.resolve(append.result);
+      done++;
+    }
+    if (done > 0) this.pending = this.pending.slice(done);
+  }
+
+  /** Stops appends for good: the disk may not hold what it said. Rejects waiting appends. */
+  private fail(error: ShardlineError): ShardlineError {
+    if (this.failure === null) this.failure = error;
+    this.rejectPending(this.failure);
+    return this.failure;
+  }
+
+  private rejectPending(error: Error): void {
+    const pending = this.pending;
+    this.pending = [];
+    for (const append of pending) append.reject(error);
+  }
+
+  private enqueue(job: () => Promise<void>): Promise<void> {
+    const run = this.maintenance.then(async () => {
+      try {
+        if (this.failure === null) await job();
+      } catch (error) {
+        this.fail(storageErrorFrom(error, 'log maintenance'));
+      }
+    });
+    this.maintenance = run;
+    return run;
+  }
+
+  /** Writes a recovery point at the current end, after making the data up to it durable. */
+  private async checkpoint(): Promise<void> {
+    const target = this.appendedPosition();
+    const last = this.checkpointed;
+    if (target.nextOffset === last.nextOffset && target.segmentBaseOffset === last.segmentBaseOffset && target.positionBytes === last.positionBytes) return;
+    await this.active.sync();
+    if (this.options.fsync !== 'always') this.commit(target);
+    await this.writeCheckpoint(target);
+  }
+
+  private async writeCheckpoint(point: LogPosition): Promise<void> {
+    if (point.nextOffset < this.checkpointed.nextOffset) return;
+    await writeRecoveryPoint(this.dir, point);
+    this.checkpointed = point;
+  }
+
+  /** Makes every append so far durable and committed, whatever the fsync policy. */
+  async flush(): Promise<void> {
+    this.checkWritable();
+    await this.enqueue(async () => {
+      const target = this.appendedPosition();
+      while (this.flushing !== null) await this.flushing;
+      await this.active.sync();
+      this.commit(target);
+    });
+    if (this.failure !== null) throw this.failure;
+  }
+
+  private startTimers(): void {
+    const { fsync, checkpointIntervalMs, retentionCheckIntervalMs } = this.options;
+    const every = (ms: number, tick: () => void): void => {
+      this.timers.push(setInterval(tick, ms).unref());
+    };
+    every(checkpointIntervalMs, () => {
+      if (this.appendedOffset !== this.checkpointed.nextOffset) void this.enqueue(() => this.checkpoint());
+    });
+    if (typeof fsync === 'object') every(fsync.intervalMs, () => this.scheduleFlush());
+    if (retentionCheckIntervalMs > 0) every(retentionCheckIntervalMs, () => void this.applyRetention());
+  }
+
+  /**
+   * Reads whole batches from the one holding `offset`, at most `maxBytes` (but always at least
+   * one batch, so a reader always progresses), up to the committed end. The chunks are views of
+   * the mapped files: valid until the log closes or retention deletes their segment (then they
+   * read as empty and throw), and until openSegmentsMax other sealed segments have been read.
+   */
+  read(offset: number, maxBytes: number = READ_BYTES_DEFAULT): ReadResult {
+    this.checkReadable(offset, maxBytes);
+    const chunks: Buffer[] = [];
+    let nextOffset = offset;
+    if (offset === this.committed.nextOffset) return { startOffset: offset, nextOffset, chunks };
+    let bytes = 0;
+    let index = this.segmentIndexOf(offset);
+    let position = this.segments[index]!.positionOf(offset, this.committedBytesIn(this.segments[index]!));
+    for (let touched = 0; index < this.segments.length && touched < this.options.openSegmentsMax; touched++, index++) {
+      const segment = this.segments[index]!;
+      const limit = this.committedBytesIn(segment);
+      const buf = this.touch(segment);
+      const start = position;
+      while (position < limit) {
+        const header = readBatchHeader(buf, position);
+        if (bytes > 0 && bytes + header.batchBytes > maxBytes) break;
+        position += header.batchBytes;
+        bytes += header.batchBytes;
+        nextOffset = header.baseOffset + header.recordCount;
+      }
+      if (position > start) chunks.push(buf.subarray(start, position));
+      if (position < limit || limit < segment.sizeBytes) break;
+      position = 0;
+    }
+    return { startOffset: offset, nextOffset, chunks };
+  }
+
+  /** Decoded records from `offset`: at most `maxRecords`, about `maxBytes` of batches. */
+  readRecords(offset: number, maxRecords: number, maxBytes: number = READ_BYTES_DEFAULT): RecordsResult {
+    if (!Number.isSafeInteger(maxRecords) || maxRecords < 1) throw new InvalidArgumentException(`maxRecords must be a positive integer, got ${maxRecords}`);
+    const { chunks, nextOffset } = this.read(offset, maxBytes);
+    const records: StoredRecord[] = [];
+    for (const chunk of chunks) {
+      for (let position = 0; position < chunk.length && records.length < maxRecords; ) {
+        forEachRecord(chunk, position, offset, (record) => {
+          if (records.length < maxRecords) records.push(record);
+        });
+        position += readBatchHeader(chunk, position).batchBytes;
+      }
+    }
+    const last = records.at(-1);
+    return { records, nextOffset: records.length === maxRecords && last !== undefined ? last.offset + 1 : nextOffset };
+  }
+
+  /** Where the batch holding a committed `offset` is: segment and position. */
+  lookup(offset: number): LogPosition {
+    this.checkReadable(offset, 1);
+    if (offset === this.committed.nextOffset) throw this.outOfRange(offset);
+    const segment = this.segments[this.segmentIndexOf(offset)]!;
+    const positionBytes = segment.positionOf(offset, this.committedBytesIn(segment));
+    return { nextOffset: offset, segmentBaseOffset: segment.baseOffset, positionBytes };
+  }
+
+  /**
+   * The first committed offset whose arrival time is at least `timestampMs`, or endOffset when
+   * there is none yet. Arrival times never decrease along the log, so this is a binary search.
+   */
+  offsetForTimestamp(timestampMs: number): number {
+    if (this.state === 'closed') throw new ClosedError(`log ${this.dir} is closed`);
+    if (!Number.isSafeInteger(timestampMs)) throw new InvalidArgumentException(`timestamp must be an integer, got ${timestampMs}`);
+    let low = 0;
+    let high = this.segments.length - 1;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      const segment = this.segments[middle]!;
+      this.touch(segment);
+      if (segment.lastTimestampMs >= timestampMs) high = middle;
+      else low = middle + 1;
+    }
+    for (let index = low; index < this.segments.length; index++) {
+      const segment = this.segments[index]!;
+      const limit = this.committedBytesIn(segment);
+      const position = limit === 0 ? -1 : segment.positionOfTime(timestampMs, limit);
+      if (position >= 0) return readBatchHeader(this.touch(segment), position).baseOffset;
+    }
+    return this.committed.nextOffset;
+  }
+
+  private checkReadable(offset: number, maxBytes: number): void {
+    if (this.state === 'closed') throw new ClosedError(`log ${this.dir} is closed`);
+    if (!Number.isSafeInteger(offset)) throw new InvalidArgumentException(`offset must be an integer, got ${offset}`);
+    if (!Number.isSafeInteger(maxBytes) || maxBytes < 1) throw new InvalidArgumentException(`maxBytes must be a positive integer, got ${maxBytes}`);
+    if (offset < this.startOffset || offset > this.committed.nextOffset) throw this.outOfRange(offset);
+  }
+
+  private outOfRange(offset: number): OffsetOutOfRangeError {
+    return new OffsetOutOfRangeError(
+      `offset ${offset} is outside the log's committed range [${this.startOffset}, ${this.committed.nextOffset})`,
+      this.startOffset,
+      this.committed.nextOffset,
+    );
+  }
+
+  /** Index of the segment whose offsets include `offset` (the last with baseOffset <= offset). */
+  private segmentIndexOf(offset: number): number {
+    let low = 0;
+    let high = this.segments.length - 1;
+    while (low < high) {
+      const middle = (low + high + 1) >>> 1;
+      if (this.segments[middle]!.baseOffset <= offset) low = middle;
+      else high = middle - 1;
+    }
+    return low;
+  }
+
+  /** How far into `segment` readers may read. */
+  private committedBytesIn(segment: LogSegment): number {
+    const committed = this.committed;
+    if (segment.baseOffset < committed.segmentBaseOffset) return segment.sizeBytes;
+    return segment.baseOffset === committed.segmentBaseOffset ? committed.positionBytes : 0;
+  }
+
+  /** The mapped file of a segment, keeping at most openSegmentsMax sealed segments open. */
+  private touch(segment: LogSegment): Buffer {
+    const buf = segment.mapped();
+    if (!segment.isWritable) {
+      this.openSealed.delete(segment);
+      this.openSealed.add(segment);
+      this.evictSealed();
+    }
+    return buf;
+  }
+
+  private evictSealed(): void {
+    for (const segment of this.openSealed) {
+      if (this.openSealed.size <= this.options.openSegmentsMax) break;
+      this.openSealed.delete(segment);
+      segment.close();
+    }
+  }
+
+  /**
+   * Deletes whole segments past retention (docs/FORMAT.md, "Retention"); resolves with how many.
+   * An expired active segment is rolled first, so that an idle shard's records expire too.
+   */
+  async applyRetention(): Promise<number> {
+    if (this.state !== 'open' || this.failure !== null) return 0;
+    const cutoffMs = this.options.clock() - this.options.retentionMs;
+    const active = this.active;
+    if (!active.isEmpty && active.lastTimestampMs < cutoffMs) {
+      try {
+        this.roll();
+      } catch {
+        return 0; // a full disk: retention tries again on its next tick
+      }
+    }
+    const expired = this.expiredCount(cutoffMs);
+    if (expired === 0) return 0;
+    const doomed = this.segments.splice(0, expired);
+    await this.enqueue(async () => {
+      for (const segment of doomed) {
+        this.openSealed.delete(segment);
+        segment.delete();
+      }
+      await syncDirectory(this.dir);
+    });
+    return expired;
+  }
+
+  /** How many of the oldest segments retention deletes; never the active one. */
+  private expiredCount(cutoffMs: number): number {
+    let count = 0;
+    let remainingBytes = this.sizeBytes;
+    const retentionBytes = this.options.retentionBytes;
+    while (count < this.segments.length - 1) {
+      const segment = this.segments[count]!;
+      const tooOld = segment.lastTimestampMs < cutoffMs;
+      const tooBig = retentionBytes !== null && remainingBytes - segment.sizeBytes >= retentionBytes;
+      if (!tooOld && !tooBig) break;
+      remainingBytes -= segment.sizeBytes;
+      count++;
+    }
+    return count;
+  }
+
+  /**
+   * Waits for appends in flight, makes everything durable, trims the active segment, writes a
+   * recovery point and the clean-shutdown marker, and closes every file. Idempotent.
+   */
+  close(): Promise<void> {
+    this.closing ??= this.shutDown();
+    return this.closing;
+  }
+
+  private async shutDown(): Promise<void> {
+    this.state = 'closing';
+    for (const timer of this.timers) clearInterval(timer);
+    while (this.flushing !== null) await this.flushing;
+    await this.maintenance;
+    try {
+      if (this.failure === null) {
+        const active = this.active;
+        const end = this.appendedPosition();
+        await active.sync();
+        this.commit(end);
+        await active.seal();
+        await writeRecoveryPoint(this.dir, end);
+        await writeFileDurably(this.dir, CLEAN_SHUTDOWN_FILE, new Uint8Array(0));
+      }
+    } finally {
+      this.rejectPending(new ClosedError(`log ${this.dir} closed`));
+      for (const segment of this.segments) segment.close();
+      this.state = 'closed';
+    }
+  }
+}

@@ -1,0 +1,245 @@
+import { InvalidArgumentException } from '../errors.js';
+import { checksum } from './checksum.js';
+import { readU64, writeU64 } from './u64.js';
+
+/*
+ * A record batch, as specified in docs/FORMAT.md ("Record batch"): a 40-byte header, then the
+ * records back to back. The same bytes are written to the segment file and sent on the wire.
+ *
+ *   0 checksum u64 | 8 batchLength u32 | 12 magic u16 | 14 version u8 | 15 attributes u8 |
+ *   16 baseOffset u64 | 24 timestampMs u64 | 32 recordCount u32 | 36 reserved u32 | 40 records
+ *
+ * A record: 0 dataLength u32 | 4 keyLength u16 | 6 flags u8 | 7 reserved u8 |
+ *           8 [explicitHashKey 16 bytes if flags bit 0] | partitionKey | data
+ */
+
+export const CHECKSUM_POSITION = 0;
+export const BATCH_LENGTH_POSITION = CHECKSUM_POSITION + 8;
+export const MAGIC_POSITION = BATCH_LENGTH_POSITION + 4;
+export const VERSION_POSITION = MAGIC_POSITION + 2;
+export const ATTRIBUTES_POSITION = VERSION_POSITION + 1;
+export const BASE_OFFSET_POSITION = ATTRIBUTES_POSITION + 1;
+export const TIMESTAMP_POSITION = BASE_OFFSET_POSITION + 8;
+export const RECORD_COUNT_POSITION = TIMESTAMP_POSITION + 8;
+export const RESERVED_POSITION = RECORD_COUNT_POSITION + 4;
+export const BATCH_HEADER_BYTES = RESERVED_POSITION + 4;
+
+export const BATCH_MAGIC = 0x4c53;
+export const BATCH_VERSION = 1;
+export const BATCH_BYTES_MAX = 16 * 1024 * 1024;
+export const BATCH_RECORDS_MAX = 100_000;
+
+export const RECORD_DATA_LENGTH_POSITION = 0;
+export const RECORD_KEY_LENGTH_POSITION = RECORD_DATA_LENGTH_POSITION + 4;
+export const RECORD_FLAGS_POSITION = RECORD_KEY_LENGTH_POSITION + 2;
+export const RECORD_RESERVED_POSITION = RECORD_FLAGS_POSITION + 1;
+export const RECORD_HEADER_BYTES = RECORD_RESERVED_POSITION + 1;
+export const HASH_KEY_BYTES = 16;
+export const FLAG_EXPLICIT_HASH_KEY = 0x01;
+
+/** Kinesis' limit: partition key and data of one record together. */
+export const RECORD_PAYLOAD_BYTES_MAX = 1024 * 1024;
+export const PARTITION_KEY_CHARS_MAX = 256;
+export const PARTITION_KEY_BYTES_MAX = PARTITION_KEY_CHARS_MAX * 4;
+
+/** A record as appended: the arrival timestamp and offset are the log's to assign. */
+export interface LogRecord {
+  readonly partitionKey: string;
+  readonly data: Uint8Array;
+  /** The 128-bit hash key, little-endian, when the producer chose the shard explicitly. */
+  readonly explicitHashKey?: Uint8Array | undefined;
+}
+
+/** A record as read: `data` and `explicitHashKey` are views of the batch, not copies. */
+export interface StoredRecord {
+  readonly offset: number;
+  readonly timestampMs: number;
+  readonly partitionKey: string;
+  readonly data: Buffer;
+  readonly explicitHashKey: Buffer | undefined;
+}
+
+/**
+ * Encodes records into one batch in a buffer it reuses between batches: first touch of fresh
+ * memory costs more than the copy itself (ARCHITECTURE.md), so a log owns one builder.
+ * The offset and timestamp are stamped separately, once the log knows them.
+ */
+export class BatchBuilder {
+  private buffer = Buffer.allocUnsafe(1024 * 1024);
+  private lengthBytes = 0;
+  private count = 0;
+
+  /** Encodes the records; throws InvalidArgumentException (naming the record) and keeps nothing. */
+  encode(records: readonly LogRecord[]): void {
+    if (!Array.isArray(records) || records.length === 0) {
+      throw new InvalidArgumentException('an append needs at least one record');
+    }
+    if (records.length > BATCH_RECORDS_MAX) {
+      throw new InvalidArgumentException(`an append holds at most ${BATCH_RECORDS_MAX} records, got ${records.length}`);
+    }
+    let position = BATCH_HEADER_BYTES;
+    for (let i = 0; i < records.length; i++) {
+      position = this.encodeRecord(records[i]!, i, position);
+    }
+    this.lengthBytes = position;
+    this.count = records.length;
+    const buf = this.buffer;
+    buf.writeUInt32LE(position, BATCH_LENGTH_POSITION);
+    buf.writeUInt16LE(BATCH_MAGIC, MAGIC_POSITION);
+    buf.writeUInt8(BATCH_VERSION, VERSION_POSITION);
+    buf.writeUInt8(0, ATTRIBUTES_POSITION);
+    buf.writeUInt32LE(records.length, RECORD_COUNT_POSITION);
+    buf.writeUInt32LE(0, RESERVED_POSITION);
+  }
+
+  get batchBytes(): number {
+    return this.lengthBytes;
+  }
+
+  get recordCount(): number {
+    return this.count;
+  }
+
+  /** Stamps offset and time, checksums, and returns a view valid until the next encode. */
+  seal(baseOffset: number, timestampMs: number): Buffer {
+    const batch = this.buffer.subarray(0, this.lengthBytes);
+    writeU64(batch, BASE_OFFSET_POSITION, baseOffset);
+    writeU64(batch, TIMESTAMP_POSITION, timestampMs);
+    batch.writeBigUInt64LE(checksum(batch.subarray(BATCH_LENGTH_POSITION)), CHECKSUM_POSITION);
+    return batch;
+  }
+
+  private encodeRecord(record: LogRecord, index: number, position: number): number {
+    const key = record?.partitionKey;
+    const data = record?.data;
+    if (typeof key !== 'string' || key.length === 0) {
+      throw recordError(index, 'partitionKey must be a non-empty string');
+    }
+    // A UTF-16 unit count of 256 or less cannot hold more than 256 code points; above 512 it
+    // must hold more. Only the range between needs counting.
+    if (key.length > PARTITION_KEY_CHARS_MAX && (key.length > 2 * PARTITION_KEY_CHARS_MAX || [...key].length > PARTITION_KEY_CHARS_MAX)) {
+      throw recordError(index, `partitionKey is longer than ${PARTITION_KEY_CHARS_MAX} characters`);
+    }
+    if (!(data instanceof Uint8Array)) throw recordError(index, 'data must be a Uint8Array');
+    const hashKey = record.explicitHashKey;
+    if (hashKey !== undefined && (!(hashKey instanceof Uint8Array) || hashKey.length !== HASH_KEY_BYTES)) {
+      throw recordError(index, `explicitHashKey must be ${HASH_KEY_BYTES} bytes`);
+    }
+    const hashKeyBytes = hashKey === undefined ? 0 : HASH_KEY_BYTES;
+    const keyPosition = position + RECORD_HEADER_BYTES + hashKeyBytes;
+    this.ensureCapacity(keyPosition + key.length * 3 + data.length, index);
+    const buf = this.buffer;
+    const keyBytes = buf.write(key, keyPosition, 'utf8');
+    if (keyBytes + data.length > RECORD_PAYLOAD_BYTES_MAX) {
+      throw recordError(index, `partition key and data are ${keyBytes + data.length} bytes, more than ${RECORD_PAYLOAD_BYTES_MAX}`);
+    }
+    buf.writeUInt32LE(data.length, position + RECORD_DATA_LENGTH_POSITION);
+    buf.writeUInt16LE(keyBytes, position + RECORD_KEY_LENGTH_POSITION);
+    buf[position + RECORD_FLAGS_POSITION] = hashKey === undefined ? 0 : FLAG_EXPLICIT_HASH_KEY;
+    buf[position + RECORD_RESERVED_POSITION] = 0;
+    if (hashKey !== undefined) buf.set(hashKey, position + RECORD_HEADER_BYTES);
+    buf.set(data, keyPosition + keyBytes);
+    return keyPosition + keyBytes + data.length;
+  }
+
+  private ensureCapacity(bytes: number, index: number): void {
+    if (bytes <= this.buffer.length) return;
+    if (bytes > BATCH_BYTES_MAX) {
+      throw recordError(index, `the append would exceed the batch limit of ${BATCH_BYTES_MAX} bytes`);
+    }
+    const grown = Buffer.allocUnsafe(Math.min(BATCH_BYTES_MAX, Math.max(bytes, this.buffer.length * 2)));
+    this.buffer.copy(grown, 0, 0, bytes);
+    this.buffer = grown;
+  }
+}
+
+function recordError(index: number, message: string): InvalidArgumentException {
+  return new InvalidArgumentException(`record ${index}: ${message}`);
+}
+
+/** The header fields of a batch that readers navigate by. */
+export interface BatchHeader {
+  readonly batchBytes: number;
+  readonly baseOffset: number;
+  readonly timestampMs: number;
+  readonly recordCount: number;
+}
+
+/** Reads a header without verifying the batch: for navigating batches already verified. */
+export function readBatchHeader(buf: Buffer, position: number): BatchHeader {
+  return {
+    batchBytes: buf.readUInt32LE(position + BATCH_LENGTH_POSITION),
+    baseOffset: readU64(buf, position + BASE_OFFSET_POSITION),
+    timestampMs: readU64(buf, position + TIMESTAMP_POSITION),
+    recordCount: buf.readUInt32LE(position + RECORD_COUNT_POSITION),
+  };
+}
+
+/**
+ * Verifies the batch at `position` (bytes up to `limit` are available) against docs/FORMAT.md:
+ * header fields, length, records filling it exactly, checksum. Returns its header, or null when
+ * the bytes there are not a valid batch (a torn write, corruption, or the zeros past the end).
+ * Contiguity with the previous batch is the caller's to check.
+ */
+export function verifyBatch(buf: Buffer, position: number, limit: number): BatchHeader | null {
+  if (limit - position < BATCH_HEADER_BYTES) return null;
+  const header = readBatchHeader(buf, position);
+  const { batchBytes, recordCount } = header;
+  if (batchBytes < BATCH_HEADER_BYTES || batchBytes > BATCH_BYTES_MAX || batchBytes > limit - position) return null;
+  if (
+    buf.readUInt16LE(position + MAGIC_POSITION) !== BATCH_MAGIC ||
+    buf[position + VERSION_POSITION] !== BATCH_VERSION ||
+    buf[position + ATTRIBUTES_POSITION] !== 0 ||
+    buf.readUInt32LE(position + RESERVED_POSITION) !== 0 ||
+    header.baseOffset < 0 ||
+    header.timestampMs < 0 ||
+    recordCount < 1 ||
+    recordCount > BATCH_RECORDS_MAX
+  ) {
+    return null;
+  }
+  const batch = buf.subarray(position, position + batchBytes);
+  if (checksum(batch.subarray(BATCH_LENGTH_POSITION)) !== batch.readBigUInt64LE(CHECKSUM_POSITION)) return null;
+  return recordsFill(batch, recordCount) ? header : null;
+}
+
+function recordsFill(batch: Buffer, recordCount: number): boolean {
+  let position = BATCH_HEADER_BYTES;
+  for (let i = 0; i < recordCount; i++) {
+    if (batch.length - position < RECORD_HEADER_BYTES) return false;
+    const flags = batch[position + RECORD_FLAGS_POSITION]!;
+    if ((flags & ~FLAG_EXPLICIT_HASH_KEY) !== 0 || batch[position + RECORD_RESERVED_POSITION] !== 0) return false;
+    const keyBytes = batch.readUInt16LE(position + RECORD_KEY_LENGTH_POSITION);
+    const dataBytes = batch.readUInt32LE(position + RECORD_DATA_LENGTH_POSITION);
+    if (keyBytes === 0 || keyBytes > PARTITION_KEY_BYTES_MAX || keyBytes + dataBytes > RECORD_PAYLOAD_BYTES_MAX) return false;
+    position += RECORD_HEADER_BYTES + (flags === 0 ? 0 : HASH_KEY_BYTES) + keyBytes + dataBytes;
+  }
+  return position === batch.length;
+}
+
+/**
+ * Calls `visit` for each record of the verified batch at `position` whose offset is at least
+ * `fromOffset`. Data and hash keys are views into `buf`; only the partition key is decoded.
+ */
+export function forEachRecord(buf: Buffer, position: number, fromOffset: number, visit: (record: StoredRecord) => void): void {
+  const { batchBytes, baseOffset, timestampMs, recordCount } = readBatchHeader(buf, position);
+  const end = position + batchBytes;
+  let cursor = position + BATCH_HEADER_BYTES;
+  for (let i = 0; i < recordCount; i++) {
+    const dataBytes = buf.readUInt32LE(cursor + RECORD_DATA_LENGTH_POSITION);
+    const keyBytes = buf.readUInt16LE(cursor + RECORD_KEY_LENGTH_POSITION);
+    const hasHashKey = (buf[cursor + RECORD_FLAGS_POSITION]! & FLAG_EXPLICIT_HASH_KEY) !== 0;
+    const keyPosition = cursor + RECORD_HEADER_BYTES + (hasHashKey ? HASH_KEY_BYTES : 0);
+    const dataPosition = keyPosition + keyBytes;
+    cursor = dataPosition + dataBytes;
+    if (cursor > end) throw new RangeError(`record ${i} overruns its batch at position ${position}`);
+    if (baseOffset + i < fromOffset) continue;
+    visit({
+      offset: baseOffset + i,
+      timestampMs,
+      partitionKey: buf.toString('utf8', keyPosition, dataPosition),
+      data: buf.subarray(dataPosition, cursor),
+      explicitHashKey: hasHashKey ? buf.subarray(keyPosition - HASH_KEY_BYTES, keyPosition) : undefined,
+    });
+  }
+}

@@ -1,0 +1,28 @@
+import { createRequire } from 'node:module';
+
+/**
+ * The native addon (src/native/mapping.cc, built by `npm install` through node-gyp): the system
+ * calls Node does not expose. Only src/index/mapped_file.ts uses it.
+ */
+export interface Native {
+  /** Maps bytes [0, lengthBytes) of the file, shared; the length may exceed the file size. */
+  map(fd: number, lengthBytes: number, writable: boolean): ArrayBuffer;
+  /** Unmaps and detaches: every view of the buffer becomes empty and throws on access. */
+  unmap(mapping: ArrayBuffer): void;
+  msync(mapping: ArrayBuffer, offsetBytes: number, lengthBytes: number, synchronous: boolean): void;
+  madvise(mapping: ArrayBuffer, offsetBytes: number, lengthBytes: number, advice: number): void;
+  /** Allocates blocks for [offsetBytes, offsetBytes + lengthBytes) and extends the file size. */
+  fallocate(fd: number, offsetBytes: number, lengthBytes: number): void;
+  readonly pageBytes: number;
+  readonly advice: {
+    readonly NORMAL: number;
+    readonly RANDOM: number;
+    readonly SEQUENTIAL: number;
+    readonly WILLNEED: number;
+    readonly DONTNEED: number;
+  };
+}
+
+// The path is the same from src/native/ (tests) and dist/native/ (the built package).
+const require = createRequire(import.meta.url);
+export const native = require('../../build/Release/shardline_native.node') as Native;
