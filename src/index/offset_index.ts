@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { MappedFile } from './mapped_file.js';
 import { SparseIndex, entryCountOf } from './sparse_index.js';
 
@@ -19,9 +20,11 @@ export interface OffsetEntry {
 export class OffsetIndex extends SparseIndex {
   /**
    * Opens (or creates) the index. `trusted` takes the file's entries as they are; otherwise the
-   * index starts empty for a rebuild. Returns null when a trusted file is not whole entries.
+   * index starts empty for a rebuild. Returns null when a trusted file is missing or not whole
+   * entries.
    */
   static open(path: string, maxEntries: number, trusted: boolean, writable: boolean): OffsetIndex | null {
+    if (!writable && !fs.existsSync(path)) return null;
     const file = MappedFile.open(path, { fileWritable: writable, mapWritable: writable, mapBytes: maxEntries * OFFSET_ENTRY_BYTES });
     const count = trusted ? entryCountOf(file.sizeBytes, OFFSET_ENTRY_BYTES, maxEntries) : 0;
     if (count < 0) {

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { MappedFile } from './mapped_file.js';
 import { SparseIndex, entryCountOf } from './sparse_index.js';
 
@@ -21,6 +22,7 @@ export interface TimeEntry {
 export class TimeIndex extends SparseIndex {
   /** As OffsetIndex.open. */
   static open(path: string, maxEntries: number, trusted: boolean, writable: boolean): TimeIndex | null {
+    if (!writable && !fs.existsSync(path)) return null;
     const file = MappedFile.open(path, { fileWritable: writable, mapWritable: writable, mapBytes: maxEntries * TIME_ENTRY_BYTES });
     const count = trusted ? entryCountOf(file.sizeBytes, TIME_ENTRY_BYTES, maxEntries) : 0;
     if (count < 0) {

@@ -211,7 +211,15 @@ export class Log {
   }
 
   private scheduleFlush(): void {
-    if (this.flushing === null) this.flushing = this.flushLoop();
+    if (this.flushing !== null || this.dirty.size === 0) return;
+    // Cleared in a continuation, never inside flushLoop: a loop that finishes without awaiting
+    // would clear it before this assignment and leave a settled promise behind.
+    // An append that arrives between the loop's last check and this continuation finds
+    // `flushing` still set, so the continuation looks again.
+    this.flushing = this.flushLoop().finally(() => {
+      this.flushing = null;
+      this.scheduleFlush();
+    });
   }
 
   /** Group commit: one fdatasync per dirty segment covers every append made before it started. */
@@ -226,8 +234,6 @@ export class Log {
       }
     } catch (error) {
       this.fail(storageErrorFrom(error, 'fdatasync'));
-    } finally {
-      this.flushing = null;
     }
   }
 

@@ -184,7 +184,7 @@ export class LogSegment {
     let offset = this.baseOffset + start.relativeOffset;
     const buf = this.logFile!.buffer;
     while (position < this.size) {
-      const header = this.checkedHeader(buf, position, offset);
+      const header = this.checkedHeader(buf, position, offset, this.size);
       if (this.firstTimestamp < 0 && position === 0) this.firstTimestamp = header.timestampMs;
       this.lastTimestamp = header.timestampMs;
       position += header.batchBytes;
@@ -200,7 +200,7 @@ export class LogSegment {
     this.size = 0;
     const buf = this.logFile!.buffer;
     while (this.size < expectedSize) {
-      const header = this.checkedHeader(buf, this.size, this.next);
+      const header = this.checkedHeader(buf, this.size, this.next, expectedSize);
       this.indexBatch(header, this.size);
     }
     if (this.next !== expectedNext) throw new CorruptLogError(`segment ${this.paths.log} ends at offset ${this.next}, expected ${expectedNext}`);
@@ -208,9 +208,9 @@ export class LogSegment {
     this.timeIndex!.seal();
   }
 
-  private checkedHeader(buf: Buffer, position: number, expectedOffset: number): BatchHeader {
+  private checkedHeader(buf: Buffer, position: number, expectedOffset: number, limitBytes: number): BatchHeader {
     const header = readBatchHeader(buf, position);
-    if (header.baseOffset !== expectedOffset || header.batchBytes <= 0 || position + header.batchBytes > this.size) {
+    if (header.baseOffset !== expectedOffset || header.batchBytes <= 0 || position + header.batchBytes > limitBytes) {
       throw new CorruptLogError(`segment ${this.paths.log}: no batch of offset ${expectedOffset} at position ${position}`);
     }
     return header;
