@@ -74,14 +74,22 @@ export abstract class SparseIndex {
     return inclusive ? key <= target : key < target;
   }
 
-  /** Returns the word position of a new entry, after extending the file to hold it. */
-  protected reserveEntry(key: number): number {
-    assert(!this.isFull, 'index full');
-    assert(this.count === 0 || key > this.keyAt(this.count - 1), 'index keys must increase');
+  /**
+   * Makes sure the file can take one more entry. Writers call it before writing the batch the
+   * entry is for, so that a full disk fails the append before anything is written.
+   */
+  reserveRoom(): void {
     const endBytes = (this.count + 1) * this.entryBytes;
     if (endBytes > this.file.sizeBytes) {
       this.file.extendTo(Math.min(this.file.mapBytes, Math.ceil(endBytes / INDEX_STEP_BYTES) * INDEX_STEP_BYTES));
     }
+  }
+
+  /** Returns the word position of a new entry, after extending the file to hold it. */
+  protected reserveEntry(key: number): number {
+    assert(!this.isFull, 'index full');
+    assert(this.count === 0 || key > this.keyAt(this.count - 1), 'index keys must increase');
+    this.reserveRoom();
     return (this.count * this.entryBytes) / 4;
   }
 

@@ -255,10 +255,13 @@ export class LogSegment {
   }
 
   /**
-   * Extends the file so a batch of `batchBytes` fits, in steps of preallocateBytes: the
-   * fallocate may fail (ENOSPC) before anything is written.
+   * Extends the file so a batch of `batchBytes` fits, in steps of preallocateBytes, and the
+   * indexes so an entry for it fits: any fallocate that fails (ENOSPC) fails before anything
+   * is written.
    */
   reserve(batchBytes: number): void {
+    this.offsetIndex!.reserveRoom();
+    this.timeIndex!.reserveRoom();
     const file = this.logFile!;
     const end = this.size + batchBytes;
     if (end <= file.sizeBytes) return;
