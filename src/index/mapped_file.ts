@@ -92,6 +92,9 @@ export class MappedFile {
   }
 }
 
+/** madvise advice values, for MappedFile#advise. */
+export const Advice = native.advice;
+
 export function roundUpToPage(bytes: number): number {
   const page = native.pageBytes;
   return Math.ceil(bytes / page) * page;

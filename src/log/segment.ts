@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { promisify } from 'node:util';
 import { CorruptLogError } from '../errors.js';
-import { MappedFile } from '../index/mapped_file.js';
+import { Advice, MappedFile } from '../index/mapped_file.js';
 import { OffsetIndex } from '../index/offset_index.js';
 import { TimeIndex } from '../index/time_index.js';
 import { segmentPaths, type SegmentPaths } from './file_names.js';
@@ -151,6 +151,9 @@ export class LogSegment {
     const mapBytes = this.writable ? segmentBytesMax(this.geometry) : this.size;
     this.logFile = MappedFile.open(this.paths.log, { fileWritable: this.writable, mapWritable: false, mapBytes });
     if (this.writable) this.size = Math.min(this.size, this.logFile.sizeBytes);
+    // A sealed segment is opened to be replayed front to back: ask for aggressive read-ahead.
+    // Not the active one: its pages were just written and tailing readers want them kept.
+    else this.logFile.advise(Advice.SEQUENTIAL);
     const entriesMax = indexEntriesMax(this.geometry);
     this.offsetIndex = trusted ? OffsetIndex.open(this.paths.offsetIndex, entriesMax, true, this.writable) : null;
     this.timeIndex = trusted ? TimeIndex.open(this.paths.timeIndex, entriesMax, true, this.writable) : null;
