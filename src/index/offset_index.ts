@@ -1,6 +1,4 @@
-import fs from 'node:fs';
-import { MappedFile } from './mapped_file.js';
-import { SparseIndex, entryCountOf } from './sparse_index.js';
+import { SparseIndex, openIndexFile } from './sparse_index.js';
 
 /*
  * The sparse offset index of one segment (docs/FORMAT.md, "Offset index"):
@@ -18,20 +16,10 @@ export interface OffsetEntry {
 }
 
 export class OffsetIndex extends SparseIndex {
-  /**
-   * Opens (or creates) the index. `trusted` takes the file's entries as they are; otherwise the
-   * index starts empty for a rebuild. Returns null when a trusted file is missing or not whole
-   * entries.
-   */
+  /** Opens the index of a segment; see openIndexFile. */
   static open(path: string, maxEntries: number, trusted: boolean, writable: boolean): OffsetIndex | null {
-    if (!writable && !fs.existsSync(path)) return null;
-    const file = MappedFile.open(path, { fileWritable: writable, mapWritable: writable, mapBytes: maxEntries * OFFSET_ENTRY_BYTES });
-    const count = trusted ? entryCountOf(file.sizeBytes, OFFSET_ENTRY_BYTES, maxEntries) : 0;
-    if (count < 0) {
-      file.close();
-      return null;
-    }
-    return new OffsetIndex(file, OFFSET_ENTRY_BYTES, maxEntries, count);
+    const opened = openIndexFile(path, OFFSET_ENTRY_BYTES, maxEntries, trusted, writable);
+    return opened === null ? null : new OffsetIndex(opened.file, OFFSET_ENTRY_BYTES, maxEntries, opened.entryCount);
   }
 
   protected keyAt(slot: number): number {

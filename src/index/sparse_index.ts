@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import os from 'node:os';
 import { MappedFile } from './mapped_file.js';
 
@@ -125,8 +126,25 @@ export abstract class SparseIndex {
   }
 }
 
-/** Entry count of an index file of `fileBytes`, or -1 when the size is not whole entries. */
-export function entryCountOf(fileBytes: number, entryBytes: number, maxEntries: number): number {
-  if (fileBytes % entryBytes !== 0 || fileBytes / entryBytes > maxEntries) return -1;
-  return fileBytes / entryBytes;
+/**
+ * Opens (or creates) an index file mapped for `maxEntries` entries. `trusted` takes the file's
+ * entries as they are; otherwise the index starts empty for a rebuild. Returns null when a
+ * trusted file is missing (read-only) or not whole entries: the caller rebuilds.
+ */
+export function openIndexFile(
+  path: string,
+  entryBytes: number,
+  maxEntries: number,
+  trusted: boolean,
+  writable: boolean,
+): { file: MappedFile; entryCount: number } | null {
+  if (!writable && !fs.existsSync(path)) return null;
+  const file = MappedFile.open(path, { fileWritable: writable, mapWritable: writable, mapBytes: maxEntries * entryBytes });
+  if (!trusted) return { file, entryCount: 0 };
+  const fileBytes = file.sizeBytes;
+  if (fileBytes % entryBytes !== 0 || fileBytes / entryBytes > maxEntries) {
+    file.close();
+    return null;
+  }
+  return { file, entryCount: fileBytes / entryBytes };
 }

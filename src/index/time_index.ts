@@ -1,6 +1,4 @@
-import fs from 'node:fs';
-import { MappedFile } from './mapped_file.js';
-import { SparseIndex, entryCountOf } from './sparse_index.js';
+import { SparseIndex, openIndexFile } from './sparse_index.js';
 
 /*
  * The sparse time index of one segment (docs/FORMAT.md, "Time index"):
@@ -20,16 +18,10 @@ export interface TimeEntry {
 }
 
 export class TimeIndex extends SparseIndex {
-  /** As OffsetIndex.open. */
+  /** Opens the index of a segment; see openIndexFile. */
   static open(path: string, maxEntries: number, trusted: boolean, writable: boolean): TimeIndex | null {
-    if (!writable && !fs.existsSync(path)) return null;
-    const file = MappedFile.open(path, { fileWritable: writable, mapWritable: writable, mapBytes: maxEntries * TIME_ENTRY_BYTES });
-    const count = trusted ? entryCountOf(file.sizeBytes, TIME_ENTRY_BYTES, maxEntries) : 0;
-    if (count < 0) {
-      file.close();
-      return null;
-    }
-    return new TimeIndex(file, TIME_ENTRY_BYTES, maxEntries, count);
+    const opened = openIndexFile(path, TIME_ENTRY_BYTES, maxEntries, trusted, writable);
+    return opened === null ? null : new TimeIndex(opened.file, TIME_ENTRY_BYTES, maxEntries, opened.entryCount);
   }
 
   protected keyAt(slot: number): number {

@@ -57,6 +57,8 @@ export class Log {
   private state: 'open' | 'closing' | 'closed' = 'open';
   private failure: ShardlineError | null = null;
   private readonly dirty = new Set<LogSegment>();
+  /** The segments the fdatasync in flight covers. */
+  private flushingSegments: LogSegment[] = [];
   private pending: PendingAppend[] = [];
   private flushing: Promise<void> | null = null;
   private maintenance: Promise<void> = Promise.resolve();
@@ -75,7 +77,8 @@ export class Log {
     this.committed = this.appendedPosition();
     // No recovery point written by this instance yet: the first checkpoint always writes.
     this.checkpointed = { nextOffset: -1, segmentBaseOffset: -1, positionBytes: -1 };
-    this.lastTimestamp = Math.max(0, ...segments.map((segment) => segment.lastTimestampMs).slice(-2));
+    // The active segment may be empty after a roll: its predecessor holds the last timestamp.
+    this.lastTimestamp = Math.max(0, ...segments.slice(-2).map((segment) => this.opened(segment).lastTimestampMs));
     this.committedShared?.publish(this.committed);
     this.startTimers();
   }
@@ -187,8 +190,13 @@ export class Log {
     let next: LogSegment;
     try {
       next = LogSegment.create(this.dir, old.nextOffset, this.options);
+    } catch (error) {
+      throw storageErrorFrom(error, 'rolling to a new segment');
+    }
+    try {
       syncDirectorySync(this.dir);
     } catch (error) {
+      next.delete();
       throw storageErrorFrom(error, 'rolling to a new segment');
     }
     this.segments.push(next);
@@ -196,7 +204,9 @@ export class Log {
   }
 
   private async sealSegment(old: LogSegment, next: LogSegment): Promise<void> {
-    while (this.flushing !== null) await this.flushing;
+    // Nothing writes to `old` any more, so this waits for at most the flush in flight and the
+    // one after it, even while appends to `next` keep new flushes coming.
+    while (this.dirty.has(old) || this.flushingSegments.includes(old)) await this.flushing;
     await old.sync();
     await old.seal();
     this.openSealed.add(old);
@@ -227,9 +237,10 @@ export class Log {
     try {
       while (this.dirty.size > 0 && this.failure === null) {
         const target = this.appendedPosition();
-        const segments = [...this.dirty];
+        this.flushingSegments = [...this.dirty];
         this.dirty.clear();
-        await Promise.all(segments.map((segment) => segment.sync()));
+        await Promise.all(this.flushingSegments.map((segment) => segment.sync()));
+        this.flushingSegments = [];
         this.commit(target);
       }
     } catch (error) {
@@ -331,11 +342,11 @@ export class Log {
     if (offset === this.committed.nextOffset) return { startOffset: offset, nextOffset, chunks };
     let bytes = 0;
     let index = this.segmentIndexOf(offset);
-    let position = this.segments[index]!.positionOf(offset, this.committedBytesIn(this.segments[index]!));
+    let position = this.opened(this.segments[index]!).positionOf(offset, this.committedBytesIn(this.segments[index]!));
     for (let touched = 0; index < this.segments.length && touched < this.options.openSegmentsMax; touched++, index++) {
       const segment = this.segments[index]!;
       const limit = this.committedBytesIn(segment);
-      const buf = this.touch(segment);
+      const buf = this.opened(segment).mapped();
       const start = position;
       while (position < limit) {
         const header = readBatchHeader(buf, position);
@@ -372,7 +383,7 @@ export class Log {
   lookup(offset: number): LogPosition {
     this.checkReadable(offset, 1);
     if (offset === this.committed.nextOffset) throw this.outOfRange(offset);
-    const segment = this.segments[this.segmentIndexOf(offset)]!;
+    const segment = this.opened(this.segments[this.segmentIndexOf(offset)]!);
     const positionBytes = segment.positionOf(offset, this.committedBytesIn(segment));
     return { nextOffset: offset, segmentBaseOffset: segment.baseOffset, positionBytes };
   }
@@ -388,16 +399,14 @@ export class Log {
     let high = this.segments.length - 1;
     while (low < high) {
       const middle = (low + high) >>> 1;
-      const segment = this.segments[middle]!;
-      this.touch(segment);
-      if (segment.lastTimestampMs >= timestampMs) high = middle;
+      if (this.opened(this.segments[middle]!).lastTimestampMs >= timestampMs) high = middle;
       else low = middle + 1;
     }
     for (let index = low; index < this.segments.length; index++) {
-      const segment = this.segments[index]!;
+      const segment = this.opened(this.segments[index]!);
       const limit = this.committedBytesIn(segment);
       const position = limit === 0 ? -1 : segment.positionOfTime(timestampMs, limit);
-      if (position >= 0) return readBatchHeader(this.touch(segment), position).baseOffset;
+      if (position >= 0) return readBatchHeader(segment.mapped(), position).baseOffset;
     }
     return this.committed.nextOffset;
   }
@@ -436,15 +445,18 @@ export class Log {
     return segment.baseOffset === committed.segmentBaseOffset ? committed.positionBytes : 0;
   }
 
-  /** The mapped file of a segment, keeping at most openSegmentsMax sealed segments open. */
-  private touch(segment: LogSegment): Buffer {
-    const buf = segment.mapped();
+  /**
+   * The segment with its files open, counted as just used: every access that may open a sealed
+   * segment's files goes through here, so at most openSegmentsMax of them stay open.
+   */
+  private opened(segment: LogSegment): LogSegment {
+    segment.mapped();
     if (!segment.isWritable) {
       this.openSealed.delete(segment);
       this.openSealed.add(segment);
       this.evictSealed();
     }
-    return buf;
+    return segment;
   }
 
   private evictSealed(): void {
@@ -489,7 +501,7 @@ export class Log {
     let remainingBytes = this.sizeBytes;
     const retentionBytes = this.options.retentionBytes;
     while (count < this.segments.length - 1) {
-      const segment = this.segments[count]!;
+      const segment = this.opened(this.segments[count]!);
       const tooOld = segment.lastTimestampMs < cutoffMs;
       const tooBig = retentionBytes !== null && remainingBytes - segment.sizeBytes >= retentionBytes;
       if (!tooOld && !tooBig) break;

@@ -147,6 +147,37 @@ describe('Log segments', () => {
     }
   });
 
+  it('keeps at most openSegmentsMax sealed segments open, whichever way they are read', async () => {
+    const dir = tempDir();
+    const options = { segmentBytes: 4096, openSegmentsMax: 2 };
+    const first = await Log.open(dir, options);
+    for (let i = 0; i < 60; i++) await first.append(records(5, 'x', 100));
+    await first.close();
+    const log = await openLog(dir, options);
+    expect(log.segmentCount).toBeGreaterThan(8);
+    const openFiles = (): number =>
+      fs.readdirSync('/proc/self/fd').filter((fd) => {
+        try {
+          return fs.readlinkSync(`/proc/self/fd/${fd}`).startsWith(dir);
+        } catch {
+          return false;
+        }
+      }).length;
+    // Each open sealed segment holds 3 descriptors (log and two indexes).
+    const bound = openFiles() + 2 * 3;
+    for (let offset = 0; offset < log.endOffset; offset += 5) log.lookup(offset);
+    expect(openFiles(), 'after lookups').toBeLessThanOrEqual(bound);
+    for (let offset = 0; offset < log.endOffset; offset += 5) log.read(offset, 1);
+    expect(openFiles(), 'after reads').toBeLessThanOrEqual(bound);
+    for (let stamp = 0; stamp < 40; stamp++) log.offsetForTimestamp(Date.now() - stamp * 1000);
+    await log.applyRetention();
+    expect(openFiles(), 'after time lookups and retention').toBeLessThanOrEqual(bound);
+    // A read spans at most openSegmentsMax segments; paging on from nextOffset reads them all.
+    let read = 0;
+    for (let offset = 0; offset < log.endOffset; offset = log.readRecords(offset, 1000, 1 << 20).nextOffset) read++;
+    expect(read).toBeGreaterThan(log.segmentCount / 2 - 1);
+  });
+
   it('finds offsets by arrival time across segments', async () => {
     const time = manualClock(1_000_000);
     const log = await openLog(tempDir(), { clock: time.clock, segmentBytes: 4096, indexIntervalBytes: 256 });
