@@ -305,7 +305,10 @@ export class Log {
     this.checkpointed = point;
   }
 
-  /** Makes every append so far durable and committed, whatever the fsync policy. */
+  /**
+   * Makes every append so far durable and committed, whatever the fsync policy. Resolves after
+   * the background work queued before it (sealing rolled segments, recovery points).
+   */
   async flush(): Promise<void> {
     this.checkWritable();
     await this.enqueue(async () => {

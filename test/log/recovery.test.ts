@@ -38,6 +38,7 @@ async function template(): Promise<Template> {
   leftOpen.push(second);
   const { baseOffset } = await second.append(batch(4));
   const { positionBytes } = second.lookup(baseOffset);
+  await second.flush(); // the files are still while they are copied
   const copy = tempDir();
   for (const name of fs.readdirSync(dir)) fs.copyFileSync(path.join(dir, name), path.join(copy, name));
   const segment = path.join(copy, '00000000000000000000.log');
@@ -114,6 +115,7 @@ describe('recovery across segments', () => {
     const log = await Log.open(dir, { ...OPTIONS, segmentBytes: 4096 });
     for (let i = 0; i < 30; i++) await log.append(batch(i, 20));
     leftOpen.push(log);
+    await log.flush(); // queued behind the seals and recovery points of the rolls: the files are still
     const copy = tempDir();
     for (const name of fs.readdirSync(dir)) fs.copyFileSync(path.join(dir, name), path.join(copy, name));
     fs.rmSync(path.join(copy, 'recovery-point')); // forces a scan of every segment
