@@ -2,6 +2,7 @@ export { Log, READ_BYTES_DEFAULT, type AppendResult, type ReadResult, type Recor
 export { DEFAULT_LOG_OPTIONS, resolveLogOptions, type FsyncPolicy, type LogOptions } from './log/log_config.js';
 export type { RecoveryReport } from './log/log_loader.js';
 export { CommittedPosition } from './log/committed_position.js';
+export { LogReader, type LogReaderOptions, type ReadHint, type ReaderReadResult } from './log/log_reader.js';
 export type { LogPosition } from './log/recovery_point.js';
 export {
   BATCH_BYTES_MAX,

@@ -6,8 +6,9 @@ import type { LogPosition } from './recovery_point.js';
  * it without asking the writer. Int32 words, guarded by a sequence lock (the writer makes the
  * sequence odd while it writes, even when done):
  *   0 sequence | 1 nextOffset low | 2 nextOffset high | 3 segmentBaseOffset low |
- *   4 segmentBaseOffset high | 5 position
- * Readers waiting for new records can Atomics.wait / waitAsync on word 0.
+ *   4 segmentBaseOffset high | 5 position | 6 startOffset low | 7 startOffset high
+ * startOffset is the log's first offset (retention moves it). Readers waiting for new records
+ * can Atomics.wait / waitAsync on word 0.
  */
 const SEQUENCE_WORD = 0;
 const NEXT_LOW_WORD = SEQUENCE_WORD + 1;
@@ -15,7 +16,9 @@ const NEXT_HIGH_WORD = NEXT_LOW_WORD + 1;
 const SEGMENT_LOW_WORD = NEXT_HIGH_WORD + 1;
 const SEGMENT_HIGH_WORD = SEGMENT_LOW_WORD + 1;
 const POSITION_WORD = SEGMENT_HIGH_WORD + 1;
-export const COMMITTED_POSITION_BYTES = (POSITION_WORD + 1) * 4;
+const START_LOW_WORD = POSITION_WORD + 1;
+const START_HIGH_WORD = START_LOW_WORD + 1;
+export const COMMITTED_POSITION_BYTES = (START_HIGH_WORD + 1) * 4;
 const TWO_POW_32 = 0x1_0000_0000;
 /** A publish is a handful of stores; a reader that retries this often has met a dead writer. */
 const READ_ATTEMPTS_MAX = 1_000_000;
@@ -30,32 +33,57 @@ export class CommittedPosition {
 
   /** Single writer only. Wakes every reader waiting on the sequence word. */
   publish(position: LogPosition): void {
-    const words = this.words;
-    const sequence = Atomics.load(words, SEQUENCE_WORD);
-    Atomics.store(words, SEQUENCE_WORD, sequence + 1);
-    Atomics.store(words, NEXT_LOW_WORD, position.nextOffset % TWO_POW_32);
-    Atomics.store(words, NEXT_HIGH_WORD, Math.floor(position.nextOffset / TWO_POW_32));
-    Atomics.store(words, SEGMENT_LOW_WORD, position.segmentBaseOffset % TWO_POW_32);
-    Atomics.store(words, SEGMENT_HIGH_WORD, Math.floor(position.segmentBaseOffset / TWO_POW_32));
-    Atomics.store(words, POSITION_WORD, position.positionBytes);
-    Atomics.store(words, SEQUENCE_WORD, sequence + 2);
-    Atomics.notify(words, SEQUENCE_WORD);
+    this.write(() => {
+      this.storeU64(NEXT_LOW_WORD, position.nextOffset);
+      this.storeU64(SEGMENT_LOW_WORD, position.segmentBaseOffset);
+      Atomics.store(this.words, POSITION_WORD, position.positionBytes);
+    });
+  }
+
+  /** Single writer only: the log's first offset moved (retention). */
+  publishStart(startOffset: number): void {
+    this.write(() => this.storeU64(START_LOW_WORD, startOffset));
   }
 
   /** A consistent snapshot, from any thread. */
   read(): LogPosition {
-    const words = this.words;
+    return this.snapshot(() => ({
+      nextOffset: this.loadU64(NEXT_LOW_WORD),
+      segmentBaseOffset: this.loadU64(SEGMENT_LOW_WORD),
+      positionBytes: Atomics.load(this.words, POSITION_WORD) >>> 0,
+    }));
+  }
+
+  /** The log's first offset, from any thread. */
+  readStart(): number {
+    return this.snapshot(() => this.loadU64(START_LOW_WORD));
+  }
+
+  private write(store: () => void): void {
+    const sequence = Atomics.load(this.words, SEQUENCE_WORD);
+    Atomics.store(this.words, SEQUENCE_WORD, sequence + 1);
+    store();
+    Atomics.store(this.words, SEQUENCE_WORD, sequence + 2);
+    Atomics.notify(this.words, SEQUENCE_WORD);
+  }
+
+  private snapshot<T>(load: () => T): T {
     for (let attempt = 0; attempt < READ_ATTEMPTS_MAX; attempt++) {
-      const before = Atomics.load(words, SEQUENCE_WORD);
+      const before = Atomics.load(this.words, SEQUENCE_WORD);
       if ((before & 1) !== 0) continue;
-      const position: LogPosition = {
-        nextOffset: (Atomics.load(words, NEXT_HIGH_WORD) >>> 0) * TWO_POW_32 + (Atomics.load(words, NEXT_LOW_WORD) >>> 0),
-        segmentBaseOffset: (Atomics.load(words, SEGMENT_HIGH_WORD) >>> 0) * TWO_POW_32 + (Atomics.load(words, SEGMENT_LOW_WORD) >>> 0),
-        positionBytes: Atomics.load(words, POSITION_WORD) >>> 0,
-      };
-      if (Atomics.load(words, SEQUENCE_WORD) === before) return position;
+      const value = load();
+      if (Atomics.load(this.words, SEQUENCE_WORD) === before) return value;
     }
     assert.fail('committed position: writer never finished a publish');
+  }
+
+  private storeU64(lowWord: number, value: number): void {
+    Atomics.store(this.words, lowWord, value % TWO_POW_32);
+    Atomics.store(this.words, lowWord + 1, Math.floor(value / TWO_POW_32));
+  }
+
+  private loadU64(lowWord: number): number {
+    return (Atomics.load(this.words, lowWord + 1) >>> 0) * TWO_POW_32 + (Atomics.load(this.words, lowWord) >>> 0);
   }
 
   /** The sequence word's current value, for Atomics.wait / waitAsync callers. */

@@ -80,6 +80,7 @@ export class Log {
     // The active segment may be empty after a roll: its predecessor holds the last timestamp.
     this.lastTimestamp = Math.max(0, ...segments.slice(-2).map((segment) => this.opened(segment).lastTimestampMs));
     this.committedShared?.publish(this.committed);
+    this.committedShared?.publishStart(this.startOffset);
     this.startTimers();
   }
 
@@ -200,6 +201,9 @@ export class Log {
       throw storageErrorFrom(error, 'rolling to a new segment');
     }
     this.segments.push(next);
+    // With nothing pending, the committed position moves into the new segment now, so readers
+    // elsewhere learn of the roll without waiting for the next append.
+    if (this.committed.nextOffset === next.baseOffset) this.commit(this.appendedPosition());
     void this.enqueue(() => this.sealSegment(old, next));
   }
 
@@ -488,6 +492,7 @@ export class Log {
     const expired = this.expiredCount(cutoffMs);
     if (expired === 0) return 0;
     const doomed = this.segments.splice(0, expired);
+    this.committedShared?.publishStart(this.startOffset);
     await this.enqueue(async () => {
       for (const segment of doomed) {
         this.openSealed.delete(segment);

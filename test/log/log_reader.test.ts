@@ -1,0 +1,116 @@
+import { describe, expect, it } from 'vitest';
+import { OffsetOutOfRangeError } from '../../src/errors.js';
+import { CommittedPosition } from '../../src/log/committed_position.js';
+import { Log } from '../../src/log/log.js';
+import { LogReader, type ReadHint } from '../../src/log/log_reader.js';
+import { forEachRecord, readBatchHeader, type StoredRecord } from '../../src/log/record_batch.js';
+import { seededRandom, testSeed } from '../helpers/random.js';
+import { tempDir } from '../helpers/temp_dir.js';
+import { nextMessage, tsWorker } from '../helpers/ts_worker.js';
+
+// Goal: a thread that does not own a log reads it zero-copy, in order, up to the committed
+// position, while the owner appends, rolls segments and applies retention.
+// Method: the owner is a worker thread (fixtures/log_owner.ts); this thread tails it with a
+// LogReader and checks every record against the owner's numbering.
+
+interface OwnerState {
+  readonly endOffset: number;
+  readonly startOffset: number;
+}
+
+function recordsOf(chunks: readonly Buffer[], fromOffset: number): StoredRecord[] {
+  const records: StoredRecord[] = [];
+  for (const chunk of chunks) {
+    for (let position = 0; position < chunk.length; position += readBatchHeader(chunk, position).batchBytes) {
+      forEachRecord(chunk, position, fromOffset, (record) => records.push(record));
+    }
+  }
+  return records;
+}
+
+/** What the owner appended as offset `offset`: batch i holds 1 + i % 5 records. */
+function expectedKeys(count: number): string[] {
+  const keys: string[] = [];
+  for (let batch = 0; keys.length < count; batch++) {
+    for (let j = 0; j < 1 + (batch % 5); j++) keys.push(`b${batch}-${j}`);
+  }
+  return keys.slice(0, count);
+}
+
+describe('LogReader on another thread than the owner', () => {
+  it('tails the log in order through rolls, never past the committed end, and follows retention', async () => {
+    const dir = tempDir();
+    const committed = new CommittedPosition();
+    const owner = tsWorker(new URL('./fixtures/log_owner.ts', import.meta.url), { workerData: { dir, shared: committed.shared } });
+    const ask = async (message: object): Promise<OwnerState> => {
+      const answer = nextMessage<OwnerState>(owner);
+      owner.postMessage(message);
+      return answer;
+    };
+    try {
+      await nextMessage<OwnerState>(owner);
+      const reader = new LogReader(dir, committed, { segmentBytes: 4096, openSegmentsMax: 3 });
+      const seen: StoredRecord[] = [];
+      let offset = 0;
+      let hint: ReadHint | undefined;
+      let ownerState: OwnerState = { endOffset: 0, startOffset: 0 };
+      const appending = ask({ type: 'append', batches: 400 }).then((state) => (ownerState = state));
+      for (let reads = 0; reads < 100_000 && (ownerState.endOffset === 0 || offset < ownerState.endOffset); reads++) {
+        const end = reader.endOffset;
+        const result = reader.read(offset, 2048, hint);
+        expect(result.nextOffset).toBeLessThanOrEqual(Math.max(end, reader.endOffset));
+        const records = recordsOf(result.chunks, offset);
+        seen.push(...records.map((r) => ({ ...r, data: Buffer.from(r.data) })));
+        offset = result.nextOffset;
+        hint = result.next;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      await appending;
+      expect(seen.length).toBe(ownerState.endOffset);
+      expect(seen.map((r) => r.offset)).toEqual(seen.map((_, i) => i));
+      expect(seen.map((r) => r.partitionKey)).toEqual(expectedKeys(seen.length));
+      expect(reader.read(0, 1 << 20).nextOffset).toBeGreaterThan(0); // random access without a hint scans
+
+      const view = reader.read(0, 100).chunks[0]!;
+      const expired = await ask({ type: 'expire' });
+      expect(expired.startOffset).toBeGreaterThan(0);
+      expect(() => reader.read(0, 100)).toThrow(OffsetOutOfRangeError);
+      expect(reader.startOffset).toBe(expired.startOffset);
+      expect(view.length).toBe(0); // unmapped when the listing dropped its segment
+      reader.close();
+    } finally {
+      await ask({ type: 'close' });
+      await owner.terminate();
+    }
+  });
+});
+
+describe('LogReader random access', () => {
+  it('agrees with Log.readRecords at random offsets, with no hint, a good hint or a stale one', async () => {
+    const seed = testSeed();
+    const random = seededRandom(seed);
+    const dir = tempDir();
+    const committed = new CommittedPosition();
+    const log = await Log.open(dir, { segmentBytes: 4096, fsync: 'never', committedPosition: committed.shared });
+    try {
+      for (let i = 0; i < 200; i++) {
+        await log.append(Array.from({ length: 1 + (i % 4) }, (_, j) => ({ partitionKey: `k${i}-${j}`, data: Buffer.alloc(i % 300, j) })));
+      }
+      const reader = new LogReader(dir, committed, { segmentBytes: 4096 });
+      let staleHint: ReadHint | undefined;
+      for (let i = 0; i < 500; i++) {
+        const offset = Math.floor(random() * log.endOffset);
+        const hint = i % 3 === 0 ? undefined : i % 3 === 1 ? staleHint : reader.read(offset, 1).next;
+        const result = reader.read(offset, 1 + Math.floor(random() * 8192), hint);
+        const got = recordsOf(result.chunks, offset).map((r) => r.partitionKey);
+        const expected = log.readRecords(offset, got.length).records.map((r) => r.partitionKey);
+        expect(got, `seed ${seed}, offset ${offset}, hint ${JSON.stringify(hint)}`).toEqual(expected);
+        expect(got.length).toBeGreaterThan(0);
+        staleHint = result.next;
+      }
+      reader.close();
+    } finally {
+      await log.close();
+    }
+  });
+});
