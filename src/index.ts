@@ -16,3 +16,5 @@ export {
   type StoredRecord,
 } from './log/record_batch.js';
 export * from './errors.js';
+export { HASH_KEY_MAX, HashKeyRouter, hashKeyBytes, hashKeyOf, initialHashKeyRanges, parseHashKey, type HashKeyRange } from './workers/hash_key.js';
+export { decodeSequenceNumber, encodeSequenceNumber, type SequencePosition } from './workers/sequence_number.js';
