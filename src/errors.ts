@@ -22,6 +22,55 @@ export class InvalidArgumentException extends ShardlineError {
   readonly code = 'InvalidArgumentException' as const;
 }
 
+/** The named stream, shard or consumer does not exist. */
+export class ResourceNotFoundException extends ShardlineError {
+  readonly code = 'ResourceNotFoundException' as const;
+}
+
+/** The resource is not in a state that allows the operation (e.g. a stream being updated, a name taken). */
+export class ResourceInUseException extends ShardlineError {
+  readonly code = 'ResourceInUseException' as const;
+}
+
+/** Too many of something: streams, shards, consumers, tags, or requests of a rate-limited operation. */
+export class LimitExceededException extends ShardlineError {
+  readonly code = 'LimitExceededException' as const;
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super(message, { ...options, retriable: true });
+  }
+}
+
+/** A shard's throughput limit: retry after backing off. */
+export class ProvisionedThroughputExceededException extends ShardlineError {
+  readonly code = 'ProvisionedThroughputExceededException' as const;
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super(message, { ...options, retriable: true });
+  }
+}
+
+/** A shard iterator older than 5 minutes: get a new one. */
+export class ExpiredIteratorException extends ShardlineError {
+  readonly code = 'ExpiredIteratorException' as const;
+}
+
+/** A request that does not satisfy the API's constraints (Kinesis answers these for shape errors). */
+export class ValidationException extends ShardlineError {
+  readonly code = 'ValidationException' as const;
+}
+
+/** The caller may not perform the operation. */
+export class AccessDeniedException extends ShardlineError {
+  readonly code = 'AccessDeniedException' as const;
+}
+
+/** A shard's owner is restarting or unreachable: nothing was changed, retry. */
+export class InternalFailureException extends ShardlineError {
+  readonly code = 'InternalFailure' as const;
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super(message, { ...options, retriable: true });
+  }
+}
+
 /** The log (or engine) was closed, or failed and must be reopened. */
 export class ClosedError extends ShardlineError {
   readonly code = 'Closed' as const;
