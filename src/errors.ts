@@ -119,3 +119,25 @@ export function storageErrorFrom(error: unknown, what: string): StorageFullError
   }
   return new StorageError(`${what}: ${detail}`, { cause: error });
 }
+
+const TYPES_BY_CODE: Record<string, new (message: string) => ShardlineError> = {
+  InvalidArgumentException,
+  ResourceNotFoundException,
+  ResourceInUseException,
+  LimitExceededException,
+  ProvisionedThroughputExceededException,
+  ExpiredIteratorException,
+  ValidationException,
+  AccessDeniedException,
+  InternalFailure: InternalFailureException,
+  Closed: ClosedError,
+  StorageFull: StorageFullError,
+  StorageError,
+  CorruptLog: CorruptLogError,
+};
+
+/** The typed error for a code that crossed a thread or a wire; unknown codes are InternalFailure. */
+export function errorFromCode(code: string, message: string): ShardlineError {
+  const Type = TYPES_BY_CODE[code] ?? InternalFailureException;
+  return new Type(message);
+}

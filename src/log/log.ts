@@ -69,7 +69,7 @@ export class Log {
 
   private constructor(
     readonly dir: string,
-    private readonly options: LogOptions,
+    private options: LogOptions,
     private readonly segments: LogSegment[],
     readonly recovery: RecoveryReport,
   ) {
@@ -472,6 +472,11 @@ export class Log {
       this.openSealed.delete(segment);
       segment.close();
     }
+  }
+
+  /** Changes the retention period (Kinesis' Increase/DecreaseStreamRetentionPeriod); takes effect at the next retention pass. */
+  setRetentionMs(retentionMs: number): void {
+    this.options = resolveLogOptions({ ...this.options, retentionMs });
   }
 
   /**

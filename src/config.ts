@@ -1,0 +1,44 @@
+import os from 'node:os';
+import { InvalidArgumentException } from './errors.js';
+import type { FsyncPolicy } from './log/log_config.js';
+import type { PortableLogOptions } from './workers/channel.js';
+
+export interface EngineOptions {
+  /** Where streams live; created if missing. */
+  readonly dataDir: string;
+  /** Shard worker threads. Default: cores - 1, at least 1. */
+  readonly workers?: number;
+  /** Durability of every shard's log. Default "always". */
+  readonly fsync?: FsyncPolicy;
+  /** Enforce Kinesis' per-shard throughput limits. Default true; false for raw benchmarking. */
+  readonly enforceLimits?: boolean;
+  /** Log settings for every shard (segment size and the like; see LogOptions). */
+  readonly log?: PortableLogOptions;
+  /** The clock for arrival times, iterators and limits (tests move it). Default Date.now. */
+  readonly clock?: () => number;
+}
+
+export interface ResolvedEngineOptions {
+  readonly dataDir: string;
+  readonly workers: number;
+  readonly enforceLimits: boolean;
+  readonly log: PortableLogOptions;
+  readonly clock: () => number;
+}
+
+export const WORKERS_MAX = 64;
+
+export function resolveEngineOptions(options: EngineOptions): ResolvedEngineOptions {
+  if (typeof options?.dataDir !== 'string' || options.dataDir.length === 0) throw new InvalidArgumentException('dataDir must be a non-empty path');
+  const workers = options.workers ?? Math.max(1, os.availableParallelism() - 1);
+  if (!Number.isSafeInteger(workers) || workers < 1 || workers > WORKERS_MAX) {
+    throw new InvalidArgumentException(`workers must be an integer from 1 to ${WORKERS_MAX}, got ${String(workers)}`);
+  }
+  return {
+    dataDir: options.dataDir,
+    workers,
+    enforceLimits: options.enforceLimits ?? true,
+    log: { ...options.log, ...(options.fsync === undefined ? {} : { fsync: options.fsync }) },
+    clock: options.clock ?? Date.now,
+  };
+}

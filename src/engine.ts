@@ -1,0 +1,603 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { resolveEngineOptions, type EngineOptions, type ResolvedEngineOptions } from './config.js';
+import {
+  ClosedError,
+  InvalidArgumentException,
+  LimitExceededException,
+  ProvisionedThroughputExceededException,
+  ResourceInUseException,
+  ResourceNotFoundException,
+  ShardlineError,
+  ValidationException,
+  errorFromCode,
+} from './errors.js';
+import { HOUR_MS } from './log/log_config.js';
+import { Catalog, isOpen, type ShardRecord, type StreamMode, type StreamRecord } from './workers/catalog.js';
+import { ShardSealedError, type WireRecord } from './workers/channel.js';
+import { HashKeyRouter, hashKeyBytes, hashKeyOf, parseHashKey } from './workers/hash_key.js';
+import {
+  GET_RECORDS_RECORDS_MAX,
+  ON_DEMAND_INITIAL_SHARDS,
+  PUT_RECORDS_BYTES_MAX,
+  PUT_RECORDS_RECORDS_MAX,
+  RETENTION_HOURS_MAX,
+  RETENTION_HOURS_MIN,
+  SHARDS_PER_STREAM_MAX,
+  STREAMS_MAX,
+  checkInteger,
+  checkName,
+  findShard,
+  streamArn,
+  streamNameOf,
+  toKinesisShard,
+  type KinesisShard,
+  type StreamReference,
+} from './workers/kinesis_shapes.js';
+import { decodeSequenceNumber, encodeSequenceNumber } from './workers/sequence_number.js';
+import { ShardIterator } from './workers/shard_iterator.js';
+import { readRecords, type ReadRecords } from './workers/shard_reads.js';
+import { ShardRuntime } from './workers/shard_runtime.js';
+import { WorkerPool } from './workers/worker_pool.js';
+
+const SECRET_FILE = 'iterator-secret';
+
+export type IteratorType = 'TRIM_HORIZON' | 'LATEST' | 'AT_SEQUENCE_NUMBER' | 'AFTER_SEQUENCE_NUMBER' | 'AT_TIMESTAMP';
+
+export interface KinesisRecord {
+  readonly SequenceNumber: string;
+  readonly ApproximateArrivalTimestamp: Date;
+  readonly Data: Uint8Array;
+  readonly PartitionKey: string;
+}
+
+export interface ChildShard {
+  readonly ShardId: string;
+  readonly ParentShards: string[];
+  readonly HashKeyRange: { readonly StartingHashKey: string; readonly EndingHashKey: string };
+}
+
+export interface GetRecordsResult {
+  readonly Records: KinesisRecord[];
+  readonly NextShardIterator?: string;
+  readonly MillisBehindLatest: number;
+  readonly ChildShards?: ChildShard[];
+}
+const PARTITION_KEY_CHARS_MAX = 256;
+const RECORD_BYTES_MAX = 1024 * 1024;
+/** A put that meets a shard sealed by a concurrent split or merge is routed again, this often at most. */
+const REROUTES_MAX = 8;
+
+export interface PutRecordsRequestEntry {
+  readonly Data: Uint8Array;
+  readonly PartitionKey: string;
+  readonly ExplicitHashKey?: string | undefined;
+}
+
+export type PutRecordsResultEntry = { readonly SequenceNumber: string; readonly ShardId: string } | { readonly ErrorCode: string; readonly ErrorMessage: string };
+
+interface RouteEntry {
+  readonly startingHashKey: bigint;
+  readonly endingHashKey: bigint;
+  readonly shard: ShardRecord;
+}
+
+interface RoutedEntry {
+  readonly index: number;
+  readonly record: WireRecord;
+  readonly hashKey: bigint;
+}
+
+/**
+ * shardline embedded: the Kinesis Data Streams operations on a data directory, in-process.
+ *
+ * This thread keeps the catalog (streams, shards, lineage), routes records by hash key, and
+ * reads shards straight from their mapped files (LogReader). Each shard's log is owned by one
+ * worker thread (WorkerPool), which appends and publishes the committed position.
+ */
+export class Engine {
+  private readonly runtimes = new Map<string, ShardRuntime>();
+  private readonly routers = new Map<string, HashKeyRouter<RouteEntry>>();
+  private closed = false;
+
+  private constructor(
+    private readonly options: ResolvedEngineOptions,
+    private readonly catalog: Catalog,
+    private readonly pool: WorkerPool,
+    private readonly iterators: ShardIterator,
+  ) {}
+
+  static async open(options: EngineOptions): Promise<Engine> {
+    const resolved = resolveEngineOptions(options);
+    fs.mkdirSync(resolved.dataDir, { recursive: true });
+    const engine = new Engine(resolved, Catalog.open(resolved.dataDir), new WorkerPool(resolved.workers), new ShardIterator(iteratorSecret(resolved.dataDir)));
+    try {
+      await engine.resume();
+    } catch (error) {
+      await engine.close();
+      throw error;
+    }
+    return engine;
+  }
+
+  /** Opens every shard again, finishes interrupted reshardings and deletions. */
+  private async resume(): Promise<void> {
+    for (const stream of this.catalog.all()) {
+      if (stream.status === 'DELETING') {
+        await this.finishDelete(stream);
+        continue;
+      }
+      await Promise.all(stream.shards.map((shard) => this.openShard(stream, shard)));
+      for (const shard of stream.shards.filter((s) => s.closing === true)) await this.sealShard(stream, shard);
+      stream.status = 'ACTIVE';
+      this.route(stream);
+    }
+    await this.catalog.save();
+  }
+
+  /** Closes every log cleanly (reopening finds everything as it was) and stops the workers. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const runtime of this.runtimes.values()) runtime.close();
+    await this.pool.shutdown();
+  }
+
+  /** Worker restarts since open (supervision), for operators and tests. */
+  get workerRestarts(): number {
+    return this.pool.restarts;
+  }
+
+  // ---- streams ----
+
+  async createStream(request: { StreamName: string; ShardCount?: number; StreamModeDetails?: { StreamMode: StreamMode } }): Promise<void> {
+    this.checkOpen();
+    const name = checkName(request?.StreamName, 'StreamName');
+    const mode = request.StreamModeDetails?.StreamMode ?? 'PROVISIONED';
+    if (mode !== 'PROVISIONED' && mode !== 'ON_DEMAND') throw new ValidationException(`StreamMode must be PROVISIONED or ON_DEMAND`);
+    const shardCount = mode === 'ON_DEMAND' && request.ShardCount === undefined ? ON_DEMAND_INITIAL_SHARDS : checkInteger(request.ShardCount, 'ShardCount', 1, SHARDS_PER_STREAM_MAX);
+    if (this.catalog.get(name) !== undefined) throw new ResourceInUseException(`Stream ${name} under account ${'000000000000'} already exists.`);
+    if (this.catalog.all().length >= STREAMS_MAX) throw new LimitExceededException(`at most ${STREAMS_MAX} streams`);
+    const stream = this.catalog.create(name, shardCount, mode, this.options.clock());
+    await this.catalog.save();
+    await Promise.all(stream.shards.map((shard) => this.openShard(stream, shard)));
+    this.route(stream);
+  }
+
+  async deleteStream(request: StreamReference & { EnforceConsumerDeletion?: boolean }): Promise<void> {
+    const stream = this.stream(request);
+    if (stream.consumers.length > 0 && request.EnforceConsumerDeletion !== true) {
+      throw new ResourceInUseException(`Stream ${stream.name} has registered consumers: deregister them or set EnforceConsumerDeletion`);
+    }
+    stream.status = 'DELETING';
+    await this.catalog.save();
+    await this.finishDelete(stream);
+  }
+
+  private async finishDelete(stream: StreamRecord): Promise<void> {
+    this.routers.delete(stream.name);
+    for (const shard of stream.shards) {
+      const runtime = this.runtimes.get(ShardRuntime.keyOf(stream, shard));
+      runtime?.close();
+      this.runtimes.delete(ShardRuntime.keyOf(stream, shard));
+      await this.pool.request({ kind: 'close', shardKey: ShardRuntime.keyOf(stream, shard) });
+    }
+    fs.rmSync(this.catalog.streamDir(stream), { recursive: true, force: true });
+    this.catalog.remove(stream.name);
+    await this.catalog.save();
+  }
+
+  describeStreamSummary(request: StreamReference): { StreamDescriptionSummary: Record<string, unknown> } {
+    const stream = this.stream(request);
+    return {
+      StreamDescriptionSummary: {
+        ...this.streamHeader(stream),
+        OpenShardCount: stream.shards.filter(isOpen).length,
+        ConsumerCount: stream.consumers.length,
+      },
+    };
+  }
+
+  describeStream(request: StreamReference & { Limit?: number; ExclusiveStartShardId?: string }): { StreamDescription: Record<string, unknown> } {
+    const stream = this.stream(request);
+    const limit = request.Limit === undefined ? 100 : checkInteger(request.Limit, 'Limit', 1, 10_000);
+    const after = request.ExclusiveStartShardId;
+    const shards = stream.shards.filter((shard) => after === undefined || shard.shardId > after);
+    return {
+      StreamDescription: {
+        ...this.streamHeader(stream),
+        Shards: shards.slice(0, limit).map(toKinesisShard),
+        HasMoreShards: shards.length > limit,
+      },
+    };
+  }
+
+  private streamHeader(stream: StreamRecord): Record<string, unknown> {
+    return {
+      StreamName: stream.name,
+      StreamARN: streamArn(stream.name),
+      StreamStatus: stream.status,
+      StreamModeDetails: { StreamMode: stream.mode },
+      RetentionPeriodHours: stream.retentionHours,
+      StreamCreationTimestamp: new Date(stream.createdAtMs),
+      EnhancedMonitoring: [{ ShardLevelMetrics: [] }],
+      EncryptionType: 'NONE',
+    };
+  }
+
+  listStreams(request: { Limit?: number; ExclusiveStartStreamName?: string; NextToken?: string } = {}): {
+    StreamNames: string[];
+    HasMoreStreams: boolean;
+    NextToken?: string;
+    StreamSummaries: Array<Record<string, unknown>>;
+  } {
+    this.checkOpen();
+    const limit = request.Limit === undefined ? 100 : checkInteger(request.Limit, 'Limit', 1, 10_000);
+    const after = request.NextToken ?? request.ExclusiveStartStreamName;
+    const names = this.catalog
+      .all()
+      .map((stream) => stream.name)
+      .sort()
+      .filter((name) => after === undefined || name > after);
+    const page = names.slice(0, limit);
+    const more = names.length > limit;
+    return {
+      StreamNames: page,
+      HasMoreStreams: more,
+      ...(more ? { NextToken: page.at(-1)! } : {}),
+      StreamSummaries: page.map((name) => {
+        const stream = this.catalog.get(name)!;
+        return { StreamName: name, StreamARN: streamArn(name), StreamStatus: stream.status, StreamModeDetails: { StreamMode: stream.mode }, StreamCreationTimestamp: new Date(stream.createdAtMs) };
+      }),
+    };
+  }
+
+  listShards(request: StreamReference & { NextToken?: string; ExclusiveStartShardId?: string; MaxResults?: number; ShardFilter?: { Type: string; ShardId?: string } }): {
+    Shards: KinesisShard[];
+    NextToken?: string;
+  } {
+    const stream = this.stream(request.NextToken === undefined ? request : { StreamName: request.NextToken.split('/')[0] });
+    const max = request.MaxResults === undefined ? 1000 : checkInteger(request.MaxResults, 'MaxResults', 1, 10_000);
+    const after = request.NextToken?.split('/')[1] ?? request.ExclusiveStartShardId ?? (request.ShardFilter?.Type === 'AFTER_SHARD_ID' ? request.ShardFilter.ShardId : undefined);
+    const shards = this.filterShards(stream, request.ShardFilter?.Type).filter((shard) => after === undefined || shard.shardId > after);
+    const page = shards.slice(0, max);
+    return { Shards: page.map(toKinesisShard), ...(shards.length > max ? { NextToken: `${stream.name}/${page.at(-1)!.shardId}` } : {}) };
+  }
+
+  private filterShards(stream: StreamRecord, type: string | undefined): ShardRecord[] {
+    switch (type) {
+      case undefined:
+      case 'AFTER_SHARD_ID':
+      case 'FROM_TRIM_HORIZON':
+        return stream.shards;
+      case 'AT_LATEST':
+        return stream.shards.filter(isOpen);
+      case 'AT_TRIM_HORIZON': {
+        const present = new Set(stream.shards.map((shard) => shard.shardId));
+        return stream.shards.filter((shard) => shard.parentShardId === undefined || !present.has(shard.parentShardId));
+      }
+      default:
+        throw new InvalidArgumentException(`ShardFilter type ${String(type)} is not supported`);
+    }
+  }
+
+  // ---- records ----
+
+  async putRecord(request: PutRecordsRequestEntry & StreamReference): Promise<{ ShardId: string; SequenceNumber: string; EncryptionType: 'NONE' }> {
+    const result = await this.putRecords({ ...request, Records: [request] });
+    const entry = result.Records[0]!;
+    if ('ErrorCode' in entry) throw errorFromCode(entry.ErrorCode, entry.ErrorMessage);
+    return { ShardId: entry.ShardId, SequenceNumber: entry.SequenceNumber, EncryptionType: 'NONE' };
+  }
+
+  /**
+   * Puts records; each entry succeeds or fails on its own (ProvisionedThroughputExceeded when a
+   * shard is over its limit, InternalFailure when its worker restarted). Records to one shard
+   * keep their order and travel to its worker as one batch.
+   */
+  async putRecords(request: StreamReference & { Records: readonly PutRecordsRequestEntry[] }): Promise<{ FailedRecordCount: number; Records: PutRecordsResultEntry[]; EncryptionType: 'NONE' }> {
+    const stream = this.stream(request);
+    const entries = checkPutRecords(request.Records);
+    const results: PutRecordsResultEntry[] = new Array(entries.length);
+    let pending = entries;
+    for (let attempt = 0; pending.length > 0 && attempt < REROUTES_MAX; attempt++) {
+      pending = await this.putRouted(stream, pending, results);
+    }
+    for (const entry of pending) results[entry.index] = { ErrorCode: 'InternalFailure', ErrorMessage: 'the shard was resharded too often during the put' };
+    return { FailedRecordCount: results.filter((r) => 'ErrorCode' in r).length, Records: results, EncryptionType: 'NONE' };
+  }
+
+  /** One routing pass: returns the entries that met a sealed shard, to route again. */
+  private async putRouted(stream: StreamRecord, entries: readonly RoutedEntry[], results: PutRecordsResultEntry[]): Promise<RoutedEntry[]> {
+    const router = this.routers.get(stream.name);
+    if (router === undefined) throw new ResourceNotFoundException(`Stream ${stream.name} is being deleted`);
+    const groups = new Map<ShardRecord, RoutedEntry[]>();
+    for (const entry of entries) {
+      const { shard } = router.route(entry.hashKey);
+      const group = groups.get(shard);
+      if (group === undefined) groups.set(shard, [entry]);
+      else group.push(entry);
+    }
+    const again: RoutedEntry[] = [];
+    await Promise.all(
+      [...groups].map(async ([shard, group]) => {
+        const admitted = this.admit(stream, shard, group, results);
+        if (admitted.length === 0) return;
+        try {
+          const appended = await this.pool.request<{ baseOffset: number }>({ kind: 'append', shardKey: ShardRuntime.keyOf(stream, shard), records: admitted.map((e) => e.record) });
+          admitted.forEach((entry, i) => (results[entry.index] = { SequenceNumber: encodeSequenceNumber(shard.serial, appended.baseOffset + i), ShardId: shard.shardId }));
+        } catch (error) {
+          if (error instanceof ShardSealedError) again.push(...admitted);
+          else for (const entry of admitted) results[entry.index] = errorEntry(error);
+        }
+      }),
+    );
+    return again.sort((a, b) => a.index - b.index);
+  }
+
+  /** Applies the shard's write limits; rejected entries get their error result here. */
+  private admit(stream: StreamRecord, shard: ShardRecord, group: RoutedEntry[], results: PutRecordsResultEntry[]): RoutedEntry[] {
+    if (!this.options.enforceLimits) return group;
+    const runtime = this.runtime(stream, shard);
+    const decisions = runtime.throughput.admitRecords(
+      group.map((e) => Buffer.byteLength(e.record.partitionKey) + e.record.data.length),
+      this.options.clock(),
+    );
+    return group.filter((entry, i) => {
+      if (decisions[i]) return true;
+      results[entry.index] = { ErrorCode: 'ProvisionedThroughputExceededException', ErrorMessage: `Rate exceeded for shard ${shard.shardId} in stream ${stream.name} under account 000000000000.` };
+      return false;
+    });
+  }
+
+  async getShardIterator(
+    request: StreamReference & { ShardId: string; ShardIteratorType: IteratorType; StartingSequenceNumber?: string; Timestamp?: Date | number },
+  ): Promise<{ ShardIterator: string }> {
+    const stream = this.stream(request);
+    const shard = findShard(stream, request.ShardId);
+    const runtime = this.runtime(stream, shard);
+    const offset = await this.startOffset(stream, shard, runtime, request);
+    return { ShardIterator: this.iterators.encode({ streamId: stream.id, shardSerial: shard.serial, offset, segmentBaseOffset: 0, positionBytes: 0 }, this.options.clock()) };
+  }
+
+  private async startOffset(
+    stream: StreamRecord,
+    shard: ShardRecord,
+    runtime: ShardRuntime,
+    request: { ShardIteratorType: IteratorType; StartingSequenceNumber?: string; Timestamp?: Date | number },
+  ): Promise<number> {
+    const reader = runtime.reader;
+    switch (request.ShardIteratorType) {
+      case 'TRIM_HORIZON':
+        return reader.startOffset;
+      case 'LATEST':
+        return reader.endOffset;
+      case 'AT_SEQUENCE_NUMBER':
+      case 'AFTER_SEQUENCE_NUMBER': {
+        const position = decodeSequenceNumber(request.StartingSequenceNumber as string, 'StartingSequenceNumber');
+        if (position.shardSerial !== shard.serial) throw new InvalidArgumentException(`StartingSequenceNumber ${request.StartingSequenceNumber} used in GetShardIterator on shard ${shard.shardId} in stream ${stream.name} under account 000000000000 is invalid because it did not come from this stream.`);
+        const offset = position.offset + (request.ShardIteratorType === 'AFTER_SEQUENCE_NUMBER' ? 1 : 0);
+        if (offset > reader.endOffset) throw new InvalidArgumentException(`StartingSequenceNumber ${request.StartingSequenceNumber} is beyond the end of shard ${shard.shardId}`);
+        return Math.max(offset, reader.startOffset);
+      }
+      case 'AT_TIMESTAMP': {
+        const timestampMs = request.Timestamp instanceof Date ? request.Timestamp.getTime() : request.Timestamp;
+        if (typeof timestampMs !== 'number' || !Number.isFinite(timestampMs)) throw new InvalidArgumentException('AT_TIMESTAMP needs a Timestamp');
+        const { offset } = await this.pool.request<{ offset: number }>({ kind: 'offsetForTimestamp', shardKey: ShardRuntime.keyOf(stream, shard), timestampMs: Math.floor(timestampMs) });
+        return offset;
+      }
+      default:
+        throw new ValidationException(`ShardIteratorType must be one of TRIM_HORIZON, LATEST, AT_SEQUENCE_NUMBER, AFTER_SEQUENCE_NUMBER, AT_TIMESTAMP`);
+    }
+  }
+
+  /**
+   * Records from a shard iterator: at most Limit (10,000) records and 10 MiB, read straight from
+   * the shard's mapped files. At the end of a closed shard NextShardIterator is absent and
+   * ChildShards names the shards that continue it.
+   */
+  getRecords(request: { ShardIterator: string; Limit?: number }): GetRecordsResult {
+    this.checkOpen();
+    const nowMs = this.options.clock();
+    const position = this.iterators.decode(request?.ShardIterator, nowMs);
+    const limit = request.Limit === undefined ? GET_RECORDS_RECORDS_MAX : checkInteger(request.Limit, 'Limit', 1, GET_RECORDS_RECORDS_MAX);
+    const stream = this.catalog.all().find((candidate) => candidate.id === position.streamId && candidate.status !== 'DELETING');
+    if (stream === undefined) throw new ResourceNotFoundException('the stream of this ShardIterator no longer exists');
+    const shard = stream.shards.find((candidate) => candidate.serial === position.shardSerial);
+    if (shard === undefined) throw new ResourceNotFoundException('the shard of this ShardIterator no longer exists');
+    const runtime = this.runtime(stream, shard);
+    if (this.options.enforceLimits && !runtime.throughput.admitRead(nowMs)) {
+      throw new ProvisionedThroughputExceededException(`Rate exceeded for shard ${shard.shardId} in stream ${stream.name} under account 000000000000.`);
+    }
+    const read = readRecords(runtime.reader, Math.max(position.offset, runtime.reader.startOffset), limit, position);
+    if (this.options.enforceLimits) runtime.throughput.chargeRead(read.bytes, nowMs);
+    return this.recordsResult(stream, shard, runtime, read, nowMs);
+  }
+
+  private recordsResult(stream: StreamRecord, shard: ShardRecord, runtime: ShardRuntime, read: ReadRecords, nowMs: number): GetRecordsResult {
+    const endOffset = runtime.reader.endOffset;
+    const last = read.records.at(-1);
+    const Records = read.records.map((record) => ({
+      SequenceNumber: encodeSequenceNumber(shard.serial, record.offset),
+      ApproximateArrivalTimestamp: new Date(record.timestampMs),
+      Data: new Uint8Array(record.data),
+      PartitionKey: record.partitionKey,
+    }));
+    const MillisBehindLatest = read.nextOffset >= endOffset || last === undefined ? 0 : Math.max(0, nowMs - last.timestampMs);
+    if (shard.endOffset !== undefined && read.nextOffset >= shard.endOffset) {
+      return { Records, MillisBehindLatest, ChildShards: this.childShards(stream, shard) };
+    }
+    const NextShardIterator = this.iterators.encode(
+      { streamId: stream.id, shardSerial: shard.serial, offset: read.nextOffset, segmentBaseOffset: read.hint.segmentBaseOffset, positionBytes: read.hint.positionBytes },
+      nowMs,
+    );
+    return { Records, NextShardIterator, MillisBehindLatest };
+  }
+
+  private childShards(stream: StreamRecord, shard: ShardRecord): ChildShard[] {
+    return stream.shards
+      .filter((child) => child.parentShardId === shard.shardId || child.adjacentParentShardId === shard.shardId)
+      .map((child) => ({
+        ShardId: child.shardId,
+        ParentShards: [child.parentShardId, child.adjacentParentShardId].filter((id): id is string => id !== undefined),
+        HashKeyRange: { StartingHashKey: child.startingHashKey, EndingHashKey: child.endingHashKey },
+      }));
+  }
+
+  // ---- resharding ----
+
+  /** Splits an open shard at NewStartingHashKey: the parent closes, two children take its range. */
+  async splitShard(request: StreamReference & { ShardToSplit: string; NewStartingHashKey: string }): Promise<void> {
+    const stream = this.activeStream(request);
+    const parent = this.openShardOf(stream, request.ShardToSplit);
+    const split = parseHashKey(request.NewStartingHashKey, 'NewStartingHashKey');
+    if (split <= BigInt(parent.startingHashKey) || split > BigInt(parent.endingHashKey)) {
+      throw new InvalidArgumentException(`NewStartingHashKey ${request.NewStartingHashKey} must be above the shard's StartingHashKey and at most its EndingHashKey`);
+    }
+    await this.reshard(stream, [parent], (catalog) => [
+      catalog.addShard(stream, BigInt(parent.startingHashKey), split - 1n, { parentShardId: parent.shardId }),
+      catalog.addShard(stream, split, BigInt(parent.endingHashKey), { parentShardId: parent.shardId }),
+    ]);
+  }
+
+  /** Merges two open shards with adjacent hash key ranges into one child. */
+  async mergeShards(request: StreamReference & { ShardToMerge: string; AdjacentShardToMerge: string }): Promise<void> {
+    const stream = this.activeStream(request);
+    const first = this.openShardOf(stream, request.ShardToMerge);
+    const second = this.openShardOf(stream, request.AdjacentShardToMerge);
+    const [low, high] = BigInt(first.startingHashKey) < BigInt(second.startingHashKey) ? [first, second] : [second, first];
+    if (BigInt(low.endingHashKey) + 1n !== BigInt(high.startingHashKey)) {
+      throw new InvalidArgumentException(`Shards ${first.shardId} and ${second.shardId} do not have adjacent hash key ranges`);
+    }
+    await this.reshard(stream, [first, second], (catalog) => [
+      catalog.addShard(stream, BigInt(low.startingHashKey), BigInt(high.endingHashKey), { parentShardId: first.shardId, adjacentParentShardId: second.shardId }),
+    ]);
+  }
+
+  /**
+   * The steps of a split or merge, each persisted before the next, so that a crash anywhere
+   * leaves a catalog that reopening completes: UPDATING with the children recorded and the
+   * parents marked closing; children opened and routed to; parents sealed (their records
+   * before the seal keep lower sequence numbers than any child's); ACTIVE.
+   */
+  private async reshard(stream: StreamRecord, parents: ShardRecord[], makeChildren: (catalog: Catalog) => ShardRecord[]): Promise<void> {
+    if (stream.shards.filter(isOpen).length - parents.length + 2 > SHARDS_PER_STREAM_MAX) throw new LimitExceededException(`a stream has at most ${SHARDS_PER_STREAM_MAX} open shards`);
+    stream.status = 'UPDATING';
+    const children = makeChildren(this.catalog);
+    for (const parent of parents) parent.closing = true;
+    await this.catalog.save();
+    try {
+      await Promise.all(children.map((child) => this.openShard(stream, child)));
+      this.route(stream);
+      for (const parent of parents) await this.sealShard(stream, parent);
+    } finally {
+      stream.status = 'ACTIVE';
+      await this.catalog.save();
+    }
+  }
+
+  private activeStream(request: StreamReference): StreamRecord {
+    const stream = this.stream(request);
+    if (stream.status !== 'ACTIVE') throw new ResourceInUseException(`Stream ${stream.name} under account 000000000000 is not ACTIVE (${stream.status}).`);
+    return stream;
+  }
+
+  private openShardOf(stream: StreamRecord, shardId: string): ShardRecord {
+    const shard = findShard(stream, shardId);
+    if (!isOpen(shard)) throw new InvalidArgumentException(`Shard ${shardId} in stream ${stream.name} is closed: a closed shard cannot be split or merged`);
+    return shard;
+  }
+
+  // ---- helpers ----
+
+  private checkOpen(): void {
+    if (this.closed) throw new ClosedError('the engine is closed');
+  }
+
+  /** The stream a request names, which must exist and not be being deleted. */
+  private stream(request: StreamReference | undefined): StreamRecord {
+    this.checkOpen();
+    const name = streamNameOf(request);
+    const stream = this.catalog.get(name);
+    if (stream === undefined || stream.status === 'DELETING') {
+      throw new ResourceNotFoundException(`Stream ${name} under account 000000000000 not found.`);
+    }
+    return stream;
+  }
+
+  private runtime(stream: StreamRecord, shard: ShardRecord): ShardRuntime {
+    const runtime = this.runtimes.get(ShardRuntime.keyOf(stream, shard));
+    if (runtime === undefined) throw new ResourceNotFoundException(`Shard ${shard.shardId} is not available`);
+    return runtime;
+  }
+
+  private async openShard(stream: StreamRecord, shard: ShardRecord): Promise<void> {
+    const key = ShardRuntime.keyOf(stream, shard);
+    const runtime = new ShardRuntime(stream, shard, this.catalog.shardDir(stream, shard), this.options);
+    await this.pool.request({
+      kind: 'open',
+      shardKey: key,
+      dir: runtime.dir,
+      options: { ...this.options.log, retentionMs: stream.retentionHours * HOUR_MS },
+      committed: runtime.committed.shared,
+      sealed: !isOpen(shard),
+    });
+    runtime.startReading();
+    this.runtimes.set(key, runtime);
+  }
+
+  /** Stops appends to a shard and records where it ends (its EndingSequenceNumber). */
+  private async sealShard(stream: StreamRecord, shard: ShardRecord): Promise<void> {
+    const { endOffset } = await this.pool.request<{ endOffset: number }>({ kind: 'seal', shardKey: ShardRuntime.keyOf(stream, shard) });
+    shard.endOffset = endOffset;
+    delete shard.closing;
+  }
+
+  /** Rebuilds the hash key router of a stream from its open shards. */
+  private route(stream: StreamRecord): void {
+    const entries = stream.shards.filter(isOpen).map((shard) => ({ startingHashKey: BigInt(shard.startingHashKey), endingHashKey: BigInt(shard.endingHashKey), shard }));
+    this.routers.set(stream.name, new HashKeyRouter(entries));
+  }
+}
+
+/** Reads or creates the secret that signs shard iterators (so they survive restarts). */
+function iteratorSecret(dataDir: string): Buffer {
+  const file = path.join(dataDir, SECRET_FILE);
+  if (!fs.existsSync(file)) fs.writeFileSync(file, randomBytes(32), { mode: 0o600, flag: 'wx' });
+  return fs.readFileSync(file);
+}
+
+function checkPutRecords(records: unknown): RoutedEntry[] {
+  if (!Array.isArray(records) || records.length === 0 || records.length > PUT_RECORDS_RECORDS_MAX) {
+    throw new ValidationException(`Records must hold 1 to ${PUT_RECORDS_RECORDS_MAX} entries`);
+  }
+  let totalBytes = 0;
+  const entries = records.map((entry: PutRecordsRequestEntry, index) => {
+    const routed = checkEntry(entry, index);
+    totalBytes += Buffer.byteLength(routed.record.partitionKey) + routed.record.data.length;
+    return routed;
+  });
+  if (totalBytes > PUT_RECORDS_BYTES_MAX) throw new InvalidArgumentException(`Records total ${totalBytes} bytes, more than ${PUT_RECORDS_BYTES_MAX}`);
+  return entries;
+}
+
+function checkEntry(entry: PutRecordsRequestEntry, index: number): RoutedEntry {
+  const key = entry?.PartitionKey;
+  if (typeof key !== 'string' || key.length === 0 || [...key].length > PARTITION_KEY_CHARS_MAX) {
+    throw new ValidationException(`Records.${index + 1}.PartitionKey must be 1 to ${PARTITION_KEY_CHARS_MAX} characters`);
+  }
+  if (!(entry.Data instanceof Uint8Array)) throw new ValidationException(`Records.${index + 1}.Data must be bytes (a Uint8Array)`);
+  if (Buffer.byteLength(key) + entry.Data.length > RECORD_BYTES_MAX) {
+    throw new ValidationException(`Records.${index + 1}: partition key and data exceed ${RECORD_BYTES_MAX} bytes`);
+  }
+  const explicit = entry.ExplicitHashKey === undefined ? undefined : parseHashKey(entry.ExplicitHashKey, `Records.${index + 1}.ExplicitHashKey`);
+  const hashKey = explicit ?? hashKeyOf(key);
+  const record: WireRecord = explicit === undefined ? { partitionKey: key, data: entry.Data } : { partitionKey: key, data: entry.Data, explicitHashKey: hashKeyBytes(explicit) };
+  return { index, record, hashKey };
+}
+
+function errorEntry(error: unknown): PutRecordsResultEntry {
+  if (error instanceof ShardlineError) return { ErrorCode: error.code, ErrorMessage: error.message };
+  return { ErrorCode: 'InternalFailure', ErrorMessage: error instanceof Error ? error.message : String(error) };
+}

@@ -1,0 +1,47 @@
+import type { LogOptions } from '../log/log_config.js';
+
+/*
+ * Messages between the engine's thread and its shard workers. Every message is one batch:
+ * `{ messages: [...] }`, one postMessage per event-loop turn and direction, not one per request.
+ * Requests carry an id; each gets exactly one reply with the same id.
+ */
+
+/** Log options that can cross threads (no functions, no buffers). */
+export type PortableLogOptions = Omit<Partial<LogOptions>, 'clock' | 'committedPosition'>;
+
+export interface WireRecord {
+  readonly partitionKey: string;
+  readonly data: Uint8Array;
+  readonly explicitHashKey?: Uint8Array;
+}
+
+export type WorkerRequest =
+  /** Opens (recovering if needed) a shard's log; replies once it is open. */
+  | { readonly kind: 'open'; readonly id: number; readonly shardKey: string; readonly dir: string; readonly options: PortableLogOptions; readonly committed: SharedArrayBuffer; readonly sealed: boolean }
+  /** Appends records as one batch; replies { baseOffset, recordCount, timestampMs } once committed. */
+  | { readonly kind: 'append'; readonly id: number; readonly shardKey: string; readonly records: readonly WireRecord[] }
+  /** Stops appends to the shard (it was split or merged) and replies { endOffset } once all before are committed. */
+  | { readonly kind: 'seal'; readonly id: number; readonly shardKey: string }
+  /** Replies { offset }: the first offset that arrived at or after the time. */
+  | { readonly kind: 'offsetForTimestamp'; readonly id: number; readonly shardKey: string; readonly timestampMs: number }
+  | { readonly kind: 'setRetention'; readonly id: number; readonly shardKey: string; readonly retentionMs: number }
+  /** Closes the shard's log (its stream is being deleted). */
+  | { readonly kind: 'close'; readonly id: number; readonly shardKey: string };
+
+export interface WireError {
+  readonly code: string;
+  readonly message: string;
+  readonly retriable: boolean;
+}
+
+export type WorkerReply = { readonly id: number; readonly ok: true; readonly value: unknown } | { readonly id: number; readonly ok: false; readonly error: WireError };
+
+export interface Batch<T> {
+  readonly messages: readonly T[];
+}
+
+/** The error code a worker answers for appends to a sealed shard: the engine routes them again. */
+export const SHARD_SEALED = 'ShardSealed';
+
+/** An append met a shard sealed by a split or merge: nothing was stored; route it again. */
+export class ShardSealedError extends Error {}

@@ -1,0 +1,44 @@
+import type { ResolvedEngineOptions } from '../config.js';
+import { CommittedPosition } from '../log/committed_position.js';
+import { DEFAULT_LOG_OPTIONS } from '../log/log_config.js';
+import { LogReader } from '../log/log_reader.js';
+import type { ShardRecord, StreamRecord } from './catalog.js';
+import { ShardThroughput } from './shard_throughput.js';
+
+/**
+ * What the engine's thread keeps per shard: the committed position its owner publishes, the
+ * reader that maps its files, and its throughput buckets.
+ */
+export class ShardRuntime {
+  readonly committed = new CommittedPosition();
+  readonly throughput: ShardThroughput;
+  private logReader: LogReader | null = null;
+
+  constructor(
+    readonly stream: StreamRecord,
+    readonly shard: ShardRecord,
+    readonly dir: string,
+    private readonly options: ResolvedEngineOptions,
+  ) {
+    this.throughput = new ShardThroughput(stream.mode, options.clock());
+  }
+
+  static keyOf(stream: StreamRecord, shard: ShardRecord): string {
+    return `${stream.id}/${shard.shardId}`;
+  }
+
+  /** Called once the owner opened the log (its directory and first segment exist). */
+  startReading(): void {
+    this.logReader = new LogReader(this.dir, this.committed, { segmentBytes: this.options.log.segmentBytes ?? DEFAULT_LOG_OPTIONS.segmentBytes });
+  }
+
+  get reader(): LogReader {
+    if (this.logReader === null) throw new Error(`shard ${this.shard.shardId} is not open for reading yet`);
+    return this.logReader;
+  }
+
+  close(): void {
+    this.logReader?.close();
+    this.logReader = null;
+  }
+}

@@ -1,0 +1,102 @@
+import { parentPort } from 'node:worker_threads';
+import { ShardlineError } from '../errors.js';
+import { Log } from '../log/log.js';
+import { SHARD_SEALED, type Batch, type WireError, type WorkerReply, type WorkerRequest } from './channel.js';
+
+/*
+ * A shard worker: the single owner (writer) of the logs of the shards it hosts. It takes batches
+ * of requests from the engine's thread, answers in batches, and never touches reads: readers map
+ * the segment files themselves (LogReader) up to the committed position each log publishes.
+ */
+
+interface HostedShard {
+  readonly log: Log;
+  sealed: boolean;
+}
+
+const shards = new Map<string, HostedShard>();
+let outbox: WorkerReply[] = [];
+let flushScheduled = false;
+
+function reply(message: WorkerReply): void {
+  outbox.push(message);
+  if (flushScheduled) return;
+  flushScheduled = true;
+  setImmediate(() => {
+    flushScheduled = false;
+    const messages = outbox;
+    outbox = [];
+    parentPort!.postMessage({ messages } satisfies Batch<WorkerReply>);
+  });
+}
+
+function wireError(error: unknown): WireError {
+  if (error instanceof ShardlineError) return { code: error.code, message: error.message, retriable: error.retriable };
+  return { code: 'InternalFailure', message: error instanceof Error ? error.message : String(error), retriable: true };
+}
+
+function hosted(shardKey: string): HostedShard {
+  const shard = shards.get(shardKey);
+  if (shard === undefined) throw new Error(`shard ${shardKey} is not open on this worker`);
+  return shard;
+}
+
+async function handle(request: WorkerRequest): Promise<unknown> {
+  switch (request.kind) {
+    case 'open': {
+      const existing = shards.get(request.shardKey);
+      if (existing !== undefined) return { endOffset: existing.log.endOffset };
+      const log = await Log.open(request.dir, { ...request.options, committedPosition: request.committed });
+      shards.set(request.shardKey, { log, sealed: request.sealed });
+      return { endOffset: log.endOffset };
+    }
+    case 'append': {
+      const shard = hosted(request.shardKey);
+      if (shard.sealed) throw Object.assign(new Error(`shard ${request.shardKey} is sealed`), { sealedShard: true });
+      return shard.log.append(request.records);
+    }
+    case 'seal': {
+      const shard = hosted(request.shardKey);
+      shard.sealed = true;
+      await shard.log.flush();
+      return { endOffset: shard.log.endOffset };
+    }
+    case 'offsetForTimestamp':
+      return { offset: hosted(request.shardKey).log.offsetForTimestamp(request.timestampMs) };
+    case 'setRetention':
+      hosted(request.shardKey).log.setRetentionMs(request.retentionMs);
+      return null;
+    case 'close': {
+      const shard = shards.get(request.shardKey);
+      shards.delete(request.shardKey);
+      await shard?.log.close();
+      return null;
+    }
+  }
+}
+
+function handleBatch(batch: Batch<WorkerRequest>): void {
+  // Requests start in arrival order; appends write synchronously inside Log.append, so the order
+  // of records in a shard is the order the engine sent them.
+  for (const request of batch.messages) {
+    handle(request).then(
+      (value) => reply({ id: request.id, ok: true, value }),
+      (error: unknown) => {
+        const sealed = (error as { sealedShard?: boolean }).sealedShard === true;
+        reply({ id: request.id, ok: false, error: sealed ? { code: SHARD_SEALED, message: String((error as Error).message), retriable: true } : wireError(error) });
+      },
+    );
+  }
+}
+
+parentPort!.on('message', (message: Batch<WorkerRequest> | { shutdown: true }) => {
+  if ('shutdown' in message) {
+    void Promise.all([...shards.values()].map((shard) => shard.log.close())).then(() => {
+      shards.clear();
+      parentPort!.postMessage({ shutdownComplete: true });
+    });
+    return;
+  }
+  handleBatch(message);
+});
+parentPort!.postMessage({ ready: true });

@@ -1,0 +1,163 @@
+import { Worker } from 'node:worker_threads';
+import * as errors from '../errors.js';
+import { SHARD_SEALED, ShardSealedError, type Batch, type WireError, type WorkerReply, type WorkerRequest } from './channel.js';
+
+/*
+ * The engine's side of the shard workers. Each shard belongs to one worker (by a stable hash of
+ * its key), so one thread owns each log. Requests to a worker made in the same event-loop turn
+ * travel as one message; replies come back the same way.
+ *
+ * Supervision: a worker that dies is replaced at once, every request it had not answered fails
+ * with a retriable InternalFailure (its outcome is unknown to the caller, never wrong), and the
+ * shards it hosted are opened again on the new worker (which recovers their logs) before any
+ * later request reaches them.
+ */
+
+type Request = WorkerRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
+type OpenRequest = Extract<Request, { kind: 'open' }>;
+
+interface Pending {
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: Error) => void;
+}
+
+interface Slot {
+  worker: Worker;
+  readonly pending: Map<number, Pending>;
+  outbox: WorkerRequest[];
+  flushScheduled: boolean;
+}
+
+const SHUTDOWN_TIMEOUT_MS = 30_000;
+
+export class WorkerPool {
+  private readonly slots: Slot[];
+  private nextId = 1;
+  /** Every shard's open request, to replay after a restart. */
+  private readonly opens = new Map<string, OpenRequest>();
+  private stopping = false;
+  /** Workers replaced after a crash: visible for tests and operators. */
+  restarts = 0;
+
+  constructor(size: number) {
+    this.slots = Array.from({ length: size }, () => ({ worker: null as unknown as Worker, pending: new Map(), outbox: [], flushScheduled: false }));
+    this.slots.forEach((slot, index) => this.spawn(slot, index));
+  }
+
+  get size(): number {
+    return this.slots.length;
+  }
+
+  /** Sends a request to the worker that owns the shard; resolves with its reply's value. */
+  request<T>(request: Request): Promise<T> {
+    if (this.stopping) return Promise.reject(new errors.ClosedError('the engine is closed'));
+    if (request.kind === 'open') this.opens.set(request.shardKey, request);
+    if (request.kind === 'seal') {
+      const open = this.opens.get(request.shardKey);
+      if (open !== undefined) this.opens.set(request.shardKey, { ...open, sealed: true });
+    }
+    if (request.kind === 'close') this.opens.delete(request.shardKey);
+    return this.send(this.slotOf(request.shardKey), request) as Promise<T>;
+  }
+
+  /** Kills the worker hosting a shard, as a crash would: for tests of supervision. */
+  crashWorkerOf(shardKey: string): Promise<void> {
+    const slot = this.slots[this.slotOf(shardKey)]!;
+    return slot.worker.terminate().then(() => undefined);
+  }
+
+  /** Closes every log cleanly and stops the workers. */
+  async shutdown(): Promise<void> {
+    this.stopping = true;
+    await Promise.all(
+      this.slots.map(async (slot) => {
+        const done = new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, SHUTDOWN_TIMEOUT_MS);
+          slot.worker.on('message', (message: { shutdownComplete?: boolean }) => {
+            if (message.shutdownComplete === true) {
+              clearTimeout(timer);
+              resolve();
+            }
+          });
+        });
+        slot.worker.postMessage({ shutdown: true });
+        await done;
+        await slot.worker.terminate();
+      }),
+    );
+  }
+
+  private slotOf(shardKey: string): number {
+    // FNV-1a: stable across restarts, so a shard always returns to the same worker.
+    let hash = 0x811c9dc5;
+    for (let i = 0; i < shardKey.length; i++) hash = Math.imul(hash ^ shardKey.charCodeAt(i), 0x01000193);
+    return (hash >>> 0) % this.slots.length;
+  }
+
+  private send(index: number, request: Request): Promise<unknown> {
+    const slot = this.slots[index]!;
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      slot.pending.set(id, { resolve, reject });
+      slot.outbox.push({ ...request, id } as WorkerRequest);
+      if (slot.flushScheduled) return;
+      slot.flushScheduled = true;
+      setImmediate(() => this.flush(slot));
+    });
+  }
+
+  private flush(slot: Slot): void {
+    slot.flushScheduled = false;
+    const messages = slot.outbox;
+    slot.outbox = [];
+    if (messages.length > 0) slot.worker.postMessage({ messages } satisfies Batch<WorkerRequest>);
+  }
+
+  private spawn(slot: Slot, index: number): void {
+    slot.worker = startShardWorker();
+    slot.worker.on('message', (message: Batch<WorkerReply> | { ready: true } | { shutdownComplete: true }) => {
+      if ('messages' in message) for (const reply of message.messages) this.settle(slot, reply);
+    });
+    slot.worker.on('error', () => undefined); // 'exit' follows; the restart happens there
+    slot.worker.on('exit', () => {
+      if (this.stopping) return;
+      this.restart(slot, index);
+    });
+  }
+
+  private restart(slot: Slot, index: number): void {
+    this.restarts++;
+    const lost = [...slot.pending.values()];
+    slot.pending.clear();
+    slot.outbox = [];
+    for (const pending of lost) pending.reject(new errors.InternalFailureException('the shard worker restarted; the request may or may not have taken effect'));
+    this.spawn(slot, index);
+    for (const [shardKey, open] of this.opens) {
+      if (this.slotOf(shardKey) === index) void this.send(index, open).catch(() => undefined);
+    }
+  }
+
+  private settle(slot: Slot, reply: WorkerReply): void {
+    const pending = slot.pending.get(reply.id);
+    if (pending === undefined) return;
+    slot.pending.delete(reply.id);
+    if (reply.ok) pending.resolve(reply.value);
+    else pending.reject(errorFromWire(reply.error));
+  }
+}
+
+/** Rebuilds the typed error a worker reported. */
+function errorFromWire(error: WireError): Error {
+  if (error.code === SHARD_SEALED) return new ShardSealedError(error.message);
+  return errors.errorFromCode(error.code, error.message);
+}
+
+/** The worker thread, from the built JavaScript or, in tests, from the TypeScript source. */
+function startShardWorker(): Worker {
+  const here = new URL(import.meta.url);
+  const extension = here.pathname.endsWith('.ts') ? '.ts' : '.js';
+  const entry = new URL(`./shard_worker${extension}`, here);
+  if (extension === '.js') return new Worker(entry);
+  // On Node 20 a worker's --import does not reach its entry module: register tsx first.
+  return new Worker(`import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(entry.href)}); });`, { eval: true });
+}
