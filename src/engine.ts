@@ -14,11 +14,13 @@ import {
   errorFromCode,
 } from './errors.js';
 import { HOUR_MS } from './log/log_config.js';
-import { Catalog, isOpen, type ShardRecord, type StreamMode, type StreamRecord } from './workers/catalog.js';
+import { Catalog, isOpen, type ConsumerRecord, type ShardRecord, type StreamMode, type StreamRecord } from './workers/catalog.js';
 import { ShardSealedError, type WireRecord } from './workers/channel.js';
 import { HashKeyRouter, hashKeyBytes, hashKeyOf, parseHashKey } from './workers/hash_key.js';
 import {
+  CONSUMERS_PER_STREAM_MAX,
   GET_RECORDS_RECORDS_MAX,
+  TAGS_PER_STREAM_MAX,
   ON_DEMAND_INITIAL_SHARDS,
   PUT_RECORDS_BYTES_MAX,
   PUT_RECORDS_RECORDS_MAX,
@@ -58,6 +60,29 @@ export interface ChildShard {
   readonly HashKeyRange: { readonly StartingHashKey: string; readonly EndingHashKey: string };
 }
 
+export interface ConsumerDescription {
+  readonly ConsumerName: string;
+  readonly ConsumerARN: string;
+  readonly ConsumerStatus: 'ACTIVE';
+  readonly ConsumerCreationTimestamp: Date;
+}
+
+function consumerDescription(consumer: ConsumerRecord): ConsumerDescription {
+  return { ConsumerName: consumer.consumerName, ConsumerARN: consumer.consumerArn, ConsumerStatus: 'ACTIVE', ConsumerCreationTimestamp: new Date(consumer.createdAtMs) };
+}
+
+function checkTag(key: string, value: unknown): void {
+  if (key.length < 1 || key.length > 128) throw new ValidationException(`tag key ${JSON.stringify(key)} must be 1 to 128 characters`);
+  if (typeof value !== 'string' || value.length > 256) throw new ValidationException(`tag ${JSON.stringify(key)}: the value must be a string of at most 256 characters`);
+}
+
+export interface SubscribeToShardEvent {
+  readonly Records: KinesisRecord[];
+  readonly ContinuationSequenceNumber: string;
+  readonly MillisBehindLatest: number;
+  readonly ChildShards?: ChildShard[];
+}
+
 export interface GetRecordsResult {
   readonly Records: KinesisRecord[];
   readonly NextShardIterator?: string;
@@ -66,6 +91,12 @@ export interface GetRecordsResult {
 }
 const PARTITION_KEY_CHARS_MAX = 256;
 const RECORD_BYTES_MAX = 1024 * 1024;
+const SUBSCRIPTION_HEARTBEAT_MS = 5000;
+/** Longest sleep between checks that the subscription should go on (engine closed, consumer gone). */
+const SUBSCRIPTION_WAIT_MS = 1000;
+const SUBSCRIPTION_PACE_MS = 50;
+/** 10 MiB at 2 MiB/s takes 5 s to pay off: 200 waits of 50 ms cover it. */
+const SUBSCRIPTION_PACE_WAITS_MAX = 200;
 /** A put that meets a shard sealed by a concurrent split or merge is routed again, this often at most. */
 const REROUTES_MAX = 8;
 
@@ -325,7 +356,7 @@ export class Engine {
         const admitted = this.admit(stream, shard, group, results);
         if (admitted.length === 0) return;
         try {
-          const appended = await this.pool.request<{ baseOffset: number }>({ kind: 'append', shardKey: ShardRuntime.keyOf(stream, shard), records: admitted.map((e) => e.record) });
+          const appended = await this.pool.request<{ baseOffset: number }>({ kind: 'append', shardKey: ShardRuntime.keyOf(stream, shard), records: admitted.map((e) => e.record), arrivalMs: this.options.clock() });
           admitted.forEach((entry, i) => (results[entry.index] = { SequenceNumber: encodeSequenceNumber(shard.serial, appended.baseOffset + i), ShardId: shard.shardId }));
         } catch (error) {
           if (error instanceof ShardSealedError) again.push(...admitted);
@@ -445,6 +476,54 @@ export class Engine {
       }));
   }
 
+  /**
+   * A push subscription, like SubscribeToShard: events of records as they are committed, from
+   * the starting position on, for a registered consumer (each has its own 2 MiB/s per shard).
+   * An event comes at least every 5 seconds, empty if nothing arrived. Resume after a break
+   * with AFTER_SEQUENCE_NUMBER and the last ContinuationSequenceNumber. At the end of a closed
+   * shard the last event carries ChildShards and the iteration ends; it also ends when the
+   * consumer is deregistered, the stream deleted or the engine closed.
+   */
+  async *subscribeToShard(request: {
+    ConsumerARN: string;
+    ShardId: string;
+    StartingPosition: { Type: IteratorType; SequenceNumber?: string; Timestamp?: Date | number };
+  }): AsyncGenerator<SubscribeToShardEvent> {
+    const { stream, consumer } = this.consumer({ ConsumerARN: request?.ConsumerARN });
+    const shard = findShard(stream, request.ShardId);
+    const runtime = this.runtime(stream, shard);
+    const start = request.StartingPosition ?? ({} as { Type: IteratorType });
+    let offset = await this.startOffset(stream, shard, runtime, { ShardIteratorType: start.Type, ...(start.SequenceNumber === undefined ? {} : { StartingSequenceNumber: start.SequenceNumber }), ...(start.Timestamp === undefined ? {} : { Timestamp: start.Timestamp }) });
+    let position = { offset, segmentBaseOffset: 0, positionBytes: 0 };
+    let lastEventMs = this.options.clock();
+    while (!this.closed && stream.consumers.includes(consumer) && this.catalog.get(stream.name) === stream) {
+      const sequence = runtime.committed.sequence;
+      const read = readRecords(runtime.reader, Math.max(offset, runtime.reader.startOffset), GET_RECORDS_RECORDS_MAX, position);
+      const nowMs = this.options.clock();
+      const ended = shard.endOffset !== undefined && read.nextOffset >= shard.endOffset;
+      if (read.records.length > 0 || ended || nowMs - lastEventMs >= SUBSCRIPTION_HEARTBEAT_MS) {
+        if (read.bytes > 0) await this.paceSubscription(runtime, consumer.consumerArn, read.bytes);
+        const result = this.recordsResult(stream, shard, runtime, read, nowMs);
+        const continuation = encodeSequenceNumber(shard.serial, Math.max(0, read.nextOffset - 1));
+        yield { Records: result.Records, ContinuationSequenceNumber: continuation, MillisBehindLatest: result.MillisBehindLatest, ...(ended ? { ChildShards: result.ChildShards ?? [] } : {}) };
+        if (ended) return;
+        lastEventMs = nowMs;
+      }
+      offset = read.nextOffset;
+      position = { offset, ...read.hint };
+      if (read.records.length === 0) await runtime.committed.waitForChange(sequence, SUBSCRIPTION_WAIT_MS);
+    }
+  }
+
+  /** Holds a subscription back while its consumer is over 2 MiB/s on this shard. */
+  private async paceSubscription(runtime: ShardRuntime, consumerArn: string, bytes: number): Promise<void> {
+    if (!this.options.enforceLimits) return;
+    runtime.throughput.registerConsumer(consumerArn, this.options.clock());
+    for (let waits = 0; waits < SUBSCRIPTION_PACE_WAITS_MAX && !runtime.throughput.admitSubscriptionBytes(consumerArn, bytes, this.options.clock()); waits++) {
+      await new Promise((resolve) => setTimeout(resolve, SUBSCRIPTION_PACE_MS));
+    }
+  }
+
   // ---- resharding ----
 
   /** Splits an open shard at NewStartingHashKey: the parent closes, two children take its range. */
@@ -507,6 +586,110 @@ export class Engine {
     const shard = findShard(stream, shardId);
     if (!isOpen(shard)) throw new InvalidArgumentException(`Shard ${shardId} in stream ${stream.name} is closed: a closed shard cannot be split or merged`);
     return shard;
+  }
+
+  // ---- stream settings ----
+
+  async increaseStreamRetentionPeriod(request: StreamReference & { RetentionPeriodHours: number }): Promise<void> {
+    const stream = this.activeStream(request);
+    const hours = checkInteger(request.RetentionPeriodHours, 'RetentionPeriodHours', RETENTION_HOURS_MIN, RETENTION_HOURS_MAX);
+    if (hours < stream.retentionHours) throw new InvalidArgumentException(`Requested retention period (${hours} hours) for stream ${stream.name} can not be shorter than existing retention period (${stream.retentionHours} hours). Use DecreaseRetentionPeriod API.`);
+    await this.setRetention(stream, hours);
+  }
+
+  async decreaseStreamRetentionPeriod(request: StreamReference & { RetentionPeriodHours: number }): Promise<void> {
+    const stream = this.activeStream(request);
+    const hours = checkInteger(request.RetentionPeriodHours, 'RetentionPeriodHours', RETENTION_HOURS_MIN, RETENTION_HOURS_MAX);
+    if (hours > stream.retentionHours) throw new InvalidArgumentException(`Requested retention period (${hours} hours) for stream ${stream.name} can not be longer than existing retention period (${stream.retentionHours} hours). Use IncreaseRetentionPeriod API.`);
+    await this.setRetention(stream, hours);
+  }
+
+  private async setRetention(stream: StreamRecord, hours: number): Promise<void> {
+    stream.retentionHours = hours;
+    await this.catalog.save();
+    await Promise.all(stream.shards.map((shard) => this.pool.request({ kind: 'setRetention', shardKey: ShardRuntime.keyOf(stream, shard), retentionMs: hours * HOUR_MS })));
+  }
+
+  async updateStreamMode(request: { StreamARN: string; StreamModeDetails: { StreamMode: StreamMode } }): Promise<void> {
+    const stream = this.activeStream({ StreamARN: request?.StreamARN });
+    const mode = request.StreamModeDetails?.StreamMode;
+    if (mode !== 'PROVISIONED' && mode !== 'ON_DEMAND') throw new ValidationException('StreamMode must be PROVISIONED or ON_DEMAND');
+    stream.mode = mode;
+    await this.catalog.save();
+    for (const shard of stream.shards) this.runtimes.get(ShardRuntime.keyOf(stream, shard))?.throughput.setMode(mode, this.options.clock());
+  }
+
+  async addTagsToStream(request: StreamReference & { Tags: Record<string, string> }): Promise<void> {
+    const stream = this.stream(request);
+    const tags = Object.entries(request.Tags ?? {});
+    if (tags.length === 0) throw new ValidationException('Tags must hold at least one tag');
+    for (const [key, value] of tags) checkTag(key, value);
+    const merged = { ...stream.tags, ...request.Tags };
+    if (Object.keys(merged).length > TAGS_PER_STREAM_MAX) throw new LimitExceededException(`a stream has at most ${TAGS_PER_STREAM_MAX} tags`);
+    stream.tags = merged;
+    await this.catalog.save();
+  }
+
+  async removeTagsFromStream(request: StreamReference & { TagKeys: string[] }): Promise<void> {
+    const stream = this.stream(request);
+    if (!Array.isArray(request.TagKeys) || request.TagKeys.length === 0 || request.TagKeys.length > TAGS_PER_STREAM_MAX) {
+      throw new ValidationException(`TagKeys must hold 1 to ${TAGS_PER_STREAM_MAX} keys`);
+    }
+    stream.tags = Object.fromEntries(Object.entries(stream.tags).filter(([key]) => !request.TagKeys.includes(key)));
+    await this.catalog.save();
+  }
+
+  listTagsForStream(request: StreamReference & { ExclusiveStartTagKey?: string; Limit?: number }): { Tags: Array<{ Key: string; Value: string }>; HasMoreTags: boolean } {
+    const stream = this.stream(request);
+    const limit = request.Limit === undefined ? 50 : checkInteger(request.Limit, 'Limit', 1, 50);
+    const keys = Object.keys(stream.tags)
+      .sort()
+      .filter((key) => request.ExclusiveStartTagKey === undefined || key > request.ExclusiveStartTagKey);
+    return { Tags: keys.slice(0, limit).map((Key) => ({ Key, Value: stream.tags[Key]! })), HasMoreTags: keys.length > limit };
+  }
+
+  // ---- enhanced fan-out consumers ----
+
+  async registerStreamConsumer(request: { StreamARN: string; ConsumerName: string }): Promise<{ Consumer: ConsumerDescription }> {
+    const stream = this.stream({ StreamARN: request?.StreamARN });
+    const name = checkName(request.ConsumerName, 'ConsumerName');
+    if (stream.consumers.some((consumer) => consumer.consumerName === name)) throw new ResourceInUseException(`Consumer ${name} already exists`);
+    if (stream.consumers.length >= CONSUMERS_PER_STREAM_MAX) throw new LimitExceededException(`a stream has at most ${CONSUMERS_PER_STREAM_MAX} consumers`);
+    const createdAtMs = this.options.clock();
+    const consumer = { consumerName: name, consumerArn: `${streamArn(stream.name)}/consumer/${name}:${Math.floor(createdAtMs / 1000)}`, createdAtMs };
+    stream.consumers.push(consumer);
+    await this.catalog.save();
+    return { Consumer: consumerDescription(consumer) };
+  }
+
+  async deregisterStreamConsumer(request: { StreamARN?: string; ConsumerName?: string; ConsumerARN?: string }): Promise<void> {
+    const { stream, consumer } = this.consumer(request);
+    stream.consumers = stream.consumers.filter((candidate) => candidate !== consumer);
+    await this.catalog.save();
+    for (const shard of stream.shards) this.runtimes.get(ShardRuntime.keyOf(stream, shard))?.throughput.deregisterConsumer(consumer.consumerArn);
+  }
+
+  describeStreamConsumer(request: { StreamARN?: string; ConsumerName?: string; ConsumerARN?: string }): { ConsumerDescription: ConsumerDescription & { StreamARN: string } } {
+    const { stream, consumer } = this.consumer(request);
+    return { ConsumerDescription: { ...consumerDescription(consumer), StreamARN: streamArn(stream.name) } };
+  }
+
+  listStreamConsumers(request: { StreamARN: string; MaxResults?: number; NextToken?: string }): { Consumers: ConsumerDescription[]; NextToken?: string } {
+    const stream = this.stream({ StreamARN: request?.StreamARN });
+    const max = request.MaxResults === undefined ? 100 : checkInteger(request.MaxResults, 'MaxResults', 1, 10_000);
+    const after = request.NextToken;
+    const consumers = stream.consumers.filter((consumer) => after === undefined || consumer.consumerName > after).sort((a, b) => (a.consumerName < b.consumerName ? -1 : 1));
+    const page = consumers.slice(0, max);
+    return { Consumers: page.map(consumerDescription), ...(consumers.length > max ? { NextToken: page.at(-1)!.consumerName } : {}) };
+  }
+
+  private consumer(request: { StreamARN?: string; ConsumerName?: string; ConsumerARN?: string }): { stream: StreamRecord; consumer: ConsumerRecord } {
+    const arn = request?.ConsumerARN;
+    const streamArnText = arn === undefined ? request?.StreamARN : arn.split('/consumer/')[0];
+    const stream = this.stream({ StreamARN: streamArnText });
+    const consumer = stream.consumers.find((candidate) => (arn === undefined ? candidate.consumerName === request.ConsumerName : candidate.consumerArn === arn));
+    if (consumer === undefined) throw new ResourceNotFoundException(`Consumer ${arn ?? request.ConsumerName} under stream ${stream.name} not found`);
+    return { stream, consumer };
   }
 
   // ---- helpers ----

@@ -86,8 +86,17 @@ export class CommittedPosition {
     return (Atomics.load(this.words, lowWord + 1) >>> 0) * TWO_POW_32 + (Atomics.load(this.words, lowWord) >>> 0);
   }
 
-  /** The sequence word's current value, for Atomics.wait / waitAsync callers. */
+  /** The sequence word's current value: pass it to waitForChange. */
   get sequence(): number {
     return Atomics.load(this.words, SEQUENCE_WORD);
+  }
+
+  /**
+   * Resolves when the writer publishes after `sequence` was read, or after `timeoutMs`. Push
+   * consumers sleep here between appends instead of polling.
+   */
+  async waitForChange(sequence: number, timeoutMs: number): Promise<void> {
+    const waited = Atomics.waitAsync(this.words, SEQUENCE_WORD, sequence, timeoutMs);
+    if (waited.async) await waited.value;
   }
 }

@@ -126,14 +126,16 @@ export class Log {
   }
 
   /**
-   * Appends the records as one batch, stamped with one arrival time. Resolves when the batch is
+   * Appends the records as one batch, stamped with one arrival time: `arrivalMs` when the caller
+   * saw them arrive (the engine's thread), else the log's clock; never below the previous
+   * batch's, so time lookups can binary-search. Resolves when the batch is
    * committed (under "always": on disk). Rejects with InvalidArgumentException (nothing stored),
    * StorageFullError (nothing stored, retriable), StorageError or ClosedError.
    */
-  append(records: readonly LogRecord[]): Promise<AppendResult> {
+  append(records: readonly LogRecord[], arrivalMs?: number): Promise<AppendResult> {
     let result: AppendResult;
     try {
-      result = this.write(records);
+      result = this.write(records, arrivalMs);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -147,12 +149,13 @@ export class Log {
     });
   }
 
-  private write(records: readonly LogRecord[]): AppendResult {
+  private write(records: readonly LogRecord[], arrivalMs: number | undefined): AppendResult {
     this.checkWritable();
+    if (arrivalMs !== undefined && !(Number.isSafeInteger(arrivalMs) && arrivalMs >= 0)) throw new InvalidArgumentException(`arrivalMs must be a non-negative integer, got ${arrivalMs}`);
     this.builder.encode(records);
     const batchBytes = this.builder.batchBytes;
     const recordCount = this.builder.recordCount;
-    const timestampMs = Math.max(this.options.clock(), this.lastTimestamp);
+    const timestampMs = Math.max(arrivalMs ?? this.options.clock(), this.lastTimestamp);
     if (this.needsRoll(batchBytes, recordCount, timestampMs)) this.roll();
     const active = this.active;
     try {

@@ -19,7 +19,7 @@ export type WorkerRequest =
   /** Opens (recovering if needed) a shard's log; replies once it is open. */
   | { readonly kind: 'open'; readonly id: number; readonly shardKey: string; readonly dir: string; readonly options: PortableLogOptions; readonly committed: SharedArrayBuffer; readonly sealed: boolean }
   /** Appends records as one batch; replies { baseOffset, recordCount, timestampMs } once committed. */
-  | { readonly kind: 'append'; readonly id: number; readonly shardKey: string; readonly records: readonly WireRecord[] }
+  | { readonly kind: 'append'; readonly id: number; readonly shardKey: string; readonly records: readonly WireRecord[]; readonly arrivalMs: number }
   /** Stops appends to the shard (it was split or merged) and replies { endOffset } once all before are committed. */
   | { readonly kind: 'seal'; readonly id: number; readonly shardKey: string }
   /** Replies { offset }: the first offset that arrived at or after the time. */

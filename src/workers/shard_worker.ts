@@ -53,7 +53,7 @@ async function handle(request: WorkerRequest): Promise<unknown> {
     case 'append': {
       const shard = hosted(request.shardKey);
       if (shard.sealed) throw Object.assign(new Error(`shard ${request.shardKey} is sealed`), { sealedShard: true });
-      return shard.log.append(request.records);
+      return shard.log.append(request.records, request.arrivalMs);
     }
     case 'seal': {
       const shard = hosted(request.shardKey);

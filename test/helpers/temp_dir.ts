@@ -15,3 +15,9 @@ export function tempDir(prefix = 'shardline-test-'): string {
 afterEach(() => {
   for (const dir of created.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
 });
+
+/** A directory for a whole suite (beforeAll/afterAll): the caller removes it. */
+export function suiteTempDir(prefix = 'shardline-suite-'): { dir: string; remove: () => void } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  return { dir, remove: () => fs.rmSync(dir, { recursive: true, force: true }) };
+}
