@@ -180,6 +180,15 @@ export class Engine {
     return this.pool.restarts;
   }
 
+  /**
+   * Kills the worker thread that owns a shard, as a crash would. For tests of supervision and
+   * for operators rehearsing failure: the worker is replaced and its shards recover.
+   */
+  async simulateWorkerCrash(request: StreamReference & { ShardId: string }): Promise<void> {
+    const stream = this.stream(request);
+    await this.pool.crashWorkerOf(ShardRuntime.keyOf(stream, findShard(stream, request.ShardId)));
+  }
+
   // ---- streams ----
 
   async createStream(request: { StreamName: string; ShardCount?: number; StreamModeDetails?: { StreamMode: StreamMode } }): Promise<void> {
@@ -735,6 +744,7 @@ export class Engine {
     const { endOffset } = await this.pool.request<{ endOffset: number }>({ kind: 'seal', shardKey: ShardRuntime.keyOf(stream, shard) });
     shard.endOffset = endOffset;
     delete shard.closing;
+    this.runtimes.get(ShardRuntime.keyOf(stream, shard))?.committed.wake(); // subscriptions see the end now
   }
 
   /** Rebuilds the hash key router of a stream from its open shards. */

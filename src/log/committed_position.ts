@@ -91,6 +91,11 @@ export class CommittedPosition {
     return Atomics.load(this.words, SEQUENCE_WORD);
   }
 
+  /** Wakes every waiter without publishing: something else they watch changed (a shard closed). */
+  wake(): void {
+    Atomics.notify(this.words, SEQUENCE_WORD);
+  }
+
   /**
    * Resolves when the writer publishes after `sequence` was read, or after `timeoutMs`. Push
    * consumers sleep here between appends instead of polling.

@@ -1,0 +1,116 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Engine, type SubscribeToShardEvent } from '../src/engine.js';
+import { InternalFailureException, ProvisionedThroughputExceededException } from '../src/errors.js';
+import { suiteTempDir } from './helpers/temp_dir.js';
+
+// Goal: throughput limits at Kinesis' documented rates, push subscriptions, and supervision of
+// shard workers. Method: an engine with a hand-moved clock (limits refill by that clock), real
+// worker threads, and a worker killed mid-flight.
+
+const MIB = 1024 * 1024;
+const ARN = (name: string): string => `arn:aws:kinesis:us-east-1:000000000000:stream/${name}`;
+
+describe('Engine: limits, subscriptions and supervision', () => {
+  let now = 1_700_000_000_000;
+  const suiteDir = suiteTempDir();
+  let engine: Engine;
+  beforeAll(async () => {
+    engine = await Engine.open({ dataDir: suiteDir.dir, workers: 1, fsync: 'never', clock: () => now });
+  });
+  afterAll(async () => {
+    await engine.close();
+    suiteDir.remove();
+  });
+
+  it('a PROVISIONED shard takes 1 MiB or 1,000 records per second and throttles the rest per entry', async () => {
+    await engine.createStream({ StreamName: 'limited', ShardCount: 1 });
+    const put = (count: number, bytes: number) =>
+      engine.putRecords({ StreamName: 'limited', Records: Array.from({ length: count }, (_, i) => ({ PartitionKey: `k${i}`, Data: new Uint8Array(bytes) })) });
+    // Bytes-bound: 400 KiB records; the bucket holds one second, so two fit and the third is throttled.
+    const big = await put(3, 400 * 1024 - 10);
+    expect(big.Records.map((r) => 'ErrorCode' in r ? r.ErrorCode : 'ok')).toEqual(['ok', 'ok', 'ProvisionedThroughputExceededException']);
+    expect(big.FailedRecordCount).toBe(1);
+    // Half a second later half a MiB has come back: one more 400 KiB record fits, not two.
+    now += 500;
+    expect((await put(2, 400 * 1024 - 10)).FailedRecordCount).toBe(1);
+    // Count-bound: after a full second, 1,000 tiny records fit and the next ones are throttled.
+    now += 1000;
+    let accepted = 0;
+    for (let i = 0; i < 3; i++) accepted += 500 - (await put(500, 1)).FailedRecordCount;
+    expect(accepted).toBe(1000);
+    await expect(engine.putRecord({ StreamName: 'limited', PartitionKey: 'k', Data: new Uint8Array(1) })).rejects.toThrow(ProvisionedThroughputExceededException);
+  });
+
+  it('GetRecords is limited to 5 calls per second per shard', async () => {
+    now += 10_000;
+    const { ShardIterator } = await engine.getShardIterator({ StreamName: 'limited', ShardId: 'shardId-000000000000', ShardIteratorType: 'LATEST' });
+    for (let i = 0; i < 5; i++) engine.getRecords({ ShardIterator });
+    expect(() => engine.getRecords({ ShardIterator })).toThrow(ProvisionedThroughputExceededException);
+    now += 200;
+    expect(() => engine.getRecords({ ShardIterator })).not.toThrow();
+  });
+
+  it('an ON_DEMAND stream starts at four shards of 4 MiB/s', async () => {
+    await engine.createStream({ StreamName: 'elastic', StreamModeDetails: { StreamMode: 'ON_DEMAND' } });
+    expect(engine.listShards({ StreamName: 'elastic' }).Shards).toHaveLength(4);
+    const records = Array.from({ length: 3 }, () => ({ PartitionKey: 'same', Data: new Uint8Array(MIB - 10) }));
+    expect((await engine.putRecords({ StreamName: 'elastic', Records: records })).FailedRecordCount).toBe(0);
+  });
+
+  it('a subscription delivers records as they are committed, then the children at the end of a split shard', async () => {
+    await engine.createStream({ StreamName: 'pushed', ShardCount: 1 });
+    const { Consumer } = await engine.registerStreamConsumer({ StreamARN: ARN('pushed'), ConsumerName: 'c1' });
+    const events: SubscribeToShardEvent[] = [];
+    const subscription = (async () => {
+      for await (const event of engine.subscribeToShard({ ConsumerARN: Consumer.ConsumerARN, ShardId: 'shardId-000000000000', StartingPosition: { Type: 'TRIM_HORIZON' } })) {
+        events.push(event);
+      }
+    })();
+    for (let i = 0; i < 5; i++) await engine.putRecord({ StreamName: 'pushed', PartitionKey: 'k', Data: Buffer.from(`r${i}`) });
+    for (let i = 0; i < 200 && events.flatMap((e) => e.Records).length < 5; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    await engine.splitShard({ StreamName: 'pushed', ShardToSplit: 'shardId-000000000000', NewStartingHashKey: '1000' });
+    await subscription;
+    expect(events.flatMap((e) => e.Records).map((r) => Buffer.from(r.Data).toString())).toEqual(['r0', 'r1', 'r2', 'r3', 'r4']);
+    expect(events.at(-1)!.ChildShards!.map((c) => c.ShardId)).toEqual(['shardId-000000000001', 'shardId-000000000002']);
+    const lastRecord = events.flatMap((e) => e.Records).at(-1)!;
+    expect(events.at(-1)!.ContinuationSequenceNumber).toBe(lastRecord.SequenceNumber);
+  });
+
+  it('a subscription resumes after its continuation sequence number', async () => {
+    const arn = (await engine.describeStreamConsumer({ StreamARN: ARN('pushed'), ConsumerName: 'c1' })).ConsumerDescription.ConsumerARN;
+    const { SequenceNumber } = await engine.putRecord({ StreamName: 'pushed', PartitionKey: 'k', Data: Buffer.from('first') });
+    await engine.putRecord({ StreamName: 'pushed', PartitionKey: 'k', Data: Buffer.from('second') });
+    const child = (await engine.putRecord({ StreamName: 'pushed', PartitionKey: 'k', Data: Buffer.from('x') })).ShardId;
+    const iterator = engine.subscribeToShard({ ConsumerARN: arn, ShardId: child, StartingPosition: { Type: 'AFTER_SEQUENCE_NUMBER', SequenceNumber } });
+    const { value } = await iterator.next();
+    await iterator.return(undefined);
+    expect((value as SubscribeToShardEvent).Records.map((r) => Buffer.from(r.Data).toString())).toEqual(['second', 'x']);
+  });
+
+  it('a crashed shard worker is replaced; requests in flight fail as retriable, nothing acknowledged is lost', async () => {
+    await engine.createStream({ StreamName: 'sturdy', ShardCount: 2 });
+    const first = await engine.putRecords({ StreamName: 'sturdy', Records: Array.from({ length: 50 }, (_, i) => ({ PartitionKey: `k${i}`, Data: Buffer.from(`a${i}`) })) });
+    expect(first.FailedRecordCount).toBe(0);
+    const inFlight = engine.putRecords({ StreamName: 'sturdy', Records: [{ PartitionKey: 'k', Data: Buffer.from('maybe') }] });
+    await engine.simulateWorkerCrash({ StreamName: 'sturdy', ShardId: 'shardId-000000000000' });
+    const outcome = await inFlight;
+    const entry = outcome.Records[0]!;
+    if ('ErrorCode' in entry) expect(entry.ErrorCode).toBe(new InternalFailureException('').code);
+    // After the restart the shards are open again and take writes; every acknowledged record is there.
+    let retried = await engine.putRecords({ StreamName: 'sturdy', Records: [{ PartitionKey: 'k', Data: Buffer.from('after') }] });
+    for (let i = 0; i < 50 && retried.FailedRecordCount > 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      retried = await engine.putRecords({ StreamName: 'sturdy', Records: [{ PartitionKey: 'k', Data: Buffer.from('after') }] });
+    }
+    expect(retried.FailedRecordCount).toBe(0);
+    expect(engine.workerRestarts).toBeGreaterThanOrEqual(1);
+    const stored = new Set<string>();
+    for (const shard of engine.listShards({ StreamName: 'sturdy' }).Shards) {
+      const { ShardIterator } = await engine.getShardIterator({ StreamName: 'sturdy', ShardId: shard.ShardId, ShardIteratorType: 'TRIM_HORIZON' });
+      now += 1000;
+      for (const record of engine.getRecords({ ShardIterator }).Records) stored.add(Buffer.from(record.Data).toString());
+    }
+    for (let i = 0; i < 50; i++) expect(stored.has(`a${i}`)).toBe(true);
+    expect(stored.has('after')).toBe(true);
+  });
+});
