@@ -16,7 +16,7 @@ import {
 import { HOUR_MS } from './log/log_config.js';
 import { Catalog, isOpen, type ConsumerRecord, type ShardRecord, type StreamMode, type StreamRecord } from './workers/catalog.js';
 import { ShardSealedError, type WireRecord } from './workers/channel.js';
-import { HashKeyRouter, hashKeyBytes, hashKeyOf, parseHashKey } from './workers/hash_key.js';
+import { HashKeyRouter, hashKeyBytes, hashKeyOf, initialHashKeyRanges, parseHashKey } from './workers/hash_key.js';
 import {
   CONSUMERS_PER_STREAM_MAX,
   GET_RECORDS_RECORDS_MAX,
@@ -97,6 +97,8 @@ const SUBSCRIPTION_WAIT_MS = 1000;
 const SUBSCRIPTION_PACE_MS = 50;
 /** 10 MiB at 2 MiB/s takes 5 s to pay off: 200 waits of 50 ms cover it. */
 const SUBSCRIPTION_PACE_WAITS_MAX = 200;
+/** ON_DEMAND splits a shard whose recent writes use this much of its capacity. */
+const ON_DEMAND_SPLIT_UTILIZATION = 0.8;
 /** A put that meets a shard sealed by a concurrent split or merge is routed again, this often at most. */
 const REROUTES_MAX = 8;
 
@@ -367,6 +369,7 @@ export class Engine {
         try {
           const appended = await this.pool.request<{ baseOffset: number }>({ kind: 'append', shardKey: ShardRuntime.keyOf(stream, shard), records: admitted.map((e) => e.record), arrivalMs: this.options.clock() });
           admitted.forEach((entry, i) => (results[entry.index] = { SequenceNumber: encodeSequenceNumber(shard.serial, appended.baseOffset + i), ShardId: shard.shardId }));
+          this.scaleOnDemand(stream, shard);
         } catch (error) {
           if (error instanceof ShardSealedError) again.push(...admitted);
           else for (const entry of admitted) results[entry.index] = errorEntry(error);
@@ -583,6 +586,54 @@ export class Engine {
       stream.status = 'ACTIVE';
       await this.catalog.save();
     }
+  }
+
+  /**
+   * UNIFORM_SCALING to TargetShardCount open shards of equal ranges (within half and double the
+   * current count, as Kinesis allows), done as Kinesis does it: real splits at every new
+   * boundary, then merges of the pieces inside each new range, so every child keeps at most
+   * two parents and the usual lineage.
+   */
+  async updateShardCount(request: StreamReference & { TargetShardCount: number; ScalingType: 'UNIFORM_SCALING' }): Promise<{ StreamName: string; StreamARN: string; CurrentShardCount: number; TargetShardCount: number }> {
+    const stream = this.activeStream(request);
+    if (request.ScalingType !== 'UNIFORM_SCALING') throw new ValidationException('ScalingType must be UNIFORM_SCALING');
+    const current = stream.shards.filter(isOpen).length;
+    const target = checkInteger(request.TargetShardCount, 'TargetShardCount', 1, SHARDS_PER_STREAM_MAX);
+    if (target > 2 * current || target < Math.ceil(current / 2)) {
+      throw new InvalidArgumentException(`TargetShardCount ${target} must be from half (${Math.ceil(current / 2)}) to double (${2 * current}) the current ${current} open shards`);
+    }
+    const ranges = initialHashKeyRanges(target);
+    for (const boundary of ranges.slice(1).map((range) => range.startingHashKey)) {
+      const shard = stream.shards.find((candidate) => isOpen(candidate) && BigInt(candidate.startingHashKey) < boundary && boundary <= BigInt(candidate.endingHashKey));
+      if (shard !== undefined) await this.splitShard({ StreamName: stream.name, ShardToSplit: shard.shardId, NewStartingHashKey: boundary.toString() });
+    }
+    for (const range of ranges) {
+      for (let pieces = this.openShardsWithin(stream, range); pieces.length > 1; pieces = this.openShardsWithin(stream, range)) {
+        await this.mergeShards({ StreamName: stream.name, ShardToMerge: pieces[0]!.shardId, AdjacentShardToMerge: pieces[1]!.shardId });
+      }
+    }
+    return { StreamName: stream.name, StreamARN: streamArn(stream.name), CurrentShardCount: current, TargetShardCount: target };
+  }
+
+  private openShardsWithin(stream: StreamRecord, range: { startingHashKey: bigint; endingHashKey: bigint }): ShardRecord[] {
+    return stream.shards
+      .filter((shard) => isOpen(shard) && BigInt(shard.startingHashKey) >= range.startingHashKey && BigInt(shard.endingHashKey) <= range.endingHashKey)
+      .sort((a, b) => (BigInt(a.startingHashKey) < BigInt(b.startingHashKey) ? -1 : 1));
+  }
+
+  /**
+   * ON_DEMAND: a shard whose admitted writes stay near its capacity (the throughput's decaying
+   * average, ~5 s) is split at the middle of its range, one split at a time per stream.
+   */
+  private scaleOnDemand(stream: StreamRecord, shard: ShardRecord): void {
+    if (stream.mode !== 'ON_DEMAND' || !this.options.enforceLimits || stream.status !== 'ACTIVE' || !isOpen(shard)) return;
+    if (this.runtime(stream, shard).throughput.utilization(this.options.clock()) < ON_DEMAND_SPLIT_UTILIZATION) return;
+    if (stream.shards.filter(isOpen).length >= SHARDS_PER_STREAM_MAX) return;
+    const start = BigInt(shard.startingHashKey);
+    const end = BigInt(shard.endingHashKey);
+    if (end === start) return;
+    const middle = start + (end - start + 1n) / 2n;
+    void this.splitShard({ StreamName: stream.name, ShardToSplit: shard.shardId, NewStartingHashKey: middle.toString() }).catch(() => undefined);
   }
 
   private activeStream(request: StreamReference): StreamRecord {

@@ -114,3 +114,49 @@ describe('Engine: limits, subscriptions and supervision', () => {
     expect(stored.has('after')).toBe(true);
   });
 });
+
+describe('Engine: scaling', () => {
+  it('UpdateShardCount scales uniformly with real splits and merges, within half and double', async () => {
+    const suiteDir = suiteTempDir();
+    const engine = await Engine.open({ dataDir: suiteDir.dir, workers: 1, fsync: 'never', enforceLimits: false });
+    try {
+      await engine.createStream({ StreamName: 'scaled', ShardCount: 3 });
+      await engine.putRecords({ StreamName: 'scaled', Records: Array.from({ length: 30 }, (_, i) => ({ PartitionKey: `k${i}`, Data: Buffer.from(String(i)) })) });
+      await expect(engine.updateShardCount({ StreamName: 'scaled', TargetShardCount: 7, ScalingType: 'UNIFORM_SCALING' })).rejects.toThrow(/half .* double/);
+      expect(await engine.updateShardCount({ StreamName: 'scaled', TargetShardCount: 5, ScalingType: 'UNIFORM_SCALING' })).toMatchObject({ CurrentShardCount: 3, TargetShardCount: 5 });
+      const open = engine.listShards({ StreamName: 'scaled', ShardFilter: { Type: 'AT_LATEST' } }).Shards;
+      const size = (1n << 128n) / 5n;
+      const starts = open.map((s) => BigInt(s.HashKeyRange.StartingHashKey)).sort((a, b) => (a < b ? -1 : 1));
+      expect(starts).toEqual([0n, size, 2n * size, 3n * size, 4n * size]);
+      const all = engine.listShards({ StreamName: 'scaled' }).Shards;
+      expect(all.every((s) => s.AdjacentParentShardId === undefined || s.ParentShardId !== undefined)).toBe(true);
+      await engine.updateShardCount({ StreamName: 'scaled', TargetShardCount: 3, ScalingType: 'UNIFORM_SCALING' });
+      expect(engine.describeStreamSummary({ StreamName: 'scaled' }).StreamDescriptionSummary.OpenShardCount).toBe(3);
+    } finally {
+      await engine.close();
+      suiteDir.remove();
+    }
+  });
+
+  it('an ON_DEMAND stream splits a shard that stays near its capacity', async () => {
+    const suiteDir = suiteTempDir();
+    let now = 1_700_000_000_000;
+    const engine = await Engine.open({ dataDir: suiteDir.dir, workers: 1, fsync: 'never', clock: () => now });
+    try {
+      await engine.createStream({ StreamName: 'hot', StreamModeDetails: { StreamMode: 'ON_DEMAND' } });
+      const hotKey = '1'; // ExplicitHashKey 1: always the first shard
+      for (let step = 0; step < 300 && engine.describeStreamSummary({ StreamName: 'hot' }).StreamDescriptionSummary.OpenShardCount === 4; step++) {
+        now += 100; // 400 KiB every 100 ms: the shard's full 4 MiB/s
+        await engine.putRecords({ StreamName: 'hot', Records: [{ PartitionKey: 'p', ExplicitHashKey: hotKey, Data: new Uint8Array(400 * 1024) }] });
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      for (let i = 0; i < 100 && engine.describeStreamSummary({ StreamName: 'hot' }).StreamDescriptionSummary.StreamStatus !== 'ACTIVE'; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      const shards = engine.listShards({ StreamName: 'hot' }).Shards;
+      expect(engine.describeStreamSummary({ StreamName: 'hot' }).StreamDescriptionSummary.OpenShardCount).toBe(5);
+      expect(shards.filter((s) => s.ParentShardId === 'shardId-000000000000')).toHaveLength(2);
+    } finally {
+      await engine.close();
+      suiteDir.remove();
+    }
+  });
+});
