@@ -235,7 +235,7 @@ export class Engine {
     return {
       StreamDescriptionSummary: {
         ...this.streamHeader(stream),
-        OpenShardCount: stream.shards.filter(isOpen).length,
+        OpenShardCount: this.visibleShards(stream).filter(isOpen).length,
         ConsumerCount: stream.consumers.length,
       },
     };
@@ -245,7 +245,7 @@ export class Engine {
     const stream = this.stream(request);
     const limit = request.Limit === undefined ? 100 : checkInteger(request.Limit, 'Limit', 1, 10_000);
     const after = request.ExclusiveStartShardId;
-    const shards = stream.shards.filter((shard) => after === undefined || shard.shardId > after);
+    const shards = this.visibleShards(stream).filter((shard) => after === undefined || shard.shardId > after);
     return {
       StreamDescription: {
         ...this.streamHeader(stream),
@@ -308,16 +308,17 @@ export class Engine {
   }
 
   private filterShards(stream: StreamRecord, type: string | undefined): ShardRecord[] {
+    const shards = this.visibleShards(stream);
     switch (type) {
       case undefined:
       case 'AFTER_SHARD_ID':
       case 'FROM_TRIM_HORIZON':
-        return stream.shards;
+        return shards;
       case 'AT_LATEST':
-        return stream.shards.filter(isOpen);
+        return shards.filter(isOpen);
       case 'AT_TRIM_HORIZON': {
-        const present = new Set(stream.shards.map((shard) => shard.shardId));
-        return stream.shards.filter((shard) => shard.parentShardId === undefined || !present.has(shard.parentShardId));
+        const present = new Set(shards.map((shard) => shard.shardId));
+        return shards.filter((shard) => shard.parentShardId === undefined || !present.has(shard.parentShardId));
       }
       default:
         throw new InvalidArgumentException(`ShardFilter type ${String(type)} is not supported`);
@@ -767,6 +768,14 @@ export class Engine {
       throw new ResourceNotFoundException(`Stream ${name} under account 000000000000 not found.`);
     }
     return stream;
+  }
+
+  /**
+   * The shards callers may see: a split or merge records its children in the catalog before
+   * opening them (so a crash in between can finish the job), and they appear once open.
+   */
+  private visibleShards(stream: StreamRecord): ShardRecord[] {
+    return stream.shards.filter((shard) => this.runtimes.has(ShardRuntime.keyOf(stream, shard)));
   }
 
   private runtime(stream: StreamRecord, shard: ShardRecord): ShardRuntime {

@@ -234,7 +234,7 @@ describe('Engine: resharding', () => {
     await expect(engine.splitShard({ StreamName: 'merge', ShardToSplit: 'shardId-000000000000', NewStartingHashKey: '0' })).rejects.toThrow(InvalidArgumentException);
   });
 
-  it('loses, duplicates and reorders nothing when shards split and merge under concurrent puts', async () => {
+  it('loses, duplicates and reorders nothing when shards split and merge under concurrent puts and reads', async () => {
     await engine.createStream({ StreamName: 'busy', ShardCount: 2 });
     const keys = Array.from({ length: 16 }, (_, i) => `key-${i}`);
     const sent = new Map<string, number>();
@@ -250,11 +250,35 @@ describe('Engine: resharding', () => {
         expect(result.FailedRecordCount).toBe(0);
       }
     })();
+    // A reader tails every shard meanwhile: per shard, what it sees only ever grows in order.
+    const tailed = new Map<string, string[]>();
+    const reader = (async () => {
+      const iterators = new Map<string, string | undefined>();
+      for (let pass = 0; pass < 2000 && !stop; pass++) {
+        for (const shard of engine.listShards({ StreamName: 'busy' }).Shards) {
+          if (!iterators.has(shard.ShardId)) {
+            iterators.set(shard.ShardId, (await engine.getShardIterator({ StreamName: 'busy', ShardId: shard.ShardId, ShardIteratorType: 'TRIM_HORIZON' })).ShardIterator);
+          }
+          const iterator = iterators.get(shard.ShardId);
+          if (iterator === undefined) continue;
+          const result = engine.getRecords({ ShardIterator: iterator });
+          tailed.set(shard.ShardId, [...(tailed.get(shard.ShardId) ?? []), ...result.Records.map((r) => r.SequenceNumber)]);
+          iterators.set(shard.ShardId, result.NextShardIterator);
+        }
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    })();
     await engine.splitShard({ StreamName: 'busy', ShardToSplit: 'shardId-000000000000', NewStartingHashKey: (1n << 126n).toString() });
     await engine.mergeShards({ StreamName: 'busy', ShardToMerge: 'shardId-000000000002', AdjacentShardToMerge: 'shardId-000000000003' });
     await engine.splitShard({ StreamName: 'busy', ShardToSplit: 'shardId-000000000001', NewStartingHashKey: (3n << 126n).toString() });
     stop = true;
     await producer;
+    await reader;
+    for (const [shardId, sequenceNumbers] of tailed) {
+      expect([...sequenceNumbers].sort(), shardId).toEqual(sequenceNumbers);
+      expect(new Set(sequenceNumbers).size, shardId).toBe(sequenceNumbers.length);
+    }
+    expect([...tailed.values()].flat().length).toBeGreaterThan(0);
     // Parents before children, as a KCL worker reads them: per key, the order of the puts.
     const seen = new Map<string, number[]>();
     for (const shard of engine.listShards({ StreamName: 'busy' }).Shards) {
