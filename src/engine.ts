@@ -40,6 +40,7 @@ import {
 import { decodeSequenceNumber, encodeSequenceNumber } from './workers/sequence_number.js';
 import { ShardIterator } from './workers/shard_iterator.js';
 import { readRecords, type ReadRecords } from './workers/shard_reads.js';
+import { DataDirLock } from './workers/data_dir_lock.js';
 import { ShardRuntime } from './workers/shard_runtime.js';
 import { WorkerPool } from './workers/worker_pool.js';
 
@@ -139,12 +140,21 @@ export class Engine {
     private readonly catalog: Catalog,
     private readonly pool: WorkerPool,
     private readonly iterators: ShardIterator,
+    private readonly lock: DataDirLock,
   ) {}
 
   static async open(options: EngineOptions): Promise<Engine> {
     const resolved = resolveEngineOptions(options);
     fs.mkdirSync(resolved.dataDir, { recursive: true });
-    const engine = new Engine(resolved, Catalog.open(resolved.dataDir), new WorkerPool(resolved.workers), new ShardIterator(iteratorSecret(resolved.dataDir)));
+    const lock = DataDirLock.acquire(resolved.dataDir);
+    let catalog: Catalog;
+    try {
+      catalog = Catalog.open(resolved.dataDir);
+    } catch (error) {
+      lock.release();
+      throw error;
+    }
+    const engine = new Engine(resolved, catalog, new WorkerPool(resolved.workers), new ShardIterator(iteratorSecret(resolved.dataDir)), lock);
     try {
       await engine.resume();
     } catch (error) {
@@ -175,6 +185,7 @@ export class Engine {
     this.closed = true;
     for (const runtime of this.runtimes.values()) runtime.close();
     await this.pool.shutdown();
+    this.lock.release();
   }
 
   /** Worker restarts since open (supervision), for operators and tests. */

@@ -18,3 +18,16 @@ export {
 export * from './errors.js';
 export { HASH_KEY_MAX, HashKeyRouter, hashKeyBytes, hashKeyOf, initialHashKeyRanges, parseHashKey, type HashKeyRange } from './workers/hash_key.js';
 export { decodeSequenceNumber, encodeSequenceNumber, type SequencePosition } from './workers/sequence_number.js';
+export {
+  Engine,
+  type ChildShard,
+  type ConsumerDescription,
+  type GetRecordsResult,
+  type IteratorType,
+  type KinesisRecord,
+  type PutRecordsRequestEntry,
+  type PutRecordsResultEntry,
+  type SubscribeToShardEvent,
+} from './engine.js';
+export type { EngineOptions } from './config.js';
+export type { KinesisShard, StreamReference } from './workers/kinesis_shapes.js';

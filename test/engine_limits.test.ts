@@ -1,6 +1,8 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Engine, type SubscribeToShardEvent } from '../src/engine.js';
-import { InternalFailureException, ProvisionedThroughputExceededException } from '../src/errors.js';
+import { InternalFailureException, ProvisionedThroughputExceededException, ResourceInUseException } from '../src/errors.js';
 import { suiteTempDir } from './helpers/temp_dir.js';
 
 // Goal: throughput limits at Kinesis' documented rates, push subscriptions, and supervision of
@@ -156,6 +158,24 @@ describe('Engine: scaling', () => {
       expect(shards.filter((s) => s.ParentShardId === 'shardId-000000000000')).toHaveLength(2);
     } finally {
       await engine.close();
+      suiteDir.remove();
+    }
+  });
+});
+
+describe('Engine: the data directory', () => {
+  it('is held by one engine at a time; a lock left by a dead process is taken over', async () => {
+    const suiteDir = suiteTempDir();
+    try {
+      const engine = await Engine.open({ dataDir: suiteDir.dir, workers: 1 });
+      await expect(Engine.open({ dataDir: suiteDir.dir, workers: 1 })).rejects.toThrow(ResourceInUseException);
+      await engine.close();
+      // A pid that cannot be running (above the kernel's pid_max).
+      fs.writeFileSync(path.join(suiteDir.dir, 'LOCK'), '99999999\n');
+      const again = await Engine.open({ dataDir: suiteDir.dir, workers: 1 });
+      await again.close();
+      expect(fs.existsSync(path.join(suiteDir.dir, 'LOCK'))).toBe(false);
+    } finally {
       suiteDir.remove();
     }
   });
