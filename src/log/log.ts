@@ -7,6 +7,7 @@ import { loadLog, type RecoveryReport } from './log_loader.js';
 import { BatchBuilder, forEachRecord, readBatchHeader, type LogRecord, type StoredRecord } from './record_batch.js';
 import { writeRecoveryPoint, type LogPosition } from './recovery_point.js';
 import { LogSegment } from './segment.js';
+import { floorIndex } from './floor_index.js';
 
 export interface AppendResult {
   readonly baseOffset: number;
@@ -438,14 +439,7 @@ export class Log {
 
   /** Index of the segment whose offsets include `offset` (the last with baseOffset <= offset). */
   private segmentIndexOf(offset: number): number {
-    let low = 0;
-    let high = this.segments.length - 1;
-    while (low < high) {
-      const middle = (low + high + 1) >>> 1;
-      if (this.segments[middle]!.baseOffset <= offset) low = middle;
-      else high = middle - 1;
-    }
-    return low;
+    return floorIndex(this.segments, offset, (segment) => segment.baseOffset);
   }
 
   /** How far into `segment` readers may read. */

@@ -5,6 +5,7 @@ import type { CommittedPosition } from './committed_position.js';
 import { parseSegmentFileName, segmentPaths } from './file_names.js';
 import { BATCH_BYTES_MAX, readBatchHeader } from './record_batch.js';
 import type { LogPosition } from './recovery_point.js';
+import { floorIndex } from './floor_index.js';
 
 /** Where a batch starts, handed back by reads so the next read need not search. */
 export interface ReadHint {
@@ -144,14 +145,7 @@ export class LogReader {
   }
 
   private indexOf(offset: number): number {
-    let low = 0;
-    let high = this.segments.length - 1;
-    while (low < high) {
-      const middle = (low + high + 1) >>> 1;
-      if (this.segments[middle]!.baseOffset <= offset) low = middle;
-      else high = middle - 1;
-    }
-    return low;
+    return floorIndex(this.segments, offset, (segment) => segment.baseOffset);
   }
 
   /** The offset after the last readable record of segment `index`. */

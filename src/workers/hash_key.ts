@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { InvalidArgumentException } from '../errors.js';
+import { floorIndex } from '../log/floor_index.js';
 
 /*
  * Kinesis routing: a record's 128-bit hash key is the MD5 of its partition key (UTF-8), read as a
@@ -66,14 +67,7 @@ export class HashKeyRouter<Shard extends HashKeyRange> {
   }
 
   route(hashKey: bigint): Shard {
-    let low = 0;
-    let high = this.shards.length - 1;
-    while (low < high) {
-      const middle = (low + high + 1) >>> 1;
-      if (this.shards[middle]!.startingHashKey <= hashKey) low = middle;
-      else high = middle - 1;
-    }
-    return this.shards[low]!;
+    return this.shards[floorIndex(this.shards, hashKey, (shard) => shard.startingHashKey)]!;
   }
 }
 
