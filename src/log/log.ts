@@ -4,7 +4,7 @@ import { syncDirectory, syncDirectorySync, writeFileDurably } from './durable_fi
 import { CLEAN_SHUTDOWN_FILE } from './file_names.js';
 import { resolveLogOptions, MIB, type LogOptions } from './log_config.js';
 import { loadLog, type RecoveryReport } from './log_loader.js';
-import { BatchBuilder, forEachRecord, readBatchHeader, type LogRecord, type StoredRecord } from './record_batch.js';
+import { BatchBuilder, forEachRecord, readBatchHeader, takeBatches, type LogRecord, type StoredRecord } from './record_batch.js';
 import { writeRecoveryPoint, type LogPosition } from './recovery_point.js';
 import { LogSegment } from './segment.js';
 import { floorIndex } from './floor_index.js';
@@ -359,13 +359,7 @@ export class Log {
       const limit = this.committedBytesIn(segment);
       const buf = this.opened(segment).mapped();
       const start = position;
-      while (position < limit) {
-        const header = readBatchHeader(buf, position);
-        if (bytes > 0 && bytes + header.batchBytes > maxBytes) break;
-        position += header.batchBytes;
-        bytes += header.batchBytes;
-        nextOffset = header.baseOffset + header.recordCount;
-      }
+      ({ position, nextOffset, bytes } = takeBatches(buf, { position, nextOffset, bytes }, maxBytes, (at) => at < limit));
       if (position > start) chunks.push(buf.subarray(start, position));
       if (position < limit || limit < segment.sizeBytes) break;
       position = 0;

@@ -3,7 +3,7 @@ import { ClosedError, InvalidArgumentException, OffsetOutOfRangeError } from '..
 import { MappedFile } from '../index/mapped_file.js';
 import type { CommittedPosition } from './committed_position.js';
 import { parseSegmentFileName, segmentPaths } from './file_names.js';
-import { BATCH_BYTES_MAX, readBatchHeader } from './record_batch.js';
+import { BATCH_BYTES_MAX, readBatchHeader, takeBatches } from './record_batch.js';
 import type { LogPosition } from './recovery_point.js';
 import { floorIndex } from './floor_index.js';
 
@@ -106,13 +106,7 @@ export class LogReader {
       const buf = this.mapped(segment);
       const start = position;
       const endOffset = this.endOffsetOf(index, committed);
-      while (nextOffset < endOffset) {
-        const header = readBatchHeader(buf, position);
-        if (bytes > 0 && bytes + header.batchBytes > maxBytes) break;
-        position += header.batchBytes;
-        bytes += header.batchBytes;
-        nextOffset = header.baseOffset + header.recordCount;
-      }
+      ({ position, nextOffset, bytes } = takeBatches(buf, { position, nextOffset, bytes }, maxBytes, (_at, next) => next < endOffset));
       if (position > start) chunks.push(buf.subarray(start, position));
       segment.cursor = { offset: nextOffset, positionBytes: position };
       // Segments after the committed one hold nothing readable yet (a roll made them).

@@ -273,3 +273,27 @@ export function forEachRecord(buf: Buffer, position: number, fromOffset: number,
     });
   }
 }
+
+/** Where a walk over batches stopped: the next batch's position, its offset, bytes taken so far. */
+export interface BatchWalk {
+  readonly position: number;
+  readonly nextOffset: number;
+  readonly bytes: number;
+}
+
+/**
+ * Takes whole batches from `walk.position` while `more` says there are readable ones and they
+ * fit in `maxBytes` (the first batch of a read always does, so a reader always progresses).
+ * The batches were verified when written or recovered: only their headers are read.
+ */
+export function takeBatches(buf: Buffer, walk: BatchWalk, maxBytes: number, more: (position: number, nextOffset: number) => boolean): BatchWalk {
+  let { position, nextOffset, bytes } = walk;
+  while (more(position, nextOffset)) {
+    const header = readBatchHeader(buf, position);
+    if (bytes > 0 && bytes + header.batchBytes > maxBytes) break;
+    position += header.batchBytes;
+    bytes += header.batchBytes;
+    nextOffset = header.baseOffset + header.recordCount;
+  }
+  return { position, nextOffset, bytes };
+}
