@@ -18,6 +18,7 @@ import { Catalog, isOpen, type ConsumerRecord, type ShardRecord, type StreamMode
 import { ShardSealedError, type WireRecord } from './workers/channel.js';
 import { HashKeyRouter, hashKeyBytes, hashKeyOf, initialHashKeyRanges, parseHashKey } from './workers/hash_key.js';
 import {
+  ACCOUNT_ID,
   CONSUMERS_PER_STREAM_MAX,
   GET_RECORDS_RECORDS_MAX,
   TAGS_PER_STREAM_MAX,
@@ -210,7 +211,7 @@ export class Engine {
     const mode = request.StreamModeDetails?.StreamMode ?? 'PROVISIONED';
     if (mode !== 'PROVISIONED' && mode !== 'ON_DEMAND') throw new ValidationException(`StreamMode must be PROVISIONED or ON_DEMAND`);
     const shardCount = mode === 'ON_DEMAND' && request.ShardCount === undefined ? ON_DEMAND_INITIAL_SHARDS : checkInteger(request.ShardCount, 'ShardCount', 1, SHARDS_PER_STREAM_MAX);
-    if (this.catalog.get(name) !== undefined) throw new ResourceInUseException(`Stream ${name} under account ${'000000000000'} already exists.`);
+    if (this.catalog.get(name) !== undefined) throw new ResourceInUseException(`Stream ${name} under account ${ACCOUNT_ID} already exists.`);
     if (this.catalog.all().length >= STREAMS_MAX) throw new LimitExceededException(`at most ${STREAMS_MAX} streams`);
     const stream = this.catalog.create(name, shardCount, mode, this.options.clock());
     await this.catalog.save();
@@ -401,7 +402,7 @@ export class Engine {
     );
     return group.filter((entry, i) => {
       if (decisions[i]) return true;
-      results[entry.index] = { ErrorCode: 'ProvisionedThroughputExceededException', ErrorMessage: `Rate exceeded for shard ${shard.shardId} in stream ${stream.name} under account 000000000000.` };
+      results[entry.index] = { ErrorCode: 'ProvisionedThroughputExceededException', ErrorMessage: `Rate exceeded for shard ${shard.shardId} in stream ${stream.name} under account ${ACCOUNT_ID}.` };
       return false;
     });
   }
@@ -431,7 +432,7 @@ export class Engine {
       case 'AT_SEQUENCE_NUMBER':
       case 'AFTER_SEQUENCE_NUMBER': {
         const position = decodeSequenceNumber(request.StartingSequenceNumber as string, 'StartingSequenceNumber');
-        if (position.shardSerial !== shard.serial) throw new InvalidArgumentException(`StartingSequenceNumber ${request.StartingSequenceNumber} used in GetShardIterator on shard ${shard.shardId} in stream ${stream.name} under account 000000000000 is invalid because it did not come from this stream.`);
+        if (position.shardSerial !== shard.serial) throw new InvalidArgumentException(`StartingSequenceNumber ${request.StartingSequenceNumber} used in GetShardIterator on shard ${shard.shardId} in stream ${stream.name} under account ${ACCOUNT_ID} is invalid because it did not come from this stream.`);
         const offset = position.offset + (request.ShardIteratorType === 'AFTER_SEQUENCE_NUMBER' ? 1 : 0);
         if (offset > reader.endOffset) throw new InvalidArgumentException(`StartingSequenceNumber ${request.StartingSequenceNumber} is beyond the end of shard ${shard.shardId}`);
         return Math.max(offset, reader.startOffset);
@@ -463,7 +464,7 @@ export class Engine {
     if (shard === undefined) throw new ResourceNotFoundException('the shard of this ShardIterator no longer exists');
     const runtime = this.runtime(stream, shard);
     if (this.options.enforceLimits && !runtime.throughput.admitRead(nowMs)) {
-      throw new ProvisionedThroughputExceededException(`Rate exceeded for shard ${shard.shardId} in stream ${stream.name} under account 000000000000.`);
+      throw new ProvisionedThroughputExceededException(`Rate exceeded for shard ${shard.shardId} in stream ${stream.name} under account ${ACCOUNT_ID}.`);
     }
     const read = readRecords(runtime.reader, Math.max(position.offset, runtime.reader.startOffset), limit, position);
     if (this.options.enforceLimits) runtime.throughput.chargeRead(read.bytes, nowMs);
@@ -650,7 +651,7 @@ export class Engine {
 
   private activeStream(request: StreamReference): StreamRecord {
     const stream = this.stream(request);
-    if (stream.status !== 'ACTIVE') throw new ResourceInUseException(`Stream ${stream.name} under account 000000000000 is not ACTIVE (${stream.status}).`);
+    if (stream.status !== 'ACTIVE') throw new ResourceInUseException(`Stream ${stream.name} under account ${ACCOUNT_ID} is not ACTIVE (${stream.status}).`);
     return stream;
   }
 
@@ -776,7 +777,7 @@ export class Engine {
     const name = streamNameOf(request);
     const stream = this.catalog.get(name);
     if (stream === undefined || stream.status === 'DELETING') {
-      throw new ResourceNotFoundException(`Stream ${name} under account 000000000000 not found.`);
+      throw new ResourceNotFoundException(`Stream ${name} under account ${ACCOUNT_ID} not found.`);
     }
     return stream;
   }
