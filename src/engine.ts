@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 import fs from 'node:fs';
 import path from 'node:path';
 import { resolveEngineOptions, type EngineOptions, type ResolvedEngineOptions } from './config.js';
@@ -41,7 +42,10 @@ import {
 import { decodeSequenceNumber, encodeSequenceNumber } from './workers/sequence_number.js';
 import { ShardIterator } from './workers/shard_iterator.js';
 import { readRecords, type ReadRecords } from './workers/shard_reads.js';
+import { Piscina } from 'piscina';
+import { parseSegmentFileName, segmentPaths } from './log/file_names.js';
 import { DataDirLock } from './workers/data_dir_lock.js';
+import type { VerifyInput, VerifyOutput } from './workers/verify_task.js';
 import { ShardRuntime } from './workers/shard_runtime.js';
 import { WorkerPool } from './workers/worker_pool.js';
 
@@ -135,6 +139,7 @@ export class Engine {
   private readonly runtimes = new Map<string, ShardRuntime>();
   private readonly routers = new Map<string, HashKeyRouter<RouteEntry>>();
   private closed = false;
+  private verifierPool: Piscina | null = null;
 
   private constructor(
     private readonly options: ResolvedEngineOptions,
@@ -186,6 +191,7 @@ export class Engine {
     this.closed = true;
     for (const runtime of this.runtimes.values()) runtime.close();
     await this.pool.shutdown();
+    await this.verifierPool?.destroy();
     this.lock.release();
   }
 
@@ -765,6 +771,33 @@ export class Engine {
     return { stream, consumer };
   }
 
+  // ---- verification ----
+
+  /**
+   * Verifies the checksum and fields of every stored batch of a stream, up to each shard's
+   * committed end, on a pool of piscina threads (one stateless task per segment file) beside
+   * the running shards. Recovery verifies only what follows the last recovery point; this
+   * reads everything, for operators who want to know the disk still holds what it was given.
+   */
+  async verifyStream(request: StreamReference): Promise<{ Shards: ShardVerification[] }> {
+    const stream = this.stream(request);
+    const shards = await Promise.all(
+      this.visibleShards(stream).map(async (shard) => {
+        const runtime = this.runtime(stream, shard);
+        const tasks = segmentTasks(runtime.dir, runtime.reader.startOffset, runtime.committed.read().nextOffset);
+        const results = await Promise.all(tasks.map((task) => this.verifier.run(task) as Promise<VerifyOutput>));
+        const corrupt = results.flatMap((result, i) => (result.corruptAt === null ? [] : [{ Segment: path.basename(tasks[i]!.path), PositionBytes: result.corruptAt.positionBytes, Offset: result.corruptAt.offset }]));
+        return { ShardId: shard.shardId, Segments: tasks.length, Batches: results.reduce((sum, r) => sum + r.batches, 0), Bytes: results.reduce((sum, r) => sum + r.bytes, 0), Corrupt: corrupt };
+      }),
+    );
+    return { Shards: shards };
+  }
+
+  private get verifier(): Piscina {
+    this.verifierPool ??= startVerifier();
+    return this.verifierPool;
+  }
+
   // ---- helpers ----
 
   private checkOpen(): void {
@@ -824,6 +857,46 @@ export class Engine {
     const entries = stream.shards.filter(isOpen).map((shard) => ({ startingHashKey: BigInt(shard.startingHashKey), endingHashKey: BigInt(shard.endingHashKey), shard }));
     this.routers.set(stream.name, new HashKeyRouter(entries));
   }
+}
+
+export interface ShardVerification {
+  readonly ShardId: string;
+  readonly Segments: number;
+  readonly Batches: number;
+  readonly Bytes: number;
+  /** The first invalid batch of each segment that has one. */
+  readonly Corrupt: Array<{ readonly Segment: string; readonly PositionBytes: number; readonly Offset: number }>;
+}
+
+/** Threads for verification: stateless jobs, never shard ownership. */
+const VERIFY_THREADS_MAX = 2;
+
+function startVerifier(): Piscina {
+  const here = new URL(import.meta.url);
+  if (!here.pathname.endsWith('.ts')) return new Piscina({ filename: new URL('./workers/verify_task.js', here).href, maxThreads: VERIFY_THREADS_MAX });
+  // Running from the TypeScript sources (tests): the task module is loaded through a bootstrap
+  // that registers tsx's loader first, as for the shard workers (see worker_pool.ts).
+  // Piscina wants a file, and the bootstrap must sit where 'tsx' resolves: the package's own
+  // node_modules/.cache.
+  const task = new URL('./workers/verify_task.ts', here).href;
+  const cacheDir = fileURLToPath(new URL('../node_modules/.cache/shardline/', here));
+  fs.mkdirSync(cacheDir, { recursive: true });
+  const bootstrap = path.join(cacheDir, 'verify_task.mjs');
+  fs.writeFileSync(bootstrap, `import { register } from 'tsx/esm/api';\nregister();\nconst task = await import(${JSON.stringify(task)});\nexport default task.default;\n`);
+  return new Piscina({ filename: bootstrap, maxThreads: VERIFY_THREADS_MAX });
+}
+
+/** One verification task per segment file of a shard, each bounded by the next one's base offset. */
+function segmentTasks(dir: string, startOffset: number, endOffset: number): VerifyInput[] {
+  const bases = fs
+    .readdirSync(dir)
+    .map(parseSegmentFileName)
+    .filter((parsed) => parsed?.kind === 'log')
+    .map((parsed) => parsed!.baseOffset)
+    .sort((a, b) => a - b);
+  return bases
+    .map((base, i) => ({ path: segmentPaths(dir, base).log, baseOffset: base, endOffset: Math.min(bases[i + 1] ?? endOffset, endOffset) }))
+    .filter((task) => task.endOffset > task.baseOffset && task.endOffset > startOffset);
 }
 
 /** Reads or creates the secret that signs shard iterators (so they survive restarts). */

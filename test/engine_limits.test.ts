@@ -180,3 +180,31 @@ describe('Engine: the data directory', () => {
     }
   });
 });
+
+describe('Engine: verification on demand', () => {
+  it('verifies every batch on piscina threads and names the first corrupt batch of a segment', async () => {
+    const suiteDir = suiteTempDir();
+    const engine = await Engine.open({ dataDir: suiteDir.dir, workers: 1, fsync: 'never', enforceLimits: false, log: { segmentBytes: 4096 } });
+    try {
+      await engine.createStream({ StreamName: 'checked', ShardCount: 1 });
+      for (let i = 0; i < 40; i++) {
+        await engine.putRecords({ StreamName: 'checked', Records: Array.from({ length: 5 }, (_, j) => ({ PartitionKey: `k${j}`, Data: new Uint8Array(100).fill(i) })) });
+      }
+      const clean = (await engine.verifyStream({ StreamName: 'checked' })).Shards[0]!;
+      expect(clean.Segments).toBeGreaterThan(3);
+      expect(clean.Batches).toBe(40);
+      expect(clean.Corrupt).toEqual([]);
+      const shardDir = path.join(suiteDir.dir, 'streams', fs.readdirSync(path.join(suiteDir.dir, 'streams'))[0]!, 'shardId-000000000000');
+      const second = fs.readdirSync(shardDir).filter((name) => name.endsWith('.log')).sort()[1]!;
+      const bytes = fs.readFileSync(path.join(shardDir, second));
+      bytes[bytes.length - 20]! ^= 0x01; // inside the segment's last batch
+      fs.writeFileSync(path.join(shardDir, second), bytes);
+      const damaged = (await engine.verifyStream({ StreamName: 'checked' })).Shards[0]!;
+      expect(damaged.Corrupt).toHaveLength(1);
+      expect(damaged.Corrupt[0]!.Segment).toBe(second);
+    } finally {
+      await engine.close();
+      suiteDir.remove();
+    }
+  });
+});
