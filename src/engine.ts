@@ -16,16 +16,15 @@ import {
 } from './errors.js';
 import { HOUR_MS } from './log/log_config.js';
 import { Catalog, isOpen, type ConsumerRecord, type ShardRecord, type StreamMode, type StreamRecord } from './workers/catalog.js';
-import { ShardSealedError, type WireRecord } from './workers/channel.js';
-import { HashKeyRouter, hashKeyBytes, hashKeyOf, initialHashKeyRanges, parseHashKey } from './workers/hash_key.js';
+import { ShardSealedError } from './workers/channel.js';
+import { HASH_KEY_WORDS, HashKeyRouter, initialHashKeyRanges, parseHashKey } from './workers/hash_key.js';
+import { PutStaging, type PutRecordsRequestEntry } from './workers/put_staging.js';
 import {
   ACCOUNT_ID,
   CONSUMERS_PER_STREAM_MAX,
   GET_RECORDS_RECORDS_MAX,
   TAGS_PER_STREAM_MAX,
   ON_DEMAND_INITIAL_SHARDS,
-  PUT_RECORDS_BYTES_MAX,
-  PUT_RECORDS_RECORDS_MAX,
   RETENTION_HOURS_MAX,
   RETENTION_HOURS_MIN,
   SHARDS_PER_STREAM_MAX,
@@ -39,7 +38,7 @@ import {
   type KinesisShard,
   type StreamReference,
 } from './workers/kinesis_shapes.js';
-import { decodeSequenceNumber, encodeSequenceNumber } from './workers/sequence_number.js';
+import { SequenceNumberRun, decodeSequenceNumber, encodeSequenceNumber } from './workers/sequence_number.js';
 import { ShardIterator } from './workers/shard_iterator.js';
 import { readRecords, type ReadRecords } from './workers/shard_reads.js';
 import { Piscina } from 'piscina';
@@ -95,8 +94,6 @@ export interface GetRecordsResult {
   readonly MillisBehindLatest: number;
   readonly ChildShards?: ChildShard[];
 }
-const PARTITION_KEY_CHARS_MAX = 256;
-const RECORD_BYTES_MAX = 1024 * 1024;
 const SUBSCRIPTION_HEARTBEAT_MS = 5000;
 /** Longest sleep between checks that the subscription should go on (engine closed, consumer gone). */
 const SUBSCRIPTION_WAIT_MS = 1000;
@@ -108,11 +105,7 @@ const ON_DEMAND_SPLIT_UTILIZATION = 0.8;
 /** A put that meets a shard sealed by a concurrent split or merge is routed again, this often at most. */
 const REROUTES_MAX = 8;
 
-export interface PutRecordsRequestEntry {
-  readonly Data: Uint8Array;
-  readonly PartitionKey: string;
-  readonly ExplicitHashKey?: string | undefined;
-}
+export type { PutRecordsRequestEntry } from './workers/put_staging.js';
 
 export type PutRecordsResultEntry = { readonly SequenceNumber: string; readonly ShardId: string } | { readonly ErrorCode: string; readonly ErrorMessage: string };
 
@@ -120,12 +113,6 @@ interface RouteEntry {
   readonly startingHashKey: bigint;
   readonly endingHashKey: bigint;
   readonly shard: ShardRecord;
-}
-
-interface RoutedEntry {
-  readonly index: number;
-  readonly record: WireRecord;
-  readonly hashKey: bigint;
 }
 
 /**
@@ -140,6 +127,7 @@ export class Engine {
   private readonly routers = new Map<string, HashKeyRouter<RouteEntry>>();
   private closed = false;
   private verifierPool: Piscina | null = null;
+  private readonly staging = new PutStaging();
 
   private constructor(
     private readonly options: ResolvedEngineOptions,
@@ -355,60 +343,78 @@ export class Engine {
   /**
    * Puts records; each entry succeeds or fails on its own (ProvisionedThroughputExceeded when a
    * shard is over its limit, InternalFailure when its worker restarted). Records to one shard
-   * keep their order and travel to its worker as one batch.
+   * keep their order; all puts to a shard in one event-loop turn travel to its worker as one
+   * batch (ShardAppender).
    */
   async putRecords(request: StreamReference & { Records: readonly PutRecordsRequestEntry[] }): Promise<{ FailedRecordCount: number; Records: PutRecordsResultEntry[]; EncryptionType: 'NONE' }> {
     const stream = this.stream(request);
-    const entries = checkPutRecords(request.Records);
+    const entries = request.Records;
+    this.staging.stage(entries);
     const results: PutRecordsResultEntry[] = new Array(entries.length);
-    let pending = entries;
-    for (let attempt = 0; pending.length > 0 && attempt < REROUTES_MAX; attempt++) {
-      pending = await this.putRouted(stream, pending, results);
+    let pending = await this.putStaged(stream, null, results);
+    for (let attempt = 1; pending.length > 0 && attempt < REROUTES_MAX; attempt++) {
+      this.staging.stage(
+        pending.map((index) => entries[index]!),
+        pending.map((index) => index + 1),
+      );
+      pending = await this.putStaged(stream, pending, results);
     }
-    for (const entry of pending) results[entry.index] = { ErrorCode: 'InternalFailure', ErrorMessage: 'the shard was resharded too often during the put' };
-    return { FailedRecordCount: results.filter((r) => 'ErrorCode' in r).length, Records: results, EncryptionType: 'NONE' };
+    for (const index of pending) results[index] = { ErrorCode: 'InternalFailure', ErrorMessage: 'the shard was resharded too often during the put' };
+    let failed = 0;
+    for (const result of results) if ('ErrorCode' in result) failed++;
+    return { FailedRecordCount: failed, Records: results, EncryptionType: 'NONE' };
   }
 
-  /** One routing pass: returns the entries that met a sealed shard, to route again. */
-  private async putRouted(stream: StreamRecord, entries: readonly RoutedEntry[], results: PutRecordsResultEntry[]): Promise<RoutedEntry[]> {
+  /**
+   * Routes the staged records (staged record i is request entry `origins[i]`, or i) and hands
+   * each shard's records to its appender, synchronously, so the staging area is free again
+   * when this returns. Resolves with the request indices of the records that met a shard a
+   * concurrent split or merge had sealed, to route again.
+   */
+  private putStaged(stream: StreamRecord, origins: readonly number[] | null, results: PutRecordsResultEntry[]): Promise<number[]> {
     const router = this.routers.get(stream.name);
     if (router === undefined) throw new ResourceNotFoundException(`Stream ${stream.name} is being deleted`);
-    const groups = new Map<ShardRecord, RoutedEntry[]>();
-    for (const entry of entries) {
-      const { shard } = router.route(entry.hashKey);
+    const staging = this.staging;
+    const groups = new Map<ShardRecord, number[]>();
+    for (let i = 0; i < staging.count; i++) {
+      const { shard } = router.routeWords(staging.hashKeyWords, i * HASH_KEY_WORDS);
       const group = groups.get(shard);
-      if (group === undefined) groups.set(shard, [entry]);
-      else group.push(entry);
+      if (group === undefined) groups.set(shard, [i]);
+      else group.push(i);
     }
-    const again: RoutedEntry[] = [];
-    await Promise.all(
-      [...groups].map(async ([shard, group]) => {
-        const admitted = this.admit(stream, shard, group, results);
-        if (admitted.length === 0) return;
-        try {
-          const appended = await this.pool.request<{ baseOffset: number }>({ kind: 'append', shardKey: ShardRuntime.keyOf(stream, shard), records: admitted.map((e) => e.record), arrivalMs: this.options.clock() });
-          admitted.forEach((entry, i) => (results[entry.index] = { SequenceNumber: encodeSequenceNumber(shard.serial, appended.baseOffset + i), ShardId: shard.shardId }));
-          this.scaleOnDemand(stream, shard);
-        } catch (error) {
-          if (error instanceof ShardSealedError) again.push(...admitted);
-          else for (const entry of admitted) results[entry.index] = errorEntry(error);
-        }
-      }),
-    );
-    return again.sort((a, b) => a.index - b.index);
+    const again: number[] = [];
+    const origin = (i: number): number => (origins === null ? i : origins[i]!);
+    const appends = [...groups].map(([shard, group]) => {
+      const admitted = this.admit(stream, shard, group, origin, results);
+      if (admitted.length === 0) return undefined;
+      return this.runtime(stream, shard)
+        .appender.append(staging, admitted)
+        .then(
+          (firstOffset) => {
+            const sequenceNumbers = new SequenceNumberRun(shard.serial, firstOffset);
+            for (let j = 0; j < admitted.length; j++) results[origin(admitted[j]!)] = { SequenceNumber: sequenceNumbers.at(firstOffset + j), ShardId: shard.shardId };
+            this.scaleOnDemand(stream, shard);
+          },
+          (error: unknown) => {
+            if (error instanceof ShardSealedError) again.push(...admitted.map(origin));
+            else for (const i of admitted) results[origin(i)] = errorEntry(error);
+          },
+        );
+    });
+    return Promise.all(appends).then(() => again.sort((a, b) => a - b));
   }
 
-  /** Applies the shard's write limits; rejected entries get their error result here. */
-  private admit(stream: StreamRecord, shard: ShardRecord, group: RoutedEntry[], results: PutRecordsResultEntry[]): RoutedEntry[] {
+  /** Applies the shard's write limits to staged records; rejected ones get their error result here. */
+  private admit(stream: StreamRecord, shard: ShardRecord, group: number[], origin: (i: number) => number, results: PutRecordsResultEntry[]): number[] {
     if (!this.options.enforceLimits) return group;
     const runtime = this.runtime(stream, shard);
     const decisions = runtime.throughput.admitRecords(
-      group.map((e) => Buffer.byteLength(e.record.partitionKey) + e.record.data.length),
+      group.map((i) => this.staging.payloadBytes[i]!),
       this.options.clock(),
     );
-    return group.filter((entry, i) => {
-      if (decisions[i]) return true;
-      results[entry.index] = { ErrorCode: 'ProvisionedThroughputExceededException', ErrorMessage: `Rate exceeded for shard ${shard.shardId} in stream ${stream.name} under account ${ACCOUNT_ID}.` };
+    return group.filter((i, j) => {
+      if (decisions[j]) return true;
+      results[origin(i)] = { ErrorCode: 'ProvisionedThroughputExceededException', ErrorMessage: `Rate exceeded for shard ${shard.shardId} in stream ${stream.name} under account ${ACCOUNT_ID}.` };
       return false;
     });
   }
@@ -831,7 +837,7 @@ export class Engine {
 
   private async openShard(stream: StreamRecord, shard: ShardRecord): Promise<void> {
     const key = ShardRuntime.keyOf(stream, shard);
-    const runtime = new ShardRuntime(stream, shard, this.catalog.shardDir(stream, shard), this.options);
+    const runtime = new ShardRuntime(stream, shard, this.catalog.shardDir(stream, shard), this.options, this.pool);
     await this.pool.request({
       kind: 'open',
       shardKey: key,
@@ -904,35 +910,6 @@ function iteratorSecret(dataDir: string): Buffer {
   const file = path.join(dataDir, SECRET_FILE);
   if (!fs.existsSync(file)) fs.writeFileSync(file, randomBytes(32), { mode: 0o600, flag: 'wx' });
   return fs.readFileSync(file);
-}
-
-function checkPutRecords(records: unknown): RoutedEntry[] {
-  if (!Array.isArray(records) || records.length === 0 || records.length > PUT_RECORDS_RECORDS_MAX) {
-    throw new ValidationException(`Records must hold 1 to ${PUT_RECORDS_RECORDS_MAX} entries`);
-  }
-  let totalBytes = 0;
-  const entries = records.map((entry: PutRecordsRequestEntry, index) => {
-    const routed = checkEntry(entry, index);
-    totalBytes += Buffer.byteLength(routed.record.partitionKey) + routed.record.data.length;
-    return routed;
-  });
-  if (totalBytes > PUT_RECORDS_BYTES_MAX) throw new InvalidArgumentException(`Records total ${totalBytes} bytes, more than ${PUT_RECORDS_BYTES_MAX}`);
-  return entries;
-}
-
-function checkEntry(entry: PutRecordsRequestEntry, index: number): RoutedEntry {
-  const key = entry?.PartitionKey;
-  if (typeof key !== 'string' || key.length === 0 || [...key].length > PARTITION_KEY_CHARS_MAX) {
-    throw new ValidationException(`Records.${index + 1}.PartitionKey must be 1 to ${PARTITION_KEY_CHARS_MAX} characters`);
-  }
-  if (!(entry.Data instanceof Uint8Array)) throw new ValidationException(`Records.${index + 1}.Data must be bytes (a Uint8Array)`);
-  if (Buffer.byteLength(key) + entry.Data.length > RECORD_BYTES_MAX) {
-    throw new ValidationException(`Records.${index + 1}: partition key and data exceed ${RECORD_BYTES_MAX} bytes`);
-  }
-  const explicit = entry.ExplicitHashKey === undefined ? undefined : parseHashKey(entry.ExplicitHashKey, `Records.${index + 1}.ExplicitHashKey`);
-  const hashKey = explicit ?? hashKeyOf(key);
-  const record: WireRecord = explicit === undefined ? { partitionKey: key, data: entry.Data } : { partitionKey: key, data: entry.Data, explicitHashKey: hashKeyBytes(explicit) };
-  return { index, record, hashKey };
 }
 
 function errorEntry(error: unknown): PutRecordsResultEntry {

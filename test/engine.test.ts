@@ -10,7 +10,9 @@ import {
   ResourceNotFoundException,
   ValidationException,
 } from '../src/errors.js';
+import { readBatchHeader } from '../src/log/record_batch.js';
 import { hashKeyOf } from '../src/workers/hash_key.js';
+import { decodeSequenceNumber } from '../src/workers/sequence_number.js';
 import { suiteTempDir, tempDir } from './helpers/temp_dir.js';
 
 // Goal: the embedded engine does what Kinesis Data Streams does to data, through real shard
@@ -85,6 +87,45 @@ describe('Engine: streams, records and iterators', () => {
       expect([...sequenceNumbers].sort()).toEqual(sequenceNumbers);
       expect(new Set(sequenceNumbers).size).toBe(sequenceNumbers.length);
     }
+  });
+
+  it('puts made in one event-loop turn reach each shard as one batch, each put with its own contiguous offsets', async () => {
+    await engine.createStream({ StreamName: 'turn', ShardCount: 1 });
+    const puts = [0, 1, 2].map((p) => engine.putRecords({ StreamName: 'turn', Records: [0, 1].map((i) => ({ PartitionKey: `k${i}`, Data: data(`${p}-${i}`) })) }));
+    const results = await Promise.all(puts);
+    const offsets = results.map((put) => put.Records.map((r) => ('SequenceNumber' in r ? decodeSequenceNumber(r.SequenceNumber).offset : -1)));
+    expect(offsets).toEqual([[0, 1], [2, 3], [4, 5]]);
+    const catalog = JSON.parse(fs.readFileSync(path.join(suiteDir.dir, 'catalog.json'), 'utf8')) as { streams: Array<{ id: string; name: string }> };
+    const streamId = catalog.streams.find((stream) => stream.name === 'turn')!.id;
+    const segment = fs.readFileSync(path.join(suiteDir.dir, 'streams', streamId, 'shardId-000000000000', '00000000000000000000.log'));
+    expect(readBatchHeader(segment, 0)).toMatchObject({ baseOffset: 0, recordCount: 6 });
+    expect((await readAll(engine, 'turn', 'shardId-000000000000')).map(text)).toEqual(['0-0', '0-1', '1-0', '1-1', '2-0', '2-1']);
+    await engine.deleteStream({ StreamName: 'turn' });
+  });
+
+  it('puts of one turn beyond the 16 MiB batch limit go out as several batches, every put whole in one', async () => {
+    await engine.createStream({ StreamName: 'big', ShardCount: 1 });
+    const put = (p: number) => engine.putRecords({ StreamName: 'big', Records: Array.from({ length: 5 }, (_, i) => ({ PartitionKey: 'k', Data: new Uint8Array(1024 * 1024 - 10).fill(p * 5 + i) })) });
+    const results = await Promise.all([0, 1, 2, 3].map(put));
+    const offsets = results.map((result) => result.Records.map((r) => ('SequenceNumber' in r ? decodeSequenceNumber(r.SequenceNumber).offset : -1)));
+    expect(offsets).toEqual([0, 1, 2, 3].map((p) => [0, 1, 2, 3, 4].map((i) => p * 5 + i)));
+    const read = await readAll(engine, 'big', 'shardId-000000000000');
+    expect(read.map((record) => record.Data[0])).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    await engine.deleteStream({ StreamName: 'big' });
+  });
+
+  it('routes a request mixing ExplicitHashKey and partition keys, each record by its own', async () => {
+    const records = [
+      { PartitionKey: 'a', Data: data('1'), ExplicitHashKey: '0' },
+      { PartitionKey: 'user-3', Data: data('2') },
+      { PartitionKey: 'b', Data: data('3'), ExplicitHashKey: '340282366920938463463374607431768211455' },
+      { PartitionKey: 'user-4', Data: data('4') },
+    ];
+    const put = await engine.putRecords({ StreamName: 'orders', Records: records });
+    const { Shards } = engine.listShards({ StreamName: 'orders' });
+    const ownerOf = (hash: bigint): string => Shards.find((s) => BigInt(s.HashKeyRange.StartingHashKey) <= hash && hash <= BigInt(s.HashKeyRange.EndingHashKey))!.ShardId;
+    const expected = [ownerOf(0n), ownerOf(hashKeyOf('user-3')), ownerOf((1n << 128n) - 1n), ownerOf(hashKeyOf('user-4'))];
+    expect(put.Records.map((r) => ('ShardId' in r ? r.ShardId : r.ErrorCode))).toEqual(expected);
   });
 
   it('routes by ExplicitHashKey when given', async () => {

@@ -4,7 +4,7 @@ import { syncDirectory, syncDirectorySync, writeFileDurably } from './durable_fi
 import { CLEAN_SHUTDOWN_FILE } from './file_names.js';
 import { resolveLogOptions, MIB, type LogOptions } from './log_config.js';
 import { loadLog, type RecoveryReport } from './log_loader.js';
-import { BatchBuilder, forEachRecord, readBatchHeader, takeBatches, type LogRecord, type StoredRecord } from './record_batch.js';
+import { BATCH_BYTES_MAX, BATCH_RECORDS_MAX, BatchBuilder, forEachRecord, readBatchHeader, recordsFill, sealBatch, takeBatches, type LogRecord, type StoredRecord } from './record_batch.js';
 import { writeRecoveryPoint, type LogPosition } from './recovery_point.js';
 import { LogSegment } from './segment.js';
 import { floorIndex } from './floor_index.js';
@@ -134,9 +134,33 @@ export class Log {
    * StorageFullError (nothing stored, retriable), StorageError or ClosedError.
    */
   append(records: readonly LogRecord[], arrivalMs?: number): Promise<AppendResult> {
+    try {
+      this.checkWritable();
+      this.builder.encode(records);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.appendSealable(this.builder.batch, this.builder.recordCount, arrivalMs);
+  }
+
+  /**
+   * Appends a batch encoded elsewhere (the engine's thread encodes records once, in their final
+   * format, and hands the buffer over): BATCH_HEADER_BYTES of room, then `recordCount` records as
+   * docs/FORMAT.md lays them out. The log checks the records fill it exactly
+   * (InvalidArgumentException otherwise, nothing stored), stamps the header and writes it as
+   * append() does. The buffer may be reused once this returns.
+   */
+  appendBatch(batch: Buffer, recordCount: number, arrivalMs?: number): Promise<AppendResult> {
+    if (!Number.isSafeInteger(recordCount) || recordCount < 1 || recordCount > BATCH_RECORDS_MAX || batch.length > BATCH_BYTES_MAX || !recordsFill(batch, recordCount)) {
+      return Promise.reject(new InvalidArgumentException(`not a batch of ${recordCount} well-formed records in ${batch.length} bytes (at most ${BATCH_RECORDS_MAX} records and ${BATCH_BYTES_MAX} bytes)`));
+    }
+    return this.appendSealable(batch, recordCount, arrivalMs);
+  }
+
+  private appendSealable(batch: Buffer, recordCount: number, arrivalMs: number | undefined): Promise<AppendResult> {
     let result: AppendResult;
     try {
-      result = this.write(records, arrivalMs);
+      result = this.write(batch, recordCount, arrivalMs);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -150,12 +174,10 @@ export class Log {
     });
   }
 
-  private write(records: readonly LogRecord[], arrivalMs: number | undefined): AppendResult {
+  private write(batch: Buffer, recordCount: number, arrivalMs: number | undefined): AppendResult {
     this.checkWritable();
     if (arrivalMs !== undefined && !(Number.isSafeInteger(arrivalMs) && arrivalMs >= 0)) throw new InvalidArgumentException(`arrivalMs must be a non-negative integer, got ${arrivalMs}`);
-    this.builder.encode(records);
-    const batchBytes = this.builder.batchBytes;
-    const recordCount = this.builder.recordCount;
+    const batchBytes = batch.length;
     const timestampMs = Math.max(arrivalMs ?? this.options.clock(), this.lastTimestamp);
     if (this.needsRoll(batchBytes, recordCount, timestampMs)) this.roll();
     const active = this.active;
@@ -165,7 +187,7 @@ export class Log {
       throw storageErrorFrom(error, 'extending the active segment');
     }
     const baseOffset = active.nextOffset;
-    const batch = this.builder.seal(baseOffset, timestampMs);
+    sealBatch(batch, recordCount, baseOffset, timestampMs);
     try {
       active.append(batch, { batchBytes, baseOffset, timestampMs, recordCount });
     } catch (error) {

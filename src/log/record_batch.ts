@@ -62,7 +62,7 @@ export interface StoredRecord {
 /**
  * Encodes records into one batch in a buffer it reuses between batches: first touch of fresh
  * memory costs more than the copy itself (ARCHITECTURE.md), so a log owns one builder.
- * The offset and timestamp are stamped separately, once the log knows them.
+ * The header is stamped by sealBatch, once the log knows the offset and timestamp.
  */
 export class BatchBuilder {
   private buffer = Buffer.allocUnsafe(1024 * 1024);
@@ -86,13 +86,18 @@ export class BatchBuilder {
     }
     this.lengthBytes = position;
     this.count = records.length;
-    const buf = this.buffer;
-    buf.writeUInt32LE(position, BATCH_LENGTH_POSITION);
-    buf.writeUInt16LE(BATCH_MAGIC, MAGIC_POSITION);
-    buf.writeUInt8(BATCH_VERSION, VERSION_POSITION);
-    buf.writeUInt8(0, ATTRIBUTES_POSITION);
-    buf.writeUInt32LE(records.length, RECORD_COUNT_POSITION);
-    buf.writeUInt32LE(0, RESERVED_POSITION);
+  }
+
+  /** The encoded batch (header fields still to stamp), valid until the next encode. */
+  get batch(): Buffer {
+    return this.buffer.subarray(0, this.lengthBytes);
+  }
+
+  /** Stamps the header (sealBatch) and returns the batch, valid until the next encode. */
+  seal(baseOffset: number, timestampMs: number): Buffer {
+    const batch = this.batch;
+    sealBatch(batch, this.count, baseOffset, timestampMs);
+    return batch;
   }
 
   get batchBytes(): number {
@@ -103,14 +108,6 @@ export class BatchBuilder {
     return this.count;
   }
 
-  /** Stamps offset and time, checksums, and returns a view valid until the next encode. */
-  seal(baseOffset: number, timestampMs: number): Buffer {
-    const batch = this.buffer.subarray(0, this.lengthBytes);
-    writeU64(batch, BASE_OFFSET_POSITION, baseOffset);
-    writeU64(batch, TIMESTAMP_POSITION, timestampMs);
-    batch.writeBigUInt64LE(checksum(batch.subarray(BATCH_LENGTH_POSITION)), CHECKSUM_POSITION);
-    return batch;
-  }
 
   private encodeRecord(record: LogRecord, index: number, position: number): number {
     const key = record?.partitionKey;
@@ -128,22 +125,13 @@ export class BatchBuilder {
     if (hashKey !== undefined && (!(hashKey instanceof Uint8Array) || hashKey.length !== HASH_KEY_BYTES)) {
       throw recordError(index, `explicitHashKey must be ${HASH_KEY_BYTES} bytes`);
     }
-    const hashKeyBytes = hashKey === undefined ? 0 : HASH_KEY_BYTES;
-    const keyPosition = position + RECORD_HEADER_BYTES + hashKeyBytes;
-    this.ensureCapacity(keyPosition + key.length * 3 + data.length, index);
-    const buf = this.buffer;
-    const keyBytes = writeKey(buf, key, keyPosition);
+    this.ensureCapacity(position + recordBytesMax(key, data), index);
+    const end = writeRecord(this.buffer, this.view, position, key, data, hashKey);
+    const keyBytes = this.view.getUint16(position + RECORD_KEY_LENGTH_POSITION, true);
     if (keyBytes + data.length > RECORD_PAYLOAD_BYTES_MAX) {
       throw recordError(index, `partition key and data are ${keyBytes + data.length} bytes, more than ${RECORD_PAYLOAD_BYTES_MAX}`);
     }
-    const view = this.view;
-    view.setUint32(position + RECORD_DATA_LENGTH_POSITION, data.length, true);
-    view.setUint16(position + RECORD_KEY_LENGTH_POSITION, keyBytes, true);
-    buf[position + RECORD_FLAGS_POSITION] = hashKey === undefined ? 0 : FLAG_EXPLICIT_HASH_KEY;
-    buf[position + RECORD_RESERVED_POSITION] = 0;
-    if (hashKey !== undefined) buf.set(hashKey, position + RECORD_HEADER_BYTES);
-    buf.set(data, keyPosition + keyBytes);
-    return keyPosition + keyBytes + data.length;
+    return end;
   }
 
   private ensureCapacity(bytes: number, index: number): void {
@@ -158,8 +146,45 @@ export class BatchBuilder {
   }
 }
 
-function viewOf(buf: Buffer): DataView {
+export function viewOf(buf: Buffer): DataView {
   return new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+}
+
+/** Room a record may need: the UTF-8 of a key is at most 3 bytes per UTF-16 unit. */
+export function recordBytesMax(key: string, data: Uint8Array): number {
+  return RECORD_HEADER_BYTES + HASH_KEY_BYTES + key.length * 3 + data.length;
+}
+
+/**
+ * Writes one record at `position` (the caller made recordBytesMax of room and checked the
+ * fields) and returns where it ends. `view` is a DataView of `buf`.
+ */
+export function writeRecord(buf: Buffer, view: DataView, position: number, key: string, data: Uint8Array, hashKey: Uint8Array | undefined): number {
+  const keyPosition = position + RECORD_HEADER_BYTES + (hashKey === undefined ? 0 : HASH_KEY_BYTES);
+  const keyBytes = writeKey(buf, key, keyPosition);
+  view.setUint32(position + RECORD_DATA_LENGTH_POSITION, data.length, true);
+  view.setUint16(position + RECORD_KEY_LENGTH_POSITION, keyBytes, true);
+  buf[position + RECORD_FLAGS_POSITION] = hashKey === undefined ? 0 : FLAG_EXPLICIT_HASH_KEY;
+  buf[position + RECORD_RESERVED_POSITION] = 0;
+  if (hashKey !== undefined) buf.set(hashKey, position + RECORD_HEADER_BYTES);
+  buf.set(data, keyPosition + keyBytes);
+  return keyPosition + keyBytes + data.length;
+}
+
+/**
+ * Stamps every header field of a batch whose records were encoded after BATCH_HEADER_BYTES of
+ * room, and its checksum: after this the batch is exactly what docs/FORMAT.md specifies.
+ */
+export function sealBatch(batch: Buffer, recordCount: number, baseOffset: number, timestampMs: number): void {
+  batch.writeUInt32LE(batch.length, BATCH_LENGTH_POSITION);
+  batch.writeUInt16LE(BATCH_MAGIC, MAGIC_POSITION);
+  batch.writeUInt8(BATCH_VERSION, VERSION_POSITION);
+  batch.writeUInt8(0, ATTRIBUTES_POSITION);
+  writeU64(batch, BASE_OFFSET_POSITION, baseOffset);
+  writeU64(batch, TIMESTAMP_POSITION, timestampMs);
+  batch.writeUInt32LE(recordCount, RECORD_COUNT_POSITION);
+  batch.writeUInt32LE(0, RESERVED_POSITION);
+  batch.writeBigUInt64LE(checksum(batch.subarray(BATCH_LENGTH_POSITION)), CHECKSUM_POSITION);
 }
 
 /** Longest key written byte by byte; longer ones go through Buffer#write. */
@@ -233,7 +258,11 @@ export function verifyBatch(buf: Buffer, position: number, limit: number): Batch
   return recordsFill(batch, recordCount) ? header : null;
 }
 
-function recordsFill(batch: Buffer, recordCount: number): boolean {
+/**
+ * Whether `recordCount` valid records fill the batch exactly after its header: the check that
+ * bytes encoded elsewhere (another thread, the network) are well formed before they are stored.
+ */
+export function recordsFill(batch: Buffer, recordCount: number): boolean {
   let position = BATCH_HEADER_BYTES;
   for (let i = 0; i < recordCount; i++) {
     if (batch.length - position < RECORD_HEADER_BYTES) return false;

@@ -13,6 +13,8 @@
 #include <napi.h>
 #include <uv.h>
 
+#include "md5.h"
+
 #include <cerrno>
 #include <cstdint>
 #include <fcntl.h>
@@ -201,6 +203,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("msync", Napi::Function::New(env, Msync));
   exports.Set("madvise", Napi::Function::New(env, Madvise));
   exports.Set("fallocate", Napi::Function::New(env, Fallocate));
+  exports.Set("md5Many", Napi::Function::New(env, shardline::Md5Many));
   exports.Set("pageBytes", Napi::Number::New(env, static_cast<double>(sysconf(_SC_PAGESIZE))));
   Napi::Object advice = Napi::Object::New(env);
   advice.Set("NORMAL", Napi::Number::New(env, MADV_NORMAL));

@@ -2,7 +2,8 @@ import { createRequire } from 'node:module';
 
 /**
  * The native addon (src/native/mapping.cc, built by `npm install` through node-gyp): the system
- * calls Node does not expose. Only src/index/mapped_file.ts uses it.
+ * calls Node does not expose. Only src/index/mapped_file.ts maps files; src/workers/hash_key.ts
+ * hashes partition keys with md5Many.
  */
 export interface Native {
   /** Maps bytes [0, lengthBytes) of the file, shared; the length may exceed the file size. */
@@ -13,6 +14,11 @@ export interface Native {
   madvise(mapping: ArrayBuffer, offsetBytes: number, lengthBytes: number, advice: number): void;
   /** Allocates blocks for [offsetBytes, offsetBytes + lengthBytes) and extends the file size. */
   fallocate(fd: number, offsetBytes: number, lengthBytes: number): void;
+  /**
+   * MD5 of each key bytes[starts[i], ends[i]), in one call, read big-endian as a 128-bit number
+   * and written as four u32 words, most significant first, to out[4 i .. 4 i + 3].
+   */
+  md5Many(bytes: Uint8Array, starts: Uint32Array, ends: Uint32Array, out: Uint32Array): void;
   readonly pageBytes: number;
   readonly advice: {
     readonly NORMAL: number;

@@ -9,17 +9,15 @@ import type { LogOptions } from '../log/log_config.js';
 /** Log options that can cross threads (no functions, no buffers). */
 export type PortableLogOptions = Omit<Partial<LogOptions>, 'clock' | 'committedPosition'>;
 
-export interface WireRecord {
-  readonly partitionKey: string;
-  readonly data: Uint8Array;
-  readonly explicitHashKey?: Uint8Array;
-}
-
 export type WorkerRequest =
   /** Opens (recovering if needed) a shard's log; replies once it is open. */
   | { readonly kind: 'open'; readonly id: number; readonly shardKey: string; readonly dir: string; readonly options: PortableLogOptions; readonly committed: SharedArrayBuffer; readonly sealed: boolean }
-  /** Appends records as one batch; replies { baseOffset, recordCount, timestampMs } once committed. */
-  | { readonly kind: 'append'; readonly id: number; readonly shardKey: string; readonly records: readonly WireRecord[]; readonly arrivalMs: number }
+  /**
+   * Appends a batch the engine's thread encoded (ShardAppender): bytes [0, batchBytes) of the
+   * transferred buffer, header room then records. Replies { baseOffset, recordCount,
+   * timestampMs } once committed; the buffer comes back in `returned` as soon as it is written.
+   */
+  | { readonly kind: 'appendBatch'; readonly id: number; readonly shardKey: string; readonly batch: ArrayBuffer; readonly batchBytes: number; readonly recordCount: number; readonly arrivalMs: number }
   /** Stops appends to the shard (it was split or merged) and replies { endOffset } once all before are committed. */
   | { readonly kind: 'seal'; readonly id: number; readonly shardKey: string }
   /** Replies { offset }: the first offset that arrived at or after the time. */
@@ -38,6 +36,8 @@ export type WorkerReply = { readonly id: number; readonly ok: true; readonly val
 
 export interface Batch<T> {
   readonly messages: readonly T[];
+  /** Batch buffers handed back for reuse (worker to engine only). */
+  readonly returned?: readonly ArrayBuffer[];
 }
 
 /** The error code a worker answers for appends to a sealed shard: the engine routes them again. */

@@ -37,6 +37,59 @@ export function encodeSequenceNumber(shardSerial: number, offset: number): strin
   return (SEQUENCE_BASE + BigInt(shardSerial) * OFFSET_SPAN + BigInt(offset)).toString();
 }
 
+/** The low decimal digits of a sequence number, a safe integer: the part that varies along a batch. */
+const LOW_DIGITS = 15;
+const LOW_SPAN = 10 ** LOW_DIGITS;
+const LOW_SPAN_BIG = BigInt(LOW_SPAN);
+/** The last three digits of each record come from this table: one string concatenation a record. */
+const LAST_DIGITS = 3;
+const LAST_SPAN = 10 ** LAST_DIGITS;
+const LAST = Array.from({ length: LAST_SPAN }, (_, i) => String(i).padStart(LAST_DIGITS, '0'));
+
+/**
+ * The sequence numbers of consecutive offsets from `baseOffset` in one shard, without a BigInt
+ * per record (~1 us each on Node 20): the first 53 digits are formatted once every thousand
+ * offsets, and each record appends its last three from a table.
+ */
+export class SequenceNumberRun {
+  private high = '';
+  private lowBase = 0;
+  private base = 0;
+  private prefix = '';
+  private prefixLow = -1;
+
+  constructor(
+    private readonly shardSerial: number,
+    baseOffset: number,
+  ) {
+    this.restart(baseOffset);
+  }
+
+  /** The sequence number of `offset` (at least the base offset). */
+  at(offset: number): string {
+    const low = this.lowBase + (offset - this.base);
+    if (offset < this.base || low >= LOW_SPAN) {
+      this.restart(offset);
+      return this.at(offset);
+    }
+    const last = low % LAST_SPAN;
+    const rest = low - last;
+    if (rest !== this.prefixLow) {
+      this.prefix = this.high + String(rest / LAST_SPAN).padStart(LOW_DIGITS - LAST_DIGITS, '0');
+      this.prefixLow = rest;
+    }
+    return this.prefix + LAST[last]!;
+  }
+
+  private restart(offset: number): void {
+    const value = BigInt(encodeSequenceNumber(this.shardSerial, offset));
+    this.high = (value / LOW_SPAN_BIG).toString();
+    this.lowBase = Number(value % LOW_SPAN_BIG);
+    this.base = offset;
+    this.prefixLow = -1;
+  }
+}
+
 /** The shard and offset a sequence number names; InvalidArgumentException if it is not one of ours. */
 export function decodeSequenceNumber(sequenceNumber: string, field = 'SequenceNumber'): SequencePosition {
   if (typeof sequenceNumber !== 'string' || sequenceNumber.length !== DIGITS || !/^\d+$/.test(sequenceNumber)) {

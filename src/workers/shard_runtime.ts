@@ -3,15 +3,18 @@ import { CommittedPosition } from '../log/committed_position.js';
 import { DEFAULT_LOG_OPTIONS } from '../log/log_config.js';
 import { LogReader } from '../log/log_reader.js';
 import type { ShardRecord, StreamRecord } from './catalog.js';
+import { ShardAppender } from './shard_appender.js';
 import { ShardThroughput } from './shard_throughput.js';
+import type { WorkerPool } from './worker_pool.js';
 
 /**
  * What the engine's thread keeps per shard: the committed position its owner publishes, the
- * reader that maps its files, and its throughput buckets.
+ * reader that maps its files, the batch being built for its owner, and its throughput buckets.
  */
 export class ShardRuntime {
   readonly committed = new CommittedPosition();
   readonly throughput: ShardThroughput;
+  readonly appender: ShardAppender;
   private logReader: LogReader | null = null;
 
   constructor(
@@ -19,8 +22,10 @@ export class ShardRuntime {
     readonly shard: ShardRecord,
     readonly dir: string,
     private readonly options: ResolvedEngineOptions,
+    pool: WorkerPool,
   ) {
     this.throughput = new ShardThroughput(stream.mode, options.clock());
+    this.appender = new ShardAppender(pool, ShardRuntime.keyOf(stream, shard), options.clock);
   }
 
   static keyOf(stream: StreamRecord, shard: ShardRecord): string {

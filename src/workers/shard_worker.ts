@@ -16,18 +16,31 @@ interface HostedShard {
 
 const shards = new Map<string, HostedShard>();
 let outbox: WorkerReply[] = [];
+let returned: ArrayBuffer[] = [];
 let flushScheduled = false;
 
-function reply(message: WorkerReply): void {
-  outbox.push(message);
+function scheduleFlush(): void {
   if (flushScheduled) return;
   flushScheduled = true;
   setImmediate(() => {
     flushScheduled = false;
-    const messages = outbox;
+    const message: Batch<WorkerReply> = { messages: outbox, returned };
+    const transfer = returned;
     outbox = [];
-    parentPort!.postMessage({ messages } satisfies Batch<WorkerReply>);
+    returned = [];
+    parentPort!.postMessage(message, transfer);
   });
+}
+
+function reply(message: WorkerReply): void {
+  outbox.push(message);
+  scheduleFlush();
+}
+
+/** Hands a batch buffer back to the engine's thread, with this turn's replies. */
+function giveBack(buffer: ArrayBuffer): void {
+  returned.push(buffer);
+  scheduleFlush();
 }
 
 function wireError(error: unknown): WireError {
@@ -50,10 +63,15 @@ async function handle(request: WorkerRequest): Promise<unknown> {
       shards.set(request.shardKey, { log, sealed: request.sealed });
       return { endOffset: log.endOffset };
     }
-    case 'append': {
-      const shard = hosted(request.shardKey);
-      if (shard.sealed) throw Object.assign(new Error(`shard ${request.shardKey} is sealed`), { sealedShard: true });
-      return shard.log.append(request.records, request.arrivalMs);
+    case 'appendBatch': {
+      try {
+        const shard = hosted(request.shardKey);
+        if (shard.sealed) throw Object.assign(new Error(`shard ${request.shardKey} is sealed`), { sealedShard: true });
+        // appendBatch writes before it returns: the buffer is free again at once.
+        return shard.log.appendBatch(Buffer.from(request.batch, 0, request.batchBytes), request.recordCount, request.arrivalMs);
+      } finally {
+        giveBack(request.batch);
+      }
     }
     case 'seal': {
       const shard = hosted(request.shardKey);

@@ -1,6 +1,7 @@
-import { Worker } from 'node:worker_threads';
+import { Worker, type TransferListItem } from 'node:worker_threads';
 import * as errors from '../errors.js';
 import { SHARD_SEALED, ShardSealedError, type Batch, type WireError, type WorkerReply, type WorkerRequest } from './channel.js';
+import { BatchBuffers } from './shard_appender.js';
 
 /*
  * The engine's side of the shard workers. Each shard belongs to one worker (by a stable hash of
@@ -25,6 +26,9 @@ interface Slot {
   worker: Worker;
   readonly pending: Map<number, Pending>;
   outbox: WorkerRequest[];
+  transfer: TransferListItem[];
+  /** Run just before the turn's message goes out: batches being built join it. */
+  hooks: Array<() => void>;
   flushScheduled: boolean;
 }
 
@@ -38,9 +42,11 @@ export class WorkerPool {
   private stopping = false;
   /** Workers replaced after a crash: visible for tests and operators. */
   restarts = 0;
+  /** Batch buffers, which the workers hand back once written. */
+  readonly buffers = new BatchBuffers();
 
   constructor(size: number) {
-    this.slots = Array.from({ length: size }, () => ({ worker: null as unknown as Worker, pending: new Map(), outbox: [], flushScheduled: false }));
+    this.slots = Array.from({ length: size }, () => ({ worker: null as unknown as Worker, pending: new Map(), outbox: [], transfer: [], hooks: [], flushScheduled: false }));
     this.slots.forEach((slot, index) => this.spawn(slot, index));
   }
 
@@ -48,8 +54,11 @@ export class WorkerPool {
     return this.slots.length;
   }
 
-  /** Sends a request to the worker that owns the shard; resolves with its reply's value. */
-  request<T>(request: Request): Promise<T> {
+  /**
+   * Sends a request to the worker that owns the shard, in this turn's message (with `transfer`
+   * moved, not copied); resolves with its reply's value.
+   */
+  request<T>(request: Request, transfer: readonly TransferListItem[] = []): Promise<T> {
     if (this.stopping) return Promise.reject(new errors.ClosedError('the engine is closed'));
     if (request.kind === 'open') this.opens.set(request.shardKey, request);
     if (request.kind === 'seal') {
@@ -57,7 +66,14 @@ export class WorkerPool {
       if (open !== undefined) this.opens.set(request.shardKey, { ...open, sealed: true });
     }
     if (request.kind === 'close') this.opens.delete(request.shardKey);
-    return this.send(this.slotOf(request.shardKey), request) as Promise<T>;
+    return this.send(this.slotOf(request.shardKey), request, transfer) as Promise<T>;
+  }
+
+  /** Runs `hook` just before this turn's message to the shard's worker goes out. */
+  beforeFlush(shardKey: string, hook: () => void): void {
+    const slot = this.slots[this.slotOf(shardKey)]!;
+    slot.hooks.push(hook);
+    this.scheduleFlush(slot);
   }
 
   /** Kills the worker hosting a shard, as a crash would: for tests of supervision. */
@@ -94,29 +110,42 @@ export class WorkerPool {
     return (hash >>> 0) % this.slots.length;
   }
 
-  private send(index: number, request: Request): Promise<unknown> {
+  private send(index: number, request: Request, transfer: readonly TransferListItem[] = []): Promise<unknown> {
     const slot = this.slots[index]!;
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       slot.pending.set(id, { resolve, reject });
       slot.outbox.push({ ...request, id } as WorkerRequest);
-      if (slot.flushScheduled) return;
-      slot.flushScheduled = true;
-      setImmediate(() => this.flush(slot));
+      slot.transfer.push(...transfer);
+      this.scheduleFlush(slot);
     });
   }
 
+  private scheduleFlush(slot: Slot): void {
+    if (slot.flushScheduled) return;
+    slot.flushScheduled = true;
+    setImmediate(() => this.flush(slot));
+  }
+
   private flush(slot: Slot): void {
+    // Hooks send while flushScheduled is still set, so their requests ride in this message.
+    const hooks = slot.hooks;
+    slot.hooks = [];
+    for (const hook of hooks) hook();
     slot.flushScheduled = false;
     const messages = slot.outbox;
+    const transfer = slot.transfer;
     slot.outbox = [];
-    if (messages.length > 0) slot.worker.postMessage({ messages } satisfies Batch<WorkerRequest>);
+    slot.transfer = [];
+    if (messages.length > 0) slot.worker.postMessage({ messages } satisfies Batch<WorkerRequest>, transfer);
   }
 
   private spawn(slot: Slot, index: number): void {
     slot.worker = startShardWorker();
     slot.worker.on('message', (message: Batch<WorkerReply> | { ready: true } | { shutdownComplete: true }) => {
-      if ('messages' in message) for (const reply of message.messages) this.settle(slot, reply);
+      if (!('messages' in message)) return;
+      for (const buffer of message.returned ?? []) this.buffers.release(buffer);
+      for (const reply of message.messages) this.settle(slot, reply);
     });
     slot.worker.on('error', () => undefined); // 'exit' follows; the restart happens there
     slot.worker.on('exit', () => {
@@ -130,6 +159,7 @@ export class WorkerPool {
     const lost = [...slot.pending.values()];
     slot.pending.clear();
     slot.outbox = [];
+    slot.transfer = [];
     for (const pending of lost) pending.reject(new errors.InternalFailureException('the shard worker restarted; the request may or may not have taken effect'));
     this.spawn(slot, index);
     for (const [shardKey, open] of this.opens) {

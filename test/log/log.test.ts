@@ -6,6 +6,7 @@ import { CommittedPosition } from '../../src/log/committed_position.js';
 import { Log } from '../../src/log/log.js';
 import type { LogOptions } from '../../src/log/log_config.js';
 import { HOUR_MS } from '../../src/log/log_config.js';
+import { BatchBuilder } from '../../src/log/record_batch.js';
 import { tempDir } from '../helpers/temp_dir.js';
 
 const opened: Log[] = [];
@@ -80,6 +81,21 @@ describe('Log appends and reads', () => {
     expect(log.endOffset).toBe(1);
     expect(log.appendedOffset).toBe(1);
     expect((await log.append(records(1))).baseOffset).toBe(1);
+  });
+
+  it('appendBatch stores records encoded elsewhere, and refuses bytes that are not whole records', async () => {
+    const log = await openLog(tempDir());
+    const builder = new BatchBuilder();
+    builder.encode(records(3, 'x'));
+    const encoded = Buffer.from(builder.batch); // header room + records, as the engine's thread sends them
+    expect(await log.appendBatch(encoded, 3)).toMatchObject({ baseOffset: 0, recordCount: 3 });
+    await expect(log.appendBatch(encoded, 2)).rejects.toThrow(InvalidArgumentException);
+    await expect(log.appendBatch(encoded.subarray(0, encoded.length - 1), 3)).rejects.toThrow(InvalidArgumentException);
+    await expect(log.appendBatch(encoded, 0)).rejects.toThrow(InvalidArgumentException);
+    expect(log.endOffset).toBe(3);
+    const { records: read } = log.readRecords(0, 10);
+    expect(read.map((r) => r.partitionKey)).toEqual(['x0', 'x1', 'x2']);
+    expect(log.read(0).chunks[0]!.subarray(0, 8).equals(Buffer.alloc(8))).toBe(false); // checksum stamped
   });
 
   it('stores records of the maximum size, and data of zero bytes', async () => {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentException } from '../../src/errors.js';
-import { HASH_KEY_MAX, HashKeyRouter, hashKeyBytes, hashKeyOf, initialHashKeyRanges, parseHashKey } from '../../src/workers/hash_key.js';
+import { HASH_KEY_MAX, HASH_KEY_WORDS, HashKeyRouter, hashKeyBytes, hashKeyOf, hashKeysOf, initialHashKeyRanges, parseHashKey, writeHashKeyWords } from '../../src/workers/hash_key.js';
 import { seededRandom, testSeed } from '../helpers/random.js';
 
 describe('hash keys', () => {
@@ -19,6 +19,35 @@ describe('hash keys', () => {
     // md5("a") = 0cc175b9c0f1b6a831c399e269772661
     expect(hashKeyOf('a')).toBe(0x0cc175b9c0f1b6a831c399e269772661n);
     expect(hashKeyOf('é')).toBe(BigInt(`0x${createHash('md5').update(Buffer.from('é', 'utf8')).digest('hex')}`));
+  });
+
+  it('hashes many keys in one native call exactly as node:crypto does, wherever they lie in the buffer', () => {
+    const keys = ['a', 'é', 'user-42', 'x'.repeat(1024), '日本語のキー'];
+    const encoded = keys.map((key) => Buffer.from(key, 'utf8'));
+    // Keys with a gap byte between them, so starts and ends are not just a running sum.
+    const bytes = Buffer.concat(encoded.flatMap((key) => [Buffer.from([0xff]), key]));
+    const starts = new Uint32Array(keys.length);
+    const ends = new Uint32Array(keys.length);
+    let at = 0;
+    encoded.forEach((key, i) => {
+      starts[i] = at + 1;
+      ends[i] = at + 1 + key.length;
+      at = ends[i]!;
+    });
+    const words = new Uint32Array(keys.length * HASH_KEY_WORDS);
+    hashKeysOf(bytes, starts, ends, words);
+    keys.forEach((key, i) => {
+      const expected = new Uint32Array(HASH_KEY_WORDS);
+      writeHashKeyWords(hashKeyOf(key), expected, 0);
+      expect([...words.subarray(i * HASH_KEY_WORDS, (i + 1) * HASH_KEY_WORDS)], key).toEqual([...expected]);
+    });
+  });
+
+  it('refuses key ranges outside the buffer instead of reading past it', () => {
+    const starts = Uint32Array.of(0);
+    expect(() => hashKeysOf(Buffer.alloc(4), starts, Uint32Array.of(5), new Uint32Array(4))).toThrow(RangeError);
+    expect(() => hashKeysOf(Buffer.alloc(4), Uint32Array.of(3), Uint32Array.of(2), new Uint32Array(4))).toThrow(RangeError);
+    expect(() => hashKeysOf(Buffer.alloc(4), Uint32Array.of(0, 0), Uint32Array.of(1, 1), new Uint32Array(4))).toThrow(RangeError);
   });
 
   it.each(['', '-1', '1.5', ' 1', '0x10', '340282366920938463463374607431768211456', '1'.repeat(40)])('rejects the explicit hash key %j', (text) => {
@@ -43,6 +72,9 @@ describe('hash keys', () => {
       for (const key of probes) {
         const owner = shards.find((s) => s.startingHashKey <= key && key <= s.endingHashKey)!;
         expect(router.route(key).index, `seed ${seed}, ${count} shards, key ${key}`).toBe(owner.index);
+        const words = new Uint32Array(HASH_KEY_WORDS);
+        writeHashKeyWords(key, words, 0);
+        expect(router.routeWords(words, 0).index, `seed ${seed}, ${count} shards, key ${key} as words`).toBe(owner.index);
       }
     }
   });

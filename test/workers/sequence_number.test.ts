@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentException } from '../../src/errors.js';
-import { SHARD_SERIAL_MAX, decodeSequenceNumber, encodeSequenceNumber } from '../../src/workers/sequence_number.js';
+import { SHARD_SERIAL_MAX, SequenceNumberRun, decodeSequenceNumber, encodeSequenceNumber } from '../../src/workers/sequence_number.js';
 
 describe('sequence numbers', () => {
   it('are 56-digit decimal strings that decode to their shard and offset', () => {
@@ -21,5 +21,19 @@ describe('sequence numbers', () => {
 
   it.each(['', 'abc', '1', '0'.repeat(56), '9'.repeat(57), '4'.padEnd(56, 'x')])('rejects %j with InvalidArgumentException', (text) => {
     expect(() => decodeSequenceNumber(text)).toThrow(InvalidArgumentException);
+  });
+
+  it('a run of consecutive offsets formats exactly what encodeSequenceNumber does, across carries into the high digits', () => {
+    // 10^15 - 2 - low digits of the base: the run must carry within a few records.
+    const serial = 5;
+    const low = Number(BigInt(encodeSequenceNumber(serial, 0)) % 10n ** 15n);
+    const nearCarry = 10 ** 15 - low - 3;
+    for (const base of [0, 1_000_000, nearCarry, Number.MAX_SAFE_INTEGER - 10]) {
+      const run = new SequenceNumberRun(serial, base);
+      // 2,100 offsets: the run's cached prefix changes every thousand.
+      for (let offset = base; offset <= Math.min(base + 2100, Number.MAX_SAFE_INTEGER); offset++) {
+        expect(run.at(offset)).toBe(encodeSequenceNumber(serial, offset));
+      }
+    }
   });
 });

@@ -1,0 +1,132 @@
+import { BATCH_BYTES_MAX, BATCH_HEADER_BYTES, BATCH_RECORDS_MAX } from '../log/record_batch.js';
+import type { PutStaging } from './put_staging.js';
+import type { WorkerPool } from './worker_pool.js';
+
+/** A batch starts this big and doubles as records arrive, up to BATCH_BYTES_MAX. */
+const BATCH_BYTES_INITIAL = 64 * 1024;
+
+interface Waiter {
+  /** Index in the batch of the waiter's first record. */
+  readonly first: number;
+  readonly resolve: (offset: number) => void;
+  readonly reject: (error: Error) => void;
+}
+
+/**
+ * One shard's batch under construction on the engine's thread: every put that reaches the
+ * shard during one event-loop turn copies its staged records in (already in their on-disk
+ * form), and the batch goes to the shard's worker as one transferred buffer, just before the
+ * pool's message of that turn. The worker only checks, stamps and writes it: one batch, one
+ * write and one checksum per shard per turn, however many requests it carries.
+ *
+ * A put's records stay contiguous and in order within one batch, so each put learns its
+ * offsets from the batch's base offset. A batch is bounded by BATCH_BYTES_MAX and
+ * BATCH_RECORDS_MAX; a put that does not fit closes the batch and starts the next one.
+ */
+export class ShardAppender {
+  private batch: Buffer | null = null;
+  private position = BATCH_HEADER_BYTES;
+  private count = 0;
+  private arrivalMs = 0;
+  private waiters: Waiter[] = [];
+
+  constructor(
+    private readonly pool: WorkerPool,
+    readonly shardKey: string,
+    private readonly clock: () => number,
+  ) {}
+
+  /**
+   * Adds staged records `indices` (in that order) to this turn's batch. Resolves with the
+   * offset of the first of them once the batch is committed; rejects with the batch's error
+   * (ShardSealedError when the shard was sealed: nothing of it was stored).
+   */
+  append(staging: PutStaging, indices: readonly number[]): Promise<number> {
+    const bytes = indices.reduce((sum, i) => sum + staging.recordStarts[i + 1]! - staging.recordStarts[i]!, 0);
+    this.makeRoom(bytes, indices.length);
+    const batch = this.batch!;
+    const source = staging.bytes;
+    for (let run = 0; run < indices.length; ) {
+      // Consecutive staged records are copied in one go: all of them, when a put goes to one shard.
+      let end = run + 1;
+      while (end < indices.length && indices[end] === indices[end - 1]! + 1) end++;
+      const from = staging.recordStarts[indices[run]!]!;
+      const to = staging.recordStarts[indices[end - 1]! + 1]!;
+      source.copy(batch, this.position, from, to);
+      this.position += to - from;
+      run = end;
+    }
+    const first = this.count;
+    this.count += indices.length;
+    return new Promise((resolve, reject) => this.waiters.push({ first, resolve, reject }));
+  }
+
+  private makeRoom(bytes: number, count: number): void {
+    if (this.batch !== null && (this.position + bytes > BATCH_BYTES_MAX || this.count + count > BATCH_RECORDS_MAX)) this.send();
+    if (this.batch === null) {
+      this.batch = this.pool.buffers.take(Math.max(BATCH_BYTES_INITIAL, BATCH_HEADER_BYTES + bytes));
+      this.position = BATCH_HEADER_BYTES;
+      this.count = 0;
+      this.arrivalMs = this.clock();
+      this.pool.beforeFlush(this.shardKey, () => this.send());
+      return;
+    }
+    if (this.position + bytes <= this.batch.length) return;
+    const grown = this.pool.buffers.take(Math.min(BATCH_BYTES_MAX, Math.max(this.position + bytes, this.batch.length * 2)));
+    this.batch.copy(grown, 0, 0, this.position);
+    this.pool.buffers.release(this.batch.buffer);
+    this.batch = grown;
+  }
+
+  /** Hands the batch to the worker (its buffer is transferred, and comes back once written). */
+  private send(): void {
+    const batch = this.batch;
+    if (batch === null) return;
+    const waiters = this.waiters;
+    this.batch = null;
+    this.waiters = [];
+    this.pool
+      .request<{ baseOffset: number }>(
+        { kind: 'appendBatch', shardKey: this.shardKey, batch: batch.buffer as ArrayBuffer, batchBytes: this.position, recordCount: this.count, arrivalMs: this.arrivalMs },
+        [batch.buffer as ArrayBuffer],
+      )
+      .then(
+        ({ baseOffset }) => {
+          for (const waiter of waiters) waiter.resolve(baseOffset + waiter.first);
+        },
+        (error: Error) => {
+          for (const waiter of waiters) waiter.reject(error);
+        },
+      );
+  }
+}
+
+/** Buffers kept for reuse, so that steady traffic does not pay for fresh memory per batch. */
+const FREE_BUFFERS_MAX = 16;
+
+/**
+ * Batch buffers, recycled: first touch of fresh memory costs more here than copying records
+ * into it (ARCHITECTURE.md), so a buffer a worker has written comes back to be filled again.
+ * Each is a whole ArrayBuffer, so it can be transferred between threads.
+ */
+export class BatchBuffers {
+  private readonly free: ArrayBuffer[] = [];
+
+  /** A buffer of at least `bytes` (the smallest free one that fits, else a new one). */
+  take(bytes: number): Buffer {
+    let best = -1;
+    for (let i = 0; i < this.free.length; i++) {
+      const length = this.free[i]!.byteLength;
+      if (length >= bytes && (best < 0 || length < this.free[best]!.byteLength)) best = i;
+    }
+    if (best < 0) return Buffer.allocUnsafeSlow(bytes);
+    const [buffer] = this.free.splice(best, 1);
+    return Buffer.from(buffer!);
+  }
+
+  release(buffer: ArrayBufferLike): void {
+    if (!(buffer instanceof ArrayBuffer) || buffer.byteLength === 0) return;
+    if (this.free.length >= FREE_BUFFERS_MAX) this.free.shift();
+    this.free.push(buffer);
+  }
+}
