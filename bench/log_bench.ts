@@ -24,11 +24,8 @@ import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Log, readBatchHeader, type FsyncPolicy, type LogRecord, type RecoveryReport } from '../src/index.js';
 import { seededRandom } from '../test/helpers/random.js';
+import { GIB, KIB, MB, MIB, Progress, echoEnvironment, environment, envNumber, finish, jsonPathArg, patternBytes, ratio, round1, yieldToLoop } from './bench_common.js';
 
-const KIB = 1024;
-const MIB = 1024 * KIB;
-const GIB = 1024 * MIB;
-const MB = 1e6;
 
 const SMALL_RECORD_BYTES = 100;
 const SMALL_RECORDS_PER_APPEND = 500;
@@ -44,7 +41,6 @@ const LOOKUP_WARMUP_COUNT_MAX = 10_000;
 const LOOKUP_CHECK_EVERY = 997;
 /** Yield to the event loop this often while appending, so that background seals, checkpoints and fdatasyncs run as in a server. */
 const YIELD_EVERY_MS = 5;
-const PROGRESS_EVERY_MS = 2000;
 /** Untimed appends before each timed append phase, so that JIT warm-up is not measured. */
 const APPEND_WARMUP_SECONDS = 0.25;
 /** Latency samples kept per phase; appends past it still count for throughput. */
@@ -122,21 +118,6 @@ interface RecoveryFigures {
 
 // ---------------------------------------------------------------- configuration
 
-function envNumber(name: string, fallback: number, min: number, max: number): number {
-  const text = process.env[name];
-  const value = text === undefined || text === '' ? fallback : Number(text);
-  if (!Number.isFinite(value) || value < min || value > max) throw new Error(`${name} must be a number from ${min} to ${max}, got ${text}`);
-  return value;
-}
-
-function jsonPathArg(argv: readonly string[]): string | null {
-  const index = argv.indexOf('--json');
-  if (index < 0) return null;
-  const file = argv[index + 1];
-  if (file === undefined || file.startsWith('--')) throw new Error('--json needs a file name');
-  return path.resolve(file);
-}
-
 function readConfig(): Config {
   const seedText = process.env.BENCH_SEED;
   return {
@@ -152,23 +133,8 @@ function readConfig(): Config {
   };
 }
 
-function environment(dataDir: string): Record<string, unknown> {
-  const cpus = os.cpus();
-  const stat = fs.statfsSync(dataDir);
-  return {
-    node: process.version,
-    platform: `${os.platform()} ${os.release()} ${os.arch()}`,
-    cpuModel: cpus[0]?.model ?? 'unknown',
-    cores: cpus.length,
-    memoryGiB: Number((os.totalmem() / GIB).toFixed(1)),
-    dataDir,
-    dataDirFreeGiB: Number(((stat.bavail * stat.bsize) / GIB).toFixed(1)),
-  };
-}
-
 function echoConfig(config: Config, env: Record<string, unknown>): void {
-  console.log('shardline log benchmark (MB = 10^6 bytes)');
-  for (const [key, value] of Object.entries(env)) console.log(`  ${key}: ${String(value)}`);
+  echoEnvironment('shardline log benchmark', env);
   console.log(`  phaseSeconds: ${config.seconds}  logGiB: ${config.logGib}  seed: ${config.seed}`);
   console.log(`  small appends: ${SMALL_RECORDS_PER_APPEND} x ${SMALL_RECORD_BYTES} B; large appends: 1 x ${LARGE_RECORD_BYTES} B; window under "always": ${config.window}`);
   console.log(`  raw writes: ${LARGE_RECORD_BYTES} B, fdatasync every ${config.rawSyncEvery} in the synced variant`);
@@ -178,20 +144,10 @@ function echoConfig(config: Config, env: Record<string, unknown>): void {
 
 // ---------------------------------------------------------------- helpers
 
-function patternBytes(length: number): Uint8Array {
-  const bytes = new Uint8Array(length);
-  for (let i = 0; i < length; i++) bytes[i] = (i * 131 + 7) & 0xff;
-  return bytes;
-}
-
 /** The same array is appended each time: the log copies records into its batch buffer. */
 function makeRecords(count: number, dataBytes: number): LogRecord[] {
   const data = patternBytes(dataBytes);
   return Array.from({ length: count }, (_, i) => ({ partitionKey: `key-${i}`, data }));
-}
-
-function yieldToLoop(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
 }
 
 function summarize(samples: Float64Array, count: number): LatencySummary {
@@ -208,35 +164,6 @@ function summarize(samples: Float64Array, count: number): LatencySummary {
 function formatLatency(label: string, summary: LatencySummary): string {
   const { count, meanUs, p50Us, p95Us, p99Us, p999Us, maxUs } = summary;
   return `${label}: n=${count} mean=${meanUs}us p50=${p50Us}us p95=${p95Us}us p99=${p99Us}us p99.9=${p999Us}us max=${maxUs}us`;
-}
-
-function round1(value: number): number {
-  return Math.round(value * 10) / 10;
-}
-
-/** Prints rate lines every PROGRESS_EVERY_MS while a phase runs; the caller's loop drives it. */
-class Progress {
-  private readonly start = performance.now();
-  private nextPrint = this.start + PROGRESS_EVERY_MS;
-  private lastTime = this.start;
-  private lastRecords = 0;
-  private lastBytes = 0;
-
-  constructor(private readonly label: string) {}
-
-  tick(records: number, bytes: number, latencyUs = -1): void {
-    const now = performance.now();
-    if (now < this.nextPrint) return;
-    const seconds = (now - this.lastTime) / 1000;
-    const recordsPerSec = (records - this.lastRecords) / seconds;
-    const mbPerSec = (bytes - this.lastBytes) / MB / seconds;
-    const latency = latencyUs < 0 ? '' : `, last latency ${latencyUs.toFixed(0)} us`;
-    console.log(`  ${this.label}: ${((now - this.start) / 1000).toFixed(1)} s, ${Math.round(recordsPerSec)} records/s, ${mbPerSec.toFixed(1)} MB/s${latency}`);
-    this.nextPrint = now + PROGRESS_EVERY_MS;
-    this.lastTime = now;
-    this.lastRecords = records;
-    this.lastBytes = bytes;
-  }
 }
 
 // ---------------------------------------------------------------- append phases
@@ -624,10 +551,6 @@ async function largeLogPhases(root: string, config: Config): Promise<LargeLogRes
   }
 }
 
-function ratio(numerator: number, denominator: number): number {
-  return denominator > 0 ? Math.round((numerator / denominator) * 1000) / 1000 : 0;
-}
-
 function ratiosOf(appends: AppendResults, scan: ScanFigures): Record<string, number> {
   return {
     append64KiBNeverVsRaw: ratio(appends.largeNever.dataMBps, appends.raw.mbPerSec),
@@ -664,9 +587,7 @@ async function main(): Promise<void> {
     for (const [name, met] of Object.entries(targets)) console.log(`target ${name}: ${met ? 'met' : 'MISSED'}`);
     const { rootDir: _rootDir, ...shownConfig } = config;
     const result = { bench: 'log', mbBytes: MB, config: shownConfig, environment: env, appends, ...large, recovery, ratios, targets };
-    const json = JSON.stringify(result);
-    if (config.jsonPath !== null) fs.writeFileSync(config.jsonPath, `${JSON.stringify(result, null, 2)}\n`);
-    console.log(json);
+    finish(result, config.jsonPath);
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
   }

@@ -484,15 +484,7 @@ export class Engine {
   }
 
   private recordsResult(stream: StreamRecord, shard: ShardRecord, runtime: ShardRuntime, read: ReadRecords, nowMs: number): GetRecordsResult {
-    const endOffset = runtime.reader.endOffset;
-    const last = read.records.at(-1);
-    const Records = read.records.map((record) => ({
-      SequenceNumber: encodeSequenceNumber(shard.serial, record.offset),
-      ApproximateArrivalTimestamp: new Date(record.timestampMs),
-      Data: new Uint8Array(record.data),
-      PartitionKey: record.partitionKey,
-    }));
-    const MillisBehindLatest = read.nextOffset >= endOffset || last === undefined ? 0 : Math.max(0, nowMs - last.timestampMs);
+    const { Records, MillisBehindLatest } = kinesisRecords(shard, runtime, read, nowMs);
     if (shard.endOffset !== undefined && read.nextOffset >= shard.endOffset) {
       return { Records, MillisBehindLatest, ChildShards: this.childShards(stream, shard) };
     }
@@ -540,9 +532,9 @@ export class Engine {
       const ended = shard.endOffset !== undefined && read.nextOffset >= shard.endOffset;
       if (read.records.length > 0 || ended || nowMs - lastEventMs >= SUBSCRIPTION_HEARTBEAT_MS) {
         if (read.bytes > 0) await this.paceSubscription(runtime, consumer.consumerArn, read.bytes);
-        const result = this.recordsResult(stream, shard, runtime, read, nowMs);
+        const { Records, MillisBehindLatest } = kinesisRecords(shard, runtime, read, nowMs);
         const continuation = encodeSequenceNumber(shard.serial, Math.max(0, read.nextOffset - 1));
-        yield { Records: result.Records, ContinuationSequenceNumber: continuation, MillisBehindLatest: result.MillisBehindLatest, ...(ended ? { ChildShards: result.ChildShards ?? [] } : {}) };
+        yield { Records, ContinuationSequenceNumber: continuation, MillisBehindLatest, ...(ended ? { ChildShards: this.childShards(stream, shard) } : {}) };
         if (ended) return;
         lastEventMs = nowMs;
       }
@@ -872,6 +864,20 @@ export interface ShardVerification {
   readonly Bytes: number;
   /** The first invalid batch of each segment that has one. */
   readonly Corrupt: Array<{ readonly Segment: string; readonly PositionBytes: number; readonly Offset: number }>;
+}
+
+/** Records as GetRecords and SubscribeToShard return them: copied out of the mapping. */
+function kinesisRecords(shard: ShardRecord, runtime: ShardRuntime, read: ReadRecords, nowMs: number): { Records: KinesisRecord[]; MillisBehindLatest: number } {
+  const last = read.records.at(-1);
+  const sequenceNumbers = last === undefined ? null : new SequenceNumberRun(shard.serial, read.records[0]!.offset);
+  const Records = read.records.map((record) => ({
+    SequenceNumber: sequenceNumbers!.at(record.offset),
+    ApproximateArrivalTimestamp: new Date(record.timestampMs),
+    Data: new Uint8Array(record.data),
+    PartitionKey: record.partitionKey,
+  }));
+  const MillisBehindLatest = last === undefined || read.nextOffset >= runtime.reader.endOffset ? 0 : Math.max(0, nowMs - last.timestampMs);
+  return { Records, MillisBehindLatest };
 }
 
 /** Threads for verification: stateless jobs, never shard ownership. */

@@ -155,11 +155,14 @@ export class LogReader {
    */
   private positionOf(index: number, offset: number, committed: LogPosition, hint: ReadHint | undefined): number {
     const segment = this.segments[index]!;
+    // A reader that has caught up asks for the committed end again and again (a subscription
+    // between appends): that position is published, no search needed.
+    if (offset === committed.nextOffset && segment.baseOffset === committed.segmentBaseOffset) return committed.positionBytes;
     const buf = this.mapped(segment);
     const endOffset = this.endOffsetOf(index, committed);
     let from = { offset: segment.baseOffset, positionBytes: 0 };
-    if (hint !== undefined && hint.segmentBaseOffset === segment.baseOffset && hint.offset <= offset && hint.offset < endOffset) from = hint;
-    else if (segment.cursor.offset <= offset && segment.cursor.offset < endOffset) from = segment.cursor;
+    if (hint !== undefined && hint.segmentBaseOffset === segment.baseOffset && hint.offset <= offset && hint.offset <= endOffset) from = hint;
+    else if (segment.cursor.offset <= offset && segment.cursor.offset <= endOffset) from = segment.cursor;
     let position = from.positionBytes;
     for (let batchOffset = from.offset; batchOffset < endOffset; ) {
       const header = readBatchHeader(buf, position);
