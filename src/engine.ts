@@ -40,7 +40,7 @@ import {
 } from './workers/kinesis_shapes.js';
 import { SequenceNumberRun, decodeSequenceNumber, encodeSequenceNumber } from './workers/sequence_number.js';
 import { ShardIterator } from './workers/shard_iterator.js';
-import { readRecords, type ReadRecords } from './workers/shard_reads.js';
+import { readRaw, recordsOf, type RawRead } from './workers/shard_reads.js';
 import { Piscina } from 'piscina';
 import { parseSegmentFileName, segmentPaths } from './log/file_names.js';
 import { DataDirLock } from './workers/data_dir_lock.js';
@@ -86,6 +86,35 @@ export interface SubscribeToShardEvent {
   readonly ContinuationSequenceNumber: string;
   readonly MillisBehindLatest: number;
   readonly ChildShards?: ChildShard[];
+}
+
+export interface SubscribeToShardRequest {
+  readonly ConsumerARN: string;
+  readonly ShardId: string;
+  readonly StartingPosition: { readonly Type: IteratorType; readonly SequenceNumber?: string; readonly Timestamp?: Date | number };
+}
+
+/** A read's batches as stored (views of the mapped files) and what they hold. */
+export interface RawRecords {
+  readonly shardId: string;
+  readonly shardSerial: number;
+  readonly read: RawRead;
+  readonly millisBehindLatest: number;
+  /** Absent at the end of a closed shard (childShards is set then). */
+  readonly nextShardIterator?: string;
+  readonly childShards?: ChildShard[];
+}
+
+/** Where an encoded put's records went: per shard, the record indices and the first offset. */
+export interface EncodedPutResult {
+  readonly runs: ReadonlyArray<{ readonly shardId: string; readonly serial: number; readonly firstOffset: number; readonly indices: readonly number[] }>;
+  readonly failures: ReadonlyArray<{ readonly indices: readonly number[]; readonly code: string; readonly message: string }>;
+}
+
+interface PutOutcome {
+  readonly runs: Array<{ readonly shardId: string; readonly serial: number; readonly firstOffset: number; readonly indices: number[] }>;
+  readonly failures: Array<{ readonly indices: number[]; readonly code: string; readonly message: string }>;
+  readonly sealed: number[];
 }
 
 export interface GetRecordsResult {
@@ -351,27 +380,55 @@ export class Engine {
     const entries = request.Records;
     this.staging.stage(entries);
     const results: PutRecordsResultEntry[] = new Array(entries.length);
-    let pending = await this.putStaged(stream, null, results);
-    for (let attempt = 1; pending.length > 0 && attempt < REROUTES_MAX; attempt++) {
+    let origins: readonly number[] | null = null;
+    for (let attempt = 0; ; attempt++) {
+      const outcome = await this.putStaged(stream);
+      const origin = (i: number): number => (origins === null ? i : origins[i]!);
+      for (const run of outcome.runs) {
+        const sequenceNumbers = new SequenceNumberRun(run.serial, run.firstOffset);
+        run.indices.forEach((index, j) => (results[origin(index)] = { SequenceNumber: sequenceNumbers.at(run.firstOffset + j), ShardId: run.shardId }));
+      }
+      for (const failure of outcome.failures) for (const index of failure.indices) results[origin(index)] = { ErrorCode: failure.code, ErrorMessage: failure.message };
+      if (outcome.sealed.length === 0) break;
+      origins = outcome.sealed.map(origin);
+      if (attempt + 1 >= REROUTES_MAX) {
+        for (const index of origins) results[index] = { ErrorCode: 'InternalFailure', ErrorMessage: 'the shard was resharded too often during the put' };
+        break;
+      }
       this.staging.stage(
-        pending.map((index) => entries[index]!),
-        pending.map((index) => index + 1),
+        origins.map((index) => entries[index]!),
+        origins.map((index) => index + 1),
       );
-      pending = await this.putStaged(stream, pending, results);
     }
-    for (const index of pending) results[index] = { ErrorCode: 'InternalFailure', ErrorMessage: 'the shard was resharded too often during the put' };
     let failed = 0;
     for (const result of results) if ('ErrorCode' in result) failed++;
     return { FailedRecordCount: failed, Records: results, EncryptionType: 'NONE' };
   }
 
   /**
-   * Routes the staged records (staged record i is request entry `origins[i]`, or i) and hands
-   * each shard's records to its appender, synchronously, so the staging area is free again
-   * when this returns. Resolves with the request indices of the records that met a shard a
-   * concurrent split or merge had sealed, to route again.
+   * Puts records that arrive already encoded (the network's PUT, docs/PROTOCOL.md): `records`
+   * holds `recordCount` records in the on-disk layout, `hashKeys` their 16-byte big-endian
+   * routing keys. They are validated as putRecords validates its entries (ValidationException or
+   * InvalidArgumentException, nothing stored), routed and handed to the shards before this
+   * returns its promise, so the caller's buffers may be reused at once. Records that meet a
+   * shard sealed by a concurrent split or merge fail with a retriable InternalFailure.
    */
-  private putStaged(stream: StreamRecord, origins: readonly number[] | null, results: PutRecordsResultEntry[]): Promise<number[]> {
+  putEncoded(request: { stream: string; recordCount: number; hashKeys: Uint8Array; records: Uint8Array }): Promise<EncodedPutResult> {
+    const stream = this.stream(request.stream.startsWith('arn:') ? { StreamARN: request.stream } : { StreamName: request.stream });
+    this.staging.stageEncoded(request.records, request.recordCount, request.hashKeys);
+    return this.putStaged(stream).then((outcome) => ({
+      runs: outcome.runs,
+      failures: [...outcome.failures, ...(outcome.sealed.length === 0 ? [] : [{ indices: outcome.sealed, code: 'InternalFailure', message: 'the shard was split or merged during the put: retry' }])],
+    }));
+  }
+
+  /**
+   * Routes the staged records and hands each shard's records to its appender, synchronously,
+   * so the staging area is free again when this returns. Resolves with where each shard's
+   * records went, which failed, and which met a shard a concurrent split or merge had sealed
+   * (to route again). Indices are the staged records'.
+   */
+  private putStaged(stream: StreamRecord): Promise<PutOutcome> {
     const router = this.routers.get(stream.name);
     if (router === undefined) throw new ResourceNotFoundException(`Stream ${stream.name} is being deleted`);
     const staging = this.staging;
@@ -382,41 +439,42 @@ export class Engine {
       if (group === undefined) groups.set(shard, [i]);
       else group.push(i);
     }
-    const again: number[] = [];
-    const origin = (i: number): number => (origins === null ? i : origins[i]!);
+    const outcome: PutOutcome = { runs: [], failures: [], sealed: [] };
     const appends = [...groups].map(([shard, group]) => {
-      const admitted = this.admit(stream, shard, group, origin, results);
+      const admitted = this.admit(stream, shard, group, outcome);
       if (admitted.length === 0) return undefined;
       return this.runtime(stream, shard)
         .appender.append(staging, admitted)
         .then(
           (firstOffset) => {
-            const sequenceNumbers = new SequenceNumberRun(shard.serial, firstOffset);
-            for (let j = 0; j < admitted.length; j++) results[origin(admitted[j]!)] = { SequenceNumber: sequenceNumbers.at(firstOffset + j), ShardId: shard.shardId };
+            outcome.runs.push({ shardId: shard.shardId, serial: shard.serial, firstOffset, indices: admitted });
             this.scaleOnDemand(stream, shard);
           },
           (error: unknown) => {
-            if (error instanceof ShardSealedError) again.push(...admitted.map(origin));
-            else for (const i of admitted) results[origin(i)] = errorEntry(error);
+            if (error instanceof ShardSealedError) outcome.sealed.push(...admitted);
+            else outcome.failures.push({ indices: admitted, ...errorEntry(error) });
           },
         );
     });
-    return Promise.all(appends).then(() => again.sort((a, b) => a - b));
+    return Promise.all(appends).then(() => {
+      outcome.sealed.sort((a, b) => a - b);
+      return outcome;
+    });
   }
 
-  /** Applies the shard's write limits to staged records; rejected ones get their error result here. */
-  private admit(stream: StreamRecord, shard: ShardRecord, group: number[], origin: (i: number) => number, results: PutRecordsResultEntry[]): number[] {
+  /** Applies the shard's write limits to staged records; the rejected ones go to the outcome's failures. */
+  private admit(stream: StreamRecord, shard: ShardRecord, group: number[], outcome: PutOutcome): number[] {
     if (!this.options.enforceLimits) return group;
     const runtime = this.runtime(stream, shard);
     const decisions = runtime.throughput.admitRecords(
       group.map((i) => this.staging.payloadBytes[i]!),
       this.options.clock(),
     );
-    return group.filter((i, j) => {
-      if (decisions[j]) return true;
-      results[origin(i)] = { ErrorCode: 'ProvisionedThroughputExceededException', ErrorMessage: `Rate exceeded for shard ${shard.shardId} in stream ${stream.name} under account ${ACCOUNT_ID}.` };
-      return false;
-    });
+    const rejected = group.filter((_, j) => !decisions[j]);
+    if (rejected.length > 0) {
+      outcome.failures.push({ indices: rejected, code: 'ProvisionedThroughputExceededException', message: `Rate exceeded for shard ${shard.shardId} in stream ${stream.name} under account ${ACCOUNT_ID}.` });
+    }
+    return rejected.length === 0 ? group : group.filter((_, j) => decisions[j]);
   }
 
   async getShardIterator(
@@ -466,6 +524,18 @@ export class Engine {
    * ChildShards names the shards that continue it.
    */
   getRecords(request: { ShardIterator: string; Limit?: number }): GetRecordsResult {
+    const raw = this.getRecordsRaw(request);
+    const { Records, MillisBehindLatest } = kinesisRecords(raw);
+    if (raw.nextShardIterator === undefined) return { Records, MillisBehindLatest, ChildShards: raw.childShards ?? [] };
+    return { Records, NextShardIterator: raw.nextShardIterator, MillisBehindLatest };
+  }
+
+  /**
+   * getRecords without decoding: whole batches as views of the mapped files, with the range of
+   * offsets the read returns, for the network to send as they are (docs/PROTOCOL.md, RECORDS).
+   * The views stay valid until the next read of the shard.
+   */
+  getRecordsRaw(request: { ShardIterator: string; Limit?: number }): RawRecords {
     this.checkOpen();
     const nowMs = this.options.clock();
     const position = this.iterators.decode(request?.ShardIterator, nowMs);
@@ -478,21 +548,19 @@ export class Engine {
     if (this.options.enforceLimits && !runtime.throughput.admitRead(nowMs)) {
       throw new ProvisionedThroughputExceededException(`Rate exceeded for shard ${shard.shardId} in stream ${stream.name} under account ${ACCOUNT_ID}.`);
     }
-    const read = readRecords(runtime.reader, Math.max(position.offset, runtime.reader.startOffset), limit, position);
+    const read = readRaw(runtime.reader, Math.max(position.offset, runtime.reader.startOffset), limit, position);
     if (this.options.enforceLimits) runtime.throughput.chargeRead(read.bytes, nowMs);
-    return this.recordsResult(stream, shard, runtime, read, nowMs);
+    const base = this.rawRecords(stream, shard, runtime, read, nowMs);
+    if (base.childShards !== undefined) return base;
+    const nextShardIterator = this.iterators.encode({ streamId: stream.id, shardSerial: shard.serial, offset: read.toOffset, ...read.hint }, nowMs);
+    return { ...base, nextShardIterator };
   }
 
-  private recordsResult(stream: StreamRecord, shard: ShardRecord, runtime: ShardRuntime, read: ReadRecords, nowMs: number): GetRecordsResult {
-    const { Records, MillisBehindLatest } = kinesisRecords(shard, runtime, read, nowMs);
-    if (shard.endOffset !== undefined && read.nextOffset >= shard.endOffset) {
-      return { Records, MillisBehindLatest, ChildShards: this.childShards(stream, shard) };
-    }
-    const NextShardIterator = this.iterators.encode(
-      { streamId: stream.id, shardSerial: shard.serial, offset: read.nextOffset, segmentBaseOffset: read.hint.segmentBaseOffset, positionBytes: read.hint.positionBytes },
-      nowMs,
-    );
-    return { Records, NextShardIterator, MillisBehindLatest };
+  private rawRecords(stream: StreamRecord, shard: ShardRecord, runtime: ShardRuntime, read: RawRead, nowMs: number): RawRecords {
+    const caughtUp = read.lastTimestampMs < 0 || read.toOffset >= runtime.reader.endOffset;
+    const millisBehindLatest = caughtUp ? 0 : Math.max(0, nowMs - read.lastTimestampMs);
+    const ended = shard.endOffset !== undefined && read.toOffset >= shard.endOffset;
+    return { shardId: shard.shardId, shardSerial: shard.serial, read, millisBehindLatest, ...(ended ? { childShards: this.childShards(stream, shard) } : {}) };
   }
 
   private childShards(stream: StreamRecord, shard: ShardRecord): ChildShard[] {
@@ -513,11 +581,18 @@ export class Engine {
    * shard the last event carries ChildShards and the iteration ends; it also ends when the
    * consumer is deregistered, the stream deleted or the engine closed.
    */
-  async *subscribeToShard(request: {
-    ConsumerARN: string;
-    ShardId: string;
-    StartingPosition: { Type: IteratorType; SequenceNumber?: string; Timestamp?: Date | number };
-  }): AsyncGenerator<SubscribeToShardEvent> {
+  async *subscribeToShard(request: SubscribeToShardRequest): AsyncGenerator<SubscribeToShardEvent> {
+    for await (const event of this.subscribeRaw(request)) {
+      const { Records, MillisBehindLatest } = kinesisRecords(event);
+      yield { Records, ContinuationSequenceNumber: event.continuationSequenceNumber, MillisBehindLatest, ...(event.childShards === undefined ? {} : { ChildShards: event.childShards }) };
+    }
+  }
+
+  /**
+   * subscribeToShard without decoding: each event's batches as views of the mapped files, valid
+   * until the generator is resumed (the network sends them before asking for the next).
+   */
+  async *subscribeRaw(request: SubscribeToShardRequest): AsyncGenerator<RawRecords & { readonly continuationSequenceNumber: string }> {
     const { stream, consumer } = this.consumer({ ConsumerARN: request?.ConsumerARN });
     const shard = findShard(stream, request.ShardId);
     const runtime = this.runtime(stream, shard);
@@ -527,20 +602,19 @@ export class Engine {
     let lastEventMs = this.options.clock();
     while (!this.closed && stream.consumers.includes(consumer) && this.catalog.get(stream.name) === stream) {
       const sequence = runtime.committed.sequence;
-      const read = readRecords(runtime.reader, Math.max(offset, runtime.reader.startOffset), GET_RECORDS_RECORDS_MAX, position);
+      const read = readRaw(runtime.reader, Math.max(offset, runtime.reader.startOffset), GET_RECORDS_RECORDS_MAX, position);
       const nowMs = this.options.clock();
-      const ended = shard.endOffset !== undefined && read.nextOffset >= shard.endOffset;
-      if (read.records.length > 0 || ended || nowMs - lastEventMs >= SUBSCRIPTION_HEARTBEAT_MS) {
+      const event = this.rawRecords(stream, shard, runtime, read, nowMs);
+      const hasRecords = read.toOffset > read.fromOffset;
+      if (hasRecords || event.childShards !== undefined || nowMs - lastEventMs >= SUBSCRIPTION_HEARTBEAT_MS) {
         if (read.bytes > 0) await this.paceSubscription(runtime, consumer.consumerArn, read.bytes);
-        const { Records, MillisBehindLatest } = kinesisRecords(shard, runtime, read, nowMs);
-        const continuation = encodeSequenceNumber(shard.serial, Math.max(0, read.nextOffset - 1));
-        yield { Records, ContinuationSequenceNumber: continuation, MillisBehindLatest, ...(ended ? { ChildShards: this.childShards(stream, shard) } : {}) };
-        if (ended) return;
+        yield { ...event, continuationSequenceNumber: encodeSequenceNumber(shard.serial, Math.max(0, read.toOffset - 1)) };
+        if (event.childShards !== undefined) return;
         lastEventMs = nowMs;
       }
-      offset = read.nextOffset;
+      offset = read.toOffset;
       position = { offset, ...read.hint };
-      if (read.records.length === 0) await runtime.committed.waitForChange(sequence, SUBSCRIPTION_WAIT_MS);
+      if (!hasRecords) await runtime.committed.waitForChange(sequence, SUBSCRIPTION_WAIT_MS);
     }
   }
 
@@ -844,6 +918,8 @@ export class Engine {
 
   /** Stops appends to a shard and records where it ends (its EndingSequenceNumber). */
   private async sealShard(stream: StreamRecord, shard: ShardRecord): Promise<void> {
+    // Puts routed to the shard before the router changed go out ahead of the seal.
+    this.runtimes.get(ShardRuntime.keyOf(stream, shard))?.appender.flush();
     const { endOffset } = await this.pool.request<{ endOffset: number }>({ kind: 'seal', shardKey: ShardRuntime.keyOf(stream, shard) });
     shard.endOffset = endOffset;
     delete shard.closing;
@@ -867,17 +943,16 @@ export interface ShardVerification {
 }
 
 /** Records as GetRecords and SubscribeToShard return them: copied out of the mapping. */
-function kinesisRecords(shard: ShardRecord, runtime: ShardRuntime, read: ReadRecords, nowMs: number): { Records: KinesisRecord[]; MillisBehindLatest: number } {
-  const last = read.records.at(-1);
-  const sequenceNumbers = last === undefined ? null : new SequenceNumberRun(shard.serial, read.records[0]!.offset);
-  const Records = read.records.map((record) => ({
-    SequenceNumber: sequenceNumbers!.at(record.offset),
+function kinesisRecords(raw: RawRecords): { Records: KinesisRecord[]; MillisBehindLatest: number } {
+  const stored = recordsOf(raw.read);
+  const sequenceNumbers = new SequenceNumberRun(raw.shardSerial, raw.read.fromOffset);
+  const Records = stored.map((record) => ({
+    SequenceNumber: sequenceNumbers.at(record.offset),
     ApproximateArrivalTimestamp: new Date(record.timestampMs),
     Data: new Uint8Array(record.data),
     PartitionKey: record.partitionKey,
   }));
-  const MillisBehindLatest = last === undefined || read.nextOffset >= runtime.reader.endOffset ? 0 : Math.max(0, nowMs - last.timestampMs);
-  return { Records, MillisBehindLatest };
+  return { Records, MillisBehindLatest: raw.millisBehindLatest };
 }
 
 /** Threads for verification: stateless jobs, never shard ownership. */
@@ -918,7 +993,7 @@ function iteratorSecret(dataDir: string): Buffer {
   return fs.readFileSync(file);
 }
 
-function errorEntry(error: unknown): PutRecordsResultEntry {
-  if (error instanceof ShardlineError) return { ErrorCode: error.code, ErrorMessage: error.message };
-  return { ErrorCode: 'InternalFailure', ErrorMessage: error instanceof Error ? error.message : String(error) };
+function errorEntry(error: unknown): { code: string; message: string } {
+  if (error instanceof ShardlineError) return { code: error.code, message: error.message };
+  return { code: 'InternalFailure', message: error instanceof Error ? error.message : String(error) };
 }

@@ -19,6 +19,8 @@ export interface ReaderReadResult {
   readonly nextOffset: number;
   /** Whole batches, as views of the mapped segment files (one chunk per segment). */
   readonly chunks: readonly Buffer[];
+  /** Where each chunk starts: its segment and position there. */
+  readonly chunkStarts: readonly { readonly segmentBaseOffset: number; readonly positionBytes: number }[];
   /** Where the batch holding nextOffset starts, for the next read. */
   readonly next: ReadHint;
 }
@@ -99,6 +101,7 @@ export class LogReader {
     let index = this.indexOf(offset);
     let position = this.positionOf(index, offset, committed, hint);
     const chunks: Buffer[] = [];
+    const chunkStarts: Array<{ segmentBaseOffset: number; positionBytes: number }> = [];
     let nextOffset = offset;
     let bytes = 0;
     for (; index < this.segments.length; index++, position = 0) {
@@ -107,15 +110,18 @@ export class LogReader {
       const start = position;
       const endOffset = this.endOffsetOf(index, committed);
       ({ position, nextOffset, bytes } = takeBatches(buf, { position, nextOffset, bytes }, maxBytes, (_at, next) => next < endOffset));
-      if (position > start) chunks.push(buf.subarray(start, position));
+      if (position > start) {
+        chunks.push(buf.subarray(start, position));
+        chunkStarts.push({ segmentBaseOffset: segment.baseOffset, positionBytes: start });
+      }
       segment.cursor = { offset: nextOffset, positionBytes: position };
       // Segments after the committed one hold nothing readable yet (a roll made them).
       const last = index === this.segments.length - 1 || segment.baseOffset >= committed.segmentBaseOffset;
       if (nextOffset < endOffset || last) {
-        return { startOffset: offset, nextOffset, chunks, next: { offset: nextOffset, segmentBaseOffset: segment.baseOffset, positionBytes: position } };
+        return { startOffset: offset, nextOffset, chunks, chunkStarts, next: { offset: nextOffset, segmentBaseOffset: segment.baseOffset, positionBytes: position } };
       }
     }
-    return { startOffset: offset, nextOffset, chunks, next: { offset: nextOffset, segmentBaseOffset: committed.segmentBaseOffset, positionBytes: committed.positionBytes } };
+    return { startOffset: offset, nextOffset, chunks, chunkStarts, next: { offset: nextOffset, segmentBaseOffset: committed.segmentBaseOffset, positionBytes: committed.positionBytes } };
   }
 
   /** Unmaps every segment; views handed out read as empty from then on. */
@@ -153,7 +159,7 @@ export class LogReader {
    * Start of the batch holding `offset` in segment `index`: from the hint (which must come from
    * a read of this log), else the cursor, else a scan of batch headers from the segment start.
    */
-  private positionOf(index: number, offset: number, committed: LogPosition, hint: ReadHint | undefined): number {
+  private positionOf(index: number, offset: number, committed: LogPosition, hint: ReadHint | undefined, fromStart = false): number {
     const segment = this.segments[index]!;
     // A reader that has caught up asks for the committed end again and again (a subscription
     // between appends): that position is published, no search needed.
@@ -161,13 +167,17 @@ export class LogReader {
     const buf = this.mapped(segment);
     const endOffset = this.endOffsetOf(index, committed);
     let from = { offset: segment.baseOffset, positionBytes: 0 };
-    if (hint !== undefined && hint.segmentBaseOffset === segment.baseOffset && hint.offset <= offset && hint.offset <= endOffset) from = hint;
+    if (fromStart) from = { offset: segment.baseOffset, positionBytes: 0 };
+    else if (hint !== undefined && hint.segmentBaseOffset === segment.baseOffset && hint.offset <= offset && hint.offset <= endOffset) from = hint;
     else if (segment.cursor.offset <= offset && segment.cursor.offset <= endOffset) from = segment.cursor;
     let position = from.positionBytes;
     for (let batchOffset = from.offset; batchOffset < endOffset; ) {
       const header = readBatchHeader(buf, position);
-      // A hint or cursor that does not land on the batch it names is stale: scan from the start.
-      if (header.baseOffset !== batchOffset) return from.positionBytes === 0 ? position : this.positionOf(index, offset, committed, undefined);
+      // A hint or cursor names a batch start and an offset inside that batch (an iterator cut
+      // by its Limit resumes mid-batch). One that does not land on such a batch is stale:
+      // scan from the start.
+      const holds = header.baseOffset <= batchOffset && batchOffset < header.baseOffset + header.recordCount;
+      if (!holds) return fromStart ? position : this.positionOf(index, offset, committed, undefined, true);
       if (offset < header.baseOffset + header.recordCount) return position;
       position += header.batchBytes;
       batchOffset = header.baseOffset + header.recordCount;

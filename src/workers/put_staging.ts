@@ -1,5 +1,17 @@
 import { InvalidArgumentException, ValidationException } from '../errors.js';
-import { HASH_KEY_BYTES, RECORD_KEY_LENGTH_POSITION, RECORD_PAYLOAD_BYTES_MAX, recordBytesMax, viewOf, writeRecord } from '../log/record_batch.js';
+import {
+  FLAG_EXPLICIT_HASH_KEY,
+  HASH_KEY_BYTES,
+  RECORD_DATA_LENGTH_POSITION,
+  RECORD_FLAGS_POSITION,
+  RECORD_HEADER_BYTES,
+  RECORD_KEY_LENGTH_POSITION,
+  RECORD_PAYLOAD_BYTES_MAX,
+  RECORD_RESERVED_POSITION,
+  recordBytesMax,
+  viewOf,
+  writeRecord,
+} from '../log/record_batch.js';
 import { HASH_KEY_WORDS, hashKeyBytes, hashKeysOf, parseHashKey, writeHashKeyWords } from './hash_key.js';
 import { PUT_RECORDS_BYTES_MAX, PUT_RECORDS_RECORDS_MAX } from './kinesis_shapes.js';
 
@@ -26,6 +38,8 @@ const STAGING_BYTES_INITIAL = 256 * 1024;
 export class PutStaging {
   private buffer = Buffer.allocUnsafeSlow(STAGING_BYTES_INITIAL);
   private view = viewOf(this.buffer);
+  /** The staged records: this.buffer, or the caller's bytes when they came encoded. */
+  private source: Buffer = this.buffer;
   /** Record i is bytes [recordStarts[i], recordStarts[i + 1]). */
   readonly recordStarts = new Uint32Array(PUT_RECORDS_RECORDS_MAX + 1);
   readonly hashKeyWords = new Uint32Array(PUT_RECORDS_RECORDS_MAX * HASH_KEY_WORDS);
@@ -39,7 +53,7 @@ export class PutStaging {
   }
 
   get bytes(): Buffer {
-    return this.buffer;
+    return this.source;
   }
 
   /**
@@ -80,11 +94,46 @@ export class PutStaging {
     if (totalBytes > PUT_RECORDS_BYTES_MAX) throw tooBig(totalBytes);
     this.recordStarts[entries.length] = position;
     this.stagedCount = entries.length;
+    this.source = this.buffer;
     if (explicitCount === 0) {
       hashKeysOf(this.buffer, this.keyStarts.subarray(0, entries.length), this.keyEnds.subarray(0, entries.length), this.hashKeyWords);
     } else {
       this.hashImplicit(entries);
     }
+  }
+
+  /**
+   * Stages records that arrive encoded (docs/PROTOCOL.md, PUT): `records` holds `count` records
+   * in the on-disk layout, `hashKeys` their big-endian routing keys. Checks every field as
+   * stage() does (ValidationException naming the record, nothing kept) and uses the bytes in
+   * place, without a copy. A record with an explicit hash key is routed by that key.
+   */
+  stageEncoded(records: Uint8Array, count: number, hashKeys: Uint8Array): void {
+    if (!Number.isSafeInteger(count) || count < 1 || count > PUT_RECORDS_RECORDS_MAX) throw new ValidationException(`Records must hold 1 to ${PUT_RECORDS_RECORDS_MAX} entries`);
+    if (hashKeys.length !== count * HASH_KEY_BYTES) throw new ValidationException(`a put of ${count} records needs ${count * HASH_KEY_BYTES} bytes of hash keys`);
+    const source = Buffer.from(records.buffer, records.byteOffset, records.byteLength);
+    const keys = Buffer.from(hashKeys.buffer, hashKeys.byteOffset, hashKeys.byteLength);
+    let position = 0;
+    let totalBytes = 0;
+    for (let i = 0; i < count; i++) {
+      this.recordStarts[i] = position;
+      const record = checkEncodedRecord(source, position, i + 1);
+      this.payloadBytes[i] = record.payloadBytes;
+      totalBytes += record.payloadBytes;
+      if (totalBytes > PUT_RECORDS_BYTES_MAX) throw tooBig(totalBytes);
+      const words = i * HASH_KEY_WORDS;
+      if (record.explicitAt < 0) {
+        for (let w = 0; w < HASH_KEY_WORDS; w++) this.hashKeyWords[words + w] = keys.readUInt32BE(i * HASH_KEY_BYTES + 4 * w);
+      } else {
+        // Stored little-endian: the most significant word is the last four bytes.
+        for (let w = 0; w < HASH_KEY_WORDS; w++) this.hashKeyWords[words + w] = source.readUInt32LE(record.explicitAt + 12 - 4 * w);
+      }
+      position = record.end;
+    }
+    if (position !== source.length) throw new ValidationException(`the ${count} records end at byte ${position} of ${source.length}`);
+    this.recordStarts[count] = position;
+    this.stagedCount = count;
+    this.source = source;
   }
 
   /** Hashes the keys of the entries without an ExplicitHashKey (theirs are already in place). */
@@ -104,6 +153,47 @@ export class PutStaging {
     this.buffer = grown;
     this.view = viewOf(grown);
   }
+}
+
+const keyDecoder = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Checks one encoded record at `position` against docs/FORMAT.md and Kinesis' limits: header
+ * fields, lengths within the buffer, a partition key of 1..256 characters of valid UTF-8, key
+ * and data within 1 MiB. Returns where it ends, its payload bytes and where its explicit hash
+ * key is (-1 without one).
+ */
+function checkEncodedRecord(source: Buffer, position: number, number: number): { end: number; payloadBytes: number; explicitAt: number } {
+  if (source.length - position < RECORD_HEADER_BYTES) throw new ValidationException(`Records.${number}: the record is cut short`);
+  const dataBytes = source.readUInt32LE(position + RECORD_DATA_LENGTH_POSITION);
+  const keyBytes = source.readUInt16LE(position + RECORD_KEY_LENGTH_POSITION);
+  const flags = source[position + RECORD_FLAGS_POSITION]!;
+  if ((flags & ~FLAG_EXPLICIT_HASH_KEY) !== 0 || source[position + RECORD_RESERVED_POSITION] !== 0) throw new ValidationException(`Records.${number}: unknown record flags`);
+  const explicitAt = flags === 0 ? -1 : position + RECORD_HEADER_BYTES;
+  const keyStart = position + RECORD_HEADER_BYTES + (flags === 0 ? 0 : HASH_KEY_BYTES);
+  const end = keyStart + keyBytes + dataBytes;
+  if (end > source.length) throw new ValidationException(`Records.${number}: the record runs past the end of the put`);
+  if (keyBytes === 0 || keyBytes > PARTITION_KEY_CHARS_MAX * 4) throw new ValidationException(`Records.${number}.PartitionKey must be 1 to ${PARTITION_KEY_CHARS_MAX} characters`);
+  if (keyBytes + dataBytes > RECORD_PAYLOAD_BYTES_MAX) throw new ValidationException(`Records.${number}: partition key and data are ${keyBytes + dataBytes} bytes, more than ${RECORD_PAYLOAD_BYTES_MAX}`);
+  checkKeyText(source, keyStart, keyStart + keyBytes, number);
+  return { end, payloadBytes: keyBytes + dataBytes, explicitAt };
+}
+
+/** ASCII keys (the common case) are checked by a byte loop; others are decoded strictly. */
+function checkKeyText(source: Buffer, start: number, end: number, number: number): void {
+  let ascii = true;
+  for (let i = start; i < end && ascii; i++) ascii = source[i]! < 0x80;
+  if (ascii) {
+    if (end - start > PARTITION_KEY_CHARS_MAX) throw new ValidationException(`Records.${number}.PartitionKey must be 1 to ${PARTITION_KEY_CHARS_MAX} characters`);
+    return;
+  }
+  let key: string;
+  try {
+    key = keyDecoder.decode(source.subarray(start, end));
+  } catch {
+    throw new ValidationException(`Records.${number}.PartitionKey is not valid UTF-8`);
+  }
+  if ([...key].length > PARTITION_KEY_CHARS_MAX) throw new ValidationException(`Records.${number}.PartitionKey must be 1 to ${PARTITION_KEY_CHARS_MAX} characters`);
 }
 
 /** As Kinesis answers a request over 5 MiB: InvalidArgumentException, not a validation error. */

@@ -2,8 +2,14 @@ import { BATCH_BYTES_MAX, BATCH_HEADER_BYTES, BATCH_RECORDS_MAX } from '../log/r
 import type { PutStaging } from './put_staging.js';
 import type { WorkerPool } from './worker_pool.js';
 
-/** A batch starts this big and doubles as records arrive, up to BATCH_BYTES_MAX. */
+/** A batch starts this big and doubles as records arrive. */
 const BATCH_BYTES_INITIAL = 64 * 1024;
+/**
+ * Puts join a batch while it stays within this size; a put bigger than it gets a batch of its
+ * own. Readers get whole batches, so smaller batches keep a GetRecords with a small Limit, or a
+ * push event, from carrying megabytes of records it does not return.
+ */
+const BATCH_BYTES_TARGET = 1024 * 1024;
 
 interface Waiter {
   /** Index in the batch of the waiter's first record. */
@@ -20,8 +26,9 @@ interface Waiter {
  * write and one checksum per shard per turn, however many requests it carries.
  *
  * A put's records stay contiguous and in order within one batch, so each put learns its
- * offsets from the batch's base offset. A batch is bounded by BATCH_BYTES_MAX and
- * BATCH_RECORDS_MAX; a put that does not fit closes the batch and starts the next one.
+ * offsets from the batch's base offset. A batch holds at most BATCH_RECORDS_MAX records, and
+ * more than BATCH_BYTES_TARGET only when one put alone is bigger (a put is at most 5 MiB); a
+ * put that does not fit closes the batch and starts the next one.
  */
 export class ShardAppender {
   private batch: Buffer | null = null;
@@ -62,13 +69,13 @@ export class ShardAppender {
   }
 
   private makeRoom(bytes: number, count: number): void {
-    if (this.batch !== null && (this.position + bytes > BATCH_BYTES_MAX || this.count + count > BATCH_RECORDS_MAX)) this.send();
+    if (this.batch !== null && (this.position + bytes > BATCH_BYTES_TARGET || this.count + count > BATCH_RECORDS_MAX)) this.flush();
     if (this.batch === null) {
       this.batch = this.pool.buffers.take(Math.max(BATCH_BYTES_INITIAL, BATCH_HEADER_BYTES + bytes));
       this.position = BATCH_HEADER_BYTES;
       this.count = 0;
       this.arrivalMs = this.clock();
-      this.pool.beforeFlush(this.shardKey, () => this.send());
+      this.pool.beforeFlush(this.shardKey, () => this.flush());
       return;
     }
     if (this.position + bytes <= this.batch.length) return;
@@ -78,8 +85,11 @@ export class ShardAppender {
     this.batch = grown;
   }
 
-  /** Hands the batch to the worker (its buffer is transferred, and comes back once written). */
-  private send(): void {
+  /**
+   * Hands the batch to the worker now (its buffer is transferred, and comes back once
+   * written): before a request that must follow it, such as sealing the shard.
+   */
+  flush(): void {
     const batch = this.batch;
     if (batch === null) return;
     const waiters = this.waiters;
