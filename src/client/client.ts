@@ -1,0 +1,264 @@
+import type { Engine } from '../engine.js';
+import { decodeJsonFrame, encodeCall } from '../net/messages/call.js';
+import { PutFrameBuilder, decodePutResult, type PutResult } from '../net/messages/put.js';
+import { decodeRecords, encodeCancel, encodeGetRecords, encodeSubscribe, type RecordsFrame, type SubscribeRequest } from '../net/messages/records.js';
+import { FAILED_SLOT, Opcode, type FrameReader } from '../net/protocol.js';
+import { SequenceNumberRun } from '../workers/sequence_number.js';
+import { HashKeys, explicitHashKey } from './hash_keys.js';
+import { Transport, type TransportOptions, type WebSocketFactory } from './transport.js';
+
+/** The engine operations a CALL reaches, with the engine's own request and response types. */
+type EngineOperations = {
+  CreateStream: Engine['createStream'];
+  DeleteStream: Engine['deleteStream'];
+  DescribeStream: Engine['describeStream'];
+  DescribeStreamSummary: Engine['describeStreamSummary'];
+  ListStreams: Engine['listStreams'];
+  ListShards: Engine['listShards'];
+  PutRecord: Engine['putRecord'];
+  PutRecords: Engine['putRecords'];
+  GetShardIterator: Engine['getShardIterator'];
+  GetRecords: Engine['getRecords'];
+  SplitShard: Engine['splitShard'];
+  MergeShards: Engine['mergeShards'];
+  UpdateShardCount: Engine['updateShardCount'];
+  IncreaseStreamRetentionPeriod: Engine['increaseStreamRetentionPeriod'];
+  DecreaseStreamRetentionPeriod: Engine['decreaseStreamRetentionPeriod'];
+  UpdateStreamMode: Engine['updateStreamMode'];
+  RegisterStreamConsumer: Engine['registerStreamConsumer'];
+  DeregisterStreamConsumer: Engine['deregisterStreamConsumer'];
+  DescribeStreamConsumer: Engine['describeStreamConsumer'];
+  ListStreamConsumers: Engine['listStreamConsumers'];
+  AddTagsToStream: Engine['addTagsToStream'];
+  RemoveTagsFromStream: Engine['removeTagsFromStream'];
+  ListTagsForStream: Engine['listTagsForStream'];
+  VerifyStream: Engine['verifyStream'];
+};
+export type OperationName = keyof EngineOperations;
+export type OperationRequest<K extends OperationName> = NonNullable<Parameters<EngineOperations[K]>[0]>;
+export type OperationResponse<K extends OperationName> = Awaited<ReturnType<EngineOperations[K]>> extends void ? Record<string, never> : Awaited<ReturnType<EngineOperations[K]>>;
+
+export interface ClientRecord {
+  readonly partitionKey: string;
+  readonly data: Uint8Array;
+  readonly explicitHashKey?: string | undefined;
+}
+
+export type ClientPutResult = { readonly shardId: string; readonly sequenceNumber: string } | { readonly errorCode: string; readonly errorMessage: string; readonly retriable: boolean };
+
+export interface ClientKinesisRecord {
+  readonly SequenceNumber: string;
+  readonly ApproximateArrivalTimestamp: Date;
+  /** A view of the received frame (no copy). */
+  readonly Data: Uint8Array;
+  readonly PartitionKey: string;
+}
+
+export interface ClientGetRecordsResult {
+  readonly Records: ClientKinesisRecord[];
+  readonly NextShardIterator?: string;
+  readonly MillisBehindLatest: number;
+  readonly ChildShards?: unknown[];
+}
+
+export interface ClientSubscribeEvent {
+  readonly ShardId: string;
+  readonly Records: ClientKinesisRecord[];
+  readonly ContinuationSequenceNumber: string;
+  readonly MillisBehindLatest: number;
+  readonly ChildShards?: Array<{ ShardId: string; ParentShards: string[] }>;
+}
+
+/** Why a subscription ended (docs/PROTOCOL.md, END). */
+export type SubscriptionEnd = 'shard-ended' | 'cancelled' | 'consumer-gone' | 'shutdown';
+
+export interface ClientOptions extends TransportOptions {
+  /** Makes the WebSocket: the `ws` package in Node, the native one in browsers. */
+  readonly webSocket: WebSocketFactory;
+}
+
+/** Events a subscription holds unread before it stops reading the socket (Node). */
+const SUBSCRIPTION_QUEUE_EVENTS_MAX = 64;
+const RETRIABLE_PUT_CODES = new Set(['ProvisionedThroughputExceededException', 'InternalFailure']);
+
+export function shardIdOf(serial: number): string {
+  return `shardId-${String(serial).padStart(12, '0')}`;
+}
+
+/**
+ * A shardline client over the WebSocket protocol (docs/PROTOCOL.md). Control operations are
+ * `call(name, request)` with Kinesis shapes; the data path (putRecords, getRecords,
+ * subscribeToShard) is binary. One connection; after a drop the next request reconnects.
+ */
+export class ShardlineClient {
+  readonly transport: Transport;
+  readonly hashKeys = new HashKeys();
+
+  constructor(url: string, options: ClientOptions) {
+    this.transport = new Transport(url, options.webSocket, options);
+  }
+
+  connect(): Promise<void> {
+    return this.transport.connect();
+  }
+
+  close(): void {
+    this.transport.close();
+  }
+
+  /** Any engine operation by its Kinesis name, e.g. call('CreateStream', { StreamName, ShardCount }). */
+  call<K extends OperationName>(operation: K, request: OperationRequest<K>): Promise<OperationResponse<K>> {
+    return this.transport.call(
+      (id) => encodeCall(id, operation, request),
+      (reader) => decodeJsonFrame(reader) as OperationResponse<K>,
+    );
+  }
+
+  /** Puts records in one PUT frame (at most 500 records and 5 MiB); each record succeeds or fails alone. */
+  async putRecords(streamName: string, records: readonly ClientRecord[]): Promise<ClientPutResult[]> {
+    const builder = new PutFrameBuilder(streamName);
+    for (const record of records) this.addRecord(builder, record);
+    return putResults(await this.putFrame(builder));
+  }
+
+  /** Adds a record to a PUT under construction, with its hash key. */
+  addRecord(builder: PutFrameBuilder, record: ClientRecord): number {
+    if (record.explicitHashKey === undefined) return builder.add(record.partitionKey, record.data, this.hashKeys.of(record.partitionKey));
+    const { routing, stored } = explicitHashKey(record.explicitHashKey);
+    return builder.add(record.partitionKey, record.data, routing, stored);
+  }
+
+  putFrame(builder: PutFrameBuilder): Promise<PutResult> {
+    return this.transport.call((id) => builder.finish(id), decodePutResult);
+  }
+
+  /** GetRecords on the binary path: the records are views of the received frame. */
+  async getRecords(request: { ShardIterator: string; Limit?: number }): Promise<ClientGetRecordsResult> {
+    const frame = await this.transport.call((id) => encodeGetRecords(id, request.ShardIterator, request.Limit ?? 10_000), decodeRecords);
+    const Records = kinesisRecords(frame);
+    if (frame.nextShardIterator === null) return { Records, MillisBehindLatest: frame.millisBehindLatest, ChildShards: [...(frame.childShards ?? [])] };
+    return { Records, NextShardIterator: frame.nextShardIterator, MillisBehindLatest: frame.millisBehindLatest };
+  }
+
+  /**
+   * A push subscription (SubscribeToShard) as an async iterator of events. Ends when the shard
+   * ends (after the event with ChildShards), on CANCEL (break out of the loop), or when the
+   * server ends it; `ended` then says why. A dropped connection throws ConnectionError.
+   */
+  subscribeToShard(request: SubscribeRequest): AsyncIterable<ClientSubscribeEvent> & { readonly ended: SubscriptionEnd | null } {
+    return new Subscription(this.transport, request);
+  }
+}
+
+function putResults(result: PutResult): ClientPutResult[] {
+  const runs = result.shards.map((shard) => ({ shardId: shardIdOf(shard.serial), sequenceNumbers: new SequenceNumberRun(shard.serial, shard.firstOffset), next: shard.firstOffset }));
+  const failures = new Map(result.failures.map((failure) => [failure.index, failure]));
+  return Array.from(result.slots, (slot, index) => {
+    if (slot === FAILED_SLOT) {
+      const failure = failures.get(index);
+      const errorCode = failure?.code ?? 'InternalFailure';
+      return { errorCode, errorMessage: failure?.message ?? 'no result for this record', retriable: RETRIABLE_PUT_CODES.has(errorCode) };
+    }
+    const run = runs[slot]!;
+    return { shardId: run.shardId, sequenceNumber: run.sequenceNumbers.at(run.next++) };
+  });
+}
+
+function kinesisRecords(frame: RecordsFrame): ClientKinesisRecord[] {
+  if (frame.records.length === 0) return [];
+  const sequenceNumbers = new SequenceNumberRun(frame.shardSerial, frame.records[0]!.offset);
+  return frame.records.map((record) => ({
+    SequenceNumber: sequenceNumbers.at(record.offset),
+    ApproximateArrivalTimestamp: new Date(record.timestampMs),
+    Data: record.data,
+    PartitionKey: record.partitionKey,
+  }));
+}
+
+/** One SUBSCRIBE: events queue up here until read; a full queue pauses the socket (Node). */
+class Subscription implements AsyncIterable<ClientSubscribeEvent> {
+  ended: SubscriptionEnd | null = null;
+  private readonly queue: ClientSubscribeEvent[] = [];
+  private failure: Error | null = null;
+  private done = false;
+  private wake: (() => void) | null = null;
+  private requestId = 0;
+  private paused = false;
+
+  constructor(
+    private readonly transport: Transport,
+    private readonly request: SubscribeRequest,
+  ) {}
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<ClientSubscribeEvent> {
+    this.requestId = await this.transport.request(
+      (id) => encodeSubscribe(id, this.request),
+      (reader) => this.onFrame(reader),
+      (error) => this.finish(error),
+    );
+    try {
+      for (;;) {
+        const event = this.queue.shift();
+        if (event !== undefined) {
+          this.resumeIfDrained();
+          yield event;
+          continue;
+        }
+        if (this.failure !== null) throw this.failure;
+        if (this.done) return;
+        await new Promise<void>((resolve) => (this.wake = resolve));
+      }
+    } finally {
+      if (!this.done) {
+        // The reader left early: cancel; frames still in flight are dropped on arrival.
+        this.transport.sendRaw(encodeCancel(this.requestId));
+        this.transport.settle(this.requestId);
+        this.done = true;
+        this.ended = 'cancelled';
+      }
+      if (this.paused) this.transport.setReading(true);
+    }
+  }
+
+  private onFrame(reader: FrameReader): boolean {
+    if (reader.opcode === Opcode.END) {
+      this.ended = (decodeJsonFrame(reader).reason as SubscriptionEnd | undefined) ?? 'consumer-gone';
+      this.finish(null);
+      return true;
+    }
+    const frame = decodeRecords(reader);
+    const last = frame.toOffset > frame.fromOffset ? frame.toOffset - 1 : Math.max(0, frame.fromOffset - 1);
+    this.queue.push({
+      ShardId: shardIdOf(frame.shardSerial),
+      Records: kinesisRecords(frame),
+      ContinuationSequenceNumber: new SequenceNumberRun(frame.shardSerial, last).at(last),
+      MillisBehindLatest: frame.millisBehindLatest,
+      ...(frame.childShards === null ? {} : { ChildShards: frame.childShards as Array<{ ShardId: string; ParentShards: string[] }> }),
+    });
+    if (this.queue.length >= SUBSCRIPTION_QUEUE_EVENTS_MAX && !this.paused) {
+      this.paused = true;
+      this.transport.setReading(false);
+    }
+    this.notify();
+    return false;
+  }
+
+  private resumeIfDrained(): void {
+    if (this.paused && this.queue.length < SUBSCRIPTION_QUEUE_EVENTS_MAX / 2) {
+      this.paused = false;
+      this.transport.setReading(true);
+    }
+  }
+
+  private finish(error: Error | null): void {
+    this.done = true;
+    this.failure = error;
+    this.notify();
+  }
+
+  private notify(): void {
+    const wake = this.wake;
+    this.wake = null;
+    wake?.();
+  }
+}

@@ -1,0 +1,157 @@
+import { InvalidArgumentException, ResourceNotFoundException } from '../errors.js';
+import type { ClientKinesisRecord, ClientSubscribeEvent, ShardlineClient } from './client.js';
+import { ConnectionError } from './transport.js';
+
+export type StartingPosition = { readonly Type: 'TRIM_HORIZON' | 'LATEST' } | { readonly Type: 'AT_SEQUENCE_NUMBER' | 'AFTER_SEQUENCE_NUMBER'; readonly SequenceNumber: string } | { readonly Type: 'AT_TIMESTAMP'; readonly Timestamp: Date | number };
+
+export interface ConsumedRecord extends ClientKinesisRecord {
+  readonly ShardId: string;
+}
+
+export interface SubscribeOptions {
+  /** The registered consumer's ARN (RegisterStreamConsumer). */
+  readonly consumerARN: string;
+  readonly shardId: string;
+  /** Default LATEST. */
+  readonly startingPosition?: StartingPosition;
+  /** Follow the children once the shard ends (split or merge). Default true. */
+  readonly followChildren?: boolean;
+  /** Reconnect attempts in a row before giving up. Default 20. */
+  readonly reconnectAttemptsMax?: number;
+}
+
+const RECONNECT_BASE_MS = 100;
+const RECONNECT_MAX_MS = 5000;
+
+/**
+ * Consumers over the WebSocket client: iterators and getRecords are the client's; here are push
+ * subscriptions as async iterators of records that
+ * - resume after a dropped connection (or a server restart) from the last record delivered,
+ *   with AFTER_SEQUENCE_NUMBER, so nothing is skipped or repeated;
+ * - follow the children after a split or merge: a child starts once every parent it has
+ *   among the shards being followed has ended, so records of a key stay in order.
+ */
+export class Consumer {
+  constructor(private readonly client: ShardlineClient) {}
+
+  /** Records of one shard and (by default) its descendants. */
+  subscribe(options: SubscribeOptions): AsyncIterable<ConsumedRecord> {
+    return this.follow(options.consumerARN, [options.shardId], options.startingPosition ?? { Type: 'LATEST' }, options);
+  }
+
+  /**
+   * Records of every shard of a stream: its open shards from `startingPosition` (LATEST by
+   * default; TRIM_HORIZON starts at the oldest shards still holding records), then their
+   * children. Records of different shards interleave in arrival order.
+   */
+  async *subscribeStream(options: { streamName: string; consumerARN: string; startingPosition?: StartingPosition; reconnectAttemptsMax?: number }): AsyncGenerator<ConsumedRecord> {
+    const start = options.startingPosition ?? { Type: 'LATEST' };
+    const filter = start.Type === 'TRIM_HORIZON' ? 'AT_TRIM_HORIZON' : 'AT_LATEST';
+    const { Shards } = await this.client.call('ListShards', { StreamName: options.streamName, ShardFilter: { Type: filter } });
+    if (Shards.length === 0) throw new ResourceNotFoundException(`stream ${options.streamName} has no shards`);
+    yield* this.follow(options.consumerARN, Shards.map((shard) => shard.ShardId), start, options);
+  }
+
+  /** Subscriptions to `roots` and their descendants, merged into one iteration. */
+  private async *follow(consumerARN: string, roots: string[], start: StartingPosition, options: { followChildren?: boolean; reconnectAttemptsMax?: number }): AsyncGenerator<ConsumedRecord> {
+    const merged = new MergedQueue<ConsumedRecord>();
+    const started = new Set<string>();
+    const ended = new Set<string>();
+    const launch = (shardId: string, position: StartingPosition): void => {
+      started.add(shardId);
+      merged.add(this.shardRecords(consumerARN, shardId, position, options.reconnectAttemptsMax ?? 20, (children) => {
+        ended.add(shardId);
+        if (options.followChildren === false) return;
+        for (const child of children) {
+          // A merge's child waits for both parents that are followed here.
+          const waiting = child.ParentShards.some((parent) => started.has(parent) && !ended.has(parent));
+          if (!started.has(child.ShardId) && !waiting) launch(child.ShardId, { Type: 'TRIM_HORIZON' });
+        }
+      }));
+    };
+    for (const shardId of roots) launch(shardId, start);
+    yield* merged;
+  }
+
+  /** One shard's records, resubscribing after drops; calls `onEnd` with its children when it ends. */
+  private async *shardRecords(consumerARN: string, shardId: string, start: StartingPosition, attemptsMax: number, onEnd: (children: NonNullable<ClientSubscribeEvent['ChildShards']>) => void): AsyncGenerator<ConsumedRecord> {
+    let position: StartingPosition = start;
+    for (let failures = 0; ; ) {
+      const subscription = this.client.subscribeToShard({ ConsumerARN: consumerARN, ShardId: shardId, StartingPosition: position });
+      try {
+        for await (const event of subscription) {
+          failures = 0;
+          for (const record of event.Records) yield { ...record, ShardId: shardId };
+          position = { Type: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: event.ContinuationSequenceNumber };
+          if (event.ChildShards !== undefined) {
+            onEnd(event.ChildShards);
+            return;
+          }
+        }
+        if (subscription.ended === 'shard-ended' || subscription.ended === 'cancelled' || subscription.ended === 'consumer-gone') return;
+      } catch (error) {
+        const retriable = error instanceof ConnectionError || (error as { retriable?: boolean }).retriable === true;
+        if (!retriable || ++failures > attemptsMax) throw error;
+      }
+      // Dropped, or the server went down: try again from the last record delivered.
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(RECONNECT_MAX_MS, RECONNECT_BASE_MS * 2 ** failures)));
+    }
+  }
+}
+
+/**
+ * Several async iterators read concurrently into one: each source is pulled one item at a time
+ * and only when the reader wants one, so a reader that stops stops every source (and with them
+ * the subscriptions' sockets: backpressure reaches the server).
+ */
+class MergedQueue<T> implements AsyncIterable<T> {
+  private readonly sources = new Set<AsyncIterator<T>>();
+  private readonly ready: Array<{ source: AsyncIterator<T>; result: IteratorResult<T> } | { source: AsyncIterator<T>; error: unknown }> = [];
+  private readonly pulling = new Set<AsyncIterator<T>>();
+  private wake: (() => void) | null = null;
+
+  add(iterable: AsyncIterable<T>): void {
+    const source = iterable[Symbol.asyncIterator]();
+    this.sources.add(source);
+    this.pull(source);
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<T> {
+    try {
+      while (this.sources.size > 0 || this.ready.length > 0) {
+        const next = this.ready.shift();
+        if (next === undefined) {
+          await new Promise<void>((resolve) => (this.wake = resolve));
+          continue;
+        }
+        if ('error' in next) throw next.error;
+        if (next.result.done === true) {
+          this.sources.delete(next.source);
+          continue;
+        }
+        const value = next.result.value;
+        this.pull(next.source);
+        yield value;
+      }
+    } finally {
+      for (const source of this.sources) void source.return?.();
+    }
+  }
+
+  private pull(source: AsyncIterator<T>): void {
+    if (this.pulling.has(source)) throw new InvalidArgumentException('a source is already being pulled');
+    this.pulling.add(source);
+    source.next().then(
+      (result) => this.deliver({ source, result }),
+      (error: unknown) => this.deliver({ source, error }),
+    );
+  }
+
+  private deliver(item: { source: AsyncIterator<T>; result: IteratorResult<T> } | { source: AsyncIterator<T>; error: unknown }): void {
+    this.pulling.delete(item.source);
+    this.ready.push(item);
+    const wake = this.wake;
+    this.wake = null;
+    wake?.();
+  }
+}

@@ -1,0 +1,213 @@
+import { InvalidArgumentException, type ShardlineError } from '../errors.js';
+import { PutFrameBuilder, type PutResult } from '../net/messages/put.js';
+import { FAILED_SLOT } from '../net/protocol.js';
+import { SequenceNumberRun } from '../workers/sequence_number.js';
+import { shardIdOf, type ShardlineClient } from './client.js';
+
+export interface ProducerOptions {
+  /** How long a record may wait for others to share its PUT. Default 5 ms; 0 sends every turn. */
+  readonly lingerMs?: number;
+  /** Records per PUT, 1..500. Default 500. */
+  readonly maxBatchRecords?: number;
+  /** Bytes of keys and data per PUT, up to 5 MiB. Default 1 MiB. */
+  readonly maxBatchBytes?: number;
+  /** Records accepted and not yet acknowledged; put() waits beyond this. Default 100,000. */
+  readonly maxRecordsInFlight?: number;
+  /** Tries per record for throttled and retriable failures. Default 10. */
+  readonly maxAttempts?: number;
+  /** First retry delay; doubles each attempt, with full jitter, up to retryMaxMs. Default 50 ms. */
+  readonly retryBaseMs?: number;
+  readonly retryMaxMs?: number;
+}
+
+export interface ProducerRecord {
+  readonly streamName: string;
+  readonly partitionKey: string;
+  readonly data: Uint8Array;
+  readonly explicitHashKey?: string;
+}
+
+export interface ProducerResult {
+  readonly shardId: string;
+  readonly sequenceNumber: string;
+}
+
+const PUT_RECORDS_MAX = 500;
+const PUT_BYTES_MAX = 5 * 1024 * 1024;
+
+interface Queued {
+  readonly record: ProducerRecord;
+  readonly resolve: (result: ProducerResult) => void;
+  readonly reject: (error: Error) => void;
+  attempts: number;
+}
+
+interface Batch {
+  readonly builder: PutFrameBuilder;
+  readonly entries: Queued[];
+  payloadBytes: number;
+  timer: ReturnType<typeof setTimeout> | null;
+}
+
+/**
+ * A batching producer, like the KPL: put() returns a promise of where the record went; records
+ * of one stream are gathered into PUT frames by count, size and linger time, each record encoded
+ * once when it is put, its hash key computed here. Throttled and retriable failures are tried
+ * again with exponential backoff and full jitter, so one record's retry may land after records
+ * put later (Kinesis gives no order across retries either). A dropped connection retries the
+ * PUTs in flight: their records may be stored twice (at least once, as with Kinesis).
+ *
+ * Backpressure: at most maxRecordsInFlight records are accepted and not yet acknowledged;
+ * put() waits for room beyond that, and `writable` / `drain()` let a caller wait before
+ * putting, as with a Node stream.
+ */
+export class Producer {
+  private readonly lingerMs: number;
+  private readonly maxBatchRecords: number;
+  private readonly maxBatchBytes: number;
+  private readonly maxRecordsInFlight: number;
+  private readonly maxAttempts: number;
+  private readonly retryBaseMs: number;
+  private readonly retryMaxMs: number;
+  private readonly batches = new Map<string, Batch>();
+  private inFlight = 0;
+  private readonly roomWaiters: Array<() => void> = [];
+  private readonly idleWaiters: Array<() => void> = [];
+  private retriesPending = 0;
+  private closed = false;
+
+  constructor(
+    private readonly client: ShardlineClient,
+    options: ProducerOptions = {},
+  ) {
+    this.lingerMs = checkOption(options.lingerMs, 'lingerMs', 5, 0, 60_000);
+    this.maxBatchRecords = checkOption(options.maxBatchRecords, 'maxBatchRecords', PUT_RECORDS_MAX, 1, PUT_RECORDS_MAX);
+    this.maxBatchBytes = checkOption(options.maxBatchBytes, 'maxBatchBytes', 1024 * 1024, 1, PUT_BYTES_MAX);
+    this.maxRecordsInFlight = checkOption(options.maxRecordsInFlight, 'maxRecordsInFlight', 100_000, 1, 10_000_000);
+    this.maxAttempts = checkOption(options.maxAttempts, 'maxAttempts', 10, 1, 1000);
+    this.retryBaseMs = checkOption(options.retryBaseMs, 'retryBaseMs', 50, 1, 60_000);
+    this.retryMaxMs = checkOption(options.retryMaxMs, 'retryMaxMs', 2000, this.retryBaseMs, 600_000);
+  }
+
+  /** Records accepted and not yet acknowledged (or failed). */
+  get recordsInFlight(): number {
+    return this.inFlight;
+  }
+
+  /** Whether put() would accept a record at once. */
+  get writable(): boolean {
+    return this.inFlight < this.maxRecordsInFlight;
+  }
+
+  /** Resolves when put() would accept a record at once. */
+  async drain(): Promise<void> {
+    while (!this.writable) await new Promise<void>((resolve) => this.roomWaiters.push(resolve));
+  }
+
+  /** Puts a record; resolves once the server stored it (under fsync "always": on disk). */
+  async put(record: ProducerRecord): Promise<ProducerResult> {
+    if (this.closed) throw new InvalidArgumentException('the producer is closed');
+    await this.drain();
+    this.inFlight++;
+    return new Promise((resolve, reject) => this.enqueue({ record, resolve, reject, attempts: 0 }));
+  }
+
+  /** Sends everything gathered now and resolves when every record put so far is settled. */
+  async flush(): Promise<void> {
+    for (const stream of [...this.batches.keys()]) this.send(stream);
+    while (this.inFlight > 0) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Flushes, then refuses further puts. */
+  async close(): Promise<void> {
+    await this.flush();
+    this.closed = true;
+  }
+
+  private enqueue(entry: Queued): void {
+    const { streamName, data, partitionKey } = entry.record;
+    // UTF-8 takes at most 3 bytes per UTF-16 unit: the batch stays within maxBatchBytes.
+    const payloadMax = partitionKey.length * 3 + data.length;
+    let batch = this.batches.get(streamName);
+    if (batch !== undefined && (batch.entries.length >= this.maxBatchRecords || batch.payloadBytes + payloadMax > this.maxBatchBytes)) {
+      this.send(streamName);
+      batch = undefined;
+    }
+    if (batch === undefined) {
+      batch = { builder: new PutFrameBuilder(streamName), entries: [], payloadBytes: 0, timer: null };
+      this.batches.set(streamName, batch);
+      batch.timer = setTimeout(() => this.send(streamName), this.lingerMs);
+    }
+    let keyBytes: number;
+    try {
+      keyBytes = this.client.addRecord(batch.builder, entry.record);
+    } catch (error) {
+      this.settle(entry, () => entry.reject(error as Error));
+      return;
+    }
+    batch.entries.push(entry);
+    batch.payloadBytes += keyBytes + data.length;
+    if (batch.entries.length >= this.maxBatchRecords || batch.payloadBytes >= this.maxBatchBytes) this.send(streamName);
+  }
+
+  private send(streamName: string): void {
+    const batch = this.batches.get(streamName);
+    if (batch === undefined) return;
+    this.batches.delete(streamName);
+    if (batch.timer !== null) clearTimeout(batch.timer);
+    if (batch.entries.length === 0) return;
+    this.client.putFrame(batch.builder).then(
+      (result) => this.onResult(batch.entries, result),
+      (error: ShardlineError) => {
+        for (const entry of batch.entries) this.retryOrFail(entry, error.retriable === true, error.code, error.message, error);
+      },
+    );
+  }
+
+  private onResult(entries: Queued[], result: PutResult): void {
+    const runs = result.shards.map((shard) => ({ shardId: shardIdOf(shard.serial), sequenceNumbers: new SequenceNumberRun(shard.serial, shard.firstOffset), next: shard.firstOffset }));
+    const failures = new Map(result.failures.map((failure) => [failure.index, failure]));
+    entries.forEach((entry, index) => {
+      const slot = result.slots[index]!;
+      if (slot !== FAILED_SLOT) {
+        const run = runs[slot]!;
+        const sequenceNumber = run.sequenceNumbers.at(run.next++);
+        this.settle(entry, () => entry.resolve({ shardId: run.shardId, sequenceNumber }));
+        return;
+      }
+      const failure = failures.get(index);
+      const code = failure?.code ?? 'InternalFailure';
+      this.retryOrFail(entry, code === 'ProvisionedThroughputExceededException' || code === 'InternalFailure', code, failure?.message ?? 'no result for this record');
+    });
+  }
+
+  private retryOrFail(entry: Queued, retriable: boolean, code: string, message: string, cause?: Error): void {
+    entry.attempts++;
+    if (!retriable || entry.attempts >= this.maxAttempts) {
+      const error = cause ?? Object.assign(new Error(`${code}: ${message}`), { code, retriable });
+      this.settle(entry, () => entry.reject(error));
+      return;
+    }
+    const ceiling = Math.min(this.retryMaxMs, this.retryBaseMs * 2 ** (entry.attempts - 1));
+    this.retriesPending++;
+    setTimeout(() => {
+      this.retriesPending--;
+      this.enqueue(entry);
+    }, Math.random() * ceiling);
+  }
+
+  private settle(entry: Queued, done: () => void): void {
+    this.inFlight--;
+    done();
+    this.roomWaiters.shift()?.();
+    if (this.inFlight === 0 && this.retriesPending === 0) for (const wake of this.idleWaiters.splice(0)) wake();
+  }
+}
+
+function checkOption(value: number | undefined, name: string, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
+    throw new InvalidArgumentException(`${name} must be a number from ${min} to ${max}, got ${String(value)}`);
+  }
+  return value;
+}

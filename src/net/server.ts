@@ -1,0 +1,135 @@
+import uWS from 'uWebSockets.js';
+import type { Engine } from '../engine.js';
+import { DEFAULT_PORT, FRAME_BYTES_MAX } from './protocol.js';
+import { Session } from './session.js';
+
+export interface ServerOptions {
+  readonly engine: Engine;
+  /** Default 127.0.0.1. */
+  readonly host?: string;
+  /** Default 4567; 0 picks a free port (see `port` once started). */
+  readonly port?: number;
+  /** How long shutdown waits for writes in flight. Default 10 s. */
+  readonly shutdownTimeoutMs?: number;
+}
+
+/**
+ * uWS closes a connection whose unsent bytes pass this (a client that never reads); the
+ * sessions' own limits (SUBSCRIPTION_HIGH_WATER_BYTES, READ_BACKPRESSURE_BYTES) keep a client
+ * that reads, however slowly, far below it.
+ */
+const BACKPRESSURE_CLOSE_BYTES = 64 * 1024 * 1024;
+const IDLE_TIMEOUT_SECONDS = 120;
+const SHUTDOWN_TIMEOUT_MS = 10_000;
+
+/**
+ * The WebSocket server (docs/PROTOCOL.md) on uWebSockets.js, on the engine's thread: it decodes,
+ * validates and routes on this thread, and the engine hands records to the shard workers in one
+ * message per event-loop turn. `GET /health` answers 200 for load balancers and scripts.
+ */
+export class ShardlineServer {
+  private readonly sessions = new Set<Session>();
+  private readonly writes = new Set<Promise<unknown>>();
+  private listenSocket: uWS.us_listen_socket | null = null;
+  private stopping = false;
+  private stopped: Promise<void> | null = null;
+
+  private constructor(
+    private readonly app: uWS.TemplatedApp,
+    private readonly options: ServerOptions,
+    readonly host: string,
+    readonly port: number,
+  ) {}
+
+  static start(options: ServerOptions): Promise<ShardlineServer> {
+    const host = options.host ?? '127.0.0.1';
+    const app = uWS.App();
+    let server: ShardlineServer | null = null;
+    const sessionHost = {
+      engine: options.engine,
+      serverName: 'shardline',
+      get stopping() {
+        return server?.stopping ?? false;
+      },
+      track: (write: Promise<unknown>) => server?.track(write),
+    };
+    app.ws<{ session: Session }>('/*', {
+      maxPayloadLength: FRAME_BYTES_MAX,
+      maxBackpressure: BACKPRESSURE_CLOSE_BYTES,
+      closeOnBackpressureLimit: true,
+      idleTimeout: IDLE_TIMEOUT_SECONDS,
+      sendPingsAutomatically: true,
+      open: (ws) => {
+        const session = new Session(ws, sessionHost);
+        ws.getUserData().session = session;
+        server?.sessions.add(session);
+        if (server?.stopping === true) session.shutDown();
+      },
+      message: (ws, message, isBinary) => ws.getUserData().session.onMessage(message, isBinary),
+      drain: (ws) => ws.getUserData().session.onDrain(),
+      close: (ws) => {
+        const session = ws.getUserData().session;
+        session.onClose();
+        server?.sessions.delete(session);
+      },
+    });
+    app.get('/health', (res) => {
+      res.cork(() => res.writeStatus('200 OK').writeHeader('content-type', 'text/plain').end('ok\n'));
+    });
+    app.any('/*', (res) => {
+      res.cork(() => res.writeStatus('426 Upgrade Required').writeHeader('content-type', 'text/plain').end('shardline speaks its protocol over WebSocket on this port (docs/PROTOCOL.md)\n'));
+    });
+    return new Promise((resolve, reject) => {
+      app.listen(host, options.port ?? DEFAULT_PORT, (socket) => {
+        if (socket === false) {
+          app.close();
+          reject(new Error(`cannot listen on ${host}:${options.port ?? DEFAULT_PORT} (in use, or not an address of this machine)`));
+          return;
+        }
+        server = new ShardlineServer(app, options, host, uWS.us_socket_local_port(socket));
+        server.listenSocket = socket;
+        resolve(server);
+      });
+    });
+  }
+
+  get url(): string {
+    return `ws://${this.host}:${this.port}/`;
+  }
+
+  get connectionCount(): number {
+    return this.sessions.size;
+  }
+
+  /**
+   * Graceful stop: no new connections or requests (ShuttingDown), writes in flight are
+   * answered, subscriptions end (END "shutdown"), connections close (1001). The engine stays
+   * open: its owner closes it. Idempotent.
+   */
+  stop(): Promise<void> {
+    this.stopped ??= this.shutDown();
+    return this.stopped;
+  }
+
+  private async shutDown(): Promise<void> {
+    this.stopping = true;
+    if (this.listenSocket !== null) uWS.us_listen_socket_close(this.listenSocket);
+    this.listenSocket = null;
+    const timeoutMs = this.options.shutdownTimeoutMs ?? SHUTDOWN_TIMEOUT_MS;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.allSettled([...this.writes]), new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    clearTimeout(timer);
+    // Let the answers of those writes go out before the closes.
+    await new Promise((resolve) => setImmediate(resolve));
+    for (const session of [...this.sessions]) session.shutDown();
+    this.app.close();
+  }
+
+  private track(write: Promise<unknown>): void {
+    this.writes.add(write);
+    const forget = (): void => {
+      this.writes.delete(write);
+    };
+    write.then(forget, forget);
+  }
+}
