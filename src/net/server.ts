@@ -101,6 +101,21 @@ export class ShardlineServer {
     return this.sessions.size;
   }
 
+  /** What the connections hold now: for operators, and for tests of backpressure. */
+  stats(): { connections: number; subscriptions: number; requestsInFlight: number; unsentBytesMax: number; unsentBytesTotal: number } {
+    let subscriptions = 0;
+    let requestsInFlight = 0;
+    let unsentBytesMax = 0;
+    let unsentBytesTotal = 0;
+    for (const session of this.sessions) {
+      subscriptions += session.subscriptionCount;
+      requestsInFlight += session.requestsInFlight;
+      unsentBytesMax = Math.max(unsentBytesMax, session.unsentBytes);
+      unsentBytesTotal += session.unsentBytes;
+    }
+    return { connections: this.sessions.size, subscriptions, requestsInFlight, unsentBytesMax, unsentBytesTotal };
+  }
+
   /**
    * Graceful stop: no new connections or requests (ShuttingDown), writes in flight are
    * answered, subscriptions end (END "shutdown"), connections close (1001). The engine stays

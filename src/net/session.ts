@@ -78,6 +78,15 @@ export class Session {
     return this.inFlight;
   }
 
+  get subscriptionCount(): number {
+    return this.subscriptions.size;
+  }
+
+  /** Bytes uWS holds for this connection, not yet written to the socket. */
+  get unsentBytes(): number {
+    return this.closed ? 0 : this.ws.getBufferedAmount();
+  }
+
   onMessage(message: ArrayBuffer, isBinary: boolean): void {
     let reader: FrameReader;
     try {
