@@ -145,7 +145,7 @@ export class ShardlineClient {
    * ends (after the event with ChildShards), on CANCEL (break out of the loop), or when the
    * server ends it; `ended` then says why. A dropped connection throws ConnectionError.
    */
-  subscribeToShard(request: SubscribeRequest): AsyncIterable<ClientSubscribeEvent> & { readonly ended: SubscriptionEnd | null } {
+  subscribeToShard(request: SubscribeRequest): ShardSubscription {
     return new Subscription(this.transport, request);
   }
 }
@@ -175,8 +175,15 @@ function kinesisRecords(frame: RecordsFrame): ClientKinesisRecord[] {
   }));
 }
 
+export interface ShardSubscription extends AsyncIterable<ClientSubscribeEvent> {
+  /** Why it ended, once it has. */
+  readonly ended: SubscriptionEnd | null;
+  /** Ends it now (CANCEL), even while the iteration waits for an event. */
+  cancel(): void;
+}
+
 /** One SUBSCRIBE: events queue up here until read; a full queue pauses the socket (Node). */
-class Subscription implements AsyncIterable<ClientSubscribeEvent> {
+class Subscription implements ShardSubscription {
   ended: SubscriptionEnd | null = null;
   private readonly queue: ClientSubscribeEvent[] = [];
   private failure: Error | null = null;
@@ -209,15 +216,22 @@ class Subscription implements AsyncIterable<ClientSubscribeEvent> {
         await new Promise<void>((resolve) => (this.wake = resolve));
       }
     } finally {
-      if (!this.done) {
-        // The reader left early: cancel; frames still in flight are dropped on arrival.
-        this.transport.sendRaw(encodeCancel(this.requestId));
-        this.transport.settle(this.requestId);
-        this.done = true;
-        this.ended = 'cancelled';
-      }
+      // The reader left early: cancel.
+      this.cancel();
       if (this.paused) this.transport.setReading(true);
     }
+  }
+
+  cancel(): void {
+    if (this.done) return;
+    this.done = true;
+    this.ended = 'cancelled';
+    if (this.requestId !== 0) {
+      // Frames still in flight for it are dropped on arrival.
+      this.transport.sendRaw(encodeCancel(this.requestId));
+      this.transport.settle(this.requestId);
+    }
+    this.notify();
   }
 
   private onFrame(reader: FrameReader): boolean {

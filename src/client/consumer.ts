@@ -1,5 +1,5 @@
 import { InvalidArgumentException, ResourceNotFoundException } from '../errors.js';
-import type { ClientKinesisRecord, ClientSubscribeEvent, ShardlineClient } from './client.js';
+import type { ClientKinesisRecord, ClientSubscribeEvent, ShardSubscription, ShardlineClient } from './client.js';
 import { ConnectionError } from './transport.js';
 
 export type StartingPosition = { readonly Type: 'TRIM_HORIZON' | 'LATEST' } | { readonly Type: 'AT_SEQUENCE_NUMBER' | 'AFTER_SEQUENCE_NUMBER'; readonly SequenceNumber: string } | { readonly Type: 'AT_TIMESTAMP'; readonly Timestamp: Date | number };
@@ -52,14 +52,27 @@ export class Consumer {
     yield* this.follow(options.consumerARN, Shards.map((shard) => shard.ShardId), start, options);
   }
 
-  /** Subscriptions to `roots` and their descendants, merged into one iteration. */
+  /**
+   * Subscriptions to `roots` and their descendants, merged into one iteration. Leaving the
+   * iteration cancels every live subscription at once: a shard generator waiting for its next
+   * event could not be returned from until that event came.
+   */
   private async *follow(consumerARN: string, roots: string[], start: StartingPosition, options: { followChildren?: boolean; reconnectAttemptsMax?: number }): AsyncGenerator<ConsumedRecord> {
+    const live = new Set<ShardSubscription>();
+    try {
+      yield* this.merge(consumerARN, roots, start, options, live);
+    } finally {
+      for (const subscription of live) subscription.cancel();
+    }
+  }
+
+  private async *merge(consumerARN: string, roots: string[], start: StartingPosition, options: { followChildren?: boolean; reconnectAttemptsMax?: number }, live: Set<ShardSubscription>): AsyncGenerator<ConsumedRecord> {
     const merged = new MergedQueue<ConsumedRecord>();
     const started = new Set<string>();
     const ended = new Set<string>();
     const launch = (shardId: string, position: StartingPosition): void => {
       started.add(shardId);
-      merged.add(this.shardRecords(consumerARN, shardId, position, options.reconnectAttemptsMax ?? 20, (children) => {
+      merged.add(this.shardRecords(consumerARN, shardId, position, options.reconnectAttemptsMax ?? 20, live, (children) => {
         ended.add(shardId);
         if (options.followChildren === false) return;
         for (const child of children) {
@@ -74,10 +87,11 @@ export class Consumer {
   }
 
   /** One shard's records, resubscribing after drops; calls `onEnd` with its children when it ends. */
-  private async *shardRecords(consumerARN: string, shardId: string, start: StartingPosition, attemptsMax: number, onEnd: (children: NonNullable<ClientSubscribeEvent['ChildShards']>) => void): AsyncGenerator<ConsumedRecord> {
+  private async *shardRecords(consumerARN: string, shardId: string, start: StartingPosition, attemptsMax: number, live: Set<ShardSubscription>, onEnd: (children: NonNullable<ClientSubscribeEvent['ChildShards']>) => void): AsyncGenerator<ConsumedRecord> {
     let position: StartingPosition = start;
     for (let failures = 0; ; ) {
       const subscription = this.client.subscribeToShard({ ConsumerARN: consumerARN, ShardId: shardId, StartingPosition: position });
+      live.add(subscription);
       try {
         for await (const event of subscription) {
           failures = 0;
@@ -92,6 +106,8 @@ export class Consumer {
       } catch (error) {
         const retriable = error instanceof ConnectionError || (error as { retriable?: boolean }).retriable === true;
         if (!retriable || ++failures > attemptsMax) throw error;
+      } finally {
+        live.delete(subscription);
       }
       // Dropped, or the server went down: try again from the last record delivered.
       await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(RECONNECT_MAX_MS, RECONNECT_BASE_MS * 2 ** failures)));

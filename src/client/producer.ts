@@ -33,6 +33,7 @@ export interface ProducerResult {
 }
 
 const PUT_RECORDS_MAX = 500;
+const FREE_BUILDERS_MAX = 16;
 const PUT_BYTES_MAX = 5 * 1024 * 1024;
 
 interface Queued {
@@ -75,6 +76,8 @@ export class Producer {
   private readonly idleWaiters: Array<() => void> = [];
   private retriesPending = 0;
   private closed = false;
+  /** Builders whose frames were answered: their buffers are reused, not allocated again. */
+  private readonly freeBuilders: PutFrameBuilder[] = [];
 
   constructor(
     private readonly client: ShardlineClient,
@@ -105,9 +108,10 @@ export class Producer {
   }
 
   /** Puts a record; resolves once the server stored it (under fsync "always": on disk). */
-  async put(record: ProducerRecord): Promise<ProducerResult> {
-    if (this.closed) throw new InvalidArgumentException('the producer is closed');
-    await this.drain();
+  put(record: ProducerRecord): Promise<ProducerResult> {
+    if (this.closed) return Promise.reject(new InvalidArgumentException('the producer is closed'));
+    // The common case takes no extra promise turn: the record is encoded into its batch now.
+    if (!this.writable) return this.drain().then(() => this.put(record));
     this.inFlight++;
     return new Promise((resolve, reject) => this.enqueue({ record, resolve, reject, attempts: 0 }));
   }
@@ -134,9 +138,15 @@ export class Producer {
       batch = undefined;
     }
     if (batch === undefined) {
-      batch = { builder: new PutFrameBuilder(streamName), entries: [], payloadBytes: 0, timer: null };
+      batch = { builder: this.takeBuilder(streamName), entries: [], payloadBytes: 0, timer: null };
       this.batches.set(streamName, batch);
-      batch.timer = setTimeout(() => this.send(streamName), this.lingerMs);
+      const current = batch;
+      const sendIfCurrent = (): void => {
+        if (this.batches.get(streamName) === current) this.send(streamName);
+      };
+      // lingerMs 0 sends at the end of this event-loop turn: a timer would wait 1 ms at least.
+      if (this.lingerMs === 0) nextTurn(sendIfCurrent);
+      else batch.timer = setTimeout(sendIfCurrent, this.lingerMs);
     }
     let keyBytes: number;
     try {
@@ -157,11 +167,27 @@ export class Producer {
     if (batch.timer !== null) clearTimeout(batch.timer);
     if (batch.entries.length === 0) return;
     this.client.putFrame(batch.builder).then(
-      (result) => this.onResult(batch.entries, result),
+      (result) => {
+        this.releaseBuilder(batch.builder);
+        this.onResult(batch.entries, result);
+      },
       (error: ShardlineError) => {
+        this.releaseBuilder(batch.builder);
         for (const entry of batch.entries) this.retryOrFail(entry, error.retriable === true, error.code, error.message, error);
       },
     );
+  }
+
+  private takeBuilder(streamName: string): PutFrameBuilder {
+    const builder = this.freeBuilders.pop();
+    if (builder === undefined) return new PutFrameBuilder(streamName);
+    builder.reset(streamName);
+    return builder;
+  }
+
+  /** Called once the frame was answered, so it was sent: the buffer is free. */
+  private releaseBuilder(builder: PutFrameBuilder): void {
+    if (this.freeBuilders.length < FREE_BUILDERS_MAX) this.freeBuilders.push(builder);
   }
 
   private onResult(entries: Queued[], result: PutResult): void {
@@ -203,6 +229,9 @@ export class Producer {
     if (this.inFlight === 0 && this.retriesPending === 0) for (const wake of this.idleWaiters.splice(0)) wake();
   }
 }
+
+/** After the current turn's I/O: setImmediate in Node; browsers have none, and get a 0 ms timer. */
+const nextTurn: (run: () => void) => void = typeof setImmediate === 'function' ? (run) => setImmediate(run) : (run) => setTimeout(run, 0);
 
 function checkOption(value: number | undefined, name: string, fallback: number, min: number, max: number): number {
   if (value === undefined) return fallback;

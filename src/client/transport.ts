@@ -32,6 +32,11 @@ export class ConnectionError extends ShardlineError {
   }
 }
 
+/** The client was closed by its owner: nothing more will be sent; not worth retrying. */
+export class ClientClosedError extends ShardlineError {
+  readonly code = 'ClientClosed' as const;
+}
+
 /** The server refused a frame (a protocol error code, see docs/PROTOCOL.md). */
 export class ProtocolError extends ShardlineError {
   constructor(
@@ -100,7 +105,7 @@ export class Transport {
 
   /** Opens the connection and shakes hands, unless it is open already. */
   connect(): Promise<void> {
-    if (this.closed) return Promise.reject(new ConnectionError('the client is closed'));
+    if (this.closed) return Promise.reject(new ClientClosedError('the client is closed'));
     if (this.socket !== null && this.connecting === null) return Promise.resolve();
     this.connecting ??= this.open().finally(() => {
       this.connecting = null;
@@ -159,7 +164,7 @@ export class Transport {
     const socket = this.socket;
     this.socket = null;
     socket?.close(1000, 'client closed');
-    this.failAll(new ConnectionError('the client was closed'));
+    this.failAll(new ClientClosedError('the client was closed'));
   }
 
   private takeId(): number {
@@ -256,7 +261,7 @@ export class Transport {
     this.waiting.shift()?.();
   }
 
-  private failAll(error: ConnectionError): void {
+  private failAll(error: ShardlineError): void {
     const pending = [...this.pending.values()];
     this.pending.clear();
     for (const request of pending) request.onError(error);

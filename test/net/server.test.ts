@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import fs from 'node:fs';
-import { Consumer, ConnectionError, Producer, connect, type ShardlineClient } from '../../src/client/node.js';
+import { ClientClosedError, Consumer, ConnectionError, Producer, connect, type ShardlineClient } from '../../src/client/node.js';
 import { ProvisionedThroughputExceededException, ResourceInUseException, ResourceNotFoundException, ValidationException, InvalidArgumentException, ExpiredIteratorException } from '../../src/errors.js';
 import { decodeError } from '../../src/net/messages/error.js';
 import { encodeHello } from '../../src/net/messages/hello.js';
@@ -217,6 +217,30 @@ describe('server: subscriptions', () => {
     expect(continuation).toBe((results[2] as { sequenceNumber: string }).sequenceNumber);
     expect(subscription.ended).toBe('cancelled');
     await waitFor(() => server.server.stats().subscriptions === 0);
+  });
+
+  it('leaving a stream subscription cancels every shard at once, even shards with nothing arriving', async () => {
+    await client.call('CreateStream', { StreamName: 'quiet', ShardCount: 2 });
+    const arn = (await client.call('RegisterStreamConsumer', { StreamARN: await streamArn(client, 'quiet'), ConsumerName: 'q' })).Consumer.ConsumerARN;
+    await client.putRecords('quiet', [{ partitionKey: 'one', data: bytes('only') }]);
+    const before = server.server.stats().subscriptions;
+    for await (const record of new Consumer(client).subscribeStream({ streamName: 'quiet', consumerARN: arn, startingPosition: { Type: 'TRIM_HORIZON' } })) {
+      expect(text(record.Data)).toBe('only');
+      break;
+    }
+    await waitFor(() => server.server.stats().subscriptions === before);
+  });
+
+  it('a consumer whose client is closed ends with ClientClosedError instead of reconnecting', async () => {
+    const closing = await connect(server.url);
+    const iteration = (async () => {
+      for await (const _ of new Consumer(closing).subscribe({ consumerARN, shardId: 'shardId-000000000000' })) {
+        // nothing arrives: the close ends it
+      }
+    })();
+    await waitFor(() => server.server.stats().subscriptions >= 1);
+    closing.close();
+    await expect(iteration).rejects.toBeInstanceOf(ClientClosedError);
   });
 
   it('a consumer follows the children of a split, in order, without losing or repeating a record', async () => {

@@ -1,7 +1,8 @@
 /*
  * PUT (0x03), client -> server
- *   0 u16 streamLength | 2 stream (UTF-8) | u32 recordCount | recordCount x 16-byte hash keys
- *   (big-endian) | records in the on-disk record layout (docs/FORMAT.md), filling the rest
+ *   0 u16 streamLength | 2 stream (UTF-8) | u32 recordCount | records in the on-disk record
+ *   layout (docs/FORMAT.md), back to back | recordCount x 16-byte hash keys (big-endian): the
+ *   last 16 x recordCount bytes of the frame
  *
  * PUT_RESULT (0x83), server -> client
  *   u16 shardCount | per shard: u32 serial, u64 firstOffset | u32 recordCount |
@@ -9,7 +10,7 @@
  *   per failure: u32 recordIndex, u8 codeLength, code, u16 messageLength, message
  */
 import { FLAG_EXPLICIT_HASH_KEY, RECORD_DATA_LENGTH_POSITION, RECORD_FLAGS_POSITION, RECORD_HEADER_BYTES, RECORD_KEY_LENGTH_POSITION } from '../../log/batch_format.js';
-import { FAILED_SLOT, FrameReader, FrameWriter, HASH_KEY_BYTES, MalformedFrameError, Opcode } from '../protocol.js';
+import { FAILED_SLOT, FRAME_HEADER_BYTES, FrameReader, FrameWriter, HASH_KEY_BYTES, MalformedFrameError, Opcode, REQUEST_ID_POSITION, utf8Bytes } from '../protocol.js';
 
 export interface PutFrame {
   readonly stream: string;
@@ -24,33 +25,57 @@ export function decodePut(reader: FrameReader): PutFrame {
   const stream = reader.string(2);
   const recordCount = reader.u32();
   if (recordCount === 0) throw new MalformedFrameError('a PUT holds at least one record');
-  if (recordCount * HASH_KEY_BYTES > reader.remaining) throw new MalformedFrameError(`a PUT of ${recordCount} records is too short for their hash keys`);
-  const hashKeys = reader.bytesOf(recordCount * HASH_KEY_BYTES);
-  return { stream, recordCount, hashKeys, records: reader.rest() };
+  const hashKeyBytes = recordCount * HASH_KEY_BYTES;
+  if (hashKeyBytes > reader.remaining) throw new MalformedFrameError(`a PUT of ${recordCount} records is too short for their hash keys`);
+  const records = reader.bytesOf(reader.remaining - hashKeyBytes);
+  return { stream, recordCount, hashKeys: reader.rest(), records };
 }
 
 const encoder = new TextEncoder();
+/** Keys up to this long are written by a loop when ASCII: cheaper than encodeInto's view and call. */
+const SHORT_KEY_CHARS_MAX = 64;
+const INITIAL_BYTES = 64 * 1024;
 
 /**
- * Builds a PUT frame record by record, so a producer encodes each record once, when it is put.
- * Hash keys and records grow in separate buffers and meet in finish().
+ * Builds a PUT frame record by record in one buffer, so a producer encodes each record once,
+ * when it is put, and sends the buffer as it is. reset() reuses the buffer for the next frame
+ * once this one was sent (the WebSocket copies what it sends).
  */
 export class PutFrameBuilder {
-  private records = new Uint8Array(64 * 1024);
-  private recordsView = new DataView(this.records.buffer);
-  private recordsLength = 0;
-  private hashKeys = new Uint8Array(16 * 64);
+  private bytes = new Uint8Array(INITIAL_BYTES);
+  private view = new DataView(this.bytes.buffer);
+  private hashKeys = new Uint8Array(HASH_KEY_BYTES * 64);
+  private position = 0;
+  private countPosition = 0;
   private count = 0;
+  private streamName = '';
 
-  constructor(readonly stream: string) {}
+  constructor(stream: string) {
+    this.reset(stream);
+  }
+
+  get stream(): string {
+    return this.streamName;
+  }
 
   get recordCount(): number {
     return this.count;
   }
 
-  /** Bytes the frame will have (an upper bound before finish). */
-  get byteLength(): number {
-    return 8 + 2 + this.stream.length * 3 + 4 + this.count * HASH_KEY_BYTES + this.recordsLength;
+  /** Starts a new frame for `stream`, keeping the buffers. */
+  reset(stream: string): void {
+    const name = utf8Bytes(stream);
+    if (name.length > 0xffff) throw new RangeError('a stream name has at most 65,535 bytes');
+    this.streamName = stream;
+    this.count = 0;
+    this.position = 0;
+    this.reserve(FRAME_HEADER_BYTES + 2 + name.length + 4);
+    this.bytes.fill(0, 0, FRAME_HEADER_BYTES);
+    this.bytes[0] = Opcode.PUT;
+    this.view.setUint16(FRAME_HEADER_BYTES, name.length, true);
+    this.bytes.set(name, FRAME_HEADER_BYTES + 2);
+    this.countPosition = FRAME_HEADER_BYTES + 2 + name.length;
+    this.position = this.countPosition + 4;
   }
 
   /**
@@ -60,17 +85,17 @@ export class PutFrameBuilder {
    */
   add(partitionKey: string, data: Uint8Array, hashKey: Uint8Array, explicitHashKey?: Uint8Array): number {
     const explicitBytes = explicitHashKey === undefined ? 0 : HASH_KEY_BYTES;
-    this.reserve(RECORD_HEADER_BYTES + explicitBytes + partitionKey.length * 3 + data.length);
-    const start = this.recordsLength;
+    this.reserve(this.position + RECORD_HEADER_BYTES + explicitBytes + partitionKey.length * 3 + data.length);
+    const start = this.position;
     const keyStart = start + RECORD_HEADER_BYTES + explicitBytes;
-    const { written } = encoder.encodeInto(partitionKey, this.records.subarray(keyStart));
-    const view = this.recordsView;
+    const keyBytes = this.writeKey(partitionKey, keyStart);
+    const view = this.view;
     view.setUint32(start + RECORD_DATA_LENGTH_POSITION, data.length, true);
-    view.setUint16(start + RECORD_KEY_LENGTH_POSITION, written, true);
+    view.setUint16(start + RECORD_KEY_LENGTH_POSITION, keyBytes, true);
     view.setUint16(start + RECORD_FLAGS_POSITION, explicitHashKey === undefined ? 0 : FLAG_EXPLICIT_HASH_KEY, true); // flags, and the reserved byte
-    if (explicitHashKey !== undefined) this.records.set(explicitHashKey, start + RECORD_HEADER_BYTES);
-    this.records.set(data, keyStart + written);
-    this.recordsLength = keyStart + written + data.length;
+    if (explicitHashKey !== undefined) this.bytes.set(explicitHashKey, start + RECORD_HEADER_BYTES);
+    this.bytes.set(data, keyStart + keyBytes);
+    this.position = keyStart + keyBytes + data.length;
     if ((this.count + 1) * HASH_KEY_BYTES > this.hashKeys.length) {
       const grown = new Uint8Array(this.hashKeys.length * 2);
       grown.set(this.hashKeys);
@@ -78,25 +103,39 @@ export class PutFrameBuilder {
     }
     this.hashKeys.set(hashKey, this.count * HASH_KEY_BYTES);
     this.count++;
-    return written;
+    return keyBytes;
   }
 
+  /** The frame, a view of this builder's buffer: valid until reset() or the next add(). */
   finish(requestId: number): Uint8Array {
     const hashKeyBytes = this.count * HASH_KEY_BYTES;
-    return new FrameWriter(Opcode.PUT, requestId, this.byteLength)
-      .string(this.stream, 2)
-      .u32(this.count)
-      .raw(this.hashKeys.subarray(0, hashKeyBytes))
-      .raw(this.records.subarray(0, this.recordsLength))
-      .finish();
+    this.reserve(this.position + hashKeyBytes);
+    this.view.setUint32(REQUEST_ID_POSITION, requestId >>> 0, true);
+    this.view.setUint32(this.countPosition, this.count, true);
+    this.bytes.set(this.hashKeys.subarray(0, hashKeyBytes), this.position);
+    return this.bytes.subarray(0, this.position + hashKeyBytes);
+  }
+
+  private writeKey(key: string, at: number): number {
+    if (key.length <= SHORT_KEY_CHARS_MAX) {
+      const bytes = this.bytes;
+      let i = 0;
+      for (; i < key.length; i++) {
+        const code = key.charCodeAt(i);
+        if (code >= 0x80) break;
+        bytes[at + i] = code;
+      }
+      if (i === key.length) return i;
+    }
+    return encoder.encodeInto(key, this.bytes.subarray(at)).written;
   }
 
   private reserve(bytes: number): void {
-    if (this.recordsLength + bytes <= this.records.length) return;
-    const grown = new Uint8Array(Math.max(this.recordsLength + bytes, this.records.length * 2));
-    grown.set(this.records.subarray(0, this.recordsLength));
-    this.records = grown;
-    this.recordsView = new DataView(grown.buffer);
+    if (bytes <= this.bytes.length) return;
+    const grown = new Uint8Array(Math.max(bytes, this.bytes.length * 2));
+    grown.set(this.bytes.subarray(0, this.position));
+    this.bytes = grown;
+    this.view = new DataView(grown.buffer);
   }
 }
 

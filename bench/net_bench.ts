@@ -1,0 +1,312 @@
+/**
+ * Network benchmark: the server (bench/net_bench_server.ts) in a child process, the Node client
+ * here, over a real WebSocket on 127.0.0.1. In one run:
+ *   1. producer throughput (Producer.put, one promise per record) for 100 B and 64 KiB
+ *      records, and the same through client.putRecords (500 records a call);
+ *   2. the echo ceiling: the same client and frames against a bare uWS server that answers
+ *      each PUT without storing it;
+ *   3. end-to-end latency put -> push consumer at 10,000 records/s, open loop (from each
+ *      record's intended send time), fsync "never" and "always".
+ *
+ * Usage: npm run bench:net [-- --json <file>]
+ * Environment: BENCH_SECONDS (3 per throughput phase), LATENCY_SECONDS (10), LATENCY_RATE
+ * (10000), SHARDS (4), BENCH_DIR (os.tmpdir()), PHASES (throughput,latency).
+ * Throughput phases run with fsync "never" (the log's ceiling is bench:log's business); the
+ * latency phases state theirs. Last line of stdout: one JSON object. MB = 10^6 bytes.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { Consumer, Producer, connect, type ClientRecord, type ShardlineClient } from '../src/client/node.js';
+import {
+  KIB,
+  MB,
+  Progress,
+  echoEnvironment,
+  envNumber,
+  environment,
+  finish,
+  formatLatency,
+  jsonPathArg,
+  latencyHistogram,
+  patternBytes,
+  ratio,
+  round1,
+  summarizeHistogram,
+  yieldToLoop,
+  type LatencySummary,
+} from './bench_common.js';
+
+const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
+const SERVER_SCRIPT = path.join(BENCH_DIR, 'net_bench_server.ts');
+const STREAM = 'bench';
+const PARTITION_KEYS = 10_000;
+const WARMUP_SECONDS = 0.5;
+const LATENCY_WARMUP_SECONDS = 1;
+const BATCH_RECORDS = 500;
+/** Frames of putRecords in flight in the batch phases. */
+const BATCH_WINDOW = 16;
+
+interface Config {
+  readonly seconds: number;
+  readonly latencySeconds: number;
+  readonly latencyRate: number;
+  readonly shards: number;
+  readonly phases: readonly string[];
+  readonly rootDir: string;
+  readonly jsonPath: string | null;
+}
+
+function readConfig(): Config {
+  return {
+    seconds: envNumber('BENCH_SECONDS', 3, 0.1, 3600),
+    latencySeconds: envNumber('LATENCY_SECONDS', 10, 0.5, 3600),
+    latencyRate: envNumber('LATENCY_RATE', 10_000, 1, 1_000_000),
+    shards: Math.round(envNumber('SHARDS', 4, 1, 500)),
+    phases: (process.env.PHASES ?? 'throughput,latency').split(','),
+    rootDir: process.env.BENCH_DIR ?? os.tmpdir(),
+    jsonPath: jsonPathArg(process.argv.slice(2)),
+  };
+}
+
+// ---------------------------------------------------------------- server process
+
+interface ServerProcess {
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+async function startServer(mode: 'shardline' | 'echo', dataDir: string, fsync: string): Promise<ServerProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', SERVER_SCRIPT], { env: { ...process.env, MODE: mode, DATA_DIR: dataDir, FSYNC: fsync }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await readyPort(child);
+  return {
+    url: `ws://127.0.0.1:${port}/`,
+    stop: async () => {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+function readyPort(child: ChildProcess): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const lines = readline.createInterface({ input: child.stdout! });
+    child.once('exit', (code) => reject(new Error(`bench server exited (${code}) before it was ready`)));
+    lines.on('line', (line) => {
+      const match = /^READY (\d+)$/.exec(line);
+      if (match !== null) resolve(Number(match[1]));
+    });
+  });
+}
+
+async function withServer<T>(root: string, name: string, mode: 'shardline' | 'echo', fsync: string, shards: number, run: (client: ShardlineClient) => Promise<T>): Promise<T> {
+  const dataDir = path.join(root, name);
+  const server = await startServer(mode, dataDir, fsync);
+  const client = await connect(server.url, { clientName: 'bench' });
+  try {
+    if (mode === 'shardline') await client.call('CreateStream', { StreamName: STREAM, ShardCount: shards });
+    return await run(client);
+  } finally {
+    client.close();
+    await server.stop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+// ---------------------------------------------------------------- throughput
+
+interface ThroughputFigures {
+  readonly system: 'shardline' | 'echo';
+  readonly api: 'producer' | 'putRecords';
+  readonly recordBytes: number;
+  readonly records: number;
+  readonly seconds: number;
+  readonly recordsPerSec: number;
+  readonly dataMBps: number;
+}
+
+function keys(): string[] {
+  return Array.from({ length: PARTITION_KEYS }, (_, i) => `pk-${i}`);
+}
+
+/** Producer.put for every record, as an application would; in flight bounded by the producer. */
+async function producerFor(client: ShardlineClient, recordBytes: number, seconds: number, progress: Progress | null): Promise<{ records: number; seconds: number }> {
+  const producer = new Producer(client, { lingerMs: 2, maxBatchBytes: 1024 * 1024, maxRecordsInFlight: recordBytes >= KIB ? 256 : 50_000 });
+  const data = patternBytes(recordBytes);
+  const partitionKeys = keys();
+  let acknowledged = 0;
+  let failed: unknown = null;
+  const count = (): void => {
+    acknowledged++;
+  };
+  const fail = (error: unknown): void => {
+    failed = error;
+  };
+  const start = performance.now();
+  const deadline = start + seconds * 1000;
+  for (let i = 0; performance.now() < deadline && failed === null; i++) {
+    if (!producer.writable) await producer.drain();
+    void producer.put({ streamName: STREAM, partitionKey: partitionKeys[i % PARTITION_KEYS]!, data }).then(count, fail);
+    // Let replies in: a producer that never yields would only ever fill its queue.
+    if (i % 1000 === 999) await yieldToLoop();
+    progress?.tick(acknowledged, acknowledged * recordBytes);
+  }
+  await producer.flush();
+  if (failed !== null) throw failed;
+  return { records: acknowledged, seconds: (performance.now() - start) / 1000 };
+}
+
+/** client.putRecords of 500 records (or 1 MiB), BATCH_WINDOW calls in flight. */
+async function putRecordsFor(client: ShardlineClient, recordBytes: number, seconds: number, progress: Progress | null): Promise<{ records: number; seconds: number }> {
+  const data = patternBytes(recordBytes);
+  const perCall = Math.max(1, Math.min(BATCH_RECORDS, Math.floor((1024 * 1024) / recordBytes)));
+  const partitionKeys = keys();
+  const batches = Array.from({ length: PARTITION_KEYS / BATCH_RECORDS }, (_, b) => Array.from({ length: perCall }, (_, i): ClientRecord => ({ partitionKey: partitionKeys[(b * BATCH_RECORDS + i) % PARTITION_KEYS]!, data })));
+  let records = 0;
+  let next = 0;
+  const start = performance.now();
+  const deadline = start + seconds * 1000;
+  const lane = async (): Promise<void> => {
+    while (performance.now() < deadline) {
+      const results = await client.putRecords(STREAM, batches[next++ % batches.length]!);
+      const failure = results.find((result) => 'errorCode' in result);
+      if (failure !== undefined) throw new Error(`a put failed: ${JSON.stringify(failure)}`);
+      records += results.length;
+      progress?.tick(records, records * recordBytes);
+    }
+  };
+  await Promise.all(Array.from({ length: BATCH_WINDOW }, lane));
+  return { records, seconds: (performance.now() - start) / 1000 };
+}
+
+async function throughputPhase(root: string, system: 'shardline' | 'echo', api: 'producer' | 'putRecords', recordBytes: number, config: Config): Promise<ThroughputFigures> {
+  const label = `${system} ${api} ${recordBytes} B`;
+  return withServer(root, `${system}-${api}-${recordBytes}`, system, 'never', config.shards, async (client) => {
+    const drive = api === 'producer' ? producerFor : putRecordsFor;
+    await drive(client, recordBytes, WARMUP_SECONDS, null);
+    const run = await drive(client, recordBytes, config.seconds, new Progress(label));
+    const figures = { system, api, recordBytes, records: run.records, seconds: round1(run.seconds), recordsPerSec: Math.round(run.records / run.seconds), dataMBps: round1((run.records * recordBytes) / MB / run.seconds) };
+    console.log(`${label}: ${figures.recordsPerSec} records/s, ${figures.dataMBps} MB/s`);
+    return figures;
+  });
+}
+
+// ---------------------------------------------------------------- latency
+
+interface LatencyFigures {
+  readonly fsync: string;
+  readonly ratePerSec: number;
+  readonly records: number;
+  readonly endToEnd: LatencySummary;
+  readonly publish: LatencySummary;
+}
+
+/**
+ * Open loop: after every event-loop turn, the records due by now are put through a Producer
+ * (lingerMs 0), each stamped with its intended send time; a push consumer on its own
+ * connection records receipt minus intended time; the producer's acks give publish latency.
+ */
+async function latencyPhase(root: string, fsync: string, config: Config): Promise<LatencyFigures> {
+  const label = `put -> push consumer at ${config.latencyRate} records/s, fsync ${fsync}`;
+  return withServer(root, `latency-${fsync}`, 'shardline', fsync, 1, async (client) => {
+    const { StreamDescriptionSummary } = await client.call('DescribeStreamSummary', { StreamName: STREAM });
+    const { Consumer: registered } = await client.call('RegisterStreamConsumer', { StreamARN: StreamDescriptionSummary.StreamARN as string, ConsumerName: 'bench' });
+    const consumerClient = await connect(client.transport.url, { clientName: 'bench-consumer' });
+    const endToEnd = latencyHistogram();
+    const publish = latencyHistogram();
+    const rate = config.latencyRate;
+    const total = Math.round(rate * (LATENCY_WARMUP_SECONDS + config.latencySeconds));
+    const warmup = Math.round(rate * LATENCY_WARMUP_SECONDS);
+    const progress = new Progress(label);
+    let received = 0;
+    let lastUs = 0;
+    const consumed = (async () => {
+      for await (const record of new Consumer(consumerClient).subscribe({ consumerARN: registered.ConsumerARN, shardId: 'shardId-000000000000', startingPosition: { Type: 'TRIM_HORIZON' } })) {
+        const view = new DataView(record.Data.buffer, record.Data.byteOffset, record.Data.byteLength);
+        lastUs = (performance.now() - view.getFloat64(0, true)) * 1000;
+        if (view.getUint32(8, true) >= warmup) endToEnd.recordValue(Math.max(1, Math.round(lastUs)));
+        progress.tick(++received, received * 100, lastUs);
+        if (received >= total) return;
+      }
+    })();
+    const producer = new Producer(client, { lingerMs: 0 });
+    const start = performance.now();
+    const puts: Promise<unknown>[] = [];
+    for (let sent = 0; sent < total; ) {
+      const due = Math.min(total, Math.floor(((performance.now() - start) / 1000) * rate));
+      for (; sent < due; sent++) {
+        const intended = start + (sent * 1000) / rate;
+        const data = Buffer.alloc(100);
+        data.writeDoubleLE(intended, 0);
+        data.writeUInt32LE(sent, 8);
+        const index = sent;
+        puts.push(producer.put({ streamName: STREAM, partitionKey: `p${sent % 100}`, data }).then(() => {
+          if (index >= warmup) publish.recordValue(Math.max(1, Math.round((performance.now() - intended) * 1000)));
+        }));
+      }
+      await yieldToLoop();
+    }
+    await Promise.all(puts);
+    await consumed;
+    consumerClient.close();
+    const figures = { fsync, ratePerSec: rate, records: endToEnd.totalCount, endToEnd: summarizeHistogram(endToEnd), publish: summarizeHistogram(publish) };
+    console.log(formatLatency(`${label}, end to end`, figures.endToEnd));
+    console.log(formatLatency(`${label}, publish (put -> ack)`, figures.publish));
+    return figures;
+  });
+}
+
+// ---------------------------------------------------------------- main
+
+function find(throughput: ThroughputFigures[], system: string, api: string, recordBytes: number): ThroughputFigures {
+  return throughput.find((t) => t.system === system && t.api === api && t.recordBytes === recordBytes)!;
+}
+
+async function main(): Promise<void> {
+  const config = readConfig();
+  fs.mkdirSync(config.rootDir, { recursive: true });
+  const root = fs.mkdtempSync(path.join(config.rootDir, 'shardline-net-bench-'));
+  const env = environment(root);
+  echoEnvironment('shardline network benchmark', env);
+  console.log(`  throughput: ${config.seconds} s a phase after ${WARMUP_SECONDS} s warm-up, ${config.shards} shards, fsync never, limits off, ${PARTITION_KEYS} partition keys`);
+  console.log(`  latency: ${config.latencyRate} records/s of 100 B, ${config.latencySeconds} s after ${LATENCY_WARMUP_SECONDS} s warm-up, 1 shard, producer lingerMs 0, one push consumer`);
+  try {
+    const throughput: ThroughputFigures[] = [];
+    if (config.phases.includes('throughput')) {
+      for (const recordBytes of [100, 64 * KIB]) {
+        for (const api of ['producer', 'putRecords'] as const) {
+          throughput.push(await throughputPhase(root, 'echo', api, recordBytes, config));
+          throughput.push(await throughputPhase(root, 'shardline', api, recordBytes, config));
+        }
+      }
+    }
+    const latency = config.phases.includes('latency') ? [await latencyPhase(root, 'never', config), await latencyPhase(root, 'always', config)] : [];
+    const ratios = throughput.length === 0 ? {} : {
+      producer64KiBVsEcho: ratio(find(throughput, 'shardline', 'producer', 64 * KIB).dataMBps, find(throughput, 'echo', 'producer', 64 * KIB).dataMBps),
+      putRecords64KiBVsEcho: ratio(find(throughput, 'shardline', 'putRecords', 64 * KIB).dataMBps, find(throughput, 'echo', 'putRecords', 64 * KIB).dataMBps),
+      producer100BVsEcho: ratio(find(throughput, 'shardline', 'producer', 100).recordsPerSec, find(throughput, 'echo', 'producer', 100).recordsPerSec),
+    };
+    const targets = {
+      ...(throughput.length === 0 ? {} : {
+        producer100BAtLeast500kRecordsPerSec: find(throughput, 'shardline', 'producer', 100).recordsPerSec >= 500_000,
+        producer64KiBAtLeast70PercentOfEcho: (ratios.producer64KiBVsEcho ?? 0) >= 0.7,
+      }),
+      ...(latency.length === 0 ? {} : {
+        endToEndP99Under2MsFsyncNever: latency[0]!.endToEnd.p99Us < 2000,
+        endToEndP99Under10MsFsyncAlways: latency[1]!.endToEnd.p99Us < 10_000,
+      }),
+    };
+    for (const [name, value] of Object.entries(ratios)) console.log(`ratio ${name}: ${value}`);
+    for (const [name, met] of Object.entries(targets)) console.log(`target ${name}: ${met ? 'met' : 'MISSED'}`);
+    const { rootDir: _rootDir, ...shownConfig } = config;
+    finish({ bench: 'net', mbBytes: MB, config: shownConfig, environment: env, throughput, latency, ratios, targets }, config.jsonPath);
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+}
+
+await main();

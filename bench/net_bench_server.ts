@@ -1,0 +1,65 @@
+/**
+ * The server side of bench:net, run as a child process so that client and server do not share
+ * an event loop. MODE=shardline runs the real engine and server (FSYNC, DATA_DIR); MODE=echo
+ * runs a bare uWS server on the same settings that answers HELLO and every PUT with a
+ * PUT_RESULT without storing anything: the transport's ceiling, measured with the same client.
+ * Prints "READY <port>" once listening; SIGTERM stops it.
+ */
+import uWS from 'uWebSockets.js';
+import { Engine, type FsyncPolicy } from '../src/index.js';
+import { encodeHelloOk } from '../src/net/messages/hello.js';
+import { decodePut, encodePutResult } from '../src/net/messages/put.js';
+import { FRAME_BYTES_MAX, FrameReader, IN_FLIGHT_MAX, Opcode, PROTOCOL_VERSION } from '../src/net/protocol.js';
+import { ShardlineServer } from '../src/net/server.js';
+
+const mode = process.env.MODE ?? 'shardline';
+
+function fsyncOf(text: string | undefined): FsyncPolicy {
+  if (text === undefined || text === 'always' || text === 'never') return text ?? 'always';
+  return { intervalMs: Number(text) };
+}
+
+async function runShardline(): Promise<() => Promise<void>> {
+  const engine = await Engine.open({ dataDir: process.env.DATA_DIR!, fsync: fsyncOf(process.env.FSYNC), enforceLimits: false });
+  const server = await ShardlineServer.start({ engine, port: 0 });
+  console.log(`READY ${server.port}`);
+  return async () => {
+    await server.stop();
+    await engine.close();
+  };
+}
+
+function runEcho(): Promise<() => Promise<void>> {
+  const app = uWS.App();
+  let offset = 0;
+  app.ws('/*', {
+    maxPayloadLength: FRAME_BYTES_MAX,
+    maxBackpressure: 64 * 1024 * 1024,
+    message: (ws, message) => {
+      const reader = new FrameReader(new Uint8Array(message));
+      if (reader.opcode === Opcode.HELLO) {
+        ws.send(encodeHelloOk(reader.requestId, { version: PROTOCOL_VERSION, maxFrameBytes: FRAME_BYTES_MAX, maxInFlight: IN_FLIGHT_MAX, serverName: 'echo' }), true);
+        return;
+      }
+      const put = decodePut(reader);
+      const result = { shards: [{ serial: 0, firstOffset: offset }], slots: new Uint16Array(put.recordCount), failures: [] };
+      offset += put.recordCount;
+      ws.send(encodePutResult(reader.requestId, result), true);
+    },
+  });
+  return new Promise((resolve) => {
+    app.listen('127.0.0.1', 0, (socket) => {
+      if (socket === false) throw new Error('echo server cannot listen');
+      console.log(`READY ${uWS.us_socket_local_port(socket)}`);
+      resolve(async () => {
+        uWS.us_listen_socket_close(socket);
+        app.close();
+      });
+    });
+  });
+}
+
+const stop = mode === 'echo' ? await runEcho() : await runShardline();
+process.once('SIGTERM', () => {
+  void stop().then(() => process.exit(0));
+});

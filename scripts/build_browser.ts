@@ -1,0 +1,86 @@
+import fs from 'node:fs';
+import { builtinModules } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build, type Metafile } from 'esbuild';
+
+/*
+ * Bundles the browser client (src/client/browser.ts) into one ES module,
+ * dist/browser/shardline-client.js, the file package.json exports as "shardline/client/browser".
+ * The client shares the wire codecs with the server, so a careless import can drag Node-only
+ * code (ws, node:*, the engine) into the bundle; this build refuses such a bundle, writes
+ * nothing, and names the import chain that brought each Node-only module in.
+ */
+
+const ROOT_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const ENTRY_POINT = 'src/client/browser.ts';
+export const BROWSER_BUNDLE_FILE = path.join(ROOT_DIR, 'dist/browser/shardline-client.js');
+
+/** Packages that run only in Node. ws would otherwise resolve to its browser stub, which throws. */
+const NODE_ONLY_PACKAGES = ['ws', 'bufferutil', 'utf-8-validate', 'uWebSockets.js', 'piscina', 'commander', 'node-addon-api'];
+/**
+ * Marked external so that esbuild finishes and its metafile shows who imports them: left to
+ * esbuild, a node:* import fails the build with only the last importer named.
+ */
+const NODE_ONLY_IMPORTS = ['node:*', ...builtinModules, ...NODE_ONLY_PACKAGES, ...NODE_ONLY_PACKAGES.map((name) => `${name}/*`)];
+/** Our modules that only the server runs; reaching one means the engine came along. */
+const SERVER_ONLY_PATHS = ['src/engine.ts', 'src/net/server.ts', 'src/net/session.ts', 'src/workers/worker_pool.ts', 'src/workers/shard_worker.ts', 'src/native/'];
+
+/** Builds the bundle (and its source map) into `outFile`; returns its path. */
+export async function buildBrowserClient(outFile: string = BROWSER_BUNDLE_FILE): Promise<string> {
+  const result = await build({
+    absWorkingDir: ROOT_DIR,
+    entryPoints: [ENTRY_POINT],
+    outfile: outFile,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    bundle: true,
+    sourcemap: true,
+    external: NODE_ONLY_IMPORTS,
+    metafile: true,
+    write: false,
+    logLevel: 'warning',
+  });
+  const chains = nodeOnlyChains(result.metafile);
+  if (chains.length > 0) {
+    throw new Error(`the browser bundle would pull in Node-only modules:\n${chains.map((chain) => `  ${chain.join('\n    -> ')}`).join('\n')}`);
+  }
+  fs.mkdirSync(path.dirname(outFile), { recursive: true });
+  for (const output of result.outputFiles) fs.writeFileSync(output.path, output.contents);
+  return outFile;
+}
+
+/** For each Node-only module the bundle reaches, the import chain from the entry point to it. */
+function nodeOnlyChains(metafile: Metafile): string[][] {
+  const chains: string[][] = [];
+  for (const [input, { imports }] of Object.entries(metafile.inputs)) {
+    if (SERVER_ONLY_PATHS.some((serverPath) => input.startsWith(serverPath))) chains.push(importChain(metafile, input));
+    // Only the externals above are external here, so each one found is a Node-only import.
+    for (const imported of imports) if (imported.external === true) chains.push([...importChain(metafile, input), imported.path]);
+  }
+  return chains;
+}
+
+/** The shortest import chain from the entry point to `target`, by breadth-first search. */
+function importChain(metafile: Metafile, target: string): string[] {
+  const cameFrom = new Map<string, string | null>([[ENTRY_POINT, null]]);
+  const queue = [ENTRY_POINT];
+  // Each input is queued at most once, so the search ends after every input was seen.
+  for (let next = queue.shift(); next !== undefined && !cameFrom.has(target); next = queue.shift()) {
+    for (const imported of metafile.inputs[next]?.imports ?? []) {
+      if (imported.external === true || cameFrom.has(imported.path)) continue;
+      cameFrom.set(imported.path, next);
+      queue.push(imported.path);
+    }
+  }
+  const chain: string[] = [];
+  for (let at: string | null | undefined = target; at !== undefined && at !== null; at = cameFrom.get(at)) chain.unshift(at);
+  return chain;
+}
+
+const executedDirectly = process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url);
+if (executedDirectly) {
+  const outFile = await buildBrowserClient(process.argv[2] === undefined ? undefined : path.resolve(process.argv[2]));
+  console.log(`built ${path.relative(process.cwd(), outFile)} (${fs.statSync(outFile).size} bytes)`);
+}
