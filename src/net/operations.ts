@@ -9,7 +9,8 @@ import type { Engine } from '../engine.js';
 
 type Operation = (engine: Engine, request: never) => unknown;
 
-export const OPERATIONS: Readonly<Record<string, Operation>> = {
+// A null prototype: a frame naming `constructor` or `toString` must find nothing.
+export const OPERATIONS: Readonly<Record<string, Operation>> = Object.assign(Object.create(null) as Record<string, Operation>, {
   CreateStream: (engine, request: Parameters<Engine['createStream']>[0]) => engine.createStream(request),
   DeleteStream: (engine, request: Parameters<Engine['deleteStream']>[0]) => engine.deleteStream(request),
   DescribeStream: (engine, request: Parameters<Engine['describeStream']>[0]) => engine.describeStream(request),
@@ -34,8 +35,9 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = {
   RemoveTagsFromStream: (engine, request: Parameters<Engine['removeTagsFromStream']>[0]) => engine.removeTagsFromStream(request),
   ListTagsForStream: (engine, request: Parameters<Engine['listTagsForStream']>[0]) => engine.listTagsForStream(request),
   VerifyStream: (engine, request: Parameters<Engine['verifyStream']>[0]) => engine.verifyStream(request),
-};
+} satisfies Record<string, Operation>);
 
-export function isOperation(name: string): boolean {
-  return Object.hasOwn(OPERATIONS, name);
+/** The operation of that name, only if it is one of ours (never an inherited property). */
+export function operationNamed(name: string): Operation | undefined {
+  return Object.hasOwn(OPERATIONS, name) ? OPERATIONS[name] : undefined;
 }

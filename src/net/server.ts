@@ -20,6 +20,12 @@ export interface ServerOptions {
  */
 const BACKPRESSURE_CLOSE_BYTES = 64 * 1024 * 1024;
 const IDLE_TIMEOUT_SECONDS = 120;
+/**
+ * uWS drops a connection whose message passes its limit without a close frame (the client sees
+ * 1006). Its limit is set above ours, so that frames up to twice FRAME_BYTES_MAX reach the
+ * session, which answers and closes with 1009 as docs/PROTOCOL.md says.
+ */
+const UWS_PAYLOAD_BYTES_MAX = 2 * FRAME_BYTES_MAX;
 const SHUTDOWN_TIMEOUT_MS = 10_000;
 
 /**
@@ -54,7 +60,7 @@ export class ShardlineServer {
       track: (write: Promise<unknown>) => server?.track(write),
     };
     app.ws<{ session: Session }>('/*', {
-      maxPayloadLength: FRAME_BYTES_MAX,
+      maxPayloadLength: UWS_PAYLOAD_BYTES_MAX,
       maxBackpressure: BACKPRESSURE_CLOSE_BYTES,
       closeOnBackpressureLimit: true,
       idleTimeout: IDLE_TIMEOUT_SECONDS,

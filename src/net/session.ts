@@ -6,7 +6,7 @@ import { encodeError, type WireError } from './messages/error.js';
 import { decodeHello, encodeHelloOk } from './messages/hello.js';
 import { decodePut, encodePutResult } from './messages/put.js';
 import { decodeGetRecords, decodeSubscribe, encodeRecordsHeader, type SubscribeRequest } from './messages/records.js';
-import { OPERATIONS } from './operations.js';
+import { operationNamed } from './operations.js';
 import {
   CloseCode,
   FAILED_SLOT,
@@ -88,12 +88,19 @@ export class Session {
   }
 
   onMessage(message: ArrayBuffer, isBinary: boolean): void {
+    if (message.byteLength > FRAME_BYTES_MAX) {
+      this.send(encodeError(0, { code: ProtocolErrorCode.MALFORMED_FRAME, message: `a frame has at most ${FRAME_BYTES_MAX} bytes, got ${message.byteLength}`, retriable: false }));
+      this.end(CloseCode.TOO_BIG, 'frame too big');
+      return;
+    }
     let reader: FrameReader;
     try {
       if (!isBinary) throw new MalformedFrameError('frames are binary messages');
       reader = new FrameReader(new Uint8Array(message));
     } catch (error) {
       this.protocolError(0, error);
+      // Before HELLO nothing can be trusted: the handshake failed.
+      if (!this.greeted) this.end(CloseCode.HANDSHAKE_REQUIRED, 'HELLO first');
       return;
     }
     if (!this.greeted) {
@@ -137,6 +144,7 @@ export class Session {
       version = decodeHello(reader).version;
     } catch (error) {
       this.protocolError(reader.requestId, error);
+      this.end(CloseCode.HANDSHAKE_REQUIRED, 'HELLO first');
       return;
     }
     if (version !== PROTOCOL_VERSION) {
@@ -155,7 +163,10 @@ export class Session {
       if (subscription !== undefined) this.endSubscription(requestId, subscription, 'cancelled');
       return;
     }
-    if (opcode === Opcode.HELLO) throw new MalformedFrameError('HELLO was already received');
+    if (opcode === Opcode.HELLO) {
+      this.protocolError(requestId, new MalformedFrameError('HELLO was already received'), ProtocolErrorCode.HANDSHAKE_REQUIRED);
+      return;
+    }
     if (opcode !== Opcode.CALL && opcode !== Opcode.PUT && opcode !== Opcode.GET_RECORDS && opcode !== Opcode.SUBSCRIBE) {
       this.protocolError(requestId, new MalformedFrameError(`unknown opcode 0x${opcode.toString(16)}`), ProtocolErrorCode.UNKNOWN_OPCODE);
       return;
@@ -176,7 +187,7 @@ export class Session {
 
   private call(reader: FrameReader): void {
     const { operation, request } = decodeCall(reader);
-    const run = OPERATIONS[operation];
+    const run = operationNamed(operation);
     if (run === undefined) throw new MalformedFrameError(`unknown operation ${operation}`);
     this.answer(reader.requestId, async () => encodeJsonFrame(Opcode.RESULT, reader.requestId, await run(this.host.engine, request as never)));
   }
