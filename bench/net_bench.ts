@@ -6,7 +6,8 @@
  *   2. the echo ceiling: the same client and frames against a bare uWS server that answers
  *      each PUT without storing it;
  *   3. end-to-end latency put -> push consumer at 10,000 records/s, open loop (from each
- *      record's intended send time), fsync "never" and "always".
+ *      record's intended send time), fsync "never" and "always", and the floor under it: a
+ *      plain TCP echo between two Node processes at the same rate and pacing.
  *
  * Usage: npm run bench:net [-- --json <file>]
  * Environment: BENCH_SECONDS (3 per throughput phase), LATENCY_SECONDS (10), LATENCY_RATE
@@ -16,6 +17,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
@@ -80,11 +82,11 @@ interface ServerProcess {
   stop(): Promise<void>;
 }
 
-async function startServer(mode: 'shardline' | 'echo', dataDir: string, fsync: string): Promise<ServerProcess> {
+async function startServer(mode: 'shardline' | 'echo' | 'tcp', dataDir: string, fsync: string): Promise<ServerProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', SERVER_SCRIPT], { env: { ...process.env, MODE: mode, DATA_DIR: dataDir, FSYNC: fsync }, stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await readyPort(child);
   return {
-    url: `ws://127.0.0.1:${port}/`,
+    url: mode === 'tcp' ? `tcp://127.0.0.1:${port}` : `ws://127.0.0.1:${port}/`,
     stop: async () => {
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGTERM');
@@ -265,6 +267,51 @@ async function latencyPhase(root: string, fsync: string, config: Config): Promis
   });
 }
 
+/**
+ * The floor under every latency here: a plain TCP echo between two Node processes at the same
+ * rate and with the same pacing, round trip per message (as put -> ack is one round trip).
+ */
+async function tcpFloorPhase(root: string, config: Config): Promise<LatencySummary> {
+  const server = await startServer('tcp', path.join(root, 'tcp'), 'never');
+  const port = Number(new URL(server.url).port);
+  const socket = net.connect(port, '127.0.0.1');
+  socket.setNoDelay(true);
+  await new Promise((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+  const histogram = latencyHistogram();
+  const rate = config.latencyRate;
+  const total = Math.round(rate * (LATENCY_WARMUP_SECONDS + config.latencySeconds));
+  const warmup = Math.round(rate * LATENCY_WARMUP_SECONDS);
+  let received = 0;
+  let pending: Buffer = Buffer.alloc(0);
+  socket.on('data', (chunk: Buffer) => {
+    const now = performance.now();
+    pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+    let at = 0;
+    for (; at + TCP_MESSAGE_BYTES <= pending.length; at += TCP_MESSAGE_BYTES, received++) {
+      if (pending.readUInt32LE(at + 8) >= warmup) histogram.recordValue(Math.max(1, Math.round((now - pending.readDoubleLE(at)) * 1000)));
+    }
+    pending = pending.subarray(at);
+  });
+  const start = performance.now();
+  for (let sent = 0; sent < total; napUntil(start + ((sent + 1) * 1000) / rate)) {
+    const due = Math.min(total, Math.floor(((performance.now() - start) / 1000) * rate));
+    for (; sent < due; sent++) {
+      const message = Buffer.alloc(TCP_MESSAGE_BYTES);
+      message.writeDoubleLE(start + (sent * 1000) / rate, 0);
+      message.writeUInt32LE(sent, 8);
+      socket.write(message);
+    }
+    await yieldToLoop();
+  }
+  while (received < total) await new Promise((resolve) => setTimeout(resolve, 10));
+  socket.destroy();
+  await server.stop();
+  const floor = summarizeHistogram(histogram);
+  console.log(formatLatency(`TCP echo floor at ${rate} messages/s`, floor));
+  return floor;
+}
+
+const TCP_MESSAGE_BYTES = 16;
 const napWord = new Int32Array(new SharedArrayBuffer(4));
 /** A nap never blocks the event loop longer than this: acks and events wait at most that long. */
 const NAP_MS_MAX = 0.1;
@@ -303,6 +350,7 @@ async function main(): Promise<void> {
       }
     }
     const latency = config.phases.includes('latency') ? [await latencyPhase(root, 'never', config), await latencyPhase(root, 'always', config)] : [];
+    const tcpFloor = config.phases.includes('latency') ? await tcpFloorPhase(root, config) : null;
     const ratios = throughput.length === 0 ? {} : {
       producer64KiBVsEcho: ratio(find(throughput, 'shardline', 'producer', 64 * KIB).dataMBps, find(throughput, 'echo', 'producer', 64 * KIB).dataMBps),
       putRecords64KiBVsEcho: ratio(find(throughput, 'shardline', 'putRecords', 64 * KIB).dataMBps, find(throughput, 'echo', 'putRecords', 64 * KIB).dataMBps),
@@ -321,7 +369,7 @@ async function main(): Promise<void> {
     for (const [name, value] of Object.entries(ratios)) console.log(`ratio ${name}: ${value}`);
     for (const [name, met] of Object.entries(targets)) console.log(`target ${name}: ${met ? 'met' : 'MISSED'}`);
     const { rootDir: _rootDir, ...shownConfig } = config;
-    finish({ bench: 'net', mbBytes: MB, config: shownConfig, environment: env, throughput, latency, ratios, targets }, config.jsonPath);
+    finish({ bench: 'net', mbBytes: MB, config: shownConfig, environment: env, throughput, latency, tcpFloor, ratios, targets }, config.jsonPath);
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
   }

@@ -2,9 +2,11 @@
  * The server side of bench:net, run as a child process so that client and server do not share
  * an event loop. MODE=shardline runs the real engine and server (FSYNC, DATA_DIR); MODE=echo
  * runs a bare uWS server on the same settings that answers HELLO and every PUT with a
- * PUT_RESULT without storing anything: the transport's ceiling, measured with the same client.
+ * PUT_RESULT without storing anything: the transport's ceiling, measured with the same client;
+ * MODE=tcp is a plain TCP echo server, the floor under any latency measured over loopback here.
  * Prints "READY <port>" once listening; SIGTERM stops it.
  */
+import net from 'node:net';
 import uWS from 'uWebSockets.js';
 import { Engine, type FsyncPolicy } from '../src/index.js';
 import { encodeHelloOk } from '../src/net/messages/hello.js';
@@ -59,7 +61,20 @@ function runEcho(): Promise<() => Promise<void>> {
   });
 }
 
-const stop = mode === 'echo' ? await runEcho() : await runShardline();
+function runTcp(): Promise<() => Promise<void>> {
+  const server = net.createServer((socket) => {
+    socket.setNoDelay(true);
+    socket.on('data', (data) => socket.write(data));
+  });
+  return new Promise((resolve) => {
+    server.listen(0, '127.0.0.1', () => {
+      console.log(`READY ${(server.address() as net.AddressInfo).port}`);
+      resolve(() => new Promise((closed) => server.close(() => closed())));
+    });
+  });
+}
+
+const stop = mode === 'echo' ? await runEcho() : mode === 'tcp' ? await runTcp() : await runShardline();
 process.once('SIGTERM', () => {
   void stop().then(() => process.exit(0));
 });
