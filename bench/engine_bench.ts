@@ -6,7 +6,8 @@
  *      1,000 records/s (100 B records) and 1 MiB/s (8 KiB records), measured after the one-second
  *      burst allowance is spent; every accepted record is read back (none lost);
  *   3. put -> subscriber latency at 10,000 records/s, open loop (each record's latency runs from
- *      its intended send time, so a stall counts), fsync "never" and "always".
+ *      its intended send time, so a stall counts), fsync "never" and "always", and the floor
+ *      under it: a worker-thread round trip at the same rate and pacing.
  *
  * Usage: npm run bench:engine [-- --json <file>]
  * Environment: BENCH_SECONDS (3, per throughput phase), LIMIT_SECONDS (10), LATENCY_SECONDS (10),
@@ -18,6 +19,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { Engine, type FsyncPolicy, type PutRecordsRequestEntry } from '../src/index.js';
 import { initialHashKeyRanges } from '../src/workers/hash_key.js';
 import {
@@ -323,6 +325,40 @@ async function latencyPhase(root: string, fsync: FsyncPolicy, config: Config): P
   });
 }
 
+/**
+ * The floor under the latency above: a message to a worker thread and back (postMessage both
+ * ways), at the same rate and with the same pacing. A put reaches a subscriber through two such
+ * hops (to the shard's worker, and its commit back through the shared committed position).
+ */
+async function threadFloorPhase(config: Config): Promise<LatencySummary> {
+  const worker = new Worker("require('node:worker_threads').parentPort.on('message', (m) => require('node:worker_threads').parentPort.postMessage(m));", { eval: true });
+  const histogram = latencyHistogram();
+  const rate = config.latencyRate;
+  const total = Math.round(rate * (LATENCY_WARMUP_SECONDS + config.latencySeconds));
+  const warmup = Math.round(rate * LATENCY_WARMUP_SECONDS);
+  let received = 0;
+  worker.on('message', (message: { intended: number; index: number }[]) => {
+    const now = performance.now();
+    for (const { intended, index } of message) {
+      if (index >= warmup) histogram.recordValue(Math.max(1, Math.round((now - intended) * 1000)));
+      received++;
+    }
+  });
+  const start = performance.now();
+  for (let sent = 0; sent < total; ) {
+    const due = Math.min(total, Math.floor(((performance.now() - start) / 1000) * rate));
+    const batch = [];
+    for (; sent < due; sent++) batch.push({ intended: start + (sent * 1000) / rate, index: sent });
+    if (batch.length > 0) worker.postMessage(batch);
+    await yieldToLoop();
+  }
+  while (received < total) await new Promise((resolve) => setTimeout(resolve, 10));
+  await worker.terminate();
+  const floor = summarizeHistogram(histogram);
+  console.log(formatLatency(`worker-thread round trip floor at ${rate} messages/s`, floor));
+  return floor;
+}
+
 // ---------------------------------------------------------------- main
 
 function targetsOf(throughput: ThroughputFigures[], limits: LimitFigures[], latency: LatencyFigures[]): Record<string, boolean> {
@@ -355,10 +391,11 @@ async function main(): Promise<void> {
     throughput.push(await throughputPhase(root, 4, 100, 'always', config));
     const limits = [await limitPhase(root, 100, 'records', config), await limitPhase(root, 8 * KIB, 'bytes', config)];
     const latency = [await latencyPhase(root, 'never', config), await latencyPhase(root, 'always', config)];
+    const threadFloor = await threadFloorPhase(config);
     const targets = targetsOf(throughput, limits, latency);
     for (const [name, met] of Object.entries(targets)) console.log(`target ${name}: ${met ? 'met' : 'MISSED'}`);
     const { rootDir: _rootDir, ...shownConfig } = config;
-    finish({ bench: 'engine', mbBytes: MB, config: shownConfig, environment: env, throughput, limits, latency, targets }, config.jsonPath);
+    finish({ bench: 'engine', mbBytes: MB, config: shownConfig, environment: env, throughput, limits, latency, threadFloor, targets }, config.jsonPath);
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
   }

@@ -9,6 +9,7 @@
  *   per record: u16 slot (0xffff = failed) | u32 failureCount |
  *   per failure: u32 recordIndex, u8 codeLength, code, u16 messageLength, message
  */
+import { writeShortAsciiKey } from '../../log/key_text.js';
 import { FLAG_EXPLICIT_HASH_KEY, RECORD_DATA_LENGTH_POSITION, RECORD_FLAGS_POSITION, RECORD_HEADER_BYTES, RECORD_KEY_LENGTH_POSITION } from '../../log/batch_format.js';
 import { FAILED_SLOT, FRAME_HEADER_BYTES, FrameReader, FrameWriter, HASH_KEY_BYTES, MalformedFrameError, Opcode, REQUEST_ID_POSITION, utf8Bytes } from '../protocol.js';
 
@@ -32,8 +33,6 @@ export function decodePut(reader: FrameReader): PutFrame {
 }
 
 const encoder = new TextEncoder();
-/** Keys up to this long are written by a loop when ASCII: cheaper than encodeInto's view and call. */
-const SHORT_KEY_CHARS_MAX = 64;
 const INITIAL_BYTES = 64 * 1024;
 
 /**
@@ -117,17 +116,8 @@ export class PutFrameBuilder {
   }
 
   private writeKey(key: string, at: number): number {
-    if (key.length <= SHORT_KEY_CHARS_MAX) {
-      const bytes = this.bytes;
-      let i = 0;
-      for (; i < key.length; i++) {
-        const code = key.charCodeAt(i);
-        if (code >= 0x80) break;
-        bytes[at + i] = code;
-      }
-      if (i === key.length) return i;
-    }
-    return encoder.encodeInto(key, this.bytes.subarray(at)).written;
+    const ascii = writeShortAsciiKey(this.bytes, key, at);
+    return ascii >= 0 ? ascii : encoder.encodeInto(key, this.bytes.subarray(at)).written;
   }
 
   private reserve(bytes: number): void {
