@@ -11,6 +11,8 @@ export interface ServerOptions {
   readonly port?: number;
   /** How long shutdown waits for writes in flight. Default 10 s. */
   readonly shutdownTimeoutMs?: number;
+  /** Bytes of puts stored but not yet answered, over all connections, before PUTs get SlowDown. Default 512 MiB. */
+  readonly writeBytesInFlightMax?: number;
 }
 
 /**
@@ -27,6 +29,8 @@ const IDLE_TIMEOUT_SECONDS = 120;
  */
 const UWS_PAYLOAD_BYTES_MAX = 2 * FRAME_BYTES_MAX;
 const SHUTDOWN_TIMEOUT_MS = 10_000;
+/** Bytes of puts stored-but-unanswered across all connections before PUTs get SlowDown. */
+const WRITE_BYTES_IN_FLIGHT_MAX = 512 * 1024 * 1024;
 
 /**
  * The WebSocket server (docs/PROTOCOL.md) on uWebSockets.js, on the engine's thread: it decodes,
@@ -36,6 +40,7 @@ const SHUTDOWN_TIMEOUT_MS = 10_000;
 export class ShardlineServer {
   private readonly sessions = new Set<Session>();
   private readonly writes = new Set<Promise<unknown>>();
+  private writeBytesInFlight = 0;
   private listenSocket: uWS.us_listen_socket | null = null;
   private stopping = false;
   private stopped: Promise<void> | null = null;
@@ -57,7 +62,8 @@ export class ShardlineServer {
       get stopping() {
         return server?.stopping ?? false;
       },
-      track: (write: Promise<unknown>) => server?.track(write),
+      admitWrite: (bytes: number) => server?.admitWrite(bytes) ?? false,
+      track: (write: Promise<unknown>, bytes: number) => server?.track(write, bytes),
     };
     app.ws<{ session: Session }>('/*', {
       maxPayloadLength: UWS_PAYLOAD_BYTES_MAX,
@@ -146,10 +152,19 @@ export class ShardlineServer {
     this.app.close();
   }
 
-  private track(write: Promise<unknown>): void {
+  private admitWrite(bytes: number): boolean {
+    // A put alone is always admitted, however big, so that one cannot wait forever.
+    if (this.writeBytesInFlight > 0 && this.writeBytesInFlight + bytes > (this.options.writeBytesInFlightMax ?? WRITE_BYTES_IN_FLIGHT_MAX)) return false;
+    this.writeBytesInFlight += bytes;
+    return true;
+  }
+
+  /** Follows an admitted write until it settles (shutdown waits for writes in flight). */
+  private track(write: Promise<unknown>, bytes: number): void {
     this.writes.add(write);
     const forget = (): void => {
       this.writes.delete(write);
+      this.writeBytesInFlight -= bytes;
     };
     write.then(forget, forget);
   }

@@ -1,5 +1,5 @@
 import type { RecognizedString, WebSocket } from 'uWebSockets.js';
-import type { Engine, RawRecords } from '../engine.js';
+import type { EncodedPutResult, Engine, RawRecords } from '../engine.js';
 import { ShardlineError } from '../errors.js';
 import { decodeCall, encodeJsonFrame } from './messages/call.js';
 import { encodeError, type WireError } from './messages/error.js';
@@ -24,6 +24,8 @@ import {
 export const SUBSCRIPTION_HIGH_WATER_BYTES = 1024 * 1024;
 /** GET_RECORDS is refused (SlowDown) while the connection has more than this unsent. */
 export const READ_BACKPRESSURE_BYTES = 8 * 1024 * 1024;
+/** Bytes of PUT frames a connection may have stored-but-unanswered before further PUTs get SlowDown. */
+export const PUT_BYTES_IN_FLIGHT_MAX = 64 * 1024 * 1024;
 /** A subscription waiting for the socket to drain looks again this often, drain event or not. */
 const DRAIN_POLL_MS = 50;
 
@@ -38,8 +40,13 @@ export interface SessionHost {
   readonly engine: Engine;
   readonly serverName: string;
   readonly stopping: boolean;
-  /** Tracks a write in flight, so that shutdown can wait for it. */
-  track(write: Promise<unknown>): void;
+  /**
+   * Counts a write of `bytes` in flight until it settles: shutdown waits for it, and the
+   * server-wide bound on bytes in flight applies. False (nothing counted) when over the bound.
+   */
+  admitWrite(bytes: number): boolean;
+  /** Gives back admitted bytes when the write settles (shutdown waits for it meanwhile). */
+  track(write: Promise<unknown>, bytes: number): void;
 }
 
 interface Subscription {
@@ -60,6 +67,7 @@ interface Subscription {
 export class Session {
   private greeted = false;
   private inFlight = 0;
+  private putBytesInFlight = 0;
   private protocolErrors = 0;
   private closed = false;
   private readonly subscriptions = new Map<number, Subscription>();
@@ -195,9 +203,30 @@ export class Session {
   private put(reader: FrameReader): void {
     const requestId = reader.requestId;
     const frame = decodePut(reader);
+    const bytes = frame.records.length;
+    // Client-to-server backpressure: uWS cannot stop reading a socket, so a producer faster
+    // than the disk is told to back off (retriable) instead of queueing without bound.
+    // A put alone is always admitted, however big, so that one cannot wait forever.
+    const overConnection = this.putBytesInFlight > 0 && this.putBytesInFlight + bytes > PUT_BYTES_IN_FLIGHT_MAX;
+    if (overConnection || !this.host.admitWrite(bytes)) {
+      this.send(encodeError(requestId, { code: ProtocolErrorCode.SLOW_DOWN, message: 'too many bytes of puts in flight: retry after the earlier ones are answered', retriable: true }));
+      return;
+    }
     // Synchronous up to the returned promise: the records are in the shards' batches by then.
-    const written = this.host.engine.putEncoded(frame);
-    this.host.track(written);
+    let written: Promise<EncodedPutResult>;
+    try {
+      written = this.host.engine.putEncoded(frame);
+    } catch (error) {
+      // Refused before anything was stored: the admitted bytes go back at once.
+      this.host.track(Promise.resolve(), bytes);
+      throw error;
+    }
+    this.putBytesInFlight += bytes;
+    this.host.track(written, bytes);
+    const release = (): void => {
+      this.putBytesInFlight -= bytes;
+    };
+    written.then(release, release);
     this.answer(requestId, async () => {
       const result = await written;
       const slots = new Uint16Array(frame.recordCount).fill(FAILED_SLOT);

@@ -407,3 +407,33 @@ async function waitFor(condition: () => boolean, timeoutMs = 20_000): Promise<vo
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
+
+describe('server: backpressure from producers', () => {
+  it('tells a producer faster than the disk to slow down (retriable), storing nothing of the refused puts', async () => {
+    const { Engine } = await import('../../src/engine.js');
+    const { ShardlineServer } = await import('../../src/net/server.js');
+    const { suiteTempDir } = await import('../helpers/temp_dir.js');
+    const dir = suiteTempDir();
+    const engine = await Engine.open({ dataDir: dir.dir, fsync: 'always', enforceLimits: false, workers: 1 });
+    const server = await ShardlineServer.start({ engine, port: 0, writeBytesInFlightMax: 1024 * 1024 });
+    const client = await connect(server.url);
+    try {
+      await client.call('CreateStream', { StreamName: 'fast', ShardCount: 1 });
+      // Twenty puts of 400 KiB at once against 1 MiB in flight: each waits for an fdatasync.
+      const outcomes = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => client.putRecords('fast', [{ partitionKey: `k${i}`, data: new Uint8Array(400 * 1024).fill(i) }])));
+      const refused = outcomes.filter((outcome) => outcome.status === 'rejected');
+      expect(refused.length).toBeGreaterThan(0);
+      for (const outcome of refused) expect((outcome as PromiseRejectedResult).reason).toMatchObject({ code: 'SlowDown', retriable: true });
+      const stored = await readShardEngine({ engine } as TestServer, 'fast');
+      expect(stored.length).toBe(20 - refused.length);
+      // A producer retries SlowDown with backoff: everything gets in.
+      const producer = new Producer(client, { lingerMs: 0 });
+      await Promise.all(Array.from({ length: 20 }, (_, i) => producer.put({ streamName: 'fast', partitionKey: `p${i}`, data: new Uint8Array(400 * 1024) })));
+    } finally {
+      client.close();
+      await server.stop();
+      await engine.close();
+      dir.remove();
+    }
+  });
+});
