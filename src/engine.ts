@@ -10,8 +10,8 @@ import {
   ProvisionedThroughputExceededException,
   ResourceInUseException,
   ResourceNotFoundException,
-  ShardlineError,
   ValidationException,
+  describeError,
   errorFromCode,
 } from './errors.js';
 import { HOUR_MS } from './log/log_config.js';
@@ -96,7 +96,6 @@ export interface SubscribeToShardRequest {
 
 /** A read's batches as stored (views of the mapped files) and what they hold. */
 export interface RawRecords {
-  readonly shardId: string;
   readonly shardSerial: number;
   readonly read: RawRead;
   readonly millisBehindLatest: number;
@@ -452,7 +451,10 @@ export class Engine {
           },
           (error: unknown) => {
             if (error instanceof ShardSealedError) outcome.sealed.push(...admitted);
-            else outcome.failures.push({ indices: admitted, ...errorEntry(error) });
+            else {
+              const { code, message } = describeError(error);
+              outcome.failures.push({ indices: admitted, code, message });
+            }
           },
         );
     });
@@ -560,7 +562,7 @@ export class Engine {
     const caughtUp = read.lastTimestampMs < 0 || read.toOffset >= runtime.reader.endOffset;
     const millisBehindLatest = caughtUp ? 0 : Math.max(0, nowMs - read.lastTimestampMs);
     const ended = shard.endOffset !== undefined && read.toOffset >= shard.endOffset;
-    return { shardId: shard.shardId, shardSerial: shard.serial, read, millisBehindLatest, ...(ended ? { childShards: this.childShards(stream, shard) } : {}) };
+    return { shardSerial: shard.serial, read, millisBehindLatest, ...(ended ? { childShards: this.childShards(stream, shard) } : {}) };
   }
 
   private childShards(stream: StreamRecord, shard: ShardRecord): ChildShard[] {
@@ -993,7 +995,3 @@ function iteratorSecret(dataDir: string): Buffer {
   return fs.readFileSync(file);
 }
 
-function errorEntry(error: unknown): { code: string; message: string } {
-  if (error instanceof ShardlineError) return { code: error.code, message: error.message };
-  return { code: 'InternalFailure', message: error instanceof Error ? error.message : String(error) };
-}

@@ -136,6 +136,15 @@ const TYPES_BY_CODE: Record<string, new (message: string) => ShardlineError> = {
   CorruptLog: CorruptLogError,
 };
 
+/**
+ * What crosses a thread or a wire of an error: an operating error as it is, anything else as a
+ * retriable InternalFailure (its outcome is unknown to the caller).
+ */
+export function describeError(error: unknown): { code: string; message: string; retriable: boolean } {
+  if (error instanceof ShardlineError) return { code: error.code, message: error.message, retriable: error.retriable };
+  return { code: 'InternalFailure', message: error instanceof Error ? error.message : String(error), retriable: true };
+}
+
 /** The typed error for a code that crossed a thread or a wire; unknown codes are InternalFailure. */
 export function errorFromCode(code: string, message: string): ShardlineError {
   const Type = TYPES_BY_CODE[code] ?? InternalFailureException;

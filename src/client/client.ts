@@ -150,7 +150,8 @@ export class ShardlineClient {
   }
 }
 
-function putResults(result: PutResult): ClientPutResult[] {
+/** Each record's outcome in a PUT_RESULT, in request order (docs/PROTOCOL.md). */
+export function putResults(result: PutResult): ClientPutResult[] {
   const runs = result.shards.map((shard) => ({ shardId: shardIdOf(shard.serial), sequenceNumbers: new SequenceNumberRun(shard.serial, shard.firstOffset), next: shard.firstOffset }));
   const failures = new Map(result.failures.map((failure) => [failure.index, failure]));
   return Array.from(result.slots, (slot, index) => {

@@ -1,8 +1,6 @@
 import { InvalidArgumentException, type ShardlineError } from '../errors.js';
 import { PutFrameBuilder, type PutResult } from '../net/messages/put.js';
-import { FAILED_SLOT } from '../net/protocol.js';
-import { SequenceNumberRun } from '../workers/sequence_number.js';
-import { shardIdOf, type ShardlineClient } from './client.js';
+import { putResults, type ShardlineClient } from './client.js';
 
 export interface ProducerOptions {
   /** How long a record may wait for others to share its PUT. Default 5 ms; 0 sends every turn. */
@@ -191,19 +189,10 @@ export class Producer {
   }
 
   private onResult(entries: Queued[], result: PutResult): void {
-    const runs = result.shards.map((shard) => ({ shardId: shardIdOf(shard.serial), sequenceNumbers: new SequenceNumberRun(shard.serial, shard.firstOffset), next: shard.firstOffset }));
-    const failures = new Map(result.failures.map((failure) => [failure.index, failure]));
-    entries.forEach((entry, index) => {
-      const slot = result.slots[index]!;
-      if (slot !== FAILED_SLOT) {
-        const run = runs[slot]!;
-        const sequenceNumber = run.sequenceNumbers.at(run.next++);
-        this.settle(entry, () => entry.resolve({ shardId: run.shardId, sequenceNumber }));
-        return;
-      }
-      const failure = failures.get(index);
-      const code = failure?.code ?? 'InternalFailure';
-      this.retryOrFail(entry, code === 'ProvisionedThroughputExceededException' || code === 'InternalFailure', code, failure?.message ?? 'no result for this record');
+    putResults(result).forEach((outcome, index) => {
+      const entry = entries[index]!;
+      if ('shardId' in outcome) this.settle(entry, () => entry.resolve(outcome));
+      else this.retryOrFail(entry, outcome.retriable, outcome.errorCode, outcome.errorMessage);
     });
   }
 

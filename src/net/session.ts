@@ -1,8 +1,8 @@
 import type { RecognizedString, WebSocket } from 'uWebSockets.js';
 import type { EncodedPutResult, Engine, RawRecords } from '../engine.js';
-import { ShardlineError } from '../errors.js';
+import { describeError } from '../errors.js';
 import { decodeCall, encodeJsonFrame } from './messages/call.js';
-import { encodeError, type WireError } from './messages/error.js';
+import { encodeError } from './messages/error.js';
 import { decodeHello, encodeHelloOk } from './messages/hello.js';
 import { decodePut, encodePutResult } from './messages/put.js';
 import { decodeGetRecords, decodeSubscribe, encodeRecordsHeader, type SubscribeRequest } from './messages/records.js';
@@ -345,7 +345,7 @@ export class Session {
 
   /** An engine (or unexpected) error as an ERROR frame. */
   private fail(requestId: number, error: unknown): void {
-    this.send(encodeError(requestId, wireErrorOf(error)));
+    this.send(encodeError(requestId, describeError(error)));
   }
 
   private protocolError(requestId: number, error: unknown, code: string = ProtocolErrorCode.MALFORMED_FRAME): void {
@@ -365,9 +365,4 @@ export class Session {
     this.closed = true;
     this.ws.end(code, reason);
   }
-}
-
-export function wireErrorOf(error: unknown): WireError {
-  if (error instanceof ShardlineError) return { code: error.code, message: error.message, retriable: error.retriable };
-  return { code: 'InternalFailure', message: error instanceof Error ? error.message : String(error), retriable: true };
 }

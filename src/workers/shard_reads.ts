@@ -26,14 +26,6 @@ export interface RawRead {
   readonly hint: ReadPosition;
 }
 
-export interface ReadRecords {
-  /** Views of the mapped files: copy what must outlive the next read. */
-  readonly records: StoredRecord[];
-  readonly nextOffset: number;
-  readonly hint: ReadPosition;
-  readonly bytes: number;
-}
-
 /**
  * Batches from `offset` holding up to `limit` records and GetRecords' 10 MiB, read through the
  * shard's LogReader. The iterator's position (if any) is a hint that skips the search. Only
@@ -91,11 +83,6 @@ function payloadBytes(buf: Buffer, position: number, recordCount: number, from: 
 }
 
 /** The records of a raw read in range, decoded (data still views of the mapping). */
-export function readRecords(reader: LogReader, offset: number, limit: number, position: { offset: number } & ReadPosition): ReadRecords {
-  const raw = readRaw(reader, offset, limit, position);
-  return { records: recordsOf(raw), nextOffset: raw.toOffset, hint: raw.hint, bytes: raw.bytes };
-}
-
 export function recordsOf(raw: RawRead): StoredRecord[] {
   const records: StoredRecord[] = [];
   for (const chunk of raw.chunks) {

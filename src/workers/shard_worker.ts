@@ -1,7 +1,7 @@
 import { parentPort } from 'node:worker_threads';
-import { ShardlineError } from '../errors.js';
+import { describeError } from '../errors.js';
 import { Log } from '../log/log.js';
-import { SHARD_SEALED, type Batch, type WireError, type WorkerReply, type WorkerRequest } from './channel.js';
+import { SHARD_SEALED, type Batch, type WorkerReply, type WorkerRequest } from './channel.js';
 
 /*
  * A shard worker: the single owner (writer) of the logs of the shards it hosts. It takes batches
@@ -41,11 +41,6 @@ function reply(message: WorkerReply): void {
 function giveBack(buffer: ArrayBuffer): void {
   returned.push(buffer);
   scheduleFlush();
-}
-
-function wireError(error: unknown): WireError {
-  if (error instanceof ShardlineError) return { code: error.code, message: error.message, retriable: error.retriable };
-  return { code: 'InternalFailure', message: error instanceof Error ? error.message : String(error), retriable: true };
 }
 
 function hosted(shardKey: string): HostedShard {
@@ -101,7 +96,7 @@ function handleBatch(batch: Batch<WorkerRequest>): void {
       (value) => reply({ id: request.id, ok: true, value }),
       (error: unknown) => {
         const sealed = (error as { sealedShard?: boolean }).sealedShard === true;
-        reply({ id: request.id, ok: false, error: sealed ? { code: SHARD_SEALED, message: String((error as Error).message), retriable: true } : wireError(error) });
+        reply({ id: request.id, ok: false, error: sealed ? { code: SHARD_SEALED, message: String((error as Error).message), retriable: true } : describeError(error) });
       },
     );
   }
