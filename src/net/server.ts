@@ -63,6 +63,7 @@ export class ShardlineServer {
         return server?.stopping ?? false;
       },
       admitWrite: (bytes: number) => server?.admitWrite(bytes) ?? false,
+      releaseWrite: (bytes: number) => server?.releaseWrite(bytes),
       track: (write: Promise<unknown>, bytes: number) => server?.track(write, bytes),
     };
     app.ws<{ session: Session }>('/*', {
@@ -159,12 +160,16 @@ export class ShardlineServer {
     return true;
   }
 
+  private releaseWrite(bytes: number): void {
+    this.writeBytesInFlight -= bytes;
+  }
+
   /** Follows an admitted write until it settles (shutdown waits for writes in flight). */
   private track(write: Promise<unknown>, bytes: number): void {
     this.writes.add(write);
     const forget = (): void => {
       this.writes.delete(write);
-      this.writeBytesInFlight -= bytes;
+      this.releaseWrite(bytes);
     };
     write.then(forget, forget);
   }

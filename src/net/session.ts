@@ -45,6 +45,8 @@ export interface SessionHost {
    * server-wide bound on bytes in flight applies. False (nothing counted) when over the bound.
    */
   admitWrite(bytes: number): boolean;
+  /** Gives back admitted bytes of a write that never started. */
+  releaseWrite(bytes: number): void;
   /** Gives back admitted bytes when the write settles (shutdown waits for it meanwhile). */
   track(write: Promise<unknown>, bytes: number): void;
 }
@@ -218,7 +220,7 @@ export class Session {
       written = this.host.engine.putEncoded(frame);
     } catch (error) {
       // Refused before anything was stored: the admitted bytes go back at once.
-      this.host.track(Promise.resolve(), bytes);
+      this.host.releaseWrite(bytes);
       throw error;
     }
     this.putBytesInFlight += bytes;
