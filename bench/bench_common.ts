@@ -141,3 +141,16 @@ export function formatLatency(label: string, summary: LatencySummary): string {
   const { count, p50Us, p90Us, p99Us, p999Us, maxUs } = summary;
   return `${label}: n=${count} p50=${p50Us}us p90=${p90Us}us p99=${p99Us}us p99.9=${p999Us}us max=${maxUs}us`;
 }
+
+const napWord = new Int32Array(new SharedArrayBuffer(4));
+/** A nap never blocks the event loop longer than this: acks and records wait at most that long. */
+const NAP_MS_MAX = 0.1;
+
+/**
+ * Sleeps until `untilMs` (at most NAP_MS_MAX) without spinning: a spinning load generator would
+ * take a core from the system under test on a 2-core machine, and a timer cannot wait < 1 ms.
+ */
+export function napUntil(untilMs: number): void {
+  const waitMs = Math.min(NAP_MS_MAX, untilMs - performance.now());
+  if (waitMs > 0) Atomics.wait(napWord, 0, 0, waitMs);
+}

@@ -34,6 +34,7 @@ import {
   formatLatency,
   jsonPathArg,
   latencyHistogram,
+  napUntil,
   patternBytes,
   ratio,
   round1,
@@ -312,19 +313,6 @@ async function tcpFloorPhase(root: string, config: Config): Promise<LatencySumma
 }
 
 const TCP_MESSAGE_BYTES = 16;
-const napWord = new Int32Array(new SharedArrayBuffer(4));
-/** A nap never blocks the event loop longer than this: acks and events wait at most that long. */
-const NAP_MS_MAX = 0.1;
-
-/**
- * Sleeps until `untilMs` (at most NAP_MS_MAX) without spinning: a spinning load generator would
- * take a core from the server on a 2-core machine, and a timer cannot wait less than 1 ms.
- */
-function napUntil(untilMs: number): void {
-  const waitMs = Math.min(NAP_MS_MAX, untilMs - performance.now());
-  if (waitMs > 0) Atomics.wait(napWord, 0, 0, waitMs);
-}
-
 // ---------------------------------------------------------------- main
 
 function find(throughput: ThroughputFigures[], system: string, api: string, recordBytes: number): ThroughputFigures {

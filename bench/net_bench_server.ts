@@ -1,6 +1,7 @@
 /**
  * The server side of bench:net, run as a child process so that client and server do not share
- * an event loop. MODE=shardline runs the real engine and server (FSYNC, DATA_DIR); MODE=echo
+ * an event loop (the suite's shardline adapter runs it too). MODE=shardline runs the real engine
+ * and server (FSYNC, DATA_DIR, LIMITS=on to enforce PROVISIONED limits); MODE=echo
  * runs a bare uWS server on the same settings that answers HELLO and every PUT with a
  * PUT_RESULT without storing anything: the transport's ceiling, measured with the same client;
  * MODE=tcp is a plain TCP echo server, the floor under any latency measured over loopback here.
@@ -22,7 +23,7 @@ function fsyncOf(text: string | undefined): FsyncPolicy {
 }
 
 async function runShardline(): Promise<() => Promise<void>> {
-  const engine = await Engine.open({ dataDir: process.env.DATA_DIR!, fsync: fsyncOf(process.env.FSYNC), enforceLimits: false });
+  const engine = await Engine.open({ dataDir: process.env.DATA_DIR!, fsync: fsyncOf(process.env.FSYNC), enforceLimits: process.env.LIMITS === 'on' });
   const server = await ShardlineServer.start({ engine, port: 0 });
   console.log(`READY ${server.port}`);
   return async () => {

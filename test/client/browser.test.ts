@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildBrowserClient } from '../../scripts/build_browser.js';
 import type { Engine } from '../../src/engine.js';
 import { ResourceNotFoundException } from '../../src/errors.js';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../helpers/chromium.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { suiteTempDir } from '../helpers/temp_dir.js';
 
@@ -18,10 +19,6 @@ import { suiteTempDir } from '../helpers/temp_dir.js';
 // functions the page defines, and check what the page saw against what the server's engine
 // stored. Nothing is mocked and nothing is skipped: without Chromium the suite fails.
 
-const CHROMIUM_PATH = '/usr/bin/chromium';
-// Without the background-networking flags Chromium dials out at start, and this machine's
-// closed network refuses it.
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const FIXTURES_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'browser_fixtures');
 const RECORD_COUNT = 40;
 /** Chromium can take seconds to start on a loaded machine; these bound hangs, not speed. */

@@ -1,0 +1,173 @@
+/**
+ * shardline as a system under test: the real server in its own process (bench/net_bench_server.ts)
+ * and the Node client over WebSockets. Producers are the KPL-like Producer (lingerMs 0: what one
+ * event-loop turn gathers goes out together); with throttles not retried, client.putRecords
+ * instead, whose per-record results say which were throttled. Push consumers are registered
+ * (enhanced fan-out) subscriptions to every shard; poll consumers loop GetRecords per shard.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import readline from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { Consumer, Producer, connect, type ClientGetRecordsResult, type ShardlineClient } from '../../../src/client/node.js';
+import type { ConsumerOptions, ConsumerPort, FsyncSetting, ProducerPort, PutOutcome, StreamSpec, SystemFactory, SystemUnderTest } from '../types.js';
+
+const SERVER_SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'net_bench_server.ts');
+const PACKAGE_JSON = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'package.json');
+const THROTTLED = 'ProvisionedThroughputExceededException';
+/** A poll that found nothing waits this long: about what a tight KCL-style poller would. */
+const EMPTY_POLL_WAIT_MS = 1;
+/** GetRecords throttled (5 calls/s per shard when PROVISIONED): back off this long. */
+const THROTTLED_POLL_WAIT_MS = 200;
+
+function fsyncText(fsync: FsyncSetting): string {
+  return typeof fsync === 'string' ? fsync : String(fsync.intervalMs);
+}
+
+function durabilityOf(fsync: FsyncSetting): string {
+  if (fsync === 'always') return 'fsync always: acknowledged after the batch is fdatasynced (group commit)';
+  if (fsync === 'never') return 'fsync never: acknowledged once in the log\'s mapped pages (the OS page cache), not fsynced';
+  return `fsync every ${fsync.intervalMs} ms: acknowledged once in the page cache, fdatasynced within ${fsync.intervalMs} ms`;
+}
+
+/** BENCH_SERVER_WRAP: argv words put before the server command (scripts/profile.ts uses it). */
+function serverCommand(): string[] {
+  const wrap = process.env.BENCH_SERVER_WRAP;
+  const prefix = wrap === undefined || wrap === '' ? [] : (JSON.parse(wrap) as string[]);
+  return [...prefix, process.execPath, '--import', 'tsx', SERVER_SCRIPT];
+}
+
+function readyPort(child: ChildProcess): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const lines = readline.createInterface({ input: child.stdout! });
+    child.once('exit', (code) => reject(new Error(`shardline server exited (${code}) before it was ready`)));
+    lines.on('line', (line) => {
+      const match = /^READY (\d+)$/.exec(line);
+      if (match !== null) resolve(Number(match[1]));
+    });
+  });
+}
+
+export const shardlineFactory: SystemFactory = {
+  name: 'shardline',
+  async start(fsync, dataRoot, options) {
+    const dataDir = fs.mkdtempSync(path.join(dataRoot, 'shardline-'));
+    const [command, ...args] = serverCommand();
+    const child = spawn(command!, args, { env: { ...process.env, MODE: 'shardline', DATA_DIR: dataDir, FSYNC: fsyncText(fsync), LIMITS: options?.enforceLimits === true ? 'on' : 'off' }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const killOnExit = (): void => void child.kill('SIGKILL');
+    process.once('exit', killOnExit);
+    const url = `ws://127.0.0.1:${await readyPort(child)}/`;
+    const control = await connect(url, { clientName: 'bench-control' });
+    const version = (JSON.parse(fs.readFileSync(PACKAGE_JSON, 'utf8')) as { version: string }).version;
+    return new ShardlineSystem(url, control, version, durabilityOf(fsync), async () => {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+      process.off('exit', killOnExit);
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    });
+  },
+};
+
+class ShardlineSystem implements SystemUnderTest {
+  readonly name = 'shardline';
+  readonly consumerModes = ['push', 'poll'] as const;
+  readonly supportsLimits = true;
+  private consumers = 0;
+
+  constructor(
+    private readonly url: string,
+    private readonly control: ShardlineClient,
+    readonly version: string,
+    readonly durability: string,
+    private readonly stopServer: () => Promise<void>,
+  ) {}
+
+  async createStreams(spec: StreamSpec): Promise<void> {
+    for (const name of spec.names) await this.control.call('CreateStream', { StreamName: name, ShardCount: spec.shards, StreamModeDetails: { StreamMode: spec.capacityMode } });
+  }
+
+  async openProducer(options: { readonly retryThrottled: boolean }): Promise<ProducerPort> {
+    const client = await connect(this.url, { clientName: 'bench-producer' });
+    return options.retryThrottled ? producerPort(client) : putRecordsPort(client);
+  }
+
+  async openConsumer(options: ConsumerOptions): Promise<ConsumerPort> {
+    const client = await connect(this.url, { clientName: 'bench-consumer' });
+    const reading = options.mode === 'push' ? this.push(client, options) : poll(client, options);
+    return {
+      close: async () => {
+        client.close();
+        await reading.catch(() => undefined);
+      },
+    };
+  }
+
+  async stop(): Promise<void> {
+    this.control.close();
+    await this.stopServer();
+  }
+
+  private async push(client: ShardlineClient, options: ConsumerOptions): Promise<void> {
+    const { StreamDescriptionSummary } = await client.call('DescribeStreamSummary', { StreamName: options.stream });
+    const { Consumer: registered } = await client.call('RegisterStreamConsumer', { StreamARN: StreamDescriptionSummary.StreamARN as string, ConsumerName: `bench-${++this.consumers}` });
+    const records = new Consumer(client).subscribeStream({ streamName: options.stream, consumerARN: registered.ConsumerARN, startingPosition: { Type: 'TRIM_HORIZON' }, reconnectAttemptsMax: 0 });
+    for await (const record of records) options.onRecord(record.Data);
+  }
+}
+
+function producerPort(client: ShardlineClient): ProducerPort {
+  // The runner bounds records in flight itself; the producer's own bound must not bind first.
+  const producer = new Producer(client, { lingerMs: 0, maxRecordsInFlight: 10_000_000 });
+  return {
+    put: async (stream, records): Promise<PutOutcome> => {
+      await Promise.all(records.map((record) => producer.put({ streamName: stream, partitionKey: record.partitionKey, data: record.data })));
+      return { throttled: 0 };
+    },
+    close: async () => {
+      await producer.close();
+      client.close();
+    },
+  };
+}
+
+function putRecordsPort(client: ShardlineClient): ProducerPort {
+  return {
+    put: async (stream, records): Promise<PutOutcome> => {
+      let throttled = 0;
+      for (const result of await client.putRecords(stream, records)) {
+        if (!('errorCode' in result)) continue;
+        if (result.errorCode !== THROTTLED) throw new Error(`put failed: ${result.errorCode}: ${result.errorMessage}`);
+        throttled++;
+      }
+      return { throttled };
+    },
+    close: async () => client.close(),
+  };
+}
+
+async function poll(client: ShardlineClient, options: ConsumerOptions): Promise<void> {
+  const { Shards } = await client.call('ListShards', { StreamName: options.stream });
+  await Promise.all(Shards.map(async (shard) => {
+    const { ShardIterator } = await client.call('GetShardIterator', { StreamName: options.stream, ShardId: shard.ShardId, ShardIteratorType: 'TRIM_HORIZON' });
+    let iterator: string | undefined = ShardIterator;
+    while (iterator !== undefined) {
+      const result: ClientGetRecordsResult | null = await client.getRecords({ ShardIterator: iterator }).catch((error: unknown) => {
+        if ((error as Error).name !== THROTTLED) throw error;
+        return null;
+      });
+      if (result === null) {
+        await sleep(THROTTLED_POLL_WAIT_MS);
+        continue;
+      }
+      for (const record of result.Records) options.onRecord(record.Data);
+      iterator = result.NextShardIterator;
+      if (result.Records.length === 0) await sleep(EMPTY_POLL_WAIT_MS);
+    }
+  }));
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,64 @@
+/**
+ * The same workloads against shardline and its peers in one run: one table, the targets of
+ * the comparison checked (each with how far off it is when missed), and one report.
+ */
+import type { LatencySummary } from '../bench_common.js';
+import { ms } from './output.js';
+import type { ComparisonResult, RunResult, TargetCheck } from './types.js';
+
+/** Producer throughput shardline must reach, as a multiple of each peer's, for 100 B records. */
+export const THROUGHPUT_FACTORS: Readonly<Record<string, number>> = { redis: 2, nats: 5, kinesalite: 20 };
+/** Peers whose end-to-end p99 at a fixed rate shardline must be below. */
+export const LATENCY_PEERS: readonly string[] = ['redis', 'nats'];
+
+export function comparisonOf(runs: readonly RunResult[], environment: Record<string, unknown>, startedAt: string): ComparisonResult {
+  return { schema: 'shardline-bench-compare/1', startedAt, environment, runs, targets: targetsOf(runs) };
+}
+
+function targetsOf(runs: readonly RunResult[]): TargetCheck[] {
+  const targets: TargetCheck[] = [];
+  for (const workload of new Set(runs.map((run) => run.workload.name))) {
+    const of = (system: string): RunResult | undefined => runs.find((run) => run.workload.name === workload && run.system.name === system);
+    const ours = of('shardline');
+    if (ours === undefined) continue;
+    if (ours.workload.rate === 'max') targets.push(...throughputTargets(workload, ours, of));
+    if (ours.workload.rate !== 'max' && ours.summary.endToEnd !== null) targets.push(...latencyTargets(workload, ours, of));
+  }
+  return targets;
+}
+
+function throughputTargets(workload: string, ours: RunResult, of: (system: string) => RunResult | undefined): TargetCheck[] {
+  return Object.entries(THROUGHPUT_FACTORS).flatMap(([peer, factor]) => {
+    const theirs = of(peer);
+    if (theirs === undefined) return [];
+    const times = theirs.summary.recordsPerSec === 0 ? Infinity : ours.summary.recordsPerSec / theirs.summary.recordsPerSec;
+    const met = times >= factor;
+    const shortBy = met ? '' : `: short by ${Math.round(factor * theirs.summary.recordsPerSec - ours.summary.recordsPerSec)} records/s`;
+    return [{ name: `${workload}: shardline records/s >= ${factor}x ${peer}`, met, detail: `${times.toFixed(2)}x (${ours.summary.recordsPerSec} vs ${theirs.summary.recordsPerSec} records/s; target ${factor}x)${shortBy}` }];
+  });
+}
+
+function latencyTargets(workload: string, ours: RunResult, of: (system: string) => RunResult | undefined): TargetCheck[] {
+  return LATENCY_PEERS.flatMap((peer) => {
+    const theirs = of(peer)?.summary.endToEnd;
+    if (theirs === undefined || theirs === null) return [];
+    const mine = ours.summary.endToEnd!.p99Us;
+    const met = mine < theirs.p99Us;
+    const gap = met ? `${ms(theirs.p99Us - mine)} ms below` : `${ms(mine - theirs.p99Us)} ms over`;
+    return [{ name: `${workload}: shardline end-to-end p99 < ${peer}'s`, met, detail: `${ms(mine)} ms vs ${ms(theirs.p99Us)} ms: ${gap}` }];
+  });
+}
+
+function latencyCells(summary: LatencySummary | null): string[] {
+  return summary === null ? ['-', '-', '-'] : [ms(summary.p50Us), ms(summary.p99Us), ms(summary.p999Us)];
+}
+
+/** One plain-text table of every run, with durability stated per row. */
+export function comparisonTable(comparison: ComparisonResult): string {
+  const header = ['workload', 'system', 'records/s', 'MB/s', 'pub p50', 'pub p99', 'pub p99.9', 'e2e p50', 'e2e p99', 'e2e p99.9', 'durability'];
+  const rows = comparison.runs.map((run) => [run.workload.name, run.system.name, String(run.summary.recordsPerSec), String(run.summary.MBps), ...latencyCells(run.summary.publish), ...latencyCells(run.summary.endToEnd), run.system.durability]);
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
+  const line = (cells: string[]): string => cells.map((cell, column) => (column === cells.length - 1 ? cell : cell.padEnd(widths[column]!))).join('  ');
+  const targets = comparison.targets.map((target) => `target ${target.name}: ${target.met ? 'met' : 'MISSED'}, ${target.detail}`);
+  return [line(header), ...rows.map(line), '(latencies in ms)', ...targets].join('\n');
+}

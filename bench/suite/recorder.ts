@@ -1,0 +1,133 @@
+/**
+ * Everything a phase observes, as it happens: publish and end-to-end latencies into HDR
+ * histograms (whole window and per second), acknowledged records and bytes, throttles and
+ * errors. Only records whose intended send time falls in the measured window count, but they
+ * count however late they are acknowledged or received: a stall at the end is not cut off.
+ */
+import type { Histogram } from 'hdr-histogram-js';
+import { MB, latencyHistogram, round1, summarizeHistogram } from '../bench_common.js';
+import type { DistributionPoint, TimelinePoint } from './types.js';
+
+const WINDOW_SLACK_MS = 1e-6;
+const DISTRIBUTION_PERCENTILES = [0, 10, 20, 30, 40, 50, 60, 70, 75, 80, 85, 90, 92.5, 95, 96, 97, 98, 99, 99.3, 99.5, 99.7, 99.9, 99.93, 99.95, 99.97, 99.99, 99.995, 99.999, 100];
+
+interface Interval {
+  readonly publish: Histogram;
+  readonly endToEnd: Histogram;
+  records: number;
+  bytes: number;
+  errors: number;
+}
+
+export class Recorder {
+  readonly publish = latencyHistogram();
+  readonly endToEnd = latencyHistogram();
+  private readonly intervals: Interval[] = [];
+  acknowledged = 0;
+  acknowledgedBytes = 0;
+  /** Every record acknowledged, warm-up included: what the consumers must read back. */
+  acknowledgedAll = 0;
+  throttled = 0;
+  errors = 0;
+  firstError: string | null = null;
+
+  constructor(readonly measureStartMs: number, readonly measureEndMs: number) {}
+
+  /** Compared with a nanosecond's slack: start + k * step is not exact in floating point. */
+  inWindow(intendedMs: number): boolean {
+    return intendedMs >= this.measureStartMs - WINDOW_SLACK_MS && intendedMs < this.measureEndMs - WINDOW_SLACK_MS;
+  }
+
+  /** A batch acknowledged at `nowMs`: records sent at first + i * step, i < count. */
+  acknowledge(nowMs: number, firstIntendedMs: number, stepMs: number, count: number, bytes: number, throttled: number): void {
+    this.acknowledgedAll += count - throttled;
+    this.throttled += throttled;
+    const interval = this.intervalAt(nowMs);
+    const accepted = count - throttled;
+    let measured = 0;
+    for (let i = 0; i < count; i++) {
+      const intended = firstIntendedMs + i * stepMs;
+      if (!this.inWindow(intended)) continue;
+      measured++;
+      const micros = toMicros(nowMs - intended);
+      this.publish.recordValue(micros);
+      interval?.publish.recordValue(micros);
+    }
+    // Throttled records are not told apart within a batch: count the accepted share.
+    const share = count === 0 ? 0 : (measured * accepted) / count;
+    this.acknowledged += share;
+    this.acknowledgedBytes += (bytes * share) / Math.max(1, count);
+    if (interval !== null) {
+      interval.records += share;
+      interval.bytes += (bytes * share) / Math.max(1, count);
+    }
+  }
+
+  fail(nowMs: number, error: unknown): void {
+    this.errors++;
+    this.firstError ??= error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    const interval = this.intervalAt(nowMs);
+    if (interval !== null) interval.errors++;
+  }
+
+  receive(nowMs: number, intendedMs: number): void {
+    if (!this.inWindow(intendedMs)) return;
+    const micros = toMicros(nowMs - intendedMs);
+    this.endToEnd.recordValue(micros);
+    this.intervalAt(nowMs)?.endToEnd.recordValue(micros);
+  }
+
+  /** Per-second points from the window's start to the last observation (drain included). */
+  timeline(): TimelinePoint[] {
+    const points: TimelinePoint[] = [];
+    for (let i = 0; i < this.intervals.length; i++) {
+      const interval = this.intervals[i] ?? emptyInterval();
+      const hasEndToEnd = interval.endToEnd.totalCount > 0;
+      points.push({
+        t: i + 1,
+        recordsPerSec: Math.round(interval.records),
+        MBps: round1(interval.bytes / MB),
+        publishP50Us: interval.publish.getValueAtPercentile(50),
+        publishP99Us: interval.publish.getValueAtPercentile(99),
+        publishMaxUs: interval.publish.maxValue,
+        endToEndP50Us: hasEndToEnd ? interval.endToEnd.getValueAtPercentile(50) : null,
+        endToEndP99Us: hasEndToEnd ? interval.endToEnd.getValueAtPercentile(99) : null,
+        endToEndMaxUs: hasEndToEnd ? interval.endToEnd.maxValue : null,
+        errors: interval.errors,
+      });
+    }
+    return points;
+  }
+
+  /** The p99 so far in the current second, for progress lines. */
+  recentP99Us(nowMs: number, which: 'publish' | 'endToEnd'): number {
+    const interval = this.intervals[Math.floor((nowMs - this.measureStartMs) / 1000) - 1] ?? null;
+    return interval === null ? 0 : interval[which].getValueAtPercentile(99);
+  }
+
+  private intervalAt(nowMs: number): Interval | null {
+    if (nowMs < this.measureStartMs) return null;
+    const index = Math.floor((nowMs - this.measureStartMs) / 1000);
+    let interval = this.intervals[index];
+    if (interval === undefined) {
+      interval = emptyInterval();
+      this.intervals[index] = interval;
+    }
+    return interval;
+  }
+}
+
+function emptyInterval(): Interval {
+  return { publish: latencyHistogram(), endToEnd: latencyHistogram(), records: 0, bytes: 0, errors: 0 };
+}
+
+function toMicros(ms: number): number {
+  return Math.max(1, Math.round(ms * 1000));
+}
+
+export function distributionOf(histogram: Histogram): DistributionPoint[] {
+  if (histogram.totalCount === 0) return [];
+  return DISTRIBUTION_PERCENTILES.map((percentile) => ({ percentile, valueUs: percentile === 100 ? histogram.maxValue : histogram.getValueAtPercentile(percentile) }));
+}
+
+export { summarizeHistogram };
