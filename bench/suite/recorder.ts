@@ -44,6 +44,27 @@ export class Recorder {
     this.throttled += throttled;
     const interval = this.intervalAt(nowMs);
     const accepted = count - throttled;
+    const measured = stepMs === 0 ? this.acknowledgeAlike(nowMs, firstIntendedMs, count, interval) : this.acknowledgeEach(nowMs, firstIntendedMs, stepMs, count, interval);
+    // Throttled records are not told apart within a batch: count the accepted share.
+    const share = count === 0 ? 0 : (measured * accepted) / count;
+    this.acknowledged += share;
+    this.acknowledgedBytes += (bytes * share) / Math.max(1, count);
+    if (interval !== null) {
+      interval.records += share;
+      interval.bytes += (bytes * share) / Math.max(1, count);
+    }
+  }
+
+  /** A batch sent at once: one latency for all, recorded once with its count. */
+  private acknowledgeAlike(nowMs: number, intendedMs: number, count: number, interval: Interval | null): number {
+    if (!this.inWindow(intendedMs)) return 0;
+    const micros = toMicros(nowMs - intendedMs);
+    this.publish.recordValueWithCount(micros, count);
+    interval?.publish.recordValueWithCount(micros, count);
+    return count;
+  }
+
+  private acknowledgeEach(nowMs: number, firstIntendedMs: number, stepMs: number, count: number, interval: Interval | null): number {
     let measured = 0;
     for (let i = 0; i < count; i++) {
       const intended = firstIntendedMs + i * stepMs;
@@ -53,14 +74,7 @@ export class Recorder {
       this.publish.recordValue(micros);
       interval?.publish.recordValue(micros);
     }
-    // Throttled records are not told apart within a batch: count the accepted share.
-    const share = count === 0 ? 0 : (measured * accepted) / count;
-    this.acknowledged += share;
-    this.acknowledgedBytes += (bytes * share) / Math.max(1, count);
-    if (interval !== null) {
-      interval.records += share;
-      interval.bytes += (bytes * share) / Math.max(1, count);
-    }
+    return measured;
   }
 
   fail(nowMs: number, error: unknown): void {

@@ -141,7 +141,7 @@ function bounds(value: unknown): Bounds {
 
 /** Overrides from the command line, checked like the file's own fields. */
 export function withOverrides(workload: Workload, overrides: Raw): Workload {
-  const merged: Raw = { ...workload, findMax: workload.findMax ?? undefined, ...overrides };
-  for (const [key, value] of Object.entries(merged)) if (value === undefined) delete merged[key];
-  return parseWorkload(merged, workload.name);
+  const given = Object.fromEntries(Object.entries(overrides).filter(([, value]) => value !== undefined));
+  const { findMax: settings, ...rest } = workload;
+  return parseWorkload({ ...rest, ...(settings === null ? {} : { findMax: settings }), ...given }, workload.name);
 }

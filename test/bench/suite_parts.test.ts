@@ -61,6 +61,7 @@ describe('workload files', () => {
   it('checks command-line overrides like file fields', () => {
     const workload = parseWorkload({ rate: 100 }, 'x');
     expect(withOverrides(workload, { rate: 'max', durationSeconds: 3, fsync: undefined })).toMatchObject({ rate: 'max', durationSeconds: 3, fsync: 'never' });
+    expect(withOverrides(workload, { rate: undefined, durationSeconds: undefined })).toEqual(workload);
     expect(() => withOverrides(workload, { durationSeconds: 0 })).toThrow(/durationSeconds must be a number from 0.5/);
   });
 });

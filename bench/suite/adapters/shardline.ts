@@ -1,8 +1,7 @@
 /**
  * shardline as a system under test: the real server in its own process (bench/net_bench_server.ts)
- * and the Node client over WebSockets. Producers are the KPL-like Producer (lingerMs 0: what one
- * event-loop turn gathers goes out together); with throttles not retried, client.putRecords
- * instead, whose per-record results say which were throttled. Push consumers are registered
+ * and the Node client over WebSockets. Producers send each batch as one PUT frame
+ * (client.putRecords), whose per-record results say which were throttled. Push consumers are registered
  * (enhanced fan-out) subscriptions to every shard; poll consumers loop GetRecords per shard.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -10,12 +9,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { Consumer, Producer, connect, type ClientGetRecordsResult, type ShardlineClient } from '../../../src/client/node.js';
-import type { ConsumerOptions, ConsumerPort, FsyncSetting, ProducerPort, PutOutcome, StreamSpec, SystemFactory, SystemUnderTest } from '../types.js';
+import { Consumer, connect, type ClientGetRecordsResult, type ShardlineClient } from '../../../src/client/node.js';
+import type { BenchRecord, ConsumerOptions, ConsumerPort, FsyncSetting, ProducerPort, PutOutcome, StreamSpec, SystemFactory, SystemUnderTest } from '../types.js';
 
 const SERVER_SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'net_bench_server.ts');
 const PACKAGE_JSON = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'package.json');
 const THROTTLED = 'ProvisionedThroughputExceededException';
+const PUT_ATTEMPTS_MAX = 20;
+const RETRY_WAIT_MS = 20;
 /** A poll that found nothing waits this long: about what a tight KCL-style poller would. */
 const EMPTY_POLL_WAIT_MS = 1;
 /** GetRecords throttled (5 calls/s per shard when PROVISIONED): back off this long. */
@@ -90,7 +91,7 @@ class ShardlineSystem implements SystemUnderTest {
 
   async openProducer(options: { readonly retryThrottled: boolean }): Promise<ProducerPort> {
     const client = await connect(this.url, { clientName: 'bench-producer' });
-    return options.retryThrottled ? producerPort(client) : putRecordsPort(client);
+    return producerPort(client, options.retryThrottled);
   }
 
   async openConsumer(options: ConsumerOptions): Promise<ConsumerPort> {
@@ -117,34 +118,47 @@ class ShardlineSystem implements SystemUnderTest {
   }
 }
 
-function producerPort(client: ShardlineClient): ProducerPort {
-  // The runner bounds records in flight itself; the producer's own bound must not bind first.
-  const producer = new Producer(client, { lingerMs: 0, maxRecordsInFlight: 10_000_000 });
+/**
+ * client.putRecords: one PUT frame per batch, as the runner already batches (at most 500, like
+ * the peers' pipelines and PutRecords). Retriable failures (throttles, SlowDown) are tried
+ * again after a short jittered wait when asked to, else counted as throttled.
+ */
+function producerPort(client: ShardlineClient, retryThrottled: boolean): ProducerPort {
   return {
     put: async (stream, records): Promise<PutOutcome> => {
-      await Promise.all(records.map((record) => producer.put({ streamName: stream, partitionKey: record.partitionKey, data: record.data })));
-      return { throttled: 0 };
-    },
-    close: async () => {
-      await producer.close();
-      client.close();
-    },
-  };
-}
-
-function putRecordsPort(client: ShardlineClient): ProducerPort {
-  return {
-    put: async (stream, records): Promise<PutOutcome> => {
+      let pending: readonly BenchRecord[] = records;
       let throttled = 0;
-      for (const result of await client.putRecords(stream, records)) {
-        if (!('errorCode' in result)) continue;
-        if (result.errorCode !== THROTTLED) throw new Error(`put failed: ${result.errorCode}: ${result.errorMessage}`);
-        throttled++;
+      for (let attempt = 1; pending.length > 0; attempt++) {
+        const failed = await putOnce(client, stream, pending);
+        if (!retryThrottled || attempt >= PUT_ATTEMPTS_MAX) {
+          throttled += failed.length;
+          break;
+        }
+        pending = failed;
+        if (pending.length > 0) await sleep(Math.random() * RETRY_WAIT_MS * attempt);
       }
       return { throttled };
     },
     close: async () => client.close(),
   };
+}
+
+/** The records that failed retriably; anything else fails the put. */
+async function putOnce(client: ShardlineClient, stream: string, records: readonly BenchRecord[]): Promise<BenchRecord[]> {
+  let results;
+  try {
+    results = await client.putRecords(stream, records);
+  } catch (error) {
+    if ((error as { retriable?: boolean }).retriable === true) return [...records];
+    throw error;
+  }
+  const failed: BenchRecord[] = [];
+  results.forEach((result, i) => {
+    if (!('errorCode' in result)) return;
+    if (!result.retriable) throw new Error(`put failed: ${result.errorCode}: ${result.errorMessage}`);
+    failed.push(records[i]!);
+  });
+  return failed;
 }
 
 async function poll(client: ShardlineClient, options: ConsumerOptions): Promise<void> {

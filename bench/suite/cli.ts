@@ -1,0 +1,138 @@
+/**
+ * The benchmark suite's command line:
+ *   run <workload>          one workload against one system (shardline by default)
+ *   compare [workloads...]  the same workloads against shardline and every peer, one table
+ *   report <result.json>    the HTML report of a saved run or comparison, again
+ * A run exits 1 when a bound of its workload (or a target of a comparison) is missed.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command, InvalidArgumentError } from 'commander';
+import { echoEnvironment, environment } from '../bench_common.js';
+import { comparisonOf, comparisonTable } from './compare.js';
+import { printRun, saveComparison, saveRun } from './output.js';
+import { renderComparisonReport, renderRunReport, writeReport } from './report.js';
+import { runWorkload } from './runner.js';
+import { SYSTEMS, systemNamed } from './systems.js';
+import type { ComparisonResult, RunResult, SystemFactory, Workload } from './types.js';
+import { WorkloadError, loadWorkload, withOverrides } from './workload.js';
+
+const BENCH_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
+const DEFAULT_OUT = path.join(BENCH_DIR, 'results', 'suite');
+const COMPARE_WORKLOADS = ['compare-throughput.json', 'compare-latency.json'].map((name) => path.join(BENCH_DIR, 'workloads', name));
+
+interface CommonOptions {
+  readonly out: string;
+  readonly dataDir: string;
+  readonly rate?: number | 'max';
+  readonly duration?: number;
+  readonly warmup?: number;
+  readonly fsync?: string;
+}
+
+function rateOption(text: string): number | 'max' {
+  if (text === 'max') return 'max';
+  const rate = Number(text);
+  if (!Number.isFinite(rate) || rate <= 0) throw new InvalidArgumentError('a rate is a positive number of records/s, or "max"');
+  return rate;
+}
+
+function secondsOption(text: string): number {
+  const seconds = Number(text);
+  if (!Number.isFinite(seconds) || seconds < 0) throw new InvalidArgumentError('seconds must be a number >= 0');
+  return seconds;
+}
+
+function fsyncOverride(text: string | undefined): unknown {
+  if (text === undefined) return undefined;
+  return /^\d+$/.test(text) ? { intervalMs: Number(text) } : text;
+}
+
+function workloadFrom(file: string, options: CommonOptions): Workload {
+  return withOverrides(loadWorkload(file), { rate: options.rate, durationSeconds: options.duration, warmupSeconds: options.warmup, fsync: fsyncOverride(options.fsync) });
+}
+
+/** With `fit`, a system without the workload's consumer mode uses its own, stated in the result. */
+async function runOn(factory: SystemFactory, workload: Workload, options: CommonOptions, env: Record<string, unknown>, fit = false): Promise<RunResult> {
+  console.log(`\n${factory.name}: ${workload.name} (${workload.description || workload.mode})`);
+  const system = await factory.start(workload.fsync, options.dataDir, { enforceLimits: workload.mode === 'limits' });
+  try {
+    const usable = !fit || workload.consumers === 0 || system.consumerModes.includes(workload.consumerMode);
+    if (!usable) console.log(`  ${system.name} has no ${workload.consumerMode} consumer: using ${system.consumerModes[0]}`);
+    const result = await runWorkload(system, usable ? workload : { ...workload, consumerMode: system.consumerModes[0]! }, env);
+    printRun(result);
+    return result;
+  } finally {
+    await system.stop();
+  }
+}
+
+async function commandRun(file: string, options: CommonOptions & { system: string }): Promise<number> {
+  const workload = workloadFrom(file, options);
+  const env = environment(options.dataDir);
+  echoEnvironment('shardline benchmark suite', env);
+  const result = await runOn(systemNamed(options.system), workload, options, env);
+  console.log(`report: ${saveRun(result, options.out)}`);
+  const missed = result.bounds.filter((check) => !check.met);
+  for (const check of missed) console.log(`MISSED: ${check.name} (limit ${check.limit} ${check.unit}, actual ${check.actual} ${check.unit})`);
+  return missed.length === 0 ? 0 : 1;
+}
+
+async function commandCompare(files: string[], options: CommonOptions & { systems: string }): Promise<number> {
+  const workloads = (files.length > 0 ? files : COMPARE_WORKLOADS).map((file) => workloadFrom(file, options));
+  const factories = options.systems.split(',').map((name) => systemNamed(name.trim()));
+  const env = environment(options.dataDir);
+  echoEnvironment('shardline benchmark suite: comparison', env);
+  const startedAt = new Date().toISOString();
+  const runs: RunResult[] = [];
+  for (const workload of workloads) {
+    for (const factory of factories) runs.push(await runOn(factory, workload, options, env, true));
+  }
+  const comparison = comparisonOf(runs, env, startedAt);
+  console.log(`\n${comparisonTable(comparison)}`);
+  console.log(`report: ${saveComparison(comparison, options.out)}`);
+  return comparison.targets.every((target) => target.met) ? 0 : 1;
+}
+
+function commandReport(file: string, options: { out?: string }): number {
+  const result = JSON.parse(fs.readFileSync(file, 'utf8')) as RunResult | ComparisonResult;
+  const html = result.schema === 'shardline-bench-compare/1' ? renderComparisonReport(result) : renderRunReport(result);
+  const out = options.out ?? file.replace(/\.json$/, '') + '.html';
+  writeReport(html, out);
+  console.log(`report: ${out}`);
+  return 0;
+}
+
+function withCommon(command: Command): Command {
+  return command
+    .option('--out <dir>', 'where results (JSON) and reports (HTML) go', DEFAULT_OUT)
+    .option('--data-dir <dir>', 'where systems keep their data while they run', os.tmpdir())
+    .option('--rate <records/s>', 'override the workload\'s rate ("max" for as fast as acks allow)', rateOption)
+    .option('--duration <seconds>', 'override the measured duration', secondsOption)
+    .option('--warmup <seconds>', 'override the warm-up', secondsOption)
+    .option('--fsync <setting>', 'override fsync: always, never, or an interval in ms');
+}
+
+function program(done: (code: number) => void): Command {
+  const root = new Command('bench').description('shardline benchmark suite').showHelpAfterError();
+  withCommon(root.command('run <workload>').description('run one workload against one system'))
+    .option('--system <name>', `system under test (${[...SYSTEMS.keys()].join(', ')})`, 'shardline')
+    .action(async (file: string, options: CommonOptions & { system: string }) => done(await commandRun(file, options)));
+  withCommon(root.command('compare [workloads...]').description('run workloads against shardline and its peers; default: compare-throughput and compare-latency'))
+    .option('--systems <names>', 'comma-separated systems', [...SYSTEMS.keys()].join(','))
+    .action(async (files: string[], options: CommonOptions & { systems: string }) => done(await commandCompare(files, options)));
+  root.command('report <result>').description('render the HTML report of a saved result JSON again').option('--out <file>', 'where the HTML goes')
+    .action((file: string, options: { out?: string }) => done(commandReport(file, options)));
+  return root;
+}
+
+try {
+  let code = 0;
+  await program((result) => (code = result)).parseAsync(process.argv);
+  process.exit(code);
+} catch (error) {
+  console.error(error instanceof WorkloadError ? `bad workload: ${error.message}` : error);
+  process.exit(2);
+}
