@@ -1,9 +1,10 @@
 import type { Engine } from '../engine.js';
 import { decodeJsonFrame, encodeCall } from '../net/messages/call.js';
-import { PutFrameBuilder, decodePutResult, type PutResult } from '../net/messages/put.js';
+import { decodePutResult, type PutFrameBuilder, type PutResult } from '../net/messages/put.js';
 import { decodeRecords, encodeCancel, encodeGetRecords, encodeSubscribe, type RecordsFrame, type SubscribeRequest } from '../net/messages/records.js';
 import { FAILED_SLOT, Opcode, type FrameReader } from '../net/protocol.js';
 import { SequenceNumberRun } from '../workers/sequence_number.js';
+import { BuilderPool } from './builder_pool.js';
 import { HashKeys, explicitHashKey } from './hash_keys.js';
 import { Transport, type TransportOptions, type WebSocketFactory } from './transport.js';
 
@@ -93,6 +94,7 @@ export function shardIdOf(serial: number): string {
 export class ShardlineClient {
   readonly transport: Transport;
   readonly hashKeys = new HashKeys();
+  private readonly builders = new BuilderPool();
 
   constructor(url: string, options: ClientOptions) {
     this.transport = new Transport(url, options.webSocket, options);
@@ -116,9 +118,13 @@ export class ShardlineClient {
 
   /** Puts records in one PUT frame (at most 500 records and 5 MiB); each record succeeds or fails alone. */
   async putRecords(streamName: string, records: readonly ClientRecord[]): Promise<ClientPutResult[]> {
-    const builder = new PutFrameBuilder(streamName);
-    for (const record of records) this.addRecord(builder, record);
-    return putResults(await this.putFrame(builder));
+    const builder = this.builders.take(streamName);
+    try {
+      for (const record of records) this.addRecord(builder, record);
+      return putResults(await this.putFrame(builder));
+    } finally {
+      this.builders.release(builder);
+    }
   }
 
   /** Adds a record to a PUT under construction, with its hash key. */

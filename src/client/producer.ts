@@ -1,5 +1,6 @@
 import { InvalidArgumentException, type ShardlineError } from '../errors.js';
-import { PutFrameBuilder, type PutResult } from '../net/messages/put.js';
+import type { PutFrameBuilder, PutResult } from '../net/messages/put.js';
+import { BuilderPool } from './builder_pool.js';
 import { putResults, type ShardlineClient } from './client.js';
 
 export interface ProducerOptions {
@@ -31,7 +32,6 @@ export interface ProducerResult {
 }
 
 const PUT_RECORDS_MAX = 500;
-const FREE_BUILDERS_MAX = 16;
 const PUT_BYTES_MAX = 5 * 1024 * 1024;
 
 interface Queued {
@@ -74,8 +74,7 @@ export class Producer {
   private readonly idleWaiters: Array<() => void> = [];
   private retriesPending = 0;
   private closed = false;
-  /** Builders whose frames were answered: their buffers are reused, not allocated again. */
-  private readonly freeBuilders: PutFrameBuilder[] = [];
+  private readonly builders = new BuilderPool();
 
   constructor(
     private readonly client: ShardlineClient,
@@ -136,7 +135,7 @@ export class Producer {
       batch = undefined;
     }
     if (batch === undefined) {
-      batch = { builder: this.takeBuilder(streamName), entries: [], payloadBytes: 0, timer: null };
+      batch = { builder: this.builders.take(streamName), entries: [], payloadBytes: 0, timer: null };
       this.batches.set(streamName, batch);
       const current = batch;
       const sendIfCurrent = (): void => {
@@ -166,26 +165,14 @@ export class Producer {
     if (batch.entries.length === 0) return;
     this.client.putFrame(batch.builder).then(
       (result) => {
-        this.releaseBuilder(batch.builder);
+        this.builders.release(batch.builder);
         this.onResult(batch.entries, result);
       },
       (error: ShardlineError) => {
-        this.releaseBuilder(batch.builder);
+        this.builders.release(batch.builder);
         for (const entry of batch.entries) this.retryOrFail(entry, error.retriable === true, error.code, error.message, error);
       },
     );
-  }
-
-  private takeBuilder(streamName: string): PutFrameBuilder {
-    const builder = this.freeBuilders.pop();
-    if (builder === undefined) return new PutFrameBuilder(streamName);
-    builder.reset(streamName);
-    return builder;
-  }
-
-  /** Called once the frame was answered, so it was sent: the buffer is free. */
-  private releaseBuilder(builder: PutFrameBuilder): void {
-    if (this.freeBuilders.length < FREE_BUILDERS_MAX) this.freeBuilders.push(builder);
   }
 
   private onResult(entries: Queued[], result: PutResult): void {
