@@ -30,6 +30,7 @@ export interface PhaseSpec {
 
 export interface PhaseOutcome {
   readonly recorder: Recorder;
+  /** The window, or longer if its records were acknowledged after it: rates divide by this. */
   readonly seconds: number;
   /** The fewest acknowledged records any consumer missed after the drain (0 when all read). */
   readonly lost: number;
@@ -69,7 +70,7 @@ export async function runPhase(system: SystemUnderTest, workload: Workload, spec
     if (consumers.length > 0) await waitFor(() => received.every((count) => count >= recorder.acknowledgedAll), 'consumers to read every acknowledged record', false);
     progress.done();
     const lost = consumers.length === 0 ? 0 : Math.max(0, recorder.acknowledgedAll - Math.min(...received));
-    return { recorder, seconds: spec.durationSeconds, lost, consumedRecords: consumers.length === 0 ? 0 : Math.min(...received) };
+    return { recorder, seconds: recorder.measuredSeconds(), lost, consumedRecords: consumers.length === 0 ? 0 : Math.min(...received) };
   } finally {
     await Promise.all([...lanes.map((lane) => lane.port.close()), ...consumers.map((consumer) => consumer.close())]);
   }

@@ -27,6 +27,8 @@ export class Recorder {
   acknowledgedBytes = 0;
   /** Every record acknowledged, warm-up included: what the consumers must read back. */
   acknowledgedAll = 0;
+  /** When the last record of the window was acknowledged: a system slower than offered ends late. */
+  lastMeasuredAckMs = 0;
   throttled = 0;
   errors = 0;
   firstError: string | null = null;
@@ -45,6 +47,7 @@ export class Recorder {
     const interval = this.intervalAt(nowMs);
     const accepted = count - throttled;
     const measured = stepMs === 0 ? this.acknowledgeAlike(nowMs, firstIntendedMs, count, interval) : this.acknowledgeEach(nowMs, firstIntendedMs, stepMs, count, interval);
+    if (measured > 0) this.lastMeasuredAckMs = nowMs;
     // Throttled records are not told apart within a batch: count the accepted share.
     const share = count === 0 ? 0 : (measured * accepted) / count;
     this.acknowledged += share;
@@ -89,6 +92,14 @@ export class Recorder {
     const micros = toMicros(nowMs - intendedMs);
     this.endToEnd.recordValue(micros);
     this.intervalAt(nowMs)?.endToEnd.recordValue(micros);
+  }
+
+  /**
+   * The seconds the window's records took: the window, or longer when the last of them was
+   * acknowledged after it ended (the system could not keep up with the offered rate).
+   */
+  measuredSeconds(): number {
+    return Math.max(this.measureEndMs - this.measureStartMs, this.lastMeasuredAckMs - this.measureStartMs) / 1000;
   }
 
   /** Per-second points from the window's start to the last observation (drain included). */

@@ -121,6 +121,8 @@ describe('recorder', () => {
     expect(timeline[0]).toMatchObject({ t: 1, recordsPerSec: 2 });
     expect(timeline[8]).toMatchObject({ t: 9, recordsPerSec: 1 });
     expect(timeline[4]).toMatchObject({ recordsPerSec: 0, endToEndP99Us: null });
+    // The last measured record came back 6 s after the window's end: rates divide by 8 s.
+    expect(recorder.measuredSeconds()).toBe(8);
   });
 
   it('counts the accepted share of a throttled batch, and errors by interval', () => {

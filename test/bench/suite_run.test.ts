@@ -64,9 +64,20 @@ describe('the runner against shardline', () => {
   it('finds the highest rate that holds the bound: doubling up to maxRate', async () => {
     const workload = parseWorkload({ mode: 'find-max', warmupSeconds: 0.2, consumers: 1, findMax: { p99MaxMs: 600_000, startRate: 300, maxRate: 1000, trialSeconds: 0.5 } }, 'find');
     const result = await runWorkload(system, workload, {});
-    expect(result.findMax?.trials.map((trial) => [trial.rate, trial.sustained])).toEqual([[300, true], [600, true], [1000, true]]);
-    expect(result.findMax?.maxSustainableRate).toBe(1000);
-    expect(result.summary.records).toBe(500);
+    // Whether a trial sustains its rate depends on the machine; how the search moves does not.
+    const trials = result.findMax!.trials;
+    expect(trials[0]!.rate).toBe(300);
+    let low = 0;
+    let high = Infinity;
+    for (let i = 1; i < trials.length; i++) {
+      const previous = trials[i - 1]!;
+      if (previous.sustained) low = previous.rate;
+      else high = previous.rate;
+      expect(trials[i]!.rate).toBe(Math.round(high === Infinity ? Math.min(previous.rate * 2, 1000) : (low + high) / 2));
+    }
+    const sustained = trials.filter((trial) => trial.sustained).map((trial) => trial.rate);
+    expect(result.findMax!.maxSustainableRate).toBe(sustained.length === 0 ? 0 : Math.max(...sustained));
+    for (const trial of trials) expect(trial.sustained).toBe(trial.recordsPerSec >= trial.rate * 0.95 && trial.p99Us <= 600_000_000);
   });
 
   it('on a PROVISIONED stream offered twice its limit: the rest throttled, nothing accepted lost', async () => {
@@ -101,7 +112,7 @@ describe('bench:run', () => {
     const file = path.join(dir, 'unreachable.json');
     fs.writeFileSync(file, JSON.stringify({ rate: 500, warmupSeconds: 0.2, durationSeconds: 0.5, consumers: 1, bounds: { minRecordsPerSec: 1e9 } }));
     const { code, output } = await runCli(['run', file, '--out', path.join(dir, 'out'), '--data-dir', dir]);
-    expect(output).toMatch(/MISSED: records\/s >= limit \(limit 1000000000 records\/s, actual 500 records\/s\)/);
+    expect(output).toMatch(/MISSED: records\/s >= limit \(limit 1000000000 records\/s, actual \d+ records\/s\)/);
     expect(code).toBe(1);
     const written = fs.readdirSync(path.join(dir, 'out'));
     const json = written.find((name) => name.endsWith('-unreachable-shardline.json'))!;
