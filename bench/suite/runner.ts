@@ -61,7 +61,7 @@ function fixed(system: SystemUnderTest, workload: Workload, streams: string[], r
 function summarize(outcome: PhaseOutcome, targetRecordsPerSec: number | null): Summary {
   const { recorder, seconds } = outcome;
   return {
-    seconds,
+    seconds: Math.round(seconds * 1000) / 1000,
     targetRecordsPerSec,
     records: Math.round(recorder.acknowledged),
     bytes: Math.round(recorder.acknowledgedBytes),

@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { comparisonOf, comparisonTable } from '../../bench/suite/compare.js';
+import type { RunResult } from '../../bench/suite/types.js';
+import { runResultFixture } from '../helpers/bench_results.js';
+
+// Goal: the comparison checks the issue's targets from the runs it has, and says by how much a
+// missed one is off: throughput multiples on workloads at "max", end-to-end p99 against Redis
+// and NATS on workloads at a fixed rate.
+
+function atMax(run: RunResult): RunResult {
+  return { ...run, workload: { ...run.workload, name: 'throughput', rate: 'max' } };
+}
+
+describe('comparison targets', () => {
+  it('checks throughput multiples against each peer that ran, with the shortfall', () => {
+    const runs = [
+      atMax(runResultFixture({ systemName: 'shardline', recordsPerSec: 500_000, endToEnd: false })),
+      atMax(runResultFixture({ systemName: 'redis', recordsPerSec: 100_000, endToEnd: false })),
+      atMax(runResultFixture({ systemName: 'nats', recordsPerSec: 110_000, endToEnd: false })),
+    ];
+    const { targets } = comparisonOf(runs, {}, 'now');
+    expect(targets.map((target) => [target.name, target.met])).toEqual([
+      ['throughput: shardline records/s >= 2x redis', true],
+      ['throughput: shardline records/s >= 5x nats', false],
+    ]);
+    expect(targets[1]!.detail).toBe('4.55x (500000 vs 110000 records/s; target 5x): short by 50000 records/s');
+  });
+
+  it('checks end-to-end p99 at a fixed rate against Redis and NATS only', () => {
+    const runs = [
+      runResultFixture({ systemName: 'shardline', workloadName: 'latency', latencyScale: 1 }),
+      runResultFixture({ systemName: 'redis', workloadName: 'latency', latencyScale: 0.5 }),
+      runResultFixture({ systemName: 'nats', workloadName: 'latency', latencyScale: 2 }),
+      runResultFixture({ systemName: 'kinesalite', workloadName: 'latency', latencyScale: 100 }),
+    ];
+    const { targets } = comparisonOf(runs, {}, 'now');
+    const ours = runs[0]!.summary.endToEnd!.p99Us;
+    expect(targets.map((target) => [target.name, target.met])).toEqual([
+      ["latency: shardline end-to-end p99 < redis's", false],
+      ["latency: shardline end-to-end p99 < nats's", true],
+    ]);
+    expect(targets[0]!.detail).toContain(`${((ours - runs[1]!.summary.endToEnd!.p99Us) / 1000).toFixed(2)} ms over`);
+  });
+
+  it('has no targets without a shardline run, and prints every run with its durability', () => {
+    const runs = [runResultFixture({ systemName: 'redis' }), runResultFixture({ systemName: 'nats', endToEnd: false })];
+    const comparison = comparisonOf(runs, {}, 'now');
+    expect(comparison.targets).toEqual([]);
+    const lines = comparisonTable(comparison).split('\n');
+    expect(lines[0]).toMatch(/^workload\s+system\s+records\/s/);
+    expect(lines[1]).toContain('redis: acknowledged once written to the page cache');
+    expect(lines[2]).toMatch(/nats .* - +- +- +nats:/);
+  });
+});
