@@ -15,7 +15,7 @@ import path from 'node:path';
 import type { FsyncSetting, SystemFactory, SystemUnderTest } from '../bench/suite/types.js';
 
 export const PEER_HOST = '127.0.0.1';
-const READY_TIMEOUT_MS = 30_000;
+export const READY_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 10_000;
 /** Output kept for error messages: enough for the last few log lines. */
 const OUTPUT_TAIL_BYTES = 4096;
@@ -103,7 +103,10 @@ export async function startKinesalite(dataRoot: string): Promise<PeerProcess> {
   const program = [
     'const [modulePath, port, dir, shardLimit] = process.argv.slice(1);',
     'const options = { path: dir, createStreamMs: 0, deleteStreamMs: 0, updateStreamMs: 0, shardLimit: Number(shardLimit) };',
-    `require(modulePath)(options).listen(Number(port), '${PEER_HOST}', () => console.log('kinesalite listening'));`,
+    'const server = require(modulePath)(options);',
+    // Node closes idle keep-alive sockets after 5 s; a client reusing one as it closes gets ECONNRESET.
+    'server.keepAliveTimeout = 10 * 60 * 1000; server.headersTimeout = server.keepAliveTimeout + 1000;',
+    `server.listen(Number(port), '${PEER_HOST}', () => console.log('kinesalite listening'));`,
   ].join('\n');
   return startPeer(dataRoot, {
     name: 'kinesalite',
@@ -200,7 +203,8 @@ function untilReady(child: ChildProcess, spec: PeerSpec, output: OutputTail): Pr
 }
 
 /** Sends the signal and waits for the exit; SIGTERM that is ignored for too long rejects. */
-function kill(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+/** Signals the child and waits for its exit; SIGKILL and a rejection after STOP_TIMEOUT_MS. */
+export function kill(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -255,7 +259,8 @@ const live = new Set<ChildProcess>();
 const EXIT_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 let hooked = false;
 
-function track(child: ChildProcess): void {
+/** Kills the child with this process, whether it exits or is signalled: no orphans. */
+export function track(child: ChildProcess): void {
   live.add(child);
   child.once('exit', () => live.delete(child));
   if (hooked) return;

@@ -3,7 +3,8 @@
  *   run <workload>          one workload against one system (shardline by default)
  *   compare [workloads...]  the same workloads against shardline and every peer, one table
  *   report <result.json>    the HTML report of a saved run or comparison, again
- * A run exits 1 when a bound of its workload (or a target of a comparison) is missed.
+ * Exit codes: 1 when a bound of a workload (or a target of a comparison) is missed, 2 for a bad
+ * workload or bad options, 3 when a run failed.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -57,6 +58,7 @@ function workloadFrom(file: string, options: CommonOptions): Workload {
 /** With `fit`, a system without the workload's consumer mode uses its own, stated in the result. */
 async function runOn(factory: SystemFactory, workload: Workload, options: CommonOptions, env: Record<string, unknown>, fit = false): Promise<RunResult> {
   console.log(`\n${factory.name}: ${workload.name} (${workload.description || workload.mode})`);
+  console.log(`  workload: ${JSON.stringify(workload)}`);
   const system = await factory.start(workload.fsync, options.dataDir, { enforceLimits: workload.mode === 'limits' });
   try {
     const usable = !fit || workload.consumers === 0 || system.consumerModes.includes(workload.consumerMode);
@@ -87,13 +89,22 @@ async function commandCompare(files: string[], options: CommonOptions & { system
   echoEnvironment('shardline benchmark suite: comparison', env);
   const startedAt = new Date().toISOString();
   const runs: RunResult[] = [];
-  for (const workload of workloads) {
-    for (const factory of factories) runs.push(await runOn(factory, workload, options, env, true));
+  try {
+    for (const workload of workloads) {
+      for (const factory of factories) runs.push(await runOn(factory, workload, options, env, true));
+    }
+  } finally {
+    // A run that fails (a peer not installed, a crash) keeps the ones done before it.
+    if (runs.length > 0) {
+      const comparison = comparisonOf(runs, env, startedAt);
+      console.log(`\n${comparisonTable(comparison)}`);
+      console.log(`report: ${saveComparison(comparison, options.out)}`);
+    }
   }
   const comparison = comparisonOf(runs, env, startedAt);
-  console.log(`\n${comparisonTable(comparison)}`);
-  console.log(`report: ${saveComparison(comparison, options.out)}`);
-  return comparison.targets.every((target) => target.met) ? 0 : 1;
+  const missedBounds = runs.flatMap((run) => run.bounds.filter((check) => !check.met).map((check) => `${run.workload.name} on ${run.system.name}: ${check.name} (limit ${check.limit} ${check.unit}, actual ${check.actual} ${check.unit})`));
+  for (const missed of missedBounds) console.log(`MISSED bound: ${missed}`);
+  return missedBounds.length === 0 && comparison.targets.every((target) => target.met) ? 0 : 1;
 }
 
 function commandReport(file: string, options: { out?: string }): number {
@@ -133,6 +144,7 @@ try {
   await program((result) => (code = result)).parseAsync(process.argv);
   process.exit(code);
 } catch (error) {
+  // 2: the workload or the options are wrong; 3: a run failed (a system would not start, a put path broke).
   console.error(error instanceof WorkloadError ? `bad workload: ${error.message}` : error);
-  process.exit(2);
+  process.exit(error instanceof WorkloadError ? 2 : 3);
 }

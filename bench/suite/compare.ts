@@ -8,8 +8,10 @@ import type { ComparisonResult, RunResult, TargetCheck } from './types.js';
 
 /** Producer throughput shardline must reach, as a multiple of each peer's, for 100 B records. */
 export const THROUGHPUT_FACTORS: Readonly<Record<string, number>> = { redis: 2, nats: 5, kinesalite: 20 };
-/** Peers whose end-to-end p99 at a fixed rate shardline must be below. */
+/** Peers whose end-to-end p99 at LATENCY_RATE shardline must be below. */
 export const LATENCY_PEERS: readonly string[] = ['redis', 'nats'];
+const TARGET_RECORD_BYTES = 100;
+const LATENCY_RATE = 10_000;
 
 export function comparisonOf(runs: readonly RunResult[], environment: Record<string, unknown>, startedAt: string): ComparisonResult {
   return { schema: 'shardline-bench-compare/1', startedAt, environment, runs, targets: targetsOf(runs) };
@@ -21,10 +23,18 @@ function targetsOf(runs: readonly RunResult[]): TargetCheck[] {
     const of = (system: string): RunResult | undefined => runs.find((run) => run.workload.name === workload && run.system.name === system);
     const ours = of('shardline');
     if (ours === undefined) continue;
+    const size = ours.workload.recordSize;
+    if (!('bytes' in size) || size.bytes !== TARGET_RECORD_BYTES) continue;
     if (ours.workload.rate === 'max') targets.push(...throughputTargets(workload, ours, of));
-    if (ours.workload.rate !== 'max' && ours.summary.endToEnd !== null) targets.push(...latencyTargets(workload, ours, of));
+    if (ours.workload.rate === LATENCY_RATE && ours.summary.endToEnd !== null) targets.push(...latencyTargets(workload, ours, of));
   }
   return targets;
+}
+
+/** A target over a run that missed a bound of its own (errors, lost records) is not met: it is void. */
+function voidReason(runs: readonly RunResult[]): string | null {
+  const failed = runs.flatMap((run) => run.bounds.filter((check) => !check.met && !check.name.startsWith('end-to-end p99') && !check.name.startsWith('publish p99')).map((check) => `${run.system.name}: ${check.name} (${check.actual} ${check.unit})`));
+  return failed.length === 0 ? null : `void: ${failed.join('; ')}`;
 }
 
 function throughputTargets(workload: string, ours: RunResult, of: (system: string) => RunResult | undefined): TargetCheck[] {
@@ -32,20 +42,28 @@ function throughputTargets(workload: string, ours: RunResult, of: (system: strin
     const theirs = of(peer);
     if (theirs === undefined) return [];
     const times = theirs.summary.recordsPerSec === 0 ? Infinity : ours.summary.recordsPerSec / theirs.summary.recordsPerSec;
+    const name = `${workload}: shardline records/s >= ${factor}x ${peer}`;
+    const invalid = voidReason([ours, theirs]);
+    if (invalid !== null) return [{ name, met: false, detail: invalid }];
     const met = times >= factor;
     const shortBy = met ? '' : `: short by ${Math.round(factor * theirs.summary.recordsPerSec - ours.summary.recordsPerSec)} records/s`;
-    return [{ name: `${workload}: shardline records/s >= ${factor}x ${peer}`, met, detail: `${times.toFixed(2)}x (${ours.summary.recordsPerSec} vs ${theirs.summary.recordsPerSec} records/s; target ${factor}x)${shortBy}` }];
+    return [{ name, met, detail: `${times.toFixed(2)}x (${ours.summary.recordsPerSec} vs ${theirs.summary.recordsPerSec} records/s; target ${factor}x)${shortBy}` }];
   });
 }
 
 function latencyTargets(workload: string, ours: RunResult, of: (system: string) => RunResult | undefined): TargetCheck[] {
   return LATENCY_PEERS.flatMap((peer) => {
-    const theirs = of(peer)?.summary.endToEnd;
-    if (theirs === undefined || theirs === null) return [];
+    const run = of(peer);
+    const theirs = run?.summary.endToEnd;
+    // Push against push, poll against poll: a peer that had to use another mode is not compared.
+    if (run === undefined || theirs === undefined || theirs === null || run.workload.consumerMode !== ours.workload.consumerMode) return [];
+    const name = `${workload}: shardline end-to-end p99 < ${peer}'s`;
+    const invalid = voidReason([ours, run]);
+    if (invalid !== null) return [{ name, met: false, detail: invalid }];
     const mine = ours.summary.endToEnd!.p99Us;
     const met = mine < theirs.p99Us;
     const gap = met ? `${ms(theirs.p99Us - mine)} ms below` : `${ms(mine - theirs.p99Us)} ms over`;
-    return [{ name: `${workload}: shardline end-to-end p99 < ${peer}'s`, met, detail: `${ms(mine)} ms vs ${ms(theirs.p99Us)} ms: ${gap}` }];
+    return [{ name, met, detail: `${ms(mine)} ms vs ${ms(theirs.p99Us)} ms: ${gap}` }];
   });
 }
 

@@ -35,6 +35,11 @@ export class RunProgress {
     else if (this.tty && nowMs >= this.nextBar) this.bar(nowMs);
   }
 
+  /** Sending is over: says what the phase now waits for, which can take a while after a stall. */
+  drain(what: string): void {
+    this.print(`  ${this.label}: window over, waiting for ${what}`);
+  }
+
   done(): void {
     this.clearBar();
   }
@@ -49,10 +54,10 @@ export class RunProgress {
     this.lastLineAt = nowMs;
     this.lastRecords = acknowledged;
     this.lastBytes = acknowledgedBytes;
-    const publish = (this.recorder.recentP99Us(nowMs, 'publish') / 1000).toFixed(2);
-    const endToEnd = this.hasConsumers ? `, end-to-end p99 ${(this.recorder.recentP99Us(nowMs, 'endToEnd') / 1000).toFixed(2)} ms, consumed ${this.consumed()}` : '';
+    const publish = msText(this.recorder.recentP99Us(nowMs, 'publish'));
+    const endToEnd = this.hasConsumers ? `, end-to-end p99 ${msText(this.recorder.recentP99Us(nowMs, 'endToEnd'))}, consumed ${this.consumed()}` : '';
     const elapsed = ((nowMs - this.recorder.measureStartMs) / 1000).toFixed(0);
-    this.print(`  ${this.label}: ${elapsed} s, ${rate} records/s, ${mbps} MB/s, publish p99 ${publish} ms${endToEnd}, throttled ${throttled}, errors ${errors}`);
+    this.print(`  ${this.label}: ${elapsed} s, ${rate} records/s, ${mbps} MB/s, publish p99 ${publish}${endToEnd}, throttled ${throttled}, errors ${errors}`);
   }
 
   private bar(nowMs: number): void {
@@ -73,4 +78,9 @@ export class RunProgress {
     process.stdout.write('\r\x1b[2K');
     this.barShown = false;
   }
+}
+
+/** "-" for a second in which nothing was observed: a stall, not a zero latency. */
+function msText(micros: number | null): string {
+  return micros === null ? '- (none in the last second)' : `${(micros / 1000).toFixed(2)} ms`;
 }

@@ -5,11 +5,19 @@
  * count however late they are acknowledged or received: a stall at the end is not cut off.
  */
 import type { Histogram } from 'hdr-histogram-js';
-import { MB, latencyHistogram, round1, summarizeHistogram } from '../bench_common.js';
+import { MB, latencyHistogram, round1 } from '../bench_common.js';
 import type { DistributionPoint, TimelinePoint } from './types.js';
 
 const WINDOW_SLACK_MS = 1e-6;
+const LATENCY_US_MAX = 100_000_000;
 const DISTRIBUTION_PERCENTILES = [0, 10, 20, 30, 40, 50, 60, 70, 75, 80, 85, 90, 92.5, 95, 96, 97, 98, 99, 99.3, 99.5, 99.7, 99.9, 99.93, 99.95, 99.97, 99.99, 99.995, 99.999, 100];
+
+export interface AcknowledgedBatch {
+  readonly firstIntendedMs: number;
+  readonly stepMs: number;
+  readonly count: number;
+  readonly bytes: number;
+}
 
 interface Interval {
   readonly publish: Histogram;
@@ -33,28 +41,36 @@ export class Recorder {
   errors = 0;
   firstError: string | null = null;
 
-  constructor(readonly measureStartMs: number, readonly measureEndMs: number) {}
+  /**
+   * countByAckTime: throughput counts what was acknowledged during the window (for "max", where
+   * a window's first seconds acknowledge warm-up records); otherwise what was intended in it.
+   */
+  constructor(readonly measureStartMs: number, readonly measureEndMs: number, private readonly countByAckTime: boolean) {}
 
   /** Compared with a nanosecond's slack: start + k * step is not exact in floating point. */
-  inWindow(intendedMs: number): boolean {
-    return intendedMs >= this.measureStartMs - WINDOW_SLACK_MS && intendedMs < this.measureEndMs - WINDOW_SLACK_MS;
+  inWindow(timeMs: number): boolean {
+    return timeMs >= this.measureStartMs - WINDOW_SLACK_MS && timeMs < this.measureEndMs - WINDOW_SLACK_MS;
   }
 
-  /** A batch acknowledged at `nowMs`: records sent at first + i * step, i < count. */
-  acknowledge(nowMs: number, firstIntendedMs: number, stepMs: number, count: number, bytes: number, throttled: number): void {
-    this.acknowledgedAll += count - throttled;
-    this.throttled += throttled;
+  /** A batch acknowledged at `nowMs`: records sent at first + i * step; some throttled, by position. */
+  acknowledge(nowMs: number, batch: AcknowledgedBatch, throttledIndices: readonly number[]): void {
+    const { firstIntendedMs, stepMs, count, bytes } = batch;
+    const accepted = count - throttledIndices.length;
+    this.acknowledgedAll += accepted;
+    this.throttled += throttledIndices.length;
     const interval = this.intervalAt(nowMs);
-    const accepted = count - throttled;
+    // Throttled records got their answer too: they count in publish latency, not in throughput.
     const measured = stepMs === 0 ? this.acknowledgeAlike(nowMs, firstIntendedMs, count, interval) : this.acknowledgeEach(nowMs, firstIntendedMs, stepMs, count, interval);
-    if (measured > 0) this.lastMeasuredAckMs = nowMs;
-    // Throttled records are not told apart within a batch: count the accepted share.
-    const share = count === 0 ? 0 : (measured * accepted) / count;
-    this.acknowledged += share;
-    this.acknowledgedBytes += (bytes * share) / Math.max(1, count);
+    const throttledInWindow = throttledIndices.filter((i) => this.inWindow(firstIntendedMs + i * stepMs)).length;
+    const counted = this.countByAckTime ? (this.inWindow(nowMs) ? accepted : 0) : measured - throttledInWindow;
+    if (counted === 0) return;
+    if (!this.countByAckTime) this.lastMeasuredAckMs = nowMs;
+    const countedBytes = (bytes * counted) / count;
+    this.acknowledged += counted;
+    this.acknowledgedBytes += countedBytes;
     if (interval !== null) {
-      interval.records += share;
-      interval.bytes += (bytes * share) / Math.max(1, count);
+      interval.records += counted;
+      interval.bytes += countedBytes;
     }
   }
 
@@ -124,10 +140,10 @@ export class Recorder {
     return points;
   }
 
-  /** The p99 so far in the current second, for progress lines. */
-  recentP99Us(nowMs: number, which: 'publish' | 'endToEnd'): number {
-    const interval = this.intervals[Math.floor((nowMs - this.measureStartMs) / 1000) - 1] ?? null;
-    return interval === null ? 0 : interval[which].getValueAtPercentile(99);
+  /** The p99 of the last whole second, for progress lines; null when nothing was observed in it. */
+  recentP99Us(nowMs: number, which: 'publish' | 'endToEnd'): number | null {
+    const histogram = this.intervals[Math.floor((nowMs - this.measureStartMs) / 1000) - 1]?.[which];
+    return histogram === undefined || histogram.totalCount === 0 ? null : histogram.getValueAtPercentile(99);
   }
 
   private intervalAt(nowMs: number): Interval | null {
@@ -146,8 +162,9 @@ function emptyInterval(): Interval {
   return { publish: latencyHistogram(), endToEnd: latencyHistogram(), records: 0, bytes: 0, errors: 0 };
 }
 
+/** Latencies above the histograms' range (100 s) are recorded at its top, not dropped. */
 function toMicros(ms: number): number {
-  return Math.max(1, Math.round(ms * 1000));
+  return Math.min(LATENCY_US_MAX, Math.max(1, Math.round(ms * 1000)));
 }
 
 export function distributionOf(histogram: Histogram): DistributionPoint[] {
@@ -155,4 +172,3 @@ export function distributionOf(histogram: Histogram): DistributionPoint[] {
   return DISTRIBUTION_PERCENTILES.map((percentile) => ({ percentile, valueUs: percentile === 100 ? histogram.maxValue : histogram.getValueAtPercentile(percentile) }));
 }
 
-export { summarizeHistogram };

@@ -3,25 +3,14 @@
  * seeded generator (the same run puts the same records), each stamped with its intended send
  * time so that a consumer in this process can measure end-to-end latency from it.
  */
+import { seededRandom } from '../../test/helpers/random.js';
 import { patternBytes } from '../bench_common.js';
-import { type BenchRecord, type PartitionKeys, type RecordSize, type Workload } from './types.js';
+import { STAMP_BYTES, type BenchRecord, type PartitionKeys, type RecordSize, type Workload } from './types.js';
 
 /** Records are cut from slabs: one allocation per record costs more than the rest at 100 B. */
 const SLAB_BYTES = 4 * 1024 * 1024;
 /** Keys above this are formatted when drawn instead of kept in a table. */
 const KEY_TABLE_MAX = 1_000_000;
-
-/** mulberry32: small, fast and good enough for choosing keys and sizes. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Writes the stamp at `offset` of the view: intended send time (ms, performance.now()),
@@ -33,8 +22,20 @@ export function stamp(view: DataView, offset: number, intendedMs: number, produc
   view.setUint32(offset + 12, index >>> 0, true);
 }
 
+export interface Stamp {
+  readonly intendedMs: number;
+  readonly producer: number;
+  readonly index: number;
+}
+
+export function stampOf(data: Uint8Array): Stamp {
+  if (data.byteLength < STAMP_BYTES) throw new Error(`a record of ${data.byteLength} bytes came back: every record sent has at least ${STAMP_BYTES}`);
+  const view = new DataView(data.buffer, data.byteOffset, STAMP_BYTES);
+  return { intendedMs: view.getFloat64(0, true), producer: view.getUint32(8, true), index: view.getUint32(12, true) };
+}
+
 export function intendedTimeOf(data: Uint8Array): number {
-  return new DataView(data.buffer, data.byteOffset, 8).getFloat64(0, true);
+  return stampOf(data).intendedMs;
 }
 
 export function meanRecordBytes(size: RecordSize): number {

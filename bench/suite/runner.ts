@@ -3,13 +3,12 @@
  * the phases observed into a RunResult: summary, per-second timeline, distributions and the
  * workload's bounds, each checked.
  */
-import { MB, round1, summarizeHistogram } from '../bench_common.js';
+import { MB, MIB, round1, summarizeHistogram } from '../bench_common.js';
 import { runPhase, type PhaseOutcome } from './phase.js';
 import { distributionOf } from './recorder.js';
 import { meanRecordBytes } from './records.js';
 import type { BoundCheck, FindMaxResult, FindMaxTrial, LimitsResult, RunResult, Summary, SystemUnderTest, Workload } from './types.js';
 
-const MIB = 1024 * 1024;
 /** Kinesis' per-shard write limits, which PROVISIONED streams enforce. */
 const SHARD_RECORDS_PER_SEC = 1000;
 const SHARD_BYTES_PER_SEC = MIB;
@@ -23,7 +22,7 @@ const FIND_MAX_TRIALS_MAX = 20;
 export async function runWorkload(system: SystemUnderTest, workload: Workload, environment: Record<string, unknown>): Promise<RunResult> {
   checkSupported(system, workload);
   const startedAt = new Date().toISOString();
-  const run = workload.mode === 'find-max' ? await findMax(system, workload) : workload.mode === 'limits' ? await limits(system, workload) : { outcome: await fixed(system, workload, streamNames(workload, 'run'), workload.rate, workload.durationSeconds), findMax: null, limits: null };
+  const run = await runMode(system, workload);
   const summary = summarize(run.outcome, run.findMax === null ? (run.limits?.offeredRecordsPerSec ?? rateOf(workload.rate)) : run.findMax.maxSustainableRate);
   return {
     schema: 'shardline-bench-run/1',
@@ -38,6 +37,12 @@ export async function runWorkload(system: SystemUnderTest, workload: Workload, e
     limits: run.limits,
     bounds: checkBounds(workload, summary, run.outcome, run.limits),
   };
+}
+
+async function runMode(system: SystemUnderTest, workload: Workload): Promise<{ outcome: PhaseOutcome; findMax: FindMaxResult | null; limits: LimitsResult | null }> {
+  if (workload.mode === 'find-max') return findMax(system, workload);
+  if (workload.mode === 'limits') return limits(system, workload);
+  return { outcome: await fixed(system, workload, streamNames(workload, 'run'), workload.rate, workload.durationSeconds), findMax: null, limits: null };
 }
 
 function checkSupported(system: SystemUnderTest, workload: Workload): void {
@@ -97,13 +102,14 @@ async function findMax(system: SystemUnderTest, workload: Workload): Promise<{ o
     last = await fixed(system, workload, streamNames(workload, `t${trials.length}`), Math.round(rate), settings.trialSeconds);
     const p99Us = trialP99Us(last);
     const recordsPerSec = Math.round(last.recorder.acknowledged / last.seconds);
-    const sustained = recordsPerSec >= rate * SUSTAINED_SHARE && p99Us <= settings.p99MaxMs * 1000 && last.recorder.errors === 0 && last.lost === 0;
+    const sustained = recordsPerSec >= rate * SUSTAINED_SHARE && p99Us <= settings.p99MaxMs * 1000 && last.recorder.errors === 0 && last.ledger.lost === 0;
     trials.push({ rate: Math.round(rate), recordsPerSec, p99Us, sustained });
     console.log(`  trial at ${Math.round(rate)}/s: ${recordsPerSec} records/s, p99 ${(p99Us / 1000).toFixed(2)} ms: ${sustained ? 'sustained' : 'missed'}`);
     if (sustained) [low, best] = [rate, last];
     else high = rate;
     const next = high === Infinity ? Math.min(rate * 2, settings.maxRate) : (low + high) / 2;
-    if (next === rate || (high !== Infinity && high - low <= Math.max(1, low * settings.precision))) break;
+    // Until a trial holds, the bracket's width is judged against its top: 0 * precision is 0.
+    if (next === rate || (high !== Infinity && high - low <= Math.max(1, (low > 0 ? low : high) * settings.precision))) break;
     rate = next;
   }
   return { outcome: best ?? last!, findMax: { p99MaxMs: settings.p99MaxMs, trials, maxSustainableRate: Math.round(low) }, limits: null };
@@ -134,7 +140,7 @@ async function limits(system: SystemUnderTest, workload: Workload): Promise<{ ou
       binding,
       ratioOfLimit: Math.round(ratioOfLimit * 1000) / 1000,
       throttled: recorder.throttled,
-      lost: outcome.lost,
+      lost: outcome.ledger.lost,
     },
   };
 }
@@ -152,8 +158,15 @@ function checkBounds(workload: Workload, summary: Summary, outcome: PhaseOutcome
   if (bounds.minRecordsPerSec !== undefined) add('records/s >= limit', bounds.minRecordsPerSec, summary.recordsPerSec, 'records/s', summary.recordsPerSec >= bounds.minRecordsPerSec);
   if (bounds.minMBps !== undefined) add('MB/s >= limit', bounds.minMBps, summary.MBps, 'MB/s', summary.MBps >= bounds.minMBps);
   // Always checked: nothing acknowledged may go missing, and a put error is a failed run.
-  if (workload.consumers > 0) add('acknowledged records not read back', 0, outcome.lost, 'records', outcome.lost === 0);
+  if (workload.consumers > 0) {
+    const { lost, duplicates, unacknowledged } = outcome.ledger;
+    add('acknowledged records not read back', 0, lost, 'records', lost === 0);
+    add('records read back more than once', 0, duplicates, 'records', duplicates === 0);
+    add('records read back that were never acknowledged', 0, unacknowledged, 'records', unacknowledged === 0);
+  }
   add('put errors', 0, summary.errors, 'errors', summary.errors === 0);
+  if (limitsResult === null) add('throttled records (limits off)', 0, summary.throttled, 'records', summary.throttled === 0);
+  else add('throttled records beyond the limit', 1, summary.throttled, 'records', summary.throttled > 0);
   if (limitsResult !== null) add(`accepted ${limitsResult.binding} rate within ${LIMITS_TOLERANCE * 100}% of the per-shard limit`, 1, limitsResult.ratioOfLimit, 'ratio', Math.abs(limitsResult.ratioOfLimit - 1) <= LIMITS_TOLERANCE);
   return checks;
 }

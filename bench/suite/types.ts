@@ -81,6 +81,8 @@ export interface BenchRecord {
 /** What a put of a batch came to: records not counted as throttled were acknowledged. */
 export interface PutOutcome {
   readonly throttled: number;
+  /** Which of the batch's records were throttled (positions in the batch), when any were. */
+  readonly throttledIndices?: readonly number[];
 }
 
 export interface ProducerPort {
@@ -138,7 +140,7 @@ export interface SystemFactory {
 
 // ---------------------------------------------------------------- results
 
-/** One interval (a second) of the measured window. Latencies of records sent in it, in us. */
+/** One second of the run from the window's start: what was acknowledged or received in it (us). */
 export interface TimelinePoint {
   readonly t: number;
   readonly recordsPerSec: number;

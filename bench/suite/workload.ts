@@ -63,6 +63,7 @@ export function parseWorkload(raw: unknown, fallbackName: string): Workload {
 
 function checkCombination(workload: Workload): Workload {
   if (workload.mode === 'find-max' && workload.findMax === null) throw new WorkloadError('mode "find-max" needs a findMax section: { "p99MaxMs": ..., "startRate": ... }');
+  if (workload.mode !== 'find-max' && workload.findMax !== null) throw new WorkloadError(`a findMax section only applies to mode "find-max", not "${workload.mode}"`);
   if (workload.mode === 'limits' && workload.capacityMode !== 'PROVISIONED') throw new WorkloadError('mode "limits" verifies PROVISIONED per-shard limits: capacityMode must be PROVISIONED');
   if (workload.mode === 'limits' && workload.consumers < 1) throw new WorkloadError('mode "limits" reads every accepted record back: it needs consumers >= 1');
   if (workload.mode === 'limits' && workload.rate !== 'max') throw new WorkloadError('mode "limits" sets its own offered rate (twice the shards\' limits): leave rate out or set it to "max"');

@@ -7,8 +7,17 @@ import { runResultFixture } from '../helpers/bench_results.js';
 // missed one is off: throughput multiples on workloads at "max", end-to-end p99 against Redis
 // and NATS on workloads at a fixed rate.
 
+/** The issue's conditions: 100 B records, at "max" for throughput, at 10,000/s for latency. */
 function atMax(run: RunResult): RunResult {
-  return { ...run, workload: { ...run.workload, name: 'throughput', rate: 'max' } };
+  return { ...run, workload: { ...run.workload, name: 'throughput', rate: 'max', recordSize: { bytes: 100 } } };
+}
+
+function at10k(run: RunResult): RunResult {
+  return { ...run, workload: { ...run.workload, rate: 10_000, recordSize: { bytes: 100 } } };
+}
+
+function withoutBounds(run: RunResult): RunResult {
+  return { ...run, bounds: [] };
 }
 
 describe('comparison targets', () => {
@@ -32,7 +41,7 @@ describe('comparison targets', () => {
       runResultFixture({ systemName: 'redis', workloadName: 'latency', latencyScale: 0.5 }),
       runResultFixture({ systemName: 'nats', workloadName: 'latency', latencyScale: 2 }),
       runResultFixture({ systemName: 'kinesalite', workloadName: 'latency', latencyScale: 100 }),
-    ];
+    ].map(at10k).map(withoutBounds);
     const { targets } = comparisonOf(runs, {}, 'now');
     const ours = runs[0]!.summary.endToEnd!.p99Us;
     expect(targets.map((target) => [target.name, target.met])).toEqual([
@@ -40,6 +49,17 @@ describe('comparison targets', () => {
       ["latency: shardline end-to-end p99 < nats's", true],
     ]);
     expect(targets[0]!.detail).toContain(`${((ours - runs[1]!.summary.endToEnd!.p99Us) / 1000).toFixed(2)} ms over`);
+  });
+
+  it('voids a target whose runs missed a bound of their own, and sets none outside the conditions', () => {
+    const failed = { ...atMax(runResultFixture({ systemName: 'redis', recordsPerSec: 10_000, endToEnd: false })), bounds: [{ name: 'put errors', limit: 0, actual: 3, unit: 'errors', met: false }] };
+    const ours = atMax(runResultFixture({ systemName: 'shardline', recordsPerSec: 500_000, endToEnd: false }));
+    expect(comparisonOf([ours, failed], {}, 'now').targets).toEqual([{ name: 'throughput: shardline records/s >= 2x redis', met: false, detail: 'void: redis: put errors (3 errors)' }]);
+    const bigRecords = { ...ours, workload: { ...ours.workload, recordSize: { bytes: 4096 } } };
+    expect(comparisonOf([bigRecords, { ...failed, workload: bigRecords.workload }], {}, 'now').targets).toEqual([]);
+    const pollingPeer = at10k(runResultFixture({ systemName: 'redis', workloadName: 'latency' }));
+    const pushing = at10k(runResultFixture({ systemName: 'shardline', workloadName: 'latency' }));
+    expect(comparisonOf([pushing, { ...pollingPeer, workload: { ...pollingPeer.workload, consumerMode: 'poll' } }], {}, 'now').targets).toEqual([]);
   });
 
   it('has no targets without a shardline run, and prints every run with its durability', () => {

@@ -1,8 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { Ledger } from '../../bench/suite/ledger.js';
 import { Recorder } from '../../bench/suite/recorder.js';
-import { RecordSource, intendedTimeOf } from '../../bench/suite/records.js';
+import { RecordSource, stampOf } from '../../bench/suite/records.js';
 import { STAMP_BYTES } from '../../bench/suite/types.js';
 import { WorkloadError, loadWorkload, parseWorkload, withOverrides } from '../../bench/suite/workload.js';
 import { tempDir } from '../helpers/temp_dir.js';
@@ -79,9 +80,7 @@ describe('records', () => {
       expect(Buffer.from(x.data).equals(Buffer.from(y.data))).toBe(true);
       expect(x.data.byteLength).toBeGreaterThanOrEqual(16);
       expect(x.data.byteLength).toBeLessThanOrEqual(300);
-      expect(intendedTimeOf(x.data)).toBe(1000 + i);
-      const view = new DataView(x.data.buffer, x.data.byteOffset, STAMP_BYTES);
-      expect([view.getUint32(8, true), view.getUint32(12, true)]).toEqual([3, i]);
+      expect(stampOf(x.data)).toEqual({ intendedMs: 1000 + i, producer: 3, index: i });
     }
   });
 
@@ -102,16 +101,19 @@ describe('records', () => {
     const source = new RecordSource(parseWorkload({ recordSize: { bytes: 1024 * 1024 } }, 'big'), 0);
     const first = source.next(1);
     const second = source.next(2);
-    expect(intendedTimeOf(first.data)).toBe(1);
-    expect(intendedTimeOf(second.data)).toBe(2);
+    expect(stampOf(first.data).intendedMs).toBe(1);
+    expect(stampOf(second.data).intendedMs).toBe(2);
+    expect(() => stampOf(new Uint8Array(STAMP_BYTES - 1))).toThrow(/every record sent has at least 16/);
   });
 });
 
 describe('recorder', () => {
-  it('counts only records intended inside the window, whenever they are acknowledged', () => {
-    const recorder = new Recorder(1000, 3000);
-    recorder.acknowledge(1500, 900, 50, 4, 400, 0); // 900, 950 warm-up; 1000, 1050 measured
-    recorder.acknowledge(9000, 2990, 20, 2, 200, 0); // 2990 measured (6 s late), 3010 after the end
+  const batch = (firstIntendedMs: number, stepMs: number, count: number, bytes: number) => ({ firstIntendedMs, stepMs, count, bytes });
+
+  it('at a rate counts only records intended inside the window, whenever they are acknowledged', () => {
+    const recorder = new Recorder(1000, 3000, false);
+    recorder.acknowledge(1500, batch(900, 50, 4, 400), []); // 900, 950 warm-up; 1000, 1050 measured
+    recorder.acknowledge(9000, batch(2990, 20, 2, 200), []); // 2990 measured (6 s late), 3010 after the end
     expect(recorder.acknowledged).toBe(3);
     expect(recorder.acknowledgedAll).toBe(6);
     expect(recorder.publish.totalCount).toBe(3);
@@ -125,17 +127,58 @@ describe('recorder', () => {
     expect(recorder.measuredSeconds()).toBe(8);
   });
 
-  it('counts the accepted share of a throttled batch, and errors by interval', () => {
-    const recorder = new Recorder(0, 10_000);
-    recorder.acknowledge(500, 100, 1, 10, 1000, 4);
+  it('at "max" counts what was acknowledged during the window, and divides by the window', () => {
+    const recorder = new Recorder(1000, 3000, true);
+    recorder.acknowledge(1200, batch(500, 0, 10, 1000), []); // warm-up records, acknowledged in the window
+    recorder.acknowledge(2500, batch(2000, 0, 10, 1000), [1, 2]);
+    recorder.acknowledge(3500, batch(2900, 0, 10, 1000), []); // sent in the window, acknowledged after it
+    expect(recorder.acknowledged).toBe(18);
+    expect(recorder.acknowledgedBytes).toBe(1800);
+    expect(recorder.publish.totalCount).toBe(20);
+    expect(recorder.measuredSeconds()).toBe(2);
+  });
+
+  it('leaves throttled records out of throughput by position, and counts errors by interval', () => {
+    const recorder = new Recorder(0, 10_000, false);
+    recorder.acknowledge(500, batch(100, 1, 10, 1000), [0, 3, 5, 9]);
     recorder.fail(1500, new RangeError('boom'));
     recorder.receive(600, 100);
     expect(recorder.acknowledged).toBe(6);
     expect(recorder.acknowledgedBytes).toBe(600);
     expect(recorder.throttled).toBe(4);
     expect(recorder.firstError).toBe('RangeError: boom');
+    expect(recorder.recentP99Us(1500, 'endToEnd')).not.toBeNull();
+    expect(recorder.recentP99Us(2500, 'endToEnd')).toBeNull();
     const [first, second] = recorder.timeline();
     expect(first).toMatchObject({ errors: 0, endToEndP50Us: expect.any(Number) });
     expect(second).toMatchObject({ errors: 1 });
+  });
+
+  it('records a latency beyond the histograms\' 100 s at 100 s instead of throwing', () => {
+    const recorder = new Recorder(0, 1000, false);
+    recorder.acknowledge(500_000, batch(0, 1, 1, 100), []);
+    expect(recorder.publish.maxValue).toBeGreaterThanOrEqual(99_000_000);
+  });
+});
+
+describe('ledger', () => {
+  it('tells lost, duplicated and never-acknowledged records apart, per consumer', () => {
+    const ledger = new Ledger(2, 2);
+    ledger.acknowledge(0, 0, 100, [7]);
+    ledger.acknowledge(1, 0, 50, []);
+    for (let i = 0; i < 100; i++) if (i !== 42) ledger.receive(0, 0, i); // 7 was throttled yet came back; 42 lost
+    for (let i = 0; i < 50; i++) ledger.receive(0, 1, i);
+    for (let i = 0; i < 100; i++) if (i !== 7) ledger.receive(1, 0, i);
+    for (let i = 0; i < 50; i++) ledger.receive(1, 1, i);
+    ledger.receive(1, 1, 3);
+    expect(ledger.counts()).toEqual({ lost: 1, duplicates: 1, unacknowledged: 1 });
+    expect(() => ledger.receive(0, 5, 0)).toThrow(/producer 5, which does not exist/);
+  });
+
+  it('grows past its first block of record numbers', () => {
+    const ledger = new Ledger(1, 1);
+    ledger.acknowledge(0, 0, 100_000, []);
+    for (let i = 0; i < 100_000; i += 2) ledger.receive(0, 0, i);
+    expect(ledger.counts().lost).toBe(50_000);
   });
 });

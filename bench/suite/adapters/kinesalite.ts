@@ -13,6 +13,7 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { OpenPorts, PEER_HOST, PeerError, asBuffer, kinesaliteModule, readUntilClosed, startKinesalite, type PeerFactory, type PeerProcess, type PeerSystemUnderTest } from '../../../scripts/peers.js';
 import type { BenchRecord, ConsumerOptions, ConsumerPort, FsyncSetting, ProducerPort, PutOutcome, StreamSpec } from '../types.js';
 
@@ -262,7 +263,4 @@ async function shardIterator(client: KinesisHttp, stream: string, shardId: strin
   return ShardIterator;
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 

@@ -9,7 +9,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Consumer, connect, type ClientGetRecordsResult, type ShardlineClient } from '../../../src/client/node.js';
+import { OpenPorts, READY_TIMEOUT_MS, kill, readUntilClosed, track } from '../../../scripts/peers.js';
 import type { BenchRecord, ConsumerOptions, ConsumerPort, FsyncSetting, ProducerPort, PutOutcome, StreamSpec, SystemFactory, SystemUnderTest } from '../types.js';
 
 const SERVER_SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'net_bench_server.ts');
@@ -42,10 +44,18 @@ function serverCommand(): string[] {
 function readyPort(child: ChildProcess): Promise<number> {
   return new Promise((resolve, reject) => {
     const lines = readline.createInterface({ input: child.stdout! });
-    child.once('exit', (code) => reject(new Error(`shardline server exited (${code}) before it was ready`)));
+    const timer = setTimeout(() => reject(new Error(`shardline server not ready within ${READY_TIMEOUT_MS / 1000} s`)), READY_TIMEOUT_MS);
+    const fail = (error: Error): void => {
+      clearTimeout(timer);
+      reject(error);
+    };
+    child.once('error', (error) => fail(new Error(`shardline server did not start: ${error.message}`)));
+    child.once('exit', (code) => fail(new Error(`shardline server exited (${code}) before it was ready`)));
     lines.on('line', (line) => {
       const match = /^READY (\d+)$/.exec(line);
-      if (match !== null) resolve(Number(match[1]));
+      if (match === null) return;
+      clearTimeout(timer);
+      resolve(Number(match[1]));
     });
   });
 }
@@ -56,18 +66,20 @@ export const shardlineFactory: SystemFactory = {
     const dataDir = fs.mkdtempSync(path.join(dataRoot, 'shardline-'));
     const [command, ...args] = serverCommand();
     const child = spawn(command!, args, { env: { ...process.env, MODE: 'shardline', DATA_DIR: dataDir, FSYNC: fsyncText(fsync), LIMITS: options?.enforceLimits === true ? 'on' : 'off' }, stdio: ['ignore', 'pipe', 'inherit'] });
-    const killOnExit = (): void => void child.kill('SIGKILL');
-    process.once('exit', killOnExit);
-    const url = `ws://127.0.0.1:${await readyPort(child)}/`;
-    const control = await connect(url, { clientName: 'bench-control' });
-    const version = (JSON.parse(fs.readFileSync(PACKAGE_JSON, 'utf8')) as { version: string }).version;
-    return new ShardlineSystem(url, control, version, durabilityOf(fsync), async () => {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-      process.off('exit', killOnExit);
+    track(child);
+    const stopServer = async (): Promise<void> => {
+      await kill(child, 'SIGTERM');
       fs.rmSync(dataDir, { recursive: true, force: true });
-    });
+    };
+    try {
+      const url = `ws://127.0.0.1:${await readyPort(child)}/`;
+      const control = await connect(url, { clientName: 'bench-control' });
+      const version = (JSON.parse(fs.readFileSync(PACKAGE_JSON, 'utf8')) as { version: string }).version;
+      return new ShardlineSystem(url, control, version, durabilityOf(fsync), stopServer);
+    } catch (error) {
+      await stopServer().catch(() => undefined);
+      throw error;
+    }
   },
 };
 
@@ -75,6 +87,7 @@ class ShardlineSystem implements SystemUnderTest {
   readonly name = 'shardline';
   readonly consumerModes = ['push', 'poll'] as const;
   readonly supportsLimits = true;
+  private readonly ports = new OpenPorts();
   private consumers = 0;
 
   constructor(
@@ -91,21 +104,18 @@ class ShardlineSystem implements SystemUnderTest {
 
   async openProducer(options: { readonly retryThrottled: boolean }): Promise<ProducerPort> {
     const client = await connect(this.url, { clientName: 'bench-producer' });
-    return producerPort(client, options.retryThrottled);
+    return producerPort(client, options.retryThrottled, this.ports.add(async () => client.close()));
   }
 
   async openConsumer(options: ConsumerOptions): Promise<ConsumerPort> {
     const client = await connect(this.url, { clientName: 'bench-consumer' });
-    const reading = options.mode === 'push' ? this.push(client, options) : poll(client, options);
-    return {
-      close: async () => {
-        client.close();
-        await reading.catch(() => undefined);
-      },
-    };
+    const read = options.mode === 'push' ? () => this.push(client, options) : () => poll(client, options);
+    const close = readUntilClosed(`shardline ${options.mode} consumer`, read, () => client.close());
+    return { close: this.ports.add(close) };
   }
 
   async stop(): Promise<void> {
+    await this.ports.closeAll();
     this.control.close();
     await this.stopServer();
   }
@@ -120,45 +130,51 @@ class ShardlineSystem implements SystemUnderTest {
 
 /**
  * client.putRecords: one PUT frame per batch, as the runner already batches (at most 500, like
- * the peers' pipelines and PutRecords). Retriable failures (throttles, SlowDown) are tried
- * again after a short jittered wait when asked to, else counted as throttled.
+ * the peers' pipelines and PutRecords). Throttled records are tried again after a short
+ * jittered wait when asked to, else reported by index. Other retriable failures (SlowDown, a
+ * dropped connection) are always tried again; a put that still fails after PUT_ATTEMPTS_MAX
+ * rejects, so that a failing server is counted as errors, never as throttling.
  */
-function producerPort(client: ShardlineClient, retryThrottled: boolean): ProducerPort {
+function producerPort(client: ShardlineClient, retryThrottled: boolean, close: () => Promise<void>): ProducerPort {
   return {
     put: async (stream, records): Promise<PutOutcome> => {
-      let pending: readonly BenchRecord[] = records;
-      let throttled = 0;
+      const dropped: number[] = [];
+      let pending = records.map((record, index) => ({ record, index }));
       for (let attempt = 1; pending.length > 0; attempt++) {
-        const failed = await putOnce(client, stream, pending);
-        if (!retryThrottled || attempt >= PUT_ATTEMPTS_MAX) {
-          throttled += failed.length;
-          break;
-        }
-        pending = failed;
-        if (pending.length > 0) await sleep(Math.random() * RETRY_WAIT_MS * attempt);
+        if (attempt > PUT_ATTEMPTS_MAX) throw new Error(`${pending.length} records still failing after ${PUT_ATTEMPTS_MAX} attempts`);
+        if (attempt > 1) await sleep(Math.random() * RETRY_WAIT_MS * attempt);
+        const { throttled, failed } = await putOnce(client, stream, pending);
+        if (!retryThrottled) dropped.push(...throttled.map((entry) => entry.index));
+        pending = retryThrottled ? [...throttled, ...failed] : failed;
       }
-      return { throttled };
+      return dropped.length === 0 ? { throttled: 0 } : { throttled: dropped.length, throttledIndices: dropped };
     },
-    close: async () => client.close(),
+    close,
   };
 }
 
-/** The records that failed retriably; anything else fails the put. */
-async function putOnce(client: ShardlineClient, stream: string, records: readonly BenchRecord[]): Promise<BenchRecord[]> {
+interface Pending {
+  readonly record: BenchRecord;
+  readonly index: number;
+}
+
+/** Sorts one put's records into throttled and otherwise retriably failed; anything else throws. */
+async function putOnce(client: ShardlineClient, stream: string, pending: readonly Pending[]): Promise<{ throttled: Pending[]; failed: Pending[] }> {
   let results;
   try {
-    results = await client.putRecords(stream, records);
+    results = await client.putRecords(stream, pending.map((entry) => entry.record));
   } catch (error) {
-    if ((error as { retriable?: boolean }).retriable === true) return [...records];
+    if ((error as { retriable?: boolean }).retriable === true) return { throttled: [], failed: [...pending] };
     throw error;
   }
-  const failed: BenchRecord[] = [];
+  const throttled: Pending[] = [];
+  const failed: Pending[] = [];
   results.forEach((result, i) => {
     if (!('errorCode' in result)) return;
     if (!result.retriable) throw new Error(`put failed: ${result.errorCode}: ${result.errorMessage}`);
-    failed.push(records[i]!);
+    (result.errorCode === THROTTLED ? throttled : failed).push(pending[i]!);
   });
-  return failed;
+  return { throttled, failed };
 }
 
 async function poll(client: ShardlineClient, options: ConsumerOptions): Promise<void> {
@@ -182,6 +198,3 @@ async function poll(client: ShardlineClient, options: ConsumerOptions): Promise<
   }));
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
