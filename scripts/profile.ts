@@ -22,6 +22,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
+import { profilingServerWrap, readProfiles, type ThreadProfile } from '../bench/suite/cpu_profile.js';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const RUNNER = path.join(REPO_ROOT, 'bench', 'suite', 'cli.ts');
@@ -30,44 +31,9 @@ const PROFILES_ROOT = path.join(REPO_ROOT, 'bench', 'results', 'profiles');
 const TOP_FUNCTIONS = 15;
 /** Threads busy for less than this share of their samples (tsx's loader, idle pools) get no flamegraph or table. */
 const BUSY_SHARE_MIN = 0.05;
-/** Worker threads by a script only they run, to name them in the report. */
-const WORKER_ROLES: ReadonlyArray<readonly [string, string]> = [
-  ['/src/workers/shard_worker.ts', 'shard worker'],
-  ['/piscina/', 'piscina pool'],
-  ['node:internal/modules/esm/worker', "tsx's module loader"],
-];
-/**
- * The adapter puts BENCH_SERVER_WRAP before `node ...`, and Node 20 refuses --cpu-prof in
- * NODE_OPTIONS: sh puts the flags after the node binary and execs it, so the server stays the
- * process the adapter signals. $0 is the profile directory, $1 the node binary.
- */
-const SERVER_WRAP_SCRIPT = 'node="$1"; shift; exec "$node" --cpu-prof --cpu-prof-dir="$0" "$@"';
-
 interface Options {
   readonly client?: true;
   readonly profileDir?: string;
-}
-
-interface CallFrame {
-  readonly functionName: string;
-  readonly url: string;
-  readonly lineNumber: number;
-}
-
-/** The parts of a .cpuprofile (Chrome DevTools' format) read here. */
-interface CpuProfile {
-  readonly nodes: ReadonlyArray<{ readonly id: number; readonly callFrame: CallFrame }>;
-  readonly samples: readonly number[];
-  readonly timeDeltas: readonly number[];
-}
-
-interface ThreadProfile {
-  readonly file: string;
-  readonly thread: string;
-  readonly totalMs: number;
-  readonly busyMs: number;
-  /** Self time per function, busiest first, without (idle). */
-  readonly selfMs: ReadonlyArray<readonly [string, number]>;
 }
 
 function runnerCommand(workload: string, runnerArgs: readonly string[], profileDir: string, client: boolean): { args: string[]; env: NodeJS.ProcessEnv } {
@@ -76,7 +42,7 @@ function runnerCommand(workload: string, runnerArgs: readonly string[], profileD
   const env = { ...process.env };
   delete env.BENCH_SERVER_WRAP;
   if (client) return { args: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, ...run], env };
-  return { args: run, env: { ...env, BENCH_SERVER_WRAP: JSON.stringify(['sh', '-c', SERVER_WRAP_SCRIPT, profileDir]) } };
+  return { args: run, env: { ...env, BENCH_SERVER_WRAP: profilingServerWrap(profileDir) } };
 }
 
 function runRunner(args: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
@@ -92,45 +58,6 @@ function runRunner(args: readonly string[], env: NodeJS.ProcessEnv): Promise<num
       resolve(code ?? 1);
     });
   });
-}
-
-function functionKey(frame: CallFrame): string {
-  const name = frame.functionName === '' ? '(anonymous)' : frame.functionName;
-  if (frame.url === '') return name;
-  const file = frame.url.startsWith('file://') ? path.relative(REPO_ROOT, fileURLToPath(frame.url)) : frame.url;
-  // tsx runs .ts files transpiled with whitespace minified: their line numbers say nothing.
-  return file.endsWith('.ts') ? `${name} ${file}` : `${name} ${file}:${frame.lineNumber + 1}`;
-}
-
-/** Sample i lasts until sample i + 1, as DevTools counts it. */
-function selfTimes(profile: CpuProfile): Map<string, number> {
-  const keys = new Map(profile.nodes.map((node) => [node.id, functionKey(node.callFrame)]));
-  const selfMs = new Map<string, number>();
-  for (let i = 0; i + 1 < profile.samples.length; i++) {
-    const key = keys.get(profile.samples[i]!) ?? '(unknown)';
-    selfMs.set(key, (selfMs.get(key) ?? 0) + profile.timeDeltas[i + 1]! / 1000);
-  }
-  return selfMs;
-}
-
-/**
- * Node names profiles CPU.<date>.<time>.<pid>.<thread id>.<sequence>.cpuprofile; thread 0 is
- * the main thread. A worker is told by a script only it runs.
- */
-function threadOf(file: string, profile: CpuProfile): string {
-  const threadId = /\.(\d+)\.\d+\.cpuprofile$/.exec(file)?.[1];
-  if (threadId === '0') return 'main thread';
-  const role = WORKER_ROLES.find(([marker]) => profile.nodes.some((node) => node.callFrame.url.includes(marker)))?.[1];
-  return `worker thread ${threadId ?? '?'}${role === undefined ? '' : ` (${role})`}`;
-}
-
-function readThreadProfile(file: string): ThreadProfile {
-  const profile = JSON.parse(fs.readFileSync(file, 'utf8')) as CpuProfile;
-  const selfMs = selfTimes(profile);
-  const totalMs = [...selfMs.values()].reduce((sum, ms) => sum + ms, 0);
-  const idleMs = selfMs.get('(idle)') ?? 0;
-  selfMs.delete('(idle)');
-  return { file, thread: threadOf(file, profile), totalMs, busyMs: totalMs - idleMs, selfMs: [...selfMs].sort((a, b) => b[1] - a[1]) };
 }
 
 /** 0x draws a .cpuprofile without running anything; it writes <name>.html beside the profile. */
@@ -155,15 +82,14 @@ function printThread(profile: ThreadProfile): void {
 }
 
 function report(profileDir: string, target: string): boolean {
-  const files = fs.readdirSync(profileDir).filter((name) => name.endsWith('.cpuprofile')).sort();
-  if (files.length === 0) {
+  const profiles = readProfiles(profileDir);
+  if (profiles.length === 0) {
     console.error(`no .cpuprofile in ${profileDir}: the ${target} never started, or did not exit normally (profiles are written at exit)`);
     return false;
   }
   console.log(`\nCPU profiles of the ${target} (one per thread) in ${profileDir}`);
   console.log('Open a .cpuprofile in Chrome DevTools (Performance tab, "Load profile") or in VS Code; the flamegraphs are 0x\'s HTML, for a browser.');
-  const profiles = files.map((name) => readThreadProfile(path.join(profileDir, name)));
-  for (const profile of profiles.sort((a, b) => b.busyMs - a.busyMs)) printThread(profile);
+  for (const profile of profiles) printThread(profile);
   return true;
 }
 

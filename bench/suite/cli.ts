@@ -16,12 +16,17 @@ import { comparisonOf, comparisonTable } from './compare.js';
 import { printRun, saveComparison, saveRun } from './output.js';
 import { renderComparisonReport, renderRunReport, writeReport } from './report.js';
 import { runWorkload } from './runner.js';
+import { shardlineFactory } from './adapters/shardline.js';
+import { profilingServerWrap, readProfiles, type ThreadProfile } from './cpu_profile.js';
 import { SYSTEMS, systemNamed } from './systems.js';
-import type { ComparisonResult, RunResult, SystemFactory, Workload } from './types.js';
+import type { ComparisonResult, ProfileSummary, RunResult, SystemFactory, ThreadSummary, Workload } from './types.js';
 import { WorkloadError, loadWorkload, withOverrides } from './workload.js';
 
 const BENCH_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 const DEFAULT_OUT = path.join(BENCH_DIR, 'results', 'suite');
+/** Functions per thread in a missed target's profile, and the busy share a thread needs to be shown. */
+const PROFILE_TOP = 12;
+const BUSY_SHARE_MIN = 0.05;
 const COMPARE_WORKLOADS = ['compare-throughput.json', 'compare-latency.json'].map((name) => path.join(BENCH_DIR, 'workloads', name));
 
 interface CommonOptions {
@@ -53,6 +58,35 @@ function fsyncOverride(text: string | undefined): unknown {
 
 function workloadFrom(file: string, options: CommonOptions): Workload {
   return withOverrides(loadWorkload(file), { rate: options.rate, durationSeconds: options.duration, warmupSeconds: options.warmup, fsync: fsyncOverride(options.fsync) });
+}
+
+/**
+ * For each workload behind a missed (not void) target, a repeat of its shardline run with the
+ * server under --cpu-prof: the figures stay those of the unprofiled run.
+ */
+async function withProfiles(comparison: ComparisonResult, workloads: readonly Workload[], options: CommonOptions): Promise<ComparisonResult> {
+  const missed = comparison.targets.filter((target) => !target.met && !target.detail.startsWith('void'));
+  const profiles: ProfileSummary[] = [];
+  for (const name of new Set(missed.map((target) => target.workload))) {
+    const workload = workloads.find((w) => w.name === name);
+    if (workload === undefined) continue;
+    const dir = path.join(options.out, `${comparison.startedAt.replace(/[:.]/g, '-')}-profile-${workload.name}`);
+    fs.mkdirSync(dir, { recursive: true });
+    console.log(`\nprofiling a repeat of shardline on ${workload.name} (a target was missed): ${dir}`);
+    process.env.BENCH_SERVER_WRAP = profilingServerWrap(dir);
+    try {
+      await runOn(shardlineFactory, workload, options, comparison.environment);
+    } finally {
+      delete process.env.BENCH_SERVER_WRAP;
+    }
+    const reason = missed.filter((target) => target.workload === name).map((target) => `${target.name}: ${target.detail}`).join('; ');
+    profiles.push({ workload: workload.name, system: 'shardline', reason, dir, threads: readProfiles(dir).filter((t) => t.busyMs >= t.totalMs * BUSY_SHARE_MIN).map(summaryOf) });
+  }
+  return profiles.length === 0 ? comparison : { ...comparison, profiles };
+}
+
+function summaryOf(thread: ThreadProfile): ThreadSummary {
+  return { thread: thread.thread, busyMs: Math.round(thread.busyMs), totalMs: Math.round(thread.totalMs), top: thread.selfMs.slice(0, PROFILE_TOP).map(([name, ms]) => ({ name, ms: Math.round(ms) })) };
 }
 
 /** With `fit`, a system without the workload's consumer mode uses its own, stated in the result. */
@@ -89,19 +123,20 @@ async function commandCompare(files: string[], options: CommonOptions & { system
   echoEnvironment('shardline benchmark suite: comparison', env);
   const startedAt = new Date().toISOString();
   const runs: RunResult[] = [];
+  let completed = false;
   try {
     for (const workload of workloads) {
       for (const factory of factories) runs.push(await runOn(factory, workload, options, env, true));
     }
+    completed = true;
   } finally {
     // A run that fails (a peer not installed, a crash) keeps the ones done before it.
-    if (runs.length > 0) {
-      const comparison = comparisonOf(runs, env, startedAt);
-      console.log(`\n${comparisonTable(comparison)}`);
-      console.log(`report: ${saveComparison(comparison, options.out)}`);
-    }
+    if (!completed && runs.length > 0) console.log(`partial results: ${saveComparison(comparisonOf(runs, env, startedAt), options.out)}`);
   }
-  const comparison = comparisonOf(runs, env, startedAt);
+  const unprofiled = comparisonOf(runs, env, startedAt);
+  console.log(`\n${comparisonTable(unprofiled)}`);
+  const comparison = await withProfiles(unprofiled, workloads, options);
+  console.log(`report: ${saveComparison(comparison, options.out)}`);
   const missedBounds = runs.flatMap((run) => run.bounds.filter((check) => !check.met).map((check) => `${run.workload.name} on ${run.system.name}: ${check.name} (limit ${check.limit} ${check.unit}, actual ${check.actual} ${check.unit})`));
   for (const missed of missedBounds) console.log(`MISSED bound: ${missed}`);
   return missedBounds.length === 0 && comparison.targets.every((target) => target.met) ? 0 : 1;

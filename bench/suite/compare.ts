@@ -44,10 +44,10 @@ function throughputTargets(workload: string, ours: RunResult, of: (system: strin
     const times = theirs.summary.recordsPerSec === 0 ? Infinity : ours.summary.recordsPerSec / theirs.summary.recordsPerSec;
     const name = `${workload}: shardline records/s >= ${factor}x ${peer}`;
     const invalid = voidReason([ours, theirs]);
-    if (invalid !== null) return [{ name, met: false, detail: invalid }];
+    if (invalid !== null) return [{ name, workload, met: false, detail: invalid }];
     const met = times >= factor;
     const shortBy = met ? '' : `: short by ${Math.round(factor * theirs.summary.recordsPerSec - ours.summary.recordsPerSec)} records/s`;
-    return [{ name, met, detail: `${times.toFixed(2)}x (${ours.summary.recordsPerSec} vs ${theirs.summary.recordsPerSec} records/s; target ${factor}x)${shortBy}` }];
+    return [{ name, workload, met, detail: `${times.toFixed(2)}x (${ours.summary.recordsPerSec} vs ${theirs.summary.recordsPerSec} records/s; target ${factor}x)${shortBy}` }];
   });
 }
 
@@ -59,11 +59,11 @@ function latencyTargets(workload: string, ours: RunResult, of: (system: string) 
     if (run === undefined || theirs === undefined || theirs === null || run.workload.consumerMode !== ours.workload.consumerMode) return [];
     const name = `${workload}: shardline end-to-end p99 < ${peer}'s`;
     const invalid = voidReason([ours, run]);
-    if (invalid !== null) return [{ name, met: false, detail: invalid }];
+    if (invalid !== null) return [{ name, workload, met: false, detail: invalid }];
     const mine = ours.summary.endToEnd!.p99Us;
     const met = mine < theirs.p99Us;
     const gap = met ? `${ms(theirs.p99Us - mine)} ms below` : `${ms(mine - theirs.p99Us)} ms over`;
-    return [{ name, met, detail: `${ms(mine)} ms vs ${ms(theirs.p99Us)} ms: ${gap}` }];
+    return [{ name, workload, met, detail: `${ms(mine)} ms vs ${ms(theirs.p99Us)} ms: ${gap}` }];
   });
 }
 

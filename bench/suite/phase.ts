@@ -153,14 +153,16 @@ class Phase {
       // At a target rate every record due in the window is sent, however late: a stall at the
       // end is measured like any other.
       if (now >= schedule.endMs && this.lanes.every((lane) => lane.sent >= schedule.dueAtEnd)) return;
-      if (now > giveUpMs) throw new Error(`${this.lanes.reduce((sum, lane) => sum + Math.max(0, schedule.dueAtEnd - lane.sent), 0)} records due in the window were still not sent ${DRAIN_TIMEOUT_MS / 1000} s after it: the system stopped taking them`);
+      if (now > giveUpMs) return this.giveUp(schedule);
       let windowFull = false;
       for (const lane of this.lanes) {
         const due = now >= schedule.endMs ? schedule.dueAtEnd : schedule.dueBy(lane.index, now);
-        for (let room = Math.min(due - lane.sent, maxInFlight - lane.inFlight); room > 0; room = Math.min(due - lane.sent, maxInFlight - lane.inFlight)) {
-          this.send(lane, Math.min(room, PUT_BATCH_MAX), schedule, now);
+        // Behind schedule, records wait for room for a whole put: sending each acknowledgement's
+        // worth of room at once would keep a slow system on tiny puts forever.
+        while (due > lane.sent && maxInFlight - lane.inFlight >= Math.min(due - lane.sent, PUT_BATCH_MAX, maxInFlight)) {
+          this.send(lane, Math.min(due - lane.sent, maxInFlight - lane.inFlight, PUT_BATCH_MAX), schedule, now);
         }
-        windowFull ||= lane.sent < due && lane.inFlight >= maxInFlight;
+        windowFull ||= due > lane.sent;
       }
       progress.tick(now);
       if (windowFull) {
@@ -171,6 +173,12 @@ class Phase {
       if (schedule.laneRate > 0) napUntil(Math.min(...this.lanes.map((lane) => schedule.intendedMs(lane.index, lane.sent))));
       await yieldToLoop();
     }
+  }
+
+  /** The system stopped taking records: what was never sent is counted as failed, not waited for. */
+  private giveUp(schedule: Schedule): void {
+    const unsent = this.lanes.reduce((sum, lane) => sum + Math.max(0, schedule.dueAtEnd - lane.sent), 0);
+    this.recorder.fail(performance.now(), new Error(`${unsent} records due in the window were still not sent ${DRAIN_TIMEOUT_MS / 1000} s after it`), unsent);
   }
 
   /** Resolves at the next acknowledgement, or after ACK_WAIT_MS so that deadlines are looked at. */
@@ -204,7 +212,7 @@ class Phase {
         this.ledger.acknowledge(lane.index, first, count, throttledIndices);
         this.recorder.acknowledge(performance.now(), batch, throttledIndices);
       },
-    ).catch((error: unknown) => this.recorder.fail(performance.now(), error)).finally(() => {
+    ).catch((error: unknown) => this.recorder.fail(performance.now(), error, count)).finally(() => {
       lane.inFlight -= count;
       const waiters = this.waiters;
       this.waiters = [];

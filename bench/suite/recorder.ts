@@ -96,11 +96,11 @@ export class Recorder {
     return measured;
   }
 
-  fail(nowMs: number, error: unknown): void {
-    this.errors++;
+  fail(nowMs: number, error: unknown, records = 1): void {
+    this.errors += records;
     this.firstError ??= error instanceof Error ? `${error.name}: ${error.message}` : String(error);
     const interval = this.intervalAt(nowMs);
-    if (interval !== null) interval.errors++;
+    if (interval !== null) interval.errors += records;
   }
 
   receive(nowMs: number, intendedMs: number): void {

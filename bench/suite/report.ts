@@ -432,6 +432,21 @@ function targetsSection({ targets }: ComparisonResult): string {
   return `<h2>Targets</h2>\n${table(['target', 'verdict', 'detail'], targets.map((t) => [t.name, verdict(t.met), t.detail]))}`;
 }
 
+/** For each missed target, the profile of a repeat of its shardline run: where the time went. */
+function profilesSection({ profiles }: ComparisonResult): string {
+  if (profiles === undefined || profiles.length === 0) return '';
+  const blocks = profiles.map((profile) => {
+    const threads = profile.threads.map((thread) => {
+      const share = (ms: number): string => `${((ms / Math.max(1, thread.busyMs)) * 100).toFixed(1)}%`;
+      const caption = `<h4>${escapeHtml(thread.thread)}: busy ${(thread.busyMs / 1000).toFixed(1)} s of ${(thread.totalMs / 1000).toFixed(1)} s</h4>`;
+      return `${caption}\n${table(['self time (ms)', 'share of busy', 'function'], thread.top.map((entry) => [entry.ms.toFixed(0), share(entry.ms), entry.name]))}`;
+    });
+    const heading = `<h3>${escapeHtml(profile.system)} on ${escapeHtml(profile.workload)}: ${escapeHtml(profile.reason)}</h3>`;
+    return `${heading}\n<p>Profiles: ${escapeHtml(profile.dir)}</p>\n${threads.join('\n')}`;
+  });
+  return `<h2>Where the time goes</h2>\n<p>A repeat of each run behind a missed target, with the server under Node's sampling profiler.</p>\n${blocks.join('\n')}`;
+}
+
 export function renderComparisonReport(comparison: ComparisonResult): string {
   const { runs } = comparison;
   const labels = runLabels(runs);
@@ -443,6 +458,7 @@ export function renderComparisonReport(comparison: ComparisonResult): string {
     `<p class="meta">Started ${escapeHtml(comparison.startedAt)}, ${runs.length} runs</p>`,
     `<h2>Runs</h2>\n${table(headers, runs.map((run, i) => comparisonRow(run, labels[i] ?? '')))}`,
     targetsSection(comparison),
+    profilesSection(comparison),
     `<h2>Charts</h2>\n${chartBlocks(charts)}`,
     environmentSection(comparison.environment),
   ];

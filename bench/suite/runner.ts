@@ -164,7 +164,7 @@ function checkBounds(workload: Workload, summary: Summary, outcome: PhaseOutcome
     add('records read back more than once', 0, duplicates, 'records', duplicates === 0);
     add('records read back that were never acknowledged', 0, unacknowledged, 'records', unacknowledged === 0);
   }
-  add('put errors', 0, summary.errors, 'errors', summary.errors === 0);
+  add('records whose put failed', 0, summary.errors, 'records', summary.errors === 0);
   if (limitsResult === null) add('throttled records (limits off)', 0, summary.throttled, 'records', summary.throttled === 0);
   else add('throttled records beyond the limit', 1, summary.throttled, 'records', summary.throttled > 0);
   if (limitsResult !== null) add(`accepted ${limitsResult.binding} rate within ${LIMITS_TOLERANCE * 100}% of the per-shard limit`, 1, limitsResult.ratioOfLimit, 'ratio', Math.abs(limitsResult.ratioOfLimit - 1) <= LIMITS_TOLERANCE);

@@ -178,6 +178,7 @@ export interface Summary {
   readonly MBps: number;
   readonly consumedRecords: number;
   readonly throttled: number;
+  /** Records whose put failed (or that were never sent: the system stopped taking them). */
   readonly errors: number;
   /** The first put error's message, when there were errors. */
   readonly firstError?: string;
@@ -235,9 +236,29 @@ export interface RunResult {
 
 export interface TargetCheck {
   readonly name: string;
+  /** The workload whose runs it compares. */
+  readonly workload?: string;
   readonly met: boolean;
   /** e.g. "3.1x Redis Streams (target 2x)" or "p99 4.2 ms vs 1.9 ms: 2.3 ms over". */
   readonly detail: string;
+}
+
+/** Self time of the busiest functions of one thread of a profiled process. */
+export interface ThreadSummary {
+  readonly thread: string;
+  readonly busyMs: number;
+  readonly totalMs: number;
+  readonly top: ReadonlyArray<{ readonly name: string; readonly ms: number }>;
+}
+
+/** Where the time went in a repeat of a run whose target was missed, profiled (--cpu-prof). */
+export interface ProfileSummary {
+  readonly workload: string;
+  readonly system: string;
+  readonly reason: string;
+  /** The .cpuprofile files, one per thread (Chrome DevTools opens them). */
+  readonly dir: string;
+  readonly threads: readonly ThreadSummary[];
 }
 
 export interface ComparisonResult {
@@ -246,4 +267,5 @@ export interface ComparisonResult {
   readonly environment: Record<string, unknown>;
   readonly runs: readonly RunResult[];
   readonly targets: readonly TargetCheck[];
+  readonly profiles?: readonly ProfileSummary[];
 }

@@ -54,7 +54,7 @@ describe('comparison targets', () => {
   it('voids a target whose runs missed a bound of their own, and sets none outside the conditions', () => {
     const failed = { ...atMax(runResultFixture({ systemName: 'redis', recordsPerSec: 10_000, endToEnd: false })), bounds: [{ name: 'put errors', limit: 0, actual: 3, unit: 'errors', met: false }] };
     const ours = atMax(runResultFixture({ systemName: 'shardline', recordsPerSec: 500_000, endToEnd: false }));
-    expect(comparisonOf([ours, failed], {}, 'now').targets).toEqual([{ name: 'throughput: shardline records/s >= 2x redis', met: false, detail: 'void: redis: put errors (3 errors)' }]);
+    expect(comparisonOf([ours, failed], {}, 'now').targets).toEqual([{ name: 'throughput: shardline records/s >= 2x redis', workload: 'throughput', met: false, detail: 'void: redis: put errors (3 errors)' }]);
     const bigRecords = { ...ours, workload: { ...ours.workload, recordSize: { bytes: 4096 } } };
     expect(comparisonOf([bigRecords, { ...failed, workload: bigRecords.workload }], {}, 'now').targets).toEqual([]);
     const pollingPeer = at10k(runResultFixture({ systemName: 'redis', workloadName: 'latency' }));
