@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
 import { echoEnvironment, environment } from '../bench_common.js';
 import { comparisonOf, comparisonTable } from './compare.js';
-import { printRun, saveComparison, saveRun } from './output.js';
+import { fileStamp, printRun, saveComparison, saveRun } from './output.js';
 import { renderComparisonReport, renderRunReport, writeReport } from './report.js';
 import { runWorkload } from './runner.js';
 import { shardlineFactory } from './adapters/shardline.js';
@@ -70,7 +70,7 @@ async function withProfiles(comparison: ComparisonResult, workloads: readonly Wo
   for (const name of new Set(missed.map((target) => target.workload))) {
     const workload = workloads.find((w) => w.name === name);
     if (workload === undefined) continue;
-    const dir = path.join(options.out, `${comparison.startedAt.replace(/[:.]/g, '-')}-profile-${workload.name}`);
+    const dir = path.join(options.out, `${fileStamp(comparison.startedAt)}-profile-${workload.name}`);
     fs.mkdirSync(dir, { recursive: true });
     console.log(`\nprofiling a repeat of shardline on ${workload.name} (a target was missed): ${dir}`);
     process.env.BENCH_SERVER_WRAP = profilingServerWrap(dir);

@@ -35,18 +35,18 @@ function round3(value: number): number {
   return Math.round(value * 1000) / 1000;
 }
 
-function stampOf(iso: string): string {
+export function fileStamp(iso: string): string {
   return iso.replace(/[:.]/g, '-').replace(/Z$/, '');
 }
 
 /** Writes <out>/<time>-<workload>-<system>.json and .html; returns the HTML's path. */
 export function saveRun(result: RunResult, outDir: string): string {
-  const base = path.join(outDir, `${stampOf(result.startedAt)}-${result.workload.name}-${result.system.name}`);
+  const base = path.join(outDir, `${fileStamp(result.startedAt)}-${result.workload.name}-${result.system.name}`);
   return save(base, result, renderRunReport(result));
 }
 
 export function saveComparison(result: ComparisonResult, outDir: string): string {
-  return save(path.join(outDir, `${stampOf(result.startedAt)}-compare`), result, renderComparisonReport(result));
+  return save(path.join(outDir, `${fileStamp(result.startedAt)}-compare`), result, renderComparisonReport(result));
 }
 
 function save(base: string, result: object, html: string): string {
