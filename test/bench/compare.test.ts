@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { comparisonOf, comparisonTable } from '../../bench/suite/compare.js';
+import { renderComparisonReport } from '../../bench/suite/report.js';
 import type { RunResult } from '../../bench/suite/types.js';
-import { runResultFixture } from '../helpers/bench_results.js';
+import { comparisonFixture, runResultFixture } from '../helpers/bench_results.js';
 
 // Goal: the comparison checks the issue's targets from the runs it has, and says by how much a
 // missed one is off: throughput multiples on workloads at "max", end-to-end p99 against Redis
@@ -70,5 +71,17 @@ describe('comparison targets', () => {
     expect(lines[0]).toMatch(/^workload\s+system\s+records\/s/);
     expect(lines[1]).toContain('redis: acknowledged once written to the page cache');
     expect(lines[2]).toMatch(/nats .* - +- +- +nats:/);
+  });
+
+  it('puts the profile of a missed target\'s repeat run in the report, escaped', () => {
+    const profiles = [{ workload: 'latency', system: 'shardline', reason: 'p99 <b>over</b>', dir: '/tmp/p', threads: [{ thread: 'main thread', busyMs: 9000, totalMs: 18_000, top: [{ name: 'postMessage', ms: 1800 }, { name: '<anonymous> x.ts', ms: 900 }] }] }];
+    const html = renderComparisonReport({ ...comparisonFixture(), profiles });
+    expect(html).toContain('<h2>Where the time goes</h2>');
+    expect(html).toContain('main thread: busy 9.0 s of 18.0 s');
+    expect(html).toContain('<td>postMessage</td>');
+    expect(html).toContain('20.0%');
+    expect(html).toContain('&#60;anonymous&#62; x.ts');
+    expect(html).not.toContain('<b>over</b>');
+    expect(renderComparisonReport(comparisonFixture())).not.toContain('Where the time goes');
   });
 });
