@@ -17,6 +17,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { WebSocket } from 'ws';
 import { ConnectionError, Consumer, DEFAULT_PORT, Producer, ResourceInUseException, ResourceNotFoundException, ShardlineError, connect, type ConsumedRecord, type ProducerRecord, type ShardlineClient, type WebSocketLike } from './client/node.js';
 import { WORKERS_MAX } from './config.js';
+import { DEFAULT_KINESIS_PORT } from './net/kinesis/server.js';
 import type { FsyncPolicy } from './log/log_config.js';
 import type { KinesisShard } from './workers/kinesis_shapes.js';
 
@@ -134,6 +135,9 @@ interface ServeOptions {
   readonly fsync: FsyncPolicy;
   readonly limits: boolean;
   readonly workers?: number;
+  /** false with --no-kinesis. */
+  readonly kinesis: boolean;
+  readonly kinesisPort: number;
 }
 
 function addServe(program: Command): void {
@@ -146,38 +150,45 @@ function addServe(program: Command): void {
     .addOption(new Option('--fsync <policy>', 'always, never, or an fdatasync interval in ms').argParser(parseFsync).default('always'))
     .option('--no-limits', "turn off Kinesis' per-shard throughput limits")
     .addOption(new Option('--workers <count>', 'shard worker threads (default: cores - 1)').argParser(integerIn(1, WORKERS_MAX)))
+    .addOption(new Option('--kinesis-port <port>', 'port of the Kinesis HTTP API, HTTP/1.1 and h2c (0 picks a free one)').argParser(integerIn(0, PORT_MAX)).default(DEFAULT_KINESIS_PORT))
+    .option('--no-kinesis', 'do not serve the Kinesis HTTP API')
     .action((options: ServeOptions) => serve(options));
 }
 
 async function serve(options: ServeOptions): Promise<void> {
   // Loaded here, not at the top: the client commands need neither the native addon nor workers.
-  const [{ Engine }, { ShardlineServer }] = await Promise.all([import('./engine.js'), import('./net/server.js')]);
+  const [{ Engine }, { ShardlineServer }, { KinesisHttpServer }] = await Promise.all([import('./engine.js'), import('./net/server.js'), import('./net/kinesis/server.js')]);
   const dataDir = path.resolve(options.dataDir);
   const engine = await Engine.open({ dataDir, fsync: options.fsync, enforceLimits: options.limits, ...(options.workers === undefined ? {} : { workers: options.workers }) });
-  let server: Awaited<ReturnType<typeof ShardlineServer.start>>;
+  let server: Awaited<ReturnType<typeof ShardlineServer.start>> | null = null;
+  let kinesis: Awaited<ReturnType<typeof KinesisHttpServer.start>> | null = null;
   try {
     server = await ShardlineServer.start({ engine, host: options.host, port: options.port });
+    if (options.kinesis) kinesis = await KinesisHttpServer.start({ engine, host: options.host, port: options.kinesisPort });
   } catch (error) {
+    await server?.stop();
     await engine.close();
     throw error;
   }
   // The handlers go in before the banner: a script that waits for the banner may signal at once.
   const stop = untilSignal();
-  printBanner(server.url, dataDir);
+  printBanner(server.url, kinesis === null ? null : `http://${kinesis.host}:${kinesis.port}`, dataDir);
   await stop.signal;
   stop.dispose();
   process.stdout.write('shutting down\n');
   forceExitOnSecondSignal();
+  await kinesis?.stop();
   await server.stop();
   await engine.close();
   process.stdout.write('stopped\n');
 }
 
-function printBanner(url: string, dataDir: string): void {
+function printBanner(url: string, kinesisUrl: string | null, dataDir: string): void {
+  const lines = [`shardline listening on ${url} (data in ${dataDir})`];
+  if (kinesisUrl !== null) lines.push(`Kinesis HTTP API on ${kinesisUrl} (AWS SDKs: endpoint '${kinesisUrl}')`);
+  lines.push(`connect: import { connect } from 'shardline/client'; await connect('${url}')`, `try:     shardline list-streams --url ${url}`, '');
   // One write, so a reader never sees half of the banner.
-  process.stdout.write(
-    [`shardline listening on ${url} (data in ${dataDir})`, `connect: import { connect } from 'shardline/client'; await connect('${url}')`, `try:     shardline list-streams --url ${url}`, ''].join('\n'),
-  );
+  process.stdout.write(lines.join('\n'));
 }
 
 /** A graceful stop waits for writes in flight; a second Ctrl-C is the way out of a stuck one. */

@@ -349,7 +349,7 @@ describe('errors', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
 describe('serve', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
   it('listens on a free port, answers, and on SIGTERM shuts down cleanly with exit 0', async () => {
     const dataDir = tempDir();
-    const serve = startCli(['serve', '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir, '--fsync', '100', '--workers', '1']);
+    const serve = startCli(['serve', '--host', '127.0.0.1', '--port', '0', '--kinesis-port', '0', '--data-dir', dataDir, '--fsync', '100', '--workers', '1']);
     const served = (await serve.waitForOutput(/listening on (ws:\/\/127\.0\.0\.1:\d+\/) \(data in (.+)\)\n/))[1]!;
     expect(served).not.toMatch(/:0\/$/);
     expect(serve.stdout()).toContain(`(data in ${dataDir})`);
@@ -359,6 +359,10 @@ describe('serve', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
     expect(created.code, created.stderr).toBe(0);
     const listed = await runCli(['list-streams', '--url', served]);
     expect(listed.stdout).toBe('served\n');
+    // The same engine answers the Kinesis HTTP API on its own port.
+    const kinesisUrl = (await serve.waitForOutput(/^Kinesis HTTP API on (http:\/\/127\.0\.0\.1:\d+) /m))[1]!;
+    const answer = await fetch(kinesisUrl, { method: 'POST', body: '{}', headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'Kinesis_20131202.ListStreams', 'x-amz-date': '20261201T000000Z', authorization: 'AWS4-HMAC-SHA256 Credential=a/20261201/us-east-1/kinesis/aws4_request, SignedHeaders=host, Signature=00' } });
+    expect(await answer.json()).toMatchObject({ StreamNames: ['served'] });
 
     serve.child.kill('SIGTERM');
     const result = await serve.exited();
@@ -374,13 +378,13 @@ describe('serve', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
   });
 
   it('refuses a port in use, exit 1', async () => {
-    const result = await runCli(['serve', '--port', String(server.server.port), '--data-dir', tempDir(), '--workers', '1']);
+    const result = await runCli(['serve', '--port', String(server.server.port), '--kinesis-port', '0', '--data-dir', tempDir(), '--workers', '1']);
     expect(result.code).toBe(1);
     expectOneLineError(result, new RegExp(`^shardline: cannot listen on 127\\.0\\.0\\.1:${server.server.port} `));
   });
 
   it('refuses a data directory another engine holds, exit 1', async () => {
-    const result = await runCli(['serve', '--port', '0', '--data-dir', server.dataDir, '--workers', '1']);
+    const result = await runCli(['serve', '--port', '0', '--kinesis-port', '0', '--data-dir', server.dataDir, '--workers', '1']);
     expect(result.code).toBe(1);
     expectOneLineError(result, /^shardline: ResourceInUseException: data directory .* is in use/);
   });

@@ -1,0 +1,184 @@
+/**
+ * The Kinesis Data Streams HTTP API (awsJson1_1) in front of an engine, so the unmodified AWS
+ * SDKs talk to shardline: `POST /` with `X-Amz-Target: Kinesis_20131202.<Operation>` and a JSON
+ * body. HTTP/1.1 and HTTP/2 with prior knowledge (h2c, what the JavaScript SDK v3 speaks to an
+ * http:// endpoint) share one port: the first bytes of a connection tell them apart.
+ */
+import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import http2 from 'node:http2';
+import net from 'node:net';
+import { Duplex } from 'node:stream';
+import type { Engine } from '../../engine.js';
+import { describeError } from '../../errors.js';
+import { operationNamed } from '../operations.js';
+import { AuthError, checkAuthorization } from './auth.js';
+import { WireSerializationError, parseJsonBody, requestFromWire, toWire } from './wire.js';
+
+export interface KinesisHttpOptions {
+  readonly engine: Engine;
+  /** Default 127.0.0.1. */
+  readonly host?: string;
+  /** Default 4568; 0 picks a free port. */
+  readonly port?: number;
+}
+
+export const DEFAULT_KINESIS_PORT = 4568;
+const TARGET_PREFIX = 'Kinesis_20131202.';
+const JSON_CONTENT_TYPE = 'application/x-amz-json-1.1';
+/** Kinesis' largest request is a PutRecords of 5 MiB of data, base64 in JSON: about 7 MB. */
+const BODY_BYTES_MAX = 8 * 1024 * 1024;
+/** The HTTP/2 connection preface starts "PRI * HTTP/2.0"; no HTTP/1.1 method starts "PRI". */
+const H2_PREFACE_START = Buffer.from('PRI');
+/** Errors Kinesis answers with 400: the caller's to fix. Anything else is a 500 InternalFailure. */
+const CLIENT_ERRORS = new Set([
+  'InvalidArgumentException', 'ResourceNotFoundException', 'ResourceInUseException', 'LimitExceededException', 'ProvisionedThroughputExceededException',
+  'ExpiredIteratorException', 'ExpiredNextTokenException', 'ValidationException', 'AccessDeniedException', 'SerializationException',
+  'UnknownOperationException', 'MissingAuthenticationTokenException', 'IncompleteSignatureException',
+]);
+
+interface Answer {
+  readonly status: number;
+  readonly body: unknown;
+  readonly errorType?: string;
+}
+
+type Request = http.IncomingMessage | http2.Http2ServerRequest;
+type Response = http.ServerResponse | http2.Http2ServerResponse;
+
+export class KinesisHttpServer {
+  private constructor(
+    private readonly listener: net.Server,
+    private readonly h1: http.Server,
+    private readonly h2: http2.Http2Server,
+    readonly host: string,
+    readonly port: number,
+  ) {}
+
+  static async start(options: KinesisHttpOptions): Promise<KinesisHttpServer> {
+    const handle = (request: Request, response: Response): void => void answerRequest(options.engine, request, response);
+    const h1 = http.createServer(handle);
+    const h2 = http2.createServer(handle);
+    const listener = net.createServer((socket) => routeConnection(socket, h1, h2));
+    const host = options.host ?? '127.0.0.1';
+    await new Promise<void>((resolve, reject) => {
+      listener.once('error', reject);
+      listener.listen(options.port ?? DEFAULT_KINESIS_PORT, host, () => resolve());
+    });
+    return new KinesisHttpServer(listener, h1, h2, host, (listener.address() as net.AddressInfo).port);
+  }
+
+  /** Stops accepting connections and closes the open ones (requests in flight are cut). */
+  async stop(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.listener.close(() => resolve()));
+    this.h1.closeAllConnections();
+    this.h2.close();
+    await closed;
+  }
+}
+
+/** Hands the connection to the HTTP/2 or the HTTP/1.1 server once its first bytes say which. */
+function routeConnection(socket: net.Socket, h1: http.Server, h2: http2.Http2Server): void {
+  let head = Buffer.alloc(0);
+  const onData = (chunk: Buffer): void => {
+    head = Buffer.concat([head, chunk]);
+    if (head.length < H2_PREFACE_START.length && H2_PREFACE_START.subarray(0, head.length).equals(head)) return;
+    socket.off('data', onData);
+    socket.pause();
+    if (head.subarray(0, H2_PREFACE_START.length).equals(H2_PREFACE_START)) {
+      h2.emit('connection', replaying(socket, head));
+    } else {
+      socket.unshift(head);
+      h1.emit('connection', socket);
+    }
+    socket.resume();
+  };
+  socket.on('data', onData);
+  socket.on('error', () => socket.destroy());
+}
+
+/**
+ * The socket as a stream that first gives back the bytes already read from it. The HTTP/2
+ * session reads a net.Socket through its native handle, past anything unshifted in JS, so it
+ * gets this stream instead (Node wraps a plain Duplex itself).
+ */
+function replaying(socket: net.Socket, head: Buffer): Duplex {
+  const stream = new Duplex({
+    read: () => socket.resume(),
+    write: (chunk: Buffer, _encoding, done) => socket.write(chunk, done),
+    final: (done) => socket.end(done),
+    destroy: (error, done) => {
+      socket.destroy(error ?? undefined);
+      done(error);
+    },
+  });
+  stream.push(head);
+  socket.on('data', (chunk: Buffer) => {
+    if (!stream.push(chunk)) socket.pause();
+  });
+  socket.once('end', () => stream.push(null));
+  socket.once('close', () => stream.destroy());
+  return stream;
+}
+
+async function answerRequest(engine: Engine, request: Request, response: Response): Promise<void> {
+  let answer: Answer;
+  try {
+    answer = await answerFor(engine, request, await readBody(request));
+  } catch (error) {
+    answer = errorAnswer(error);
+  }
+  const body = Buffer.from(JSON.stringify(answer.body));
+  const headers: Record<string, string | number> = { 'content-type': JSON_CONTENT_TYPE, 'content-length': body.length, 'x-amzn-requestid': randomUUID() };
+  if (answer.errorType !== undefined) headers['x-amzn-errortype'] = answer.errorType;
+  response.writeHead(answer.status, headers);
+  response.end(body);
+}
+
+async function answerFor(engine: Engine, request: Request, body: Buffer): Promise<Answer> {
+  if (request.method !== 'POST') return clientError('UnknownOperationException', `${request.method} is not supported: the Kinesis API takes POST /`);
+  checkAuthorization(request.headers);
+  const target = header(request, 'x-amz-target') ?? '';
+  const name = target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : '';
+  const operation = operationNamed(name);
+  if (operation === undefined) return clientError('UnknownOperationException', target === '' ? 'Missing X-Amz-Target' : `Unknown operation ${target}`);
+  const contentType = (header(request, 'content-type') ?? '').split(';')[0]!.trim();
+  if (contentType !== JSON_CONTENT_TYPE) return clientError('UnknownOperationException', `Content-Type ${contentType || '(none)'} is not supported: use ${JSON_CONTENT_TYPE}`);
+  const result = await operation(engine, requestFromWire(name, parseJsonBody(body)) as never);
+  return { status: 200, body: toWire(result ?? {}) };
+}
+
+function header(request: Request, name: string): string | undefined {
+  const value = request.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function readBody(request: Request): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let bytes = 0;
+    request.on('data', (chunk: Buffer) => {
+      bytes += chunk.length;
+      if (bytes > BODY_BYTES_MAX) {
+        reject(new WireSerializationError(`the request body is over ${BODY_BYTES_MAX} bytes`));
+        request.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    request.once('end', () => resolve(Buffer.concat(chunks)));
+    request.once('error', reject);
+  });
+}
+
+function clientError(type: string, message: string): Answer {
+  return { status: 400, errorType: type, body: { __type: type, message } };
+}
+
+function errorAnswer(error: unknown): Answer {
+  if (error instanceof AuthError) return clientError(error.code, error.message);
+  if (error instanceof WireSerializationError) return clientError('SerializationException', error.message);
+  const { code, message } = describeError(error);
+  if (CLIENT_ERRORS.has(code)) return clientError(code, message);
+  return { status: 500, errorType: 'InternalFailure', body: { __type: 'InternalFailure', message } };
+}

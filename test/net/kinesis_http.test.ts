@@ -1,0 +1,240 @@
+import http from 'node:http';
+import http2 from 'node:http2';
+import {
+  AddTagsToStreamCommand,
+  CreateStreamCommand,
+  DecreaseStreamRetentionPeriodCommand,
+  DeleteStreamCommand,
+  DeregisterStreamConsumerCommand,
+  DescribeStreamCommand,
+  DescribeStreamConsumerCommand,
+  DescribeStreamSummaryCommand,
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+  IncreaseStreamRetentionPeriodCommand,
+  KinesisClient,
+  ListShardsCommand,
+  ListStreamConsumersCommand,
+  ListStreamsCommand,
+  ListTagsForStreamCommand,
+  MergeShardsCommand,
+  PutRecordCommand,
+  PutRecordsCommand,
+  RegisterStreamConsumerCommand,
+  RemoveTagsFromStreamCommand,
+  SplitShardCommand,
+  UpdateShardCountCommand,
+} from '@aws-sdk/client-kinesis';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Engine } from '../../src/engine.js';
+import { KinesisHttpServer } from '../../src/net/kinesis/server.js';
+import { suiteTempDir } from '../helpers/temp_dir.js';
+
+// Goal: the unmodified AWS SDK for JavaScript v3 works against shardline's Kinesis HTTP API,
+// over HTTP/2 with prior knowledge (its default for http://) and over HTTP/1.1 on the same
+// port: every operation the engine has, its errors as the SDK's typed exceptions, pagination,
+// split and merge. Raw requests check what the SDK never sends: missing or malformed auth,
+// unknown targets, bad bodies, each answered with AWS's error body (__type, message) and status.
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const CREDENTIALS = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' };
+const SIGNED = 'AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261201/us-east-1/kinesis/aws4_request, SignedHeaders=host;x-amz-date, Signature=0123abcd';
+
+let engine: Engine;
+let server: KinesisHttpServer;
+const root = suiteTempDir('shardline-kinesis-http-');
+
+beforeAll(async () => {
+  engine = await Engine.open({ dataDir: root.dir, fsync: 'never', enforceLimits: false, workers: 1 });
+  server = await KinesisHttpServer.start({ engine, port: 0 });
+});
+
+afterAll(async () => {
+  await server?.stop();
+  await engine?.close();
+  root.remove();
+});
+
+function sdk(transport: 'h2' | 'h1'): KinesisClient {
+  const endpoint = `http://127.0.0.1:${server.port}`;
+  return new KinesisClient({ endpoint, region: 'us-east-1', credentials: CREDENTIALS, maxAttempts: 1, ...(transport === 'h1' ? { requestHandler: new NodeHttpHandler() } : {}) });
+}
+
+describe.each(['h2', 'h1'] as const)('the AWS SDK over %s', (transport) => {
+  let client: KinesisClient;
+  const stream = `sdk-${transport}`;
+
+  beforeAll(() => {
+    client = sdk(transport);
+  });
+
+  afterAll(() => client?.destroy());
+
+  it('creates, describes and lists streams, with pagination', async () => {
+    await client.send(new CreateStreamCommand({ StreamName: stream, ShardCount: 2 }));
+    for (const extra of ['a', 'b', 'c']) await client.send(new CreateStreamCommand({ StreamName: `${stream}-${extra}`, ShardCount: 1 }));
+    const summary = await client.send(new DescribeStreamSummaryCommand({ StreamName: stream }));
+    expect(summary.StreamDescriptionSummary).toMatchObject({ StreamName: stream, StreamStatus: 'ACTIVE', OpenShardCount: 2 });
+    expect(summary.StreamDescriptionSummary?.StreamCreationTimestamp).toBeInstanceOf(Date);
+    expect(Math.abs(summary.StreamDescriptionSummary!.StreamCreationTimestamp!.getTime() - Date.now())).toBeLessThan(600_000);
+    const names: string[] = [];
+    let page = await client.send(new ListStreamsCommand({ Limit: 2 }));
+    names.push(...page.StreamNames!);
+    while (page.HasMoreStreams === true) {
+      page = await client.send(new ListStreamsCommand({ Limit: 2, ExclusiveStartStreamName: names.at(-1) }));
+      names.push(...page.StreamNames!);
+    }
+    expect(names.filter((name) => name.startsWith(stream))).toEqual([stream, `${stream}-a`, `${stream}-b`, `${stream}-c`]);
+    const arn = summary.StreamDescriptionSummary!.StreamARN!;
+    const byArn = await client.send(new DescribeStreamCommand({ StreamARN: arn }));
+    expect(byArn.StreamDescription?.Shards).toHaveLength(2);
+  });
+
+  it('puts records and reads them back through iterators, blobs byte for byte', async () => {
+    const bytes = Uint8Array.from({ length: 256 }, (_, i) => i);
+    const one = await client.send(new PutRecordCommand({ StreamName: stream, PartitionKey: 'key-1', Data: bytes }));
+    const many = await client.send(new PutRecordsCommand({ StreamName: stream, Records: Array.from({ length: 20 }, (_, i) => ({ PartitionKey: `key-${i}`, Data: encoder.encode(`record ${i}`) })) }));
+    expect(many.FailedRecordCount).toBe(0);
+    expect(many.Records).toHaveLength(20);
+    const read: string[] = [];
+    for (const shard of (await client.send(new ListShardsCommand({ StreamName: stream }))).Shards!) {
+      const { ShardIterator } = await client.send(new GetShardIteratorCommand({ StreamName: stream, ShardId: shard.ShardId, ShardIteratorType: 'TRIM_HORIZON' }));
+      const { Records, NextShardIterator, MillisBehindLatest } = await client.send(new GetRecordsCommand({ ShardIterator }));
+      expect(NextShardIterator).toBeTypeOf('string');
+      expect(MillisBehindLatest).toBeTypeOf('number');
+      for (const record of Records!) {
+        expect(record.ApproximateArrivalTimestamp).toBeInstanceOf(Date);
+        if (record.SequenceNumber === one.SequenceNumber) expect(record.Data).toEqual(bytes);
+        else read.push(decoder.decode(record.Data));
+      }
+    }
+    expect(read.sort()).toEqual(Array.from({ length: 20 }, (_, i) => `record ${i}`).sort());
+    const atTime = await client.send(new GetShardIteratorCommand({ StreamName: stream, ShardId: one.ShardId, ShardIteratorType: 'AT_TIMESTAMP', Timestamp: new Date(Date.now() - 60_000) }));
+    expect((await client.send(new GetRecordsCommand({ ShardIterator: atTime.ShardIterator }))).Records!.length).toBeGreaterThan(0);
+  });
+
+  it('splits and merges shards, and pages through ListShards', async () => {
+    const name = `${stream}-reshard`;
+    await client.send(new CreateStreamCommand({ StreamName: name, ShardCount: 2 }));
+    const [first, second] = (await client.send(new ListShardsCommand({ StreamName: name }))).Shards!;
+    await client.send(new MergeShardsCommand({ StreamName: name, ShardToMerge: first!.ShardId, AdjacentShardToMerge: second!.ShardId }));
+    const open = (await client.send(new ListShardsCommand({ StreamName: name, ShardFilter: { Type: 'AT_LATEST' } }))).Shards!;
+    expect(open).toHaveLength(1);
+    const middle = ((BigInt(open[0]!.HashKeyRange!.StartingHashKey!) + BigInt(open[0]!.HashKeyRange!.EndingHashKey!)) / 2n).toString();
+    await client.send(new SplitShardCommand({ StreamName: name, ShardToSplit: open[0]!.ShardId, NewStartingHashKey: middle }));
+    const ids: string[] = [];
+    let page = await client.send(new ListShardsCommand({ StreamName: name, MaxResults: 2 }));
+    ids.push(...page.Shards!.map((shard) => shard.ShardId!));
+    while (page.NextToken !== undefined) {
+      page = await client.send(new ListShardsCommand({ NextToken: page.NextToken, MaxResults: 2 }));
+      ids.push(...page.Shards!.map((shard) => shard.ShardId!));
+    }
+    expect(ids).toHaveLength(5);
+    await client.send(new UpdateShardCountCommand({ StreamName: name, TargetShardCount: 4, ScalingType: 'UNIFORM_SCALING' }));
+    expect((await client.send(new DescribeStreamSummaryCommand({ StreamName: name }))).StreamDescriptionSummary?.OpenShardCount).toBe(4);
+  });
+
+  it('manages retention, tags and consumers', async () => {
+    await client.send(new IncreaseStreamRetentionPeriodCommand({ StreamName: stream, RetentionPeriodHours: 48 }));
+    await client.send(new DecreaseStreamRetentionPeriodCommand({ StreamName: stream, RetentionPeriodHours: 24 }));
+    await client.send(new AddTagsToStreamCommand({ StreamName: stream, Tags: { team: 'data', tier: 'gold' } }));
+    await client.send(new RemoveTagsFromStreamCommand({ StreamName: stream, TagKeys: ['tier'] }));
+    expect((await client.send(new ListTagsForStreamCommand({ StreamName: stream }))).Tags).toEqual([{ Key: 'team', Value: 'data' }]);
+    const arn = (await client.send(new DescribeStreamSummaryCommand({ StreamName: stream }))).StreamDescriptionSummary!.StreamARN!;
+    const { Consumer } = await client.send(new RegisterStreamConsumerCommand({ StreamARN: arn, ConsumerName: 'app' }));
+    expect(Consumer?.ConsumerCreationTimestamp).toBeInstanceOf(Date);
+    expect((await client.send(new DescribeStreamConsumerCommand({ ConsumerARN: Consumer!.ConsumerARN }))).ConsumerDescription?.ConsumerName).toBe('app');
+    expect((await client.send(new ListStreamConsumersCommand({ StreamARN: arn }))).Consumers?.map((c) => c.ConsumerName)).toEqual(['app']);
+    await client.send(new DeregisterStreamConsumerCommand({ ConsumerARN: Consumer!.ConsumerARN }));
+  });
+
+  it('throws the SDK\'s typed exceptions with status 400', async () => {
+    const missing = client.send(new DescribeStreamCommand({ StreamName: `${stream}-missing` }));
+    await expect(missing).rejects.toMatchObject({ name: 'ResourceNotFoundException', $metadata: { httpStatusCode: 400 } });
+    await expect(client.send(new CreateStreamCommand({ StreamName: stream, ShardCount: 1 }))).rejects.toMatchObject({ name: 'ResourceInUseException' });
+    await expect(client.send(new GetRecordsCommand({ ShardIterator: 'not-an-iterator' }))).rejects.toMatchObject({ name: 'InvalidArgumentException' });
+    await expect(client.send(new PutRecordCommand({ StreamName: stream, PartitionKey: '', Data: new Uint8Array(1) }))).rejects.toMatchObject({ $metadata: { httpStatusCode: 400 } });
+  });
+
+  it('deletes a stream', async () => {
+    await client.send(new DeleteStreamCommand({ StreamName: `${stream}-c` }));
+    await expect(client.send(new DescribeStreamSummaryCommand({ StreamName: `${stream}-c` }))).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
+  });
+});
+
+interface RawAnswer {
+  readonly status: number;
+  readonly headers: http.IncomingHttpHeaders;
+  readonly body: Record<string, unknown>;
+}
+
+function raw(headers: Record<string, string>, body: string, method = 'POST'): Promise<RawAnswer> {
+  return new Promise((resolve, reject) => {
+    const request = http.request({ host: '127.0.0.1', port: server.port, method, path: '/', headers }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () => resolve({ status: response.statusCode!, headers: response.headers, body: JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown> }));
+    });
+    request.on('error', reject);
+    request.end(body);
+  });
+}
+
+const JSON_HEADERS = { 'content-type': 'application/x-amz-json-1.1', 'x-amz-date': '20261201T000000Z', authorization: SIGNED };
+
+describe('raw requests', () => {
+  it.each([
+    [{ ...JSON_HEADERS, authorization: '' }, 'MissingAuthenticationTokenException', /^Missing Authentication Token$/],
+    [{ ...JSON_HEADERS, authorization: 'Basic abc' }, 'IncompleteSignatureException', /requires 'AWS4-HMAC-SHA256'/],
+    [{ ...JSON_HEADERS, authorization: 'AWS4-HMAC-SHA256 Credential=a/b' }, 'IncompleteSignatureException', /requires 'Signature' parameter\. Authorization header requires 'SignedHeaders' parameter\./],
+    [{ 'content-type': 'application/x-amz-json-1.1', authorization: SIGNED }, 'IncompleteSignatureException', /either a 'X-Amz-Date' or a 'Date' header/],
+  ])('refuses bad authorization: %#', async (headers, type, message) => {
+    const answer = await raw({ ...headers, 'x-amz-target': 'Kinesis_20131202.ListStreams' }, '{}');
+    expect(answer.status).toBe(400);
+    expect(answer.body.__type).toBe(type);
+    expect(answer.body.message).toMatch(message);
+    expect(answer.headers['x-amzn-errortype']).toBe(type);
+  });
+
+  it.each([
+    [{ 'x-amz-target': 'Kinesis_20131202.DropEverything' }, '{}', 'UnknownOperationException'],
+    [{ 'x-amz-target': 'Kinesis_20131202.constructor' }, '{}', 'UnknownOperationException'],
+    [{}, '{}', 'UnknownOperationException'],
+    [{ 'x-amz-target': 'Kinesis_20131202.ListStreams', 'content-type': 'text/plain' }, '{}', 'UnknownOperationException'],
+    [{ 'x-amz-target': 'Kinesis_20131202.ListStreams' }, '{"Limit":', 'SerializationException'],
+    [{ 'x-amz-target': 'Kinesis_20131202.ListStreams' }, '[1,2]', 'SerializationException'],
+    [{ 'x-amz-target': 'Kinesis_20131202.PutRecord' }, '{"StreamName":"sdk-h1","PartitionKey":"k","Data":"not base64!"}', 'SerializationException'],
+  ])('answers a bad request with a typed 400: %#', async (headers, body, type) => {
+    const answer = await raw({ ...JSON_HEADERS, ...headers }, body);
+    expect(answer.status).toBe(400);
+    expect(answer.body.__type).toBe(type);
+    expect(answer.body.message).toBeTypeOf('string');
+  });
+
+  it('answers with an empty body as an empty request, and says it is JSON', async () => {
+    const answer = await raw({ ...JSON_HEADERS, 'x-amz-target': 'Kinesis_20131202.ListStreams' }, '');
+    expect(answer.status).toBe(200);
+    expect(answer.headers['content-type']).toBe('application/x-amz-json-1.1');
+    expect(answer.body).toMatchObject({ StreamNames: expect.any(Array), HasMoreStreams: false });
+  });
+
+  it('serves HTTP/2 with prior knowledge and HTTP/1.1 on the same port', async () => {
+    const session = http2.connect(`http://127.0.0.1:${server.port}`);
+    try {
+      const body = await new Promise<string>((resolve, reject) => {
+        const stream = session.request({ ':method': 'POST', ':path': '/', ...JSON_HEADERS, 'x-amz-target': 'Kinesis_20131202.ListStreams' });
+        let text = '';
+        stream.on('data', (chunk: Buffer) => (text += chunk.toString()));
+        stream.on('end', () => resolve(text));
+        stream.on('error', reject);
+        stream.end('{}');
+      });
+      expect(JSON.parse(body)).toMatchObject({ StreamNames: expect.any(Array) });
+    } finally {
+      session.close();
+    }
+    expect((await raw({ ...JSON_HEADERS, 'x-amz-target': 'Kinesis_20131202.ListStreams' }, '{}')).status).toBe(200);
+  });
+});
