@@ -26,6 +26,7 @@ import {
   UpdateShardCountCommand,
 } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { Encoder } from 'cbor-x';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Engine } from '../../src/engine.js';
 import { KinesisHttpServer } from '../../src/net/kinesis/server.js';
@@ -236,5 +237,69 @@ describe('raw requests', () => {
       session.close();
     }
     expect((await raw({ ...JSON_HEADERS, 'x-amz-target': 'Kinesis_20131202.ListStreams' }, '{}')).status).toBe(200);
+  });
+});
+
+// A CBOR client as the Java SDK is one: plain byte strings for blobs, epoch times (tag 1).
+const cborClient = new Encoder({ tagUint8Array: false, useRecords: false, mapsAsObjects: true });
+const CBOR_HEADERS = { 'content-type': 'application/x-amz-cbor-1.1', 'x-amz-date': '20261201T000000Z', authorization: SIGNED };
+
+interface CborAnswer {
+  readonly status: number;
+  readonly contentType: string | undefined;
+  readonly bytes: Buffer;
+  readonly body: Record<string, unknown>;
+}
+
+function cborRequest(operation: string, request: unknown, body?: Buffer): Promise<CborAnswer> {
+  return new Promise((resolve, reject) => {
+    const session = http2.connect(`http://127.0.0.1:${server.port}`);
+    session.on('error', reject);
+    const stream = session.request({ ':method': 'POST', ':path': '/', ...CBOR_HEADERS, 'x-amz-target': `Kinesis_20131202.${operation}` });
+    const chunks: Buffer[] = [];
+    let status = 0;
+    let contentType: string | undefined;
+    stream.on('response', (headers) => {
+      status = Number(headers[':status']);
+      contentType = headers['content-type'] as string | undefined;
+    });
+    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+    stream.on('end', () => {
+      session.close();
+      const bytes = Buffer.concat(chunks);
+      resolve({ status, contentType, bytes, body: cborClient.decode(bytes) as Record<string, unknown> });
+    });
+    stream.on('error', reject);
+    stream.end(body ?? cborClient.encode(request));
+  });
+}
+
+describe('CBOR (application/x-amz-cbor-1.1)', () => {
+  const stream = 'cbor';
+
+  it('takes and answers CBOR: byte strings for blobs, epoch times for timestamps', async () => {
+    expect((await cborRequest('CreateStream', { StreamName: stream, ShardCount: 1 })).status).toBe(200);
+    const put = await cborRequest('PutRecord', { StreamName: stream, PartitionKey: 'k', Data: Buffer.from('hello') });
+    expect(put).toMatchObject({ status: 200, contentType: 'application/x-amz-cbor-1.1', body: { ShardId: 'shardId-000000000000', SequenceNumber: expect.any(String) } });
+    const puts = await cborRequest('PutRecords', { StreamName: stream, Records: [{ PartitionKey: 'a', Data: Buffer.from([0, 255]) }] });
+    expect(puts.body.FailedRecordCount).toBe(0);
+    const iterator = await cborRequest('GetShardIterator', { StreamName: stream, ShardId: 'shardId-000000000000', ShardIteratorType: 'AT_TIMESTAMP', Timestamp: new Date(Date.now() - 60_000) });
+    const read = await cborRequest('GetRecords', { ShardIterator: iterator.body.ShardIterator });
+    const records = read.body.Records as Array<{ Data: Uint8Array; ApproximateArrivalTimestamp: Date }>;
+    expect(records.map((record) => Buffer.from(record.Data).toString('hex'))).toEqual([Buffer.from('hello').toString('hex'), '00ff']);
+    expect(records[0]!.ApproximateArrivalTimestamp).toBeInstanceOf(Date);
+    // On the wire: major type 2 (0x45 = a byte string of 5) and tag 1, not cbor-x's typed-array tag 64.
+    expect(read.bytes.includes(Buffer.concat([Buffer.from([0x45]), Buffer.from('hello')]))).toBe(true);
+    expect(read.bytes.includes(Buffer.from([0xd8, 0x40]))).toBe(false);
+    expect(read.bytes.includes(Buffer.from([0xc1]))).toBe(true);
+  });
+
+  it('answers errors in CBOR with AWS\'s body', async () => {
+    const missing = await cborRequest('DescribeStreamSummary', { StreamName: 'cbor-missing' });
+    expect(missing).toMatchObject({ status: 400, contentType: 'application/x-amz-cbor-1.1', body: { __type: 'ResourceNotFoundException', message: expect.stringContaining('cbor-missing') } });
+    const textBlob = await cborRequest('PutRecord', { StreamName: stream, PartitionKey: 'k', Data: 'aGVsbG8=' });
+    expect(textBlob.body).toMatchObject({ __type: 'SerializationException', message: 'Data must be a CBOR byte string' });
+    const garbage = await cborRequest('ListStreams', null, Buffer.from([0xff, 0xff, 0x00]));
+    expect(garbage).toMatchObject({ status: 400, body: { __type: 'SerializationException' } });
   });
 });

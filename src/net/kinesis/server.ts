@@ -1,7 +1,7 @@
 /**
- * The Kinesis Data Streams HTTP API (awsJson1_1) in front of an engine, so the unmodified AWS
- * SDKs talk to shardline: `POST /` with `X-Amz-Target: Kinesis_20131202.<Operation>` and a JSON
- * body. HTTP/1.1 and HTTP/2 with prior knowledge (h2c, what the JavaScript SDK v3 speaks to an
+ * The Kinesis Data Streams HTTP API in front of an engine, so the unmodified AWS SDKs talk to
+ * shardline: `POST /` with `X-Amz-Target: Kinesis_20131202.<Operation>` and a JSON
+ * (awsJson1_1) or CBOR (application/x-amz-cbor-1.1) body, answered in kind. HTTP/1.1 and HTTP/2 with prior knowledge (h2c, what the JavaScript SDK v3 speaks to an
  * http:// endpoint) share one port: the first bytes of a connection tell them apart.
  */
 import { randomUUID } from 'node:crypto';
@@ -13,7 +13,7 @@ import type { Engine } from '../../engine.js';
 import { describeError } from '../../errors.js';
 import { operationNamed } from '../operations.js';
 import { AuthError, checkAuthorization } from './auth.js';
-import { WireSerializationError, parseJsonBody, requestFromWire, toWire } from './wire.js';
+import { JSON_FORMAT, WireSerializationError, formatFor, requestFromWire, type WireFormat } from './wire.js';
 
 export interface KinesisHttpOptions {
   readonly engine: Engine;
@@ -25,7 +25,6 @@ export interface KinesisHttpOptions {
 
 export const DEFAULT_KINESIS_PORT = 4568;
 const TARGET_PREFIX = 'Kinesis_20131202.';
-const JSON_CONTENT_TYPE = 'application/x-amz-json-1.1';
 /** Kinesis' largest request is a PutRecords of 5 MiB of data, base64 in JSON: about 7 MB. */
 const BODY_BYTES_MAX = 8 * 1024 * 1024;
 /** The HTTP/2 connection preface starts "PRI * HTTP/2.0"; no HTTP/1.1 method starts "PRI". */
@@ -41,6 +40,8 @@ interface Answer {
   readonly status: number;
   readonly body: unknown;
   readonly errorType?: string;
+  /** The request's format; errors found before it is known are answered in JSON. */
+  readonly format: WireFormat;
 }
 
 type Request = http.IncomingMessage | http2.Http2ServerRequest;
@@ -122,30 +123,33 @@ function replaying(socket: net.Socket, head: Buffer): Duplex {
 }
 
 async function answerRequest(engine: Engine, request: Request, response: Response): Promise<void> {
+  const contentType = (header(request, 'content-type') ?? '').split(';')[0]!.trim();
+  const format = formatFor(contentType);
   let answer: Answer;
   try {
-    answer = await answerFor(engine, request, await readBody(request));
+    answer = await answerFor(engine, request, await readBody(request), contentType, format);
   } catch (error) {
-    answer = errorAnswer(error);
+    answer = errorAnswer(error, format ?? JSON_FORMAT);
   }
-  const body = Buffer.from(JSON.stringify(answer.body));
-  const headers: Record<string, string | number> = { 'content-type': JSON_CONTENT_TYPE, 'content-length': body.length, 'x-amzn-requestid': randomUUID() };
+  const body = answer.format.serialize(answer.body);
+  const headers: Record<string, string | number> = { 'content-type': answer.format.contentType, 'content-length': body.length, 'x-amzn-requestid': randomUUID() };
   if (answer.errorType !== undefined) headers['x-amzn-errortype'] = answer.errorType;
   response.writeHead(answer.status, headers);
   response.end(body);
 }
 
-async function answerFor(engine: Engine, request: Request, body: Buffer): Promise<Answer> {
-  if (request.method !== 'POST') return clientError('UnknownOperationException', `${request.method} is not supported: the Kinesis API takes POST /`);
+/** Errors are answered in the request's format, or in JSON when it has none we know. */
+async function answerFor(engine: Engine, request: Request, body: Buffer, contentType: string, format: WireFormat | undefined): Promise<Answer> {
+  const errorFormat = format ?? JSON_FORMAT;
+  if (request.method !== 'POST') return clientError('UnknownOperationException', `${request.method} is not supported: the Kinesis API takes POST /`, errorFormat);
   checkAuthorization(request.headers);
   const target = header(request, 'x-amz-target') ?? '';
   const name = target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : '';
   const operation = operationNamed(name);
-  if (operation === undefined) return clientError('UnknownOperationException', target === '' ? 'Missing X-Amz-Target' : `Unknown operation ${target}`);
-  const contentType = (header(request, 'content-type') ?? '').split(';')[0]!.trim();
-  if (contentType !== JSON_CONTENT_TYPE) return clientError('UnknownOperationException', `Content-Type ${contentType || '(none)'} is not supported: use ${JSON_CONTENT_TYPE}`);
-  const result = await operation(engine, requestFromWire(name, parseJsonBody(body)) as never);
-  return { status: 200, body: toWire(result ?? {}) };
+  if (operation === undefined) return clientError('UnknownOperationException', target === '' ? 'Missing X-Amz-Target' : `Unknown operation ${target}`, errorFormat);
+  if (format === undefined) return clientError('UnknownOperationException', `Content-Type ${contentType || '(none)'} is not supported: use application/x-amz-json-1.1 or application/x-amz-cbor-1.1`, errorFormat);
+  const result = await operation(engine, requestFromWire(format, name, format.parse(body)) as never);
+  return { status: 200, body: result ?? {}, format };
 }
 
 function header(request: Request, name: string): string | undefined {
@@ -171,14 +175,14 @@ function readBody(request: Request): Promise<Buffer> {
   });
 }
 
-function clientError(type: string, message: string): Answer {
-  return { status: 400, errorType: type, body: { __type: type, message } };
+function clientError(type: string, message: string, format: WireFormat): Answer {
+  return { status: 400, errorType: type, body: { __type: type, message }, format };
 }
 
-function errorAnswer(error: unknown): Answer {
-  if (error instanceof AuthError) return clientError(error.code, error.message);
-  if (error instanceof WireSerializationError) return clientError('SerializationException', error.message);
+function errorAnswer(error: unknown, format: WireFormat): Answer {
+  if (error instanceof AuthError) return clientError(error.code, error.message, format);
+  if (error instanceof WireSerializationError) return clientError('SerializationException', error.message, format);
   const { code, message } = describeError(error);
-  if (CLIENT_ERRORS.has(code)) return clientError(code, message);
-  return { status: 500, errorType: 'InternalFailure', body: { __type: 'InternalFailure', message } };
+  if (CLIENT_ERRORS.has(code)) return clientError(code, message, format);
+  return { status: 500, errorType: 'InternalFailure', body: { __type: 'InternalFailure', message }, format };
 }

@@ -1,23 +1,80 @@
 /**
- * The Kinesis JSON protocol (awsJson1_1) on the wire: blobs are base64 strings and timestamps
- * epoch seconds, where the engine takes and gives Uint8Array and Date (or milliseconds).
- * Requests are converted field by field where the API has a blob or a timestamp; responses are
- * walked, since any of them may carry either.
+ * The Kinesis wire formats, awsJson1_1 and its CBOR twin (awsCbor, what the Java SDK and the KCL
+ * send by default), against the engine's shapes. JSON carries blobs as base64 strings and
+ * timestamps as epoch seconds; CBOR carries byte strings and epoch times (tag 1), which cbor-x
+ * reads as Uint8Array and Date. Requests are converted field by field where the API has a blob
+ * or a timestamp; JSON responses are walked, since any of them may carry either.
  */
+import { Encoder } from 'cbor-x';
+
 type Json = Record<string, unknown>;
 
-/** A base64 blob from a request; ValidationException naming the field when it is not one. */
-function blob(value: unknown, field: string): Uint8Array {
-  if (typeof value !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(value) || value.length % 4 === 1) {
-    throw new WireSerializationError(`${field} must be a base64-encoded blob`);
-  }
-  return Buffer.from(value, 'base64');
+export const JSON_CONTENT_TYPE = 'application/x-amz-json-1.1';
+export const CBOR_CONTENT_TYPE = 'application/x-amz-cbor-1.1';
+
+/** How one format reads a blob and a timestamp, and writes and reads whole bodies. */
+export interface WireFormat {
+  readonly contentType: string;
+  blob(value: unknown, field: string): Uint8Array;
+  timestamp(value: unknown, field: string): Date;
+  parse(body: Buffer): Json;
+  serialize(value: unknown): Buffer;
 }
 
-/** Epoch seconds (fractions allowed) from a request, as the engine's Date. */
-function timestamp(value: unknown, field: string): Date {
+function epochSeconds(value: unknown, field: string): Date {
   if (typeof value !== 'number' || !Number.isFinite(value)) throw new WireSerializationError(`${field} must be a timestamp in epoch seconds`);
   return new Date(Math.round(value * 1000));
+}
+
+function asObject(parsed: unknown): Json {
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new WireSerializationError('the request body must be a map of fields');
+  return parsed as Json;
+}
+
+export const JSON_FORMAT: WireFormat = {
+  contentType: JSON_CONTENT_TYPE,
+  blob(value, field) {
+    if (typeof value !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(value) || value.length % 4 === 1) throw new WireSerializationError(`${field} must be a base64-encoded blob`);
+    return Buffer.from(value, 'base64');
+  },
+  timestamp: epochSeconds,
+  parse(body) {
+    // An empty body is {}, as AWS takes it.
+    if (body.length === 0) return {};
+    try {
+      return asObject(JSON.parse(body.toString('utf8')));
+    } catch (error) {
+      throw error instanceof WireSerializationError ? error : new WireSerializationError('the request body is not valid JSON');
+    }
+  },
+  serialize: (value) => Buffer.from(JSON.stringify(toWire(value))),
+};
+
+/** Plain CBOR: byte strings (not cbor-x's typed-array tags) and no record extension. */
+const cbor = new Encoder({ tagUint8Array: false, useRecords: false, mapsAsObjects: true });
+
+export const CBOR_FORMAT: WireFormat = {
+  contentType: CBOR_CONTENT_TYPE,
+  blob(value, field) {
+    if (!(value instanceof Uint8Array)) throw new WireSerializationError(`${field} must be a CBOR byte string`);
+    return value;
+  },
+  timestamp: (value, field) => (value instanceof Date ? value : epochSeconds(value, field)),
+  parse(body) {
+    if (body.length === 0) return {};
+    let parsed: unknown;
+    try {
+      parsed = cbor.decode(body);
+    } catch {
+      throw new WireSerializationError('the request body is not valid CBOR');
+    }
+    return asObject(parsed);
+  },
+  serialize: (value) => Buffer.from(cbor.encode(value ?? {})),
+};
+
+export function formatFor(contentType: string): WireFormat | undefined {
+  return contentType === JSON_CONTENT_TYPE ? JSON_FORMAT : contentType === CBOR_CONTENT_TYPE ? CBOR_FORMAT : undefined;
 }
 
 /** The request body does not have the shape the protocol needs (AWS: SerializationException). */
@@ -25,33 +82,33 @@ export class WireSerializationError extends Error {
   override readonly name = 'SerializationException';
 }
 
-function withRecordBlob(record: unknown, field: string): unknown {
+function withRecordBlob(format: WireFormat, record: unknown, field: string): unknown {
   if (typeof record !== 'object' || record === null || !('Data' in record)) return record;
-  return { ...record, Data: blob((record as Json).Data, `${field}.Data`) };
+  return { ...record, Data: format.blob((record as Json).Data, `${field}.Data`) };
 }
 
 /** Converts the fields of `operation`'s request that are blobs or timestamps. */
-export function requestFromWire(operation: string, request: Json): Json {
+export function requestFromWire(format: WireFormat, operation: string, request: Json): Json {
   switch (operation) {
     case 'PutRecord':
-      return 'Data' in request ? { ...request, Data: blob(request.Data, 'Data') } : request;
+      return 'Data' in request ? { ...request, Data: format.blob(request.Data, 'Data') } : request;
     case 'PutRecords':
       if (!Array.isArray(request.Records)) return request;
-      return { ...request, Records: request.Records.map((record, i) => withRecordBlob(record, `Records.${i + 1}`)) };
+      return { ...request, Records: request.Records.map((record, i) => withRecordBlob(format, record, `Records.${i + 1}`)) };
     case 'GetShardIterator':
-      return request.Timestamp === undefined ? request : { ...request, Timestamp: timestamp(request.Timestamp, 'Timestamp') };
+      return request.Timestamp === undefined ? request : { ...request, Timestamp: format.timestamp(request.Timestamp, 'Timestamp') };
     case 'ListShards': {
       const filter = request.ShardFilter as Json | undefined;
       if (filter?.Timestamp === undefined) return request;
-      return { ...request, ShardFilter: { ...filter, Timestamp: timestamp(filter.Timestamp, 'ShardFilter.Timestamp') } };
+      return { ...request, ShardFilter: { ...filter, Timestamp: format.timestamp(filter.Timestamp, 'ShardFilter.Timestamp') } };
     }
     default:
       return request;
   }
 }
 
-/** A response value in wire form: Uint8Array as base64, Date as epoch seconds. */
-export function toWire(value: unknown): unknown {
+/** A response value in JSON's wire form: Uint8Array as base64, Date as epoch seconds. */
+function toWire(value: unknown): unknown {
   if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64');
   if (value instanceof Date) return value.getTime() / 1000;
   if (Array.isArray(value)) return value.map(toWire);
@@ -62,17 +119,3 @@ export function toWire(value: unknown): unknown {
   }
   return value;
 }
-
-/** The request body as a JSON object; an empty body is {} (as AWS takes it). */
-export function parseJsonBody(body: Buffer): Json {
-  if (body.length === 0) return {};
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body.toString('utf8'));
-  } catch {
-    throw new WireSerializationError('the request body is not valid JSON');
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new WireSerializationError('the request body must be a JSON object');
-  return parsed as Json;
-}
-
