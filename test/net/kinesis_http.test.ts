@@ -22,7 +22,9 @@ import {
   PutRecordsCommand,
   RegisterStreamConsumerCommand,
   RemoveTagsFromStreamCommand,
+  type SubscribeToShardEvent,
   SplitShardCommand,
+  SubscribeToShardCommand,
   UpdateShardCountCommand,
 } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
@@ -301,5 +303,54 @@ describe('CBOR (application/x-amz-cbor-1.1)', () => {
     expect(textBlob.body).toMatchObject({ __type: 'SerializationException', message: 'Data must be a CBOR byte string' });
     const garbage = await cborRequest('ListStreams', null, Buffer.from([0xff, 0xff, 0x00]));
     expect(garbage).toMatchObject({ status: 400, body: { __type: 'SerializationException' } });
+  });
+});
+
+describe('SubscribeToShard over HTTP/2, read by the SDK\'s own event-stream parser', () => {
+  let client: KinesisClient;
+  const stream = 'subscribed';
+
+  beforeAll(() => {
+    client = sdk('h2');
+  });
+
+  afterAll(() => client?.destroy());
+
+  async function consumerArn(name: string): Promise<string> {
+    const arn = (await client.send(new DescribeStreamSummaryCommand({ StreamName: stream }))).StreamDescriptionSummary!.StreamARN!;
+    return (await client.send(new RegisterStreamConsumerCommand({ StreamARN: arn, ConsumerName: name }))).Consumer!.ConsumerARN!;
+  }
+
+  it('pushes records put before and after it started, with continuation sequence numbers, and ends at ChildShards', async () => {
+    await client.send(new CreateStreamCommand({ StreamName: stream, ShardCount: 1 }));
+    const arn = await consumerArn('pushed');
+    await client.send(new PutRecordCommand({ StreamName: stream, PartitionKey: 'k', Data: encoder.encode('before') }));
+    const { EventStream } = await client.send(new SubscribeToShardCommand({ ConsumerARN: arn, ShardId: 'shardId-000000000000', StartingPosition: { Type: 'TRIM_HORIZON' } }));
+    const seen: string[] = [];
+    const events: SubscribeToShardEvent[] = [];
+    let putAfter = false;
+    for await (const event of EventStream!) {
+      const payload = event.SubscribeToShardEvent;
+      if (payload === undefined) continue;
+      events.push(payload);
+      seen.push(...payload.Records!.map((record) => decoder.decode(record.Data)));
+      if (!putAfter && seen.includes('before')) {
+        putAfter = true;
+        await client.send(new PutRecordCommand({ StreamName: stream, PartitionKey: 'k', Data: encoder.encode('after') }));
+      }
+      if (seen.includes('after') && payload.ChildShards === undefined) {
+        const shard = (await client.send(new ListShardsCommand({ StreamName: stream }))).Shards![0]!;
+        await client.send(new SplitShardCommand({ StreamName: stream, ShardToSplit: shard.ShardId, NewStartingHashKey: '170141183460469231731687303715884105728' }));
+      }
+    }
+    expect(seen).toEqual(['before', 'after']);
+    expect(events.every((event) => typeof event.ContinuationSequenceNumber === 'string' && typeof event.MillisBehindLatest === 'number')).toBe(true);
+    expect(events.at(-1)!.ChildShards?.map((child) => child.ShardId)).toEqual(['shardId-000000000001', 'shardId-000000000002']);
+  });
+
+  it('answers an unknown consumer with a plain 400 before any event', async () => {
+    const arn = await consumerArn('real');
+    const subscribing = client.send(new SubscribeToShardCommand({ ConsumerARN: `${arn}-missing`, ShardId: 'shardId-000000000001', StartingPosition: { Type: 'LATEST' } }));
+    await expect(subscribing).rejects.toMatchObject({ name: 'ResourceNotFoundException', $metadata: { httpStatusCode: 400 } });
   });
 });

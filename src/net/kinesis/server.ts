@@ -13,6 +13,7 @@ import type { Engine } from '../../engine.js';
 import { describeError } from '../../errors.js';
 import { operationNamed } from '../operations.js';
 import { AuthError, checkAuthorization } from './auth.js';
+import { EVENT_STREAM_CONTENT_TYPE, encodeEvent, encodeException } from './event_stream.js';
 import { JSON_FORMAT, WireSerializationError, formatFor, requestFromWire, type WireFormat } from './wire.js';
 
 export interface KinesisHttpOptions {
@@ -125,12 +126,17 @@ function replaying(socket: net.Socket, head: Buffer): Duplex {
 async function answerRequest(engine: Engine, request: Request, response: Response): Promise<void> {
   const contentType = (header(request, 'content-type') ?? '').split(';')[0]!.trim();
   const format = formatFor(contentType);
-  let answer: Answer;
+  let answer: Answer | Subscription;
   try {
     answer = await answerFor(engine, request, await readBody(request), contentType, format);
   } catch (error) {
     answer = errorAnswer(error, format ?? JSON_FORMAT);
   }
+  if ('events' in answer) return streamEvents(answer, response);
+  writeAnswer(answer, response);
+}
+
+function writeAnswer(answer: Answer, response: Response): void {
   const body = answer.format.serialize(answer.body);
   const headers: Record<string, string | number> = { 'content-type': answer.format.contentType, 'content-length': body.length, 'x-amzn-requestid': randomUUID() };
   if (answer.errorType !== undefined) headers['x-amzn-errortype'] = answer.errorType;
@@ -139,17 +145,69 @@ async function answerRequest(engine: Engine, request: Request, response: Respons
 }
 
 /** Errors are answered in the request's format, or in JSON when it has none we know. */
-async function answerFor(engine: Engine, request: Request, body: Buffer, contentType: string, format: WireFormat | undefined): Promise<Answer> {
+async function answerFor(engine: Engine, request: Request, body: Buffer, contentType: string, format: WireFormat | undefined): Promise<Answer | Subscription> {
   const errorFormat = format ?? JSON_FORMAT;
   if (request.method !== 'POST') return clientError('UnknownOperationException', `${request.method} is not supported: the Kinesis API takes POST /`, errorFormat);
   checkAuthorization(request.headers);
   const target = header(request, 'x-amz-target') ?? '';
   const name = target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : '';
-  const operation = operationNamed(name);
+  // SubscribeToShard streams its answer, so it is no table operation.
+  const operation = name === 'SubscribeToShard' ? null : operationNamed(name);
   if (operation === undefined) return clientError('UnknownOperationException', target === '' ? 'Missing X-Amz-Target' : `Unknown operation ${target}`, errorFormat);
   if (format === undefined) return clientError('UnknownOperationException', `Content-Type ${contentType || '(none)'} is not supported: use application/x-amz-json-1.1 or application/x-amz-cbor-1.1`, errorFormat);
-  const result = await operation(engine, requestFromWire(format, name, format.parse(body)) as never);
+  const parsed = requestFromWire(format, name, format.parse(body));
+  if (operation === null) return subscribe(engine, parsed, format);
+  const result = await operation(engine, parsed as never);
   return { status: 200, body: result ?? {}, format };
+}
+
+// ---- SubscribeToShard: an event stream over the response ----
+
+/** How long Kinesis keeps a SubscribeToShard open: the client subscribes again after. */
+const SUBSCRIPTION_MS = 5 * 60 * 1000;
+/** Errors the engine finds at once (no such consumer or shard) are answered as plain 400s. */
+const SUBSCRIBE_ERROR_WAIT_MS = 50;
+
+interface Subscription {
+  readonly events: AsyncGenerator<unknown>;
+  readonly first: Promise<IteratorResult<unknown>>;
+  readonly format: WireFormat;
+}
+
+async function subscribe(engine: Engine, request: Record<string, unknown>, format: WireFormat): Promise<Answer | Subscription> {
+  const events = engine.subscribeToShard(request as never);
+  const first = events.next();
+  const early = await Promise.race([first.then(() => null, (error: unknown) => ({ error })), new Promise<null>((resolve) => setTimeout(() => resolve(null), SUBSCRIBE_ERROR_WAIT_MS))]);
+  if (early !== null) return errorAnswer(early.error, format);
+  return { events, first, format };
+}
+
+async function streamEvents(subscription: Subscription, response: Response): Promise<void> {
+  const { events, format } = subscription;
+  const contentType = format.contentType;
+  let open = true;
+  const end = (): void => {
+    open = false;
+    void events.return(undefined);
+  };
+  const timer = setTimeout(end, SUBSCRIPTION_MS);
+  response.once('close', end);
+  response.writeHead(200, { 'content-type': EVENT_STREAM_CONTENT_TYPE, 'x-amzn-requestid': randomUUID() });
+  const write = async (message: Buffer): Promise<void> => {
+    if (!(response as NodeJS.WritableStream).write(message)) await new Promise((resolve) => response.once('drain', resolve));
+  };
+  try {
+    await write(encodeEvent('initial-response', contentType, format.serialize({})));
+    for (let next = await subscription.first; open && next.done !== true; next = await events.next()) {
+      await write(encodeEvent('SubscribeToShardEvent', contentType, format.serialize(next.value)));
+    }
+  } catch (error) {
+    const failed = errorAnswer(error, format);
+    if (open) await write(encodeException(failed.errorType ?? 'InternalFailureException', contentType, format.serialize(failed.body)));
+  } finally {
+    clearTimeout(timer);
+    response.end();
+  }
 }
 
 function header(request: Request, name: string): string | undefined {
