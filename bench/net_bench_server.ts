@@ -4,7 +4,8 @@
  * and server (FSYNC, DATA_DIR, LIMITS=on to enforce PROVISIONED limits); MODE=echo
  * runs a bare uWS server on the same settings that answers HELLO and every PUT with a
  * PUT_RESULT without storing anything: the transport's ceiling, measured with the same client;
- * MODE=tcp is a plain TCP echo server, the floor under any latency measured over loopback here.
+ * MODE=tcp is a plain TCP echo server, the floor under any latency measured over loopback here;
+ * MODE=kinesis is the engine behind the Kinesis HTTP API (bench:http).
  * Prints "READY <port>" once listening; SIGTERM stops it.
  */
 import net from 'node:net';
@@ -13,6 +14,7 @@ import { Engine, type FsyncPolicy } from '../src/index.js';
 import { encodeHelloOk } from '../src/net/messages/hello.js';
 import { decodePut, encodePutResult } from '../src/net/messages/put.js';
 import { FRAME_BYTES_MAX, FrameReader, IN_FLIGHT_MAX, Opcode, PROTOCOL_VERSION } from '../src/net/protocol.js';
+import { KinesisHttpServer } from '../src/net/kinesis/server.js';
 import { ShardlineServer } from '../src/net/server.js';
 
 const mode = process.env.MODE ?? 'shardline';
@@ -75,7 +77,21 @@ function runTcp(): Promise<() => Promise<void>> {
   });
 }
 
-const stop = mode === 'echo' ? await runEcho() : mode === 'tcp' ? await runTcp() : await runShardline();
+/** MODE=kinesis: the engine behind the Kinesis HTTP API only (bench:http). */
+async function runKinesis(): Promise<() => Promise<void>> {
+  const engine = await Engine.open({ dataDir: process.env.DATA_DIR!, fsync: fsyncOf(process.env.FSYNC), enforceLimits: false });
+  const server = await KinesisHttpServer.start({ engine, port: 0 });
+  console.log(`READY ${server.port}`);
+  return async () => {
+    await server.stop();
+    await engine.close();
+  };
+}
+
+const modes: Record<string, () => Promise<() => Promise<void>>> = { echo: runEcho, tcp: runTcp, kinesis: runKinesis, shardline: runShardline };
+const start = modes[mode];
+if (start === undefined) throw new Error(`MODE must be one of ${Object.keys(modes).join(', ')}, got ${mode}`);
+const stop = await start();
 process.once('SIGTERM', () => {
   void stop().then(() => process.exit(0));
 });

@@ -8,7 +8,6 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import http2 from 'node:http2';
 import net from 'node:net';
-import { Duplex } from 'node:stream';
 import type { Engine } from '../../engine.js';
 import { describeError } from '../../errors.js';
 import { operationNamed } from '../operations.js';
@@ -87,40 +86,18 @@ function routeConnection(socket: net.Socket, h1: http.Server, h2: http2.Http2Ser
     if (head.length < H2_PREFACE_START.length && H2_PREFACE_START.subarray(0, head.length).equals(head)) return;
     socket.off('data', onData);
     socket.pause();
+    socket.unshift(head);
     if (head.subarray(0, H2_PREFACE_START.length).equals(H2_PREFACE_START)) {
-      h2.emit('connection', replaying(socket, head));
-    } else {
-      socket.unshift(head);
-      h1.emit('connection', socket);
+      // The HTTP/2 session takes over the socket's handle and first reads what is buffered in
+      // JS (the unshifted bytes); resuming here would hand them to nobody.
+      h2.emit('connection', socket);
+      return;
     }
+    h1.emit('connection', socket);
     socket.resume();
   };
   socket.on('data', onData);
   socket.on('error', () => socket.destroy());
-}
-
-/**
- * The socket as a stream that first gives back the bytes already read from it. The HTTP/2
- * session reads a net.Socket through its native handle, past anything unshifted in JS, so it
- * gets this stream instead (Node wraps a plain Duplex itself).
- */
-function replaying(socket: net.Socket, head: Buffer): Duplex {
-  const stream = new Duplex({
-    read: () => socket.resume(),
-    write: (chunk: Buffer, _encoding, done) => socket.write(chunk, done),
-    final: (done) => socket.end(done),
-    destroy: (error, done) => {
-      socket.destroy(error ?? undefined);
-      done(error);
-    },
-  });
-  stream.push(head);
-  socket.on('data', (chunk: Buffer) => {
-    if (!stream.push(chunk)) socket.pause();
-  });
-  socket.once('end', () => stream.push(null));
-  socket.once('close', () => stream.destroy());
-  return stream;
 }
 
 async function answerRequest(engine: Engine, request: Request, response: Response): Promise<void> {

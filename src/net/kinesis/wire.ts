@@ -3,7 +3,7 @@
  * send by default), against the engine's shapes. JSON carries blobs as base64 strings and
  * timestamps as epoch seconds; CBOR carries byte strings and epoch times (tag 1), which cbor-x
  * reads as Uint8Array and Date. Requests are converted field by field where the API has a blob
- * or a timestamp; JSON responses are walked, since any of them may carry either.
+ * or a timestamp; JSON responses convert any blob or Date wherever it is.
  */
 import { Encoder } from 'cbor-x';
 
@@ -47,7 +47,7 @@ export const JSON_FORMAT: WireFormat = {
       throw error instanceof WireSerializationError ? error : new WireSerializationError('the request body is not valid JSON');
     }
   },
-  serialize: (value) => Buffer.from(JSON.stringify(toWire(value))),
+  serialize: (value) => Buffer.from(JSON.stringify(value, wireValue)),
 };
 
 /** Plain CBOR: byte strings (not cbor-x's typed-array tags) and no record extension. */
@@ -107,15 +107,14 @@ export function requestFromWire(format: WireFormat, operation: string, request: 
   }
 }
 
-/** A response value in JSON's wire form: Uint8Array as base64, Date as epoch seconds. */
-function toWire(value: unknown): unknown {
-  if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64');
-  if (value instanceof Date) return value.getTime() / 1000;
-  if (Array.isArray(value)) return value.map(toWire);
-  if (typeof value === 'object' && value !== null) {
-    const out: Json = {};
-    for (const [key, field] of Object.entries(value)) if (field !== undefined) out[key] = toWire(field);
-    return out;
-  }
+/**
+ * JSON.stringify's replacer for the wire form: Uint8Array as base64, Date as epoch seconds.
+ * It reads the raw value (`this[key]`): by the time the replacer sees `value`, a Date has been
+ * turned into an ISO string by its toJSON.
+ */
+function wireValue(this: Record<string, unknown>, key: string, value: unknown): unknown {
+  const raw = this[key];
+  if (raw instanceof Date) return raw.getTime() / 1000;
+  if (raw instanceof Uint8Array) return Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('base64');
   return value;
 }
