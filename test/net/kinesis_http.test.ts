@@ -209,6 +209,8 @@ describe('raw requests', () => {
     [{ 'x-amz-target': 'Kinesis_20131202.ListStreams' }, '{"Limit":', 'SerializationException'],
     [{ 'x-amz-target': 'Kinesis_20131202.ListStreams' }, '[1,2]', 'SerializationException'],
     [{ 'x-amz-target': 'Kinesis_20131202.PutRecord' }, '{"StreamName":"sdk-h1","PartitionKey":"k","Data":"not base64!"}', 'SerializationException'],
+    [{ 'x-amz-target': 'Kinesis_20131202.PutRecord' }, '{"StreamName":"sdk-h1","PartitionKey":"k","Data":"ab!d"}', 'SerializationException'],
+    [{ 'x-amz-target': 'Kinesis_20131202.PutRecords' }, '{"StreamName":"sdk-h1","Records":[{"PartitionKey":"k","Data":"aGk="},{"PartitionKey":"k","Data":7}]}', 'SerializationException'],
   ])('answers a bad request with a typed 400: %#', async (headers, body, type) => {
     const answer = await raw({ ...JSON_HEADERS, ...headers }, body);
     expect(answer.status).toBe(400);

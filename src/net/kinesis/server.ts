@@ -30,6 +30,8 @@ const BODY_BYTES_MAX = 8 * 1024 * 1024;
 /** The HTTP/2 connection preface starts "PRI * HTTP/2.0"; no HTTP/1.1 method starts "PRI". */
 const H2_PREFACE_START = Buffer.from('PRI');
 /** Errors Kinesis answers with 400: the caller's to fix. Anything else is a 500 InternalFailure. */
+/** The hot operations whose results carry no blob and no timestamp: serialized without a replacer. */
+const PLAIN_RESULTS = new Set(['PutRecord', 'PutRecords']);
 const CLIENT_ERRORS = new Set([
   'InvalidArgumentException', 'ResourceNotFoundException', 'ResourceInUseException', 'LimitExceededException', 'ProvisionedThroughputExceededException',
   'ExpiredIteratorException', 'ExpiredNextTokenException', 'ValidationException', 'AccessDeniedException', 'SerializationException',
@@ -42,6 +44,8 @@ interface Answer {
   readonly errorType?: string;
   /** The request's format; errors found before it is known are answered in JSON. */
   readonly format: WireFormat;
+  /** No blob or timestamp in the body (see PLAIN_RESULTS). */
+  readonly plain?: boolean;
 }
 
 type Request = http.IncomingMessage | http2.Http2ServerRequest;
@@ -114,7 +118,7 @@ async function answerRequest(engine: Engine, request: Request, response: Respons
 }
 
 function writeAnswer(answer: Answer, response: Response): void {
-  const body = answer.format.serialize(answer.body);
+  const body = answer.format.serialize(answer.body, answer.plain === true);
   const headers: Record<string, string | number> = { 'content-type': answer.format.contentType, 'content-length': body.length, 'x-amzn-requestid': randomUUID() };
   if (answer.errorType !== undefined) headers['x-amzn-errortype'] = answer.errorType;
   response.writeHead(answer.status, headers);
@@ -135,7 +139,7 @@ async function answerFor(engine: Engine, request: Request, body: Buffer, content
   const parsed = requestFromWire(format, name, format.parse(body));
   if (operation === null) return subscribe(engine, parsed, format);
   const result = await operation(engine, parsed as never);
-  return { status: 200, body: result ?? {}, format };
+  return { status: 200, body: result ?? {}, format, plain: PLAIN_RESULTS.has(name) };
 }
 
 // ---- SubscribeToShard: an event stream over the response ----
@@ -211,7 +215,7 @@ function readBody(request: Request): Promise<Buffer> {
 }
 
 function clientError(type: string, message: string, format: WireFormat): Answer {
-  return { status: 400, errorType: type, body: { __type: type, message }, format };
+  return { status: 400, errorType: type, body: { __type: type, message }, format, plain: true };
 }
 
 function errorAnswer(error: unknown, format: WireFormat): Answer {
@@ -219,5 +223,5 @@ function errorAnswer(error: unknown, format: WireFormat): Answer {
   if (error instanceof WireSerializationError) return clientError('SerializationException', error.message, format);
   const { code, message } = describeError(error);
   if (CLIENT_ERRORS.has(code)) return clientError(code, message, format);
-  return { status: 500, errorType: 'InternalFailure', body: { __type: 'InternalFailure', message }, format };
+  return { status: 500, errorType: 'InternalFailure', body: { __type: 'InternalFailure', message }, format, plain: true };
 }

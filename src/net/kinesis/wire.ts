@@ -18,7 +18,8 @@ export interface WireFormat {
   blob(value: unknown, field: string): Uint8Array;
   timestamp(value: unknown, field: string): Date;
   parse(body: Buffer): Json;
-  serialize(value: unknown): Buffer;
+  /** `plain`: the value holds no blob and no Date, so JSON needs no replacer (much faster). */
+  serialize(value: unknown, plain?: boolean): Buffer;
 }
 
 function epochSeconds(value: unknown, field: string): Date {
@@ -34,8 +35,13 @@ function asObject(parsed: unknown): Json {
 export const JSON_FORMAT: WireFormat = {
   contentType: JSON_CONTENT_TYPE,
   blob(value, field) {
-    if (typeof value !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(value) || value.length % 4 === 1) throw new WireSerializationError(`${field} must be a base64-encoded blob`);
-    return Buffer.from(value, 'base64');
+    // Node's decoder skips what is not base64: a decoded length short of the text's says so
+    // (cheaper than a regular expression per record, which showed in PutRecords profiles).
+    if (typeof value !== 'string' || value.length % 4 !== 0) throw new WireSerializationError(`${field} must be a base64-encoded blob`);
+    const decoded = Buffer.from(value, 'base64');
+    const padding = value.endsWith('==') ? 2 : value.endsWith('=') ? 1 : 0;
+    if (decoded.length !== (value.length / 4) * 3 - padding) throw new WireSerializationError(`${field} must be a base64-encoded blob`);
+    return decoded;
   },
   timestamp: epochSeconds,
   parse(body) {
@@ -47,7 +53,7 @@ export const JSON_FORMAT: WireFormat = {
       throw error instanceof WireSerializationError ? error : new WireSerializationError('the request body is not valid JSON');
     }
   },
-  serialize: (value) => Buffer.from(JSON.stringify(value, wireValue)),
+  serialize: (value, plain = false) => Buffer.from(plain ? JSON.stringify(value) : JSON.stringify(value, wireValue)),
 };
 
 /** Plain CBOR: byte strings (not cbor-x's typed-array tags) and no record extension. */
