@@ -138,6 +138,8 @@ interface ServeOptions {
   /** false with --no-kinesis. */
   readonly kinesis: boolean;
   readonly kinesisPort: number;
+  readonly kinesisTlsCert?: string;
+  readonly kinesisTlsKey?: string;
 }
 
 function addServe(program: Command): void {
@@ -152,6 +154,8 @@ function addServe(program: Command): void {
     .addOption(new Option('--workers <count>', 'shard worker threads (default: cores - 1)').argParser(integerIn(1, WORKERS_MAX)))
     .addOption(new Option('--kinesis-port <port>', 'port of the Kinesis HTTP API, HTTP/1.1 and h2c (0 picks a free one)').argParser(integerIn(0, PORT_MAX)).default(DEFAULT_KINESIS_PORT))
     .option('--no-kinesis', 'do not serve the Kinesis HTTP API')
+    .option('--kinesis-tls-cert <file>', 'PEM certificate: the Kinesis API on https:// (HTTP/2 or HTTP/1.1 by ALPN)')
+    .option('--kinesis-tls-key <file>', 'PEM private key for --kinesis-tls-cert')
     .action((options: ServeOptions) => serve(options));
 }
 
@@ -159,12 +163,13 @@ async function serve(options: ServeOptions): Promise<void> {
   // Loaded here, not at the top: the client commands need neither the native addon nor workers.
   const [{ Engine }, { ShardlineServer }, { KinesisHttpServer }] = await Promise.all([import('./engine.js'), import('./net/server.js'), import('./net/kinesis/server.js')]);
   const dataDir = path.resolve(options.dataDir);
+  const tls = options.kinesis ? kinesisTls(options) : {};
   const engine = await Engine.open({ dataDir, fsync: options.fsync, enforceLimits: options.limits, ...(options.workers === undefined ? {} : { workers: options.workers }) });
   let server: Awaited<ReturnType<typeof ShardlineServer.start>> | null = null;
   let kinesis: Awaited<ReturnType<typeof KinesisHttpServer.start>> | null = null;
   try {
     server = await ShardlineServer.start({ engine, host: options.host, port: options.port });
-    if (options.kinesis) kinesis = await KinesisHttpServer.start({ engine, host: options.host, port: options.kinesisPort });
+    if (options.kinesis) kinesis = await KinesisHttpServer.start({ engine, host: options.host, port: options.kinesisPort, ...tls });
   } catch (error) {
     await server?.stop();
     await engine.close();
@@ -172,7 +177,7 @@ async function serve(options: ServeOptions): Promise<void> {
   }
   // The handlers go in before the banner: a script that waits for the banner may signal at once.
   const stop = untilSignal();
-  printBanner(server.url, kinesis === null ? null : `http://${kinesis.host}:${kinesis.port}`, dataDir);
+  printBanner(server.url, kinesis?.url ?? null, dataDir);
   await stop.signal;
   stop.dispose();
   process.stdout.write('shutting down\n');
@@ -181,6 +186,14 @@ async function serve(options: ServeOptions): Promise<void> {
   await server.stop();
   await engine.close();
   process.stdout.write('stopped\n');
+}
+
+/** Both TLS files or neither; read before anything listens, so a bad path fails at once. */
+function kinesisTls(options: ServeOptions): { tls?: { key: Buffer; cert: Buffer } } {
+  const { kinesisTlsCert: cert, kinesisTlsKey: key } = options;
+  if (cert === undefined && key === undefined) return {};
+  if (cert === undefined || key === undefined) throw new Error('--kinesis-tls-cert and --kinesis-tls-key go together');
+  return { tls: { cert: fs.readFileSync(cert), key: fs.readFileSync(key) } };
 }
 
 function printBanner(url: string, kinesisUrl: string | null, dataDir: string): void {

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Engine } from '../src/engine.js';
 import { closedPort, killAllClis, runCli, startCli, type CliResult } from './helpers/cli.js';
@@ -347,6 +348,14 @@ describe('errors', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
 });
 
 describe('serve', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
+  it('refuses a TLS certificate without its key, before opening anything', async () => {
+    const dataDir = tempDir();
+    const result = await runCli(['serve', '--port', '0', '--kinesis-port', '0', '--data-dir', dataDir, '--kinesis-tls-cert', 'cert.pem']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe('shardline: --kinesis-tls-cert and --kinesis-tls-key go together\n');
+    expect(fs.readdirSync(dataDir)).toEqual([]);
+  });
+
   it('listens on a free port, answers, and on SIGTERM shuts down cleanly with exit 0', async () => {
     const dataDir = tempDir();
     const serve = startCli(['serve', '--host', '127.0.0.1', '--port', '0', '--kinesis-port', '0', '--data-dir', dataDir, '--fsync', '100', '--workers', '1']);

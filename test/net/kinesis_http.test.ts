@@ -1,5 +1,9 @@
+import fs from 'node:fs';
 import http from 'node:http';
 import http2 from 'node:http2';
+import https from 'node:https';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import {
   AddTagsToStreamCommand,
   CreateStreamCommand,
@@ -354,5 +358,44 @@ describe('SubscribeToShard over HTTP/2, read by the SDK\'s own event-stream pars
     const arn = await consumerArn('real');
     const subscribing = client.send(new SubscribeToShardCommand({ ConsumerARN: `${arn}-missing`, ShardId: 'shardId-000000000001', StartingPosition: { Type: 'LATEST' } }));
     await expect(subscribing).rejects.toMatchObject({ name: 'ResourceNotFoundException', $metadata: { httpStatusCode: 400 } });
+  });
+});
+
+describe('TLS: https:// with ALPN', () => {
+  const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'tls');
+  const ca = fs.readFileSync(path.join(fixtures, 'cert.pem'));
+  let secure: KinesisHttpServer;
+
+  beforeAll(async () => {
+    secure = await KinesisHttpServer.start({ engine, port: 0, tls: { key: fs.readFileSync(path.join(fixtures, 'key.pem')), cert: ca } });
+  });
+
+  afterAll(() => secure?.stop());
+
+  it('serves the SDK over HTTPS/1.1 and negotiates h2 for HTTP/2 clients', async () => {
+    expect(secure.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+    const client = new KinesisClient({ endpoint: secure.url, region: 'us-east-1', credentials: CREDENTIALS, maxAttempts: 1, requestHandler: new NodeHttpHandler({ httpsAgent: new https.Agent({ ca }) }) });
+    try {
+      await client.send(new CreateStreamCommand({ StreamName: 'tls', ShardCount: 1 }));
+      expect((await client.send(new ListStreamsCommand({}))).StreamNames).toContain('tls');
+    } finally {
+      client.destroy();
+    }
+    const session = http2.connect(secure.url, { ca });
+    try {
+      const alpn = await new Promise<string | false>((resolve, reject) => session.once('connect', () => resolve(session.alpnProtocol ?? false)).once('error', reject));
+      expect(alpn).toBe('h2');
+      const answer = await new Promise<string>((resolve, reject) => {
+        const stream = session.request({ ':method': 'POST', ':path': '/', ...JSON_HEADERS, 'x-amz-target': 'Kinesis_20131202.DescribeStreamSummary' });
+        let text = '';
+        stream.on('data', (chunk: Buffer) => (text += chunk.toString()));
+        stream.on('end', () => resolve(text));
+        stream.on('error', reject);
+        stream.end(JSON.stringify({ StreamName: 'tls' }));
+      });
+      expect(JSON.parse(answer)).toMatchObject({ StreamDescriptionSummary: { StreamName: 'tls', StreamStatus: 'ACTIVE' } });
+    } finally {
+      session.close();
+    }
   });
 });

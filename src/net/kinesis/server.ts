@@ -1,9 +1,10 @@
 /**
  * The Kinesis Data Streams HTTP API in front of an engine, so the unmodified AWS SDKs talk to
  * shardline: `POST /` with `X-Amz-Target: Kinesis_20131202.<Operation>` and a JSON
- * (awsJson1_1) or CBOR (application/x-amz-cbor-1.1) body, answered in kind. HTTP/1.1 and HTTP/2 with prior knowledge (h2c, what the JavaScript SDK v3 speaks to an
- * http:// endpoint) share one port: the first bytes of a connection tell them apart.
- */
+ * (awsJson1_1) or CBOR (application/x-amz-cbor-1.1) body, answered in kind. On plain TCP,
+ * HTTP/1.1 and HTTP/2 with prior knowledge (h2c, what the JavaScript SDK v3 speaks to an
+ * http:// endpoint) share one port: the first bytes of a connection tell them apart. With TLS,
+ * ALPN does. */
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import http2 from 'node:http2';
@@ -21,6 +22,8 @@ export interface KinesisHttpOptions {
   readonly host?: string;
   /** Default 4568; 0 picks a free port. */
   readonly port?: number;
+  /** PEM key and certificate: https:// instead, HTTP/2 or HTTP/1.1 as ALPN settles it. */
+  readonly tls?: { readonly key: string | Buffer; readonly cert: string | Buffer };
 }
 
 export const DEFAULT_KINESIS_PORT = 4568;
@@ -54,32 +57,46 @@ type Response = http.ServerResponse | http2.Http2ServerResponse;
 export class KinesisHttpServer {
   private constructor(
     private readonly listener: net.Server,
-    private readonly h1: http.Server,
-    private readonly h2: http2.Http2Server,
+    private readonly sockets: Set<net.Socket>,
     readonly host: string,
     readonly port: number,
+    /** http or https. */
+    readonly scheme: string,
   ) {}
 
   static async start(options: KinesisHttpOptions): Promise<KinesisHttpServer> {
     const handle = (request: Request, response: Response): void => void answerRequest(options.engine, request, response);
-    const h1 = http.createServer(handle);
-    const h2 = http2.createServer(handle);
-    const listener = net.createServer((socket) => routeConnection(socket, h1, h2));
+    const listener = options.tls === undefined ? plainListener(handle) : http2.createSecureServer({ ...options.tls, allowHTTP1: true }, handle);
+    const sockets = new Set<net.Socket>();
+    listener.on('connection', (socket: net.Socket) => {
+      sockets.add(socket);
+      socket.once('close', () => sockets.delete(socket));
+    });
     const host = options.host ?? '127.0.0.1';
     await new Promise<void>((resolve, reject) => {
       listener.once('error', reject);
       listener.listen(options.port ?? DEFAULT_KINESIS_PORT, host, () => resolve());
     });
-    return new KinesisHttpServer(listener, h1, h2, host, (listener.address() as net.AddressInfo).port);
+    return new KinesisHttpServer(listener, sockets, host, (listener.address() as net.AddressInfo).port, options.tls === undefined ? 'http' : 'https');
+  }
+
+  get url(): string {
+    return `${this.scheme}://${this.host}:${this.port}`;
   }
 
   /** Stops accepting connections and closes the open ones (requests in flight are cut). */
   async stop(): Promise<void> {
     const closed = new Promise<void>((resolve) => this.listener.close(() => resolve()));
-    this.h1.closeAllConnections();
-    this.h2.close();
+    for (const socket of this.sockets) socket.destroy();
     await closed;
   }
+}
+
+/** Plain TCP: HTTP/1.1 and h2c on one port, told apart by each connection's first bytes. */
+function plainListener(handle: (request: Request, response: Response) => void): net.Server {
+  const h1 = http.createServer(handle);
+  const h2 = http2.createServer(handle);
+  return net.createServer((socket) => routeConnection(socket, h1, h2));
 }
 
 /** Hands the connection to the HTTP/2 or the HTTP/1.1 server once its first bytes say which. */
