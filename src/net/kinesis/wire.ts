@@ -1,11 +1,11 @@
 /**
  * The Kinesis wire formats, awsJson1_1 and its CBOR twin (awsCbor, what the Java SDK and the KCL
  * send by default), against the engine's shapes. JSON carries blobs as base64 strings and
- * timestamps as epoch seconds; CBOR carries byte strings and epoch times (tag 1), which cbor-x
- * reads as Uint8Array and Date. Requests are converted field by field where the API has a blob
+ * timestamps as epoch seconds; CBOR carries byte strings and epoch times (tag 1), which the
+ * cbor package reads as Buffer and Date. Requests are converted field by field where the API has a blob
  * or a timestamp; JSON responses convert any blob or Date wherever it is.
  */
-import { Encoder } from 'cbor-x';
+import cbor from 'cbor';
 
 type Json = Record<string, unknown>;
 
@@ -56,8 +56,19 @@ export const JSON_FORMAT: WireFormat = {
   serialize: (value, plain = false) => Buffer.from(plain ? JSON.stringify(value) : JSON.stringify(value, wireValue)),
 };
 
-/** Plain CBOR: byte strings (not cbor-x's typed-array tags) and no record extension. */
-const cbor = new Encoder({ tagUint8Array: false, useRecords: false, mapsAsObjects: true });
+/**
+ * The value with every Uint8Array as a Buffer over the same bytes: the cbor package writes a
+ * Buffer as a plain byte string (major type 2), which every CBOR reader takes, but a Uint8Array
+ * as an RFC 8746 typed array (tag 64), which the AWS SDKs do not.
+ */
+function withBuffers(value: unknown): unknown {
+  if (value instanceof Uint8Array) return Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  if (value instanceof Date || typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) return value.map(withBuffers);
+  const out: Json = {};
+  for (const [key, field] of Object.entries(value)) if (field !== undefined) out[key] = withBuffers(field);
+  return out;
+}
 
 export const CBOR_FORMAT: WireFormat = {
   contentType: CBOR_CONTENT_TYPE,
@@ -70,13 +81,13 @@ export const CBOR_FORMAT: WireFormat = {
     if (body.length === 0) return {};
     let parsed: unknown;
     try {
-      parsed = cbor.decode(body);
+      parsed = cbor.decodeFirstSync(body);
     } catch {
       throw new WireSerializationError('the request body is not valid CBOR');
     }
     return asObject(parsed);
   },
-  serialize: (value) => Buffer.from(cbor.encode(value ?? {})),
+  serialize: (value) => cbor.encode(withBuffers(value ?? {})),
 };
 
 export function formatFor(contentType: string): WireFormat | undefined {
