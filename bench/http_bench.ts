@@ -12,20 +12,17 @@
  * Usage: npm run bench:http [-- --json <file>]. Environment: BENCH_SECONDS (3 per phase),
  * LATENCY_SECONDS (5), LATENCY_RATE (1000), WINDOW (8). Last line: one JSON object.
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import http2 from 'node:http2';
 import os from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { startKinesalite } from '../scripts/peers.js';
 import { MB, echoEnvironment, envNumber, environment, finish, formatLatency, jsonPathArg, latencyHistogram, napUntil, ratio, round1, summarizeHistogram, yieldToLoop, type LatencySummary } from './bench_common.js';
+import { startBenchServer } from './bench_server.js';
 
-const SERVER_SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'net_bench_server.ts');
 const RECORDS_PER_PUT = 500;
 const RECORD_BYTES = 100;
 const SHARDS = 4;
@@ -48,15 +45,8 @@ interface Target {
 }
 
 async function startShardline(root: string): Promise<Target> {
-  const child = spawn(process.execPath, ['--import', 'tsx', SERVER_SCRIPT], { env: { ...process.env, MODE: 'kinesis', DATA_DIR: fs.mkdtempSync(path.join(root, 'shardline-')), FSYNC: 'never' }, stdio: ['ignore', 'pipe', 'inherit'] });
-  const port = await new Promise<number>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`the server exited (${code}) before it was ready`)));
-    readline.createInterface({ input: child.stdout! }).on('line', (line) => {
-      const match = /^READY (\d+)$/.exec(line);
-      if (match !== null) resolve(Number(match[1]));
-    });
-  });
-  return { system: 'shardline', port, http2: true, stop: () => new Promise((resolve) => child.once('exit', () => resolve()).kill('SIGTERM')) };
+  const server = await startBenchServer({ MODE: 'kinesis', DATA_DIR: fs.mkdtempSync(path.join(root, 'shardline-')), FSYNC: 'never' });
+  return { system: 'shardline', port: server.port, http2: true, stop: () => server.stop() };
 }
 
 async function startPeer(root: string): Promise<Target> {

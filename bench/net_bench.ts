@@ -15,13 +15,10 @@
  * Throughput phases run with fsync "never" (the log's ceiling is bench:log's business); the
  * latency phases state theirs. Last line of stdout: one JSON object. MB = 10^6 bytes.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { Consumer, Producer, connect, type ClientRecord, type ShardlineClient } from '../src/client/node.js';
 import {
   KIB,
@@ -42,9 +39,8 @@ import {
   yieldToLoop,
   type LatencySummary,
 } from './bench_common.js';
+import { startBenchServer } from './bench_server.js';
 
-const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
-const SERVER_SCRIPT = path.join(BENCH_DIR, 'net_bench_server.ts');
 const STREAM = 'bench';
 const PARTITION_KEYS = 10_000;
 const WARMUP_SECONDS = 0.5;
@@ -84,27 +80,8 @@ interface ServerProcess {
 }
 
 async function startServer(mode: 'shardline' | 'echo' | 'tcp', dataDir: string, fsync: string): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', SERVER_SCRIPT], { env: { ...process.env, MODE: mode, DATA_DIR: dataDir, FSYNC: fsync }, stdio: ['ignore', 'pipe', 'inherit'] });
-  const port = await readyPort(child);
-  return {
-    url: mode === 'tcp' ? `tcp://127.0.0.1:${port}` : `ws://127.0.0.1:${port}/`,
-    stop: async () => {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
-
-function readyPort(child: ChildProcess): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const lines = readline.createInterface({ input: child.stdout! });
-    child.once('exit', (code) => reject(new Error(`bench server exited (${code}) before it was ready`)));
-    lines.on('line', (line) => {
-      const match = /^READY (\d+)$/.exec(line);
-      if (match !== null) resolve(Number(match[1]));
-    });
-  });
+  const server = await startBenchServer({ MODE: mode, DATA_DIR: dataDir, FSYNC: fsync });
+  return { url: mode === 'tcp' ? `tcp://127.0.0.1:${server.port}` : `ws://127.0.0.1:${server.port}/`, stop: () => server.stop() };
 }
 
 async function withServer<T>(root: string, name: string, mode: 'shardline' | 'echo', fsync: string, shards: number, run: (client: ShardlineClient) => Promise<T>): Promise<T> {

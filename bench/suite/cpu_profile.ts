@@ -18,7 +18,7 @@ const WORKER_ROLES: ReadonlyArray<readonly [string, string]> = [
  * NODE_OPTIONS: sh puts the flags after the node binary and execs it, so the server stays the
  * process the adapter signals. $0 is the profile directory, $1 the node binary.
  */
-export const SERVER_WRAP_SCRIPT = 'node="$1"; shift; exec "$node" --cpu-prof --cpu-prof-dir="$0" "$@"';
+const SERVER_WRAP_SCRIPT = 'node="$1"; shift; exec "$node" --cpu-prof --cpu-prof-dir="$0" "$@"';
 
 /** BENCH_SERVER_WRAP for the shardline adapter: the server under --cpu-prof, profiles into `dir`. */
 export function profilingServerWrap(dir: string): string {

@@ -4,17 +4,15 @@
  * (client.putRecords), whose per-record results say which were throttled. Push consumers are registered
  * (enhanced fan-out) subscriptions to every shard; poll consumers loop GetRecords per shard.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Consumer, connect, type ClientGetRecordsResult, type ShardlineClient } from '../../../src/client/node.js';
-import { OpenPorts, READY_TIMEOUT_MS, kill, readUntilClosed, track } from '../../../scripts/peers.js';
+import { OpenPorts, readUntilClosed } from '../../../scripts/peers.js';
+import { startBenchServer } from '../../bench_server.js';
 import type { BenchRecord, ConsumerOptions, ConsumerPort, FsyncSetting, ProducerPort, PutOutcome, StreamSpec, SystemFactory, SystemUnderTest } from '../types.js';
 
-const SERVER_SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'net_bench_server.ts');
 const PACKAGE_JSON = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'package.json');
 const THROTTLED = 'ProvisionedThroughputExceededException';
 const PUT_ATTEMPTS_MAX = 20;
@@ -34,45 +32,20 @@ function durabilityOf(fsync: FsyncSetting): string {
   return `fsync every ${fsync.intervalMs} ms: acknowledged once in the page cache, fdatasynced within ${fsync.intervalMs} ms`;
 }
 
-/** BENCH_SERVER_WRAP: argv words put before the server command (scripts/profile.ts uses it). */
-function serverCommand(): string[] {
-  const wrap = process.env.BENCH_SERVER_WRAP;
-  const prefix = wrap === undefined || wrap === '' ? [] : (JSON.parse(wrap) as string[]);
-  return [...prefix, process.execPath, '--import', 'tsx', SERVER_SCRIPT];
-}
-
-function readyPort(child: ChildProcess): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const lines = readline.createInterface({ input: child.stdout! });
-    const timer = setTimeout(() => reject(new Error(`shardline server not ready within ${READY_TIMEOUT_MS / 1000} s`)), READY_TIMEOUT_MS);
-    const fail = (error: Error): void => {
-      clearTimeout(timer);
-      reject(error);
-    };
-    child.once('error', (error) => fail(new Error(`shardline server did not start: ${error.message}`)));
-    child.once('exit', (code) => fail(new Error(`shardline server exited (${code}) before it was ready`)));
-    lines.on('line', (line) => {
-      const match = /^READY (\d+)$/.exec(line);
-      if (match === null) return;
-      clearTimeout(timer);
-      resolve(Number(match[1]));
-    });
-  });
-}
-
 export const shardlineFactory: SystemFactory = {
   name: 'shardline',
   async start(fsync, dataRoot, options) {
     const dataDir = fs.mkdtempSync(path.join(dataRoot, 'shardline-'));
-    const [command, ...args] = serverCommand();
-    const child = spawn(command!, args, { env: { ...process.env, MODE: 'shardline', DATA_DIR: dataDir, FSYNC: fsyncText(fsync), LIMITS: options?.enforceLimits === true ? 'on' : 'off' }, stdio: ['ignore', 'pipe', 'inherit'] });
-    track(child);
+    const server = await startBenchServer({ MODE: 'shardline', DATA_DIR: dataDir, FSYNC: fsyncText(fsync), LIMITS: options?.enforceLimits === true ? 'on' : 'off' }).catch((error: unknown) => {
+      fs.rmSync(dataDir, { recursive: true, force: true });
+      throw error;
+    });
     const stopServer = async (): Promise<void> => {
-      await kill(child, 'SIGTERM');
+      await server.stop();
       fs.rmSync(dataDir, { recursive: true, force: true });
     };
     try {
-      const url = `ws://127.0.0.1:${await readyPort(child)}/`;
+      const url = `ws://127.0.0.1:${server.port}/`;
       const control = await connect(url, { clientName: 'bench-control' });
       const version = (JSON.parse(fs.readFileSync(PACKAGE_JSON, 'utf8')) as { version: string }).version;
       return new ShardlineSystem(url, control, version, durabilityOf(fsync), stopServer);
