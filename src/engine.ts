@@ -76,6 +76,20 @@ function consumerDescription(consumer: ConsumerRecord): ConsumerDescription {
   return { ConsumerName: consumer.consumerName, ConsumerARN: consumer.consumerArn, ConsumerStatus: 'ACTIVE', ConsumerCreationTimestamp: new Date(consumer.createdAtMs) };
 }
 
+/** Kinesis' account shard limit is ours per stream: asking for more is a limit, not bad input. */
+function withinShardLimit(shardCount: number): number {
+  if (shardCount > SHARDS_PER_STREAM_MAX) throw new LimitExceededException(`a stream has at most ${SHARDS_PER_STREAM_MAX} open shards, ${shardCount} were asked for`);
+  return shardCount;
+}
+
+/** The retention bounds are AWS's InvalidArgumentExceptions, in its words. */
+function retentionHours(value: unknown): number {
+  const hours = checkInteger(value, 'RetentionPeriodHours', 1, Number.MAX_SAFE_INTEGER);
+  if (hours < RETENTION_HOURS_MIN) throw new InvalidArgumentException(`Minimum allowed retention period is ${RETENTION_HOURS_MIN} hours. Requested retention period (${hours} hours) is too short.`);
+  if (hours > RETENTION_HOURS_MAX) throw new InvalidArgumentException(`Maximum allowed retention period is ${RETENTION_HOURS_MAX} hours. Requested retention period (${hours} hours) is too long.`);
+  return hours;
+}
+
 function checkTag(key: string, value: unknown): void {
   if (key.length < 1 || key.length > 128) throw new ValidationException(`tag key ${JSON.stringify(key)} must be 1 to 128 characters`);
   if (typeof value !== 'string' || value.length > 256) throw new ValidationException(`tag ${JSON.stringify(key)}: the value must be a string of at most 256 characters`);
@@ -232,7 +246,7 @@ export class Engine {
     const name = checkName(request?.StreamName, 'StreamName');
     const mode = request.StreamModeDetails?.StreamMode ?? 'PROVISIONED';
     if (mode !== 'PROVISIONED' && mode !== 'ON_DEMAND') throw new ValidationException(`StreamMode must be PROVISIONED or ON_DEMAND`);
-    const shardCount = mode === 'ON_DEMAND' && request.ShardCount === undefined ? ON_DEMAND_INITIAL_SHARDS : checkInteger(request.ShardCount, 'ShardCount', 1, SHARDS_PER_STREAM_MAX);
+    const shardCount = mode === 'ON_DEMAND' && request.ShardCount === undefined ? ON_DEMAND_INITIAL_SHARDS : withinShardLimit(checkInteger(request.ShardCount, 'ShardCount', 1, Number.MAX_SAFE_INTEGER));
     if (this.catalog.get(name) !== undefined) throw new ResourceInUseException(`Stream ${name} under account ${ACCOUNT_ID} already exists.`);
     if (this.catalog.all().length >= STREAMS_MAX) throw new LimitExceededException(`at most ${STREAMS_MAX} streams`);
     const stream = this.catalog.create(name, shardCount, mode, this.options.clock());
@@ -691,9 +705,9 @@ export class Engine {
     const stream = this.activeStream(request);
     if (request.ScalingType !== 'UNIFORM_SCALING') throw new ValidationException('ScalingType must be UNIFORM_SCALING');
     const current = stream.shards.filter(isOpen).length;
-    const target = checkInteger(request.TargetShardCount, 'TargetShardCount', 1, SHARDS_PER_STREAM_MAX);
+    const target = withinShardLimit(checkInteger(request.TargetShardCount, 'TargetShardCount', 1, Number.MAX_SAFE_INTEGER));
     if (target > 2 * current || target < Math.ceil(current / 2)) {
-      throw new InvalidArgumentException(`TargetShardCount ${target} must be from half (${Math.ceil(current / 2)}) to double (${2 * current}) the current ${current} open shards`);
+      throw new LimitExceededException(`TargetShardCount ${target} must be from half (${Math.ceil(current / 2)}) to double (${2 * current}) the current ${current} open shards`);
     }
     const ranges = initialHashKeyRanges(target);
     for (const boundary of ranges.slice(1).map((range) => range.startingHashKey)) {
@@ -745,14 +759,14 @@ export class Engine {
 
   async increaseStreamRetentionPeriod(request: StreamReference & { RetentionPeriodHours: number }): Promise<void> {
     const stream = this.activeStream(request);
-    const hours = checkInteger(request.RetentionPeriodHours, 'RetentionPeriodHours', RETENTION_HOURS_MIN, RETENTION_HOURS_MAX);
+    const hours = retentionHours(request.RetentionPeriodHours);
     if (hours < stream.retentionHours) throw new InvalidArgumentException(`Requested retention period (${hours} hours) for stream ${stream.name} can not be shorter than existing retention period (${stream.retentionHours} hours). Use DecreaseRetentionPeriod API.`);
     await this.setRetention(stream, hours);
   }
 
   async decreaseStreamRetentionPeriod(request: StreamReference & { RetentionPeriodHours: number }): Promise<void> {
     const stream = this.activeStream(request);
-    const hours = checkInteger(request.RetentionPeriodHours, 'RetentionPeriodHours', RETENTION_HOURS_MIN, RETENTION_HOURS_MAX);
+    const hours = retentionHours(request.RetentionPeriodHours);
     if (hours > stream.retentionHours) throw new InvalidArgumentException(`Requested retention period (${hours} hours) for stream ${stream.name} can not be longer than existing retention period (${stream.retentionHours} hours). Use IncreaseRetentionPeriod API.`);
     await this.setRetention(stream, hours);
   }

@@ -5,6 +5,7 @@ import { Engine, type GetRecordsResult, type KinesisRecord } from '../src/engine
 import {
   ExpiredIteratorException,
   InvalidArgumentException,
+  LimitExceededException,
   ProvisionedThroughputExceededException,
   ResourceInUseException,
   ResourceNotFoundException,
@@ -66,6 +67,7 @@ describe('Engine: streams, records and iterators', () => {
     await expect(engine.createStream({ StreamName: 'orders', ShardCount: 1 })).rejects.toThrow(ResourceInUseException);
     await expect(engine.createStream({ StreamName: 'bad name!', ShardCount: 1 })).rejects.toThrow(ValidationException);
     await expect(engine.createStream({ StreamName: 'x', ShardCount: 0 })).rejects.toThrow(ValidationException);
+    await expect(engine.createStream({ StreamName: 'x', ShardCount: 501 })).rejects.toThrow(LimitExceededException);
     expect(() => engine.describeStream({ StreamName: 'missing' })).toThrow(ResourceNotFoundException);
   });
 
@@ -202,7 +204,12 @@ describe('Engine: streams, records and iterators', () => {
   it('changes retention only in the allowed direction and range', async () => {
     await engine.increaseStreamRetentionPeriod({ StreamName: 'orders', RetentionPeriodHours: 48 });
     await expect(engine.increaseStreamRetentionPeriod({ StreamName: 'orders', RetentionPeriodHours: 36 })).rejects.toThrow(InvalidArgumentException);
-    await expect(engine.decreaseStreamRetentionPeriod({ StreamName: 'orders', RetentionPeriodHours: 12 })).rejects.toThrow(ValidationException);
+    await expect(engine.decreaseStreamRetentionPeriod({ StreamName: 'orders', RetentionPeriodHours: 12 })).rejects.toThrow(
+      new InvalidArgumentException('Minimum allowed retention period is 24 hours. Requested retention period (12 hours) is too short.'),
+    );
+    await expect(engine.increaseStreamRetentionPeriod({ StreamName: 'orders', RetentionPeriodHours: 8761 })).rejects.toThrow(
+      new InvalidArgumentException('Maximum allowed retention period is 8760 hours. Requested retention period (8761 hours) is too long.'),
+    );
     await engine.decreaseStreamRetentionPeriod({ StreamName: 'orders', RetentionPeriodHours: 24 });
     expect(engine.describeStreamSummary({ StreamName: 'orders' }).StreamDescriptionSummary.RetentionPeriodHours).toBe(24);
   });

@@ -6,7 +6,9 @@
  *   - xxh64 checksum (src/log/checksum.ts) over 100 B, 4 KiB and 1 MiB;
  *   - sparse offset index lookup (src/index/offset_index.ts), near the tail and at random;
  *   - hash routing: MD5 of partition keys (native md5Many, node:crypto, js-md5) and routeWords;
- *   - sequence numbers (src/workers/sequence_number.ts).
+ *   - sequence numbers (src/workers/sequence_number.ts);
+ *   - the Kinesis HTTP API's request path (src/net/kinesis): a PutRecords of 500 x 100 B in
+ *     JSON, parsed, and parsed then read against its input shape (validation, base64 decoding).
  *
  * Usage: npm run bench:micro [-- --json <file>]
  * Environment: MICRO_TIME_MS (400): time per benchmark; warm-up takes a quarter of it more.
@@ -26,6 +28,9 @@ import { OffsetIndex } from '../../src/index/offset_index.js';
 import { checksum } from '../../src/log/checksum.js';
 import { BatchBuilder, forEachRecord, verifyBatch, type LogRecord } from '../../src/log/record_batch.js';
 import { decodePut, PutFrameBuilder } from '../../src/net/messages/put.js';
+import { INPUT_SHAPES } from '../../src/net/kinesis/input_shapes.js';
+import { readInput } from '../../src/net/kinesis/input_validation.js';
+import { JSON_FORMAT } from '../../src/net/kinesis/wire.js';
 import { FrameReader } from '../../src/net/protocol.js';
 import { HASH_KEY_WORDS, HashKeyRouter, hashKeyOf, hashKeysOf, initialHashKeyRanges, type HashKeyRange } from '../../src/workers/hash_key.js';
 import { PutStaging, type PutRecordsRequestEntry } from '../../src/workers/put_staging.js';
@@ -239,6 +244,20 @@ function sequenceCases(): MicroCase[] {
   ];
 }
 
+function kinesisCases(inputs: Inputs): MicroCase[] {
+  const request = { StreamName: STREAM_NAME, Records: inputs.records.map((r) => ({ PartitionKey: r.partitionKey, Data: Buffer.from(r.data).toString('base64') })) };
+  const body = Buffer.from(JSON.stringify(request));
+  const shape = INPUT_SHAPES.PutRecords!;
+  // readInput converts the parsed body in place, so each call parses its own.
+  const read = (): number => (readInput(JSON_FORMAT, shape, JSON_FORMAT.parse(body)).Records as unknown[]).length;
+  assert.equal(read(), RECORDS_PER_PUT);
+  const per = { items: RECORDS_PER_PUT, unit: 'records', bytes: body.length, group: 1 };
+  return [
+    { ...per, name: 'kinesis PutRecords JSON parse', note: 'JSON_FORMAT.parse of the body', run: () => void (sink += Object.keys(JSON_FORMAT.parse(body)).length) },
+    { ...per, name: 'kinesis PutRecords parse+readInput', note: 'then every constraint checked, every base64 blob decoded', run: () => void (sink += read()) },
+  ];
+}
+
 /** A tinybench function: `group` calls per sample, recorded as the mean of one call. */
 function taskOf(micro: MicroCase): () => FnReturnedObject | undefined {
   if (micro.group === 1) return () => void micro.run();
@@ -304,7 +323,7 @@ async function main(): Promise<void> {
   const inputs = buildInputs();
   const { cases: lookups, index } = indexCases(dir);
   try {
-    const cases = [...batchCases(inputs), ...wireCases(inputs), ...checksumCases(), ...lookups, ...hashCases(inputs), ...sequenceCases()];
+    const cases = [...batchCases(inputs), ...wireCases(inputs), ...checksumCases(), ...lookups, ...hashCases(inputs), ...sequenceCases(), ...kinesisCases(inputs)];
     const results = await measure(cases, timeMs);
     finish({ bench: 'micro', mbBytes: MB, config: { timeMs, warmupMs: timeMs / 4, recordsPerPut: RECORDS_PER_PUT, recordDataBytes: RECORD_DATA_BYTES }, environment: env, results }, jsonPath);
   } finally {

@@ -33,6 +33,8 @@ const BENCHMARKS = [
   'seq SequenceNumberRun x500',
   'seq encodeSequenceNumber x500',
   'seq decodeSequenceNumber',
+  'kinesis PutRecords JSON parse',
+  'kinesis PutRecords parse+readInput',
 ];
 
 interface MicroJson {

@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import http from 'node:http';
 import http2 from 'node:http2';
 import https from 'node:https';
 import path from 'node:path';
@@ -36,6 +35,7 @@ import cbor from 'cbor';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Engine } from '../../src/engine.js';
 import { KinesisHttpServer } from '../../src/net/kinesis/server.js';
+import { JSON_HEADERS, type RawAnswer, SIGNED, rawKinesis } from '../helpers/kinesis_requests.js';
 import { suiteTempDir } from '../helpers/temp_dir.js';
 
 // Goal: the unmodified AWS SDK for JavaScript v3 works against shardline's Kinesis HTTP API,
@@ -47,7 +47,6 @@ import { suiteTempDir } from '../helpers/temp_dir.js';
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const CREDENTIALS = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' };
-const SIGNED = 'AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261201/us-east-1/kinesis/aws4_request, SignedHeaders=host;x-amz-date, Signature=0123abcd';
 
 let engine: Engine;
 let server: KinesisHttpServer;
@@ -171,25 +170,10 @@ describe.each(['h2', 'h1'] as const)('the AWS SDK over %s', (transport) => {
   });
 });
 
-interface RawAnswer {
-  readonly status: number;
-  readonly headers: http.IncomingHttpHeaders;
-  readonly body: Record<string, unknown>;
-}
-
 function raw(headers: Record<string, string>, body: string, method = 'POST'): Promise<RawAnswer> {
-  return new Promise((resolve, reject) => {
-    const request = http.request({ host: '127.0.0.1', port: server.port, method, path: '/', headers }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () => resolve({ status: response.statusCode!, headers: response.headers, body: JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown> }));
-    });
-    request.on('error', reject);
-    request.end(body);
-  });
+  return rawKinesis(server.port, headers, body, method);
 }
 
-const JSON_HEADERS = { 'content-type': 'application/x-amz-json-1.1', 'x-amz-date': '20261201T000000Z', authorization: SIGNED };
 
 describe('raw requests', () => {
   it.each([
@@ -249,7 +233,9 @@ describe('raw requests', () => {
 });
 
 // A CBOR client as the Java SDK is one: plain byte strings (Buffers) for blobs, epoch times (tag 1).
-const cborClient = { encode: (value: unknown): Buffer => cbor.encode(value), decode: (bytes: Buffer): unknown => cbor.decodeFirstSync(bytes) };
+// cbor.encode stops at 16 KiB, its stream's high-water mark (see src/net/kinesis/wire.ts).
+const CBOR_ENCODING: Parameters<typeof cbor.encodeOne>[1] & { readonly highWaterMark: number } = { highWaterMark: 16 * 1024 * 1024 };
+const cborClient = { encode: (value: unknown): Buffer => cbor.encodeOne(value, CBOR_ENCODING), decode: (bytes: Buffer): unknown => cbor.decodeFirstSync(bytes) };
 const CBOR_HEADERS = { 'content-type': 'application/x-amz-cbor-1.1', 'x-amz-date': '20261201T000000Z', authorization: SIGNED };
 
 interface CborAnswer {
@@ -302,11 +288,24 @@ describe('CBOR (application/x-amz-cbor-1.1)', () => {
     expect(read.bytes.includes(Buffer.from([0xc1]))).toBe(true);
   });
 
+  it('takes and answers CBOR bodies of megabytes, past the cbor package\'s 16 KiB stream mark', async () => {
+    const big = 'cbor-big';
+    expect((await cborRequest('CreateStream', { StreamName: big, ShardCount: 1 })).status).toBe(200);
+    const records = Array.from({ length: 200 }, (_, i) => ({ PartitionKey: `k${i}`, Data: Buffer.alloc(10_000, i) }));
+    const puts = await cborRequest('PutRecords', { StreamName: big, Records: records });
+    expect(puts.body.FailedRecordCount).toBe(0);
+    const iterator = await cborRequest('GetShardIterator', { StreamName: big, ShardId: 'shardId-000000000000', ShardIteratorType: 'TRIM_HORIZON' });
+    const read = await cborRequest('GetRecords', { ShardIterator: iterator.body.ShardIterator });
+    expect(read.bytes.length).toBeGreaterThan(2_000_000);
+    const got = read.body.Records as Array<{ Data: Uint8Array }>;
+    expect(got.map((record) => Buffer.from(record.Data).equals(Buffer.alloc(10_000, got.indexOf(record))))).toEqual(records.map(() => true));
+  });
+
   it('answers errors in CBOR with AWS\'s body', async () => {
     const missing = await cborRequest('DescribeStreamSummary', { StreamName: 'cbor-missing' });
     expect(missing).toMatchObject({ status: 400, contentType: 'application/x-amz-cbor-1.1', body: { __type: 'ResourceNotFoundException', message: expect.stringContaining('cbor-missing') } });
     const textBlob = await cborRequest('PutRecord', { StreamName: stream, PartitionKey: 'k', Data: 'aGVsbG8=' });
-    expect(textBlob.body).toMatchObject({ __type: 'SerializationException', message: 'Data must be a CBOR byte string' });
+    expect(textBlob.body).toMatchObject({ __type: 'SerializationException', message: "the value at 'data' must be a CBOR byte string" });
     const garbage = await cborRequest('ListStreams', null, Buffer.from([0xff, 0xff, 0x00]));
     expect(garbage).toMatchObject({ status: 400, body: { __type: 'SerializationException' } });
   });
@@ -356,7 +355,7 @@ describe('SubscribeToShard over HTTP/2, read by the SDK\'s own event-stream pars
 
   it('answers an unknown consumer with a plain 400 before any event', async () => {
     const arn = await consumerArn('real');
-    const subscribing = client.send(new SubscribeToShardCommand({ ConsumerARN: `${arn}-missing`, ShardId: 'shardId-000000000001', StartingPosition: { Type: 'LATEST' } }));
+    const subscribing = client.send(new SubscribeToShardCommand({ ConsumerARN: arn.replace('/consumer/real:', '/consumer/ghost:'), ShardId: 'shardId-000000000001', StartingPosition: { Type: 'LATEST' } }));
     await expect(subscribing).rejects.toMatchObject({ name: 'ResourceNotFoundException', $metadata: { httpStatusCode: 400 } });
   });
 });

@@ -14,7 +14,9 @@ import { describeError } from '../../errors.js';
 import { operationNamed } from '../operations.js';
 import { AuthError, checkAuthorization } from './auth.js';
 import { EVENT_STREAM_CONTENT_TYPE, encodeEvent, encodeException } from './event_stream.js';
-import { JSON_FORMAT, WireSerializationError, formatFor, requestFromWire, type WireFormat } from './wire.js';
+import { INPUT_SHAPES } from './input_shapes.js';
+import { readInput } from './input_validation.js';
+import { JSON_FORMAT, WireSerializationError, formatFor, type WireFormat } from './wire.js';
 
 export interface KinesisHttpOptions {
   readonly engine: Engine;
@@ -153,7 +155,8 @@ async function answerFor(engine: Engine, request: Request, body: Buffer, content
   const operation = name === 'SubscribeToShard' ? null : operationNamed(name);
   if (operation === undefined) return clientError('UnknownOperationException', target === '' ? 'Missing X-Amz-Target' : `Unknown operation ${target}`, errorFormat);
   if (format === undefined) return clientError('UnknownOperationException', `Content-Type ${contentType || '(none)'} is not supported: use application/x-amz-json-1.1 or application/x-amz-cbor-1.1`, errorFormat);
-  const parsed = requestFromWire(format, name, format.parse(body));
+  // Every served operation has an input shape (a test holds the two tables together).
+  const parsed = readInput(format, INPUT_SHAPES[name]!, format.parse(body));
   if (operation === null) return subscribe(engine, parsed, format);
   const result = await operation(engine, parsed as never);
   return { status: 200, body: result ?? {}, format, plain: PLAIN_RESULTS.has(name) };

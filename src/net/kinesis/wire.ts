@@ -2,29 +2,46 @@
  * The Kinesis wire formats, awsJson1_1 and its CBOR twin (awsCbor, what the Java SDK and the KCL
  * send by default), against the engine's shapes. JSON carries blobs as base64 strings and
  * timestamps as epoch seconds; CBOR carries byte strings and epoch times (tag 1), which the
- * cbor package reads as Buffer and Date. Requests are converted field by field where the API has a blob
- * or a timestamp; JSON responses convert any blob or Date wherever it is.
+ * cbor package reads as Buffer and Date. Requests are converted where their input shape has a blob
+ * or a timestamp (input_validation.ts); JSON responses convert any blob or Date wherever it is.
  */
 import cbor from 'cbor';
+import { Base64Batch } from './base64_batch.js';
 
 type Json = Record<string, unknown>;
 
 export const JSON_CONTENT_TYPE = 'application/x-amz-json-1.1';
 export const CBOR_CONTENT_TYPE = 'application/x-amz-cbor-1.1';
+/**
+ * cbor.encode stops at its stream's high-water mark (16 KiB); a GetRecords answer holds up to
+ * 10 MiB. The encoder passes the option on to its stream, though its type does not list it.
+ */
+const CBOR_ENCODING: Parameters<typeof cbor.encodeOne>[1] & { readonly highWaterMark: number } = { highWaterMark: 64 * 1024 * 1024 };
 
-/** How one format reads a blob and a timestamp, and writes and reads whole bodies. */
+/** One request's blobs, read as its input is walked (see BlobReader.finish). */
+export interface BlobReader {
+  /** Takes `value` as the blob of `target[key]`: its length in bytes, or -1 if it cannot be one. */
+  add(value: unknown, target: Json, key: string): number;
+  /** Sets every blob taken: -1, or the index (in add order) of the first that is not one. */
+  finish(): number;
+}
+
+/** How one format reads blobs and timestamps, and writes and reads whole bodies. */
 export interface WireFormat {
   readonly contentType: string;
-  blob(value: unknown, field: string): Uint8Array;
-  timestamp(value: unknown, field: string): Date;
+  /** What a blob and a timestamp must be, for SerializationException messages. */
+  readonly blobText: string;
+  readonly timestampText: string;
+  blobs(): BlobReader;
+  /** The timestamp `value` holds, or undefined if it holds none. */
+  timestamp(value: unknown): Date | undefined;
   parse(body: Buffer): Json;
   /** `plain`: the value holds no blob and no Date, so JSON needs no replacer (much faster). */
   serialize(value: unknown, plain?: boolean): Buffer;
 }
 
-function epochSeconds(value: unknown, field: string): Date {
-  if (typeof value !== 'number' || !Number.isFinite(value)) throw new WireSerializationError(`${field} must be a timestamp in epoch seconds`);
-  return new Date(Math.round(value * 1000));
+function epochSeconds(value: unknown): Date | undefined {
+  return typeof value === 'number' && Number.isFinite(value) ? new Date(Math.round(value * 1000)) : undefined;
 }
 
 function asObject(parsed: unknown): Json {
@@ -34,15 +51,9 @@ function asObject(parsed: unknown): Json {
 
 export const JSON_FORMAT: WireFormat = {
   contentType: JSON_CONTENT_TYPE,
-  blob(value, field) {
-    // Node's decoder skips what is not base64: a decoded length short of the text's says so
-    // (cheaper than a regular expression per record, which showed in PutRecords profiles).
-    if (typeof value !== 'string' || value.length % 4 !== 0) throw new WireSerializationError(`${field} must be a base64-encoded blob`);
-    const decoded = Buffer.from(value, 'base64');
-    const padding = value.endsWith('==') ? 2 : value.endsWith('=') ? 1 : 0;
-    if (decoded.length !== (value.length / 4) * 3 - padding) throw new WireSerializationError(`${field} must be a base64-encoded blob`);
-    return decoded;
-  },
+  blobText: 'a base64-encoded blob',
+  timestampText: 'a timestamp in epoch seconds',
+  blobs: () => new Base64Batch(),
   timestamp: epochSeconds,
   parse(body) {
     // An empty body is {}, as AWS takes it.
@@ -70,13 +81,25 @@ function withBuffers(value: unknown): unknown {
   return out;
 }
 
+/** CBOR byte strings arrive decoded: each is taken as it is. */
+class CborBlobs implements BlobReader {
+  add(value: unknown, target: Json, key: string): number {
+    if (!(value instanceof Uint8Array)) return -1;
+    target[key] = value;
+    return value.length;
+  }
+
+  finish(): number {
+    return -1;
+  }
+}
+
 export const CBOR_FORMAT: WireFormat = {
   contentType: CBOR_CONTENT_TYPE,
-  blob(value, field) {
-    if (!(value instanceof Uint8Array)) throw new WireSerializationError(`${field} must be a CBOR byte string`);
-    return value;
-  },
-  timestamp: (value, field) => (value instanceof Date ? value : epochSeconds(value, field)),
+  blobText: 'a CBOR byte string',
+  timestampText: 'a timestamp (tag 1) or a number of epoch seconds',
+  blobs: () => new CborBlobs(),
+  timestamp: (value) => (value instanceof Date ? value : epochSeconds(value)),
   parse(body) {
     if (body.length === 0) return {};
     let parsed: unknown;
@@ -87,7 +110,7 @@ export const CBOR_FORMAT: WireFormat = {
     }
     return asObject(parsed);
   },
-  serialize: (value) => cbor.encode(withBuffers(value ?? {})),
+  serialize: (value) => cbor.encodeOne(withBuffers(value ?? {}), CBOR_ENCODING),
 };
 
 export function formatFor(contentType: string): WireFormat | undefined {
@@ -97,31 +120,6 @@ export function formatFor(contentType: string): WireFormat | undefined {
 /** The request body does not have the shape the protocol needs (AWS: SerializationException). */
 export class WireSerializationError extends Error {
   override readonly name = 'SerializationException';
-}
-
-function withRecordBlob(format: WireFormat, record: unknown, field: string): unknown {
-  if (typeof record !== 'object' || record === null || !('Data' in record)) return record;
-  return { ...record, Data: format.blob((record as Json).Data, `${field}.Data`) };
-}
-
-/** Converts the fields of `operation`'s request that are blobs or timestamps. */
-export function requestFromWire(format: WireFormat, operation: string, request: Json): Json {
-  switch (operation) {
-    case 'PutRecord':
-      return 'Data' in request ? { ...request, Data: format.blob(request.Data, 'Data') } : request;
-    case 'PutRecords':
-      if (!Array.isArray(request.Records)) return request;
-      return { ...request, Records: request.Records.map((record, i) => withRecordBlob(format, record, `Records.${i + 1}`)) };
-    case 'GetShardIterator':
-      return request.Timestamp === undefined ? request : { ...request, Timestamp: format.timestamp(request.Timestamp, 'Timestamp') };
-    case 'ListShards': {
-      const filter = request.ShardFilter as Json | undefined;
-      if (filter?.Timestamp === undefined) return request;
-      return { ...request, ShardFilter: { ...filter, Timestamp: format.timestamp(filter.Timestamp, 'ShardFilter.Timestamp') } };
-    }
-    default:
-      return request;
-  }
 }
 
 /**

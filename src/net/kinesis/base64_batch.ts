@@ -1,0 +1,84 @@
+/**
+ * Decodes the base64 blobs of one request (a PutRecords carries up to 500) with one call into
+ * Node's decoder instead of one per blob: a call costs about 0.45 us here whatever the string's
+ * length, more than decoding a 100-byte record itself (`npm run bench:micro`, 'kinesis
+ * PutRecords parse+readInput').
+ *
+ * Node's decoder stops at the first '=', so padded strings cannot simply be joined. Each one's
+ * padding is replaced by 'A's (zero bits): its last quantum then decodes to 3 bytes, of which
+ * the first 1 or 2 are its own, and the blob is a view that leaves the rest out. Node skips what
+ * is not base64 rather than failing, so any bad string makes the joined result come out short;
+ * the strings are then decoded one at a time to find it. What is accepted is what decoding each
+ * string on its own accepts: a length that is a multiple of 4, padding only at the end, base64 or
+ * base64url characters.
+ */
+
+type Json = Record<string, unknown>;
+
+const QUANTUM_CHARS = 4;
+const PAD = 0x3d; // '='
+const ZERO_SEXTETS = ['', 'A', 'AA'] as const;
+
+function paddingOf(text: string): number {
+  const length = text.length;
+  if (length === 0 || text.charCodeAt(length - 1) !== PAD) return 0;
+  return text.charCodeAt(length - 2) === PAD ? 2 : 1;
+}
+
+/** Decodes `text` on its own; undefined if it is not base64. */
+export function decodeBase64(text: string): Buffer | undefined {
+  if (text.length % QUANTUM_CHARS !== 0) return undefined;
+  const decoded = Buffer.from(text, 'base64');
+  return decoded.length === (text.length / QUANTUM_CHARS) * 3 - paddingOf(text) ? decoded : undefined;
+}
+
+export class Base64Batch {
+  private readonly texts: string[] = [];
+  /** Each text with its padding made zero bits: a whole number of 3-byte quanta. */
+  private readonly unpadded: string[] = [];
+  private readonly lengths: number[] = [];
+  private readonly targets: Json[] = [];
+  private readonly keys: string[] = [];
+
+  /**
+   * Takes `text` to be decoded into `target[key]` by finish(). Returns the bytes it will hold,
+   * or -1 when it cannot be base64 (not a string, or a length that is not a multiple of 4).
+   */
+  add(text: unknown, target: Json, key: string): number {
+    if (typeof text !== 'string' || text.length % QUANTUM_CHARS !== 0) return -1;
+    const padding = paddingOf(text);
+    this.texts.push(text);
+    this.unpadded.push(padding === 0 ? text : text.slice(0, text.length - padding) + ZERO_SEXTETS[padding]!);
+    const bytes = (text.length / QUANTUM_CHARS) * 3 - padding;
+    this.lengths.push(bytes);
+    this.targets.push(target);
+    this.keys.push(key);
+    return bytes;
+  }
+
+  /** Sets every blob taken. Returns -1, or the index (in add order) of the first that is not base64. */
+  finish(): number {
+    const count = this.texts.length;
+    if (count <= 1) return this.finishEach();
+    const joined = this.unpadded.join('');
+    const decoded = Buffer.from(joined, 'base64');
+    if (decoded.length !== (joined.length / QUANTUM_CHARS) * 3) return this.finishEach();
+    // A plain Uint8Array: a Buffer's subarray goes through its species constructor, twice as slow.
+    const view = new Uint8Array(decoded.buffer, decoded.byteOffset, decoded.length);
+    let position = 0;
+    for (let i = 0; i < count; i++) {
+      this.targets[i]![this.keys[i]!] = view.subarray(position, position + this.lengths[i]!);
+      position += (this.unpadded[i]!.length / QUANTUM_CHARS) * 3;
+    }
+    return -1;
+  }
+
+  private finishEach(): number {
+    for (let i = 0; i < this.texts.length; i++) {
+      const decoded = decodeBase64(this.texts[i]!);
+      if (decoded === undefined) return i;
+      this.targets[i]![this.keys[i]!] = decoded;
+    }
+    return -1;
+  }
+}

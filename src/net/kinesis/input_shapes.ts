@@ -1,0 +1,173 @@
+/**
+ * The input shapes of the Kinesis Data Streams API (2013-12-02) as its published model defines
+ * them: for each operation, its members in the model's order, which are required, and each
+ * member's constraints (length, range, pattern, enumeration). input_validation.ts reads requests
+ * against them. Rules the model states only in prose (StreamName or StreamARN, retention from 24
+ * to 8760 hours, shard limits) are the engine's to check.
+ *
+ * Patterns: the model writes them anchored (`^[a-zA-Z0-9_.-]+$`); AWS's API reference and its
+ * error messages quote them bare (`[a-zA-Z0-9_.-]+`), and a value must match whole. The model's
+ * `^0|([1-9]\d{0,38})$` for hash keys binds `|` loosely and would pass `0x`; what it means, and
+ * what is checked here, is the whole value matching `0|([1-9]\d{0,38})`.
+ */
+
+interface Sized {
+  readonly minLength?: number;
+  readonly maxLength?: number;
+}
+
+export interface StringShape extends Sized {
+  readonly type: 'string';
+  /** Matched against the whole value; `patternText` is how AWS quotes it. */
+  readonly pattern?: RegExp;
+  readonly patternText?: string;
+  readonly enum?: readonly string[];
+}
+
+export interface IntegerShape {
+  readonly type: 'integer';
+  readonly min?: number;
+  readonly max?: number;
+}
+
+export interface BlobShape extends Sized {
+  readonly type: 'blob';
+}
+
+export interface ListShape extends Sized {
+  readonly type: 'list';
+  readonly member: StringShape | StructureShape;
+}
+
+export interface MapShape extends Sized {
+  readonly type: 'map';
+  readonly key: StringShape;
+  readonly value: StringShape;
+}
+
+export interface Member {
+  readonly name: string;
+  /** The name as AWS's messages give it: first letter in lower case. */
+  readonly pathName: string;
+  readonly shape: Shape;
+  readonly required: boolean;
+}
+
+export interface StructureShape {
+  readonly type: 'structure';
+  readonly name: string;
+  readonly members: readonly Member[];
+}
+
+export type Shape = StringShape | IntegerShape | BlobShape | ListShape | MapShape | StructureShape | { readonly type: 'boolean' } | { readonly type: 'timestamp' };
+
+function string(constraints: Omit<StringShape, 'type' | 'pattern' | 'patternText'> & { readonly pattern?: string } = {}): StringShape {
+  const { pattern, ...rest } = constraints;
+  return pattern === undefined ? { type: 'string', ...rest } : { type: 'string', ...rest, pattern: new RegExp(`^(?:${pattern})$`), patternText: pattern };
+}
+
+/** Members in model order: `name` or `name!` (required) to shape. */
+function structure(name: string, members: Record<string, Shape>): StructureShape {
+  return {
+    type: 'structure',
+    name,
+    members: Object.entries(members).map(([key, shape]) => {
+      const required = key.endsWith('!');
+      const memberName = required ? key.slice(0, -1) : key;
+      return { name: memberName, pathName: memberName[0]!.toLowerCase() + memberName.slice(1), shape, required };
+    }),
+  };
+}
+
+const NAME_PATTERN = '[a-zA-Z0-9_.-]+';
+const STREAM_NAME = string({ minLength: 1, maxLength: 128, pattern: NAME_PATTERN });
+const STREAM_ARN = string({ minLength: 1, maxLength: 2048, pattern: 'arn:aws.*:kinesis:.*:\\d{12}:stream/\\S+' });
+const CONSUMER_NAME = STREAM_NAME;
+const CONSUMER_ARN = string({ minLength: 1, maxLength: 2048, pattern: '(arn):aws.*:kinesis:.*:\\d{12}:.*stream\\/[a-zA-Z0-9_.-]+\\/consumer\\/[a-zA-Z0-9_.-]+:[0-9]+' });
+const SHARD_ID = STREAM_NAME;
+const HASH_KEY = string({ pattern: '0|([1-9]\\d{0,38})' });
+const SEQUENCE_NUMBER = string({ pattern: '0|([1-9]\\d{0,128})' });
+const PARTITION_KEY = string({ minLength: 1, maxLength: 256 });
+const SHARD_ITERATOR = string({ minLength: 1, maxLength: 512 });
+const NEXT_TOKEN = string({ minLength: 1, maxLength: 1048576 });
+const TAG_KEY = string({ minLength: 1, maxLength: 128 });
+const TAG_VALUE = string({ minLength: 0, maxLength: 256 });
+const DATA: BlobShape = { type: 'blob', minLength: 0, maxLength: 1048576 };
+const TIMESTAMP: Shape = { type: 'timestamp' };
+const BOOLEAN: Shape = { type: 'boolean' };
+const POSITIVE_INTEGER: IntegerShape = { type: 'integer', min: 1 };
+const RETENTION_HOURS: IntegerShape = { type: 'integer' };
+const PAGE_LIMIT: IntegerShape = { type: 'integer', min: 1, max: 10000 };
+const SHARD_ITERATOR_TYPE = string({ enum: ['AT_SEQUENCE_NUMBER', 'AFTER_SEQUENCE_NUMBER', 'TRIM_HORIZON', 'LATEST', 'AT_TIMESTAMP'] });
+const STREAM_MODE_DETAILS = structure('StreamModeDetails', { 'StreamMode!': string({ enum: ['PROVISIONED', 'ON_DEMAND'] }) });
+
+const SHARD_FILTER = structure('ShardFilter', {
+  'Type!': string({ enum: ['AFTER_SHARD_ID', 'AT_TRIM_HORIZON', 'FROM_TRIM_HORIZON', 'AT_LATEST', 'AT_TIMESTAMP', 'FROM_TIMESTAMP'] }),
+  ShardId: SHARD_ID,
+  Timestamp: TIMESTAMP,
+});
+
+const PUT_RECORDS_ENTRY = structure('PutRecordsRequestEntry', { 'Data!': DATA, ExplicitHashKey: HASH_KEY, 'PartitionKey!': PARTITION_KEY });
+
+const STARTING_POSITION = structure('StartingPosition', { 'Type!': SHARD_ITERATOR_TYPE, SequenceNumber: SEQUENCE_NUMBER, Timestamp: TIMESTAMP });
+
+/** The input shape of each operation the HTTP API serves, by operation name. */
+export const INPUT_SHAPES: Readonly<Record<string, StructureShape>> = Object.assign(Object.create(null) as Record<string, StructureShape>, {
+  CreateStream: structure('CreateStreamInput', { 'StreamName!': STREAM_NAME, ShardCount: POSITIVE_INTEGER, StreamModeDetails: STREAM_MODE_DETAILS }),
+  DeleteStream: structure('DeleteStreamInput', { StreamName: STREAM_NAME, EnforceConsumerDeletion: BOOLEAN, StreamARN: STREAM_ARN }),
+  DescribeStream: structure('DescribeStreamInput', { StreamName: STREAM_NAME, Limit: PAGE_LIMIT, ExclusiveStartShardId: SHARD_ID, StreamARN: STREAM_ARN }),
+  DescribeStreamSummary: structure('DescribeStreamSummaryInput', { StreamName: STREAM_NAME, StreamARN: STREAM_ARN }),
+  ListStreams: structure('ListStreamsInput', { Limit: PAGE_LIMIT, ExclusiveStartStreamName: STREAM_NAME, NextToken: NEXT_TOKEN }),
+  ListShards: structure('ListShardsInput', {
+    StreamName: STREAM_NAME,
+    NextToken: NEXT_TOKEN,
+    ExclusiveStartShardId: SHARD_ID,
+    MaxResults: PAGE_LIMIT,
+    StreamCreationTimestamp: TIMESTAMP,
+    ShardFilter: SHARD_FILTER,
+    StreamARN: STREAM_ARN,
+  }),
+  PutRecord: structure('PutRecordInput', {
+    StreamName: STREAM_NAME,
+    'Data!': DATA,
+    'PartitionKey!': PARTITION_KEY,
+    ExplicitHashKey: HASH_KEY,
+    SequenceNumberForOrdering: SEQUENCE_NUMBER,
+    StreamARN: STREAM_ARN,
+  }),
+  PutRecords: structure('PutRecordsInput', {
+    'Records!': { type: 'list', member: PUT_RECORDS_ENTRY, minLength: 1, maxLength: 500 },
+    StreamName: STREAM_NAME,
+    StreamARN: STREAM_ARN,
+  }),
+  GetShardIterator: structure('GetShardIteratorInput', {
+    StreamName: STREAM_NAME,
+    'ShardId!': SHARD_ID,
+    'ShardIteratorType!': SHARD_ITERATOR_TYPE,
+    StartingSequenceNumber: SEQUENCE_NUMBER,
+    Timestamp: TIMESTAMP,
+    StreamARN: STREAM_ARN,
+  }),
+  GetRecords: structure('GetRecordsInput', { 'ShardIterator!': SHARD_ITERATOR, Limit: PAGE_LIMIT, StreamARN: STREAM_ARN }),
+  SplitShard: structure('SplitShardInput', { StreamName: STREAM_NAME, 'ShardToSplit!': SHARD_ID, 'NewStartingHashKey!': HASH_KEY, StreamARN: STREAM_ARN }),
+  MergeShards: structure('MergeShardsInput', { StreamName: STREAM_NAME, 'ShardToMerge!': SHARD_ID, 'AdjacentShardToMerge!': SHARD_ID, StreamARN: STREAM_ARN }),
+  UpdateShardCount: structure('UpdateShardCountInput', {
+    StreamName: STREAM_NAME,
+    'TargetShardCount!': POSITIVE_INTEGER,
+    'ScalingType!': string({ enum: ['UNIFORM_SCALING'] }),
+    StreamARN: STREAM_ARN,
+  }),
+  IncreaseStreamRetentionPeriod: structure('IncreaseStreamRetentionPeriodInput', { StreamName: STREAM_NAME, 'RetentionPeriodHours!': RETENTION_HOURS, StreamARN: STREAM_ARN }),
+  DecreaseStreamRetentionPeriod: structure('DecreaseStreamRetentionPeriodInput', { StreamName: STREAM_NAME, 'RetentionPeriodHours!': RETENTION_HOURS, StreamARN: STREAM_ARN }),
+  UpdateStreamMode: structure('UpdateStreamModeInput', { 'StreamARN!': STREAM_ARN, 'StreamModeDetails!': STREAM_MODE_DETAILS }),
+  RegisterStreamConsumer: structure('RegisterStreamConsumerInput', { 'StreamARN!': STREAM_ARN, 'ConsumerName!': CONSUMER_NAME }),
+  DeregisterStreamConsumer: structure('DeregisterStreamConsumerInput', { StreamARN: STREAM_ARN, ConsumerName: CONSUMER_NAME, ConsumerARN: CONSUMER_ARN }),
+  DescribeStreamConsumer: structure('DescribeStreamConsumerInput', { StreamARN: STREAM_ARN, ConsumerName: CONSUMER_NAME, ConsumerARN: CONSUMER_ARN }),
+  ListStreamConsumers: structure('ListStreamConsumersInput', { 'StreamARN!': STREAM_ARN, NextToken: NEXT_TOKEN, MaxResults: PAGE_LIMIT, StreamCreationTimestamp: TIMESTAMP }),
+  AddTagsToStream: structure('AddTagsToStreamInput', { StreamName: STREAM_NAME, 'Tags!': { type: 'map', key: TAG_KEY, value: TAG_VALUE, minLength: 1, maxLength: 200 }, StreamARN: STREAM_ARN }),
+  RemoveTagsFromStream: structure('RemoveTagsFromStreamInput', { StreamName: STREAM_NAME, 'TagKeys!': { type: 'list', member: TAG_KEY, minLength: 1, maxLength: 50 }, StreamARN: STREAM_ARN }),
+  ListTagsForStream: structure('ListTagsForStreamInput', { StreamName: STREAM_NAME, ExclusiveStartTagKey: TAG_KEY, Limit: { type: 'integer', min: 1, max: 50 }, StreamARN: STREAM_ARN }),
+  SubscribeToShard: structure('SubscribeToShardInput', { 'ConsumerARN!': CONSUMER_ARN, 'ShardId!': SHARD_ID, 'StartingPosition!': STARTING_POSITION }),
+  // shardline's own: checks a stream's logs end to end (docs/PROTOCOL.md).
+  VerifyStream: structure('VerifyStreamInput', { StreamName: STREAM_NAME, StreamARN: STREAM_ARN }),
+} satisfies Record<string, StructureShape>);
