@@ -29,13 +29,14 @@ import {
   SplitShardCommand,
   SubscribeToShardCommand,
   UpdateShardCountCommand,
+  UpdateStreamModeCommand,
 } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import cbor from 'cbor';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Engine } from '../../src/engine.js';
 import { KinesisHttpServer } from '../../src/net/kinesis/server.js';
-import { JSON_HEADERS, type RawAnswer, SIGNED, rawKinesis } from '../helpers/kinesis_requests.js';
+import { callKinesis, JSON_HEADERS, type RawAnswer, SIGNED, rawKinesis } from '../helpers/kinesis_requests.js';
 import { suiteTempDir } from '../helpers/temp_dir.js';
 
 // Goal: the unmodified AWS SDK for JavaScript v3 works against shardline's Kinesis HTTP API,
@@ -154,6 +155,20 @@ describe.each(['h2', 'h1'] as const)('the AWS SDK over %s', (transport) => {
     expect((await client.send(new DescribeStreamConsumerCommand({ ConsumerARN: Consumer!.ConsumerARN }))).ConsumerDescription?.ConsumerName).toBe('app');
     expect((await client.send(new ListStreamConsumersCommand({ StreamARN: arn }))).Consumers?.map((c) => c.ConsumerName)).toEqual(['app']);
     await client.send(new DeregisterStreamConsumerCommand({ ConsumerARN: Consumer!.ConsumerARN }));
+  });
+
+  it('switches the capacity mode, and verifies a stream through the same API', async () => {
+    const arn = (await client.send(new DescribeStreamSummaryCommand({ StreamName: stream }))).StreamDescriptionSummary!.StreamARN!;
+    await client.send(new UpdateStreamModeCommand({ StreamARN: arn, StreamModeDetails: { StreamMode: 'ON_DEMAND' } }));
+    expect((await client.send(new DescribeStreamSummaryCommand({ StreamARN: arn }))).StreamDescriptionSummary?.StreamModeDetails?.StreamMode).toBe('ON_DEMAND');
+    await client.send(new UpdateStreamModeCommand({ StreamARN: arn, StreamModeDetails: { StreamMode: 'PROVISIONED' } }));
+    // VerifyStream is shardline's own: no SDK command, the same awsJson1_1 call.
+    const verified = await callKinesis(server.port, 'VerifyStream', { StreamName: stream });
+    expect(verified.status).toBe(200);
+    const shards = verified.body.Shards as Array<{ ShardId: string; Batches: number; Corrupt: unknown[] }>;
+    expect(shards.length).toBeGreaterThan(0);
+    expect(shards.every((shard) => shard.Corrupt.length === 0)).toBe(true);
+    expect(shards.reduce((sum, shard) => sum + shard.Batches, 0)).toBeGreaterThan(0);
   });
 
   it('throws the SDK\'s typed exceptions with status 400', async () => {
@@ -351,6 +366,24 @@ describe('SubscribeToShard over HTTP/2, read by the SDK\'s own event-stream pars
     expect(seen).toEqual(['before', 'after']);
     expect(events.every((event) => typeof event.ContinuationSequenceNumber === 'string' && typeof event.MillisBehindLatest === 'number')).toBe(true);
     expect(events.at(-1)!.ChildShards?.map((child) => child.ShardId)).toEqual(['shardId-000000000001', 'shardId-000000000002']);
+  });
+
+  it('starts AT_TIMESTAMP from the epoch seconds the SDK sends', async () => {
+    const timed = 'subscribed-at';
+    await client.send(new CreateStreamCommand({ StreamName: timed, ShardCount: 1 }));
+    const streamArn = (await client.send(new DescribeStreamSummaryCommand({ StreamName: timed }))).StreamDescriptionSummary!.StreamARN!;
+    const arn = (await client.send(new RegisterStreamConsumerCommand({ StreamARN: streamArn, ConsumerName: 'timed' }))).Consumer!.ConsumerARN!;
+    await client.send(new PutRecordCommand({ StreamName: timed, PartitionKey: 'k', Data: encoder.encode('early') }));
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const from = new Date();
+    await client.send(new PutRecordCommand({ StreamName: timed, PartitionKey: 'k', Data: encoder.encode('late') }));
+    const { EventStream } = await client.send(new SubscribeToShardCommand({ ConsumerARN: arn, ShardId: 'shardId-000000000000', StartingPosition: { Type: 'AT_TIMESTAMP', Timestamp: from } }));
+    for await (const event of EventStream!) {
+      const records = event.SubscribeToShardEvent?.Records ?? [];
+      if (records.length === 0) continue;
+      expect(records.map((record) => decoder.decode(record.Data))).toEqual(['late']);
+      break;
+    }
   });
 
   it('answers an unknown consumer with a plain 400 before any event', async () => {
