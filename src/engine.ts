@@ -76,6 +76,19 @@ function consumerDescription(consumer: ConsumerRecord): ConsumerDescription {
   return { ConsumerName: consumer.consumerName, ConsumerARN: consumer.consumerArn, ConsumerStatus: 'ACTIVE', ConsumerCreationTimestamp: new Date(consumer.createdAtMs) };
 }
 
+/** A ListShards NextToken names its stream and position: AWS refuses it with either of them again. */
+function checkListShardsToken(request: StreamReference & { NextToken?: string; ExclusiveStartShardId?: string; StreamCreationTimestamp?: unknown }): void {
+  const named = request.StreamName !== undefined || request.StreamARN !== undefined;
+  if (request.NextToken === undefined) {
+    if (!named) throw new InvalidArgumentException('Either NextToken or StreamName should be provided.');
+    return;
+  }
+  if (named) throw new InvalidArgumentException('NextToken and StreamName cannot be provided together.');
+  if (request.ExclusiveStartShardId !== undefined || request.StreamCreationTimestamp !== undefined) {
+    throw new InvalidArgumentException('NextToken cannot be provided together with ExclusiveStartShardId or StreamCreationTimestamp.');
+  }
+}
+
 /** Kinesis' account shard limit is ours per stream: asking for more is a limit, not bad input. */
 function withinShardLimit(shardCount: number): number {
   if (shardCount > SHARDS_PER_STREAM_MAX) throw new LimitExceededException(`a stream has at most ${SHARDS_PER_STREAM_MAX} open shards, ${shardCount} were asked for`);
@@ -347,6 +360,7 @@ export class Engine {
     Shards: KinesisShard[];
     NextToken?: string;
   } {
+    checkListShardsToken(request);
     const stream = this.stream(request.NextToken === undefined ? request : { StreamName: request.NextToken.split('/')[0] });
     const max = request.MaxResults === undefined ? 1000 : checkInteger(request.MaxResults, 'MaxResults', 1, 10_000);
     const after = request.NextToken?.split('/')[1] ?? request.ExclusiveStartShardId ?? (request.ShardFilter?.Type === 'AFTER_SHARD_ID' ? request.ShardFilter.ShardId : undefined);

@@ -159,6 +159,27 @@ describe('what is checked, and when', () => {
   });
 });
 
+describe('rules the API reference states in prose, with AWS\'s exceptions', () => {
+  it.each([
+    ['ListShards with neither NextToken nor a stream', 'ListShards', {}, 'InvalidArgumentException', 'Either NextToken or StreamName should be provided.'],
+    ['ListShards with both NextToken and a stream', 'ListShards', { StreamName: STREAM, NextToken: `${STREAM}/shardId-000000000000` }, 'InvalidArgumentException', 'NextToken and StreamName cannot be provided together.'],
+    ['a retention under 24 hours', 'DecreaseStreamRetentionPeriod', { StreamName: STREAM, RetentionPeriodHours: 12 }, 'InvalidArgumentException',
+      'Minimum allowed retention period is 24 hours. Requested retention period (12 hours) is too short.'],
+    ['a retention over 8,760 hours', 'IncreaseStreamRetentionPeriod', { StreamName: STREAM, RetentionPeriodHours: 9000 }, 'InvalidArgumentException',
+      'Maximum allowed retention period is 8760 hours. Requested retention period (9000 hours) is too long.'],
+  ])('%s', async (_case, operation, request, type, message) => {
+    const answer = await callKinesis(server.port, operation, request);
+    expect(answer.status).toBe(400);
+    expect(answer.body).toEqual({ __type: type, message });
+  });
+
+  it('answers more shards than a stream may have as a limit, not bad input', async () => {
+    const answer = await callKinesis(server.port, 'CreateStream', { StreamName: 'huge', ShardCount: 501 });
+    expect(answer.body.__type).toBe('LimitExceededException');
+    expect((await callKinesis(server.port, 'DescribeStreamSummary', { StreamName: 'huge' })).body.__type).toBe('ResourceNotFoundException');
+  });
+});
+
 describe('through the AWS SDK and in CBOR', () => {
   let client: KinesisClient;
 
