@@ -76,17 +76,21 @@ function consumerDescription(consumer: ConsumerRecord): ConsumerDescription {
   return { ConsumerName: consumer.consumerName, ConsumerARN: consumer.consumerArn, ConsumerStatus: 'ACTIVE', ConsumerCreationTimestamp: new Date(consumer.createdAtMs) };
 }
 
-/** A ListShards NextToken names its stream and position: AWS refuses it with either of them again. */
-function checkListShardsToken(request: StreamReference & { NextToken?: string; ExclusiveStartShardId?: string; StreamCreationTimestamp?: unknown }): void {
-  const named = request.StreamName !== undefined || request.StreamARN !== undefined;
+/** Checked tags, at most TAGS_PER_STREAM_MAX of them. */
+function checkTags(tags: Record<string, string>): Record<string, string> {
+  for (const [key, value] of Object.entries(tags)) checkTag(key, value);
+  if (Object.keys(tags).length > TAGS_PER_STREAM_MAX) throw new LimitExceededException(`a stream has at most ${TAGS_PER_STREAM_MAX} tags`);
+  return tags;
+}
+
+/** A ListShards NextToken names its stream and position: AWS refuses it with any of them again. */
+function checkListShardsToken(request: StreamReference & { NextToken?: string; ExclusiveStartShardId?: string; StreamCreationTimestamp?: unknown; ShardFilter?: unknown }): void {
   if (request.NextToken === undefined) {
-    if (!named) throw new InvalidArgumentException('Either NextToken or StreamName should be provided.');
+    if (request.StreamName === undefined && request.StreamARN === undefined) throw new InvalidArgumentException('Either NextToken or StreamName should be provided.');
     return;
   }
-  if (named) throw new InvalidArgumentException('NextToken and StreamName cannot be provided together.');
-  if (request.ExclusiveStartShardId !== undefined || request.StreamCreationTimestamp !== undefined) {
-    throw new InvalidArgumentException('NextToken cannot be provided together with ExclusiveStartShardId or StreamCreationTimestamp.');
-  }
+  const also = (['StreamName', 'StreamARN', 'ExclusiveStartShardId', 'StreamCreationTimestamp', 'ShardFilter'] as const).find((member) => request[member] !== undefined);
+  if (also !== undefined) throw new InvalidArgumentException(`NextToken and ${also} cannot be provided together.`);
 }
 
 /** Kinesis' account shard limit is ours per stream: asking for more is a limit, not bad input. */
@@ -97,7 +101,7 @@ function withinShardLimit(shardCount: number): number {
 
 /** The retention bounds are AWS's InvalidArgumentExceptions, in its words. */
 function retentionHours(value: unknown): number {
-  const hours = checkInteger(value, 'RetentionPeriodHours', 1, Number.MAX_SAFE_INTEGER);
+  const hours = checkInteger(value, 'RetentionPeriodHours', Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
   if (hours < RETENTION_HOURS_MIN) throw new InvalidArgumentException(`Minimum allowed retention period is ${RETENTION_HOURS_MIN} hours. Requested retention period (${hours} hours) is too short.`);
   if (hours > RETENTION_HOURS_MAX) throw new InvalidArgumentException(`Maximum allowed retention period is ${RETENTION_HOURS_MAX} hours. Requested retention period (${hours} hours) is too long.`);
   return hours;
@@ -254,15 +258,17 @@ export class Engine {
 
   // ---- streams ----
 
-  async createStream(request: { StreamName: string; ShardCount?: number; StreamModeDetails?: { StreamMode: StreamMode } }): Promise<void> {
+  async createStream(request: { StreamName: string; ShardCount?: number; StreamModeDetails?: { StreamMode: StreamMode }; Tags?: Record<string, string> }): Promise<void> {
     this.checkOpen();
     const name = checkName(request?.StreamName, 'StreamName');
+    const tags = checkTags({ ...request.Tags });
     const mode = request.StreamModeDetails?.StreamMode ?? 'PROVISIONED';
     if (mode !== 'PROVISIONED' && mode !== 'ON_DEMAND') throw new ValidationException(`StreamMode must be PROVISIONED or ON_DEMAND`);
     const shardCount = mode === 'ON_DEMAND' && request.ShardCount === undefined ? ON_DEMAND_INITIAL_SHARDS : withinShardLimit(checkInteger(request.ShardCount, 'ShardCount', 1, Number.MAX_SAFE_INTEGER));
     if (this.catalog.get(name) !== undefined) throw new ResourceInUseException(`Stream ${name} under account ${ACCOUNT_ID} already exists.`);
     if (this.catalog.all().length >= STREAMS_MAX) throw new LimitExceededException(`at most ${STREAMS_MAX} streams`);
     const stream = this.catalog.create(name, shardCount, mode, this.options.clock());
+    stream.tags = tags;
     await this.catalog.save();
     await Promise.all(stream.shards.map((shard) => this.openShard(stream, shard)));
     this.route(stream);
@@ -356,7 +362,7 @@ export class Engine {
     };
   }
 
-  listShards(request: StreamReference & { NextToken?: string; ExclusiveStartShardId?: string; MaxResults?: number; ShardFilter?: { Type: string; ShardId?: string } }): {
+  listShards(request: StreamReference & { NextToken?: string; ExclusiveStartShardId?: string; MaxResults?: number; StreamCreationTimestamp?: Date; ShardFilter?: { Type: string; ShardId?: string } }): {
     Shards: KinesisShard[];
     NextToken?: string;
   } {
@@ -802,12 +808,8 @@ export class Engine {
 
   async addTagsToStream(request: StreamReference & { Tags: Record<string, string> }): Promise<void> {
     const stream = this.stream(request);
-    const tags = Object.entries(request.Tags ?? {});
-    if (tags.length === 0) throw new ValidationException('Tags must hold at least one tag');
-    for (const [key, value] of tags) checkTag(key, value);
-    const merged = { ...stream.tags, ...request.Tags };
-    if (Object.keys(merged).length > TAGS_PER_STREAM_MAX) throw new LimitExceededException(`a stream has at most ${TAGS_PER_STREAM_MAX} tags`);
-    stream.tags = merged;
+    if (Object.keys(request.Tags ?? {}).length === 0) throw new ValidationException('Tags must hold at least one tag');
+    stream.tags = checkTags({ ...stream.tags, ...request.Tags });
     await this.catalog.save();
   }
 

@@ -58,6 +58,11 @@ export class ValidationException extends ShardlineError {
   readonly code = 'ValidationException' as const;
 }
 
+/** A request with DryRun set that would have succeeded: checked, not carried out (Kinesis' name). */
+export class DryRunOperationException extends ShardlineError {
+  readonly code = 'DryRunOperationException' as const;
+}
+
 /** The caller may not perform the operation. */
 export class AccessDeniedException extends ShardlineError {
   readonly code = 'AccessDeniedException' as const;

@@ -32,11 +32,10 @@ import {
   UpdateStreamModeCommand,
 } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import cbor from 'cbor';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Engine } from '../../src/engine.js';
 import { KinesisHttpServer } from '../../src/net/kinesis/server.js';
-import { callKinesis, JSON_HEADERS, type RawAnswer, SIGNED, rawKinesis } from '../helpers/kinesis_requests.js';
+import { callKinesis, javaCbor, JSON_HEADERS, type RawAnswer, SIGNED, rawKinesis } from '../helpers/kinesis_requests.js';
 import { suiteTempDir } from '../helpers/temp_dir.js';
 
 // Goal: the unmodified AWS SDK for JavaScript v3 works against shardline's Kinesis HTTP API,
@@ -247,10 +246,6 @@ describe('raw requests', () => {
   });
 });
 
-// A CBOR client as the Java SDK is one: plain byte strings (Buffers) for blobs, epoch times (tag 1).
-// cbor.encode stops at 16 KiB, its stream's high-water mark (see src/net/kinesis/wire.ts).
-const CBOR_ENCODING: Parameters<typeof cbor.encodeOne>[1] & { readonly highWaterMark: number } = { highWaterMark: 16 * 1024 * 1024 };
-const cborClient = { encode: (value: unknown): Buffer => cbor.encodeOne(value, CBOR_ENCODING), decode: (bytes: Buffer): unknown => cbor.decodeFirstSync(bytes) };
 const CBOR_HEADERS = { 'content-type': 'application/x-amz-cbor-1.1', 'x-amz-date': '20261201T000000Z', authorization: SIGNED };
 
 interface CborAnswer {
@@ -276,31 +271,43 @@ function cborRequest(operation: string, request: unknown, body?: Buffer): Promis
     stream.on('end', () => {
       session.close();
       const bytes = Buffer.concat(chunks);
-      resolve({ status, contentType, bytes, body: cborClient.decode(bytes) as Record<string, unknown> });
+      resolve({ status, contentType, bytes, body: javaCbor.decode(bytes) as Record<string, unknown> });
     });
     stream.on('error', reject);
-    stream.end(body ?? cborClient.encode(request));
+    stream.end(body ?? javaCbor.encode(request));
   });
 }
 
 describe('CBOR (application/x-amz-cbor-1.1)', () => {
   const stream = 'cbor';
 
-  it('takes and answers CBOR: byte strings for blobs, epoch times for timestamps', async () => {
+  it('takes and answers CBOR: byte strings for blobs, tag 1 over epoch milliseconds for timestamps', async () => {
     expect((await cborRequest('CreateStream', { StreamName: stream, ShardCount: 1 })).status).toBe(200);
+    const before = Date.now();
     const put = await cborRequest('PutRecord', { StreamName: stream, PartitionKey: 'k', Data: Buffer.from('hello') });
     expect(put).toMatchObject({ status: 200, contentType: 'application/x-amz-cbor-1.1', body: { ShardId: 'shardId-000000000000', SequenceNumber: expect.any(String) } });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const between = new Date();
+    await new Promise((resolve) => setTimeout(resolve, 20));
     const puts = await cborRequest('PutRecords', { StreamName: stream, Records: [{ PartitionKey: 'a', Data: Buffer.from([0, 255]) }] });
     expect(puts.body.FailedRecordCount).toBe(0);
-    const iterator = await cborRequest('GetShardIterator', { StreamName: stream, ShardId: 'shardId-000000000000', ShardIteratorType: 'AT_TIMESTAMP', Timestamp: new Date(Date.now() - 60_000) });
-    const read = await cborRequest('GetRecords', { ShardIterator: iterator.body.ShardIterator });
+    const from = async (Timestamp: Date): Promise<CborAnswer> => {
+      const iterator = await cborRequest('GetShardIterator', { StreamName: stream, ShardId: 'shardId-000000000000', ShardIteratorType: 'AT_TIMESTAMP', Timestamp });
+      return cborRequest('GetRecords', { ShardIterator: iterator.body.ShardIterator });
+    };
+    const read = await from(new Date(before - 60_000));
     const records = read.body.Records as Array<{ Data: Uint8Array; ApproximateArrivalTimestamp: Date }>;
     expect(records.map((record) => Buffer.from(record.Data).toString('hex'))).toEqual([Buffer.from('hello').toString('hex'), '00ff']);
-    expect(records[0]!.ApproximateArrivalTimestamp).toBeInstanceOf(Date);
-    // On the wire: major type 2 (0x45 = a byte string of 5) and tag 1, not a typed-array tag 64.
+    // Read back as milliseconds, the arrival times are now; read as seconds they would be 1970.
+    expect(records[0]!.ApproximateArrivalTimestamp.getTime()).toBeGreaterThanOrEqual(before - 1000);
+    expect(records[0]!.ApproximateArrivalTimestamp.getTime()).toBeLessThanOrEqual(Date.now() + 1000);
+    // Sent as milliseconds, AT_TIMESTAMP starts between the two puts.
+    expect(((await from(between)).body.Records as unknown[]).length).toBe(1);
+    // On the wire: major type 2 (0x45 = a byte string of 5) and tag 1 over a 64-bit integer
+    // (0xc1 0x1b), not a typed-array tag 64 or a float of seconds.
     expect(read.bytes.includes(Buffer.concat([Buffer.from([0x45]), Buffer.from('hello')]))).toBe(true);
     expect(read.bytes.includes(Buffer.from([0xd8, 0x40]))).toBe(false);
-    expect(read.bytes.includes(Buffer.from([0xc1]))).toBe(true);
+    expect(read.bytes.includes(Buffer.from([0xc1, 0x1b]))).toBe(true);
   });
 
   it('takes and answers CBOR bodies of megabytes, past the cbor package\'s 16 KiB stream mark', async () => {
@@ -378,12 +385,12 @@ describe('SubscribeToShard over HTTP/2, read by the SDK\'s own event-stream pars
     const from = new Date();
     await client.send(new PutRecordCommand({ StreamName: timed, PartitionKey: 'k', Data: encoder.encode('late') }));
     const { EventStream } = await client.send(new SubscribeToShardCommand({ ConsumerARN: arn, ShardId: 'shardId-000000000000', StartingPosition: { Type: 'AT_TIMESTAMP', Timestamp: from } }));
+    let first: string[] = [];
     for await (const event of EventStream!) {
-      const records = event.SubscribeToShardEvent?.Records ?? [];
-      if (records.length === 0) continue;
-      expect(records.map((record) => decoder.decode(record.Data))).toEqual(['late']);
-      break;
+      first = (event.SubscribeToShardEvent?.Records ?? []).map((record) => decoder.decode(record.Data));
+      if (first.length > 0) break;
     }
+    expect(first).toEqual(['late']);
   });
 
   it('answers an unknown consumer with a plain 400 before any event', async () => {

@@ -1,12 +1,11 @@
-import { CreateStreamCommand, KinesisClient, PutRecordCommand, SubscribeToShardCommand, ValidationException } from '@aws-sdk/client-kinesis';
+import { CreateStreamCommand, DryRunOperationException, KinesisClient, PutRecordCommand, SubscribeToShardCommand, ValidationException } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import cbor from 'cbor';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Engine } from '../../src/engine.js';
 import { INPUT_SHAPES } from '../../src/net/kinesis/input_shapes.js';
 import { KinesisHttpServer } from '../../src/net/kinesis/server.js';
 import { OPERATIONS } from '../../src/net/operations.js';
-import { callKinesis, JSON_HEADERS, rawKinesis } from '../helpers/kinesis_requests.js';
+import { callKinesis, javaCbor, JSON_HEADERS, rawKinesis } from '../helpers/kinesis_requests.js';
 import { suiteTempDir } from '../helpers/temp_dir.js';
 
 // Goal: bad input is refused as Kinesis refuses it, side by side with what AWS documents rather
@@ -65,6 +64,8 @@ describe('constraints, in AWS\'s words', () => {
       "Value '0x1' at 'startingSequenceNumber' failed to satisfy constraint: Member must satisfy regular expression pattern: 0|([1-9]\\d{0,128})"],
     ['a GetRecords limit of 0', 'GetRecords', { ShardIterator: 'x', Limit: 0 }, "Value '0' at 'limit' failed to satisfy constraint: Member must have value greater than or equal to 1"],
     ['a GetRecords limit over 10,000', 'GetRecords', { ShardIterator: 'x', Limit: 10001 }, "Value '10001' at 'limit' failed to satisfy constraint: Member must have value less than or equal to 10000"],
+    ['a GetRecords iterator over 512 characters', 'GetRecords', { ShardIterator: 'i'.repeat(513) },
+      `Value '${'i'.repeat(513)}' at 'shardIterator' failed to satisfy constraint: Member must have length less than or equal to 512`],
     ['a ListTagsForStream limit over 50', 'ListTagsForStream', { StreamName: STREAM, Limit: 51 }, "Value '51' at 'limit' failed to satisfy constraint: Member must have value less than or equal to 50"],
     ['a ShardCount of 0', 'CreateStream', { StreamName: 'zero', ShardCount: 0 }, "Value '0' at 'shardCount' failed to satisfy constraint: Member must have value greater than or equal to 1"],
     ['a hash key that is not a decimal number', 'SplitShard', { StreamName: STREAM, ShardToSplit: 'shardId-000000000000', NewStartingHashKey: '0x10' },
@@ -148,6 +149,9 @@ describe('what is checked, and when', () => {
     ['a string where a list item structure goes', 'PutRecords', { StreamName: STREAM, Records: ['k'] }, "the value at 'records.1.member' must be a structure, got a string"],
     ['a number where a tag value goes', 'AddTagsToStream', { StreamName: STREAM, Tags: { team: 7 } }, "the value at 'tags.team' must be a string, got the number 7"],
     ['a number where a boolean goes', 'DeleteStream', { StreamName: STREAM, EnforceConsumerDeletion: 1 }, "the value at 'enforceConsumerDeletion' must be a boolean, got the number 1"],
+    ['a null list item', 'PutRecords', { StreamName: STREAM, Records: [null] }, "the value at 'records.1.member' must be a structure, got null"],
+    ['a blob that is not base64, among others', 'PutRecords', { StreamName: STREAM, Records: [{ PartitionKey: 'k', Data: DATA }, { PartitionKey: 'k', Data: 'aG=k' }] },
+      "the value at 'records.2.member.data' must be a base64-encoded blob"],
   ])('answers %s with a SerializationException, as AWS\'s deserializer does', async (_case, operation, request, message) => {
     const answer = await callKinesis(server.port, operation, request);
     expect(answer.status).toBe(400);
@@ -163,6 +167,10 @@ describe('rules the API reference states in prose, with AWS\'s exceptions', () =
   it.each([
     ['ListShards with neither NextToken nor a stream', 'ListShards', {}, 'InvalidArgumentException', 'Either NextToken or StreamName should be provided.'],
     ['ListShards with both NextToken and a stream', 'ListShards', { StreamName: STREAM, NextToken: `${STREAM}/shardId-000000000000` }, 'InvalidArgumentException', 'NextToken and StreamName cannot be provided together.'],
+    ['ListShards with both NextToken and a stream ARN', 'ListShards', { StreamARN: STREAM_ARN, NextToken: `${STREAM}/shardId-000000000000` }, 'InvalidArgumentException', 'NextToken and StreamARN cannot be provided together.'],
+    ['ListShards with both NextToken and a filter', 'ListShards', { NextToken: `${STREAM}/shardId-000000000000`, ShardFilter: { Type: 'AT_LATEST' } }, 'InvalidArgumentException', 'NextToken and ShardFilter cannot be provided together.'],
+    ['a retention of 0 hours', 'IncreaseStreamRetentionPeriod', { StreamName: STREAM, RetentionPeriodHours: 0 }, 'InvalidArgumentException',
+      'Minimum allowed retention period is 24 hours. Requested retention period (0 hours) is too short.'],
     ['a retention under 24 hours', 'DecreaseStreamRetentionPeriod', { StreamName: STREAM, RetentionPeriodHours: 12 }, 'InvalidArgumentException',
       'Minimum allowed retention period is 24 hours. Requested retention period (12 hours) is too short.'],
     ['a retention over 8,760 hours', 'IncreaseStreamRetentionPeriod', { StreamName: STREAM, RetentionPeriodHours: 9000 }, 'InvalidArgumentException',
@@ -177,6 +185,34 @@ describe('rules the API reference states in prose, with AWS\'s exceptions', () =
     const answer = await callKinesis(server.port, 'CreateStream', { StreamName: 'huge', ShardCount: 501 });
     expect(answer.body.__type).toBe('LimitExceededException');
     expect((await callKinesis(server.port, 'DescribeStreamSummary', { StreamName: 'huge' })).body.__type).toBe('ResourceNotFoundException');
+  });
+});
+
+describe('members of the current API', () => {
+  it('checks a DryRun request, stores nothing, and answers DryRunOperationException', async () => {
+    const answer = await callKinesis(server.port, 'PutRecords', { StreamName: STREAM, DryRun: true, Records: [{ PartitionKey: 'k', Data: DATA }] });
+    expect(answer.body).toEqual({ __type: 'DryRunOperationException', message: 'The request was rejected because the DryRun parameter was specified.' });
+    const iterator = await engine.getShardIterator({ StreamName: STREAM, ShardId: 'shardId-000000000000', ShardIteratorType: 'TRIM_HORIZON' });
+    expect((await engine.getRecords({ ShardIterator: iterator.ShardIterator })).Records).toHaveLength(0);
+    expect((await callKinesis(server.port, 'PutRecord', { StreamName: 'no-such-stream', DryRun: true, PartitionKey: 'k', Data: DATA })).body.__type).toBe('ResourceNotFoundException');
+    expect((await callKinesis(server.port, 'GetShardIterator', { StreamName: STREAM, DryRun: true, ShardId: 'shardId-000000000009', ShardIteratorType: 'LATEST' })).body.__type).toBe('ResourceNotFoundException');
+    expect((await callKinesis(server.port, 'PutRecord', { StreamName: STREAM, DryRun: false, PartitionKey: 'k', Data: DATA })).status).toBe(200);
+  });
+
+  it('takes tags on CreateStream and ignores the reserved StreamId', async () => {
+    expect((await callKinesis(server.port, 'CreateStream', { StreamName: 'tagged', ShardCount: 1, Tags: { team: 'data' } })).status).toBe(200);
+    const tags = await callKinesis(server.port, 'ListTagsForStream', { StreamName: 'tagged', StreamId: 'reserved' });
+    expect(tags.body).toEqual({ Tags: [{ Key: 'team', Value: 'data' }], HasMoreTags: false });
+  });
+
+  it.each([
+    ['CreateStream', { StreamName: 'sized', ShardCount: 1, MaxRecordSizeInKiB: 2048 }, 'MaxRecordSizeInKiB is not supported by shardline: records are at most 1 MiB'],
+    ['CreateStream', { StreamName: 'warm', StreamModeDetails: { StreamMode: 'ON_DEMAND' }, WarmThroughputMiBps: 10 }, 'WarmThroughputMiBps is not supported by shardline: there is no warm throughput to provision on one machine'],
+    ['RegisterStreamConsumer', { StreamARN: STREAM_ARN, ConsumerName: 'tagged', Tags: { a: 'b' } }, 'Tags is not supported by shardline: consumers carry no tags here'],
+  ])('refuses %s members for features it does not have, by name: %#', async (operation, request, message) => {
+    const answer = await callKinesis(server.port, operation, request);
+    expect(answer.body).toEqual({ __type: 'InvalidArgumentException', message });
+    expect((await callKinesis(server.port, 'ListStreams', {})).body.StreamNames).not.toContain((request as { StreamName?: string }).StreamName ?? '');
   });
 });
 
@@ -203,17 +239,28 @@ describe('through the AWS SDK and in CBOR', () => {
     expect(put).toBeInstanceOf(ValidationException);
   });
 
+  it('raises the SDK\'s DryRunOperationException', async () => {
+    const dry = client.send(new PutRecordCommand({ StreamName: STREAM, PartitionKey: 'k', Data: Buffer.from('x'), DryRun: true }));
+    await expect(dry).rejects.toBeInstanceOf(DryRunOperationException);
+  });
+
   it('refuses a malformed consumer ARN for SubscribeToShard before subscribing', async () => {
     const subscribing = client.send(new SubscribeToShardCommand({ ConsumerARN: `${STREAM_ARN}/consumer/c`, ShardId: 'shardId-000000000000', StartingPosition: { Type: 'LATEST' } }));
     await expect(subscribing).rejects.toBeInstanceOf(ValidationException);
   });
 
+  it('refuses a CBOR map with keys that are not strings where a structure goes', async () => {
+    const headers = { ...JSON_HEADERS, 'content-type': 'application/x-amz-cbor-1.1', 'x-amz-target': 'Kinesis_20131202.AddTagsToStream' };
+    const answer = await rawKinesis(server.port, headers, javaCbor.encode({ StreamName: STREAM, Tags: new Map<unknown, string>([[1, 'one']]) }));
+    expect(javaCbor.decode(answer.bytes)).toEqual({ __type: 'SerializationException', message: "the value at 'tags' must be a map, got a Map" });
+  });
+
   it('answers a CBOR request\'s validation errors in CBOR', async () => {
     const headers = { ...JSON_HEADERS, 'content-type': 'application/x-amz-cbor-1.1', 'x-amz-target': 'Kinesis_20131202.PutRecord' };
-    const answer = await rawKinesis(server.port, headers, cbor.encode({ StreamName: STREAM, PartitionKey: 'k', Data: Buffer.alloc(1048577) }));
+    const answer = await rawKinesis(server.port, headers, javaCbor.encode({ Data: Buffer.alloc(1048577), StreamName: STREAM, PartitionKey: 'k' }));
     expect(answer.headers['content-type']).toBe('application/x-amz-cbor-1.1');
     expect(answer.status).toBe(400);
-    expect(cbor.decodeFirstSync(answer.bytes)).toEqual({
+    expect(javaCbor.decode(answer.bytes)).toEqual({
       __type: 'ValidationException',
       message: detected("Value 'java.nio.HeapByteBuffer[pos=0 lim=1048577 cap=1048577]' at 'data' failed to satisfy constraint: Member must have length less than or equal to 1048576"),
     });

@@ -7,8 +7,9 @@
  * Node's decoder stops at the first '=', so padded strings cannot simply be joined. Each one's
  * padding is replaced by 'A's (zero bits): its last quantum then decodes to 3 bytes, of which
  * the first 1 or 2 are its own, and the blob is a view that leaves the rest out. Node skips what
- * is not base64 rather than failing, so any bad string makes the joined result come out short;
- * the strings are then decoded one at a time to find it. What is accepted is what decoding each
+ * is not base64 rather than failing, so any bad string makes the joined result come out short
+ * (or, for characters above ASCII, which Node would misread, fails a check of the whole); the
+ * strings are then decoded one at a time to find it. What is accepted is what decoding each
  * string on its own accepts: a length that is a multiple of 4, padding only at the end, base64 or
  * base64url characters.
  */
@@ -25,9 +26,17 @@ function paddingOf(text: string): number {
   return text.charCodeAt(length - 2) === PAD ? 2 : 1;
 }
 
+/**
+ * Node's decoder reads only a character's low byte, so U+0141 would pass for 'A' (0x41): text
+ * is taken only when it is all ASCII, which its UTF-8 length tells cheaply.
+ */
+function isAscii(text: string): boolean {
+  return Buffer.byteLength(text, 'utf8') === text.length;
+}
+
 /** Decodes `text` on its own; undefined if it is not base64. */
 export function decodeBase64(text: string): Buffer | undefined {
-  if (text.length % QUANTUM_CHARS !== 0) return undefined;
+  if (text.length % QUANTUM_CHARS !== 0 || !isAscii(text)) return undefined;
   const decoded = Buffer.from(text, 'base64');
   return decoded.length === (text.length / QUANTUM_CHARS) * 3 - paddingOf(text) ? decoded : undefined;
 }
@@ -61,6 +70,7 @@ export class Base64Batch {
     const count = this.texts.length;
     if (count <= 1) return this.finishEach();
     const joined = this.unpadded.join('');
+    if (!isAscii(joined)) return this.finishEach();
     const decoded = Buffer.from(joined, 'base64');
     if (decoded.length !== (joined.length / QUANTUM_CHARS) * 3) return this.finishEach();
     // A plain Uint8Array: a Buffer's subarray goes through its species constructor, twice as slow.

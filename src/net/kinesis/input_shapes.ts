@@ -5,13 +5,19 @@
  * against them. Rules the model states only in prose (StreamName or StreamARN, retention from 24
  * to 8760 hours, shard limits) are the engine's to check.
  *
+ * The constraints are the published model's. The members are those of the current API, as the
+ * installed @aws-sdk/client-kinesis sends them: it adds StreamId (reserved, ignored), DryRun,
+ * CreateStream's Tags, and members for features shardline does not have, which are refused by
+ * name rather than ignored. The current API makes PartitionKey optional for streams that route
+ * records themselves; here every stream routes by partition key, so it stays required.
+ *
  * Patterns: the model writes them anchored (`^[a-zA-Z0-9_.-]+$`); AWS's API reference and its
  * error messages quote them bare (`[a-zA-Z0-9_.-]+`), and a value must match whole. The model's
  * `^0|([1-9]\d{0,38})$` for hash keys binds `|` loosely and would pass `0x`; what it means, and
  * what is checked here, is the whole value matching `0|([1-9]\d{0,38})`.
  */
 
-interface Sized {
+export interface Sized {
   readonly minLength?: number;
   readonly maxLength?: number;
 }
@@ -59,7 +65,13 @@ export interface StructureShape {
   readonly members: readonly Member[];
 }
 
-export type Shape = StringShape | IntegerShape | BlobShape | ListShape | MapShape | StructureShape | { readonly type: 'boolean' } | { readonly type: 'timestamp' };
+/** A member of the current API that shardline does not implement: refused, never ignored. */
+export interface UnsupportedShape {
+  readonly type: 'unsupported';
+  readonly why: string;
+}
+
+export type Shape = StringShape | IntegerShape | BlobShape | ListShape | MapShape | StructureShape | UnsupportedShape | { readonly type: 'boolean' } | { readonly type: 'timestamp' };
 
 function string(constraints: Omit<StringShape, 'type' | 'pattern' | 'patternText'> & { readonly pattern?: string } = {}): StringShape {
   const { pattern, ...rest } = constraints;
@@ -100,6 +112,11 @@ const RETENTION_HOURS: IntegerShape = { type: 'integer' };
 const PAGE_LIMIT: IntegerShape = { type: 'integer', min: 1, max: 10000 };
 const SHARD_ITERATOR_TYPE = string({ enum: ['AT_SEQUENCE_NUMBER', 'AFTER_SEQUENCE_NUMBER', 'TRIM_HORIZON', 'LATEST', 'AT_TIMESTAMP'] });
 const STREAM_MODE_DETAILS = structure('StreamModeDetails', { 'StreamMode!': string({ enum: ['PROVISIONED', 'ON_DEMAND'] }) });
+const TAG_MAP: MapShape = { type: 'map', key: TAG_KEY, value: TAG_VALUE, minLength: 1, maxLength: 200 };
+/** "Not Implemented. Reserved for future use." in AWS's reference: taken and ignored. */
+const STREAM_ID = string();
+const DRY_RUN = BOOLEAN;
+const WARM_THROUGHPUT: UnsupportedShape = { type: 'unsupported', why: 'there is no warm throughput to provision on one machine' };
 
 const SHARD_FILTER = structure('ShardFilter', {
   'Type!': string({ enum: ['AFTER_SHARD_ID', 'AT_TRIM_HORIZON', 'FROM_TRIM_HORIZON', 'AT_LATEST', 'AT_TIMESTAMP', 'FROM_TIMESTAMP'] }),
@@ -113,10 +130,18 @@ const STARTING_POSITION = structure('StartingPosition', { 'Type!': SHARD_ITERATO
 
 /** The input shape of each operation the HTTP API serves, by operation name. */
 export const INPUT_SHAPES: Readonly<Record<string, StructureShape>> = Object.assign(Object.create(null) as Record<string, StructureShape>, {
-  CreateStream: structure('CreateStreamInput', { 'StreamName!': STREAM_NAME, ShardCount: POSITIVE_INTEGER, StreamModeDetails: STREAM_MODE_DETAILS }),
-  DeleteStream: structure('DeleteStreamInput', { StreamName: STREAM_NAME, EnforceConsumerDeletion: BOOLEAN, StreamARN: STREAM_ARN }),
-  DescribeStream: structure('DescribeStreamInput', { StreamName: STREAM_NAME, Limit: PAGE_LIMIT, ExclusiveStartShardId: SHARD_ID, StreamARN: STREAM_ARN }),
-  DescribeStreamSummary: structure('DescribeStreamSummaryInput', { StreamName: STREAM_NAME, StreamARN: STREAM_ARN }),
+  CreateStream: structure('CreateStreamInput', {
+    'StreamName!': STREAM_NAME,
+    ShardCount: POSITIVE_INTEGER,
+    StreamModeDetails: STREAM_MODE_DETAILS,
+    Tags: TAG_MAP,
+    WarmThroughputMiBps: WARM_THROUGHPUT,
+    MaxRecordSizeInKiB: { type: 'unsupported', why: 'records are at most 1 MiB' },
+    RecordDistributionStrategy: { type: 'unsupported', why: 'records are routed by partition key' },
+  }),
+  DeleteStream: structure('DeleteStreamInput', { StreamName: STREAM_NAME, EnforceConsumerDeletion: BOOLEAN, StreamARN: STREAM_ARN, StreamId: STREAM_ID }),
+  DescribeStream: structure('DescribeStreamInput', { StreamName: STREAM_NAME, Limit: PAGE_LIMIT, ExclusiveStartShardId: SHARD_ID, StreamARN: STREAM_ARN, StreamId: STREAM_ID }),
+  DescribeStreamSummary: structure('DescribeStreamSummaryInput', { StreamName: STREAM_NAME, StreamARN: STREAM_ARN, StreamId: STREAM_ID }),
   ListStreams: structure('ListStreamsInput', { Limit: PAGE_LIMIT, ExclusiveStartStreamName: STREAM_NAME, NextToken: NEXT_TOKEN }),
   ListShards: structure('ListShardsInput', {
     StreamName: STREAM_NAME,
@@ -126,6 +151,7 @@ export const INPUT_SHAPES: Readonly<Record<string, StructureShape>> = Object.ass
     StreamCreationTimestamp: TIMESTAMP,
     ShardFilter: SHARD_FILTER,
     StreamARN: STREAM_ARN,
+    StreamId: STREAM_ID,
   }),
   PutRecord: structure('PutRecordInput', {
     StreamName: STREAM_NAME,
@@ -134,11 +160,15 @@ export const INPUT_SHAPES: Readonly<Record<string, StructureShape>> = Object.ass
     ExplicitHashKey: HASH_KEY,
     SequenceNumberForOrdering: SEQUENCE_NUMBER,
     StreamARN: STREAM_ARN,
+    StreamId: STREAM_ID,
+    DryRun: DRY_RUN,
   }),
   PutRecords: structure('PutRecordsInput', {
     'Records!': { type: 'list', member: PUT_RECORDS_ENTRY, minLength: 1, maxLength: 500 },
     StreamName: STREAM_NAME,
     StreamARN: STREAM_ARN,
+    StreamId: STREAM_ID,
+    DryRun: DRY_RUN,
   }),
   GetShardIterator: structure('GetShardIteratorInput', {
     StreamName: STREAM_NAME,
@@ -147,27 +177,35 @@ export const INPUT_SHAPES: Readonly<Record<string, StructureShape>> = Object.ass
     StartingSequenceNumber: SEQUENCE_NUMBER,
     Timestamp: TIMESTAMP,
     StreamARN: STREAM_ARN,
+    StreamId: STREAM_ID,
+    DryRun: DRY_RUN,
   }),
-  GetRecords: structure('GetRecordsInput', { 'ShardIterator!': SHARD_ITERATOR, Limit: PAGE_LIMIT, StreamARN: STREAM_ARN }),
-  SplitShard: structure('SplitShardInput', { StreamName: STREAM_NAME, 'ShardToSplit!': SHARD_ID, 'NewStartingHashKey!': HASH_KEY, StreamARN: STREAM_ARN }),
-  MergeShards: structure('MergeShardsInput', { StreamName: STREAM_NAME, 'ShardToMerge!': SHARD_ID, 'AdjacentShardToMerge!': SHARD_ID, StreamARN: STREAM_ARN }),
+  GetRecords: structure('GetRecordsInput', { 'ShardIterator!': SHARD_ITERATOR, Limit: PAGE_LIMIT, StreamARN: STREAM_ARN, StreamId: STREAM_ID, DryRun: DRY_RUN }),
+  SplitShard: structure('SplitShardInput', { StreamName: STREAM_NAME, 'ShardToSplit!': SHARD_ID, 'NewStartingHashKey!': HASH_KEY, StreamARN: STREAM_ARN, StreamId: STREAM_ID }),
+  MergeShards: structure('MergeShardsInput', { StreamName: STREAM_NAME, 'ShardToMerge!': SHARD_ID, 'AdjacentShardToMerge!': SHARD_ID, StreamARN: STREAM_ARN, StreamId: STREAM_ID }),
   UpdateShardCount: structure('UpdateShardCountInput', {
     StreamName: STREAM_NAME,
     'TargetShardCount!': POSITIVE_INTEGER,
     'ScalingType!': string({ enum: ['UNIFORM_SCALING'] }),
     StreamARN: STREAM_ARN,
+    StreamId: STREAM_ID,
   }),
-  IncreaseStreamRetentionPeriod: structure('IncreaseStreamRetentionPeriodInput', { StreamName: STREAM_NAME, 'RetentionPeriodHours!': RETENTION_HOURS, StreamARN: STREAM_ARN }),
-  DecreaseStreamRetentionPeriod: structure('DecreaseStreamRetentionPeriodInput', { StreamName: STREAM_NAME, 'RetentionPeriodHours!': RETENTION_HOURS, StreamARN: STREAM_ARN }),
-  UpdateStreamMode: structure('UpdateStreamModeInput', { 'StreamARN!': STREAM_ARN, 'StreamModeDetails!': STREAM_MODE_DETAILS }),
-  RegisterStreamConsumer: structure('RegisterStreamConsumerInput', { 'StreamARN!': STREAM_ARN, 'ConsumerName!': CONSUMER_NAME }),
-  DeregisterStreamConsumer: structure('DeregisterStreamConsumerInput', { StreamARN: STREAM_ARN, ConsumerName: CONSUMER_NAME, ConsumerARN: CONSUMER_ARN }),
-  DescribeStreamConsumer: structure('DescribeStreamConsumerInput', { StreamARN: STREAM_ARN, ConsumerName: CONSUMER_NAME, ConsumerARN: CONSUMER_ARN }),
-  ListStreamConsumers: structure('ListStreamConsumersInput', { 'StreamARN!': STREAM_ARN, NextToken: NEXT_TOKEN, MaxResults: PAGE_LIMIT, StreamCreationTimestamp: TIMESTAMP }),
-  AddTagsToStream: structure('AddTagsToStreamInput', { StreamName: STREAM_NAME, 'Tags!': { type: 'map', key: TAG_KEY, value: TAG_VALUE, minLength: 1, maxLength: 200 }, StreamARN: STREAM_ARN }),
-  RemoveTagsFromStream: structure('RemoveTagsFromStreamInput', { StreamName: STREAM_NAME, 'TagKeys!': { type: 'list', member: TAG_KEY, minLength: 1, maxLength: 50 }, StreamARN: STREAM_ARN }),
-  ListTagsForStream: structure('ListTagsForStreamInput', { StreamName: STREAM_NAME, ExclusiveStartTagKey: TAG_KEY, Limit: { type: 'integer', min: 1, max: 50 }, StreamARN: STREAM_ARN }),
-  SubscribeToShard: structure('SubscribeToShardInput', { 'ConsumerARN!': CONSUMER_ARN, 'ShardId!': SHARD_ID, 'StartingPosition!': STARTING_POSITION }),
+  IncreaseStreamRetentionPeriod: structure('IncreaseStreamRetentionPeriodInput', { StreamName: STREAM_NAME, 'RetentionPeriodHours!': RETENTION_HOURS, StreamARN: STREAM_ARN, StreamId: STREAM_ID }),
+  DecreaseStreamRetentionPeriod: structure('DecreaseStreamRetentionPeriodInput', { StreamName: STREAM_NAME, 'RetentionPeriodHours!': RETENTION_HOURS, StreamARN: STREAM_ARN, StreamId: STREAM_ID }),
+  UpdateStreamMode: structure('UpdateStreamModeInput', { 'StreamARN!': STREAM_ARN, StreamId: STREAM_ID, 'StreamModeDetails!': STREAM_MODE_DETAILS, WarmThroughputMiBps: WARM_THROUGHPUT }),
+  RegisterStreamConsumer: structure('RegisterStreamConsumerInput', {
+    'StreamARN!': STREAM_ARN,
+    'ConsumerName!': CONSUMER_NAME,
+    StreamId: STREAM_ID,
+    Tags: { type: 'unsupported', why: 'consumers carry no tags here' },
+  }),
+  DeregisterStreamConsumer: structure('DeregisterStreamConsumerInput', { StreamARN: STREAM_ARN, ConsumerName: CONSUMER_NAME, ConsumerARN: CONSUMER_ARN, StreamId: STREAM_ID }),
+  DescribeStreamConsumer: structure('DescribeStreamConsumerInput', { StreamARN: STREAM_ARN, ConsumerName: CONSUMER_NAME, ConsumerARN: CONSUMER_ARN, StreamId: STREAM_ID }),
+  ListStreamConsumers: structure('ListStreamConsumersInput', { 'StreamARN!': STREAM_ARN, NextToken: NEXT_TOKEN, MaxResults: PAGE_LIMIT, StreamCreationTimestamp: TIMESTAMP, StreamId: STREAM_ID }),
+  AddTagsToStream: structure('AddTagsToStreamInput', { StreamName: STREAM_NAME, 'Tags!': TAG_MAP, StreamARN: STREAM_ARN, StreamId: STREAM_ID }),
+  RemoveTagsFromStream: structure('RemoveTagsFromStreamInput', { StreamName: STREAM_NAME, 'TagKeys!': { type: 'list', member: TAG_KEY, minLength: 1, maxLength: 50 }, StreamARN: STREAM_ARN, StreamId: STREAM_ID }),
+  ListTagsForStream: structure('ListTagsForStreamInput', { StreamName: STREAM_NAME, ExclusiveStartTagKey: TAG_KEY, Limit: { type: 'integer', min: 1, max: 50 }, StreamARN: STREAM_ARN, StreamId: STREAM_ID }),
+  SubscribeToShard: structure('SubscribeToShardInput', { 'ConsumerARN!': CONSUMER_ARN, StreamId: STREAM_ID, 'ShardId!': SHARD_ID, 'StartingPosition!': STARTING_POSITION, DryRun: DRY_RUN }),
   // shardline's own: checks a stream's logs end to end (docs/PROTOCOL.md).
   VerifyStream: structure('VerifyStreamInput', { StreamName: STREAM_NAME, StreamARN: STREAM_ARN }),
 } satisfies Record<string, StructureShape>);

@@ -15,8 +15,8 @@
  *   does not have are ignored, as AWS ignores them (the engine reads none of them), and JSON
  *   nulls are absent members.
  */
-import { ValidationException } from '../../errors.js';
-import type { BlobShape, ListShape, MapShape, Shape, StringShape, StructureShape } from './input_shapes.js';
+import { InvalidArgumentException, ValidationException } from '../../errors.js';
+import type { BlobShape, ListShape, MapShape, Shape, Sized, StringShape, StructureShape, UnsupportedShape } from './input_shapes.js';
 import { type BlobReader, type WireFormat, WireSerializationError } from './wire.js';
 
 type Json = Record<string, unknown>;
@@ -62,8 +62,7 @@ class InputReader {
   readonly errors: string[] = [];
   private readonly blobs: BlobReader;
   /** Where each blob taken sits, in the order taken, to name one that is not a blob. */
-  private readonly blobParents: (Path | undefined)[] = [];
-  private readonly blobNames: string[] = [];
+  private readonly blobPaths: Path[] = [];
 
   constructor(private readonly format: WireFormat) {
     this.blobs = format.blobs();
@@ -78,8 +77,10 @@ class InputReader {
       if (field === undefined || field === null) {
         if (field === null) delete value[member.name];
         if (member.required) this.broke(path, member.pathName, 'null', 'Member must not be null');
+      } else if (member.shape.type === 'unsupported') {
+        throw new InvalidArgumentException(`${member.name} is not supported by shardline: ${member.shape.why}`);
       } else if (member.shape.type === 'blob') {
-        this.blob(member.shape, field, value, member.name, path, member.pathName);
+        this.blob(member.shape, field, value, member.name, { parent: path, name: member.pathName });
       } else {
         const read = this.value(member.shape, field, path, member.pathName);
         if (read !== field) value[member.name] = read;
@@ -91,20 +92,24 @@ class InputReader {
   /** Throws, as AWS's deserializer would, for a blob that is not one. */
   finishBlobs(): void {
     const bad = this.blobs.finish();
-    if (bad >= 0) throw new WireSerializationError(`the value at '${pathText(this.blobParents[bad], this.blobNames[bad]!)}' must be ${this.format.blobText}`);
+    if (bad >= 0) throw this.notABlob(this.blobPaths[bad]!);
   }
 
-  private blob(shape: BlobShape, value: unknown, target: Json, key: string, parent: Path | undefined, name: string): void {
+  /** Takes the blob `value` for `target[key]`; `at` names it. */
+  private blob(shape: BlobShape, value: unknown, target: Json, key: string, at: Path): void {
     const bytes = this.blobs.add(value, target, key);
-    if (bytes < 0) throw new WireSerializationError(`the value at '${pathText(parent, name)}' must be ${this.format.blobText}`);
-    this.blobParents.push(parent);
-    this.blobNames.push(name);
+    if (bytes < 0) throw this.notABlob(at);
+    this.blobPaths.push(at);
     const breaks = lengthBreaks(shape, bytes);
     // AWS quotes a blob as the Java buffer holding it.
-    if (breaks.length > 0) this.report(parent, name, `java.nio.HeapByteBuffer[pos=0 lim=${bytes} cap=${bytes}]`, breaks);
+    if (breaks.length > 0) this.report(at.parent, at.name, `java.nio.HeapByteBuffer[pos=0 lim=${bytes} cap=${bytes}]`, breaks);
   }
 
-  private value(shape: Exclude<Shape, BlobShape>, value: unknown, parent: Path | undefined, name: string): unknown {
+  private notABlob(at: Path): WireSerializationError {
+    return new WireSerializationError(`the value at '${pathText(at.parent, at.name)}' must be ${this.format.blobText}`);
+  }
+
+  private value(shape: Exclude<Shape, BlobShape | UnsupportedShape>, value: unknown, parent: Path | undefined, name: string): unknown {
     switch (shape.type) {
       case 'string': {
         if (typeof value !== 'string') throw typeError(parent, name, 'a string', value);
@@ -196,12 +201,12 @@ function stringBreaks(shape: StringShape, value: string): readonly string[] {
   return breaks;
 }
 
-function lengthBreaks(shape: { readonly minLength?: number; readonly maxLength?: number }, length: number): readonly string[] {
+function lengthBreaks(shape: Sized, length: number): readonly string[] {
   const broken = lengthBreak(shape, length);
   return broken === undefined ? NO_BREAKS : [broken];
 }
 
-function lengthBreak(shape: { readonly minLength?: number; readonly maxLength?: number }, length: number): string | undefined {
+function lengthBreak(shape: Sized, length: number): string | undefined {
   if (shape.minLength !== undefined && length < shape.minLength) return `Member must have length greater than or equal to ${shape.minLength}`;
   if (shape.maxLength !== undefined && length > shape.maxLength) return `Member must have length less than or equal to ${shape.maxLength}`;
   return undefined;
@@ -212,18 +217,25 @@ function constraintTexts(shape: StringShape): string {
   const texts: string[] = [];
   if (shape.maxLength !== undefined) texts.push(`Member must have length less than or equal to ${shape.maxLength}`);
   if (shape.minLength !== undefined) texts.push(`Member must have length greater than or equal to ${shape.minLength}`);
+  if (shape.patternText !== undefined) texts.push(`Member must satisfy regular expression pattern: ${shape.patternText}`);
+  if (shape.enum !== undefined) texts.push(`Member must satisfy enum value set: [${shape.enum.join(', ')}]`);
   return texts.join(', ');
 }
 
+/** Plain objects only: the CBOR decoder returns a Map for a map with keys that are not strings. */
 function isStructure(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array) && !(value instanceof Date);
+  if (typeof value !== 'object' || value === null) return false;
+  const prototype: unknown = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null;
 }
 
 function described(value: unknown): string {
+  if (value === null) return 'null';
   if (Array.isArray(value)) return 'a list';
   if (value instanceof Uint8Array) return 'a blob';
   if (value instanceof Date) return 'a timestamp';
-  if (typeof value === 'object' && value !== null) return 'a structure';
+  if (isStructure(value)) return 'a structure';
+  if (typeof value === 'object') return `a ${value.constructor.name}`;
   return typeof value === 'number' ? `the number ${value}` : `a ${typeof value}`;
 }
 

@@ -10,7 +10,7 @@ import http from 'node:http';
 import http2 from 'node:http2';
 import net from 'node:net';
 import type { Engine } from '../../engine.js';
-import { describeError } from '../../errors.js';
+import { DryRunOperationException, describeError } from '../../errors.js';
 import { operationNamed } from '../operations.js';
 import { AuthError, checkAuthorization } from './auth.js';
 import { EVENT_STREAM_CONTENT_TYPE, encodeEvent, encodeException } from './event_stream.js';
@@ -40,7 +40,7 @@ const PLAIN_RESULTS = new Set(['PutRecord', 'PutRecords']);
 const CLIENT_ERRORS = new Set([
   'InvalidArgumentException', 'ResourceNotFoundException', 'ResourceInUseException', 'LimitExceededException', 'ProvisionedThroughputExceededException',
   'ExpiredIteratorException', 'ExpiredNextTokenException', 'ValidationException', 'AccessDeniedException', 'SerializationException',
-  'UnknownOperationException', 'MissingAuthenticationTokenException', 'IncompleteSignatureException',
+  'UnknownOperationException', 'MissingAuthenticationTokenException', 'IncompleteSignatureException', 'DryRunOperationException',
 ]);
 
 interface Answer {
@@ -157,9 +157,24 @@ async function answerFor(engine: Engine, request: Request, body: Buffer, content
   if (format === undefined) return clientError('UnknownOperationException', `Content-Type ${contentType || '(none)'} is not supported: use application/x-amz-json-1.1 or application/x-amz-cbor-1.1`, errorFormat);
   // Every served operation has an input shape (a test holds the two tables together).
   const parsed = readInput(format, INPUT_SHAPES[name]!, format.parse(body));
+  if (parsed.DryRun === true) await dryRun(engine, name, parsed);
   if (operation === null) return subscribe(engine, parsed, format);
   const result = await operation(engine, parsed as never);
   return { status: 200, body: result ?? {}, format, plain: PLAIN_RESULTS.has(name) };
+}
+
+/**
+ * DryRun (PutRecord, PutRecords, GetShardIterator, GetRecords, SubscribeToShard): the request is
+ * validated and what it names is looked up, then it is refused with DryRunOperationException,
+ * as AWS does when it would have succeeded. Nothing is stored or read: GetShardIterator makes
+ * its iterator and drops it; a GetRecords iterator is checked only for its form, since reading
+ * it is what would count against the shard's limits.
+ */
+async function dryRun(engine: Engine, operation: string, request: Record<string, unknown>): Promise<never> {
+  if (operation === 'SubscribeToShard') engine.describeStreamConsumer({ ConsumerARN: request.ConsumerARN as string });
+  else if (operation !== 'GetRecords') engine.describeStreamSummary(request as { StreamName?: string; StreamARN?: string });
+  if (operation === 'GetShardIterator') await engine.getShardIterator(request as never);
+  throw new DryRunOperationException('The request was rejected because the DryRun parameter was specified.');
 }
 
 // ---- SubscribeToShard: an event stream over the response ----

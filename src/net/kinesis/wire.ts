@@ -1,8 +1,9 @@
 /**
  * The Kinesis wire formats, awsJson1_1 and its CBOR twin (awsCbor, what the Java SDK and the KCL
  * send by default), against the engine's shapes. JSON carries blobs as base64 strings and
- * timestamps as epoch seconds; CBOR carries byte strings and epoch times (tag 1), which the
- * cbor package reads as Buffer and Date. Requests are converted where their input shape has a blob
+ * timestamps as epoch seconds. CBOR carries byte strings, and timestamps as tag 1 over an
+ * integer of epoch *milliseconds*: AWS's CBOR 1.1 departs from RFC 8949 (seconds) there, and the
+ * Java SDK v1 and v2 write and read it that way, so a reader taking seconds is 1000x off. Requests are converted where their input shape has a blob
  * or a timestamp (input_validation.ts); JSON responses convert any blob or Date wherever it is.
  */
 import cbor from 'cbor';
@@ -13,10 +14,14 @@ type Json = Record<string, unknown>;
 export const JSON_CONTENT_TYPE = 'application/x-amz-json-1.1';
 export const CBOR_CONTENT_TYPE = 'application/x-amz-cbor-1.1';
 /**
- * cbor.encode stops at its stream's high-water mark (16 KiB); a GetRecords answer holds up to
- * 10 MiB. The encoder passes the option on to its stream, though its type does not list it.
+ * The cbor package's encoder stops, silently, where its stream's high-water mark (16 KiB by
+ * default) is reached. 1 GiB is far above any answer: the largest, GetRecords, holds at most
+ * 10 MiB of data. The encoder passes the option on to its stream, though its type omits it.
  */
-const CBOR_ENCODING: Parameters<typeof cbor.encodeOne>[1] & { readonly highWaterMark: number } = { highWaterMark: 64 * 1024 * 1024 };
+const CBOR_ENCODING: Parameters<typeof cbor.encodeOne>[1] & { readonly highWaterMark: number } = { highWaterMark: 1024 * 1024 * 1024 };
+/** AWS's CBOR timestamps: tag 1 over epoch milliseconds (see above). */
+const CBOR_EPOCH_TAG = 1;
+const CBOR_DECODING = { tags: { [CBOR_EPOCH_TAG]: (value: unknown): unknown => (typeof value === 'number' ? new Date(value) : value) } };
 
 /** One request's blobs, read as its input is walked (see BlobReader.finish). */
 export interface BlobReader {
@@ -68,16 +73,18 @@ export const JSON_FORMAT: WireFormat = {
 };
 
 /**
- * The value with every Uint8Array as a Buffer over the same bytes: the cbor package writes a
- * Buffer as a plain byte string (major type 2), which every CBOR reader takes, but a Uint8Array
- * as an RFC 8746 typed array (tag 64), which the AWS SDKs do not.
+ * The value as AWS's CBOR has it. Every Uint8Array becomes a Buffer over the same bytes: the
+ * cbor package writes a Buffer as a plain byte string (major type 2), which every CBOR reader
+ * takes, but a Uint8Array as an RFC 8746 typed array (tag 64), which the AWS SDKs do not. Every
+ * Date becomes tag 1 over its epoch milliseconds.
  */
-function withBuffers(value: unknown): unknown {
+function toCbor(value: unknown): unknown {
   if (value instanceof Uint8Array) return Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
-  if (value instanceof Date || typeof value !== 'object' || value === null) return value;
-  if (Array.isArray(value)) return value.map(withBuffers);
+  if (value instanceof Date) return new cbor.Tagged(CBOR_EPOCH_TAG, value.getTime());
+  if (typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) return value.map(toCbor);
   const out: Json = {};
-  for (const [key, field] of Object.entries(value)) if (field !== undefined) out[key] = withBuffers(field);
+  for (const [key, field] of Object.entries(value)) if (field !== undefined) out[key] = toCbor(field);
   return out;
 }
 
@@ -97,20 +104,20 @@ class CborBlobs implements BlobReader {
 export const CBOR_FORMAT: WireFormat = {
   contentType: CBOR_CONTENT_TYPE,
   blobText: 'a CBOR byte string',
-  timestampText: 'a timestamp (tag 1) or a number of epoch seconds',
+  timestampText: 'a timestamp: tag 1 over epoch milliseconds',
   blobs: () => new CborBlobs(),
-  timestamp: (value) => (value instanceof Date ? value : epochSeconds(value)),
+  timestamp: (value) => (value instanceof Date && !Number.isNaN(value.getTime()) ? value : typeof value === 'number' && Number.isFinite(value) ? new Date(value) : undefined),
   parse(body) {
     if (body.length === 0) return {};
     let parsed: unknown;
     try {
-      parsed = cbor.decodeFirstSync(body);
+      parsed = cbor.decodeFirstSync(body, CBOR_DECODING);
     } catch {
       throw new WireSerializationError('the request body is not valid CBOR');
     }
     return asObject(parsed);
   },
-  serialize: (value) => cbor.encodeOne(withBuffers(value ?? {}), CBOR_ENCODING),
+  serialize: (value) => cbor.encodeOne(toCbor(value ?? {}), CBOR_ENCODING),
 };
 
 export function formatFor(contentType: string): WireFormat | undefined {
