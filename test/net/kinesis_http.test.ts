@@ -393,6 +393,22 @@ describe('SubscribeToShard over HTTP/2, read by the SDK\'s own event-stream pars
     expect(first).toEqual(['late']);
   });
 
+  it('refuses a second subscription of the same consumer and shard within 5 seconds, as AWS does', async () => {
+    const arn = await consumerArn('twice');
+    const abort = new AbortController();
+    const first = await client.send(new SubscribeToShardCommand({ ConsumerARN: arn, ShardId: 'shardId-000000000001', StartingPosition: { Type: 'LATEST' } }), { abortSignal: abort.signal });
+    try {
+      const again = client.send(new SubscribeToShardCommand({ ConsumerARN: arn, ShardId: 'shardId-000000000001', StartingPosition: { Type: 'LATEST' } }));
+      await expect(again).rejects.toMatchObject({ name: 'ResourceInUseException', $metadata: { httpStatusCode: 400 } });
+      // Another shard of the same consumer is its own subscription.
+      const other = await client.send(new SubscribeToShardCommand({ ConsumerARN: arn, ShardId: 'shardId-000000000002', StartingPosition: { Type: 'LATEST' } }), { abortSignal: abort.signal });
+      expect(other.EventStream).toBeDefined();
+    } finally {
+      abort.abort();
+    }
+    expect(first.EventStream).toBeDefined();
+  });
+
   it('answers an unknown consumer with a plain 400 before any event', async () => {
     const arn = await consumerArn('real');
     const subscribing = client.send(new SubscribeToShardCommand({ ConsumerARN: arn.replace('/consumer/real:', '/consumer/ghost:'), ShardId: 'shardId-000000000001', StartingPosition: { Type: 'LATEST' } }));

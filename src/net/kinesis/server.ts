@@ -67,7 +67,8 @@ export class KinesisHttpServer {
   ) {}
 
   static async start(options: KinesisHttpOptions): Promise<KinesisHttpServer> {
-    const handle = (request: Request, response: Response): void => void answerRequest(options.engine, request, response);
+    const api: Api = { engine: options.engine, subscribedAt: new Map() };
+    const handle = (request: Request, response: Response): void => void answerRequest(api, request, response);
     const listener = options.tls === undefined ? plainListener(handle) : http2.createSecureServer({ ...options.tls, allowHTTP1: true }, handle);
     const sockets = new Set<net.Socket>();
     listener.on('connection', (socket: net.Socket) => {
@@ -123,12 +124,19 @@ function routeConnection(socket: net.Socket, h1: http.Server, h2: http2.Http2Ser
   socket.on('error', () => socket.destroy());
 }
 
-async function answerRequest(engine: Engine, request: Request, response: Response): Promise<void> {
+/** What one server's requests share. */
+interface Api {
+  readonly engine: Engine;
+  /** When each consumer and shard was last subscribed: AWS refuses a second call within 5 s. */
+  readonly subscribedAt: Map<string, number>;
+}
+
+async function answerRequest(api: Api, request: Request, response: Response): Promise<void> {
   const contentType = (header(request, 'content-type') ?? '').split(';')[0]!.trim();
   const format = formatFor(contentType);
   let answer: Answer | Subscription;
   try {
-    answer = await answerFor(engine, request, await readBody(request), contentType, format);
+    answer = await answerFor(api, request, await readBody(request), contentType, format);
   } catch (error) {
     answer = errorAnswer(error, format ?? JSON_FORMAT);
   }
@@ -145,7 +153,8 @@ function writeAnswer(answer: Answer, response: Response): void {
 }
 
 /** Errors are answered in the request's format, or in JSON when it has none we know. */
-async function answerFor(engine: Engine, request: Request, body: Buffer, contentType: string, format: WireFormat | undefined): Promise<Answer | Subscription> {
+async function answerFor(api: Api, request: Request, body: Buffer, contentType: string, format: WireFormat | undefined): Promise<Answer | Subscription> {
+  const { engine } = api;
   const errorFormat = format ?? JSON_FORMAT;
   if (request.method !== 'POST') return clientError('UnknownOperationException', `${request.method} is not supported: the Kinesis API takes POST /`, errorFormat);
   checkAuthorization(request.headers);
@@ -158,7 +167,7 @@ async function answerFor(engine: Engine, request: Request, body: Buffer, content
   // Every served operation has an input shape (a test holds the two tables together).
   const parsed = readInput(format, INPUT_SHAPES[name]!, format.parse(body));
   if (parsed.DryRun === true) await dryRun(engine, name, parsed);
-  if (operation === null) return subscribe(engine, parsed, format);
+  if (operation === null) return subscribe(api, parsed, format);
   const result = await operation(engine, parsed as never);
   return { status: 200, body: result ?? {}, format, plain: PLAIN_RESULTS.has(name) };
 }
@@ -183,6 +192,11 @@ async function dryRun(engine: Engine, operation: string, request: Record<string,
 const SUBSCRIPTION_MS = 5 * 60 * 1000;
 /** Errors the engine finds at once (no such consumer or shard) are answered as plain 400s. */
 const SUBSCRIBE_ERROR_WAIT_MS = 50;
+/**
+ * AWS's reference: "If you call SubscribeToShard again with the same ConsumerARN and ShardId
+ * within 5 seconds of a successful call, you'll get a ResourceInUseException."
+ */
+const RESUBSCRIBE_MS = 5000;
 
 interface Subscription {
   readonly events: AsyncGenerator<unknown>;
@@ -190,12 +204,21 @@ interface Subscription {
   readonly format: WireFormat;
 }
 
-async function subscribe(engine: Engine, request: Record<string, unknown>, format: WireFormat): Promise<Answer | Subscription> {
-  const events = engine.subscribeToShard(request as never);
+async function subscribe(api: Api, request: Record<string, unknown>, format: WireFormat): Promise<Answer | Subscription> {
+  const key = `${request.ConsumerARN as string} ${request.ShardId as string}`;
+  const nowMs = Date.now();
+  for (const [held, atMs] of api.subscribedAt) if (nowMs - atMs >= RESUBSCRIBE_MS) api.subscribedAt.delete(held);
+  if (api.subscribedAt.has(key)) {
+    return clientError('ResourceInUseException', `${request.ConsumerARN as string} subscribed to ${request.ShardId as string} less than 5 seconds ago: subscribe again after 5 seconds`, format);
+  }
+  // Held from now, so that two calls at once cannot both pass; given back if this one fails.
+  api.subscribedAt.set(key, nowMs);
+  const events = api.engine.subscribeToShard(request as never);
   const first = events.next();
   const early = await Promise.race([first.then(() => null, (error: unknown) => ({ error })), new Promise<null>((resolve) => setTimeout(() => resolve(null), SUBSCRIBE_ERROR_WAIT_MS))]);
-  if (early !== null) return errorAnswer(early.error, format);
-  return { events, first, format };
+  if (early === null) return { events, first, format };
+  api.subscribedAt.delete(key);
+  return errorAnswer(early.error, format);
 }
 
 async function streamEvents(subscription: Subscription, response: Response): Promise<void> {
