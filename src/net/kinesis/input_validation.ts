@@ -13,7 +13,8 @@
  *   Members are checked in the model's order (AWS's own order is not documented).
  * - Blobs and timestamps become the engine's Uint8Array and Date in place. Members the shape
  *   does not have are ignored, as AWS ignores them (the engine reads none of them), and JSON
- *   nulls are absent members.
+ *   nulls are absent members. A member for a feature shardline lacks (marked in the shapes) is
+ *   an InvalidArgumentException naming it: ignoring it would pretend to honour it.
  */
 import { InvalidArgumentException, ValidationException } from '../../errors.js';
 import type { BlobShape, ListShape, MapShape, Shape, Sized, StringShape, StructureShape, UnsupportedShape } from './input_shapes.js';
