@@ -34,18 +34,26 @@ function isAscii(text: string): boolean {
   return Buffer.byteLength(text, 'utf8') === text.length;
 }
 
+/** The bytes `text` holds, if it is base64 of a length that is a multiple of 4. */
+function decodedLength(text: string): number {
+  return (text.length / QUANTUM_CHARS) * 3 - paddingOf(text);
+}
+
+/** `text` with its padding made zero bits: the same length, a whole number of 3-byte quanta. */
+function zeroPadded(text: string): string {
+  const padding = paddingOf(text);
+  return padding === 0 ? text : text.slice(0, text.length - padding) + ZERO_SEXTETS[padding]!;
+}
+
 /** Decodes `text` on its own; undefined if it is not base64. */
 export function decodeBase64(text: string): Buffer | undefined {
   if (text.length % QUANTUM_CHARS !== 0 || !isAscii(text)) return undefined;
   const decoded = Buffer.from(text, 'base64');
-  return decoded.length === (text.length / QUANTUM_CHARS) * 3 - paddingOf(text) ? decoded : undefined;
+  return decoded.length === decodedLength(text) ? decoded : undefined;
 }
 
 export class Base64Batch {
   private readonly texts: string[] = [];
-  /** Each text with its padding made zero bits: a whole number of 3-byte quanta. */
-  private readonly unpadded: string[] = [];
-  private readonly lengths: number[] = [];
   private readonly targets: Json[] = [];
   private readonly keys: string[] = [];
 
@@ -55,21 +63,17 @@ export class Base64Batch {
    */
   add(text: unknown, target: Json, key: string): number {
     if (typeof text !== 'string' || text.length % QUANTUM_CHARS !== 0) return -1;
-    const padding = paddingOf(text);
     this.texts.push(text);
-    this.unpadded.push(padding === 0 ? text : text.slice(0, text.length - padding) + ZERO_SEXTETS[padding]!);
-    const bytes = (text.length / QUANTUM_CHARS) * 3 - padding;
-    this.lengths.push(bytes);
     this.targets.push(target);
     this.keys.push(key);
-    return bytes;
+    return decodedLength(text);
   }
 
   /** Sets every blob taken. Returns -1, or the index (in add order) of the first that is not base64. */
   finish(): number {
     const count = this.texts.length;
     if (count <= 1) return this.finishEach();
-    const joined = this.unpadded.join('');
+    const joined = this.texts.map(zeroPadded).join('');
     if (!isAscii(joined)) return this.finishEach();
     const decoded = Buffer.from(joined, 'base64');
     if (decoded.length !== (joined.length / QUANTUM_CHARS) * 3) return this.finishEach();
@@ -77,8 +81,9 @@ export class Base64Batch {
     const view = new Uint8Array(decoded.buffer, decoded.byteOffset, decoded.length);
     let position = 0;
     for (let i = 0; i < count; i++) {
-      this.targets[i]![this.keys[i]!] = view.subarray(position, position + this.lengths[i]!);
-      position += (this.unpadded[i]!.length / QUANTUM_CHARS) * 3;
+      const text = this.texts[i]!;
+      this.targets[i]![this.keys[i]!] = view.subarray(position, position + decodedLength(text));
+      position += (text.length / QUANTUM_CHARS) * 3;
     }
     return -1;
   }

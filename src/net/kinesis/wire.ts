@@ -3,8 +3,9 @@
  * send by default), against the engine's shapes. JSON carries blobs as base64 strings and
  * timestamps as epoch seconds. CBOR carries byte strings, and timestamps as tag 1 over an
  * integer of epoch *milliseconds*: AWS's CBOR 1.1 departs from RFC 8949 (seconds) there, and the
- * Java SDK v1 and v2 write and read it that way, so a reader taking seconds is 1000x off. Requests are converted where their input shape has a blob
- * or a timestamp (input_validation.ts); JSON responses convert any blob or Date wherever it is.
+ * Java SDK v1 and v2 write and read it that way, so a reader taking seconds is 1000x off.
+ * Requests are converted where their input shape has a blob or a timestamp
+ * (input_validation.ts); answers convert any blob or Date wherever it is.
  */
 import cbor from 'cbor';
 import { Base64Batch } from './base64_batch.js';
