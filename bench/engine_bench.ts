@@ -21,7 +21,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { Engine, type FsyncPolicy, type PutRecordsRequestEntry } from '../src/index.js';
-import { initialHashKeyRanges } from '../src/workers/hash_key.js';
+import { initialHashKeyRanges } from '../src/streams/hash_key.js';
 import {
   KIB,
   MB,

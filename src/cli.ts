@@ -19,7 +19,7 @@ import { ConnectionError, Consumer, DEFAULT_PORT, Producer, ResourceInUseExcepti
 import { WORKERS_MAX } from './config.js';
 import { DEFAULT_KINESIS_PORT } from './net/kinesis/server.js';
 import type { FsyncPolicy } from './log/log_config.js';
-import type { KinesisShard } from './workers/kinesis_shapes.js';
+import type { KinesisShard } from './streams/kinesis_shapes.js';
 
 const EXIT_OK = 0;
 const EXIT_FAILED = 1;
@@ -161,7 +161,7 @@ function addServe(program: Command): void {
 
 async function serve(options: ServeOptions): Promise<void> {
   // Loaded here, not at the top: the client commands need neither the native addon nor workers.
-  const [{ Engine }, { ShardlineServer }, { KinesisHttpServer }] = await Promise.all([import('./engine.js'), import('./net/server.js'), import('./net/kinesis/server.js')]);
+  const [{ Engine }, { ShardlineServer }, { KinesisHttpServer }] = await Promise.all([import('./engine/engine.js'), import('./net/server.js'), import('./net/kinesis/server.js')]);
   const dataDir = path.resolve(options.dataDir);
   const tls = options.kinesis ? kinesisTls(options) : {};
   const engine = await Engine.open({ dataDir, fsync: options.fsync, enforceLimits: options.limits, ...(options.workers === undefined ? {} : { workers: options.workers }) });

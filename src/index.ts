@@ -16,8 +16,9 @@ export {
   type StoredRecord,
 } from './log/record_batch.js';
 export * from './errors.js';
-export { HASH_KEY_MAX, HashKeyRouter, hashKeyBytes, hashKeyOf, initialHashKeyRanges, parseHashKey, type HashKeyRange } from './workers/hash_key.js';
-export { decodeSequenceNumber, encodeSequenceNumber, type SequencePosition } from './workers/sequence_number.js';
+export { HASH_KEY_MAX, HashKeyRouter, hashKeyBytes, initialHashKeyRanges, parseHashKey, type HashKeyRange } from './streams/hash_key.js';
+export { hashKeyOf } from './native/md5_keys.js';
+export { decodeSequenceNumber, encodeSequenceNumber, type SequencePosition } from './streams/sequence_number.js';
 export {
   Engine,
   type ChildShard,
@@ -28,6 +29,6 @@ export {
   type PutRecordsRequestEntry,
   type PutRecordsResultEntry,
   type SubscribeToShardEvent,
-} from './engine.js';
+} from './engine/engine.js';
 export type { EngineOptions } from './config.js';
-export type { KinesisShard, StreamReference } from './workers/kinesis_shapes.js';
+export type { KinesisShard, StreamReference } from './streams/kinesis_shapes.js';

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Engine } from '../src/engine.js';
+import { Engine } from '../src/engine/engine.js';
 import { closedPort, killAllClis, runCli, startCli, type CliResult } from './helpers/cli.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 import { tempDir } from './helpers/temp_dir.js';

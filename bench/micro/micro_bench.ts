@@ -1,12 +1,12 @@
 /**
  * Micro benchmarks of the hot paths (tinybench), each on a realistic input built once:
- *   - record batch codec (src/log/record_batch.ts, src/workers/put_staging.ts): 500 x 100 B;
+ *   - record batch codec (src/log/record_batch.ts, src/engine/put_staging.ts): 500 x 100 B;
  *   - wire codec (src/net/protocol.ts, src/net/messages/put.ts): a PUT of 500 x 100 B built as
  *     the producer builds it, and decoded as the server does;
  *   - xxh64 checksum (src/log/checksum.ts) over 100 B, 4 KiB and 1 MiB;
  *   - sparse offset index lookup (src/index/offset_index.ts), near the tail and at random;
  *   - hash routing: MD5 of partition keys (native md5Many, node:crypto, js-md5) and routeWords;
- *   - sequence numbers (src/workers/sequence_number.ts);
+ *   - sequence numbers (src/streams/sequence_number.ts);
  *   - the Kinesis HTTP API's request path (src/net/kinesis): a PutRecords of 500 x 100 B in
  *     JSON, parsed, and parsed then read against its input shape (validation, base64 decoding).
  *
@@ -32,9 +32,10 @@ import { INPUT_SHAPES } from '../../src/net/kinesis/input_shapes.js';
 import { readInput } from '../../src/net/kinesis/input_validation.js';
 import { JSON_FORMAT } from '../../src/net/kinesis/wire.js';
 import { FrameReader } from '../../src/net/protocol.js';
-import { HASH_KEY_WORDS, HashKeyRouter, hashKeyOf, hashKeysOf, initialHashKeyRanges, type HashKeyRange } from '../../src/workers/hash_key.js';
-import { PutStaging, type PutRecordsRequestEntry } from '../../src/workers/put_staging.js';
-import { SequenceNumberRun, decodeSequenceNumber, encodeSequenceNumber } from '../../src/workers/sequence_number.js';
+import { HASH_KEY_WORDS, HashKeyRouter, initialHashKeyRanges, type HashKeyRange } from '../../src/streams/hash_key.js';
+import { hashKeyOf, hashKeysOf } from '../../src/native/md5_keys.js';
+import { PutStaging, type PutRecordsRequestEntry } from '../../src/engine/put_staging.js';
+import { SequenceNumberRun, decodeSequenceNumber, encodeSequenceNumber } from '../../src/streams/sequence_number.js';
 import { seededRandom } from '../../test/helpers/random.js';
 import { KIB, MB, MIB, echoEnvironment, environment, envNumber, finish, jsonPathArg, patternBytes } from '../bench_common.js';
 

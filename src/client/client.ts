@@ -1,9 +1,9 @@
-import type { Engine } from '../engine.js';
+import type { Engine } from '../engine/engine.js';
 import { decodeJsonFrame, encodeCall } from '../net/messages/call.js';
 import { decodePutResult, type PutFrameBuilder, type PutResult } from '../net/messages/put.js';
 import { decodeRecords, encodeCancel, encodeGetRecords, encodeSubscribe, type RecordsFrame, type SubscribeRequest } from '../net/messages/records.js';
 import { FAILED_SLOT, Opcode, type FrameReader } from '../net/protocol.js';
-import { SequenceNumberRun } from '../workers/sequence_number.js';
+import { SequenceNumberRun } from '../streams/sequence_number.js';
 import { BuilderPool } from './builder_pool.js';
 import { HashKeys, explicitHashKey } from './hash_keys.js';
 import { Transport, type TransportOptions, type WebSocketFactory } from './transport.js';

@@ -7,7 +7,7 @@ import { loadLog, type RecoveryReport } from './log_loader.js';
 import { BATCH_BYTES_MAX, BATCH_RECORDS_MAX, BatchBuilder, forEachRecord, readBatchHeader, recordsFill, sealBatch, takeBatches, type LogRecord, type StoredRecord } from './record_batch.js';
 import { writeRecoveryPoint, type LogPosition } from './recovery_point.js';
 import { LogSegment } from './segment.js';
-import { floorIndex } from './floor_index.js';
+import { floorIndex } from '../util/floor_index.js';
 
 export interface AppendResult {
   readonly baseOffset: number;

@@ -5,7 +5,7 @@ import type { CommittedPosition } from './committed_position.js';
 import { parseSegmentFileName, segmentPaths } from './file_names.js';
 import { BATCH_BYTES_MAX, readBatchHeader, takeBatches } from './record_batch.js';
 import type { LogPosition } from './recovery_point.js';
-import { floorIndex } from './floor_index.js';
+import { floorIndex } from '../util/floor_index.js';
 
 /** Where a batch starts, handed back by reads so the next read need not search. */
 export interface ReadHint {

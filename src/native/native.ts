@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 
 /**
  * The native addon (src/native/mapping.cc, built by `npm install` through node-gyp): the system
- * calls Node does not expose. Only src/index/mapped_file.ts maps files; src/workers/hash_key.ts
+ * calls Node does not expose. Only src/index/mapped_file.ts maps files; src/native/md5_keys.ts
  * hashes partition keys with md5Many.
  */
 export interface Native {

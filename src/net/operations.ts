@@ -1,4 +1,4 @@
-import type { Engine } from '../engine.js';
+import type { Engine } from '../engine/engine.js';
 
 /*
  * The engine operations a CALL frame may name (docs/PROTOCOL.md), by their Kinesis names. The

@@ -1,5 +1,5 @@
 import uWS from 'uWebSockets.js';
-import type { Engine } from '../engine.js';
+import type { Engine } from '../engine/engine.js';
 import { DEFAULT_PORT, FRAME_BYTES_MAX } from './protocol.js';
 import { Session } from './session.js';
 

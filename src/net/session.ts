@@ -1,5 +1,5 @@
 import type { RecognizedString, WebSocket } from 'uWebSockets.js';
-import type { EncodedPutResult, Engine, RawRecords } from '../engine.js';
+import type { EncodedPutResult, Engine, RawRecords } from '../engine/engine.js';
 import { describeError } from '../errors.js';
 import { decodeCall, encodeJsonFrame } from './messages/call.js';
 import { encodeError } from './messages/error.js';

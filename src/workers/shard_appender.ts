@@ -1,5 +1,5 @@
 import { BATCH_BYTES_MAX, BATCH_HEADER_BYTES, BATCH_RECORDS_MAX } from '../log/record_batch.js';
-import type { PutStaging } from './put_staging.js';
+import type { PutStaging } from '../engine/put_staging.js';
 import type { WorkerPool } from './worker_pool.js';
 
 /** A batch starts this big and doubles as records arrive. */

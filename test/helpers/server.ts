@@ -1,4 +1,4 @@
-import { Engine } from '../../src/engine.js';
+import { Engine } from '../../src/engine/engine.js';
 import type { EngineOptions } from '../../src/config.js';
 import { ShardlineServer } from '../../src/net/server.js';
 import { suiteTempDir } from './temp_dir.js';

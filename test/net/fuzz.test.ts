@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type ShardlineClient } from '../../src/client/node.js';
 import { HashKeys, explicitHashKey } from '../../src/client/hash_keys.js';
-import type { Engine } from '../../src/engine.js';
+import type { Engine } from '../../src/engine/engine.js';
 import { decodeJsonFrame, encodeCall } from '../../src/net/messages/call.js';
 import { decodeError } from '../../src/net/messages/error.js';
 import { decodeHelloOk, encodeHello } from '../../src/net/messages/hello.js';

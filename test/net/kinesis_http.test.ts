@@ -33,7 +33,7 @@ import {
 } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Engine } from '../../src/engine.js';
+import { Engine } from '../../src/engine/engine.js';
 import { KinesisHttpServer } from '../../src/net/kinesis/server.js';
 import { callKinesis, javaCbor, JSON_HEADERS, type RawAnswer, SIGNED, rawKinesis } from '../helpers/kinesis_requests.js';
 import { suiteTempDir } from '../helpers/temp_dir.js';

@@ -1,7 +1,7 @@
 import { CreateStreamCommand, DryRunOperationException, KinesisClient, PutRecordCommand, SubscribeToShardCommand, ValidationException } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Engine } from '../../src/engine.js';
+import { Engine } from '../../src/engine/engine.js';
 import { INPUT_SHAPES } from '../../src/net/kinesis/input_shapes.js';
 import { KinesisHttpServer } from '../../src/net/kinesis/server.js';
 import { OPERATIONS } from '../../src/net/operations.js';

@@ -288,7 +288,7 @@ describe('server: subscriptions', () => {
       await waitFor(() => received.length === 3);
       await first.server.stop();
       await first.engine.close();
-      const engine = await (await import('../../src/engine.js')).Engine.open({ dataDir, fsync: 'never', enforceLimits: false, workers: 1 });
+      const engine = await (await import('../../src/engine/engine.js')).Engine.open({ dataDir, fsync: 'never', enforceLimits: false, workers: 1 });
       const restarted = await (await import('../../src/net/server.js')).ShardlineServer.start({ engine, port });
       second = { engine, server: restarted, url: restarted.url, dataDir, stop: async () => (await restarted.stop(), await engine.close(), fs.rmSync(dataDir, { recursive: true, force: true })) };
       await engine.putRecords({ StreamName: 'r', Records: ['4', '5', '6'].map((value) => ({ PartitionKey: 'k', Data: bytes(value) })) });
@@ -387,7 +387,7 @@ describe('server: connections, protocol errors and shutdown', () => {
     await Promise.all(puts);
     expect(acknowledged.length + failed).toBe(200);
     await server.engine.close();
-    const { Engine } = await import('../../src/engine.js');
+    const { Engine } = await import('../../src/engine/engine.js');
     const reopened = await Engine.open({ dataDir: server.dataDir, workers: 1 });
     try {
       const stored = new Set(await readShardEngine({ ...server, engine: reopened }, 'busy'));
@@ -410,7 +410,7 @@ async function waitFor(condition: () => boolean, timeoutMs = 20_000): Promise<vo
 
 describe('server: backpressure from producers', () => {
   it('tells a producer faster than the disk to slow down (retriable), storing nothing of the refused puts', async () => {
-    const { Engine } = await import('../../src/engine.js');
+    const { Engine } = await import('../../src/engine/engine.js');
     const { ShardlineServer } = await import('../../src/net/server.js');
     const { suiteTempDir } = await import('../helpers/temp_dir.js');
     const dir = suiteTempDir();

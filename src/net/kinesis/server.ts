@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import http2 from 'node:http2';
 import net from 'node:net';
-import type { Engine } from '../../engine.js';
+import type { Engine } from '../../engine/engine.js';
 import { DryRunOperationException, describeError } from '../../errors.js';
 import { operationNamed } from '../operations.js';
 import { AuthError, checkAuthorization } from './auth.js';

@@ -2,8 +2,9 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { writeFileDurably } from '../log/durable_file.js';
-import { HASH_KEY_MAX, initialHashKeyRanges } from './hash_key.js';
-import { SHARD_SERIAL_MAX, encodeSequenceNumber } from './sequence_number.js';
+import { HASH_KEY_MAX, initialHashKeyRanges } from '../streams/hash_key.js';
+import { SHARD_SERIAL_MAX } from '../streams/sequence_number.js';
+import { shardIdOf, type ShardRecord, type StreamMode, type StreamRecord } from '../streams/stream_records.js';
 
 /*
  * The catalog: every stream and shard of a data directory, with the Kinesis attributes the API
@@ -18,56 +19,9 @@ import { SHARD_SERIAL_MAX, encodeSequenceNumber } from './sequence_number.js';
 export const CATALOG_FILE = 'catalog.json';
 const CATALOG_VERSION = 1;
 
-export type StreamMode = 'PROVISIONED' | 'ON_DEMAND';
-export type StreamStatus = 'CREATING' | 'ACTIVE' | 'UPDATING' | 'DELETING';
-
-export interface ShardRecord {
-  readonly shardId: string;
-  readonly serial: number;
-  readonly startingHashKey: string;
-  readonly endingHashKey: string;
-  readonly parentShardId?: string;
-  readonly adjacentParentShardId?: string;
-  /** Set once the shard is closed (split or merged): the offset after its last record. */
-  endOffset?: number;
-  /** Set when the shard was chosen to close but the close did not finish (a crash in between). */
-  closing?: boolean;
-}
-
-export interface ConsumerRecord {
-  readonly consumerName: string;
-  readonly consumerArn: string;
-  readonly createdAtMs: number;
-}
-
-export interface StreamRecord {
-  readonly id: string;
-  readonly name: string;
-  readonly createdAtMs: number;
-  status: StreamStatus;
-  mode: StreamMode;
-  retentionHours: number;
-  nextShardSerial: number;
-  shards: ShardRecord[];
-  tags: Record<string, string>;
-  consumers: ConsumerRecord[];
-}
-
 interface CatalogFile {
   readonly version: number;
   readonly streams: StreamRecord[];
-}
-
-export function shardIdOf(serial: number): string {
-  return `shardId-${String(serial).padStart(12, '0')}`;
-}
-
-export function startingSequenceNumber(shard: ShardRecord): string {
-  return encodeSequenceNumber(shard.serial, 0);
-}
-
-export function isOpen(shard: ShardRecord): boolean {
-  return shard.endOffset === undefined && shard.closing !== true;
 }
 
 export class Catalog {

@@ -1,5 +1,5 @@
 import { InvalidArgumentException, ResourceNotFoundException, ValidationException } from '../errors.js';
-import { startingSequenceNumber, type ShardRecord, type StreamRecord } from './catalog.js';
+import { startingSequenceNumber, type ShardRecord, type StreamRecord } from './stream_records.js';
 import { encodeSequenceNumber } from './sequence_number.js';
 
 /*

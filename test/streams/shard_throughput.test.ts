@@ -21,7 +21,7 @@ import {
   SUBSCRIPTION_CONSUMERS_MAX,
   ShardThroughput,
   type ShardCapacityMode,
-} from '../../src/workers/shard_throughput.js';
+} from '../../src/streams/shard_throughput.js';
 
 const KIB_BYTES = 1024;
 const MIB_BYTES = 1024 * 1024;

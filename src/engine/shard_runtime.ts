@@ -2,10 +2,10 @@ import type { ResolvedEngineOptions } from '../config.js';
 import { CommittedPosition } from '../log/committed_position.js';
 import { DEFAULT_LOG_OPTIONS } from '../log/log_config.js';
 import { LogReader } from '../log/log_reader.js';
-import type { ShardRecord, StreamRecord } from './catalog.js';
-import { ShardAppender } from './shard_appender.js';
-import { ShardThroughput } from './shard_throughput.js';
-import type { WorkerPool } from './worker_pool.js';
+import type { ShardRecord, StreamRecord } from '../streams/stream_records.js';
+import { ShardAppender } from '../workers/shard_appender.js';
+import { ShardThroughput } from '../streams/shard_throughput.js';
+import type { WorkerPool } from '../workers/worker_pool.js';
 
 /**
  * What the engine's thread keeps per shard: the committed position its owner publishes, the

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentException } from '../../src/errors.js';
-import { SHARD_SERIAL_MAX, SequenceNumberRun, decodeSequenceNumber, encodeSequenceNumber } from '../../src/workers/sequence_number.js';
+import { SHARD_SERIAL_MAX, SequenceNumberRun, decodeSequenceNumber, encodeSequenceNumber } from '../../src/streams/sequence_number.js';
 
 describe('sequence numbers', () => {
   it('are 56-digit decimal strings that decode to their shard and offset', () => {

@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Engine, type SubscribeToShardEvent } from '../src/engine.js';
-import { InternalFailureException, LimitExceededException, ProvisionedThroughputExceededException, ResourceInUseException } from '../src/errors.js';
-import { suiteTempDir } from './helpers/temp_dir.js';
+import { Engine, type SubscribeToShardEvent } from '../../src/engine/engine.js';
+import { InternalFailureException, LimitExceededException, ProvisionedThroughputExceededException, ResourceInUseException } from '../../src/errors.js';
+import { suiteTempDir } from '../helpers/temp_dir.js';
 
 // Goal: throughput limits at Kinesis' documented rates, push subscriptions, and supervision of
 // shard workers. Method: an engine with a hand-moved clock (limits refill by that clock), real

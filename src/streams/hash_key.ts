@@ -1,7 +1,5 @@
-import { createHash } from 'node:crypto';
 import { InvalidArgumentException } from '../errors.js';
-import { floorIndex } from '../log/floor_index.js';
-import { native } from '../native/native.js';
+import { floorIndex } from '../util/floor_index.js';
 
 /*
  * Kinesis routing: a record's 128-bit hash key is the MD5 of its partition key (UTF-8), read as a
@@ -17,22 +15,8 @@ export interface HashKeyRange {
   readonly endingHashKey: bigint;
 }
 
-/** The hash key of a partition key: MD5, big-endian. */
-export function hashKeyOf(partitionKey: string): bigint {
-  return BigInt(`0x${createHash('md5').update(partitionKey, 'utf8').digest('hex')}`);
-}
-
 /** A 128-bit hash key as four u32 words, most significant first: routing compares numbers, not BigInts. */
 export const HASH_KEY_WORDS = 4;
-
-/**
- * Hashes many partition keys at once: key i is bytes [starts[i], ends[i]) (its UTF-8), and its
- * hash key goes to words[4 i .. 4 i + 3]. One native call for all of them: node:crypto costs
- * ~1-2 us a key here, almost all of it the crossing into C++ (src/native/md5.cc).
- */
-export function hashKeysOf(bytes: Uint8Array, starts: Uint32Array, ends: Uint32Array, words: Uint32Array): void {
-  native.md5Many(bytes, starts, ends, words);
-}
 
 /** Writes a hash key as routing words at words[at .. at + 3]. */
 export function writeHashKeyWords(hashKey: bigint, words: Uint32Array, at: number): void {

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentException } from '../../src/errors.js';
-import { HASH_KEY_MAX, HASH_KEY_WORDS, HashKeyRouter, hashKeyBytes, hashKeyOf, hashKeysOf, initialHashKeyRanges, parseHashKey, writeHashKeyWords } from '../../src/workers/hash_key.js';
+import { HASH_KEY_MAX, HASH_KEY_WORDS, HashKeyRouter, hashKeyBytes, initialHashKeyRanges, parseHashKey, writeHashKeyWords } from '../../src/streams/hash_key.js';
+import { hashKeyOf, hashKeysOf } from '../../src/native/md5_keys.js';
 import { seededRandom, testSeed } from '../helpers/random.js';
 
 describe('hash keys', () => {

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Engine, type GetRecordsResult, type KinesisRecord } from '../src/engine.js';
+import { Engine, type GetRecordsResult, type KinesisRecord } from '../../src/engine/engine.js';
 import {
   ExpiredIteratorException,
   InvalidArgumentException,
@@ -10,11 +10,11 @@ import {
   ResourceInUseException,
   ResourceNotFoundException,
   ValidationException,
-} from '../src/errors.js';
-import { readBatchHeader } from '../src/log/record_batch.js';
-import { hashKeyOf } from '../src/workers/hash_key.js';
-import { decodeSequenceNumber } from '../src/workers/sequence_number.js';
-import { suiteTempDir, tempDir } from './helpers/temp_dir.js';
+} from '../../src/errors.js';
+import { readBatchHeader } from '../../src/log/record_batch.js';
+import { hashKeyOf } from '../../src/native/md5_keys.js';
+import { decodeSequenceNumber } from '../../src/streams/sequence_number.js';
+import { suiteTempDir, tempDir } from '../helpers/temp_dir.js';
 
 // Goal: the embedded engine does what Kinesis Data Streams does to data, through real shard
 // worker threads and real files. Method: one engine per group of tests, a hand-moved clock

@@ -12,8 +12,9 @@ import {
   viewOf,
   writeRecord,
 } from '../log/record_batch.js';
-import { HASH_KEY_WORDS, hashKeyBytes, hashKeysOf, parseHashKey, writeHashKeyWords } from './hash_key.js';
-import { PUT_RECORDS_BYTES_MAX, PUT_RECORDS_RECORDS_MAX } from './kinesis_shapes.js';
+import { hashKeysOf } from '../native/md5_keys.js';
+import { HASH_KEY_WORDS, hashKeyBytes, parseHashKey, writeHashKeyWords } from '../streams/hash_key.js';
+import { PUT_RECORDS_BYTES_MAX, PUT_RECORDS_RECORDS_MAX } from '../streams/kinesis_shapes.js';
 
 export interface PutRecordsRequestEntry {
   readonly Data: Uint8Array;

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import fs from 'node:fs';
 import path from 'node:path';
-import { resolveEngineOptions, type EngineOptions, type ResolvedEngineOptions } from './config.js';
+import { resolveEngineOptions, type EngineOptions, type ResolvedEngineOptions } from '../config.js';
 import {
   ClosedError,
   InvalidArgumentException,
@@ -13,12 +13,13 @@ import {
   ValidationException,
   describeError,
   errorFromCode,
-} from './errors.js';
-import { HOUR_MS } from './log/log_config.js';
-import { Catalog, isOpen, type ConsumerRecord, type ShardRecord, type StreamMode, type StreamRecord } from './workers/catalog.js';
-import { ShardSealedError } from './workers/channel.js';
-import { HASH_KEY_WORDS, HashKeyRouter, initialHashKeyRanges, parseHashKey } from './workers/hash_key.js';
-import { PutStaging, type PutRecordsRequestEntry } from './workers/put_staging.js';
+} from '../errors.js';
+import { HOUR_MS } from '../log/log_config.js';
+import { Catalog } from './catalog.js';
+import { isOpen, type ConsumerRecord, type ShardRecord, type StreamMode, type StreamRecord } from '../streams/stream_records.js';
+import { ShardSealedError } from '../workers/channel.js';
+import { HASH_KEY_WORDS, HashKeyRouter, initialHashKeyRanges, parseHashKey } from '../streams/hash_key.js';
+import { PutStaging, type PutRecordsRequestEntry } from './put_staging.js';
 import {
   ACCOUNT_ID,
   CONSUMERS_PER_STREAM_MAX,
@@ -37,16 +38,16 @@ import {
   toKinesisShard,
   type KinesisShard,
   type StreamReference,
-} from './workers/kinesis_shapes.js';
-import { SequenceNumberRun, decodeSequenceNumber, encodeSequenceNumber } from './workers/sequence_number.js';
-import { ShardIterator } from './workers/shard_iterator.js';
-import { readRaw, recordsOf, type RawRead } from './workers/shard_reads.js';
+} from '../streams/kinesis_shapes.js';
+import { SequenceNumberRun, decodeSequenceNumber, encodeSequenceNumber } from '../streams/sequence_number.js';
+import { ShardIterator } from '../streams/shard_iterator.js';
+import { readRaw, recordsOf, type RawRead } from './shard_reads.js';
 import { Piscina } from 'piscina';
-import { parseSegmentFileName, segmentPaths } from './log/file_names.js';
-import { DataDirLock } from './workers/data_dir_lock.js';
-import type { VerifyInput, VerifyOutput } from './workers/verify_task.js';
-import { ShardRuntime } from './workers/shard_runtime.js';
-import { WorkerPool } from './workers/worker_pool.js';
+import { parseSegmentFileName, segmentPaths } from '../log/file_names.js';
+import { DataDirLock } from './data_dir_lock.js';
+import type { VerifyInput, VerifyOutput } from '../workers/verify_task.js';
+import { ShardRuntime } from './shard_runtime.js';
+import { WorkerPool } from '../workers/worker_pool.js';
 
 const SECRET_FILE = 'iterator-secret';
 
@@ -164,7 +165,7 @@ const ON_DEMAND_SPLIT_UTILIZATION = 0.8;
 /** A put that meets a shard sealed by a concurrent split or merge is routed again, this often at most. */
 const REROUTES_MAX = 8;
 
-export type { PutRecordsRequestEntry } from './workers/put_staging.js';
+export type { PutRecordsRequestEntry } from './put_staging.js';
 
 export type PutRecordsResultEntry = { readonly SequenceNumber: string; readonly ShardId: string } | { readonly ErrorCode: string; readonly ErrorMessage: string };
 
@@ -992,13 +993,13 @@ const VERIFY_THREADS_MAX = 2;
 
 function startVerifier(): Piscina {
   const here = new URL(import.meta.url);
-  if (!here.pathname.endsWith('.ts')) return new Piscina({ filename: new URL('./workers/verify_task.js', here).href, maxThreads: VERIFY_THREADS_MAX });
+  if (!here.pathname.endsWith('.ts')) return new Piscina({ filename: new URL('../workers/verify_task.js', here).href, maxThreads: VERIFY_THREADS_MAX });
   // Running from the TypeScript sources (tests): the task module is loaded through a bootstrap
   // that registers tsx's loader first, as for the shard workers (see worker_pool.ts).
   // Piscina wants a file, and the bootstrap must sit where 'tsx' resolves: the package's own
   // node_modules/.cache.
-  const task = new URL('./workers/verify_task.ts', here).href;
-  const cacheDir = fileURLToPath(new URL('../node_modules/.cache/shardline/', here));
+  const task = new URL('../workers/verify_task.ts', here).href;
+  const cacheDir = fileURLToPath(new URL('../../node_modules/.cache/shardline/', here));
   fs.mkdirSync(cacheDir, { recursive: true });
   const bootstrap = path.join(cacheDir, 'verify_task.mjs');
   fs.writeFileSync(bootstrap, `import { register } from 'tsx/esm/api';\nregister();\nconst task = await import(${JSON.stringify(task)});\nexport default task.default;\n`);

@@ -1,0 +1,55 @@
+import { encodeSequenceNumber } from './sequence_number.js';
+
+/*
+ * The catalog's records: what the engine knows of each stream, shard and registered consumer,
+ * with the Kinesis attributes the API reports. The engine's Catalog (src/engine/catalog.ts)
+ * owns and persists them; the shapes here are pure so every layer above can read them.
+ */
+
+export type StreamMode = 'PROVISIONED' | 'ON_DEMAND';
+export type StreamStatus = 'CREATING' | 'ACTIVE' | 'UPDATING' | 'DELETING';
+
+export interface ShardRecord {
+  readonly shardId: string;
+  readonly serial: number;
+  readonly startingHashKey: string;
+  readonly endingHashKey: string;
+  readonly parentShardId?: string;
+  readonly adjacentParentShardId?: string;
+  /** Set once the shard is closed (split or merged): the offset after its last record. */
+  endOffset?: number;
+  /** Set when the shard was chosen to close but the close did not finish (a crash in between). */
+  closing?: boolean;
+}
+
+export interface ConsumerRecord {
+  readonly consumerName: string;
+  readonly consumerArn: string;
+  readonly createdAtMs: number;
+}
+
+export interface StreamRecord {
+  readonly id: string;
+  readonly name: string;
+  readonly createdAtMs: number;
+  status: StreamStatus;
+  mode: StreamMode;
+  retentionHours: number;
+  nextShardSerial: number;
+  shards: ShardRecord[];
+  tags: Record<string, string>;
+  consumers: ConsumerRecord[];
+}
+
+
+export function shardIdOf(serial: number): string {
+  return `shardId-${String(serial).padStart(12, '0')}`;
+}
+
+export function startingSequenceNumber(shard: ShardRecord): string {
+  return encodeSequenceNumber(shard.serial, 0);
+}
+
+export function isOpen(shard: ShardRecord): boolean {
+  return shard.endOffset === undefined && shard.closing !== true;
+}
