@@ -1,3 +1,4 @@
+import { CONSUMERS_PER_STREAM_MAX, GET_RECORDS_RECORDS_MAX, ON_DEMAND_INITIAL_SHARDS, RETENTION_HOURS_MAX, RETENTION_HOURS_MIN, SHARDS_PER_STREAM_MAX, STREAMS_MAX, TAGS_PER_STREAM_MAX } from '../limits.js';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import fs from 'node:fs';
@@ -20,25 +21,7 @@ import { isOpen, type ConsumerRecord, type ShardRecord, type StreamMode, type St
 import { ShardSealedError } from '../workers/channel.js';
 import { HASH_KEY_WORDS, HashKeyRouter, initialHashKeyRanges, parseHashKey } from '../streams/hash_key.js';
 import { PutStaging, type PutRecordsRequestEntry } from './put_staging.js';
-import {
-  ACCOUNT_ID,
-  CONSUMERS_PER_STREAM_MAX,
-  GET_RECORDS_RECORDS_MAX,
-  TAGS_PER_STREAM_MAX,
-  ON_DEMAND_INITIAL_SHARDS,
-  RETENTION_HOURS_MAX,
-  RETENTION_HOURS_MIN,
-  SHARDS_PER_STREAM_MAX,
-  STREAMS_MAX,
-  checkInteger,
-  checkName,
-  findShard,
-  streamArn,
-  streamNameOf,
-  toKinesisShard,
-  type KinesisShard,
-  type StreamReference,
-} from '../streams/kinesis_shapes.js';
+import { ACCOUNT_ID, checkInteger, checkName, findShard, streamArn, streamNameOf, toKinesisShard, type KinesisShard, type StreamReference } from '../streams/kinesis_shapes.js';
 import { SequenceNumberRun, decodeSequenceNumber, encodeSequenceNumber } from '../streams/sequence_number.js';
 import { ShardIterator } from '../streams/shard_iterator.js';
 import { readRaw, recordsOf, type RawRead } from './shard_reads.js';

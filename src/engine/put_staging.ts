@@ -1,20 +1,8 @@
+import { HASH_KEY_BYTES, PUT_RECORDS_BYTES_MAX, PUT_RECORDS_RECORDS_MAX, RECORD_PAYLOAD_BYTES_MAX } from '../limits.js';
 import { InvalidArgumentException, ValidationException } from '../errors.js';
-import {
-  FLAG_EXPLICIT_HASH_KEY,
-  HASH_KEY_BYTES,
-  RECORD_DATA_LENGTH_POSITION,
-  RECORD_FLAGS_POSITION,
-  RECORD_HEADER_BYTES,
-  RECORD_KEY_LENGTH_POSITION,
-  RECORD_PAYLOAD_BYTES_MAX,
-  RECORD_RESERVED_POSITION,
-  recordBytesMax,
-  viewOf,
-  writeRecord,
-} from '../log/record_batch.js';
+import { FLAG_EXPLICIT_HASH_KEY, RECORD_DATA_LENGTH_POSITION, RECORD_FLAGS_POSITION, RECORD_HEADER_BYTES, RECORD_KEY_LENGTH_POSITION, RECORD_RESERVED_POSITION, recordBytesMax, viewOf, writeRecord } from '../log/record_batch.js';
 import { hashKeysOf } from '../native/md5_keys.js';
 import { HASH_KEY_WORDS, hashKeyBytes, parseHashKey, writeHashKeyWords } from '../streams/hash_key.js';
-import { PUT_RECORDS_BYTES_MAX, PUT_RECORDS_RECORDS_MAX } from '../streams/kinesis_shapes.js';
 
 export interface PutRecordsRequestEntry {
   readonly Data: Uint8Array;

@@ -1,10 +1,11 @@
+import { BATCH_BYTES_MAX, BATCH_RECORDS_MAX } from '../limits.js';
 import { ClosedError, InvalidArgumentException, OffsetOutOfRangeError, type ShardlineError, storageErrorFrom } from '../errors.js';
 import { CommittedPosition } from './committed_position.js';
 import { syncDirectory, syncDirectorySync, writeFileDurably } from './durable_file.js';
 import { CLEAN_SHUTDOWN_FILE } from './file_names.js';
 import { resolveLogOptions, MIB, type LogOptions } from './log_config.js';
 import { loadLog, type RecoveryReport } from './log_loader.js';
-import { BATCH_BYTES_MAX, BATCH_RECORDS_MAX, BatchBuilder, forEachRecord, readBatchHeader, recordsFill, sealBatch, takeBatches, type LogRecord, type StoredRecord } from './record_batch.js';
+import { BatchBuilder, forEachRecord, readBatchHeader, recordsFill, sealBatch, takeBatches, type LogRecord, type StoredRecord } from './record_batch.js';
 import { writeRecoveryPoint, type LogPosition } from './recovery_point.js';
 import { LogSegment } from './segment.js';
 import { floorIndex } from '../util/floor_index.js';

@@ -1,9 +1,10 @@
+import { BATCH_BYTES_MAX } from '../limits.js';
 import fs from 'node:fs';
 import { ClosedError, InvalidArgumentException, OffsetOutOfRangeError } from '../errors.js';
 import { MappedFile } from '../index/mapped_file.js';
 import type { CommittedPosition } from './committed_position.js';
 import { parseSegmentFileName, segmentPaths } from './file_names.js';
-import { BATCH_BYTES_MAX, readBatchHeader, takeBatches } from './record_batch.js';
+import { readBatchHeader, takeBatches } from './record_batch.js';
 import type { LogPosition } from './recovery_point.js';
 import { floorIndex } from '../util/floor_index.js';
 

@@ -1,3 +1,4 @@
+import { BATCH_BYTES_MAX } from '../limits.js';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { promisify } from 'node:util';
@@ -6,7 +7,7 @@ import { Advice, MappedFile } from '../index/mapped_file.js';
 import { OffsetIndex } from '../index/offset_index.js';
 import { TimeIndex } from '../index/time_index.js';
 import { segmentPaths, type SegmentPaths } from './file_names.js';
-import { BATCH_BYTES_MAX, readBatchHeader, verifyBatch, type BatchHeader } from './record_batch.js';
+import { readBatchHeader, verifyBatch, type BatchHeader } from './record_batch.js';
 
 const fdatasync = promisify(fs.fdatasync);
 const fsync = promisify(fs.fsync);

@@ -12,18 +12,6 @@ export const ACCOUNT_ID = '000000000000';
 const NAME_PATTERN = /^[a-zA-Z0-9_.-]{1,128}$/;
 const STREAM_ARN_PATTERN = /^arn:aws[a-z-]*:kinesis:[a-z0-9-]+:\d{12}:stream\/([a-zA-Z0-9_.-]{1,128})$/;
 
-export const PUT_RECORDS_RECORDS_MAX = 500;
-export const PUT_RECORDS_BYTES_MAX = 5 * 1024 * 1024;
-export const GET_RECORDS_RECORDS_MAX = 10_000;
-export const GET_RECORDS_BYTES_MAX = 10 * 1024 * 1024;
-export const SHARDS_PER_STREAM_MAX = 500;
-export const STREAMS_MAX = 1000;
-export const ON_DEMAND_INITIAL_SHARDS = 4;
-export const RETENTION_HOURS_MIN = 24;
-export const RETENTION_HOURS_MAX = 8760;
-export const TAGS_PER_STREAM_MAX = 50;
-export const CONSUMERS_PER_STREAM_MAX = 20;
-
 export interface StreamReference {
   readonly StreamName?: string | undefined;
   readonly StreamARN?: string | undefined;

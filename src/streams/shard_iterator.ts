@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { ExpiredIteratorException, InvalidArgumentException } from '../errors.js';
 import { readU64, writeU64 } from '../log/u64.js';
+import { ITERATOR_TTL_MS } from '../limits.js';
 import { SHARD_SERIAL_MAX } from './sequence_number.js';
 
 /*
@@ -38,8 +39,6 @@ const POSITION_BYTES_MAX = 0xffff_ffff;
 
 /** Kinesis' limit on the length of a ShardIterator string. */
 export const ITERATOR_CHARS_MAX = 512;
-/** How long an iterator stays valid after it was issued (Kinesis: 5 minutes). */
-export const ITERATOR_TTL_MS = 300_000;
 /**
  * How far in the future an iterator's issue time may lie: a token can come back to a process
  * whose clock runs a little behind the one that issued it; anything further is not ours.

@@ -1,4 +1,16 @@
 import assert from 'node:assert/strict';
+import {
+  CONSUMERS_PER_STREAM_MAX,
+  GET_RECORDS_BYTES_MAX,
+  ON_DEMAND_WRITE_BYTES_PER_SEC,
+  ON_DEMAND_WRITE_RECORDS_PER_SEC,
+  PROVISIONED_WRITE_BYTES_PER_SEC,
+  PROVISIONED_WRITE_RECORDS_PER_SEC,
+  PUT_RECORDS_RECORDS_MAX,
+  READ_BYTES_PER_SEC,
+  READ_CALLS_PER_SEC,
+  SUBSCRIPTION_BYTES_PER_SEC,
+} from '../limits.js';
 
 /*
  * The per-shard throughput limits of Kinesis Data Streams, enforced with token buckets on an
@@ -17,6 +29,10 @@ import assert from 'node:assert/strict';
  * earned those bytes back at 2 MiB/s. Enhanced fan-out consumers are charged the same way, each
  * against its own bucket.
  *
+ * The rates are Kinesis' (src/limits.ts). A PutRecords bounds one admission (500 entries), a
+ * GetRecords one charge (10 MiB, so the negative balance), and the 20 consumers of a stream the
+ * subscriptions of a shard: reaching past them here is a programmer error (an assert).
+ *
  * This module decides; it does not throw. The caller turns a rejection into
  * ProvisionedThroughputExceededException (or a per-entry error code for PutRecords).
  *
@@ -25,36 +41,6 @@ import assert from 'node:assert/strict';
  */
 
 export type ShardCapacityMode = 'PROVISIONED' | 'ON_DEMAND';
-
-const MIB_BYTES = 1024 * 1024;
-
-/** PROVISIONED writes per shard: 1 MiB/s and 1,000 records/s, whichever is reached first. */
-export const PROVISIONED_WRITE_BYTES_PER_SEC = MIB_BYTES;
-export const PROVISIONED_WRITE_RECORDS_PER_SEC = 1000;
-
-/** ON_DEMAND shards start at four times the provisioned write capacity. */
-export const ON_DEMAND_WRITE_BYTES_PER_SEC = 4 * MIB_BYTES;
-export const ON_DEMAND_WRITE_RECORDS_PER_SEC = 4000;
-
-/** GetRecords per shard, in both modes, shared by every polling consumer of the shard. */
-export const READ_BYTES_PER_SEC = 2 * MIB_BYTES;
-export const READ_CALLS_PER_SEC = 5;
-
-/** Each enhanced fan-out consumer (SubscribeToShard) gets its own read rate per shard. */
-export const SUBSCRIPTION_BYTES_PER_SEC = 2 * MIB_BYTES;
-
-/**
- * Kinesis allows 20 registered consumers per stream, so a shard never pushes to more. The stream
- * registry enforces that with LimitExceededException at RegisterStreamConsumer; reaching past it
- * here is a programmer error (an assert).
- */
-export const SUBSCRIPTION_CONSUMERS_MAX = 20;
-
-/** The largest GetRecords response (10 MiB): it bounds one charge, and so the negative balance. */
-export const READ_CHARGE_BYTES_MAX = 10 * MIB_BYTES;
-
-/** A PutRecords request holds at most 500 entries: the bound on one admission loop. */
-export const ADMIT_RECORDS_ENTRIES_MAX = 500;
 
 /**
  * How fast `utilization` forgets: admitted throughput is averaged with an exponential kernel of
@@ -201,7 +187,7 @@ export class ShardThroughput {
    * never admitted; the API's 1 MiB record limit keeps entries within it.
    */
   admitRecords(recordBytes: readonly number[], nowMs: number): boolean[] {
-    assert.ok(recordBytes.length <= ADMIT_RECORDS_ENTRIES_MAX, `a batch holds at most ${ADMIT_RECORDS_ENTRIES_MAX} entries, got ${recordBytes.length}`);
+    assert.ok(recordBytes.length <= PUT_RECORDS_RECORDS_MAX, `a batch holds at most ${PUT_RECORDS_RECORDS_MAX} entries, got ${recordBytes.length}`);
     this.writeBytes.refill(nowMs);
     this.writeRecords.refill(nowMs);
     const admitted = new Array<boolean>(recordBytes.length);
@@ -242,11 +228,11 @@ export class ShardThroughput {
    * the balance is back at zero. So a 10 MiB read blocks the shard's reads for 5 s when the shard
    * had been reading at its limit (balance near zero), or for 4 s from a full, idle bucket (its
    * 2 MiB burst pays for the first second). Since a call is admitted only at a non-negative
-   * balance, the balance never falls below -READ_CHARGE_BYTES_MAX.
+   * balance, the balance never falls below -GET_RECORDS_BYTES_MAX.
    */
   chargeRead(bytes: number, nowMs: number): void {
     assertAmount(bytes, 'read size');
-    assert.ok(bytes <= READ_CHARGE_BYTES_MAX, `a read returns at most ${READ_CHARGE_BYTES_MAX} bytes, got ${bytes}`);
+    assert.ok(bytes <= GET_RECORDS_BYTES_MAX, `a read returns at most ${GET_RECORDS_BYTES_MAX} bytes, got ${bytes}`);
     this.readBytes.refill(nowMs);
     this.readBytes.charge(bytes);
   }
@@ -259,7 +245,7 @@ export class ShardThroughput {
   registerConsumer(consumerId: string, nowMs: number): void {
     assertTime(nowMs);
     if (this.subscriptions.has(consumerId)) return;
-    assert.ok(this.subscriptions.size < SUBSCRIPTION_CONSUMERS_MAX, `a shard pushes to at most ${SUBSCRIPTION_CONSUMERS_MAX} consumers`);
+    assert.ok(this.subscriptions.size < CONSUMERS_PER_STREAM_MAX, `a shard pushes to at most ${CONSUMERS_PER_STREAM_MAX} consumers`);
     this.subscriptions.set(consumerId, new TokenBucket(SUBSCRIPTION_BYTES_PER_SEC, nowMs));
   }
 
@@ -282,7 +268,7 @@ export class ShardThroughput {
     const bucket = this.subscriptions.get(consumerId);
     assert.ok(bucket !== undefined, `consumer ${consumerId} is not registered on this shard`);
     assertAmount(bytes, 'event size');
-    assert.ok(bytes <= READ_CHARGE_BYTES_MAX, `an event holds at most ${READ_CHARGE_BYTES_MAX} bytes, got ${bytes}`);
+    assert.ok(bytes <= GET_RECORDS_BYTES_MAX, `an event holds at most ${GET_RECORDS_BYTES_MAX} bytes, got ${bytes}`);
     bucket.refill(nowMs);
     if (!bucket.covers(0)) return false;
     bucket.charge(bytes);

@@ -1,4 +1,5 @@
-import { BATCH_BYTES_MAX, BATCH_HEADER_BYTES, BATCH_RECORDS_MAX } from '../log/record_batch.js';
+import { BATCH_BYTES_MAX, BATCH_RECORDS_MAX } from '../limits.js';
+import { BATCH_HEADER_BYTES } from '../log/record_batch.js';
 import type { PutStaging } from '../engine/put_staging.js';
 import type { WorkerPool } from './worker_pool.js';
 

@@ -1,15 +1,8 @@
+import { RECORD_PAYLOAD_BYTES_MAX } from '../../src/limits.js';
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentException } from '../../src/errors.js';
-import {
-  BATCH_HEADER_BYTES,
-  BatchBuilder,
-  RECORD_PAYLOAD_BYTES_MAX,
-  forEachRecord,
-  readBatchHeader,
-  verifyBatch,
-  type StoredRecord,
-} from '../../src/log/record_batch.js';
+import { BATCH_HEADER_BYTES, BatchBuilder, forEachRecord, readBatchHeader, verifyBatch, type StoredRecord } from '../../src/log/record_batch.js';
 import { goldenBatch } from './golden_batch.js';
 
 const fixture = Buffer.from(fs.readFileSync(new URL('./fixtures/golden_batch.hex', import.meta.url), 'utf8').replace(/\s/g, ''), 'hex');

@@ -5,18 +5,13 @@
  * hand-built layouts with the known test secret to reach the checks that run after the MAC; move
  * the clock to either side of the expiry and clock-skew boundaries.
  */
+import { ITERATOR_TTL_MS } from '../../src/limits.js';
 import { AssertionError } from 'node:assert';
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { ExpiredIteratorException, InvalidArgumentException } from '../../src/errors.js';
 import { SHARD_SERIAL_MAX } from '../../src/streams/sequence_number.js';
-import {
-  ITERATOR_CHARS_MAX,
-  ITERATOR_CLOCK_SKEW_MS,
-  ITERATOR_TTL_MS,
-  ShardIterator,
-  type IteratorPosition,
-} from '../../src/streams/shard_iterator.js';
+import { ITERATOR_CHARS_MAX, ITERATOR_CLOCK_SKEW_MS, ShardIterator, type IteratorPosition } from '../../src/streams/shard_iterator.js';
 
 const SECRET = new Uint8Array(32).map((_, i) => i + 1);
 const NOW_MS = 1_700_000_000_000;

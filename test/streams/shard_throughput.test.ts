@@ -11,6 +11,7 @@
 import { AssertionError } from 'node:assert';
 import { describe, expect, it } from 'vitest';
 import {
+  CONSUMERS_PER_STREAM_MAX,
   ON_DEMAND_WRITE_BYTES_PER_SEC,
   ON_DEMAND_WRITE_RECORDS_PER_SEC,
   PROVISIONED_WRITE_BYTES_PER_SEC,
@@ -18,10 +19,8 @@ import {
   READ_BYTES_PER_SEC,
   READ_CALLS_PER_SEC,
   SUBSCRIPTION_BYTES_PER_SEC,
-  SUBSCRIPTION_CONSUMERS_MAX,
-  ShardThroughput,
-  type ShardCapacityMode,
-} from '../../src/streams/shard_throughput.js';
+} from '../../src/limits.js';
+import { ShardThroughput, type ShardCapacityMode } from '../../src/streams/shard_throughput.js';
 
 const KIB_BYTES = 1024;
 const MIB_BYTES = 1024 * 1024;
@@ -255,13 +254,13 @@ describe('enhanced fan-out consumers', () => {
     expect(shard.consumerCount).toBe(1);
   });
 
-  it(`holds at most ${SUBSCRIPTION_CONSUMERS_MAX} consumers, and refuses unknown ones`, () => {
+  it(`holds at most ${CONSUMERS_PER_STREAM_MAX} consumers, and refuses unknown ones`, () => {
     const shard = new ShardThroughput('PROVISIONED', 0);
-    for (let i = 0; i < SUBSCRIPTION_CONSUMERS_MAX; i++) shard.registerConsumer(`c${i}`, 0);
+    for (let i = 0; i < CONSUMERS_PER_STREAM_MAX; i++) shard.registerConsumer(`c${i}`, 0);
     expect(() => shard.registerConsumer('one-too-many', 0)).toThrow(AssertionError);
     shard.deregisterConsumer('c0');
     shard.registerConsumer('one-too-many', 0);
-    expect(shard.consumerCount).toBe(SUBSCRIPTION_CONSUMERS_MAX);
+    expect(shard.consumerCount).toBe(CONSUMERS_PER_STREAM_MAX);
     expect(() => shard.admitSubscriptionBytes('c0', 1, 0)).toThrow(AssertionError);
   });
 });
