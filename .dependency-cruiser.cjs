@@ -1,0 +1,40 @@
+/*
+ * The directions of imports (docs/ARCHITECTURE.md, "Layers"): cli -> client / net -> engine ->
+ * streams / workers -> log -> index -> native, with src/limits.ts, src/errors.ts and src/util/
+ * beneath everything. A rule names what a layer must not import; `npm test` runs this check.
+ */
+const layer = (name, path, forbidden) => ({
+  name,
+  severity: 'error',
+  comment: `${path} must not import ${forbidden}`,
+  from: { path },
+  to: { path: forbidden },
+});
+
+module.exports = {
+  forbidden: [
+    { name: 'no-circular', severity: 'error', comment: 'no import circles, type-only ones included', from: {}, to: { circular: true } },
+    layer('leaves-import-nothing', '^src/(limits|errors)\\.ts$', '^src/'),
+    layer('util-is-a-leaf', '^src/util/', '^src/(?!util/|limits\\.ts|errors\\.ts)'),
+    layer('native-is-the-bottom', '^src/native/', '^src/(?!native/|limits\\.ts|errors\\.ts|util/)'),
+    layer('index-sits-on-native', '^src/index/', '^src/(log|streams|workers|engine|net|client|cli/|cli\\.ts)'),
+    layer('log-sits-on-index', '^src/log/', '^src/(streams|workers|engine|net|client|cli/|cli\\.ts|config\\.ts)'),
+    layer('streams-are-pure', '^src/streams/', '^src/(native|index|workers|engine|net|client|cli/|cli\\.ts|config\\.ts)'),
+    layer('workers-hold-threads-only', '^src/workers/', '^src/(engine|net|client|cli/|cli\\.ts)'),
+    layer('engine-knows-no-door', '^src/(engine|config\\.ts)', '^src/(net|client|cli/|cli\\.ts)'),
+    layer('net-is-a-door', '^src/net/', '^src/(client|cli|workers|index|native)'),
+    layer('client-talks-over-the-wire', '^src/client/', '^src/(engine|workers|log/(?!batch_format|key_text)|index|native|cli/|cli\\.ts|net/(?!protocol|messages/))'),
+    {
+      name: 'browser-safe-codecs',
+      severity: 'error',
+      comment: 'the protocol codecs, the pure model and the browser client run in browsers: no Node modules',
+      from: { path: '^src/(net/protocol\\.ts|net/messages/|client/(?!node\\.ts)|streams/(hash_key|sequence_number)\\.ts|limits\\.ts)' },
+      to: { dependencyTypes: ['core'] },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+  },
+};
