@@ -16,9 +16,9 @@
  *   nulls are absent members. A member for a feature shardline lacks (marked in the shapes) is
  *   an InvalidArgumentException naming it: ignoring it would pretend to honour it.
  */
-import { InvalidArgumentException, ValidationException } from '../../errors.js';
+import { InvalidArgumentException, SerializationException, ValidationException } from '../../errors.js';
 import type { BlobShape, ListShape, MapShape, Shape, Sized, StringShape, StructureShape, UnsupportedShape } from './input_shapes.js';
-import { type BlobReader, type WireFormat, WireSerializationError } from './wire.js';
+import type { BlobReader, WireFormat } from './wire.js';
 
 type Json = Record<string, unknown>;
 
@@ -47,7 +47,7 @@ function containerText(path: Path): string {
 }
 
 /**
- * The request of `shape` in `body`, converted for the engine. Throws WireSerializationError for a
+ * The request of `shape` in `body`, converted for the engine. Throws SerializationException for a
  * member of the wrong type and ValidationException (AWS's message) for broken constraints.
  */
 export function readInput(format: WireFormat, shape: StructureShape, body: Json): Json {
@@ -106,8 +106,8 @@ class InputReader {
     if (breaks.length > 0) this.report(at.parent, at.name, `java.nio.HeapByteBuffer[pos=0 lim=${bytes} cap=${bytes}]`, breaks);
   }
 
-  private notABlob(at: Path): WireSerializationError {
-    return new WireSerializationError(`the value at '${pathText(at.parent, at.name)}' must be ${this.format.blobText}`);
+  private notABlob(at: Path): SerializationException {
+    return new SerializationException(`the value at '${pathText(at.parent, at.name)}' must be ${this.format.blobText}`);
   }
 
   private value(shape: Exclude<Shape, BlobShape | UnsupportedShape>, value: unknown, parent: Path | undefined, name: string): unknown {
@@ -240,6 +240,6 @@ function described(value: unknown): string {
   return typeof value === 'number' ? `the number ${value}` : `a ${typeof value}`;
 }
 
-function typeError(parent: Path | undefined, name: string, expected: string, value: unknown): WireSerializationError {
-  return new WireSerializationError(`the value at '${pathText(parent, name)}' must be ${expected}, got ${described(value)}`);
+function typeError(parent: Path | undefined, name: string, expected: string, value: unknown): SerializationException {
+  return new SerializationException(`the value at '${pathText(parent, name)}' must be ${expected}, got ${described(value)}`);
 }

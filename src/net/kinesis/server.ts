@@ -10,13 +10,13 @@ import http from 'node:http';
 import http2 from 'node:http2';
 import net from 'node:net';
 import type { Engine } from '../../engine/engine.js';
-import { DryRunOperationException, describeError } from '../../errors.js';
+import { DryRunOperationException, SerializationException, ShardlineError, UnknownOperationException, describeError } from '../../errors.js';
 import { operationNamed } from '../operations.js';
-import { AuthError, checkAuthorization } from './auth.js';
+import { checkAuthorization } from './auth.js';
 import { EVENT_STREAM_CONTENT_TYPE, encodeEvent, encodeException } from './event_stream.js';
 import { INPUT_SHAPES } from './input_shapes.js';
 import { readInput } from './input_validation.js';
-import { JSON_FORMAT, WireSerializationError, formatFor, type WireFormat } from './wire.js';
+import { JSON_FORMAT, formatFor, type WireFormat } from './wire.js';
 
 export interface KinesisHttpOptions {
   readonly engine: Engine;
@@ -34,14 +34,8 @@ const TARGET_PREFIX = 'Kinesis_20131202.';
 const BODY_BYTES_MAX = 8 * 1024 * 1024;
 /** The HTTP/2 connection preface starts "PRI * HTTP/2.0"; no HTTP/1.1 method starts "PRI". */
 const H2_PREFACE_START = Buffer.from('PRI');
-/** Errors Kinesis answers with 400: the caller's to fix. Anything else is a 500 InternalFailure. */
 /** The hot operations whose results carry no blob and no timestamp: serialized without a replacer. */
 const PLAIN_RESULTS = new Set(['PutRecord', 'PutRecords']);
-const CLIENT_ERRORS = new Set([
-  'InvalidArgumentException', 'ResourceNotFoundException', 'ResourceInUseException', 'LimitExceededException', 'ProvisionedThroughputExceededException',
-  'ExpiredIteratorException', 'ExpiredNextTokenException', 'ValidationException', 'AccessDeniedException', 'SerializationException',
-  'UnknownOperationException', 'MissingAuthenticationTokenException', 'IncompleteSignatureException', 'DryRunOperationException',
-]);
 
 interface Answer {
   readonly status: number;
@@ -131,6 +125,7 @@ interface Api {
   readonly subscribedAt: Map<string, number>;
 }
 
+/** Errors are answered in the request's format, or in JSON when it has none we know. */
 async function answerRequest(api: Api, request: Request, response: Response): Promise<void> {
   const contentType = (header(request, 'content-type') ?? '').split(';')[0]!.trim();
   const format = formatFor(contentType);
@@ -152,18 +147,17 @@ function writeAnswer(answer: Answer, response: Response): void {
   response.end(body);
 }
 
-/** Errors are answered in the request's format, or in JSON when it has none we know. */
+/** The answer to a request whose body was read; what it throws is answered as an error. */
 async function answerFor(api: Api, request: Request, body: Buffer, contentType: string, format: WireFormat | undefined): Promise<Answer | Subscription> {
   const { engine } = api;
-  const errorFormat = format ?? JSON_FORMAT;
-  if (request.method !== 'POST') return clientError('UnknownOperationException', `${request.method} is not supported: the Kinesis API takes POST /`, errorFormat);
+  if (request.method !== 'POST') throw new UnknownOperationException(`${request.method} is not supported: the Kinesis API takes POST /`);
   checkAuthorization(request.headers);
   const target = header(request, 'x-amz-target') ?? '';
   const name = target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : '';
   // SubscribeToShard streams its answer, so it is no table operation.
   const operation = name === 'SubscribeToShard' ? null : operationNamed(name);
-  if (operation === undefined) return clientError('UnknownOperationException', target === '' ? 'Missing X-Amz-Target' : `Unknown operation ${target}`, errorFormat);
-  if (format === undefined) return clientError('UnknownOperationException', `Content-Type ${contentType || '(none)'} is not supported: use application/x-amz-json-1.1 or application/x-amz-cbor-1.1`, errorFormat);
+  if (operation === undefined) throw new UnknownOperationException(target === '' ? 'Missing X-Amz-Target' : `Unknown operation ${target}`);
+  if (format === undefined) throw new UnknownOperationException(`Content-Type ${contentType || '(none)'} is not supported: use application/x-amz-json-1.1 or application/x-amz-cbor-1.1`);
   // Every served operation has an input shape (a test holds the two tables together).
   const parsed = readInput(format, INPUT_SHAPES[name]!, format.parse(body));
   if (parsed.DryRun === true) await dryRun(engine, name, parsed);
@@ -261,7 +255,7 @@ function readBody(request: Request): Promise<Buffer> {
     request.on('data', (chunk: Buffer) => {
       bytes += chunk.length;
       if (bytes > BODY_BYTES_MAX) {
-        reject(new WireSerializationError(`the request body is over ${BODY_BYTES_MAX} bytes`));
+        reject(new SerializationException(`the request body is over ${BODY_BYTES_MAX} bytes`));
         request.destroy();
         return;
       }
@@ -276,10 +270,9 @@ function clientError(type: string, message: string, format: WireFormat): Answer 
   return { status: 400, errorType: type, body: { __type: type, message }, format, plain: true };
 }
 
+/** A client fault is answered with 400 and its own type; anything else is a 500 InternalFailure. */
 function errorAnswer(error: unknown, format: WireFormat): Answer {
-  if (error instanceof AuthError) return clientError(error.code, error.message, format);
-  if (error instanceof WireSerializationError) return clientError('SerializationException', error.message, format);
-  const { code, message } = describeError(error);
-  if (CLIENT_ERRORS.has(code)) return clientError(code, message, format);
+  if (error instanceof ShardlineError && error.fault === 'client') return clientError(error.code, error.message, format);
+  const { message } = describeError(error);
   return { status: 500, errorType: 'InternalFailure', body: { __type: 'InternalFailure', message }, format, plain: true };
 }
