@@ -188,6 +188,41 @@ describe('rules the API reference states in prose, with AWS\'s exceptions', () =
   });
 });
 
+/** Every record stored in `stream`'s first shard, as hex. */
+async function storedHex(stream: string): Promise<string[]> {
+  const iterator = await engine.getShardIterator({ StreamName: stream, ShardId: 'shardId-000000000000', ShardIteratorType: 'TRIM_HORIZON' });
+  return engine.getRecords({ ShardIterator: iterator.ShardIterator }).Records.map((record) => Buffer.from(record.Data).toString('hex'));
+}
+
+describe('base64 blobs, in the standard alphabet only, as AWS reads them', () => {
+  // 0xfb 0xff 0xbf is '+/+/' in base64 and '-_-_' in base64url, which Node's decoder also takes.
+  const STANDARD = '+/+/';
+  const URL_SAFE = '-_-_';
+
+  it.each([
+    ['PutRecord', { PartitionKey: 'k', Data: URL_SAFE }, "the value at 'data' must be a base64-encoded blob"],
+    ['PutRecord', { PartitionKey: 'k', Data: 'aGk_' }, "the value at 'data' must be a base64-encoded blob"],
+    ['PutRecords', { Records: [{ PartitionKey: 'k', Data: STANDARD }, { PartitionKey: 'k', Data: `${STANDARD}-A==` }, { PartitionKey: 'k', Data: DATA }] },
+      "the value at 'records.2.member.data' must be a base64-encoded blob"],
+  ])('refuses base64url\'s - and _ in %s with a SerializationException, and stores nothing: %#', async (operation, request, message) => {
+    const stream = 'base64-refused';
+    if (!engine.listStreams().StreamNames.includes(stream)) await engine.createStream({ StreamName: stream, ShardCount: 1 });
+    const answer = await callKinesis(server.port, operation, { StreamName: stream, ...request });
+    expect(answer.status).toBe(400);
+    expect(answer.body).toEqual({ __type: 'SerializationException', message });
+    expect(await storedHex(stream)).toEqual([]);
+  });
+
+  it('stores the standard alphabet\'s + and / byte for byte, alone and in a batch', async () => {
+    const stream = 'base64-standard';
+    await engine.createStream({ StreamName: stream, ShardCount: 1 });
+    expect((await callKinesis(server.port, 'PutRecord', { StreamName: stream, PartitionKey: 'k', Data: STANDARD })).status).toBe(200);
+    const batch = await callKinesis(server.port, 'PutRecords', { StreamName: stream, Records: [{ PartitionKey: 'k', Data: STANDARD }, { PartitionKey: 'k', Data: 'aGk=' }] });
+    expect(batch.body.FailedRecordCount).toBe(0);
+    expect(await storedHex(stream)).toEqual(['fbffbf', 'fbffbf', '6869']);
+  });
+});
+
 describe('members of the current API', () => {
   it('checks a DryRun request, stores nothing, and answers DryRunOperationException', async () => {
     const answer = await callKinesis(server.port, 'PutRecords', { StreamName: STREAM, DryRun: true, Records: [{ PartitionKey: 'k', Data: DATA }] });
