@@ -223,6 +223,48 @@ describe('base64 blobs, in the standard alphabet only, as AWS reads them', () =>
   });
 });
 
+describe('tag characters, as Kinesis refuses them', () => {
+  const INVALID_TAGS = 'Some tags contain invalid characters. Valid characters: Unicode letters, digits, white space, _ . / = + - % @.';
+  const STREAM_TAGGED = 'tag-characters';
+
+  beforeAll(async () => {
+    await engine.createStream({ StreamName: STREAM_TAGGED, ShardCount: 1 });
+  });
+
+  const BAD = ['abc;def', 'abc,def', 'abc\tdef', 'abc\ndef'];
+  it.each(BAD.flatMap((bad) => [
+    ['AddTagsToStream', 'a key', { StreamName: STREAM_TAGGED, Tags: { [bad]: 'v' } }],
+    ['AddTagsToStream', 'a value', { StreamName: STREAM_TAGGED, Tags: { good: 'v', other: bad } }],
+    ['RemoveTagsFromStream', 'a key', { StreamName: STREAM_TAGGED, TagKeys: ['good', bad] }],
+    ['CreateStream', 'a key', { StreamName: 'tagged-badly', ShardCount: 1, Tags: { [bad]: 'v' } }],
+    ['CreateStream', 'a value', { StreamName: 'tagged-badly', ShardCount: 1, Tags: { good: bad } }],
+  ] as const))('refuses %s with %s holding a ; , tab or newline, and changes nothing: %#', async (operation, _where, request) => {
+    const answer = await callKinesis(server.port, operation, request);
+    expect(answer.status).toBe(400);
+    expect(answer.body).toEqual({ __type: 'InvalidArgumentException', message: INVALID_TAGS });
+    expect(engine.listTagsForStream({ StreamName: STREAM_TAGGED }).Tags).toEqual([]);
+    expect(engine.listStreams().StreamNames).not.toContain('tagged-badly');
+  });
+
+  it('takes Unicode letters, digits, white space and _ . / = + - % @', async () => {
+    const tags = { 'ü0 _.': 'Ωmega 7', '/=+-%@': '', 'key\u00a0nbsp': 'ß' };
+    expect((await callKinesis(server.port, 'AddTagsToStream', { StreamName: STREAM_TAGGED, Tags: tags })).status).toBe(200);
+    const listed = engine.listTagsForStream({ StreamName: STREAM_TAGGED }).Tags;
+    expect(Object.fromEntries(listed.map(({ Key, Value }) => [Key, Value]))).toEqual(tags);
+    expect((await callKinesis(server.port, 'RemoveTagsFromStream', { StreamName: STREAM_TAGGED, TagKeys: Object.keys(tags) })).status).toBe(200);
+    expect(engine.listTagsForStream({ StreamName: STREAM_TAGGED }).Tags).toEqual([]);
+  });
+
+  it('names broken model constraints first, as a ValidationException', async () => {
+    const key = `${'k'.repeat(128)};`;
+    const answer = await callKinesis(server.port, 'AddTagsToStream', { StreamName: STREAM_TAGGED, Tags: { [key]: 'v' } });
+    expect(answer.body).toEqual({
+      __type: 'ValidationException',
+      message: detected(`Value '{${key}=v}' at 'tags' failed to satisfy constraint: Map keys must satisfy constraint: [Member must have length less than or equal to 128, Member must have length greater than or equal to 1]`),
+    });
+  });
+});
+
 describe('members of the current API', () => {
   it('checks a DryRun request, stores nothing, and answers DryRunOperationException', async () => {
     const answer = await callKinesis(server.port, 'PutRecords', { StreamName: STREAM, DryRun: true, Records: [{ PartitionKey: 'k', Data: DATA }] });
