@@ -36,9 +36,20 @@ const BODY_BYTES_MAX = 8 * 1024 * 1024;
 const H2_PREFACE_START = Buffer.from('PRI');
 /** The hot operations whose results carry no blob and no timestamp: serialized without a replacer. */
 const PLAIN_RESULTS = new Set(['PutRecord', 'PutRecords']);
+/**
+ * The operations whose output has no members in the API Reference: AWS answers them with an
+ * empty body, not `{}`, and the SDKs read nothing there (an empty body is no members in JSON and
+ * in CBOR alike).
+ */
+const EMPTY_RESULTS = new Set([
+  'CreateStream', 'DeleteStream', 'SplitShard', 'MergeShards', 'IncreaseStreamRetentionPeriod', 'DecreaseStreamRetentionPeriod',
+  'UpdateStreamMode', 'DeregisterStreamConsumer', 'AddTagsToStream', 'RemoveTagsFromStream',
+]);
+const EMPTY_BODY = Buffer.alloc(0);
 
 interface Answer {
   readonly status: number;
+  /** Undefined: an empty body. */
   readonly body: unknown;
   readonly errorType?: string;
   /** The request's format; errors found before it is known are answered in JSON. */
@@ -140,7 +151,7 @@ async function answerRequest(api: Api, request: Request, response: Response): Pr
 }
 
 function writeAnswer(answer: Answer, response: Response): void {
-  const body = answer.format.serialize(answer.body, answer.plain === true);
+  const body = answer.body === undefined ? EMPTY_BODY : answer.format.serialize(answer.body, answer.plain === true);
   const headers: Record<string, string | number> = { 'content-type': answer.format.contentType, 'content-length': body.length, 'x-amzn-requestid': randomUUID() };
   if (answer.errorType !== undefined) headers['x-amzn-errortype'] = answer.errorType;
   response.writeHead(answer.status, headers);
@@ -163,7 +174,7 @@ async function answerFor(api: Api, request: Request, body: Buffer, contentType: 
   if (parsed.DryRun === true) await dryRun(engine, name, parsed);
   if (operation === null) return subscribe(api, parsed, format);
   const result = await operation(engine, parsed as never);
-  return { status: 200, body: result ?? {}, format, plain: PLAIN_RESULTS.has(name) };
+  return { status: 200, body: EMPTY_RESULTS.has(name) ? undefined : result, format, plain: PLAIN_RESULTS.has(name) };
 }
 
 /**
