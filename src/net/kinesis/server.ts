@@ -4,7 +4,7 @@
  * (awsJson1_1) or CBOR (application/x-amz-cbor-1.1) body, answered in kind. On plain TCP,
  * HTTP/1.1 and HTTP/2 with prior knowledge (h2c, what the JavaScript SDK v3 speaks to an
  * http:// endpoint) share one port: the first bytes of a connection tell them apart. With TLS,
- * ALPN does. */
+ * ALPN does. Browsers' CORS preflights are answered too (cors.ts). */
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import http2 from 'node:http2';
@@ -13,6 +13,7 @@ import type { Engine } from '../../engine/engine.js';
 import { DryRunOperationException, SerializationException, ShardlineError, UnknownOperationException, describeError } from '../../errors.js';
 import { operationNamed } from '../operations.js';
 import { checkAuthorization } from './auth.js';
+import { type CorsHeaders, corsHeaders, isPreflight, preflightHeaders } from './cors.js';
 import { EVENT_STREAM_CONTENT_TYPE, encodeEvent, encodeException } from './event_stream.js';
 import { INPUT_SHAPES } from './input_shapes.js';
 import { readInput } from './input_validation.js';
@@ -138,6 +139,8 @@ interface Api {
 
 /** Errors are answered in the request's format, or in JSON when it has none we know. */
 async function answerRequest(api: Api, request: Request, response: Response): Promise<void> {
+  if (isPreflight(request.method, request.headers)) return answerPreflight(request, response);
+  const cors = corsHeaders(request.headers);
   const contentType = (header(request, 'content-type') ?? '').split(';')[0]!.trim();
   const format = formatFor(contentType);
   let answer: Answer | Subscription;
@@ -146,16 +149,22 @@ async function answerRequest(api: Api, request: Request, response: Response): Pr
   } catch (error) {
     answer = errorAnswer(error, format ?? JSON_FORMAT);
   }
-  if ('events' in answer) return streamEvents(answer, response);
-  writeAnswer(answer, response);
+  if ('events' in answer) return streamEvents(answer, response, cors);
+  writeAnswer(answer, response, cors);
 }
 
-function writeAnswer(answer: Answer, response: Response): void {
+function writeAnswer(answer: Answer, response: Response, cors: CorsHeaders): void {
   const body = answer.body === undefined ? EMPTY_BODY : answer.format.serialize(answer.body, answer.plain === true);
-  const headers: Record<string, string | number> = { 'content-type': answer.format.contentType, 'content-length': body.length, 'x-amzn-requestid': randomUUID() };
+  const headers: Record<string, string | number> = { 'content-type': answer.format.contentType, 'content-length': body.length, 'x-amzn-requestid': randomUUID(), ...cors };
   if (answer.errorType !== undefined) headers['x-amzn-errortype'] = answer.errorType;
   response.writeHead(answer.status, headers);
   response.end(body);
+}
+
+/** A preflight is answered alone: a browser sends it unsigned, with no body and no target. */
+function answerPreflight(request: Request, response: Response): void {
+  response.writeHead(200, { 'content-length': 0, 'x-amzn-requestid': randomUUID(), ...preflightHeaders(request.headers) });
+  response.end();
 }
 
 /** The answer to a request whose body was read; what it throws is answered as an error. */
@@ -226,7 +235,7 @@ async function subscribe(api: Api, request: Record<string, unknown>, format: Wir
   return errorAnswer(early.error, format);
 }
 
-async function streamEvents(subscription: Subscription, response: Response): Promise<void> {
+async function streamEvents(subscription: Subscription, response: Response, cors: CorsHeaders): Promise<void> {
   const { events, format } = subscription;
   const contentType = format.contentType;
   let open = true;
@@ -236,7 +245,7 @@ async function streamEvents(subscription: Subscription, response: Response): Pro
   };
   const timer = setTimeout(end, SUBSCRIPTION_MS);
   response.once('close', end);
-  response.writeHead(200, { 'content-type': EVENT_STREAM_CONTENT_TYPE, 'x-amzn-requestid': randomUUID() });
+  response.writeHead(200, { 'content-type': EVENT_STREAM_CONTENT_TYPE, 'x-amzn-requestid': randomUUID(), ...cors });
   const write = async (message: Buffer): Promise<void> => {
     if (!(response as NodeJS.WritableStream).write(message)) await new Promise((resolve) => response.once('drain', resolve));
   };
