@@ -10,13 +10,14 @@ import http from 'node:http';
 import http2 from 'node:http2';
 import net from 'node:net';
 import type { Engine } from '../../engine/engine.js';
-import { DryRunOperationException, SerializationException, ShardlineError, UnknownOperationException, describeError } from '../../errors.js';
+import { DryRunOperationException, ShardlineError, UnknownOperationException, describeError } from '../../errors.js';
 import { operationNamed } from '../operations.js';
 import { checkAuthorization } from './auth.js';
 import { type CorsHeaders, corsHeaders, isPreflight, preflightHeaders } from './cors.js';
 import { EVENT_STREAM_CONTENT_TYPE, encodeEvent, encodeException } from './event_stream.js';
 import { INPUT_SHAPES } from './input_shapes.js';
 import { readInput } from './input_validation.js';
+import { BODY_BYTES_MAX, type Request, type Response, readBody, whenRead } from './request_body.js';
 import { JSON_FORMAT, formatFor, type WireFormat } from './wire.js';
 
 export interface KinesisHttpOptions {
@@ -31,8 +32,6 @@ export interface KinesisHttpOptions {
 
 export const DEFAULT_KINESIS_PORT = 4568;
 const TARGET_PREFIX = 'Kinesis_20131202.';
-/** Kinesis' largest request is a PutRecords of 5 MiB of data, base64 in JSON: about 7 MB. */
-const BODY_BYTES_MAX = 8 * 1024 * 1024;
 /** The HTTP/2 connection preface starts "PRI * HTTP/2.0"; no HTTP/1.1 method starts "PRI". */
 const H2_PREFACE_START = Buffer.from('PRI');
 /** The hot operations whose results carry no blob and no timestamp: serialized without a replacer. */
@@ -47,6 +46,8 @@ const EMPTY_RESULTS = new Set([
   'UpdateStreamMode', 'DeregisterStreamConsumer', 'AddTagsToStream', 'RemoveTagsFromStream',
 ]);
 const EMPTY_BODY = Buffer.alloc(0);
+/** HTTP's Payload Too Large, for a body over BODY_BYTES_MAX: it is refused unread. */
+const TOO_LARGE_STATUS = 413;
 
 interface Answer {
   readonly status: number;
@@ -58,9 +59,6 @@ interface Answer {
   /** No blob or timestamp in the body (see PLAIN_RESULTS). */
   readonly plain?: boolean;
 }
-
-type Request = http.IncomingMessage | http2.Http2ServerRequest;
-type Response = http.ServerResponse | http2.Http2ServerResponse;
 
 export class KinesisHttpServer {
   private constructor(
@@ -145,7 +143,9 @@ async function answerRequest(api: Api, request: Request, response: Response): Pr
   const format = formatFor(contentType);
   let answer: Answer | Subscription;
   try {
-    answer = await answerFor(api, request, await readBody(request), contentType, format);
+    const body = await readBody(request);
+    if (body === undefined) return refuseTooLarge(request, response, format ?? JSON_FORMAT, cors);
+    answer = await answerFor(api, request, body, contentType, format);
   } catch (error) {
     answer = errorAnswer(error, format ?? JSON_FORMAT);
   }
@@ -153,18 +153,34 @@ async function answerRequest(api: Api, request: Request, response: Response): Pr
   writeAnswer(answer, response, cors);
 }
 
-function writeAnswer(answer: Answer, response: Response, cors: CorsHeaders): void {
+/** Writes the answer's head and body; `end: false` leaves the response open. */
+function writeAnswer(answer: Answer, response: Response, cors: CorsHeaders, { end = true, close = false } = {}): void {
   const body = answer.body === undefined ? EMPTY_BODY : answer.format.serialize(answer.body, answer.plain === true);
   const headers: Record<string, string | number> = { 'content-type': answer.format.contentType, 'content-length': body.length, 'x-amzn-requestid': randomUUID(), ...cors };
   if (answer.errorType !== undefined) headers['x-amzn-errortype'] = answer.errorType;
+  // HTTP/2 has no Connection header (Node refuses it): a refused stream ends alone.
+  if (close && response instanceof http.ServerResponse) headers.connection = 'close';
   response.writeHead(answer.status, headers);
-  response.end(body);
+  if (end) response.end(body);
+  else (response as NodeJS.WritableStream).write(body);
 }
 
 /** A preflight is answered alone: a browser sends it unsigned, with no body and no target. */
 function answerPreflight(request: Request, response: Response): void {
   response.writeHead(200, { 'content-length': 0, 'x-amzn-requestid': randomUUID(), ...preflightHeaders(request.headers) });
   response.end();
+}
+
+/**
+ * A body over BODY_BYTES_MAX is refused with 413 at once, and the answer ends (and an HTTP/1.1
+ * connection closes) once the client has sent the rest: see request_body.ts for why.
+ */
+function refuseTooLarge(request: Request, response: Response, format: WireFormat, cors: CorsHeaders): void {
+  const type = 'SerializationException';
+  const message = `The request body is over ${BODY_BYTES_MAX} bytes: a Kinesis request is at most a PutRecords of 5 MiB of data`;
+  const answer: Answer = { status: TOO_LARGE_STATUS, errorType: type, body: { __type: type, message }, format, plain: true };
+  writeAnswer(answer, response, cors, { end: false, close: true });
+  whenRead(request, () => response.end());
 }
 
 /** The answer to a request whose body was read; what it throws is answered as an error. */
@@ -266,24 +282,6 @@ async function streamEvents(subscription: Subscription, response: Response, cors
 function header(request: Request, name: string): string | undefined {
   const value = request.headers[name];
   return Array.isArray(value) ? value[0] : value;
-}
-
-function readBody(request: Request): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let bytes = 0;
-    request.on('data', (chunk: Buffer) => {
-      bytes += chunk.length;
-      if (bytes > BODY_BYTES_MAX) {
-        reject(new SerializationException(`the request body is over ${BODY_BYTES_MAX} bytes`));
-        request.destroy();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    request.once('end', () => resolve(Buffer.concat(chunks)));
-    request.once('error', reject);
-  });
 }
 
 function clientError(type: string, message: string, format: WireFormat): Answer {
