@@ -1,11 +1,25 @@
 /**
  * Operating errors: every error a caller can meet in normal operation is a ShardlineError with a
  * literal `code` to switch on (the Kinesis exception name where Kinesis has one), whether trying
- * again may succeed (`retriable`), and the underlying `cause`. Programmer errors are asserts.
+ * again may succeed (`retriable`), whose fault it is (`fault`), and the underlying `cause`.
+ * Programmer errors are asserts.
  */
+
+/**
+ * Whose an error is, as AWS's API models mark each exception: the caller's, who must change the
+ * request (or wait, when it is also retriable), or the server's. The HTTP doors answer a client
+ * fault with 400 and a server fault with 500.
+ */
+export type ErrorFault = 'client' | 'server';
+
 export abstract class ShardlineError extends Error {
   abstract readonly code: string;
   readonly retriable: boolean;
+  /**
+   * The server's unless the class says otherwise: an error nobody classified is answered as the
+   * server's (500, which the AWS SDKs retry), never blamed on a request that may have been right.
+   */
+  readonly fault: ErrorFault = 'server';
 
   constructor(message: string, options: { cause?: unknown; retriable?: boolean } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -20,21 +34,25 @@ export abstract class ShardlineError extends Error {
 /** Bad input: nothing was changed. */
 export class InvalidArgumentException extends ShardlineError {
   readonly code = 'InvalidArgumentException' as const;
+  override readonly fault = 'client';
 }
 
 /** The named stream, shard or consumer does not exist. */
 export class ResourceNotFoundException extends ShardlineError {
   readonly code = 'ResourceNotFoundException' as const;
+  override readonly fault = 'client';
 }
 
 /** The resource is not in a state that allows the operation (e.g. a stream being updated, a name taken). */
 export class ResourceInUseException extends ShardlineError {
   readonly code = 'ResourceInUseException' as const;
+  override readonly fault = 'client';
 }
 
 /** Too many of something: streams, shards, consumers, tags, or requests of a rate-limited operation. */
 export class LimitExceededException extends ShardlineError {
   readonly code = 'LimitExceededException' as const;
+  override readonly fault = 'client';
   constructor(message: string, options: { cause?: unknown } = {}) {
     super(message, { ...options, retriable: true });
   }
@@ -43,6 +61,7 @@ export class LimitExceededException extends ShardlineError {
 /** A shard's throughput limit: retry after backing off. */
 export class ProvisionedThroughputExceededException extends ShardlineError {
   readonly code = 'ProvisionedThroughputExceededException' as const;
+  override readonly fault = 'client';
   constructor(message: string, options: { cause?: unknown } = {}) {
     super(message, { ...options, retriable: true });
   }
@@ -51,21 +70,52 @@ export class ProvisionedThroughputExceededException extends ShardlineError {
 /** A shard iterator older than 5 minutes: get a new one. */
 export class ExpiredIteratorException extends ShardlineError {
   readonly code = 'ExpiredIteratorException' as const;
+  override readonly fault = 'client';
 }
 
 /** A request that does not satisfy the API's constraints (Kinesis answers these for shape errors). */
 export class ValidationException extends ShardlineError {
   readonly code = 'ValidationException' as const;
+  override readonly fault = 'client';
 }
 
 /** A request with DryRun set that would have succeeded: checked, not carried out (Kinesis' name). */
 export class DryRunOperationException extends ShardlineError {
   readonly code = 'DryRunOperationException' as const;
+  override readonly fault = 'client';
 }
 
 /** The caller may not perform the operation. */
 export class AccessDeniedException extends ShardlineError {
   readonly code = 'AccessDeniedException' as const;
+  override readonly fault = 'client';
+}
+
+/**
+ * A request body the protocol cannot read: not a map of members, a member of the wrong type, or
+ * a blob that is not one. AWS's deserializer refuses these before anything is validated.
+ */
+export class SerializationException extends ShardlineError {
+  readonly code = 'SerializationException' as const;
+  override readonly fault = 'client';
+}
+
+/** A request for no operation of the API: an unknown target, method or content type. */
+export class UnknownOperationException extends ShardlineError {
+  readonly code = 'UnknownOperationException' as const;
+  override readonly fault = 'client';
+}
+
+/** A request without the SigV4 Authorization header every AWS request carries. */
+export class MissingAuthenticationTokenException extends ShardlineError {
+  readonly code = 'MissingAuthenticationTokenException' as const;
+  override readonly fault = 'client';
+}
+
+/** A malformed SigV4 Authorization header, or one without a date to go with it. */
+export class IncompleteSignatureException extends ShardlineError {
+  readonly code = 'IncompleteSignatureException' as const;
+  override readonly fault = 'client';
 }
 
 /** A shard's owner is restarting or unreachable: nothing was changed, retry. */
@@ -139,6 +189,10 @@ const TYPES_BY_CODE: Record<string, new (message: string) => ShardlineError> = {
   StorageFull: StorageFullError,
   StorageError,
   CorruptLog: CorruptLogError,
+  SerializationException,
+  UnknownOperationException,
+  MissingAuthenticationTokenException,
+  IncompleteSignatureException,
 };
 
 /**

@@ -6,11 +6,13 @@ import { seededRandom, testSeed } from '../helpers/random.js';
 // gives: the same bytes for every valid string, and the first invalid one named. Method: seeded
 // random batches of blobs of every padding, some corrupted in the ways Node's decoder forgives
 // (a skipped character, an '=' inside, a bad length, a character above Latin-1, too much
-// padding), checked against a strict oracle written here.
+// padding, base64url's '-' or '_', which AWS refuses), checked against a strict oracle written
+// here.
 
 type Target = Record<string, unknown>;
 
-const BASE64 = /^[A-Za-z0-9+/_-]*={0,2}$/;
+/** RFC 4648's base64 alphabet, not base64url's. */
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 /** The oracle, independent of the module: what a strict reading of each string alone gives. */
 function decodeAlone(text: string): Buffer | undefined {
@@ -20,7 +22,9 @@ function decodeAlone(text: string): Buffer | undefined {
 
 function corrupt(text: string, random: () => number): string {
   const at = Math.floor(random() * text.length);
-  switch (Math.floor(random() * 6)) {
+  switch (Math.floor(random() * 7)) {
+    case 6:
+      return `${text.slice(0, at)}${random() < 0.5 ? '-' : '_'}${text.slice(at + 1)}`;
     case 4:
       // Node reads only the low byte of a character: U+0141 would pass for 'A' (0x41).
       return `${text.slice(0, at)}\u0141${text.slice(at + 1)}`;
@@ -72,14 +76,25 @@ describe('Base64Batch', () => {
     expect(batch.finish()).toBe(-1);
   });
 
-  it('takes base64url characters as Node does, and empty blobs among others', () => {
+  it('takes the standard alphabet\'s + and /, and empty blobs among others', () => {
     const bytes = Buffer.from([0xfb, 0xff, 0xbf]);
     const batch = new Base64Batch();
     const targets: Target[] = [{}, {}, {}];
-    batch.add(bytes.toString('base64url'), targets[0]!, 'Data');
+    batch.add(bytes.toString('base64'), targets[0]!, 'Data');
     batch.add('', targets[1]!, 'Data');
     batch.add('aGk=', targets[2]!, 'Data');
     expect(batch.finish()).toBe(-1);
     expect(targets.map((target) => Buffer.from(target.Data as Uint8Array).toString('hex'))).toEqual(['fbffbf', '', '6869']);
+  });
+
+  it('refuses base64url\'s - and _, which Node would read as + and /, alone and in a batch', () => {
+    const url = Buffer.from([0xfb, 0xff, 0xbf]).toString('base64url');
+    expect(url).toBe('-_-_');
+    const alone = new Base64Batch();
+    alone.add(url, {}, 'Data');
+    expect(alone.finish()).toBe(0);
+    const batch = new Base64Batch();
+    for (const text of ['aGk=', url, '+/+/']) batch.add(text, {}, 'Data');
+    expect(batch.finish()).toBe(1);
   });
 });

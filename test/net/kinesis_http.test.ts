@@ -31,6 +31,7 @@ import {
   UpdateShardCountCommand,
   UpdateStreamModeCommand,
 } from '@aws-sdk/client-kinesis';
+import { parseCborBody } from '@smithy/core/cbor';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Engine } from '../../src/engine/engine.js';
@@ -227,6 +228,32 @@ describe('raw requests', () => {
     expect(answer.body).toMatchObject({ StreamNames: expect.any(Array), HasMoreStreams: false });
   });
 
+  it('answers the operations without output with an empty body, as the API Reference has them', async () => {
+    const name = 'no-output';
+    const arn = `arn:aws:kinesis:us-east-1:000000000000:stream/${name}`;
+    const calls: Array<[string, Record<string, unknown>]> = [
+      ['CreateStream', { StreamName: name, ShardCount: 1 }],
+      ['AddTagsToStream', { StreamName: name, Tags: { team: 'data' } }],
+      ['RemoveTagsFromStream', { StreamName: name, TagKeys: ['team'] }],
+      ['IncreaseStreamRetentionPeriod', { StreamName: name, RetentionPeriodHours: 48 }],
+      ['DecreaseStreamRetentionPeriod', { StreamName: name, RetentionPeriodHours: 24 }],
+      ['SplitShard', { StreamName: name, ShardToSplit: 'shardId-000000000000', NewStartingHashKey: (2n ** 127n).toString() }],
+      ['MergeShards', { StreamName: name, ShardToMerge: 'shardId-000000000001', AdjacentShardToMerge: 'shardId-000000000002' }],
+      ['UpdateStreamMode', { StreamARN: arn, StreamModeDetails: { StreamMode: 'ON_DEMAND' } }],
+    ];
+    for (const [operation, request] of calls) {
+      const answer = await callKinesis(server.port, operation, request);
+      expect({ operation, status: answer.status, length: answer.headers['content-length'], bytes: answer.bytes.length }).toEqual({ operation, status: 200, length: '0', bytes: 0 });
+      expect(answer.headers['content-type']).toBe('application/x-amz-json-1.1');
+    }
+    const registered = await callKinesis(server.port, 'RegisterStreamConsumer', { StreamARN: arn, ConsumerName: 'c' });
+    expect(registered.body).toMatchObject({ Consumer: { ConsumerName: 'c' } });
+    for (const [operation, request] of [['DeregisterStreamConsumer', { StreamARN: arn, ConsumerName: 'c' }], ['DeleteStream', { StreamName: name }]] as const) {
+      const answer = await callKinesis(server.port, operation, request);
+      expect({ operation, status: answer.status, bytes: answer.bytes.length }).toEqual({ operation, status: 200, bytes: 0 });
+    }
+  });
+
   it('serves HTTP/2 with prior knowledge and HTTP/1.1 on the same port', async () => {
     const session = http2.connect(`http://127.0.0.1:${server.port}`);
     try {
@@ -271,7 +298,8 @@ function cborRequest(operation: string, request: unknown, body?: Buffer): Promis
     stream.on('end', () => {
       session.close();
       const bytes = Buffer.concat(chunks);
-      resolve({ status, contentType, bytes, body: javaCbor.decode(bytes) as Record<string, unknown> });
+      // An empty body (an operation without output) has no members, as the SDKs read it.
+      resolve({ status, contentType, bytes, body: bytes.length === 0 ? {} : (javaCbor.decode(bytes) as Record<string, unknown>) });
     });
     stream.on('error', reject);
     stream.end(body ?? javaCbor.encode(request));
@@ -282,7 +310,11 @@ describe('CBOR (application/x-amz-cbor-1.1)', () => {
   const stream = 'cbor';
 
   it('takes and answers CBOR: byte strings for blobs, tag 1 over epoch milliseconds for timestamps', async () => {
-    expect((await cborRequest('CreateStream', { StreamName: stream, ShardCount: 1 })).status).toBe(200);
+    const created = await cborRequest('CreateStream', { StreamName: stream, ShardCount: 1 });
+    expect(created).toMatchObject({ status: 200, contentType: 'application/x-amz-cbor-1.1', bytes: Buffer.alloc(0) });
+    // An operation without output answers an empty body, which Smithy's CBOR reader (the AWS
+    // SDKs' for JavaScript) takes as no members.
+    expect(await parseCborBody(new Uint8Array(created.bytes), {} as never)).toEqual({});
     const before = Date.now();
     const put = await cborRequest('PutRecord', { StreamName: stream, PartitionKey: 'k', Data: Buffer.from('hello') });
     expect(put).toMatchObject({ status: 200, contentType: 'application/x-amz-cbor-1.1', body: { ShardId: 'shardId-000000000000', SequenceNumber: expect.any(String) } });

@@ -188,6 +188,83 @@ describe('rules the API reference states in prose, with AWS\'s exceptions', () =
   });
 });
 
+/** Every record stored in `stream`'s first shard, as hex. */
+async function storedHex(stream: string): Promise<string[]> {
+  const iterator = await engine.getShardIterator({ StreamName: stream, ShardId: 'shardId-000000000000', ShardIteratorType: 'TRIM_HORIZON' });
+  return engine.getRecords({ ShardIterator: iterator.ShardIterator }).Records.map((record) => Buffer.from(record.Data).toString('hex'));
+}
+
+describe('base64 blobs, in the standard alphabet only, as AWS reads them', () => {
+  // 0xfb 0xff 0xbf is '+/+/' in base64 and '-_-_' in base64url, which Node's decoder also takes.
+  const STANDARD = '+/+/';
+  const URL_SAFE = '-_-_';
+
+  it.each([
+    ['PutRecord', { PartitionKey: 'k', Data: URL_SAFE }, "the value at 'data' must be a base64-encoded blob"],
+    ['PutRecord', { PartitionKey: 'k', Data: 'aGk_' }, "the value at 'data' must be a base64-encoded blob"],
+    ['PutRecords', { Records: [{ PartitionKey: 'k', Data: STANDARD }, { PartitionKey: 'k', Data: `${STANDARD}-A==` }, { PartitionKey: 'k', Data: DATA }] },
+      "the value at 'records.2.member.data' must be a base64-encoded blob"],
+  ])('refuses base64url\'s - and _ in %s with a SerializationException, and stores nothing: %#', async (operation, request, message) => {
+    const stream = 'base64-refused';
+    if (!engine.listStreams().StreamNames.includes(stream)) await engine.createStream({ StreamName: stream, ShardCount: 1 });
+    const answer = await callKinesis(server.port, operation, { StreamName: stream, ...request });
+    expect(answer.status).toBe(400);
+    expect(answer.body).toEqual({ __type: 'SerializationException', message });
+    expect(await storedHex(stream)).toEqual([]);
+  });
+
+  it('stores the standard alphabet\'s + and / byte for byte, alone and in a batch', async () => {
+    const stream = 'base64-standard';
+    await engine.createStream({ StreamName: stream, ShardCount: 1 });
+    expect((await callKinesis(server.port, 'PutRecord', { StreamName: stream, PartitionKey: 'k', Data: STANDARD })).status).toBe(200);
+    const batch = await callKinesis(server.port, 'PutRecords', { StreamName: stream, Records: [{ PartitionKey: 'k', Data: STANDARD }, { PartitionKey: 'k', Data: 'aGk=' }] });
+    expect(batch.body.FailedRecordCount).toBe(0);
+    expect(await storedHex(stream)).toEqual(['fbffbf', 'fbffbf', '6869']);
+  });
+});
+
+describe('tag characters, as Kinesis refuses them', () => {
+  const INVALID_TAGS = 'Some tags contain invalid characters. Valid characters: Unicode letters, digits, white space, _ . / = + - % @.';
+  const STREAM_TAGGED = 'tag-characters';
+
+  beforeAll(async () => {
+    await engine.createStream({ StreamName: STREAM_TAGGED, ShardCount: 1 });
+  });
+
+  const BAD = ['abc;def', 'abc,def', 'abc\tdef', 'abc\ndef'];
+  it.each(BAD.flatMap((bad) => [
+    ['AddTagsToStream', 'a key', { StreamName: STREAM_TAGGED, Tags: { [bad]: 'v' } }],
+    ['AddTagsToStream', 'a value', { StreamName: STREAM_TAGGED, Tags: { good: 'v', other: bad } }],
+    ['RemoveTagsFromStream', 'a key', { StreamName: STREAM_TAGGED, TagKeys: ['good', bad] }],
+    ['CreateStream', 'a key', { StreamName: 'tagged-badly', ShardCount: 1, Tags: { [bad]: 'v' } }],
+    ['CreateStream', 'a value', { StreamName: 'tagged-badly', ShardCount: 1, Tags: { good: bad } }],
+  ] as const))('refuses %s with %s holding a ; , tab or newline, and changes nothing: %#', async (operation, _where, request) => {
+    const answer = await callKinesis(server.port, operation, request);
+    expect(answer.status).toBe(400);
+    expect(answer.body).toEqual({ __type: 'InvalidArgumentException', message: INVALID_TAGS });
+    expect(engine.listTagsForStream({ StreamName: STREAM_TAGGED }).Tags).toEqual([]);
+    expect(engine.listStreams().StreamNames).not.toContain('tagged-badly');
+  });
+
+  it('takes Unicode letters, digits, white space and _ . / = + - % @', async () => {
+    const tags = { 'ü0 _.': 'Ωmega 7', '/=+-%@': '', 'key\u00a0nbsp': 'ß' };
+    expect((await callKinesis(server.port, 'AddTagsToStream', { StreamName: STREAM_TAGGED, Tags: tags })).status).toBe(200);
+    const listed = engine.listTagsForStream({ StreamName: STREAM_TAGGED }).Tags;
+    expect(Object.fromEntries(listed.map(({ Key, Value }) => [Key, Value]))).toEqual(tags);
+    expect((await callKinesis(server.port, 'RemoveTagsFromStream', { StreamName: STREAM_TAGGED, TagKeys: Object.keys(tags) })).status).toBe(200);
+    expect(engine.listTagsForStream({ StreamName: STREAM_TAGGED }).Tags).toEqual([]);
+  });
+
+  it('names broken model constraints first, as a ValidationException', async () => {
+    const key = `${'k'.repeat(128)};`;
+    const answer = await callKinesis(server.port, 'AddTagsToStream', { StreamName: STREAM_TAGGED, Tags: { [key]: 'v' } });
+    expect(answer.body).toEqual({
+      __type: 'ValidationException',
+      message: detected(`Value '{${key}=v}' at 'tags' failed to satisfy constraint: Map keys must satisfy constraint: [Member must have length less than or equal to 128, Member must have length greater than or equal to 1]`),
+    });
+  });
+});
+
 describe('members of the current API', () => {
   it('checks a DryRun request, stores nothing, and answers DryRunOperationException', async () => {
     const answer = await callKinesis(server.port, 'PutRecords', { StreamName: STREAM, DryRun: true, Records: [{ PartitionKey: 'k', Data: DATA }] });

@@ -1,24 +1,22 @@
 /**
  * SigV4 as Kinesis checks it before anything else, with access control off: any credentials are
- * * accepted, but a request must carry a well-formed signature header, as it must
- * for AWS, so that a client that would fail against Kinesis fails here too. The messages are
- * AWS's own.
+ * accepted, but a request must carry a well-formed signature header, as it must for AWS, so that
+ * a client that would fail against Kinesis fails here too. The messages are AWS's own.
  */
-export class AuthError extends Error {
-  constructor(readonly code: 'MissingAuthenticationTokenException' | 'IncompleteSignatureException', message: string) {
-    super(message);
-  }
-}
+import { IncompleteSignatureException, MissingAuthenticationTokenException } from '../../errors.js';
 
 const SIGV4 = 'AWS4-HMAC-SHA256';
 const REQUIRED_PARTS = ['Credential', 'Signature', 'SignedHeaders'] as const;
 
-/** Throws AuthError when the request would be refused by Kinesis for its Authorization alone. */
+/**
+ * Throws MissingAuthenticationTokenException or IncompleteSignatureException when Kinesis would
+ * refuse the request for its Authorization alone.
+ */
 export function checkAuthorization(headers: Record<string, string | string[] | undefined>): void {
   const authorization = single(headers.authorization);
-  if (authorization === undefined || authorization.trim() === '') throw new AuthError('MissingAuthenticationTokenException', 'Missing Authentication Token');
+  if (authorization === undefined || authorization.trim() === '') throw new MissingAuthenticationTokenException('Missing Authentication Token');
   if (!authorization.startsWith(`${SIGV4} `)) {
-    throw new AuthError('IncompleteSignatureException', `Authorization header requires '${SIGV4}' as its algorithm. Authorization=${authorization}`);
+    throw new IncompleteSignatureException(`Authorization header requires '${SIGV4}' as its algorithm. Authorization=${authorization}`);
   }
   const parts = new Map(authorization.slice(SIGV4.length + 1).split(',').map((part) => {
     const [key, ...value] = part.trim().split('=');
@@ -27,10 +25,10 @@ export function checkAuthorization(headers: Record<string, string | string[] | u
   const missing = REQUIRED_PARTS.filter((part) => (parts.get(part) ?? '') === '');
   if (missing.length > 0) {
     const needs = missing.map((part) => `Authorization header requires '${part}' parameter.`).join(' ');
-    throw new AuthError('IncompleteSignatureException', `${needs} Authorization=${authorization}`);
+    throw new IncompleteSignatureException(`${needs} Authorization=${authorization}`);
   }
   if (single(headers['x-amz-date']) === undefined && single(headers.date) === undefined) {
-    throw new AuthError('IncompleteSignatureException', `Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. Authorization=${authorization}`);
+    throw new IncompleteSignatureException(`Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. Authorization=${authorization}`);
   }
 }
 

@@ -2,8 +2,10 @@
  * The input shapes of the Kinesis Data Streams API (2013-12-02) as its published model defines
  * them: for each operation, its members in the model's order, which are required, and each
  * member's constraints (length, range, pattern, enumeration). input_validation.ts reads requests
- * against them. Rules the model states only in prose (StreamName or StreamARN, retention from 24
- * to 8760 hours, shard limits) are the engine's to check.
+ * against them. Rules the model states only in prose are the engine's to check where they tie
+ * several members or the engine's state together (StreamName or StreamARN, retention from 24 to
+ * 8760 hours, shard limits); a rule on one value's characters (tags, TAG_CHARACTERS) is here,
+ * with the value's other constraints.
  *
  * The constraints are the published model's. The members are those of the current API, as the
  * installed @aws-sdk/client-kinesis sends them: it adds StreamId (reserved, ignored), DryRun,
@@ -28,6 +30,18 @@ export interface StringShape extends Sized {
   readonly pattern?: RegExp;
   readonly patternText?: string;
   readonly enum?: readonly string[];
+  /** A rule on the value's characters that the API states in prose, not in the model. */
+  readonly characters?: CharacterRule;
+}
+
+/**
+ * Broken, a CharacterRule is an InvalidArgumentException with its message, as Kinesis answers
+ * it; it is read only once the model's constraints hold (they are a ValidationException first).
+ */
+export interface CharacterRule {
+  /** Matched against the whole value. */
+  readonly pattern: RegExp;
+  readonly message: string;
 }
 
 export interface IntegerShape {
@@ -102,8 +116,19 @@ const SEQUENCE_NUMBER = string({ pattern: '0|([1-9]\\d{0,128})' });
 const PARTITION_KEY = string({ minLength: 1, maxLength: 256 });
 const SHARD_ITERATOR = string({ minLength: 1, maxLength: 512 });
 const NEXT_TOKEN = string({ minLength: 1, maxLength: 1048576 });
-const TAG_KEY = string({ minLength: 1, maxLength: 128 });
-const TAG_VALUE = string({ minLength: 0, maxLength: 256 });
+/**
+ * Kinesis refuses a tag key or value (AddTagsToStream, CreateStream's Tags, RemoveTagsFromStream)
+ * with other characters than these, in its words: "white space" is the Unicode separators
+ * (\p{Z}), so a tab or a newline is refused.
+ */
+const TAG_CHARACTERS: CharacterRule = {
+  pattern: /^[\p{L}\p{Z}\p{N}_./=+\-%@]*$/u,
+  message: 'Some tags contain invalid characters. Valid characters: Unicode letters, digits, white space, _ . / = + - % @.',
+};
+const TAG_KEY = string({ minLength: 1, maxLength: 128, characters: TAG_CHARACTERS });
+const TAG_VALUE = string({ minLength: 0, maxLength: 256, characters: TAG_CHARACTERS });
+/** ListTagsForStream's ExclusiveStartTagKey: it names where a page starts, and makes no tag. */
+const START_TAG_KEY = string({ minLength: 1, maxLength: 128 });
 const DATA: BlobShape = { type: 'blob', minLength: 0, maxLength: 1048576 };
 const TIMESTAMP: Shape = { type: 'timestamp' };
 const BOOLEAN: Shape = { type: 'boolean' };
@@ -204,7 +229,7 @@ export const INPUT_SHAPES: Readonly<Record<string, StructureShape>> = Object.ass
   ListStreamConsumers: structure('ListStreamConsumersInput', { 'StreamARN!': STREAM_ARN, NextToken: NEXT_TOKEN, MaxResults: PAGE_LIMIT, StreamCreationTimestamp: TIMESTAMP, StreamId: STREAM_ID }),
   AddTagsToStream: structure('AddTagsToStreamInput', { StreamName: STREAM_NAME, 'Tags!': TAG_MAP, StreamARN: STREAM_ARN, StreamId: STREAM_ID }),
   RemoveTagsFromStream: structure('RemoveTagsFromStreamInput', { StreamName: STREAM_NAME, 'TagKeys!': { type: 'list', member: TAG_KEY, minLength: 1, maxLength: 50 }, StreamARN: STREAM_ARN, StreamId: STREAM_ID }),
-  ListTagsForStream: structure('ListTagsForStreamInput', { StreamName: STREAM_NAME, ExclusiveStartTagKey: TAG_KEY, Limit: { type: 'integer', min: 1, max: 50 }, StreamARN: STREAM_ARN, StreamId: STREAM_ID }),
+  ListTagsForStream: structure('ListTagsForStreamInput', { StreamName: STREAM_NAME, ExclusiveStartTagKey: START_TAG_KEY, Limit: { type: 'integer', min: 1, max: 50 }, StreamARN: STREAM_ARN, StreamId: STREAM_ID }),
   SubscribeToShard: structure('SubscribeToShardInput', { 'ConsumerARN!': CONSUMER_ARN, StreamId: STREAM_ID, 'ShardId!': SHARD_ID, 'StartingPosition!': STARTING_POSITION, DryRun: DRY_RUN }),
   // shardline's own: checks a stream's logs end to end (docs/PROTOCOL.md).
   VerifyStream: structure('VerifyStreamInput', { StreamName: STREAM_NAME, StreamARN: STREAM_ARN }),

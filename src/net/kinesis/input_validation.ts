@@ -15,10 +15,12 @@
  *   does not have are ignored, as AWS ignores them (the engine reads none of them), and JSON
  *   nulls are absent members. A member for a feature shardline lacks (marked in the shapes) is
  *   an InvalidArgumentException naming it: ignoring it would pretend to honour it.
+ * - A value whose characters break its shape's CharacterRule (tags) is an
+ *   InvalidArgumentException in Kinesis' words, once no constraint of the model is broken.
  */
-import { InvalidArgumentException, ValidationException } from '../../errors.js';
+import { InvalidArgumentException, SerializationException, ValidationException } from '../../errors.js';
 import type { BlobShape, ListShape, MapShape, Shape, Sized, StringShape, StructureShape, UnsupportedShape } from './input_shapes.js';
-import { type BlobReader, type WireFormat, WireSerializationError } from './wire.js';
+import type { BlobReader, WireFormat } from './wire.js';
 
 type Json = Record<string, unknown>;
 
@@ -47,7 +49,7 @@ function containerText(path: Path): string {
 }
 
 /**
- * The request of `shape` in `body`, converted for the engine. Throws WireSerializationError for a
+ * The request of `shape` in `body`, converted for the engine. Throws SerializationException for a
  * member of the wrong type and ValidationException (AWS's message) for broken constraints.
  */
 export function readInput(format: WireFormat, shape: StructureShape, body: Json): Json {
@@ -56,11 +58,14 @@ export function readInput(format: WireFormat, shape: StructureShape, body: Json)
   reader.finishBlobs();
   const count = reader.errors.length;
   if (count > 0) throw new ValidationException(`${count} validation error${count === 1 ? '' : 's'} detected: ${reader.errors.join('; ')}`);
+  if (reader.refusal !== undefined) throw new InvalidArgumentException(reader.refusal);
   return request;
 }
 
 class InputReader {
   readonly errors: string[] = [];
+  /** The message of the first CharacterRule broken. */
+  refusal: string | undefined;
   private readonly blobs: BlobReader;
   /** Where each blob taken sits, in the order taken, to name one that is not a blob. */
   private readonly blobPaths: Path[] = [];
@@ -106,8 +111,8 @@ class InputReader {
     if (breaks.length > 0) this.report(at.parent, at.name, `java.nio.HeapByteBuffer[pos=0 lim=${bytes} cap=${bytes}]`, breaks);
   }
 
-  private notABlob(at: Path): WireSerializationError {
-    return new WireSerializationError(`the value at '${pathText(at.parent, at.name)}' must be ${this.format.blobText}`);
+  private notABlob(at: Path): SerializationException {
+    return new SerializationException(`the value at '${pathText(at.parent, at.name)}' must be ${this.format.blobText}`);
   }
 
   private value(shape: Exclude<Shape, BlobShape | UnsupportedShape>, value: unknown, parent: Path | undefined, name: string): unknown {
@@ -116,6 +121,7 @@ class InputReader {
         if (typeof value !== 'string') throw typeError(parent, name, 'a string', value);
         const breaks = stringBreaks(shape, value);
         if (breaks.length > 0) this.report(parent, name, value, breaks);
+        this.characters(shape, value);
         return value;
       }
       case 'integer':
@@ -157,6 +163,7 @@ class InputReader {
     const items = value.map((item, i) => simpleItem(item, parent, `${name}.${i + 1}.member`));
     // AWS names the list, not the item, and lists all of the member's constraints.
     if (items.some((item) => stringBreaks(member, item).length > 0)) this.report(parent, name, `[${items.join(', ')}]`, [`Member must satisfy constraint: [${constraintTexts(member)}]`]);
+    for (const item of items) this.characters(member, item);
     return value;
   }
 
@@ -168,7 +175,17 @@ class InputReader {
     if (keys.some((key) => stringBreaks(shape.key, key).length > 0)) breaks.push(`Map keys must satisfy constraint: [${constraintTexts(shape.key)}]`);
     if (items.some((item) => stringBreaks(shape.value, item).length > 0)) breaks.push(`Map value must satisfy constraint: [${constraintTexts(shape.value)}]`);
     if (breaks.length > 0) this.report(parent, name, `{${keys.map((key, i) => `${key}=${items[i]!}`).join(', ')}}`, breaks);
+    for (let i = 0; i < keys.length; i++) {
+      this.characters(shape.key, keys[i]!);
+      this.characters(shape.value, items[i]!);
+    }
     return value;
+  }
+
+  /** Notes the first value whose characters break its shape's rule (a cheap test of a shape that has none). */
+  private characters(shape: StringShape, value: string): void {
+    const rule = shape.characters;
+    if (rule !== undefined && this.refusal === undefined && !rule.pattern.test(value)) this.refusal = rule.message;
   }
 
   /** Records each broken constraint of the value named `name` in `parent`; AWS quotes its text. */
@@ -240,6 +257,6 @@ function described(value: unknown): string {
   return typeof value === 'number' ? `the number ${value}` : `a ${typeof value}`;
 }
 
-function typeError(parent: Path | undefined, name: string, expected: string, value: unknown): WireSerializationError {
-  return new WireSerializationError(`the value at '${pathText(parent, name)}' must be ${expected}, got ${described(value)}`);
+function typeError(parent: Path | undefined, name: string, expected: string, value: unknown): SerializationException {
+  return new SerializationException(`the value at '${pathText(parent, name)}' must be ${expected}, got ${described(value)}`);
 }

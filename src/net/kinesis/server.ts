@@ -4,19 +4,21 @@
  * (awsJson1_1) or CBOR (application/x-amz-cbor-1.1) body, answered in kind. On plain TCP,
  * HTTP/1.1 and HTTP/2 with prior knowledge (h2c, what the JavaScript SDK v3 speaks to an
  * http:// endpoint) share one port: the first bytes of a connection tell them apart. With TLS,
- * ALPN does. */
+ * ALPN does. Browsers' CORS preflights are answered too (cors.ts). */
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import http2 from 'node:http2';
 import net from 'node:net';
 import type { Engine } from '../../engine/engine.js';
-import { DryRunOperationException, describeError } from '../../errors.js';
+import { DryRunOperationException, ShardlineError, UnknownOperationException, describeError } from '../../errors.js';
 import { operationNamed } from '../operations.js';
-import { AuthError, checkAuthorization } from './auth.js';
+import { checkAuthorization } from './auth.js';
+import { type CorsHeaders, corsHeaders, isPreflight, preflightHeaders } from './cors.js';
 import { EVENT_STREAM_CONTENT_TYPE, encodeEvent, encodeException } from './event_stream.js';
 import { INPUT_SHAPES } from './input_shapes.js';
 import { readInput } from './input_validation.js';
-import { JSON_FORMAT, WireSerializationError, formatFor, type WireFormat } from './wire.js';
+import { BODY_BYTES_MAX, type Request, type Response, readBody, whenRead } from './request_body.js';
+import { JSON_FORMAT, formatFor, type WireFormat } from './wire.js';
 
 export interface KinesisHttpOptions {
   readonly engine: Engine;
@@ -30,21 +32,26 @@ export interface KinesisHttpOptions {
 
 export const DEFAULT_KINESIS_PORT = 4568;
 const TARGET_PREFIX = 'Kinesis_20131202.';
-/** Kinesis' largest request is a PutRecords of 5 MiB of data, base64 in JSON: about 7 MB. */
-const BODY_BYTES_MAX = 8 * 1024 * 1024;
 /** The HTTP/2 connection preface starts "PRI * HTTP/2.0"; no HTTP/1.1 method starts "PRI". */
 const H2_PREFACE_START = Buffer.from('PRI');
-/** Errors Kinesis answers with 400: the caller's to fix. Anything else is a 500 InternalFailure. */
 /** The hot operations whose results carry no blob and no timestamp: serialized without a replacer. */
 const PLAIN_RESULTS = new Set(['PutRecord', 'PutRecords']);
-const CLIENT_ERRORS = new Set([
-  'InvalidArgumentException', 'ResourceNotFoundException', 'ResourceInUseException', 'LimitExceededException', 'ProvisionedThroughputExceededException',
-  'ExpiredIteratorException', 'ExpiredNextTokenException', 'ValidationException', 'AccessDeniedException', 'SerializationException',
-  'UnknownOperationException', 'MissingAuthenticationTokenException', 'IncompleteSignatureException', 'DryRunOperationException',
+/**
+ * The operations whose output has no members in the API Reference: AWS answers them with an
+ * empty body, not `{}`, and the SDKs read nothing there (an empty body is no members in JSON and
+ * in CBOR alike).
+ */
+const EMPTY_RESULTS = new Set([
+  'CreateStream', 'DeleteStream', 'SplitShard', 'MergeShards', 'IncreaseStreamRetentionPeriod', 'DecreaseStreamRetentionPeriod',
+  'UpdateStreamMode', 'DeregisterStreamConsumer', 'AddTagsToStream', 'RemoveTagsFromStream',
 ]);
+const EMPTY_BODY = Buffer.alloc(0);
+/** HTTP's Payload Too Large, for a body over BODY_BYTES_MAX: it is refused unread. */
+const TOO_LARGE_STATUS = 413;
 
 interface Answer {
   readonly status: number;
+  /** Undefined: an empty body. */
   readonly body: unknown;
   readonly errorType?: string;
   /** The request's format; errors found before it is known are answered in JSON. */
@@ -52,9 +59,6 @@ interface Answer {
   /** No blob or timestamp in the body (see PLAIN_RESULTS). */
   readonly plain?: boolean;
 }
-
-type Request = http.IncomingMessage | http2.Http2ServerRequest;
-type Response = http.ServerResponse | http2.Http2ServerResponse;
 
 export class KinesisHttpServer {
   private constructor(
@@ -131,45 +135,71 @@ interface Api {
   readonly subscribedAt: Map<string, number>;
 }
 
+/** Errors are answered in the request's format, or in JSON when it has none we know. */
 async function answerRequest(api: Api, request: Request, response: Response): Promise<void> {
+  if (isPreflight(request.method, request.headers)) return answerPreflight(request, response);
+  const cors = corsHeaders(request.headers);
   const contentType = (header(request, 'content-type') ?? '').split(';')[0]!.trim();
   const format = formatFor(contentType);
   let answer: Answer | Subscription;
   try {
-    answer = await answerFor(api, request, await readBody(request), contentType, format);
+    const body = await readBody(request);
+    if (body === undefined) return refuseTooLarge(request, response, format ?? JSON_FORMAT, cors);
+    answer = await answerFor(api, request, body, contentType, format);
   } catch (error) {
     answer = errorAnswer(error, format ?? JSON_FORMAT);
   }
-  if ('events' in answer) return streamEvents(answer, response);
-  writeAnswer(answer, response);
+  if ('events' in answer) return streamEvents(answer, response, cors);
+  writeAnswer(answer, response, cors);
 }
 
-function writeAnswer(answer: Answer, response: Response): void {
-  const body = answer.format.serialize(answer.body, answer.plain === true);
-  const headers: Record<string, string | number> = { 'content-type': answer.format.contentType, 'content-length': body.length, 'x-amzn-requestid': randomUUID() };
+/** Writes the answer's head and body; `end: false` leaves the response open. */
+function writeAnswer(answer: Answer, response: Response, cors: CorsHeaders, { end = true, close = false } = {}): void {
+  const body = answer.body === undefined ? EMPTY_BODY : answer.format.serialize(answer.body, answer.plain === true);
+  const headers: Record<string, string | number> = { 'content-type': answer.format.contentType, 'content-length': body.length, 'x-amzn-requestid': randomUUID(), ...cors };
   if (answer.errorType !== undefined) headers['x-amzn-errortype'] = answer.errorType;
+  // HTTP/2 has no Connection header (Node refuses it): a refused stream ends alone.
+  if (close && response instanceof http.ServerResponse) headers.connection = 'close';
   response.writeHead(answer.status, headers);
-  response.end(body);
+  if (end) response.end(body);
+  else (response as NodeJS.WritableStream).write(body);
 }
 
-/** Errors are answered in the request's format, or in JSON when it has none we know. */
+/** A preflight is answered alone: a browser sends it unsigned, with no body and no target. */
+function answerPreflight(request: Request, response: Response): void {
+  response.writeHead(200, { 'content-length': 0, 'x-amzn-requestid': randomUUID(), ...preflightHeaders(request.headers) });
+  response.end();
+}
+
+/**
+ * A body over BODY_BYTES_MAX is refused with 413 at once, and the answer ends (and an HTTP/1.1
+ * connection closes) once the client has sent the rest: see request_body.ts for why.
+ */
+function refuseTooLarge(request: Request, response: Response, format: WireFormat, cors: CorsHeaders): void {
+  const type = 'SerializationException';
+  const message = `The request body is over ${BODY_BYTES_MAX} bytes: a Kinesis request is at most a PutRecords of 5 MiB of data`;
+  const answer: Answer = { status: TOO_LARGE_STATUS, errorType: type, body: { __type: type, message }, format, plain: true };
+  writeAnswer(answer, response, cors, { end: false, close: true });
+  whenRead(request, () => response.end());
+}
+
+/** The answer to a request whose body was read; what it throws is answered as an error. */
 async function answerFor(api: Api, request: Request, body: Buffer, contentType: string, format: WireFormat | undefined): Promise<Answer | Subscription> {
   const { engine } = api;
-  const errorFormat = format ?? JSON_FORMAT;
-  if (request.method !== 'POST') return clientError('UnknownOperationException', `${request.method} is not supported: the Kinesis API takes POST /`, errorFormat);
+  if (request.method !== 'POST') throw new UnknownOperationException(`${request.method} is not supported: the Kinesis API takes POST /`);
   checkAuthorization(request.headers);
   const target = header(request, 'x-amz-target') ?? '';
   const name = target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : '';
   // SubscribeToShard streams its answer, so it is no table operation.
   const operation = name === 'SubscribeToShard' ? null : operationNamed(name);
-  if (operation === undefined) return clientError('UnknownOperationException', target === '' ? 'Missing X-Amz-Target' : `Unknown operation ${target}`, errorFormat);
-  if (format === undefined) return clientError('UnknownOperationException', `Content-Type ${contentType || '(none)'} is not supported: use application/x-amz-json-1.1 or application/x-amz-cbor-1.1`, errorFormat);
+  if (operation === undefined) throw new UnknownOperationException(target === '' ? 'Missing X-Amz-Target' : `Unknown operation ${target}`);
+  if (format === undefined) throw new UnknownOperationException(`Content-Type ${contentType || '(none)'} is not supported: use application/x-amz-json-1.1 or application/x-amz-cbor-1.1`);
   // Every served operation has an input shape (a test holds the two tables together).
   const parsed = readInput(format, INPUT_SHAPES[name]!, format.parse(body));
   if (parsed.DryRun === true) await dryRun(engine, name, parsed);
   if (operation === null) return subscribe(api, parsed, format);
   const result = await operation(engine, parsed as never);
-  return { status: 200, body: result ?? {}, format, plain: PLAIN_RESULTS.has(name) };
+  return { status: 200, body: EMPTY_RESULTS.has(name) ? undefined : result, format, plain: PLAIN_RESULTS.has(name) };
 }
 
 /**
@@ -221,7 +251,7 @@ async function subscribe(api: Api, request: Record<string, unknown>, format: Wir
   return errorAnswer(early.error, format);
 }
 
-async function streamEvents(subscription: Subscription, response: Response): Promise<void> {
+async function streamEvents(subscription: Subscription, response: Response, cors: CorsHeaders): Promise<void> {
   const { events, format } = subscription;
   const contentType = format.contentType;
   let open = true;
@@ -231,7 +261,7 @@ async function streamEvents(subscription: Subscription, response: Response): Pro
   };
   const timer = setTimeout(end, SUBSCRIPTION_MS);
   response.once('close', end);
-  response.writeHead(200, { 'content-type': EVENT_STREAM_CONTENT_TYPE, 'x-amzn-requestid': randomUUID() });
+  response.writeHead(200, { 'content-type': EVENT_STREAM_CONTENT_TYPE, 'x-amzn-requestid': randomUUID(), ...cors });
   const write = async (message: Buffer): Promise<void> => {
     if (!(response as NodeJS.WritableStream).write(message)) await new Promise((resolve) => response.once('drain', resolve));
   };
@@ -254,32 +284,13 @@ function header(request: Request, name: string): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
-function readBody(request: Request): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let bytes = 0;
-    request.on('data', (chunk: Buffer) => {
-      bytes += chunk.length;
-      if (bytes > BODY_BYTES_MAX) {
-        reject(new WireSerializationError(`the request body is over ${BODY_BYTES_MAX} bytes`));
-        request.destroy();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    request.once('end', () => resolve(Buffer.concat(chunks)));
-    request.once('error', reject);
-  });
-}
-
 function clientError(type: string, message: string, format: WireFormat): Answer {
   return { status: 400, errorType: type, body: { __type: type, message }, format, plain: true };
 }
 
+/** A client fault is answered with 400 and its own type; anything else is a 500 InternalFailure. */
 function errorAnswer(error: unknown, format: WireFormat): Answer {
-  if (error instanceof AuthError) return clientError(error.code, error.message, format);
-  if (error instanceof WireSerializationError) return clientError('SerializationException', error.message, format);
-  const { code, message } = describeError(error);
-  if (CLIENT_ERRORS.has(code)) return clientError(code, message, format);
+  if (error instanceof ShardlineError && error.fault === 'client') return clientError(error.code, error.message, format);
+  const { message } = describeError(error);
   return { status: 500, errorType: 'InternalFailure', body: { __type: 'InternalFailure', message }, format, plain: true };
 }

@@ -8,6 +8,7 @@
  * (input_validation.ts); answers convert any blob or Date wherever it is.
  */
 import cbor from 'cbor';
+import { SerializationException } from '../../errors.js';
 import { Base64Batch } from './base64_batch.js';
 
 type Json = Record<string, unknown>;
@@ -51,7 +52,7 @@ function epochSeconds(value: unknown): Date | undefined {
 }
 
 function asObject(parsed: unknown): Json {
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new WireSerializationError('the request body must be a map of fields');
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new SerializationException('the request body must be a map of fields');
   return parsed as Json;
 }
 
@@ -67,7 +68,7 @@ export const JSON_FORMAT: WireFormat = {
     try {
       return asObject(JSON.parse(body.toString('utf8')));
     } catch (error) {
-      throw error instanceof WireSerializationError ? error : new WireSerializationError('the request body is not valid JSON');
+      throw error instanceof SerializationException ? error : new SerializationException('the request body is not valid JSON');
     }
   },
   serialize: (value, plain = false) => Buffer.from(plain ? JSON.stringify(value) : JSON.stringify(value, wireValue)),
@@ -114,7 +115,7 @@ export const CBOR_FORMAT: WireFormat = {
     try {
       parsed = cbor.decodeFirstSync(body, CBOR_DECODING);
     } catch {
-      throw new WireSerializationError('the request body is not valid CBOR');
+      throw new SerializationException('the request body is not valid CBOR');
     }
     return asObject(parsed);
   },
@@ -123,11 +124,6 @@ export const CBOR_FORMAT: WireFormat = {
 
 export function formatFor(contentType: string): WireFormat | undefined {
   return contentType === JSON_CONTENT_TYPE ? JSON_FORMAT : contentType === CBOR_CONTENT_TYPE ? CBOR_FORMAT : undefined;
-}
-
-/** The request body does not have the shape the protocol needs (AWS: SerializationException). */
-export class WireSerializationError extends Error {
-  override readonly name = 'SerializationException';
 }
 
 /**
