@@ -982,7 +982,7 @@ function startVerifier(): Piscina {
   // Piscina wants a file, and the bootstrap must sit where 'tsx' resolves: the package's own
   // node_modules/.cache.
   const task = new URL('../workers/verify_task.ts', here).href;
-  const cacheDir = fileURLToPath(new URL('../../node_modules/.cache/shardline/', here));
+  const cacheDir = fileURLToPath(new URL('../../node_modules/.cache/shardline', here));
   fs.mkdirSync(cacheDir, { recursive: true });
   const bootstrap = path.join(cacheDir, 'verify_task.mjs');
   fs.writeFileSync(bootstrap, `import { register } from 'tsx/esm/api';\nregister();\nconst task = await import(${JSON.stringify(task)});\nexport default task.default;\n`);

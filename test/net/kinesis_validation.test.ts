@@ -2,7 +2,7 @@ import { CreateStreamCommand, DryRunOperationException, KinesisClient, PutRecord
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Engine } from '../../src/engine/engine.js';
-import { INPUT_SHAPES } from '../../src/net/kinesis/input_shapes.js';
+import { INPUT_SHAPES } from '../../src/streams/input_shapes.js';
 import { KinesisHttpServer } from '../../src/net/kinesis/server.js';
 import { OPERATIONS } from '../../src/net/operations.js';
 import { callKinesis, javaCbor, JSON_HEADERS, rawKinesis } from '../helpers/kinesis_requests.js';

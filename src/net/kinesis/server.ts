@@ -15,8 +15,8 @@ import { operationNamed } from '../operations.js';
 import { checkAuthorization } from './auth.js';
 import { type CorsHeaders, corsHeaders, isPreflight, preflightHeaders } from './cors.js';
 import { EVENT_STREAM_CONTENT_TYPE, encodeEvent, encodeException } from './event_stream.js';
-import { INPUT_SHAPES } from './input_shapes.js';
-import { readInput } from './input_validation.js';
+import { INPUT_SHAPES } from '../../streams/input_shapes.js';
+import { readInput } from '../../streams/input_validation.js';
 import { BODY_BYTES_MAX, type Request, type Response, readBody, whenRead } from './request_body.js';
 import { JSON_FORMAT, formatFor, type WireFormat } from './wire.js';
 

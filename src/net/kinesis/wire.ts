@@ -9,6 +9,7 @@
  */
 import cbor from 'cbor';
 import { SerializationException } from '../../errors.js';
+import type { BlobReader, InputFormat } from '../../streams/input_validation.js';
 import { Base64Batch } from './base64_batch.js';
 
 type Json = Record<string, unknown>;
@@ -25,23 +26,9 @@ const CBOR_ENCODING: Parameters<typeof cbor.encodeOne>[1] & { readonly highWater
 const CBOR_EPOCH_TAG = 1;
 const CBOR_DECODING = { tags: { [CBOR_EPOCH_TAG]: (value: unknown): unknown => (typeof value === 'number' ? new Date(value) : value) } };
 
-/** One request's blobs, read as its input is walked (see BlobReader.finish). */
-export interface BlobReader {
-  /** Takes `value` as the blob of `target[key]`: its length in bytes, or -1 if it cannot be one. */
-  add(value: unknown, target: Json, key: string): number;
-  /** Sets every blob taken: -1, or the index (in add order) of the first that is not one. */
-  finish(): number;
-}
-
-/** How one format reads blobs and timestamps, and writes and reads whole bodies. */
-export interface WireFormat {
+/** How one format reads blobs and timestamps (as the request validation walks a request), and writes and reads whole bodies. */
+export interface WireFormat extends InputFormat {
   readonly contentType: string;
-  /** What a blob and a timestamp must be, for SerializationException messages. */
-  readonly blobText: string;
-  readonly timestampText: string;
-  blobs(): BlobReader;
-  /** The timestamp `value` holds, or undefined if it holds none. */
-  timestamp(value: unknown): Date | undefined;
   parse(body: Buffer): Json;
   /** `plain`: the value holds no blob and no Date, so JSON needs no replacer (much faster). */
   serialize(value: unknown, plain?: boolean): Buffer;

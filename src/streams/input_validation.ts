@@ -18,11 +18,32 @@
  * - A value whose characters break its shape's CharacterRule (tags) is an
  *   InvalidArgumentException in Kinesis' words, once no constraint of the model is broken.
  */
-import { InvalidArgumentException, SerializationException, ValidationException } from '../../errors.js';
+import { InvalidArgumentException, SerializationException, ValidationException } from '../errors.js';
 import type { BlobShape, ListShape, MapShape, Shape, Sized, StringShape, StructureShape, UnsupportedShape } from './input_shapes.js';
-import type { BlobReader, WireFormat } from './wire.js';
 
 type Json = Record<string, unknown>;
+
+/** One request's blobs, read as its input is walked (see BlobReader.finish). */
+export interface BlobReader {
+  /** Takes `value` as the blob of `target[key]`: its length in bytes, or -1 if it cannot be one. */
+  add(value: unknown, target: Json, key: string): number;
+  /** Sets every blob taken: -1, or the index (in add order) of the first that is not one. */
+  finish(): number;
+}
+
+/**
+ * How a request carries blobs and timestamps: base64 text and epoch seconds in JSON, byte strings
+ * and tagged epoch milliseconds in CBOR (src/net/kinesis/wire.ts), Uint8Arrays and Dates (or
+ * epoch milliseconds) from embedded callers and the WebSocket door (NATIVE_INPUT).
+ */
+export interface InputFormat {
+  /** What a blob and a timestamp must be, for SerializationException messages. */
+  readonly blobText: string;
+  readonly timestampText: string;
+  blobs(): BlobReader;
+  /** The timestamp `value` holds, or undefined if it holds none. */
+  timestamp(value: unknown): Date | undefined;
+}
 
 /** AWS names at most this many broken constraints in one ValidationException. */
 const REPORTED_ERRORS_MAX = 10;
@@ -52,7 +73,7 @@ function containerText(path: Path): string {
  * The request of `shape` in `body`, converted for the engine. Throws SerializationException for a
  * member of the wrong type and ValidationException (AWS's message) for broken constraints.
  */
-export function readInput(format: WireFormat, shape: StructureShape, body: Json): Json {
+export function readInput(format: InputFormat, shape: StructureShape, body: Json): Json {
   const reader = new InputReader(format);
   const request = reader.structure(shape, body, undefined);
   reader.finishBlobs();
@@ -70,7 +91,7 @@ class InputReader {
   /** Where each blob taken sits, in the order taken, to name one that is not a blob. */
   private readonly blobPaths: Path[] = [];
 
-  constructor(private readonly format: WireFormat) {
+  constructor(private readonly format: InputFormat) {
     this.blobs = format.blobs();
   }
 
