@@ -13,6 +13,7 @@ import {
   writeRecord,
 } from '../log/record_batch.js';
 import { hashKeysOf } from '../native/md5_keys.js';
+import { checkHashKeys } from './hash_key_check.js';
 import { HASH_KEY_WORDS, hashKeyBytes, parseHashKey, writeHashKeyWords } from '../streams/hash_key.js';
 import { PUT_RECORDS_BYTES_MAX, PUT_RECORDS_RECORDS_MAX } from '../streams/kinesis_shapes.js';
 
@@ -132,6 +133,7 @@ export class PutStaging {
       position = record.end;
     }
     if (position !== source.length) throw new ValidationException(`the ${count} records end at byte ${position} of ${source.length}`);
+    checkHashKeys(source, this.recordStarts, count, this.hashKeyWords);
     this.recordStarts[count] = position;
     this.stagedCount = count;
     this.source = source;
