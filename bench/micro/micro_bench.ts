@@ -1,6 +1,7 @@
 /**
  * Micro benchmarks of the hot paths (tinybench), each on a realistic input built once:
- *   - record batch codec (src/log/record_batch.ts, src/engine/put_staging.ts): 500 x 100 B;
+ *   - record batch codec (src/log/record_batch.ts, src/engine/put_staging.ts): 500 x 100 B, and
+ *     the MD5 check of a binary PUT's hash keys (src/engine/hash_key_check.ts) on its own;
  *   - wire codec (src/net/protocol.ts, src/net/messages/put.ts): a PUT of 500 x 100 B built as
  *     the producer builds it, and decoded as the server does;
  *   - xxh64 checksum (src/log/checksum.ts) over 100 B, 4 KiB and 1 MiB;
@@ -35,6 +36,7 @@ import { FrameReader } from '../../src/net/protocol.js';
 import { HASH_KEY_WORDS, HashKeyRouter, initialHashKeyRanges, type HashKeyRange } from '../../src/streams/hash_key.js';
 import { hashKeyOf, hashKeysOf } from '../../src/native/md5_keys.js';
 import { PutStaging, type PutRecordsRequestEntry } from '../../src/engine/put_staging.js';
+import { checkHashKeys } from '../../src/engine/hash_key_check.js';
 import { SequenceNumberRun, decodeSequenceNumber, encodeSequenceNumber } from '../../src/streams/sequence_number.js';
 import { seededRandom } from '../../test/helpers/random.js';
 import { KIB, MB, MIB, echoEnvironment, environment, envNumber, finish, jsonPathArg, patternBytes } from '../bench_common.js';
@@ -129,12 +131,20 @@ function batchCases(inputs: Inputs): MicroCase[] {
     staging.stageEncoded(put.records, put.recordCount, put.hashKeys);
     sink += staging.count;
   };
+  // A staging of its own: the other cases restage `staging` between samples.
+  const checked = new PutStaging();
+  checked.stageEncoded(put.records, put.recordCount, put.hashKeys);
+  const checkKeys = (): void => {
+    checkHashKeys(checked.bytes, checked.recordStarts, checked.count, checked.hashKeyWords);
+    sink += checked.count;
+  };
   return [
     { ...per, name: 'batch encode+seal', note: 'BatchBuilder.encode + seal (xxh64), as Log.append', run: encode },
     { ...per, name: 'batch verify', note: 'verifyBatch: header, xxh64, records fill it (recovery, verify task)', run: () => void (sink += verifyBatch(batch, 0, batch.length)!.recordCount) },
     { ...per, name: 'batch forEachRecord', note: 'decode every record: key string, data view', run: () => forEachRecord(batch, 0, 0, (record) => void (sink += record.data.length)) },
     { ...per, name: 'put_staging stage', note: 'PutStaging.stage: HTTP API path, encode + native MD5', run: stage },
-    { ...per, name: 'put_staging stageEncoded', note: 'PutStaging.stageEncoded: binary PUT path, validate in place', run: stageEncoded },
+    { ...per, name: 'put_staging stageEncoded', note: 'PutStaging.stageEncoded: binary PUT path, validate in place, MD5 check of the hash keys included', run: stageEncoded },
+    { ...per, name: 'put_staging checkHashKeys', note: 'the MD5 check alone (native md5Many + compare): stageEncoded without it costs the difference', run: checkKeys },
   ];
 }
 

@@ -1,12 +1,12 @@
 import type { Engine } from '../engine/engine.js';
 import { decodeJsonFrame, encodeCall } from '../net/messages/call.js';
 import { decodePutResult, type PutFrameBuilder, type PutResult } from '../net/messages/put.js';
-import { decodeRecords, encodeCancel, encodeGetRecords, encodeSubscribe, type RecordsFrame, type SubscribeRequest } from '../net/messages/records.js';
-import { FAILED_SLOT, Opcode, type FrameReader } from '../net/protocol.js';
-import { SequenceNumberRun } from '../streams/sequence_number.js';
+import { decodeRecords, decodeSubscribed, encodeCancel, encodeGetRecords, encodeSubscribe, type RecordsFrame, type SubscribeRequest } from '../net/messages/records.js';
+import { EndReason, FAILED_SLOT, Opcode, type FrameReader } from '../net/protocol.js';
+import { SequenceNumberRun, encodeSequenceNumber } from '../streams/sequence_number.js';
 import { BuilderPool } from './builder_pool.js';
 import { HashKeys, explicitHashKey } from './hash_keys.js';
-import { Transport, type TransportOptions, type WebSocketFactory } from './transport.js';
+import { ConnectionError, Transport, type TransportOptions, type WebSocketFactory } from './transport.js';
 
 /** The engine operations a CALL reaches, with the engine's own request and response types. */
 type EngineOperations = {
@@ -70,8 +70,8 @@ export interface ClientSubscribeEvent {
   readonly ChildShards?: Array<{ ShardId: string; ParentShards: string[] }>;
 }
 
-/** Why a subscription ended (docs/PROTOCOL.md, END). */
-export type SubscriptionEnd = 'shard-ended' | 'cancelled' | 'consumer-gone' | 'shutdown';
+/** Why a subscription ended (docs/PROTOCOL.md, END); `not-subscribed` answers only a CANCEL. */
+export type SubscriptionEnd = Exclude<EndReason, typeof EndReason.NOT_SUBSCRIBED>;
 
 export interface ClientOptions extends TransportOptions {
   /** Makes the WebSocket: the `ws` package in Node, the native one in browsers. */
@@ -147,12 +147,16 @@ export class ShardlineClient {
   }
 
   /**
-   * A push subscription (SubscribeToShard) as an async iterator of events. Ends when the shard
-   * ends (after the event with ChildShards), on CANCEL (break out of the loop), or when the
-   * server ends it; `ended` then says why. A dropped connection throws ConnectionError.
+   * A push subscription (SubscribeToShard), once the server acknowledged it (SUBSCRIBED): a
+   * refusal (no such consumer or shard, a bad position) rejects. Its events are an async
+   * iterator, which ends when the shard ends (after the event with ChildShards), on CANCEL
+   * (break out of the loop), or when the server ends it; `ended` then says why. A dropped
+   * connection throws ConnectionError.
    */
-  subscribeToShard(request: SubscribeRequest): ShardSubscription {
-    return new Subscription(this.transport, request);
+  async subscribeToShard(request: SubscribeRequest): Promise<ShardSubscription> {
+    const subscription = new Subscription(this.transport);
+    await subscription.start(request);
+    return subscription;
   }
 }
 
@@ -183,14 +187,31 @@ function kinesisRecords(frame: RecordsFrame): ClientKinesisRecord[] {
 }
 
 export interface ShardSubscription extends AsyncIterable<ClientSubscribeEvent> {
+  readonly shardId: string;
+  /**
+   * Where to resume so that nothing the iteration has not taken is skipped or repeated:
+   * AFTER_SEQUENCE_NUMBER this. First where the subscription started (its acknowledgement;
+   * "0" at the start of a shard), then the ContinuationSequenceNumber of each event taken.
+   */
+  readonly continuationSequenceNumber: string;
   /** Why it ended, once it has. */
   readonly ended: SubscriptionEnd | null;
   /** Ends it now (CANCEL), even while the iteration waits for an event. */
   cancel(): void;
 }
 
+/**
+ * The ContinuationSequenceNumber of a subscription whose next record is `nextOffset`: the
+ * sequence number of the record before, or "0" at the start of a shard (docs/PROTOCOL.md).
+ */
+function continuationOf(shardSerial: number, nextOffset: number): string {
+  return nextOffset === 0 ? '0' : encodeSequenceNumber(shardSerial, nextOffset - 1);
+}
+
 /** One SUBSCRIBE: events queue up here until read; a full queue pauses the socket (Node). */
 class Subscription implements ShardSubscription {
+  shardId = '';
+  continuationSequenceNumber = '';
   ended: SubscriptionEnd | null = null;
   private readonly queue: ClientSubscribeEvent[] = [];
   private failure: Error | null = null;
@@ -198,23 +219,29 @@ class Subscription implements ShardSubscription {
   private wake: (() => void) | null = null;
   private requestId = 0;
   private paused = false;
+  private acknowledgement: { resolve: () => void; reject: (error: Error) => void } | null = null;
 
-  constructor(
-    private readonly transport: Transport,
-    private readonly request: SubscribeRequest,
-  ) {}
+  constructor(private readonly transport: Transport) {}
+
+  /** Sends SUBSCRIBE; resolves at SUBSCRIBED, rejects with the ERROR (or the drop) that came instead. */
+  start(request: SubscribeRequest): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.acknowledgement = { resolve, reject };
+      this.transport.request(
+        (id) => encodeSubscribe(id, request),
+        (reader) => this.onFrame(reader),
+        (error) => this.finish(error),
+      ).then((id) => (this.requestId = id), reject);
+    });
+  }
 
   async *[Symbol.asyncIterator](): AsyncGenerator<ClientSubscribeEvent> {
-    this.requestId = await this.transport.request(
-      (id) => encodeSubscribe(id, this.request),
-      (reader) => this.onFrame(reader),
-      (error) => this.finish(error),
-    );
     try {
       for (;;) {
         const event = this.queue.shift();
         if (event !== undefined) {
           this.resumeIfDrained();
+          this.continuationSequenceNumber = event.ContinuationSequenceNumber;
           yield event;
           continue;
         }
@@ -232,27 +259,32 @@ class Subscription implements ShardSubscription {
   cancel(): void {
     if (this.done) return;
     this.done = true;
-    this.ended = 'cancelled';
-    if (this.requestId !== 0) {
-      // Frames still in flight for it are dropped on arrival.
-      this.transport.sendRaw(encodeCancel(this.requestId));
-      this.transport.settle(this.requestId);
-    }
+    this.ended = EndReason.CANCELLED;
+    // Frames still in flight for it are dropped on arrival.
+    this.transport.sendRaw(encodeCancel(this.requestId));
+    this.transport.settle(this.requestId);
     this.notify();
   }
 
   private onFrame(reader: FrameReader): boolean {
+    if (reader.opcode === Opcode.SUBSCRIBED) {
+      const { shardSerial, startOffset } = decodeSubscribed(reader);
+      this.shardId = shardIdOf(shardSerial);
+      this.continuationSequenceNumber = continuationOf(shardSerial, startOffset);
+      this.acknowledgement?.resolve();
+      this.acknowledgement = null;
+      return false;
+    }
     if (reader.opcode === Opcode.END) {
-      this.ended = (decodeJsonFrame(reader).reason as SubscriptionEnd | undefined) ?? 'consumer-gone';
+      this.ended = (decodeJsonFrame(reader).reason as SubscriptionEnd | undefined) ?? EndReason.CONSUMER_GONE;
       this.finish(null);
       return true;
     }
     const frame = decodeRecords(reader);
-    const last = frame.toOffset > frame.fromOffset ? frame.toOffset - 1 : Math.max(0, frame.fromOffset - 1);
     this.queue.push({
       ShardId: shardIdOf(frame.shardSerial),
       Records: kinesisRecords(frame),
-      ContinuationSequenceNumber: new SequenceNumberRun(frame.shardSerial, last).at(last),
+      ContinuationSequenceNumber: continuationOf(frame.shardSerial, frame.toOffset > frame.fromOffset ? frame.toOffset : frame.fromOffset),
       MillisBehindLatest: frame.millisBehindLatest,
       ...(frame.childShards === null ? {} : { ChildShards: frame.childShards as Array<{ ShardId: string; ParentShards: string[] }> }),
     });
@@ -274,6 +306,9 @@ class Subscription implements ShardSubscription {
   private finish(error: Error | null): void {
     this.done = true;
     this.failure = error;
+    // Before SUBSCRIBED, whatever ended it is the subscribe's answer.
+    this.acknowledgement?.reject(error ?? new ConnectionError(`the server ended the subscription (${this.ended}) before acknowledging it`));
+    this.acknowledgement = null;
     this.notify();
   }
 

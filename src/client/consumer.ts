@@ -1,5 +1,7 @@
 import { InvalidArgumentException, ResourceNotFoundException } from '../errors.js';
-import type { ClientKinesisRecord, ClientSubscribeEvent, ShardSubscription, ShardlineClient } from './client.js';
+import type { SubscribeRequest } from '../net/messages/records.js';
+import { EndReason } from '../net/protocol.js';
+import type { ClientKinesisRecord, ClientSubscribeEvent, ShardSubscription, ShardlineClient, SubscriptionEnd } from './client.js';
 import { ConnectionError } from './transport.js';
 
 export type StartingPosition = { readonly Type: 'TRIM_HORIZON' | 'LATEST' } | { readonly Type: 'AT_SEQUENCE_NUMBER' | 'AFTER_SEQUENCE_NUMBER'; readonly SequenceNumber: string } | { readonly Type: 'AT_TIMESTAMP'; readonly Timestamp: Date | number };
@@ -22,12 +24,15 @@ export interface SubscribeOptions {
 
 const RECONNECT_BASE_MS = 100;
 const RECONNECT_MAX_MS = 5000;
+/** Ends after which subscribing again would find nothing more: the others (shutdown) resume. */
+const FINAL_ENDS: ReadonlySet<SubscriptionEnd | null> = new Set([EndReason.SHARD_ENDED, EndReason.CANCELLED, EndReason.CONSUMER_GONE, EndReason.STREAM_DELETED]);
 
 /**
  * Consumers over the WebSocket client: iterators and getRecords are the client's; here are push
  * subscriptions as async iterators of records that
  * - resume after a dropped connection (or a server restart) from the last record delivered,
- *   with AFTER_SEQUENCE_NUMBER, so nothing is skipped or repeated;
+ *   or from where the subscription started when none was, with AFTER_SEQUENCE_NUMBER, so
+ *   nothing is skipped or repeated (a LATEST subscription keeps the LATEST it was given);
  * - follow the children after a split or merge: a child starts once every parent it has
  *   among the shards being followed has ended, so records of a key stay in order.
  */
@@ -58,15 +63,15 @@ export class Consumer {
    * event could not be returned from until that event came.
    */
   private async *follow(consumerARN: string, roots: string[], start: StartingPosition, options: { followChildren?: boolean; reconnectAttemptsMax?: number }): AsyncGenerator<ConsumedRecord> {
-    const live = new Set<ShardSubscription>();
+    const live = new LiveSubscriptions(this.client);
     try {
       yield* this.merge(consumerARN, roots, start, options, live);
     } finally {
-      for (const subscription of live) subscription.cancel();
+      live.leave();
     }
   }
 
-  private async *merge(consumerARN: string, roots: string[], start: StartingPosition, options: { followChildren?: boolean; reconnectAttemptsMax?: number }, live: Set<ShardSubscription>): AsyncGenerator<ConsumedRecord> {
+  private async *merge(consumerARN: string, roots: string[], start: StartingPosition, options: { followChildren?: boolean; reconnectAttemptsMax?: number }, live: LiveSubscriptions): AsyncGenerator<ConsumedRecord> {
     const merged = new MergedQueue<ConsumedRecord>();
     const started = new Set<string>();
     const ended = new Set<string>();
@@ -87,31 +92,60 @@ export class Consumer {
   }
 
   /** One shard's records, resubscribing after drops; calls `onEnd` with its children when it ends. */
-  private async *shardRecords(consumerARN: string, shardId: string, start: StartingPosition, attemptsMax: number, live: Set<ShardSubscription>, onEnd: (children: NonNullable<ClientSubscribeEvent['ChildShards']>) => void): AsyncGenerator<ConsumedRecord> {
+  private async *shardRecords(consumerARN: string, shardId: string, start: StartingPosition, attemptsMax: number, live: LiveSubscriptions, onEnd: (children: NonNullable<ClientSubscribeEvent['ChildShards']>) => void): AsyncGenerator<ConsumedRecord> {
     let position: StartingPosition = start;
     for (let failures = 0; ; ) {
-      const subscription = this.client.subscribeToShard({ ConsumerARN: consumerARN, ShardId: shardId, StartingPosition: position });
-      live.add(subscription);
+      let subscription: ShardSubscription | null = null;
       try {
+        subscription = await live.subscribe({ ConsumerARN: consumerARN, ShardId: shardId, StartingPosition: position });
         for await (const event of subscription) {
           failures = 0;
           for (const record of event.Records) yield { ...record, ShardId: shardId };
-          position = { Type: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: event.ContinuationSequenceNumber };
           if (event.ChildShards !== undefined) {
             onEnd(event.ChildShards);
             return;
           }
         }
-        if (subscription.ended === 'shard-ended' || subscription.ended === 'cancelled' || subscription.ended === 'consumer-gone') return;
+        if (FINAL_ENDS.has(subscription.ended)) return;
       } catch (error) {
         const retriable = error instanceof ConnectionError || (error as { retriable?: boolean }).retriable === true;
         if (!retriable || ++failures > attemptsMax) throw error;
       } finally {
-        live.delete(subscription);
+        if (subscription !== null) {
+          live.forget(subscription);
+          position = { Type: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: subscription.continuationSequenceNumber };
+        }
       }
       // Dropped, or the server went down: try again from the last record delivered.
       await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(RECONNECT_MAX_MS, RECONNECT_BASE_MS * 2 ** failures)));
     }
+  }
+}
+
+/**
+ * The subscriptions of one iteration. Leaving it cancels them, and any acknowledged after: a
+ * subscribe in flight when the reader left would otherwise run on unread.
+ */
+class LiveSubscriptions {
+  private readonly subscriptions = new Set<ShardSubscription>();
+  private left = false;
+
+  constructor(private readonly client: ShardlineClient) {}
+
+  async subscribe(request: SubscribeRequest): Promise<ShardSubscription> {
+    const subscription = await this.client.subscribeToShard(request);
+    if (this.left) subscription.cancel();
+    else this.subscriptions.add(subscription);
+    return subscription;
+  }
+
+  forget(subscription: ShardSubscription): void {
+    this.subscriptions.delete(subscription);
+  }
+
+  leave(): void {
+    this.left = true;
+    for (const subscription of this.subscriptions) subscription.cancel();
   }
 }
 

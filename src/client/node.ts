@@ -7,6 +7,8 @@ export * from './exports.js';
 const WEBSOCKET_OPTIONS = {
   // The server's frames are bounded by its own limits (docs/PROTOCOL.md).
   maxPayload: 0,
+  // The server negotiates no permessage-deflate (docs/PROTOCOL.md): offering it is a wasted header.
+  perMessageDeflate: false,
   // A zero masking key makes masking the identity, so ws sends the caller's bytes instead of a
   // masked copy of each frame. Masking defends browsers' intermediaries against forged
   // requests; it protects nothing between a Node process and a shardline server. Buffers given

@@ -611,13 +611,16 @@ export class Engine {
   /**
    * subscribeToShard without decoding: each event's batches as views of the mapped files, valid
    * until the generator is resumed (the network sends them before asking for the next).
+   * `onStart` hears where the subscription starts once its request passed every check, before
+   * the first event (the network acknowledges SUBSCRIBE with it).
    */
-  async *subscribeRaw(request: SubscribeToShardRequest): AsyncGenerator<RawRecords & { readonly continuationSequenceNumber: string }> {
+  async *subscribeRaw(request: SubscribeToShardRequest, onStart?: (start: { shardSerial: number; startOffset: number }) => void): AsyncGenerator<RawRecords & { readonly continuationSequenceNumber: string }> {
     const { stream, consumer } = this.consumer({ ConsumerARN: request?.ConsumerARN });
     const shard = findShard(stream, request.ShardId);
     const runtime = this.runtime(stream, shard);
     const start = request.StartingPosition ?? ({} as { Type: IteratorType });
     let offset = await this.startOffset(stream, shard, runtime, { ShardIteratorType: start.Type, ...(start.SequenceNumber === undefined ? {} : { StartingSequenceNumber: start.SequenceNumber }), ...(start.Timestamp === undefined ? {} : { Timestamp: start.Timestamp }) });
+    onStart?.({ shardSerial: shard.serial, startOffset: Math.max(offset, runtime.reader.startOffset) });
     let position = { offset, segmentBaseOffset: 0, positionBytes: 0 };
     let lastEventMs = this.options.clock();
     while (!this.closed && stream.consumers.includes(consumer) && this.catalog.get(stream.name) === stream) {

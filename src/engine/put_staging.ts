@@ -2,6 +2,7 @@ import { HASH_KEY_BYTES, PUT_RECORDS_BYTES_MAX, PUT_RECORDS_RECORDS_MAX, RECORD_
 import { InvalidArgumentException, ValidationException } from '../errors.js';
 import { FLAG_EXPLICIT_HASH_KEY, RECORD_DATA_LENGTH_POSITION, RECORD_FLAGS_POSITION, RECORD_HEADER_BYTES, RECORD_KEY_LENGTH_POSITION, RECORD_RESERVED_POSITION, recordBytesMax, viewOf, writeRecord } from '../log/record_batch.js';
 import { hashKeysOf } from '../native/md5_keys.js';
+import { checkHashKeys } from './hash_key_check.js';
 import { HASH_KEY_WORDS, hashKeyBytes, parseHashKey, writeHashKeyWords } from '../streams/hash_key.js';
 
 export interface PutRecordsRequestEntry {
@@ -120,6 +121,7 @@ export class PutStaging {
       position = record.end;
     }
     if (position !== source.length) throw new ValidationException(`the ${count} records end at byte ${position} of ${source.length}`);
+    checkHashKeys(source, this.recordStarts, count, this.hashKeyWords);
     this.recordStarts[count] = position;
     this.stagedCount = count;
     this.source = source;

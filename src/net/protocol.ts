@@ -27,6 +27,7 @@ export const Opcode = {
   RECORDS: 0x84,
   EVENT: 0x85,
   END: 0x86,
+  SUBSCRIBED: 0x87,
   ERROR: 0x8f,
 } as const;
 export type Opcode = (typeof Opcode)[keyof typeof Opcode];
@@ -37,6 +38,14 @@ export const IN_FLIGHT_MAX = 256;
 export const PROTOCOL_ERRORS_MAX = 100;
 export const CLIENT_NAME_BYTES_MAX = 256;
 export const OPERATION_NAME_BYTES_MAX = 64;
+/**
+ * uWS drops a connection whose message passes this without a close frame (the client sees 1006);
+ * frames from FRAME_BYTES_MAX + 1 up to it are answered (ERROR) and closed with 1009. Bounds count
+ * the whole message, header included.
+ */
+export const MESSAGE_BYTES_MAX = 2 * FRAME_BYTES_MAX;
+/** The request id of server frames that answer no readable request; HELLO alone may use it. */
+export const NO_REQUEST_ID = 0;
 /** No record in a PUT_RESULT: its slot. */
 export const FAILED_SLOT = 0xffff;
 export const HASH_KEY_BYTES = 16;
@@ -61,6 +70,18 @@ export const ProtocolErrorCode = {
   SLOW_DOWN: 'SlowDown',
   SHUTTING_DOWN: 'ShuttingDown',
 } as const;
+
+/** Why a subscription's END came (docs/PROTOCOL.md, SUBSCRIBE, CANCEL and END). */
+export const EndReason = {
+  SHARD_ENDED: 'shard-ended',
+  CANCELLED: 'cancelled',
+  CONSUMER_GONE: 'consumer-gone',
+  STREAM_DELETED: 'stream-deleted',
+  SHUTDOWN: 'shutdown',
+  /** The answer to a CANCEL whose id names no live subscription. */
+  NOT_SUBSCRIBED: 'not-subscribed',
+} as const;
+export type EndReason = (typeof EndReason)[keyof typeof EndReason];
 
 /** A frame that does not parse: answered with MalformedFrame, never a crash. */
 export class MalformedFrameError extends Error {}
@@ -153,10 +174,15 @@ export class FrameWriter {
   }
 }
 
-/** Reads a frame's fields in order; any overrun or bad text is a MalformedFrameError. */
+/**
+ * Reads a frame's fields in order; any overrun or bad text is a MalformedFrameError. The header's
+ * flags and reserved field are read, not judged: the server refuses non-zero ones under the
+ * frame's own request id, which needs the reader.
+ */
 export class FrameReader {
   readonly opcode: number;
   readonly flags: number;
+  readonly reserved: number;
   readonly requestId: number;
   private readonly view: DataView;
   private position = FRAME_HEADER_BYTES;
@@ -166,8 +192,8 @@ export class FrameReader {
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.opcode = bytes[OPCODE_POSITION]!;
     this.flags = bytes[FLAGS_POSITION]!;
+    this.reserved = this.view.getUint16(RESERVED_POSITION, true);
     this.requestId = this.view.getUint32(REQUEST_ID_POSITION, true);
-    if (this.view.getUint16(RESERVED_POSITION, true) !== 0) throw new MalformedFrameError('the reserved header field must be 0');
   }
 
   get offset(): number {

@@ -1,6 +1,7 @@
+import { createRequire } from 'node:module';
 import uWS from 'uWebSockets.js';
 import type { Engine } from '../engine/engine.js';
-import { DEFAULT_PORT, FRAME_BYTES_MAX } from './protocol.js';
+import { DEFAULT_PORT, MESSAGE_BYTES_MAX } from './protocol.js';
 import { Session } from './session.js';
 
 export interface ServerOptions {
@@ -23,11 +24,11 @@ export interface ServerOptions {
 const BACKPRESSURE_CLOSE_BYTES = 64 * 1024 * 1024;
 const IDLE_TIMEOUT_SECONDS = 120;
 /**
- * uWS drops a connection whose message passes its limit without a close frame (the client sees
- * 1006). Its limit is set above ours, so that frames up to twice FRAME_BYTES_MAX reach the
- * session, which answers and closes with 1009 as docs/PROTOCOL.md says.
+ * HELLO_OK names the server and its version (docs/PROTOCOL.md, Handshake). package.json sits two
+ * levels up from src/net/ and from dist/net/ alike; require() reads JSON on Node 20 and 22
+ * without the import attributes the two spell differently.
  */
-const UWS_PAYLOAD_BYTES_MAX = 2 * FRAME_BYTES_MAX;
+const SERVER_NAME = `shardline/${(createRequire(import.meta.url)('../../package.json') as { version: string }).version}`;
 const SHUTDOWN_TIMEOUT_MS = 10_000;
 /** Bytes of puts stored-but-unanswered across all connections before PUTs get SlowDown. */
 const WRITE_BYTES_IN_FLIGHT_MAX = 512 * 1024 * 1024;
@@ -58,7 +59,7 @@ export class ShardlineServer {
     let server: ShardlineServer | null = null;
     const sessionHost = {
       engine: options.engine,
-      serverName: 'shardline',
+      serverName: SERVER_NAME,
       get stopping() {
         return server?.stopping ?? false;
       },
@@ -67,7 +68,11 @@ export class ShardlineServer {
       track: (write: Promise<unknown>, bytes: number) => server?.track(write, bytes),
     };
     app.ws<{ session: Session }>('/*', {
-      maxPayloadLength: UWS_PAYLOAD_BYTES_MAX,
+      // Above FRAME_BYTES_MAX, so that the session answers frames up to MESSAGE_BYTES_MAX and
+      // closes with 1009; uWS drops bigger ones without a close frame (1006).
+      maxPayloadLength: MESSAGE_BYTES_MAX,
+      // No permessage-deflate: batches go out as views of the mapped files (docs/PROTOCOL.md).
+      compression: uWS.DISABLED,
       maxBackpressure: BACKPRESSURE_CLOSE_BYTES,
       closeOnBackpressureLimit: true,
       idleTimeout: IDLE_TIMEOUT_SECONDS,

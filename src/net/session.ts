@@ -5,29 +5,30 @@ import { decodeCall, encodeJsonFrame } from './messages/call.js';
 import { encodeError } from './messages/error.js';
 import { decodeHello, encodeHelloOk } from './messages/hello.js';
 import { decodePut, encodePutResult } from './messages/put.js';
-import { decodeGetRecords, decodeSubscribe, encodeRecordsHeader, type SubscribeRequest } from './messages/records.js';
+import { decodeGetRecords, decodeSubscribe, encodeRecordsHeader } from './messages/records.js';
 import { operationNamed } from './operations.js';
 import {
   CloseCode,
   FAILED_SLOT,
   FRAME_BYTES_MAX,
+  FRAME_HEADER_BYTES,
   FrameReader,
   IN_FLIGHT_MAX,
   MalformedFrameError,
+  NO_REQUEST_ID,
   Opcode,
   PROTOCOL_ERRORS_MAX,
   PROTOCOL_VERSION,
   ProtocolErrorCode,
 } from './protocol.js';
+import { SessionSubscriptions } from './subscriptions.js';
 
-/** Subscriptions send while the connection has less than this unsent. */
-export const SUBSCRIPTION_HIGH_WATER_BYTES = 1024 * 1024;
 /** GET_RECORDS is refused (SlowDown) while the connection has more than this unsent. */
 export const READ_BACKPRESSURE_BYTES = 8 * 1024 * 1024;
 /** Bytes of PUT frames a connection may have stored-but-unanswered before further PUTs get SlowDown. */
 export const PUT_BYTES_IN_FLIGHT_MAX = 64 * 1024 * 1024;
-/** A subscription waiting for the socket to drain looks again this often, drain event or not. */
-const DRAIN_POLL_MS = 50;
+/** The opcodes of requests a greeted client may send (HELLO is the handshake's). */
+const REQUEST_OPCODES: ReadonlySet<number> = new Set([Opcode.CALL, Opcode.PUT, Opcode.GET_RECORDS, Opcode.SUBSCRIBE, Opcode.CANCEL]);
 
 /** uWS.js sends one message in several frames with these; its typings leave them out. */
 interface FragmentingWebSocket extends WebSocket<unknown> {
@@ -51,16 +52,11 @@ export interface SessionHost {
   track(write: Promise<unknown>, bytes: number): void;
 }
 
-interface Subscription {
-  cancelled: boolean;
-  ended: boolean;
-}
-
 /**
  * One client connection: the handshake, request ids in flight, and the subscriptions it runs.
  * Every frame is handled here; nothing a client sends can reach beyond its own session: a bad
- * frame gets an ERROR (or, past PROTOCOL_ERRORS_MAX, a close), never an exception out of the
- * message handler.
+ * frame gets an ERROR under its request id whenever the id can be read (or, past
+ * PROTOCOL_ERRORS_MAX, a close), never an exception out of the message handler.
  *
  * uWS detaches an incoming ArrayBuffer when the handler returns, so every request reads what it
  * needs from the frame synchronously (the engine copies put records into its batches before
@@ -68,12 +64,12 @@ interface Subscription {
  */
 export class Session {
   private greeted = false;
-  private inFlight = 0;
+  /** The ids of the requests in flight, subscriptions included: an id is not taken twice. */
+  private readonly inFlight = new Set<number>();
   private putBytesInFlight = 0;
   private protocolErrors = 0;
   private closed = false;
-  private readonly subscriptions = new Map<number, Subscription>();
-  private drainWaiters: Array<() => void> = [];
+  private readonly subscriptions: SessionSubscriptions;
 
   private readonly ws: FragmentingWebSocket;
 
@@ -82,14 +78,23 @@ export class Session {
     private readonly host: SessionHost,
   ) {
     this.ws = ws as FragmentingWebSocket;
+    this.subscriptions = new SessionSubscriptions({
+      engine: host.engine,
+      stopping: () => host.stopping,
+      unsentBytes: () => this.unsentBytes,
+      send: (frame) => this.send(frame),
+      sendRecords: (opcode, requestId, raw) => this.sendRecords(opcode, requestId, raw),
+      fail: (requestId, error) => this.fail(requestId, error),
+      settle: (requestId) => this.inFlight.delete(requestId),
+    });
   }
 
   get requestsInFlight(): number {
-    return this.inFlight;
+    return this.inFlight.size;
   }
 
   get subscriptionCount(): number {
-    return this.subscriptions.size;
+    return this.subscriptions.count;
   }
 
   /** Bytes uWS holds for this connection, not yet written to the socket. */
@@ -98,49 +103,50 @@ export class Session {
   }
 
   onMessage(message: ArrayBuffer, isBinary: boolean): void {
-    if (message.byteLength > FRAME_BYTES_MAX) {
-      this.send(encodeError(0, { code: ProtocolErrorCode.MALFORMED_FRAME, message: `a frame has at most ${FRAME_BYTES_MAX} bytes, got ${message.byteLength}`, retriable: false }));
+    const bytes = new Uint8Array(message);
+    if (bytes.length > FRAME_BYTES_MAX) {
+      const requestId = isBinary && bytes.length >= FRAME_HEADER_BYTES ? new FrameReader(bytes).requestId : NO_REQUEST_ID;
+      this.send(encodeError(requestId, { code: ProtocolErrorCode.MALFORMED_FRAME, message: `a frame has at most ${FRAME_BYTES_MAX} bytes, header included, got ${bytes.length}`, retriable: false }));
       this.end(CloseCode.TOO_BIG, 'frame too big');
       return;
     }
     let reader: FrameReader;
     try {
       if (!isBinary) throw new MalformedFrameError('frames are binary messages');
-      reader = new FrameReader(new Uint8Array(message));
+      reader = new FrameReader(bytes);
     } catch (error) {
-      this.protocolError(0, error);
-      // Before HELLO nothing can be trusted: the handshake failed.
-      if (!this.greeted) this.end(CloseCode.HANDSHAKE_REQUIRED, 'HELLO first');
-      return;
-    }
-    if (!this.greeted) {
-      this.handshake(reader);
+      this.refuse(NO_REQUEST_ID, error);
       return;
     }
     try {
-      this.dispatch(reader);
+      if (reader.flags !== 0 || reader.reserved !== 0) throw new MalformedFrameError(`version ${PROTOCOL_VERSION} frames have flags and reserved 0, got ${reader.flags} and ${reader.reserved}`);
+      if (this.greeted) this.dispatch(reader);
+      else this.handshake(reader);
     } catch (error) {
-      if (error instanceof MalformedFrameError) this.protocolError(reader.requestId, error);
+      if (error instanceof MalformedFrameError) this.refuse(reader.requestId, error);
       else this.fail(reader.requestId, error);
     }
   }
 
   onDrain(): void {
-    const waiters = this.drainWaiters;
-    this.drainWaiters = [];
-    for (const wake of waiters) wake();
+    this.subscriptions.onDrain();
   }
 
   onClose(): void {
     this.closed = true;
-    for (const subscription of this.subscriptions.values()) subscription.cancelled = true;
-    this.onDrain();
+    this.subscriptions.abandon();
   }
 
   /** Ends every subscription (END "shutdown") and closes the connection (1001). */
   shutDown(): void {
-    for (const [requestId, subscription] of this.subscriptions) this.endSubscription(requestId, subscription, 'shutdown');
+    this.subscriptions.shutDown();
     this.end(CloseCode.GOING_AWAY, 'server shutting down');
+  }
+
+  /** A frame that does not parse; before HELLO nothing after it can be trusted: the handshake failed. */
+  private refuse(requestId: number, error: unknown): void {
+    this.protocolError(requestId, error);
+    if (!this.greeted) this.end(CloseCode.HANDSHAKE_REQUIRED, 'HELLO first');
   }
 
   private handshake(reader: FrameReader): void {
@@ -149,14 +155,7 @@ export class Session {
       this.end(CloseCode.HANDSHAKE_REQUIRED, 'HELLO first');
       return;
     }
-    let version: number;
-    try {
-      version = decodeHello(reader).version;
-    } catch (error) {
-      this.protocolError(reader.requestId, error);
-      this.end(CloseCode.HANDSHAKE_REQUIRED, 'HELLO first');
-      return;
-    }
+    const { version } = decodeHello(reader);
     if (version !== PROTOCOL_VERSION) {
       this.send(encodeError(reader.requestId, { code: ProtocolErrorCode.UNSUPPORTED_VERSION, message: `this server speaks protocol version ${PROTOCOL_VERSION}, not ${version}`, retriable: false }));
       this.end(CloseCode.UNSUPPORTED_VERSION, 'unsupported version');
@@ -166,39 +165,42 @@ export class Session {
     this.send(encodeHelloOk(reader.requestId, { version: PROTOCOL_VERSION, maxFrameBytes: FRAME_BYTES_MAX, maxInFlight: IN_FLIGHT_MAX, serverName: this.host.serverName }));
   }
 
+  /** The rules of docs/PROTOCOL.md, "Request ids", in the order it lists them; then the request. */
   private dispatch(reader: FrameReader): void {
     const { opcode, requestId } = reader;
-    if (opcode === Opcode.CANCEL) {
-      const subscription = this.subscriptions.get(requestId);
-      if (subscription !== undefined) this.endSubscription(requestId, subscription, 'cancelled');
-      return;
-    }
     if (opcode === Opcode.HELLO) {
       this.protocolError(requestId, new MalformedFrameError('HELLO was already received'), ProtocolErrorCode.HANDSHAKE_REQUIRED);
       return;
     }
-    if (opcode !== Opcode.CALL && opcode !== Opcode.PUT && opcode !== Opcode.GET_RECORDS && opcode !== Opcode.SUBSCRIBE) {
+    if (!REQUEST_OPCODES.has(opcode)) {
       this.protocolError(requestId, new MalformedFrameError(`unknown opcode 0x${opcode.toString(16)}`), ProtocolErrorCode.UNKNOWN_OPCODE);
       return;
     }
+    if (requestId === NO_REQUEST_ID) throw new MalformedFrameError(`request id ${NO_REQUEST_ID} is for frames that answer no request: number requests from 1`);
+    if (opcode === Opcode.CANCEL) {
+      if (reader.remaining !== 0) throw new MalformedFrameError('a CANCEL has an empty body');
+      this.subscriptions.cancel(requestId);
+      return;
+    }
+    if (this.inFlight.has(requestId)) throw new MalformedFrameError(`request id ${requestId} names a request still in flight`);
     if (this.host.stopping) {
       this.send(encodeError(requestId, { code: ProtocolErrorCode.SHUTTING_DOWN, message: 'the server is shutting down', retriable: true }));
       return;
     }
-    if (this.inFlight >= IN_FLIGHT_MAX) {
+    if (this.inFlight.size >= IN_FLIGHT_MAX) {
       this.send(encodeError(requestId, { code: ProtocolErrorCode.TOO_MANY_REQUESTS, message: `at most ${IN_FLIGHT_MAX} requests in flight per connection`, retriable: true }));
       return;
     }
     if (opcode === Opcode.CALL) this.call(reader);
     else if (opcode === Opcode.PUT) this.put(reader);
     else if (opcode === Opcode.GET_RECORDS) this.getRecords(reader);
-    else this.subscribe(reader.requestId, decodeSubscribe(reader));
+    else this.subscribe(reader);
   }
 
   private call(reader: FrameReader): void {
     const { operation, request } = decodeCall(reader);
     const run = operationNamed(operation);
-    if (run === undefined) throw new MalformedFrameError(`unknown operation ${operation}`);
+    if (run === undefined) throw new MalformedFrameError(`unknown operation ${operation}: CALL takes the operations docs/PROTOCOL.md lists (SubscribeToShard is the SUBSCRIBE frame)`);
     this.answer(reader.requestId, async () => encodeJsonFrame(Opcode.RESULT, reader.requestId, await run(this.host.engine, request as never)));
   }
 
@@ -250,58 +252,10 @@ export class Session {
     this.sendRecords(Opcode.RECORDS, reader.requestId, raw);
   }
 
-  private subscribe(requestId: number, request: SubscribeRequest): void {
-    if (this.subscriptions.has(requestId)) throw new MalformedFrameError(`request id ${requestId} already names a subscription`);
-    const subscription: Subscription = { cancelled: false, ended: false };
-    this.subscriptions.set(requestId, subscription);
-    this.inFlight++;
-    void this.pump(requestId, subscription, request);
-  }
-
-  /** Sends the subscription's events while the socket keeps up; waits for drains when it does not. */
-  private async pump(requestId: number, subscription: Subscription, request: SubscribeRequest): Promise<void> {
-    const events = this.host.engine.subscribeRaw(request as Parameters<Engine['subscribeRaw']>[0]);
-    try {
-      for await (const event of events) {
-        if (subscription.cancelled) break;
-        this.sendRecords(Opcode.EVENT, requestId, event);
-        if (event.childShards !== undefined) {
-          this.endSubscription(requestId, subscription, 'shard-ended');
-          break;
-        }
-        while (!subscription.cancelled && this.ws.getBufferedAmount() > SUBSCRIPTION_HIGH_WATER_BYTES) await this.drained();
-      }
-      this.endSubscription(requestId, subscription, this.host.stopping ? 'shutdown' : 'consumer-gone');
-    } catch (error) {
-      if (!subscription.ended) {
-        subscription.ended = true;
-        this.subscriptions.delete(requestId);
-        this.inFlight--;
-        this.fail(requestId, error);
-      }
-    } finally {
-      void events.return(undefined);
-    }
-  }
-
-  private endSubscription(requestId: number, subscription: Subscription, reason: string): void {
-    if (subscription.ended) return;
-    subscription.ended = true;
-    subscription.cancelled = true;
-    this.subscriptions.delete(requestId);
-    this.inFlight--;
-    this.send(encodeJsonFrame(Opcode.END, requestId, { reason }));
-    this.onDrain();
-  }
-
-  private drained(): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, DRAIN_POLL_MS);
-      this.drainWaiters.push(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
+  private subscribe(reader: FrameReader): void {
+    const request = decodeSubscribe(reader);
+    this.inFlight.add(reader.requestId);
+    this.subscriptions.start(reader.requestId, request);
   }
 
   /**
@@ -330,16 +284,16 @@ export class Session {
     });
   }
 
-  /** Runs a request to its one answer frame (or ERROR), counting it in flight meanwhile. */
+  /** Runs a request to its one answer frame (or ERROR), its id in flight meanwhile. */
   private answer(requestId: number, produce: () => Promise<Uint8Array>): void {
-    this.inFlight++;
+    this.inFlight.add(requestId);
     produce().then(
       (frame) => {
-        this.inFlight--;
+        this.inFlight.delete(requestId);
         this.send(frame);
       },
       (error: unknown) => {
-        this.inFlight--;
+        this.inFlight.delete(requestId);
         this.fail(requestId, error);
       },
     );

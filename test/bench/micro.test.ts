@@ -19,6 +19,7 @@ const BENCHMARKS = [
   'batch forEachRecord',
   'put_staging stage',
   'put_staging stageEncoded',
+  'put_staging checkHashKeys',
   'wire PUT build (client)',
   'wire PUT decode (server)',
   'checksum xxh64 100 B',

@@ -13,8 +13,9 @@ export interface CloseEvent {
   readonly reason: string;
 }
 
-/** How long hello() waits for HELLO_OK. */
+/** How long hello() waits for HELLO_OK, and exchange() for its answers: only a hang takes this long. */
 const HELLO_TIMEOUT_MS = 10_000;
+const ANSWER_TIMEOUT_MS = 10_000;
 
 /**
  * A bare WebSocket to a shardline server, for tests that send what the real client never would:
@@ -82,6 +83,23 @@ export class RawSocket {
     if (!answered || answer === undefined) throw new Error(`no answer to HELLO (close ${JSON.stringify(this.closeEvent)})`);
     const opcode = new FrameReader(answer.bytes).opcode;
     if (opcode !== Opcode.HELLO_OK) throw new Error(`HELLO answered with opcode 0x${opcode.toString(16)}`);
+  }
+
+  /**
+   * Sends `bytes` and returns the next `count` messages as frames, fewer if the connection
+   * closed first (or after ANSWER_TIMEOUT_MS: a hang).
+   */
+  async exchange(bytes: Uint8Array, count = 1, binary = true): Promise<FrameReader[]> {
+    const before = this.received.length;
+    this.send(bytes, binary);
+    await this.waitUntil(() => this.received.length >= before + count || this.closeEvent !== null, ANSWER_TIMEOUT_MS);
+    return this.received.slice(before, before + count).map((message) => new FrameReader(message.bytes));
+  }
+
+  /** The frames received from index `from` on, once there are `count` (fewer after a close or a hang). */
+  async framesFrom(from: number, count: number): Promise<FrameReader[]> {
+    await this.waitUntil(() => this.received.length >= from + count || this.closeEvent !== null, ANSWER_TIMEOUT_MS);
+    return this.received.slice(from, from + count).map((message) => new FrameReader(message.bytes));
   }
 
   /**

@@ -6,15 +6,17 @@ import { decodeJsonFrame, encodeCall } from '../../src/net/messages/call.js';
 import { decodeError } from '../../src/net/messages/error.js';
 import { decodeHelloOk, encodeHello } from '../../src/net/messages/hello.js';
 import { PutFrameBuilder, decodePutResult } from '../../src/net/messages/put.js';
-import { decodeRecords, encodeCancel, encodeGetRecords, encodeSubscribe } from '../../src/net/messages/records.js';
+import { decodeRecords, decodeSubscribed, encodeCancel, encodeGetRecords, encodeSubscribe } from '../../src/net/messages/records.js';
 import { OPERATIONS } from '../../src/net/operations.js';
 import {
   CloseCode,
+  EndReason,
   FAILED_SLOT,
   FRAME_BYTES_MAX,
   FRAME_HEADER_BYTES,
   FrameReader,
   FrameWriter,
+  NO_REQUEST_ID,
   Opcode,
   PROTOCOL_ERRORS_MAX,
   PROTOCOL_VERSION,
@@ -34,8 +36,9 @@ import { startTestServer, type TestServer } from '../helpers/server.js';
  * dozen messages on one raw connection: random bytes (binary and text), valid frames made by the
  * real encoders, the same frames mutated (bit flips, truncation, insertion, header and length
  * fields), and PUTs built to break exactly one rule. A ledger per connection records what each
- * message deserves (an answer with its request id, an ERROR with id 0, nothing for CANCEL) and
- * matches every frame the server sends against it; every frame must decode with the real
+ * message deserves (an answer with its request id, an ERROR with id 0 for a message without a
+ * readable id, an END for CANCEL) and matches every frame the server sends against it (an END
+ * "cancelled" answers both the CANCEL and its SUBSCRIBE); every frame must decode with the real
  * decoders. After each batch a fresh client and one connected before the fuzzing put to and read
  * from a stream that the fuzzer sends only broken PUTs to, and a raw connection opened before the
  * fuzzing must see answers to its own requests and nothing else. Dedicated tests cover the
@@ -73,7 +76,7 @@ const COUNTED_PROTOCOL_CODES = new Set<string>([
   ProtocolErrorCode.HANDSHAKE_REQUIRED,
   ProtocolErrorCode.UNSUPPORTED_VERSION,
 ]);
-const END_REASONS = new Set(['shard-ended', 'cancelled', 'consumer-gone', 'shutdown']);
+const END_REASONS = new Set<string>(Object.values(EndReason));
 const CLIENT_OPCODES = [Opcode.HELLO, Opcode.CALL, Opcode.PUT, Opcode.GET_RECORDS, Opcode.SUBSCRIBE, Opcode.CANCEL];
 const UNDEFINED_OPCODES = [0x00, 0x07, 0x08, 0x0f, 0x10, 0x40, 0x7f, 0x80, 0x81, 0x82, 0x83, 0x84, 0x85, 0x86, 0x8f, 0xfe, 0xff];
 /** Names every plain object answers to: an operation table must not. */
@@ -669,9 +672,9 @@ interface Tally {
 }
 
 interface Expectation {
-  /** The frame's request id (for a frame with a bad header, the id it carries, if any). */
+  /** The id its answer carries: the frame's own, or 0 for a message without a readable one. */
   readonly requestId: number;
-  /** The request's opcode; null for a message without a valid header (answered by ERROR, id 0). */
+  /** The request's opcode; null for a message that only an ERROR can answer. */
   readonly opcode: number | null;
   readonly frame: Outgoing;
   readonly context: string;
@@ -681,6 +684,8 @@ interface Answer {
   readonly opcode: number;
   readonly requestId: number;
   readonly code: string | null;
+  /** An END's reason. */
+  readonly reason: string | null;
   readonly json: Record<string, unknown> | null;
   readonly storedSlots: number;
 }
@@ -694,6 +699,7 @@ function finalAnswersOf(opcode: number | null): readonly number[] {
     case Opcode.GET_RECORDS:
       return [Opcode.RECORDS, Opcode.ERROR];
     case Opcode.SUBSCRIBE:
+    case Opcode.CANCEL:
       return [Opcode.END, Opcode.ERROR];
     default:
       return [Opcode.ERROR];
@@ -702,7 +708,7 @@ function finalAnswersOf(opcode: number | null): readonly number[] {
 
 /** Decodes a server frame's body with the real decoders; throws where they throw. */
 function decodeAnswer(reader: FrameReader): Answer {
-  const base = { opcode: reader.opcode, requestId: reader.requestId, code: null, json: null, storedSlots: 0 };
+  const base = { opcode: reader.opcode, requestId: reader.requestId, code: null, reason: null, json: null, storedSlots: 0 };
   switch (reader.opcode) {
     case Opcode.ERROR:
       return { ...base, code: decodeError(reader).code };
@@ -720,8 +726,11 @@ function decodeAnswer(reader: FrameReader): Answer {
     case Opcode.END: {
       const reason = decodeJsonFrame(reader).reason;
       if (typeof reason !== 'string' || !END_REASONS.has(reason)) throw new Error(`END with reason ${JSON.stringify(reason)}`);
-      return base;
+      return { ...base, reason };
     }
+    case Opcode.SUBSCRIBED:
+      decodeSubscribed(reader);
+      return base;
     case Opcode.HELLO_OK:
       decodeHelloOk(reader);
       return base;
@@ -746,7 +755,6 @@ function satisfies(demand: string | null, answer: Answer): boolean {
 }
 
 function compatible(expectation: Expectation, answer: Answer): boolean {
-  if (expectation.opcode === null) return answer.opcode === Opcode.ERROR && (answer.requestId === 0 || answer.requestId === expectation.requestId);
   return answer.requestId === expectation.requestId && finalAnswersOf(expectation.opcode).includes(answer.opcode);
 }
 
@@ -789,13 +797,18 @@ interface Received {
 /**
  * One greeted connection's account, batch by batch: every message sent adds what it deserves
  * (a final answer with its request id: RESULT, PUT_RESULT, RECORDS or END as its kind allows,
- * or ERROR; an ERROR with id 0 or its own for a message without a valid header; nothing for
- * CANCEL), every frame received is decoded and kept, and settle() pairs them once as many final
- * answers came as were deserved. EVENTs are not final: they must belong to a SUBSCRIBE.
+ * or ERROR; only an ERROR, under the frame's id, for non-zero flags or reserved header fields
+ * or a request id 0; an ERROR with id 0 for a message without a readable id), every frame
+ * received is decoded and kept, and settle() pairs them once as many final answers came as were
+ * deserved. An END "cancelled" counts twice: it is the last answer of the subscription and the
+ * answer of the CANCEL that ended it. SUBSCRIBED and EVENTs are not final: they must belong to
+ * a SUBSCRIBE, and EVENTs come only after its SUBSCRIBED.
  */
 class Ledger {
   private expectations: Expectation[] = [];
   private answers: Received[] = [];
+  /** Ids of this batch's subscriptions that got their SUBSCRIBED. */
+  private acknowledged = new Set<number>();
   /** ERRORs the server counts towards PROTOCOL_ERRORS_MAX, as seen. */
   protocolErrors = 0;
   context = '';
@@ -810,18 +823,13 @@ class Ledger {
     const bytes = frame.bytes;
     const context = `${this.name} ${this.context}`;
     if (!frame.binary || bytes.length < FRAME_HEADER_BYTES) {
-      this.expectations.push({ requestId: 0, opcode: null, frame, context });
+      this.expectations.push({ requestId: NO_REQUEST_ID, opcode: null, frame, context });
       return;
     }
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const requestId = view.getUint32(4, true);
-    if (view.getUint16(2, true) !== 0) {
-      this.expectations.push({ requestId, opcode: null, frame, context });
-      return;
-    }
-    // CANCEL has no answer of its own: the END of the subscription it names settles that one.
-    if (bytes[0] === Opcode.CANCEL) return;
-    this.expectations.push({ requestId, opcode: bytes[0]!, frame, context });
+    const refused = view.getUint16(2, true) !== 0 || bytes[1] !== 0 || requestId === NO_REQUEST_ID;
+    this.expectations.push({ requestId, opcode: refused ? null : bytes[0]!, frame, context });
   }
 
   /** Request ids of this batch's SUBSCRIBE frames: each must end with END (after CANCEL) or ERROR. */
@@ -852,15 +860,19 @@ class Ledger {
       answer = decodeAnswer(reader);
     } catch (error) {
       decodeFailure = String(error);
-      answer = { opcode: reader.opcode, requestId: reader.requestId, code: null, json: null, storedSlots: 0 };
+      answer = { opcode: reader.opcode, requestId: reader.requestId, code: null, reason: null, json: null, storedSlots: 0 };
     }
     if (answer.code !== null && COUNTED_PROTOCOL_CODES.has(answer.code)) this.protocolErrors++;
-    if (answer.opcode === Opcode.EVENT) {
-      if (!this.expectations.some((e) => e.opcode === Opcode.SUBSCRIBE && e.requestId === answer.requestId)) this.violations.add('event-without-subscription', `${this.name} ${this.context}: id ${answer.requestId}`);
-      if (decodeFailure !== null) this.violations.add('answer-does-not-decode', `${this.name} ${this.context}: EVENT id ${answer.requestId}: ${decodeFailure}; ${hex(message.bytes)}`);
+    if (answer.opcode === Opcode.EVENT || answer.opcode === Opcode.SUBSCRIBED) {
+      const name = answer.opcode === Opcode.EVENT ? 'EVENT' : 'SUBSCRIBED';
+      if (!this.expectations.some((e) => e.opcode === Opcode.SUBSCRIBE && e.requestId === answer.requestId)) this.violations.add(`${name}-without-subscription`, `${this.name} ${this.context}: id ${answer.requestId}`);
+      if (answer.opcode === Opcode.SUBSCRIBED) this.acknowledged.add(answer.requestId);
+      else if (!this.acknowledged.has(answer.requestId)) this.violations.add('EVENT-before-SUBSCRIBED', `${this.name} ${this.context}: id ${answer.requestId}`);
+      if (decodeFailure !== null) this.violations.add('answer-does-not-decode', `${this.name} ${this.context}: ${name} id ${answer.requestId}: ${decodeFailure}; ${hex(message.bytes)}`);
       return;
     }
     this.answers.push({ answer, bytes: message.bytes, decodeFailure });
+    if (answer.reason === EndReason.CANCELLED) this.answers.push({ answer, bytes: message.bytes, decodeFailure });
   }
 
   /**
@@ -873,6 +885,7 @@ class Ledger {
     const received = this.answers;
     this.expectations = [];
     this.answers = [];
+    this.acknowledged = new Set();
     const matchedTo = matchAnswers(expectations, received.map((r) => r.answer));
     const answered = new Set(matchedTo);
     expectations.forEach((e, index) => {
@@ -1052,8 +1065,13 @@ describe(`fuzzing the server with random and mutated frames (seed ${seed})`, () 
         socket.send(frame.bytes, frame.binary);
       }
       // Subscriptions run until cancelled: after the batch, CANCEL ends each that is still running
-      // (END); the others were refused (ERROR). So every expectation gets one final answer.
-      for (const requestId of ledger.subscriptionIds) socket.send(encodeCancel(requestId));
+      // (END cancelled); the others ended already, and their CANCEL gets END not-subscribed. So
+      // every expectation gets one final answer.
+      for (const requestId of ledger.subscriptionIds) {
+        const cancel = outgoing(encodeCancel(requestId), 'cancel after the batch');
+        ledger.expect(cancel);
+        socket.send(cancel.bytes);
+      }
       const complete = await socket.waitUntil(() => ledger.complete || socket.closeEvent !== null, ANSWER_TIMEOUT_MS);
       if (socket.closeEvent !== null) {
         violations.add('fuzz-connection-closed', `batch ${batch}: ${JSON.stringify(socket.closeEvent)} after ${frames.map((frame) => frame.label).join(', ')}`);

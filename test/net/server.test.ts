@@ -200,7 +200,7 @@ describe('server: subscriptions', () => {
   });
 
   it('pushes records as they are committed, with continuation sequence numbers, and stops on cancel', async () => {
-    const subscription = client.subscribeToShard({ ConsumerARN: consumerARN, ShardId: 'shardId-000000000000', StartingPosition: { Type: 'LATEST' } });
+    const subscription = await client.subscribeToShard({ ConsumerARN: consumerARN, ShardId: 'shardId-000000000000', StartingPosition: { Type: 'LATEST' } });
     const received: string[] = [];
     let continuation = '';
     const reading = (async () => {

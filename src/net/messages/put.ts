@@ -10,7 +10,14 @@
  *   per failure: u32 recordIndex, u8 codeLength, code, u16 messageLength, message
  */
 import { writeShortAsciiKey } from '../../log/key_text.js';
-import { FLAG_EXPLICIT_HASH_KEY, RECORD_DATA_LENGTH_POSITION, RECORD_FLAGS_POSITION, RECORD_HEADER_BYTES, RECORD_KEY_LENGTH_POSITION } from '../../log/batch_format.js';
+import {
+  FLAG_EXPLICIT_HASH_KEY,
+  RECORD_DATA_LENGTH_POSITION,
+  RECORD_FLAGS_POSITION,
+  RECORD_HEADER_BYTES,
+  RECORD_KEY_LENGTH_POSITION,
+  RECORD_RESERVED_POSITION,
+} from '../../log/batch_format.js';
 import { FAILED_SLOT, FRAME_HEADER_BYTES, FrameReader, FrameWriter, HASH_KEY_BYTES, MalformedFrameError, Opcode, REQUEST_ID_POSITION, utf8Bytes } from '../protocol.js';
 
 export interface PutFrame {
@@ -18,7 +25,10 @@ export interface PutFrame {
   readonly recordCount: number;
   /** recordCount x 16 bytes, big-endian hash keys. */
   readonly hashKeys: Uint8Array;
-  /** The records, back to back (validated by the engine, not here). */
+  /**
+   * The records, back to back: their layout is checked here (docs/PROTOCOL.md, PUT), their
+   * contents against Kinesis' rules by the engine.
+   */
   readonly records: Uint8Array;
 }
 
@@ -29,7 +39,29 @@ export function decodePut(reader: FrameReader): PutFrame {
   const hashKeyBytes = recordCount * HASH_KEY_BYTES;
   if (hashKeyBytes > reader.remaining) throw new MalformedFrameError(`a PUT of ${recordCount} records is too short for their hash keys`);
   const records = reader.bytesOf(reader.remaining - hashKeyBytes);
+  checkRecordLayout(records, recordCount);
   return { stream, recordCount, hashKeys: reader.rest(), records };
+}
+
+/**
+ * The framing of a PUT's records: each header within the bytes with known flags and a zero
+ * reserved byte, each record within the bytes, and exactly `count` records filling them. A fault
+ * here is the frame's (MalformedFrame), not a Kinesis rule's: only the headers are read, so the
+ * loop is bounded by the count and the bytes, whatever the lengths claim.
+ */
+function checkRecordLayout(records: Uint8Array, count: number): void {
+  const view = new DataView(records.buffer, records.byteOffset, records.byteLength);
+  let at = 0;
+  for (let i = 0; i < count; i++) {
+    if (records.length - at < RECORD_HEADER_BYTES) throw new MalformedFrameError(`record ${i + 1} of ${count} starts ${at} bytes into ${records.length} bytes of records: no room for its header`);
+    const flags = records[at + RECORD_FLAGS_POSITION]!;
+    if ((flags & ~FLAG_EXPLICIT_HASH_KEY) !== 0 || records[at + RECORD_RESERVED_POSITION] !== 0) throw new MalformedFrameError(`record ${i + 1}: unknown flags or a non-zero reserved byte`);
+    const explicitBytes = flags === 0 ? 0 : HASH_KEY_BYTES;
+    const end = at + RECORD_HEADER_BYTES + explicitBytes + view.getUint16(at + RECORD_KEY_LENGTH_POSITION, true) + view.getUint32(at + RECORD_DATA_LENGTH_POSITION, true);
+    if (end > records.length) throw new MalformedFrameError(`record ${i + 1} ends at byte ${end} of ${records.length} bytes of records`);
+    at = end;
+  }
+  if (at !== records.length) throw new MalformedFrameError(`the ${count} records end at byte ${at} of ${records.length}: the count disagrees with the bytes`);
 }
 
 const encoder = new TextEncoder();

@@ -2,6 +2,8 @@
  * GET_RECORDS (0x04), client -> server: 0 u32 limit | shard iterator (UTF-8, rest)
  * SUBSCRIBE (0x05), client -> server: JSON { ConsumerARN, ShardId, StartingPosition }
  * CANCEL (0x06), client -> server: empty; the requestId names the subscription
+ * SUBSCRIBED (0x87), server -> client, the SUBSCRIBE's acknowledgement:
+ *   0 u32 shard serial | 4 u64 startOffset (the first record the subscription delivers)
  *
  * RECORDS (0x84) and EVENT (0x85), server -> client:
  *   0 u32 shard serial | 4 u64 fromOffset | 12 u64 toOffset | 20 u32 millisBehindLatest |
@@ -53,6 +55,22 @@ export function decodeSubscribe(reader: FrameReader): SubscribeRequest {
 
 export function encodeCancel(requestId: number): Uint8Array {
   return new FrameWriter(Opcode.CANCEL, requestId).finish();
+}
+
+/** Where a subscription starts: its shard and the offset of the first record it delivers. */
+export interface SubscriptionStart {
+  readonly shardSerial: number;
+  readonly startOffset: number;
+}
+
+export function encodeSubscribed(requestId: number, start: SubscriptionStart): Uint8Array {
+  return new FrameWriter(Opcode.SUBSCRIBED, requestId, 20).u32(start.shardSerial).u64(start.startOffset).finish();
+}
+
+export function decodeSubscribed(reader: FrameReader): SubscriptionStart {
+  const start = { shardSerial: reader.u32(), startOffset: reader.u64() };
+  if (reader.remaining !== 0) throw new MalformedFrameError(`${reader.remaining} bytes after the SUBSCRIBED body`);
+  return start;
 }
 
 export interface RecordsHeader {
