@@ -1,8 +1,8 @@
+import { HASH_KEY_BYTES, PUT_RECORDS_RECORDS_MAX } from '../limits.js';
 import { ValidationException } from '../errors.js';
-import { FLAG_EXPLICIT_HASH_KEY, HASH_KEY_BYTES, RECORD_FLAGS_POSITION, RECORD_HEADER_BYTES, RECORD_KEY_LENGTH_POSITION } from '../log/batch_format.js';
+import { FLAG_EXPLICIT_HASH_KEY, RECORD_FLAGS_POSITION, RECORD_HEADER_BYTES, RECORD_KEY_LENGTH_POSITION } from '../log/batch_format.js';
 import { hashKeysOf } from '../native/md5_keys.js';
 import { HASH_KEY_WORDS } from '../streams/hash_key.js';
-import { PUT_RECORDS_RECORDS_MAX } from '../streams/kinesis_shapes.js';
 
 /*
  * A binary PUT (docs/PROTOCOL.md) carries a hash key per record, computed by the client. Routing

@@ -1,6 +1,6 @@
-import { GET_RECORDS_BYTES_MAX } from '../limits.js';
+import { GET_RECORDS_BYTES_MAX, HASH_KEY_BYTES } from '../limits.js';
 import type { LogReader, ReadHint } from '../log/log_reader.js';
-import { BATCH_HEADER_BYTES, FLAG_EXPLICIT_HASH_KEY, HASH_KEY_BYTES, RECORD_DATA_LENGTH_POSITION, RECORD_FLAGS_POSITION, RECORD_HEADER_BYTES, RECORD_KEY_LENGTH_POSITION } from '../log/batch_format.js';
+import { BATCH_HEADER_BYTES, FLAG_EXPLICIT_HASH_KEY, RECORD_DATA_LENGTH_POSITION, RECORD_FLAGS_POSITION, RECORD_HEADER_BYTES, RECORD_KEY_LENGTH_POSITION } from '../log/batch_format.js';
 import { forEachRecord, readBatchHeader, type StoredRecord } from '../log/record_batch.js';
 
 /** Where the batch holding an offset starts: the hint an iterator carries to skip the search. */

@@ -11,19 +11,8 @@
  *   whole record batches (docs/FORMAT.md) to the end; records outside [fromOffset, toOffset)
  *   are skipped by the reader.
  */
-import {
-  BASE_OFFSET_POSITION,
-  BATCH_HEADER_BYTES,
-  BATCH_LENGTH_POSITION,
-  FLAG_EXPLICIT_HASH_KEY,
-  HASH_KEY_BYTES,
-  RECORD_COUNT_POSITION,
-  RECORD_DATA_LENGTH_POSITION,
-  RECORD_FLAGS_POSITION,
-  RECORD_HEADER_BYTES,
-  RECORD_KEY_LENGTH_POSITION,
-  TIMESTAMP_POSITION,
-} from '../../log/batch_format.js';
+import { HASH_KEY_BYTES } from '../../limits.js';
+import { BASE_OFFSET_POSITION, BATCH_HEADER_BYTES, BATCH_LENGTH_POSITION, FLAG_EXPLICIT_HASH_KEY, RECORD_COUNT_POSITION, RECORD_DATA_LENGTH_POSITION, RECORD_FLAGS_POSITION, RECORD_HEADER_BYTES, RECORD_KEY_LENGTH_POSITION, TIMESTAMP_POSITION } from '../../log/batch_format.js';
 import { FrameReader, FrameWriter, MalformedFrameError, Opcode, decodeUtf8, utf8Bytes } from '../protocol.js';
 import { fromWire, toWire } from './call.js';
 
