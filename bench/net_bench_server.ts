@@ -8,12 +8,13 @@
  * MODE=kinesis is the engine behind the Kinesis HTTP API (bench:http).
  * Prints "READY <port>" once listening; SIGTERM stops it.
  */
+import { FRAME_BYTES_MAX, IN_FLIGHT_MAX } from '../src/limits.js';
 import net from 'node:net';
 import uWS from 'uWebSockets.js';
 import { Engine, type FsyncPolicy } from '../src/index.js';
 import { encodeHelloOk } from '../src/net/messages/hello.js';
 import { decodePut, encodePutResult } from '../src/net/messages/put.js';
-import { FRAME_BYTES_MAX, FrameReader, IN_FLIGHT_MAX, Opcode, PROTOCOL_VERSION } from '../src/net/protocol.js';
+import { FrameReader, Opcode, PROTOCOL_VERSION } from '../src/net/protocol.js';
 import { KinesisHttpServer } from '../src/net/kinesis/server.js';
 import { ShardlineServer } from '../src/net/server.js';
 

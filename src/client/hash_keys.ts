@@ -1,5 +1,6 @@
 import { md5 } from 'js-md5';
 import { InvalidArgumentException } from '../errors.js';
+import { HASH_KEY_MAX } from '../streams/hash_key.js';
 
 /*
  * Hash keys computed by the client, so the server only routes (docs/PROTOCOL.md, PUT): the MD5
@@ -9,7 +10,6 @@ import { InvalidArgumentException } from '../errors.js';
  */
 
 const CACHE_ENTRIES_MAX = 16_384;
-const HASH_KEY_MAX = (1n << 128n) - 1n;
 
 export class HashKeys {
   private readonly cache = new Map<string, Uint8Array>();

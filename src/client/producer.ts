@@ -1,3 +1,4 @@
+import { PUT_RECORDS_BYTES_MAX, PUT_RECORDS_RECORDS_MAX } from '../limits.js';
 import { InvalidArgumentException, type ShardlineError } from '../errors.js';
 import type { PutFrameBuilder, PutResult } from '../net/messages/put.js';
 import { BuilderPool } from './builder_pool.js';
@@ -31,8 +32,6 @@ export interface ProducerResult {
   readonly sequenceNumber: string;
 }
 
-const PUT_RECORDS_MAX = 500;
-const PUT_BYTES_MAX = 5 * 1024 * 1024;
 
 interface Queued {
   readonly record: ProducerRecord;
@@ -81,8 +80,8 @@ export class Producer {
     options: ProducerOptions = {},
   ) {
     this.lingerMs = checkOption(options.lingerMs, 'lingerMs', 5, 0, 60_000);
-    this.maxBatchRecords = checkOption(options.maxBatchRecords, 'maxBatchRecords', PUT_RECORDS_MAX, 1, PUT_RECORDS_MAX);
-    this.maxBatchBytes = checkOption(options.maxBatchBytes, 'maxBatchBytes', 1024 * 1024, 1, PUT_BYTES_MAX);
+    this.maxBatchRecords = checkOption(options.maxBatchRecords, 'maxBatchRecords', PUT_RECORDS_RECORDS_MAX, 1, PUT_RECORDS_RECORDS_MAX);
+    this.maxBatchBytes = checkOption(options.maxBatchBytes, 'maxBatchBytes', 1024 * 1024, 1, PUT_RECORDS_BYTES_MAX);
     this.maxRecordsInFlight = checkOption(options.maxRecordsInFlight, 'maxRecordsInFlight', 100_000, 1, 10_000_000);
     this.maxAttempts = checkOption(options.maxAttempts, 'maxAttempts', 10, 1, 1000);
     this.retryBaseMs = checkOption(options.retryBaseMs, 'retryBaseMs', 50, 1, 60_000);

@@ -1,7 +1,8 @@
+import { IN_FLIGHT_MAX } from '../limits.js';
 import { ShardlineError, errorFromCode } from '../errors.js';
 import { decodeError } from '../net/messages/error.js';
 import { decodeHelloOk, encodeHello } from '../net/messages/hello.js';
-import { FrameReader, IN_FLIGHT_MAX, Opcode, PROTOCOL_VERSION, ProtocolErrorCode } from '../net/protocol.js';
+import { FrameReader, Opcode, PROTOCOL_VERSION, ProtocolErrorCode } from '../net/protocol.js';
 
 /*
  * The client's connection (docs/PROTOCOL.md): one WebSocket, the HELLO handshake, request ids,

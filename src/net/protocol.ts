@@ -1,3 +1,4 @@
+import { FRAME_BYTES_MAX } from '../limits.js';
 /*
  * The wire protocol's constants and frame primitives (docs/PROTOCOL.md). Pure: typed arrays,
  * DataView and TextEncoder only, so the browser client uses this file as the server does.
@@ -32,12 +33,6 @@ export const Opcode = {
 } as const;
 export type Opcode = (typeof Opcode)[keyof typeof Opcode];
 
-/** Frames a client may send over 8 MiB are refused by closing the connection (1009). */
-export const FRAME_BYTES_MAX = 8 * 1024 * 1024;
-export const IN_FLIGHT_MAX = 256;
-export const PROTOCOL_ERRORS_MAX = 100;
-export const CLIENT_NAME_BYTES_MAX = 256;
-export const OPERATION_NAME_BYTES_MAX = 64;
 /**
  * uWS drops a connection whose message passes this without a close frame (the client sees 1006);
  * frames from FRAME_BYTES_MAX + 1 up to it are answered (ERROR) and closed with 1009. Bounds count
@@ -48,7 +43,6 @@ export const MESSAGE_BYTES_MAX = 2 * FRAME_BYTES_MAX;
 export const NO_REQUEST_ID = 0;
 /** No record in a PUT_RESULT: its slot. */
 export const FAILED_SLOT = 0xffff;
-export const HASH_KEY_BYTES = 16;
 export const ERROR_FLAG_RETRIABLE = 0x01;
 
 export const CloseCode = {

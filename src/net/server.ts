@@ -1,3 +1,4 @@
+import { BACKPRESSURE_CLOSE_BYTES, WRITE_BYTES_IN_FLIGHT_MAX } from '../limits.js';
 import { createRequire } from 'node:module';
 import uWS from 'uWebSockets.js';
 import type { Engine } from '../engine/engine.js';
@@ -21,7 +22,6 @@ export interface ServerOptions {
  * sessions' own limits (SUBSCRIPTION_HIGH_WATER_BYTES, READ_BACKPRESSURE_BYTES) keep a client
  * that reads, however slowly, far below it.
  */
-const BACKPRESSURE_CLOSE_BYTES = 64 * 1024 * 1024;
 const IDLE_TIMEOUT_SECONDS = 120;
 /**
  * HELLO_OK names the server and its version (docs/PROTOCOL.md, Handshake). package.json sits two
@@ -30,8 +30,6 @@ const IDLE_TIMEOUT_SECONDS = 120;
  */
 const SERVER_NAME = `shardline/${(createRequire(import.meta.url)('../../package.json') as { version: string }).version}`;
 const SHUTDOWN_TIMEOUT_MS = 10_000;
-/** Bytes of puts stored-but-unanswered across all connections before PUTs get SlowDown. */
-const WRITE_BYTES_IN_FLIGHT_MAX = 512 * 1024 * 1024;
 
 /**
  * The WebSocket server (docs/PROTOCOL.md) on uWebSockets.js, on the engine's thread: it decodes,

@@ -1,3 +1,4 @@
+import { FRAME_BYTES_MAX, IN_FLIGHT_MAX, PROTOCOL_ERRORS_MAX, PUT_BYTES_IN_FLIGHT_MAX, READ_BACKPRESSURE_BYTES } from '../limits.js';
 import type { RecognizedString, WebSocket } from 'uWebSockets.js';
 import type { EncodedPutResult, Engine, RawRecords } from '../engine/engine.js';
 import { describeError } from '../errors.js';
@@ -7,26 +8,9 @@ import { decodeHello, encodeHelloOk } from './messages/hello.js';
 import { decodePut, encodePutResult } from './messages/put.js';
 import { decodeGetRecords, decodeSubscribe, encodeRecordsHeader } from './messages/records.js';
 import { operationNamed } from './operations.js';
-import {
-  CloseCode,
-  FAILED_SLOT,
-  FRAME_BYTES_MAX,
-  FRAME_HEADER_BYTES,
-  FrameReader,
-  IN_FLIGHT_MAX,
-  MalformedFrameError,
-  NO_REQUEST_ID,
-  Opcode,
-  PROTOCOL_ERRORS_MAX,
-  PROTOCOL_VERSION,
-  ProtocolErrorCode,
-} from './protocol.js';
+import { CloseCode, FAILED_SLOT, FRAME_HEADER_BYTES, FrameReader, MalformedFrameError, NO_REQUEST_ID, Opcode, PROTOCOL_VERSION, ProtocolErrorCode } from './protocol.js';
 import { SessionSubscriptions } from './subscriptions.js';
 
-/** GET_RECORDS is refused (SlowDown) while the connection has more than this unsent. */
-export const READ_BACKPRESSURE_BYTES = 8 * 1024 * 1024;
-/** Bytes of PUT frames a connection may have stored-but-unanswered before further PUTs get SlowDown. */
-export const PUT_BYTES_IN_FLIGHT_MAX = 64 * 1024 * 1024;
 /** The opcodes of requests a greeted client may send (HELLO is the handshake's). */
 const REQUEST_OPCODES: ReadonlySet<number> = new Set([Opcode.CALL, Opcode.PUT, Opcode.GET_RECORDS, Opcode.SUBSCRIBE, Opcode.CANCEL]);
 

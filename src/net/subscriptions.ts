@@ -1,11 +1,10 @@
+import { SUBSCRIPTION_HIGH_WATER_BYTES } from '../limits.js';
 import type { Engine, RawRecords } from '../engine/engine.js';
 import { ClosedError, ResourceNotFoundException } from '../errors.js';
 import { encodeJsonFrame } from './messages/call.js';
 import { encodeSubscribed, type SubscribeRequest, type SubscriptionStart } from './messages/records.js';
 import { EndReason, Opcode } from './protocol.js';
 
-/** Subscriptions send while the connection has less than this unsent. */
-export const SUBSCRIPTION_HIGH_WATER_BYTES = 1024 * 1024;
 /** A subscription waiting for the socket to drain looks again this often, drain event or not. */
 const DRAIN_POLL_MS = 50;
 /** A consumer ARN is its stream's ARN, this, and the consumer's name and creation time. */

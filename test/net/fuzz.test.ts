@@ -1,3 +1,4 @@
+import { FRAME_BYTES_MAX, PROTOCOL_ERRORS_MAX } from '../../src/limits.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type ShardlineClient } from '../../src/client/node.js';
 import { HashKeys, explicitHashKey } from '../../src/client/hash_keys.js';
@@ -8,20 +9,7 @@ import { decodeHelloOk, encodeHello } from '../../src/net/messages/hello.js';
 import { PutFrameBuilder, decodePutResult } from '../../src/net/messages/put.js';
 import { decodeRecords, decodeSubscribed, encodeCancel, encodeGetRecords, encodeSubscribe } from '../../src/net/messages/records.js';
 import { OPERATIONS } from '../../src/net/operations.js';
-import {
-  CloseCode,
-  EndReason,
-  FAILED_SLOT,
-  FRAME_BYTES_MAX,
-  FRAME_HEADER_BYTES,
-  FrameReader,
-  FrameWriter,
-  NO_REQUEST_ID,
-  Opcode,
-  PROTOCOL_ERRORS_MAX,
-  PROTOCOL_VERSION,
-  ProtocolErrorCode,
-} from '../../src/net/protocol.js';
+import { CloseCode, EndReason, FAILED_SLOT, FRAME_HEADER_BYTES, FrameReader, FrameWriter, NO_REQUEST_ID, Opcode, PROTOCOL_VERSION, ProtocolErrorCode } from '../../src/net/protocol.js';
 import { RawSocket, type ReceivedMessage } from '../helpers/raw_socket.js';
 import { seededRandom, testSeed } from '../helpers/random.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';

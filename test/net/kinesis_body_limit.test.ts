@@ -1,9 +1,9 @@
+import { HTTP_BODY_BYTES_MAX } from '../../src/limits.js';
 import http from 'node:http';
 import http2 from 'node:http2';
 import { KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Engine } from '../../src/engine/engine.js';
-import { BODY_BYTES_MAX } from '../../src/net/kinesis/request_body.js';
 import { KinesisHttpServer } from '../../src/net/kinesis/server.js';
 import { JSON_HEADERS, rawKinesis } from '../helpers/kinesis_requests.js';
 import { suiteTempDir } from '../helpers/temp_dir.js';
@@ -17,7 +17,7 @@ import { suiteTempDir } from '../helpers/temp_dir.js';
 
 const TRIES = 20;
 const STREAM = 'limits';
-const TOO_LARGE_MESSAGE = `The request body is over ${BODY_BYTES_MAX} bytes: a Kinesis request is at most a PutRecords of 5 MiB of data`;
+const TOO_LARGE_MESSAGE = `The request body is over ${HTTP_BODY_BYTES_MAX} bytes: a Kinesis request is at most a PutRecords of 5 MiB of data`;
 
 let engine: Engine;
 let server: KinesisHttpServer;
@@ -135,7 +135,7 @@ describe('a request body over the limit', () => {
 
   it('reads a body of exactly the limit as usual', async () => {
     const json = JSON.stringify({ StreamName: STREAM });
-    const atLimit = Buffer.from(json + ' '.repeat(BODY_BYTES_MAX - json.length));
+    const atLimit = Buffer.from(json + ' '.repeat(HTTP_BODY_BYTES_MAX - json.length));
     const answer = await rawKinesis(server.port, { ...JSON_HEADERS, 'x-amz-target': 'Kinesis_20131202.DescribeStreamSummary' }, atLimit);
     expect(answer.status).toBe(200);
     expect(answer.headers.connection).not.toBe('close');

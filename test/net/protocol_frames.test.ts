@@ -1,3 +1,4 @@
+import { FRAME_BYTES_MAX, IN_FLIGHT_MAX } from '../../src/limits.js';
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
@@ -6,7 +7,7 @@ import { decodeError } from '../../src/net/messages/error.js';
 import { decodeHelloOk, encodeHello, encodeHelloOk } from '../../src/net/messages/hello.js';
 import { PutFrameBuilder } from '../../src/net/messages/put.js';
 import { decodeSubscribed, encodeCancel, encodeSubscribe, encodeSubscribed } from '../../src/net/messages/records.js';
-import { CloseCode, FRAME_BYTES_MAX, FrameReader, FrameWriter, IN_FLIGHT_MAX, MESSAGE_BYTES_MAX, MalformedFrameError, Opcode, PROTOCOL_VERSION, ProtocolErrorCode } from '../../src/net/protocol.js';
+import { CloseCode, FrameReader, FrameWriter, MESSAGE_BYTES_MAX, MalformedFrameError, Opcode, PROTOCOL_VERSION, ProtocolErrorCode } from '../../src/net/protocol.js';
 import { RawSocket } from '../helpers/raw_socket.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 

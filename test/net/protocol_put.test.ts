@@ -1,8 +1,9 @@
+import { PROTOCOL_ERRORS_MAX } from '../../src/limits.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HashKeys, explicitHashKey } from '../../src/client/hash_keys.js';
 import { decodeError } from '../../src/net/messages/error.js';
 import { PutFrameBuilder, decodePutResult } from '../../src/net/messages/put.js';
-import { CloseCode, FAILED_SLOT, FrameReader, Opcode, PROTOCOL_ERRORS_MAX, ProtocolErrorCode } from '../../src/net/protocol.js';
+import { CloseCode, FAILED_SLOT, FrameReader, Opcode, ProtocolErrorCode } from '../../src/net/protocol.js';
 import { RawSocket } from '../helpers/raw_socket.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 

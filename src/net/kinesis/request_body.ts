@@ -9,6 +9,7 @@
  * and an HTTP/1.1 connection closes, only once the client has sent it all. A client that goes
  * on past BODY_DISCARD_BYTES_MAX is cut off instead.
  */
+import { HTTP_BODY_BYTES_MAX } from '../../limits.js';
 import { type Readable, finished } from 'node:stream';
 import type http from 'node:http';
 import type http2 from 'node:http2';
@@ -16,13 +17,11 @@ import type http2 from 'node:http2';
 export type Request = http.IncomingMessage | http2.Http2ServerRequest;
 export type Response = http.ServerResponse | http2.Http2ServerResponse;
 
-/** Kinesis' largest request is a PutRecords of 5 MiB of data, base64 in JSON: about 7 MB. */
-export const BODY_BYTES_MAX = 8 * 1024 * 1024;
 /** How much of a refused body is read to its end so that its client hears the refusal. */
 const BODY_DISCARD_BYTES_MAX = 64 * 1024 * 1024;
 
 /**
- * The body, or undefined as soon as it is known to be over BODY_BYTES_MAX (by its declared
+ * The body, or undefined as soon as it is known to be over HTTP_BODY_BYTES_MAX (by its declared
  * length, or by what arrived): the rest is then read and dropped (see `whenRead`).
  */
 export function readBody(request: Request): Promise<Buffer | undefined> {
@@ -35,12 +34,12 @@ export function readBody(request: Request): Promise<Buffer | undefined> {
       chunks.length = 0;
       resolve(undefined);
     };
-    if (Number(request.headers['content-length']) > BODY_BYTES_MAX) refuse();
+    if (Number(request.headers['content-length']) > HTTP_BODY_BYTES_MAX) refuse();
     request.on('data', (chunk: Buffer) => {
       bytes += chunk.length;
       if (bytes > BODY_DISCARD_BYTES_MAX) request.destroy();
       else if (refused) return;
-      else if (bytes > BODY_BYTES_MAX) refuse();
+      else if (bytes > HTTP_BODY_BYTES_MAX) refuse();
       else chunks.push(chunk);
     });
     request.once('end', () => {

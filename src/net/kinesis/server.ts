@@ -5,6 +5,7 @@
  * HTTP/1.1 and HTTP/2 with prior knowledge (h2c, what the JavaScript SDK v3 speaks to an
  * http:// endpoint) share one port: the first bytes of a connection tell them apart. With TLS,
  * ALPN does. Browsers' CORS preflights are answered too (cors.ts). */
+import { HTTP_BODY_BYTES_MAX } from '../../limits.js';
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import http2 from 'node:http2';
@@ -17,7 +18,7 @@ import { type CorsHeaders, corsHeaders, isPreflight, preflightHeaders } from './
 import { EVENT_STREAM_CONTENT_TYPE, encodeEvent, encodeException } from './event_stream.js';
 import { INPUT_SHAPES } from '../../streams/input_shapes.js';
 import { readInput } from '../../streams/input_validation.js';
-import { BODY_BYTES_MAX, type Request, type Response, readBody, whenRead } from './request_body.js';
+import { type Request, type Response, readBody, whenRead } from './request_body.js';
 import { JSON_FORMAT, formatFor, type WireFormat } from './wire.js';
 
 export interface KinesisHttpOptions {
@@ -46,7 +47,7 @@ const EMPTY_RESULTS = new Set([
   'UpdateStreamMode', 'DeregisterStreamConsumer', 'AddTagsToStream', 'RemoveTagsFromStream',
 ]);
 const EMPTY_BODY = Buffer.alloc(0);
-/** HTTP's Payload Too Large, for a body over BODY_BYTES_MAX: it is refused unread. */
+/** HTTP's Payload Too Large, for a body over HTTP_BODY_BYTES_MAX: it is refused unread. */
 const TOO_LARGE_STATUS = 413;
 
 interface Answer {
@@ -172,12 +173,12 @@ function answerPreflight(request: Request, response: Response): void {
 }
 
 /**
- * A body over BODY_BYTES_MAX is refused with 413 at once, and the answer ends (and an HTTP/1.1
+ * A body over HTTP_BODY_BYTES_MAX is refused with 413 at once, and the answer ends (and an HTTP/1.1
  * connection closes) once the client has sent the rest: see request_body.ts for why.
  */
 function refuseTooLarge(request: Request, response: Response, format: WireFormat, cors: CorsHeaders): void {
   const type = 'SerializationException';
-  const message = `The request body is over ${BODY_BYTES_MAX} bytes: a Kinesis request is at most a PutRecords of 5 MiB of data`;
+  const message = `The request body is over ${HTTP_BODY_BYTES_MAX} bytes: a Kinesis request is at most a PutRecords of 5 MiB of data`;
   const answer: Answer = { status: TOO_LARGE_STATUS, errorType: type, body: { __type: type, message }, format, plain: true };
   writeAnswer(answer, response, cors, { end: false, close: true });
   whenRead(request, () => response.end());

@@ -7,7 +7,8 @@
  * named `Data`) and dates as epoch milliseconds (in fields whose names end in `Timestamp`).
  * toWire/fromWire apply that convention both ways, on any depth of the object.
  */
-import { FrameReader, FrameWriter, MalformedFrameError, OPERATION_NAME_BYTES_MAX, Opcode } from '../protocol.js';
+import { OPERATION_NAME_BYTES_MAX } from '../../limits.js';
+import { FrameReader, FrameWriter, MalformedFrameError, Opcode } from '../protocol.js';
 
 export function encodeCall(requestId: number, operation: string, request: unknown): Uint8Array {
   return new FrameWriter(Opcode.CALL, requestId).string(operation, 1).text(JSON.stringify(toWire(request ?? {}))).finish();

@@ -3,7 +3,8 @@
  *   0 u16 version                        0 u16 version | 2 u32 maxFrameBytes | 6 u32 maxInFlight
  *   2 u16 nameLength | 4 name            10 u16 nameLength | 12 name
  */
-import { CLIENT_NAME_BYTES_MAX, FrameReader, FrameWriter, MalformedFrameError, Opcode } from '../protocol.js';
+import { CLIENT_NAME_BYTES_MAX } from '../../limits.js';
+import { FrameReader, FrameWriter, MalformedFrameError, Opcode } from '../protocol.js';
 
 export interface Hello {
   readonly version: number;

@@ -9,6 +9,7 @@
  *   per record: u16 slot (0xffff = failed) | u32 failureCount |
  *   per failure: u32 recordIndex, u8 codeLength, code, u16 messageLength, message
  */
+import { HASH_KEY_BYTES } from '../../limits.js';
 import { writeShortAsciiKey } from '../../log/key_text.js';
 import {
   FLAG_EXPLICIT_HASH_KEY,
@@ -18,7 +19,7 @@ import {
   RECORD_KEY_LENGTH_POSITION,
   RECORD_RESERVED_POSITION,
 } from '../../log/batch_format.js';
-import { FAILED_SLOT, FRAME_HEADER_BYTES, FrameReader, FrameWriter, HASH_KEY_BYTES, MalformedFrameError, Opcode, REQUEST_ID_POSITION, utf8Bytes } from '../protocol.js';
+import { FAILED_SLOT, FRAME_HEADER_BYTES, FrameReader, FrameWriter, MalformedFrameError, Opcode, REQUEST_ID_POSITION, utf8Bytes } from '../protocol.js';
 
 export interface PutFrame {
   readonly stream: string;
