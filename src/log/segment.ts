@@ -304,31 +304,36 @@ export class LogSegment {
   }
 
   /**
-   * Position of the batch that holds `offset`, scanning from the nearest index entry; `limitBytes`
-   * bounds the scan (the committed end). -1 when no batch below the limit holds it.
+   * Position of the batch that holds `offset`, scanning from the nearest index entry; batches
+   * from `endOffset` on (past the committed end) are not looked at. -1 when no batch before
+   * `endOffset` holds it.
    */
-  positionOf(offset: number, limitBytes: number): number {
+  positionOf(offset: number, endOffset: number): number {
     const buf = this.mapped();
-    let position = this.offsetIndex!.lookup(offset - this.baseOffset).position;
-    while (position < limitBytes) {
+    const entry = this.offsetIndex!.lookup(offset - this.baseOffset);
+    let position = entry.position;
+    for (let batchOffset = this.baseOffset + entry.relativeOffset; batchOffset < endOffset; ) {
       const header = readBatchHeader(buf, position);
-      if (offset < header.baseOffset + header.recordCount) return position;
+      batchOffset = header.baseOffset + header.recordCount;
+      if (offset < batchOffset) return position;
       position += header.batchBytes;
     }
     return -1;
   }
 
   /**
-   * Position of the first batch whose timestamp is at least `timestampMs`, below `limitBytes`;
+   * Position of the first batch whose timestamp is at least `timestampMs`, before `endOffset`;
    * -1 when there is none.
    */
-  positionOfTime(timestampMs: number, limitBytes: number): number {
+  positionOfTime(timestampMs: number, endOffset: number): number {
     const buf = this.mapped();
-    let position = this.positionOf(this.baseOffset + this.timeIndex!.lookup(timestampMs), limitBytes);
-    while (position >= 0 && position < limitBytes) {
+    let batchOffset = this.baseOffset + this.timeIndex!.lookup(timestampMs);
+    let position = this.positionOf(batchOffset, endOffset);
+    while (position >= 0 && batchOffset < endOffset) {
       const header = readBatchHeader(buf, position);
       if (header.timestampMs >= timestampMs) return position;
       position += header.batchBytes;
+      batchOffset = header.baseOffset + header.recordCount;
     }
     return -1;
   }

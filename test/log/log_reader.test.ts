@@ -114,3 +114,32 @@ describe('LogReader random access', () => {
     }
   });
 });
+
+describe('LogReader across more segments than it keeps mapped', () => {
+  it('hands out only views that are still mapped: one read spans at most openSegmentsMax segments', async () => {
+    // Goal: a read never returns a chunk whose mapping it evicted while reading on.
+    // Method: small segments, openSegmentsMax 2, one read asking for everything; then pages.
+    const dir = tempDir();
+    const committed = new CommittedPosition();
+    const log = await Log.open(dir, { segmentBytes: 4096, fsync: 'never', committedPosition: committed.shared });
+    try {
+      for (let i = 0; i < 60; i++) await log.append(Array.from({ length: 5 }, (_, j) => ({ partitionKey: `k${i}-${j}`, data: Buffer.alloc(100, j) })));
+      expect(log.segmentCount).toBeGreaterThan(4);
+      const reader = new LogReader(dir, committed, { segmentBytes: 4096, openSegmentsMax: 2 });
+      const result = reader.read(0, 1 << 30);
+      expect(result.chunks.length).toBeLessThanOrEqual(2);
+      for (const chunk of result.chunks) expect(chunk.length).toBeGreaterThan(0);
+      expect(recordsOf(result.chunks, 0).map((r) => r.offset)).toEqual(Array.from({ length: result.nextOffset }, (_, i) => i));
+      const keys: string[] = [];
+      for (let offset = 0, hint: ReadHint | undefined; offset < log.endOffset; ) {
+        const page = reader.read(offset, 1 << 30, hint);
+        keys.push(...recordsOf(page.chunks, offset).map((r) => r.partitionKey));
+        ({ nextOffset: offset, next: hint } = page);
+      }
+      expect(keys).toEqual(Array.from({ length: 300 }, (_, i) => `k${Math.floor(i / 5)}-${i % 5}`));
+      reader.close();
+    } finally {
+      await log.close();
+    }
+  });
+});
