@@ -191,9 +191,11 @@ export class Log {
     sealBatch(batch, recordCount, baseOffset, timestampMs);
     try {
       active.append(batch, { batchBytes, baseOffset, timestampMs, recordCount });
+      assert(active.nextOffset === baseOffset + recordCount, `batch ${baseOffset} of ${recordCount} records ended at ${active.nextOffset}`);
     } catch (error) {
       // The batch may be partly on disk past the end: harmless (the next append overwrites it,
-      // recovery stops before it), but an I/O error means the file can no longer be trusted.
+      // recovery stops before it), but an I/O error means the file can no longer be trusted, and
+      // neither can the log once an assertion of the write failed: both stop it.
       throw this.fail(storageErrorFrom(error, 'writing a batch'));
     }
     this.lastTimestamp = timestampMs;
@@ -227,6 +229,7 @@ export class Log {
       next.delete();
       throw storageErrorFrom(error, 'rolling to a new segment');
     }
+    assert(next.baseOffset === old.nextOffset, 'a new segment starts where the old one ends');
     this.segments.append(next);
     // With nothing pending, the committed position moves into the new segment now, so readers
     // elsewhere learn of the roll without waiting for the next append.
@@ -281,6 +284,7 @@ export class Log {
 
   /** Makes everything up to `target` visible to readers and resolves the appends it covers. */
   private commit(target: LogPosition): void {
+    assert(target.nextOffset <= this.appendedOffset, `commit of ${target.nextOffset} past the appended end ${this.appendedOffset}`);
     if (target.nextOffset > this.committed.nextOffset || target.segmentBaseOffset > this.committed.segmentBaseOffset) {
       this.committed = target;
       this.committedShared?.publish(target);

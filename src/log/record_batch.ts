@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { InvalidArgumentException } from '../errors.js';
 import { checksum } from './checksum.js';
 import { writeShortAsciiKey } from './key_text.js';
@@ -207,6 +208,26 @@ export function readBatchHeader(buf: Buffer, position: number): BatchHeader {
     timestampMs: readU64(buf, position + TIMESTAMP_POSITION),
     recordCount: buf.readUInt32LE(position + RECORD_COUNT_POSITION),
   };
+}
+
+/**
+ * Asserts that the bytes at `position` are the header of a batch the writer just sealed as
+ * `expected`: every field docs/FORMAT.md fixes, read back from the bytes. A programmer error
+ * otherwise, never a disk error: called just before a batch is written. The write-side half of
+ * a pair; the read-side half is verifyBatch when recovery reads the batch back.
+ */
+export function assertBatchHeader(buf: Buffer, position: number, expected: BatchHeader): void {
+  const { batchBytes, baseOffset, timestampMs, recordCount } = readBatchHeader(buf, position);
+  assert(batchBytes === expected.batchBytes && batchBytes >= BATCH_HEADER_BYTES && batchBytes <= BATCH_BYTES_MAX, `batch length ${batchBytes}, expected ${expected.batchBytes}`);
+  assert(baseOffset === expected.baseOffset && timestampMs === expected.timestampMs, `batch stamped ${baseOffset}@${timestampMs}, expected ${expected.baseOffset}@${expected.timestampMs}`);
+  assert(recordCount === expected.recordCount && recordCount >= 1 && recordCount <= BATCH_RECORDS_MAX, `batch of ${recordCount} records, expected ${expected.recordCount}`);
+  assert(
+    buf.readUInt16LE(position + MAGIC_POSITION) === BATCH_MAGIC &&
+      buf[position + VERSION_POSITION] === BATCH_VERSION &&
+      buf[position + ATTRIBUTES_POSITION] === 0 &&
+      buf.readUInt32LE(position + RESERVED_POSITION) === 0,
+    'batch magic, version, attributes or reserved field not as sealed',
+  );
 }
 
 /**
