@@ -5,10 +5,13 @@ import { syncDirectory, syncDirectorySync, writeFileDurably } from './durable_fi
 import { CLEAN_SHUTDOWN_FILE } from './file_names.js';
 import { resolveLogOptions, MIB, type LogOptions } from './log_config.js';
 import { loadLog, type RecoveryReport } from './log_loader.js';
-import { BATCH_BYTES_MAX, BATCH_RECORDS_MAX, BatchBuilder, forEachRecord, readBatchHeader, recordsFill, sealBatch, type LogRecord, type StoredRecord } from './record_batch.js';
+import { lookup, offsetForTimestamp, readBatches, recordsOf, type RecordsResult } from './log_reads.js';
+import { BATCH_BYTES_MAX, BATCH_RECORDS_MAX, BatchBuilder, recordsFill, sealBatch, type LogRecord } from './record_batch.js';
 import { writeRecoveryPoint, type LogPosition } from './recovery_point.js';
 import { LogSegment } from './segment.js';
-import { SegmentSet, type ReaderReadResult } from './segment_set.js';
+import { SegmentSet } from './segment_set.js';
+
+export type { RecordsResult } from './log_reads.js';
 
 export interface AppendResult {
   readonly baseOffset: number;
@@ -22,12 +25,6 @@ export interface ReadResult {
   /** The offset after the last record of the last batch returned. */
   readonly nextOffset: number;
   readonly chunks: readonly Buffer[];
-}
-
-export interface RecordsResult {
-  readonly records: readonly StoredRecord[];
-  /** Where the next read continues. */
-  readonly nextOffset: number;
 }
 
 export const READ_BYTES_DEFAULT = MIB;
@@ -375,48 +372,20 @@ export class Log {
    */
   read(offset: number, maxBytes: number = READ_BYTES_DEFAULT): ReadResult {
     this.checkReadable(offset, maxBytes);
-    const committed = this.committed;
-    if (offset === committed.nextOffset) {
-      const next = { offset, segmentBaseOffset: committed.segmentBaseOffset, positionBytes: committed.positionBytes };
-      const nothing: ReaderReadResult = { startOffset: offset, nextOffset: offset, chunks: [], chunkStarts: [], next };
-      return nothing;
-    }
-    const index = this.segments.floorIndex(offset);
-    const positionBytes = this.positionOf(index, offset);
-    return this.segments.read({ index, positionBytes, offset }, maxBytes, committed);
+    return readBatches(this.segments, this.committed, offset, maxBytes);
   }
 
   /** Decoded records from `offset`: at most `maxRecords`, about `maxBytes` of batches. */
   readRecords(offset: number, maxRecords: number, maxBytes: number = READ_BYTES_DEFAULT): RecordsResult {
     if (!Number.isSafeInteger(maxRecords) || maxRecords < 1) throw new InvalidArgumentException(`maxRecords must be a positive integer, got ${maxRecords}`);
-    const { chunks, nextOffset } = this.read(offset, maxBytes);
-    const records: StoredRecord[] = [];
-    for (const chunk of chunks) {
-      for (let position = 0; position < chunk.length && records.length < maxRecords; ) {
-        forEachRecord(chunk, position, offset, (record) => {
-          if (records.length < maxRecords) records.push(record);
-        });
-        position += readBatchHeader(chunk, position).batchBytes;
-      }
-    }
-    const last = records.at(-1);
-    return { records, nextOffset: records.length === maxRecords && last !== undefined ? last.offset + 1 : nextOffset };
+    return recordsOf(this.read(offset, maxBytes), offset, maxRecords);
   }
 
   /** Where the batch holding a committed `offset` is: segment and position. */
   lookup(offset: number): LogPosition {
     this.checkReadable(offset, 1);
     if (offset === this.committed.nextOffset) throw this.outOfRange(offset);
-    const index = this.segments.floorIndex(offset);
-    return { nextOffset: offset, segmentBaseOffset: this.segments.at(index).baseOffset, positionBytes: this.positionOf(index, offset) };
-  }
-
-  /** Start of the batch holding `offset` (committed, in segment `index`), found through the offset index. */
-  private positionOf(index: number, offset: number): number {
-    const segment = this.segments.opened(this.segments.at(index));
-    const positionBytes = segment.positionOf(offset, this.segments.committedEndOffset(index, this.committed));
-    assert(positionBytes >= 0, `no batch of segment ${segment.baseOffset} holds committed offset ${offset}`);
-    return positionBytes;
+    return lookup(this.segments, this.committed, offset);
   }
 
   /**
@@ -426,21 +395,7 @@ export class Log {
   offsetForTimestamp(timestampMs: number): number {
     if (this.state === 'closed') throw new ClosedError(`log ${this.dir} is closed`);
     if (!Number.isSafeInteger(timestampMs)) throw new InvalidArgumentException(`timestamp must be an integer, got ${timestampMs}`);
-    const segments = this.segments;
-    let low = 0;
-    let high = segments.count - 1;
-    while (low < high) {
-      const middle = (low + high) >>> 1;
-      if (segments.opened(segments.at(middle)).lastTimestampMs >= timestampMs) high = middle;
-      else low = middle + 1;
-    }
-    for (let index = low; index < segments.count; index++) {
-      const segment = segments.opened(segments.at(index));
-      const endOffset = segments.committedEndOffset(index, this.committed);
-      const position = endOffset === segment.baseOffset ? -1 : segment.positionOfTime(timestampMs, endOffset);
-      if (position >= 0) return readBatchHeader(segment.mapped(), position).baseOffset;
-    }
-    return this.committed.nextOffset;
+    return offsetForTimestamp(this.segments, this.committed, timestampMs);
   }
 
   private checkReadable(offset: number, maxBytes: number): void {

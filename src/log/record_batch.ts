@@ -311,13 +311,13 @@ export interface BatchWalk {
 }
 
 /**
- * Takes whole batches from `walk.position` while `more` says there are readable ones and they
- * fit in `maxBytes` (the first batch of a read always does, so a reader always progresses).
- * The batches were verified when written or recovered: only their headers are read.
+ * Takes whole batches from `walk.position` while they start below `endOffset` and fit in
+ * `maxBytes` (the first batch of a read always does, so a reader always progresses). The
+ * batches were verified when written or recovered: only their headers are read.
  */
-export function takeBatches(buf: Buffer, walk: BatchWalk, maxBytes: number, more: (position: number, nextOffset: number) => boolean): BatchWalk {
+export function takeBatches(buf: Buffer, walk: BatchWalk, maxBytes: number, endOffset: number): BatchWalk {
   let { position, nextOffset, bytes } = walk;
-  while (more(position, nextOffset)) {
+  while (nextOffset < endOffset) {
     const header = readBatchHeader(buf, position);
     if (bytes > 0 && bytes + header.batchBytes > maxBytes) break;
     position += header.batchBytes;

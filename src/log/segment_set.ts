@@ -204,7 +204,7 @@ export class SegmentSet<S extends SetSegment> {
       const buf = this.mapped(segment);
       const endOffset = this.committedEndOffset(index, committed);
       const from = walk.position;
-      walk = takeBatches(buf, walk, maxBytes, (_at, nextOffset) => nextOffset < endOffset);
+      walk = takeBatches(buf, walk, maxBytes, endOffset);
       if (walk.position > from) {
         chunks.push(buf.subarray(from, walk.position));
         chunkStarts.push({ segmentBaseOffset: segment.baseOffset, positionBytes: from });
