@@ -112,7 +112,9 @@ export class LogReader {
     try {
       const positionBytes = this.positionOf(index, offset, committed, hint);
       const result = this.segments.read({ index, positionBytes, offset }, maxBytes, committed);
-      this.segments.floorSegment(result.next.segmentBaseOffset)!.cursor = result.next;
+      const first = this.segments.at(index);
+      const last = result.next.segmentBaseOffset === first.baseOffset ? first : this.segments.floorSegment(result.next.segmentBaseOffset)!;
+      last.cursor = result.next;
       return result;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
@@ -164,9 +166,7 @@ export class LogReader {
     // between appends): that position is published, no search needed.
     if (offset === committed.nextOffset && segment.baseOffset === committed.segmentBaseOffset) return committed.positionBytes;
     const endOffset = this.segments.committedEndOffset(index, committed);
-    const usable = (from: ReadHint | undefined): from is ReadHint =>
-      from !== undefined && from.segmentBaseOffset === segment.baseOffset && from.offset <= offset && from.offset <= endOffset;
-    const from = usable(hint) ? hint : usable(segment.cursor) ? segment.cursor : undefined;
+    const from = startsBefore(hint, segment.baseOffset, offset, endOffset) ? hint : startsBefore(segment.cursor, segment.baseOffset, offset, endOffset) ? segment.cursor : undefined;
     const buf = this.segments.mapped(segment);
     if (from !== undefined) {
       const position = scanTo(buf, from, offset, endOffset);
@@ -176,6 +176,11 @@ export class LogReader {
     assert(position >= 0, `segment ${segment.baseOffset} has no batch start at position 0`);
     return position;
   }
+}
+
+/** Whether a hint or cursor may be a start for `offset`: in its segment, at or before it and the committed end. */
+function startsBefore(from: ReadHint | undefined, segmentBaseOffset: number, offset: number, endOffset: number): from is ReadHint {
+  return from !== undefined && from.segmentBaseOffset === segmentBaseOffset && from.offset <= offset && from.offset <= endOffset;
 }
 
 /**
