@@ -188,7 +188,7 @@ export class Log {
     sealBatch(batch, recordCount, baseOffset, timestampMs);
     try {
       active.append(batch, { batchBytes, baseOffset, timestampMs, recordCount });
-      assert(active.nextOffset === baseOffset + recordCount, `batch ${baseOffset} of ${recordCount} records ended at ${active.nextOffset}`);
+      if (active.nextOffset !== baseOffset + recordCount) assert.fail(`batch ${baseOffset} of ${recordCount} records ended at ${active.nextOffset}`);
     } catch (error) {
       // The batch may be partly on disk past the end: harmless (the next append overwrites it,
       // recovery stops before it), but an I/O error means the file can no longer be trusted, and
@@ -281,7 +281,7 @@ export class Log {
 
   /** Makes everything up to `target` visible to readers and resolves the appends it covers. */
   private commit(target: LogPosition): void {
-    assert(target.nextOffset <= this.appendedOffset, `commit of ${target.nextOffset} past the appended end ${this.appendedOffset}`);
+    if (target.nextOffset > this.appendedOffset) assert.fail(`commit of ${target.nextOffset} past the appended end ${this.appendedOffset}`);
     if (target.nextOffset > this.committed.nextOffset || target.segmentBaseOffset > this.committed.segmentBaseOffset) {
       this.committed = target;
       this.committedShared?.publish(target);

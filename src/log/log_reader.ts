@@ -173,7 +173,7 @@ export class LogReader {
       if (position >= 0) return position;
     }
     const position = scanTo(buf, { offset: segment.baseOffset, segmentBaseOffset: segment.baseOffset, positionBytes: 0 }, offset, endOffset);
-    assert(position >= 0, `segment ${segment.baseOffset} has no batch start at position 0`);
+    if (position < 0) assert.fail(`segment ${segment.baseOffset} has no batch start at position 0`);
     return position;
   }
 }

@@ -53,7 +53,7 @@ export function lookup(segments: SegmentSet<LogSegment>, committed: LogPosition,
 function positionOf(segments: SegmentSet<LogSegment>, committed: LogPosition, index: number, offset: number): number {
   const segment = segments.opened(segments.at(index));
   const positionBytes = segment.positionOf(offset, segments.committedEndOffset(index, committed));
-  assert(positionBytes >= 0, `no batch of segment ${segment.baseOffset} holds committed offset ${offset}`);
+  if (positionBytes < 0) assert.fail(`no batch of segment ${segment.baseOffset} holds committed offset ${offset}`);
   return positionBytes;
 }
 

@@ -214,13 +214,14 @@ export function readBatchHeader(buf: Buffer, position: number): BatchHeader {
  * Asserts that the bytes at `position` are the header of a batch the writer just sealed as
  * `expected`: every field docs/FORMAT.md fixes, read back from the bytes. A programmer error
  * otherwise, never a disk error: called just before a batch is written. The write-side half of
- * a pair; the read-side half is verifyBatch when recovery reads the batch back.
+ * a pair; the read-side half is verifyBatch when recovery reads the batch back. It runs for
+ * every batch appended, so its messages are built only when an assertion fails.
  */
 export function assertBatchHeader(buf: Buffer, position: number, expected: BatchHeader): void {
   const { batchBytes, baseOffset, timestampMs, recordCount } = readBatchHeader(buf, position);
-  assert(batchBytes === expected.batchBytes && batchBytes >= BATCH_HEADER_BYTES && batchBytes <= BATCH_BYTES_MAX, `batch length ${batchBytes}, expected ${expected.batchBytes}`);
-  assert(baseOffset === expected.baseOffset && timestampMs === expected.timestampMs, `batch stamped ${baseOffset}@${timestampMs}, expected ${expected.baseOffset}@${expected.timestampMs}`);
-  assert(recordCount === expected.recordCount && recordCount >= 1 && recordCount <= BATCH_RECORDS_MAX, `batch of ${recordCount} records, expected ${expected.recordCount}`);
+  if (!(batchBytes === expected.batchBytes && batchBytes >= BATCH_HEADER_BYTES && batchBytes <= BATCH_BYTES_MAX)) assert.fail(`batch length ${batchBytes}, expected ${expected.batchBytes}`);
+  if (!(baseOffset === expected.baseOffset && timestampMs === expected.timestampMs)) assert.fail(`batch stamped ${baseOffset}@${timestampMs}, expected ${expected.baseOffset}@${expected.timestampMs}`);
+  if (!(recordCount === expected.recordCount && recordCount >= 1 && recordCount <= BATCH_RECORDS_MAX)) assert.fail(`batch of ${recordCount} records, expected ${expected.recordCount}`);
   assert(
     buf.readUInt16LE(position + MAGIC_POSITION) === BATCH_MAGIC &&
       buf[position + VERSION_POSITION] === BATCH_VERSION &&

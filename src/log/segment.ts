@@ -235,11 +235,12 @@ export class LogSegment {
   /**
    * Records a batch that now ends the segment: index entries, size, offsets, timestamps. Its
    * callers checked the batch (the writer sealed it; recovery verified or walked it, stopping
-   * at anything else), so a batch that does not follow on is a programmer error.
+   * at anything else), so a batch that does not follow on is a programmer error. (This runs
+   * for every batch: assertion messages are built only when one fails.)
    */
   private indexBatch(header: BatchHeader, position: number): void {
-    assert(position === this.size && header.baseOffset === this.next, `batch ${header.baseOffset} at ${position} does not follow offset ${this.next} at ${this.size}`);
-    assert(header.recordCount >= 1 && header.batchBytes >= BATCH_HEADER_BYTES && position + header.batchBytes <= this.logFile!.mapBytes, `batch ${header.baseOffset} out of shape`);
+    if (!(position === this.size && header.baseOffset === this.next)) assert.fail(`batch ${header.baseOffset} at ${position} does not follow offset ${this.next} at ${this.size}`);
+    if (!(header.recordCount >= 1 && header.batchBytes >= BATCH_HEADER_BYTES && position + header.batchBytes <= this.logFile!.mapBytes)) assert.fail(`batch ${header.baseOffset} out of shape`);
     if (position > 0 && this.bytesSinceIndexEntry >= this.geometry.indexIntervalBytes) {
       const relativeOffset = header.baseOffset - this.baseOffset;
       this.offsetIndex!.append(relativeOffset, position);
@@ -284,8 +285,8 @@ export class LogSegment {
    */
   append(batch: Buffer, header: BatchHeader): void {
     assert(this.writable, 'append to a sealed segment');
-    assert(header.baseOffset === this.next && header.batchBytes === batch.length, `batch ${header.baseOffset} of ${header.batchBytes} bytes does not follow offset ${this.next}`);
-    assert(header.timestampMs >= this.lastTimestamp, `batch time ${header.timestampMs} before ${this.lastTimestamp}`);
+    if (!(header.baseOffset === this.next && header.batchBytes === batch.length)) assert.fail(`batch ${header.baseOffset} of ${header.batchBytes} bytes does not follow offset ${this.next}`);
+    if (header.timestampMs < this.lastTimestamp) assert.fail(`batch time ${header.timestampMs} before ${this.lastTimestamp}`);
     assert(this.size + batch.length <= this.logFile!.sizeBytes, 'append without reserve');
     assertBatchHeader(batch, 0, header);
     let written = 0;
@@ -374,7 +375,7 @@ export class LogSegment {
 
 /**
  * Whether a header read back from disk can be walked past: the expected offset, at least one
- * record, a length that holds its header and stays below `limitBytes`. Disk damage fails this
+ * record, a length that holds its header and ends within `limitBytes`. Disk damage fails this
  * (recovery stops there, a trusted segment is CorruptLog), so the asserts behind it never do.
  */
 function walkable(header: BatchHeader, expectedOffset: number, position: number, limitBytes: number): boolean {

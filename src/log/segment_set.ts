@@ -94,10 +94,12 @@ export class SegmentSet<S extends SetSegment> {
     return this.segments[this.segments.length - 1]!;
   }
 
+  // Asserts on paths run for every read build their messages only when they fail.
+
   /** Segment `index` (0 is the oldest); `index` must be in [0, count). */
   at(index: number): S {
     const segment = this.segments[index];
-    assert(segment !== undefined, `no segment ${index} of ${this.segments.length}`);
+    if (segment === undefined) assert.fail(`no segment ${index} of ${this.segments.length}`);
     return segment;
   }
 
@@ -128,7 +130,7 @@ export class SegmentSet<S extends SetSegment> {
     if (segment.baseOffset > committed.segmentBaseOffset) return segment.baseOffset;
     const next = this.segments[index + 1];
     // A segment before the committed one is whole, and the committed one follows it in the set.
-    assert(next !== undefined && next.baseOffset <= committed.segmentBaseOffset, `segment ${segment.baseOffset} ends nowhere before committed segment ${committed.segmentBaseOffset}`);
+    if (!(next !== undefined && next.baseOffset <= committed.segmentBaseOffset)) assert.fail(`segment ${segment.baseOffset} ends nowhere before committed segment ${committed.segmentBaseOffset}`);
     return next.baseOffset;
   }
 
