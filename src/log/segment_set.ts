@@ -130,7 +130,7 @@ export class SegmentSet<S extends SetSegment> {
     if (segment.baseOffset > committed.segmentBaseOffset) return segment.baseOffset;
     const next = this.segments[index + 1];
     // A segment before the committed one is whole, and the committed one follows it in the set.
-    if (!(next !== undefined && next.baseOffset <= committed.segmentBaseOffset)) assert.fail(`segment ${segment.baseOffset} ends nowhere before committed segment ${committed.segmentBaseOffset}`);
+    if (next === undefined || next.baseOffset > committed.segmentBaseOffset) assert.fail(`segment ${segment.baseOffset} ends nowhere before committed segment ${committed.segmentBaseOffset}`);
     return next.baseOffset;
   }
 
@@ -168,18 +168,19 @@ export class SegmentSet<S extends SetSegment> {
    * sealed segment's files goes through here (or mapped()), so at most openSegmentsMax stay open.
    */
   opened(segment: S): S {
-    segment.mapped();
+    this.mapped(segment);
+    return segment;
+  }
+
+  /** The segment's mapped .log file, opened and counted as just used as opened() does. */
+  mapped(segment: S): Buffer {
+    const buf = segment.mapped();
     if (!segment.isWritable) {
       this.recent.delete(segment);
       this.recent.add(segment);
       this.evict();
     }
-    return segment;
-  }
-
-  /** opened(segment).mapped(). */
-  mapped(segment: S): Buffer {
-    return this.opened(segment).mapped();
+    return buf;
   }
 
   private evict(): void {
