@@ -34,7 +34,8 @@ export class ShardRuntime {
 
   /** Called once the owner opened the log (its directory and first segment exist). */
   startReading(): void {
-    this.logReader = new LogReader(this.dir, this.committed, { segmentBytes: this.options.log.segmentBytes ?? DEFAULT_LOG_OPTIONS.segmentBytes });
+    const { segmentBytes = DEFAULT_LOG_OPTIONS.segmentBytes, openSegmentsMax } = this.options.log;
+    this.logReader = new LogReader(this.dir, this.committed, { segmentBytes, openSegmentsMax });
   }
 
   get reader(): LogReader {

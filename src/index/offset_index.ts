@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { SparseIndex, openIndexFile } from './sparse_index.js';
 
 /*
@@ -36,7 +37,9 @@ export class OffsetIndex extends SparseIndex {
     return slot < 0 ? { relativeOffset: 0, position: 0 } : this.entry(slot);
   }
 
+  /** Adds an entry; both fields must increase (the base class asserts the offset). */
   append(relativeOffset: number, position: number): void {
+    if (!(this.entryCount === 0 || position > this.words[(this.entryCount - 1) * 2 + POSITION_WORD]!)) assert.fail(`index positions must increase: ${position}`);
     const word = this.reserveEntry(relativeOffset);
     this.words[word + RELATIVE_OFFSET_WORD] = relativeOffset;
     this.words[word + POSITION_WORD] = position;

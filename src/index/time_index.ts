@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { SparseIndex, openIndexFile } from './sparse_index.js';
 
 /*
@@ -49,6 +50,7 @@ export class TimeIndex extends SparseIndex {
   /** Adds an entry unless the timestamp did not move on since the last one. */
   maybeAppend(timestampMs: number, relativeOffset: number): void {
     if (this.entryCount > 0 && timestampMs <= this.lastTimestampMs) return;
+    if (!(this.entryCount === 0 || relativeOffset > this.words[(this.entryCount - 1) * ENTRY_WORDS + RELATIVE_OFFSET_WORD]!)) assert.fail(`time index offsets must increase: ${relativeOffset}`);
     const word = this.reserveEntry(timestampMs);
     this.words[word + TIMESTAMP_LOW_WORD] = timestampMs % TWO_POW_32;
     this.words[word + TIMESTAMP_HIGH_WORD] = Math.floor(timestampMs / TWO_POW_32);

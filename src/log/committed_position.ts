@@ -22,6 +22,13 @@ export const COMMITTED_POSITION_BYTES = (START_HIGH_WORD + 1) * 4;
 const TWO_POW_32 = 0x1_0000_0000;
 /** A publish is a handful of stores; a reader that retries this often has met a dead writer. */
 const READ_ATTEMPTS_MAX = 1_000_000;
+/**
+ * A reader that keeps finding a publish in progress sleeps (Atomics.wait, up to 1 ms, woken by
+ * the publish's notify) once every this many attempts: its writer may have been descheduled
+ * mid-publish on an overloaded machine, for longer than spinning lasts. So a reader gives a
+ * writer at least READ_ATTEMPTS_MAX / READ_SPINS_PER_WAIT ms (1 s) before calling it dead.
+ */
+const READ_SPINS_PER_WAIT = 1000;
 
 export class CommittedPosition {
   private readonly words: Int32Array;
@@ -60,17 +67,22 @@ export class CommittedPosition {
   }
 
   private write(store: () => void): void {
-    const sequence = Atomics.load(this.words, SEQUENCE_WORD);
-    Atomics.store(this.words, SEQUENCE_WORD, sequence + 1);
+    // Odd while writing. A writer that died mid-publish (a worker killed) left it odd: its
+    // successor keeps it odd rather than making it even while it writes.
+    const writing = Atomics.load(this.words, SEQUENCE_WORD) | 1;
+    Atomics.store(this.words, SEQUENCE_WORD, writing);
     store();
-    Atomics.store(this.words, SEQUENCE_WORD, sequence + 2);
+    Atomics.store(this.words, SEQUENCE_WORD, writing + 1);
     Atomics.notify(this.words, SEQUENCE_WORD);
   }
 
   private snapshot<T>(load: () => T): T {
     for (let attempt = 0; attempt < READ_ATTEMPTS_MAX; attempt++) {
       const before = Atomics.load(this.words, SEQUENCE_WORD);
-      if ((before & 1) !== 0) continue;
+      if ((before & 1) !== 0) {
+        if (attempt % READ_SPINS_PER_WAIT === READ_SPINS_PER_WAIT - 1) Atomics.wait(this.words, SEQUENCE_WORD, before, 1);
+        continue;
+      }
       const value = load();
       if (Atomics.load(this.words, SEQUENCE_WORD) === before) return value;
     }

@@ -1,14 +1,18 @@
 import { BATCH_BYTES_MAX, BATCH_RECORDS_MAX } from '../limits.js';
+import assert from 'node:assert/strict';
 import { ClosedError, InvalidArgumentException, OffsetOutOfRangeError, type ShardlineError, storageErrorFrom } from '../errors.js';
 import { CommittedPosition } from './committed_position.js';
 import { syncDirectory, syncDirectorySync, writeFileDurably } from './durable_file.js';
 import { CLEAN_SHUTDOWN_FILE } from './file_names.js';
 import { resolveLogOptions, MIB, type LogOptions } from './log_config.js';
 import { loadLog, type RecoveryReport } from './log_loader.js';
-import { BatchBuilder, forEachRecord, readBatchHeader, recordsFill, sealBatch, takeBatches, type LogRecord, type StoredRecord } from './record_batch.js';
+import { lookup, offsetForTimestamp, readBatches, recordsOf, type RecordsResult } from './log_reads.js';
+import { BatchBuilder, recordsFill, sealBatch, type LogRecord } from './record_batch.js';
 import { writeRecoveryPoint, type LogPosition } from './recovery_point.js';
 import { LogSegment } from './segment.js';
-import { floorIndex } from '../util/floor_index.js';
+import { SegmentSet } from './segment_set.js';
+
+export type { RecordsResult } from './log_reads.js';
 
 export interface AppendResult {
   readonly baseOffset: number;
@@ -22,12 +26,6 @@ export interface ReadResult {
   /** The offset after the last record of the last batch returned. */
   readonly nextOffset: number;
   readonly chunks: readonly Buffer[];
-}
-
-export interface RecordsResult {
-  readonly records: readonly StoredRecord[];
-  /** Where the next read continues. */
-  readonly nextOffset: number;
 }
 
 export const READ_BYTES_DEFAULT = MIB;
@@ -66,21 +64,21 @@ export class Log {
   private maintenance: Promise<void> = Promise.resolve();
   private closing: Promise<void> | null = null;
   private readonly timers: NodeJS.Timeout[] = [];
-  /** Sealed segments with open files, least recently read first. */
-  private readonly openSealed = new Set<LogSegment>();
+  private readonly segments: SegmentSet<LogSegment>;
 
   private constructor(
     readonly dir: string,
     private options: LogOptions,
-    private readonly segments: LogSegment[],
+    segments: readonly LogSegment[],
     readonly recovery: RecoveryReport,
   ) {
+    this.segments = new SegmentSet(segments, options.openSegmentsMax);
     this.committedShared = options.committedPosition === null ? null : new CommittedPosition(options.committedPosition);
     this.committed = this.appendedPosition();
     // No recovery point written by this instance yet: the first checkpoint always writes.
     this.checkpointed = { nextOffset: -1, segmentBaseOffset: -1, positionBytes: -1 };
     // The active segment may be empty after a roll: its predecessor holds the last timestamp.
-    this.lastTimestamp = Math.max(0, ...segments.slice(-2).map((segment) => this.opened(segment).lastTimestampMs));
+    this.lastTimestamp = Math.max(0, ...segments.slice(-2).map((segment) => this.segments.opened(segment).lastTimestampMs));
     this.committedShared?.publish(this.committed);
     this.committedShared?.publishStart(this.startOffset);
     this.startTimers();
@@ -101,7 +99,7 @@ export class Log {
 
   /** The first offset still stored (retention moves it). */
   get startOffset(): number {
-    return this.segments[0]!.baseOffset;
+    return this.segments.first.baseOffset;
   }
 
   /** The offset after the last committed record: readers see offsets below it. */
@@ -115,16 +113,16 @@ export class Log {
   }
 
   get segmentCount(): number {
-    return this.segments.length;
+    return this.segments.count;
   }
 
   /** Bytes of record batches stored. */
   get sizeBytes(): number {
-    return this.segments.reduce((sum, segment) => sum + segment.sizeBytes, 0);
+    return this.segments.all.reduce((sum, segment) => sum + segment.sizeBytes, 0);
   }
 
   private get active(): LogSegment {
-    return this.segments[this.segments.length - 1]!;
+    return this.segments.active;
   }
 
   /**
@@ -191,9 +189,11 @@ export class Log {
     sealBatch(batch, recordCount, baseOffset, timestampMs);
     try {
       active.append(batch, { batchBytes, baseOffset, timestampMs, recordCount });
+      if (active.nextOffset !== baseOffset + recordCount) assert.fail(`batch ${baseOffset} of ${recordCount} records ended at ${active.nextOffset}`);
     } catch (error) {
       // The batch may be partly on disk past the end: harmless (the next append overwrites it,
-      // recovery stops before it), but an I/O error means the file can no longer be trusted.
+      // recovery stops before it), but an I/O error means the file can no longer be trusted, and
+      // neither can the log once an assertion of the write failed: both stop it.
       throw this.fail(storageErrorFrom(error, 'writing a batch'));
     }
     this.lastTimestamp = timestampMs;
@@ -227,7 +227,8 @@ export class Log {
       next.delete();
       throw storageErrorFrom(error, 'rolling to a new segment');
     }
-    this.segments.push(next);
+    assert(next.baseOffset === old.nextOffset, 'a new segment starts where the old one ends');
+    this.segments.append(next);
     // With nothing pending, the committed position moves into the new segment now, so readers
     // elsewhere learn of the roll without waiting for the next append.
     if (this.committed.nextOffset === next.baseOffset) this.commit(this.appendedPosition());
@@ -240,8 +241,8 @@ export class Log {
     while (this.dirty.has(old) || this.flushingSegments.includes(old)) await this.flushing;
     await old.sync();
     await old.seal();
-    this.openSealed.add(old);
-    this.evictSealed();
+    // Sealed now, it counts against openSegmentsMax, unless retention already took it.
+    if (this.segments.floorSegment(old.baseOffset) === old) this.segments.opened(old);
     // Everything before `next` is now sealed and on disk: recovery may start at `next`.
     await this.writeCheckpoint({ nextOffset: next.baseOffset, segmentBaseOffset: next.baseOffset, positionBytes: 0 });
   }
@@ -281,6 +282,7 @@ export class Log {
 
   /** Makes everything up to `target` visible to readers and resolves the appends it covers. */
   private commit(target: LogPosition): void {
+    if (target.nextOffset > this.appendedOffset) assert.fail(`commit of ${target.nextOffset} past the appended end ${this.appendedOffset}`);
     if (target.nextOffset > this.committed.nextOffset || target.segmentBaseOffset > this.committed.segmentBaseOffset) {
       this.committed = target;
       this.committedShared?.publish(target);
@@ -371,49 +373,20 @@ export class Log {
    */
   read(offset: number, maxBytes: number = READ_BYTES_DEFAULT): ReadResult {
     this.checkReadable(offset, maxBytes);
-    const chunks: Buffer[] = [];
-    let nextOffset = offset;
-    if (offset === this.committed.nextOffset) return { startOffset: offset, nextOffset, chunks };
-    let bytes = 0;
-    let index = this.segmentIndexOf(offset);
-    let position = this.opened(this.segments[index]!).positionOf(offset, this.committedBytesIn(this.segments[index]!));
-    for (let touched = 0; index < this.segments.length && touched < this.options.openSegmentsMax; touched++, index++) {
-      const segment = this.segments[index]!;
-      const limit = this.committedBytesIn(segment);
-      const buf = this.opened(segment).mapped();
-      const start = position;
-      ({ position, nextOffset, bytes } = takeBatches(buf, { position, nextOffset, bytes }, maxBytes, (at) => at < limit));
-      if (position > start) chunks.push(buf.subarray(start, position));
-      if (position < limit || limit < segment.sizeBytes) break;
-      position = 0;
-    }
-    return { startOffset: offset, nextOffset, chunks };
+    return readBatches(this.segments, this.committed, offset, maxBytes);
   }
 
   /** Decoded records from `offset`: at most `maxRecords`, about `maxBytes` of batches. */
   readRecords(offset: number, maxRecords: number, maxBytes: number = READ_BYTES_DEFAULT): RecordsResult {
     if (!Number.isSafeInteger(maxRecords) || maxRecords < 1) throw new InvalidArgumentException(`maxRecords must be a positive integer, got ${maxRecords}`);
-    const { chunks, nextOffset } = this.read(offset, maxBytes);
-    const records: StoredRecord[] = [];
-    for (const chunk of chunks) {
-      for (let position = 0; position < chunk.length && records.length < maxRecords; ) {
-        forEachRecord(chunk, position, offset, (record) => {
-          if (records.length < maxRecords) records.push(record);
-        });
-        position += readBatchHeader(chunk, position).batchBytes;
-      }
-    }
-    const last = records.at(-1);
-    return { records, nextOffset: records.length === maxRecords && last !== undefined ? last.offset + 1 : nextOffset };
+    return recordsOf(this.read(offset, maxBytes), offset, maxRecords);
   }
 
   /** Where the batch holding a committed `offset` is: segment and position. */
   lookup(offset: number): LogPosition {
     this.checkReadable(offset, 1);
     if (offset === this.committed.nextOffset) throw this.outOfRange(offset);
-    const segment = this.opened(this.segments[this.segmentIndexOf(offset)]!);
-    const positionBytes = segment.positionOf(offset, this.committedBytesIn(segment));
-    return { nextOffset: offset, segmentBaseOffset: segment.baseOffset, positionBytes };
+    return lookup(this.segments, this.committed, offset);
   }
 
   /**
@@ -423,20 +396,7 @@ export class Log {
   offsetForTimestamp(timestampMs: number): number {
     if (this.state === 'closed') throw new ClosedError(`log ${this.dir} is closed`);
     if (!Number.isSafeInteger(timestampMs)) throw new InvalidArgumentException(`timestamp must be an integer, got ${timestampMs}`);
-    let low = 0;
-    let high = this.segments.length - 1;
-    while (low < high) {
-      const middle = (low + high) >>> 1;
-      if (this.opened(this.segments[middle]!).lastTimestampMs >= timestampMs) high = middle;
-      else low = middle + 1;
-    }
-    for (let index = low; index < this.segments.length; index++) {
-      const segment = this.opened(this.segments[index]!);
-      const limit = this.committedBytesIn(segment);
-      const position = limit === 0 ? -1 : segment.positionOfTime(timestampMs, limit);
-      if (position >= 0) return readBatchHeader(segment.mapped(), position).baseOffset;
-    }
-    return this.committed.nextOffset;
+    return offsetForTimestamp(this.segments, this.committed, timestampMs);
   }
 
   private checkReadable(offset: number, maxBytes: number): void {
@@ -452,40 +412,6 @@ export class Log {
       this.startOffset,
       this.committed.nextOffset,
     );
-  }
-
-  /** Index of the segment whose offsets include `offset` (the last with baseOffset <= offset). */
-  private segmentIndexOf(offset: number): number {
-    return floorIndex(this.segments, offset, (segment) => segment.baseOffset);
-  }
-
-  /** How far into `segment` readers may read. */
-  private committedBytesIn(segment: LogSegment): number {
-    const committed = this.committed;
-    if (segment.baseOffset < committed.segmentBaseOffset) return segment.sizeBytes;
-    return segment.baseOffset === committed.segmentBaseOffset ? committed.positionBytes : 0;
-  }
-
-  /**
-   * The segment with its files open, counted as just used: every access that may open a sealed
-   * segment's files goes through here, so at most openSegmentsMax of them stay open.
-   */
-  private opened(segment: LogSegment): LogSegment {
-    segment.mapped();
-    if (!segment.isWritable) {
-      this.openSealed.delete(segment);
-      this.openSealed.add(segment);
-      this.evictSealed();
-    }
-    return segment;
-  }
-
-  private evictSealed(): void {
-    for (const segment of this.openSealed) {
-      if (this.openSealed.size <= this.options.openSegmentsMax) break;
-      this.openSealed.delete(segment);
-      segment.close();
-    }
   }
 
   /** Changes the retention period (Kinesis' Increase/DecreaseStreamRetentionPeriod); takes effect at the next retention pass. */
@@ -510,13 +436,10 @@ export class Log {
     }
     const expired = this.expiredCount(cutoffMs);
     if (expired === 0) return 0;
-    const doomed = this.segments.splice(0, expired);
+    const doomed = this.segments.removeOldest(expired);
     this.committedShared?.publishStart(this.startOffset);
     await this.enqueue(async () => {
-      for (const segment of doomed) {
-        this.openSealed.delete(segment);
-        segment.delete();
-      }
+      for (const segment of doomed) segment.delete();
       await syncDirectory(this.dir);
     });
     return expired;
@@ -527,8 +450,8 @@ export class Log {
     let count = 0;
     let remainingBytes = this.sizeBytes;
     const retentionBytes = this.options.retentionBytes;
-    while (count < this.segments.length - 1) {
-      const segment = this.opened(this.segments[count]!);
+    while (count < this.segments.count - 1) {
+      const segment = this.segments.opened(this.segments.at(count));
       const tooOld = segment.lastTimestampMs < cutoffMs;
       const tooBig = retentionBytes !== null && remainingBytes - segment.sizeBytes >= retentionBytes;
       if (!tooOld && !tooBig) break;
@@ -564,7 +487,7 @@ export class Log {
       }
     } finally {
       this.rejectPending(new ClosedError(`log ${this.dir} closed`));
-      for (const segment of this.segments) segment.close();
+      this.segments.closeAll();
       this.state = 'closed';
     }
   }

@@ -5,6 +5,17 @@ export const MIB = 1024 * KIB;
 export const GIB = 1024 * MIB;
 export const HOUR_MS = 60 * 60 * 1000;
 
+/**
+ * Sealed segments a log, and each reader of it, keep open for reads unless openSegmentsMax says
+ * otherwise. An open sealed segment costs the owner 3 descriptors and 3 mappings (the .log file
+ * and its indexes) and a reader 1 of each; an engine holds both for every shard, so 500 shards
+ * at 16 keep at most 32,000 mappings of sealed segments, below Linux's default
+ * vm.max_map_count (65,530), and as many descriptors. One read spans at most this many
+ * segments (a GetRecords over many small segments returns fewer records, the rest come with
+ * the next call).
+ */
+export const OPEN_SEGMENTS_MAX_DEFAULT = 16;
+
 /** When an append is on disk before it resolves. */
 export type FsyncPolicy = 'always' | 'never' | { readonly intervalMs: number };
 
@@ -33,7 +44,10 @@ export interface LogOptions {
   readonly retentionCheckIntervalMs: number;
   /** How often to write a recovery point while appends arrive. Default 5 s; 100 ms .. 10 min. */
   readonly checkpointIntervalMs: number;
-  /** Sealed segments kept open (descriptors and mappings) for reads. Default 64; 1 .. 10,000. */
+  /**
+   * Sealed segments kept open (descriptors and mappings) for reads, and the most one read spans.
+   * Default OPEN_SEGMENTS_MAX_DEFAULT (16); 1 .. 10,000. LogReader takes the same option.
+   */
   readonly openSegmentsMax: number;
   /** The clock that stamps arrival times and drives rolls and retention (tests move it). */
   readonly clock: () => number;
@@ -51,7 +65,7 @@ export const DEFAULT_LOG_OPTIONS: LogOptions = {
   retentionBytes: null,
   retentionCheckIntervalMs: 5 * 60 * 1000,
   checkpointIntervalMs: 5000,
-  openSegmentsMax: 64,
+  openSegmentsMax: OPEN_SEGMENTS_MAX_DEFAULT,
   clock: Date.now,
   committedPosition: null,
 };

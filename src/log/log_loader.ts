@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { syncDirectory } from './durable_file.js';
@@ -46,12 +47,22 @@ export async function loadLog(dir: string, geometry: SegmentGeometry): Promise<L
   const first = firstToRecover(bases, point);
   const segments = bases.slice(0, first).map((base, i) => LogSegment.trusted(dir, base, bases[i + 1]!, geometry));
   const report = await recoverTail(dir, bases.slice(first), verifyFrom(bases[first]!, point), geometry, segments);
+  assertLoaded(segments);
   const endOffset = segments.at(-1)!.nextOffset;
   await finishOpen(dir, clean);
   return {
     segments,
     report: { ...report, clean, durableRecordsLost: point === null ? 0 : Math.max(0, point.nextOffset - endOffset) },
   };
+}
+
+/** What every open leaves: sealed segments, each ending where the next begins, then one writable segment. */
+function assertLoaded(segments: readonly LogSegment[]): void {
+  segments.forEach((segment, i) => {
+    const next = segments[i + 1];
+    if (next === undefined) assert(segment.isWritable, `the last segment ${segment.baseOffset} is not writable`);
+    else assert(!segment.isWritable && segment.nextOffset === next.baseOffset, `segment ${segment.baseOffset} does not end where ${next.baseOffset} begins`);
+  });
 }
 
 /** Deletes unfinished metadata writes and orphaned index files; returns the segment bases in order. */

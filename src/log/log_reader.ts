@@ -1,43 +1,50 @@
 import { BATCH_BYTES_MAX } from '../limits.js';
+import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { ClosedError, InvalidArgumentException, OffsetOutOfRangeError } from '../errors.js';
 import { MappedFile } from '../index/mapped_file.js';
 import type { CommittedPosition } from './committed_position.js';
 import { parseSegmentFileName, segmentPaths } from './file_names.js';
-import { readBatchHeader, takeBatches } from './record_batch.js';
+import { resolveLogOptions } from './log_config.js';
+import { readBatchHeader } from './record_batch.js';
 import type { LogPosition } from './recovery_point.js';
-import { floorIndex } from '../util/floor_index.js';
+import { SegmentSet, type ReadHint, type ReaderReadResult, type SetSegment } from './segment_set.js';
 
-/** Where a batch starts, handed back by reads so the next read need not search. */
-export interface ReadHint {
-  readonly offset: number;
-  readonly segmentBaseOffset: number;
-  readonly positionBytes: number;
-}
-
-export interface ReaderReadResult {
-  readonly startOffset: number;
-  readonly nextOffset: number;
-  /** Whole batches, as views of the mapped segment files (one chunk per segment). */
-  readonly chunks: readonly Buffer[];
-  /** Where each chunk starts: its segment and position there. */
-  readonly chunkStarts: readonly { readonly segmentBaseOffset: number; readonly positionBytes: number }[];
-  /** Where the batch holding nextOffset starts, for the next read. */
-  readonly next: ReadHint;
-}
+export type { ChunkStart, ReadHint, ReaderReadResult } from './segment_set.js';
 
 export interface LogReaderOptions {
   /** The log's segmentBytes: the active segment is mapped for its largest possible size. */
   readonly segmentBytes: number;
-  /** Segments kept mapped. Default 16. */
-  readonly openSegmentsMax?: number;
+  /** Segments kept mapped; the log's option of the same name (default in log_config.ts). */
+  readonly openSegmentsMax?: number | undefined;
 }
 
-interface ReaderSegment {
-  readonly baseOffset: number;
-  file: MappedFile | null;
+/** One segment as a reader sees it: its .log file, mapped read-only on first use. */
+class ReaderSegment implements SetSegment {
+  /** A reader never writes: every segment it maps counts against openSegmentsMax. */
+  readonly isWritable = false;
+  private file: MappedFile | null = null;
   /** The last batch start this reader saw in the segment, so sequential reads do not rescan. */
-  cursor: { offset: number; positionBytes: number };
+  cursor: ReadHint;
+
+  constructor(
+    readonly baseOffset: number,
+    private readonly path: string,
+    private readonly mapBytes: number,
+  ) {
+    this.cursor = { offset: baseOffset, segmentBaseOffset: baseOffset, positionBytes: 0 };
+  }
+
+  /** Throws ENOENT when retention deleted the file since it was listed. */
+  mapped(): Buffer {
+    this.file ??= MappedFile.open(this.path, { fileWritable: false, mapWritable: false, mapBytes: this.mapBytes });
+    return this.file.buffer;
+  }
+
+  close(): void {
+    this.file?.close();
+    this.file = null;
+  }
 }
 
 /**
@@ -54,14 +61,15 @@ interface ReaderSegment {
  * scan of batch headers from the segment start; random lookups belong to the owner (Log.lookup).
  *
  * A sealed segment ends where the next segment begins (its offset), not at its file size: the
- * owner trims the preallocated tail after the roll. Segments deleted by retention are found by
- * re-listing the directory; mappings of deleted files stay readable until evicted.
+ * owner trims the preallocated tail after the roll. The segment list is re-read from the
+ * directory when the owner's published positions name a segment it does not list (a roll) or
+ * start past its first one (retention); views of segments dropped from the list read as empty.
  */
 export class LogReader {
-  private segments: ReaderSegment[] = [];
-  private readonly openSegmentsMax: number;
+  private readonly segments: SegmentSet<ReaderSegment>;
   private readonly activeMapBytes: number;
-  private readonly lru = new Set<ReaderSegment>();
+  /** The committed segment the listing was last checked to hold. */
+  private listedCommittedBase = -1;
   private closed = false;
 
   constructor(
@@ -69,8 +77,10 @@ export class LogReader {
     private readonly committed: CommittedPosition,
     options: LogReaderOptions,
   ) {
-    this.openSegmentsMax = options.openSegmentsMax ?? 16;
-    this.activeMapBytes = options.segmentBytes + BATCH_BYTES_MAX;
+    const { openSegmentsMax } = options;
+    const resolved = resolveLogOptions({ segmentBytes: options.segmentBytes, ...(openSegmentsMax === undefined ? {} : { openSegmentsMax }) });
+    this.activeMapBytes = resolved.segmentBytes + BATCH_BYTES_MAX;
+    this.segments = new SegmentSet<ReaderSegment>([], resolved.openSegmentsMax);
     this.refresh();
   }
 
@@ -86,7 +96,8 @@ export class LogReader {
 
   /**
    * Whole batches from the one holding `offset`, at most `maxBytes` (at least one batch), up to
-   * the committed end. A `hint` from a previous read skips the search.
+   * the committed end, from at most openSegmentsMax segments. A `hint` from a previous read
+   * skips the search.
    */
   read(offset: number, maxBytes: number, hint?: ReadHint): ReaderReadResult {
     if (this.closed) throw new ClosedError(`reader of ${this.dir} is closed`);
@@ -94,124 +105,98 @@ export class LogReader {
     if (!Number.isSafeInteger(maxBytes) || maxBytes < 1) throw new InvalidArgumentException(`maxBytes must be a positive integer, got ${maxBytes}`);
     const committed = this.committed.read();
     const startOffset = this.committed.readStart();
-    const stale = this.segments.length === 0 || this.segments[0]!.baseOffset < startOffset || this.segments.at(-1)!.baseOffset < committed.segmentBaseOffset;
-    if (stale) this.refresh();
-    if (offset < startOffset || offset > committed.nextOffset) {
+    this.refreshIfStale(committed, startOffset);
+    const index = this.segments.floorIndex(offset);
+    if (offset < startOffset || offset > committed.nextOffset || index < 0) {
       throw new OffsetOutOfRangeError(`offset ${offset} is outside [${startOffset}, ${committed.nextOffset})`, startOffset, committed.nextOffset);
     }
-    let index = this.indexOf(offset);
-    let position = this.positionOf(index, offset, committed, hint);
-    const chunks: Buffer[] = [];
-    const chunkStarts: Array<{ segmentBaseOffset: number; positionBytes: number }> = [];
-    let nextOffset = offset;
-    let bytes = 0;
-    for (; index < this.segments.length; index++, position = 0) {
-      const segment = this.segments[index]!;
-      const buf = this.mapped(segment);
-      const start = position;
-      const endOffset = this.endOffsetOf(index, committed);
-      ({ position, nextOffset, bytes } = takeBatches(buf, { position, nextOffset, bytes }, maxBytes, (_at, next) => next < endOffset));
-      if (position > start) {
-        chunks.push(buf.subarray(start, position));
-        chunkStarts.push({ segmentBaseOffset: segment.baseOffset, positionBytes: start });
-      }
-      segment.cursor = { offset: nextOffset, positionBytes: position };
-      // Segments after the committed one hold nothing readable yet (a roll made them).
-      const last = index === this.segments.length - 1 || segment.baseOffset >= committed.segmentBaseOffset;
-      if (nextOffset < endOffset || last) {
-        return { startOffset: offset, nextOffset, chunks, chunkStarts, next: { offset: nextOffset, segmentBaseOffset: segment.baseOffset, positionBytes: position } };
-      }
+    try {
+      const positionBytes = this.positionOf(index, offset, committed, hint);
+      const result = this.segments.read({ index, positionBytes, offset }, maxBytes, committed);
+      const first = this.segments.at(index);
+      const last = result.next.segmentBaseOffset === first.baseOffset ? first : this.segments.floorSegment(result.next.segmentBaseOffset)!;
+      last.cursor = result.next;
+      return result;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      this.refresh(); // retention deleted a segment since the last listing
+      throw new OffsetOutOfRangeError(`offset ${offset} was deleted by retention`, this.startOffset, this.endOffset);
     }
-    return { startOffset: offset, nextOffset, chunks, chunkStarts, next: { offset: nextOffset, segmentBaseOffset: committed.segmentBaseOffset, positionBytes: committed.positionBytes } };
   }
 
   /** Unmaps every segment; views handed out read as empty from then on. */
   close(): void {
     this.closed = true;
-    for (const segment of this.segments) this.unmap(segment);
+    this.segments.closeAll();
+  }
+
+  /**
+   * Re-lists the directory when the listing may be out of date: the owner rolled to a segment
+   * not listed, or retention moved the start past the first listed segment. The committed
+   * segment's file exists before the owner publishes a position in it, so after a refresh the
+   * listing holds it.
+   */
+  private refreshIfStale(committed: LogPosition, startOffset: number): void {
+    const segments = this.segments;
+    const startMoved = segments.count === 0 || segments.first.baseOffset < startOffset;
+    if (!startMoved && committed.segmentBaseOffset === this.listedCommittedBase) return;
+    if (startMoved || segments.floorSegment(committed.segmentBaseOffset)?.baseOffset !== committed.segmentBaseOffset) this.refresh();
+    this.listedCommittedBase = committed.segmentBaseOffset;
   }
 
   /** Re-lists the directory: new segments (rolls) appear, deleted ones (retention) go. */
   private refresh(): void {
-    const known = new Map(this.segments.map((segment) => [segment.baseOffset, segment]));
+    const known = new Map(this.segments.all.map((segment) => [segment.baseOffset, segment]));
     const bases = fs
       .readdirSync(this.dir)
       .map(parseSegmentFileName)
       .filter((parsed) => parsed?.kind === 'log')
       .map((parsed) => parsed!.baseOffset)
       .sort((a, b) => a - b);
-    const present = new Set(bases);
-    for (const segment of this.segments) if (!present.has(segment.baseOffset)) this.unmap(segment);
-    this.segments = bases.map((base) => known.get(base) ?? { baseOffset: base, file: null, cursor: { offset: base, positionBytes: 0 } });
-  }
-
-  private indexOf(offset: number): number {
-    return floorIndex(this.segments, offset, (segment) => segment.baseOffset);
-  }
-
-  /** The offset after the last readable record of segment `index`. */
-  private endOffsetOf(index: number, committed: LogPosition): number {
-    const next = this.segments[index + 1];
-    if (next !== undefined && next.baseOffset <= committed.segmentBaseOffset) return next.baseOffset;
-    return this.segments[index]!.baseOffset === committed.segmentBaseOffset ? committed.nextOffset : this.segments[index]!.baseOffset;
+    this.segments.replace(bases.map((base) => known.get(base) ?? new ReaderSegment(base, segmentPaths(this.dir, base).log, this.activeMapBytes)));
+    this.listedCommittedBase = -1;
   }
 
   /**
    * Start of the batch holding `offset` in segment `index`: from the hint (which must come from
    * a read of this log), else the cursor, else a scan of batch headers from the segment start.
    */
-  private positionOf(index: number, offset: number, committed: LogPosition, hint: ReadHint | undefined, fromStart = false): number {
-    const segment = this.segments[index]!;
+  private positionOf(index: number, offset: number, committed: LogPosition, hint: ReadHint | undefined): number {
+    const segment = this.segments.at(index);
     // A reader that has caught up asks for the committed end again and again (a subscription
     // between appends): that position is published, no search needed.
     if (offset === committed.nextOffset && segment.baseOffset === committed.segmentBaseOffset) return committed.positionBytes;
-    const buf = this.mapped(segment);
-    const endOffset = this.endOffsetOf(index, committed);
-    let from = { offset: segment.baseOffset, positionBytes: 0 };
-    if (fromStart) from = { offset: segment.baseOffset, positionBytes: 0 };
-    else if (hint !== undefined && hint.segmentBaseOffset === segment.baseOffset && hint.offset <= offset && hint.offset <= endOffset) from = hint;
-    else if (segment.cursor.offset <= offset && segment.cursor.offset <= endOffset) from = segment.cursor;
-    let position = from.positionBytes;
-    for (let batchOffset = from.offset; batchOffset < endOffset; ) {
-      const header = readBatchHeader(buf, position);
-      // A hint or cursor names a batch start and an offset inside that batch (an iterator cut
-      // by its Limit resumes mid-batch). One that does not land on such a batch is stale:
-      // scan from the start.
-      const holds = header.baseOffset <= batchOffset && batchOffset < header.baseOffset + header.recordCount;
-      if (!holds) return fromStart ? position : this.positionOf(index, offset, committed, undefined, true);
-      if (offset < header.baseOffset + header.recordCount) return position;
-      position += header.batchBytes;
-      batchOffset = header.baseOffset + header.recordCount;
+    const endOffset = this.segments.committedEndOffset(index, committed);
+    const from = startsBefore(hint, segment.baseOffset, offset, endOffset) ? hint : startsBefore(segment.cursor, segment.baseOffset, offset, endOffset) ? segment.cursor : undefined;
+    const buf = this.segments.mapped(segment);
+    if (from !== undefined) {
+      const position = scanTo(buf, from, offset, endOffset);
+      if (position >= 0) return position;
     }
+    const position = scanTo(buf, { offset: segment.baseOffset, segmentBaseOffset: segment.baseOffset, positionBytes: 0 }, offset, endOffset);
+    if (position < 0) assert.fail(`segment ${segment.baseOffset} has no batch start at position 0`);
     return position;
   }
+}
 
-  private mapped(segment: ReaderSegment): Buffer {
-    this.lru.delete(segment);
-    this.lru.add(segment);
-    if (segment.file === null) segment.file = this.open(segment);
-    for (const oldest of this.lru) {
-      if (this.lru.size <= this.openSegmentsMax) break;
-      this.unmap(oldest);
-    }
-    return segment.file.buffer;
-  }
+/** Whether a hint or cursor may be a start for `offset`: in its segment, at or before it and the committed end. */
+function startsBefore(from: ReadHint | undefined, segmentBaseOffset: number, offset: number, endOffset: number): from is ReadHint {
+  return from !== undefined && from.segmentBaseOffset === segmentBaseOffset && from.offset <= offset && from.offset <= endOffset;
+}
 
-  private open(segment: ReaderSegment): MappedFile {
-    const path = segmentPaths(this.dir, segment.baseOffset).log;
-    try {
-      return MappedFile.open(path, { fileWritable: false, mapWritable: false, mapBytes: this.activeMapBytes });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-      this.refresh(); // retention deleted it since the last listing
-      const end = this.endOffset;
-      throw new OffsetOutOfRangeError(`segment ${segment.baseOffset} was deleted by retention`, this.startOffset, end);
-    }
+/**
+ * Walks batch headers from `from` (a batch start and an offset inside that batch: an iterator
+ * cut by its Limit resumes mid-batch) to the batch holding `offset`, or to where the committed
+ * data ends (`endOffset`). -1 when `from` does not land on such a batch: a stale hint or cursor.
+ */
+function scanTo(buf: Buffer, from: ReadHint, offset: number, endOffset: number): number {
+  let position = from.positionBytes;
+  for (let batchOffset = from.offset; batchOffset < endOffset; ) {
+    const header = readBatchHeader(buf, position);
+    if (header.baseOffset > batchOffset || batchOffset >= header.baseOffset + header.recordCount) return -1;
+    if (offset < header.baseOffset + header.recordCount) return position;
+    position += header.batchBytes;
+    batchOffset = header.baseOffset + header.recordCount;
   }
-
-  private unmap(segment: ReaderSegment): void {
-    this.lru.delete(segment);
-    segment.file?.close();
-    segment.file = null;
-  }
+  return position;
 }

@@ -1,4 +1,5 @@
 import { BATCH_BYTES_MAX, BATCH_RECORDS_MAX, HASH_KEY_BYTES, PARTITION_KEY_BYTES_MAX, PARTITION_KEY_CHARS_MAX, RECORD_PAYLOAD_BYTES_MAX } from '../limits.js';
+import assert from 'node:assert/strict';
 import { InvalidArgumentException } from '../errors.js';
 import { checksum } from './checksum.js';
 import { writeShortAsciiKey } from './key_text.js';
@@ -186,6 +187,27 @@ export function readBatchHeader(buf: Buffer, position: number): BatchHeader {
 }
 
 /**
+ * Asserts that the bytes at `position` are the header of a batch the writer just sealed as
+ * `expected`: every field docs/FORMAT.md fixes, read back from the bytes. A programmer error
+ * otherwise, never a disk error: called just before a batch is written. The write-side half of
+ * a pair; the read-side half is verifyBatch when recovery reads the batch back. It runs for
+ * every batch appended, so its messages are built only when an assertion fails.
+ */
+export function assertBatchHeader(buf: Buffer, position: number, expected: BatchHeader): void {
+  const { batchBytes, baseOffset, timestampMs, recordCount } = readBatchHeader(buf, position);
+  if (!(batchBytes === expected.batchBytes && batchBytes >= BATCH_HEADER_BYTES && batchBytes <= BATCH_BYTES_MAX)) assert.fail(`batch length ${batchBytes}, expected ${expected.batchBytes}`);
+  if (!(baseOffset === expected.baseOffset && timestampMs === expected.timestampMs)) assert.fail(`batch stamped ${baseOffset}@${timestampMs}, expected ${expected.baseOffset}@${expected.timestampMs}`);
+  if (!(recordCount === expected.recordCount && recordCount >= 1 && recordCount <= BATCH_RECORDS_MAX)) assert.fail(`batch of ${recordCount} records, expected ${expected.recordCount}`);
+  assert(
+    buf.readUInt16LE(position + MAGIC_POSITION) === BATCH_MAGIC &&
+      buf[position + VERSION_POSITION] === BATCH_VERSION &&
+      buf[position + ATTRIBUTES_POSITION] === 0 &&
+      buf.readUInt32LE(position + RESERVED_POSITION) === 0,
+    'batch magic, version, attributes or reserved field not as sealed',
+  );
+}
+
+/**
  * Verifies the batch at `position` (bytes up to `limit` are available) against docs/FORMAT.md:
  * header fields, length, records filling it exactly, checksum. Returns its header, or null when
  * the bytes there are not a valid batch (a torn write, corruption, or the zeros past the end).
@@ -266,13 +288,13 @@ export interface BatchWalk {
 }
 
 /**
- * Takes whole batches from `walk.position` while `more` says there are readable ones and they
- * fit in `maxBytes` (the first batch of a read always does, so a reader always progresses).
- * The batches were verified when written or recovered: only their headers are read.
+ * Takes whole batches from `walk.position` while they start below `endOffset` and fit in
+ * `maxBytes` (the first batch of a read always does, so a reader always progresses). The
+ * batches were verified when written or recovered: only their headers are read.
  */
-export function takeBatches(buf: Buffer, walk: BatchWalk, maxBytes: number, more: (position: number, nextOffset: number) => boolean): BatchWalk {
+export function takeBatches(buf: Buffer, walk: BatchWalk, maxBytes: number, endOffset: number): BatchWalk {
   let { position, nextOffset, bytes } = walk;
-  while (more(position, nextOffset)) {
+  while (nextOffset < endOffset) {
     const header = readBatchHeader(buf, position);
     if (bytes > 0 && bytes + header.batchBytes > maxBytes) break;
     position += header.batchBytes;

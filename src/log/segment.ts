@@ -7,7 +7,7 @@ import { Advice, MappedFile } from '../index/mapped_file.js';
 import { OffsetIndex } from '../index/offset_index.js';
 import { TimeIndex } from '../index/time_index.js';
 import { segmentPaths, type SegmentPaths } from './file_names.js';
-import { readBatchHeader, verifyBatch, type BatchHeader } from './record_batch.js';
+import { BATCH_HEADER_BYTES, assertBatchHeader, readBatchHeader, verifyBatch, type BatchHeader } from './record_batch.js';
 
 const fdatasync = promisify(fs.fdatasync);
 const fsync = promisify(fs.fsync);
@@ -214,7 +214,7 @@ export class LogSegment {
 
   private checkedHeader(buf: Buffer, position: number, expectedOffset: number, limitBytes: number): BatchHeader {
     const header = readBatchHeader(buf, position);
-    if (header.baseOffset !== expectedOffset || header.batchBytes <= 0 || position + header.batchBytes > limitBytes) {
+    if (!walkable(header, expectedOffset, position, limitBytes)) {
       throw new CorruptLogError(`segment ${this.paths.log}: no batch of offset ${expectedOffset} at position ${position}`);
     }
     return header;
@@ -226,15 +226,22 @@ export class LogSegment {
     const fileBytes = this.logFile!.sizeBytes;
     while (this.size < fileBytes) {
       const header = this.size < verifyFromBytes ? readBatchHeader(buf, this.size) : verifyBatch(buf, this.size, fileBytes);
-      if (header === null || header.baseOffset !== this.next || header.timestampMs < this.lastTimestamp) break;
-      if (header.batchBytes <= 0 || this.size + header.batchBytes > fileBytes) break;
+      if (header === null || header.timestampMs < this.lastTimestamp || !walkable(header, this.next, this.size, fileBytes)) break;
       this.indexBatch(header, this.size);
     }
+    assert(this.size <= fileBytes, 'scanned past the end of the file');
     return { endBytes: this.size, nextOffset: this.next, lastTimestampMs: this.lastTimestamp };
   }
 
-  /** Records a batch that now ends the segment: index entries, size, offsets, timestamps. */
+  /**
+   * Records a batch that now ends the segment: index entries, size, offsets, timestamps. Its
+   * callers checked the batch (the writer sealed it; recovery verified or walked it, stopping
+   * at anything else), so a batch that does not follow on is a programmer error. (This runs
+   * for every batch: assertion messages are built only when one fails.)
+   */
   private indexBatch(header: BatchHeader, position: number): void {
+    if (!(position === this.size && header.baseOffset === this.next)) assert.fail(`batch ${header.baseOffset} at ${position} does not follow offset ${this.next} at ${this.size}`);
+    if (!(header.recordCount >= 1 && header.batchBytes >= BATCH_HEADER_BYTES && position + header.batchBytes <= this.logFile!.mapBytes)) assert.fail(`batch ${header.baseOffset} out of shape`);
     if (position > 0 && this.bytesSinceIndexEntry >= this.geometry.indexIntervalBytes) {
       const relativeOffset = header.baseOffset - this.baseOffset;
       this.offsetIndex!.append(relativeOffset, position);
@@ -273,11 +280,16 @@ export class LogSegment {
     file.extendTo(Math.min(file.mapBytes, Math.ceil(end / step) * step));
   }
 
-  /** Writes a sealed batch (checked by the caller) at the end; reserve() must have made room. */
+  /**
+   * Writes a sealed batch at the end; reserve() must have made room. The header is read back
+   * from the bytes and asserted first: what goes to disk is what recovery will verify.
+   */
   append(batch: Buffer, header: BatchHeader): void {
     assert(this.writable, 'append to a sealed segment');
-    assert(header.baseOffset === this.next && header.batchBytes === batch.length);
+    if (!(header.baseOffset === this.next && header.batchBytes === batch.length)) assert.fail(`batch ${header.baseOffset} of ${header.batchBytes} bytes does not follow offset ${this.next}`);
+    if (header.timestampMs < this.lastTimestamp) assert.fail(`batch time ${header.timestampMs} before ${this.lastTimestamp}`);
     assert(this.size + batch.length <= this.logFile!.sizeBytes, 'append without reserve');
+    assertBatchHeader(batch, 0, header);
     let written = 0;
     while (written < batch.length) {
       written += fs.writeSync(this.logFile!.fd, batch, written, batch.length - written, this.size + written);
@@ -305,31 +317,36 @@ export class LogSegment {
   }
 
   /**
-   * Position of the batch that holds `offset`, scanning from the nearest index entry; `limitBytes`
-   * bounds the scan (the committed end). -1 when no batch below the limit holds it.
+   * Position of the batch that holds `offset`, scanning from the nearest index entry; batches
+   * from `endOffset` on (past the committed end) are not looked at. -1 when no batch before
+   * `endOffset` holds it.
    */
-  positionOf(offset: number, limitBytes: number): number {
+  positionOf(offset: number, endOffset: number): number {
     const buf = this.mapped();
-    let position = this.offsetIndex!.lookup(offset - this.baseOffset).position;
-    while (position < limitBytes) {
+    const entry = this.offsetIndex!.lookup(offset - this.baseOffset);
+    let position = entry.position;
+    for (let batchOffset = this.baseOffset + entry.relativeOffset; batchOffset < endOffset; ) {
       const header = readBatchHeader(buf, position);
-      if (offset < header.baseOffset + header.recordCount) return position;
+      batchOffset = header.baseOffset + header.recordCount;
+      if (offset < batchOffset) return position;
       position += header.batchBytes;
     }
     return -1;
   }
 
   /**
-   * Position of the first batch whose timestamp is at least `timestampMs`, below `limitBytes`;
+   * Position of the first batch whose timestamp is at least `timestampMs`, before `endOffset`;
    * -1 when there is none.
    */
-  positionOfTime(timestampMs: number, limitBytes: number): number {
+  positionOfTime(timestampMs: number, endOffset: number): number {
     const buf = this.mapped();
-    let position = this.positionOf(this.baseOffset + this.timeIndex!.lookup(timestampMs), limitBytes);
-    while (position >= 0 && position < limitBytes) {
+    let batchOffset = this.baseOffset + this.timeIndex!.lookup(timestampMs);
+    let position = this.positionOf(batchOffset, endOffset);
+    while (position >= 0 && batchOffset < endOffset) {
       const header = readBatchHeader(buf, position);
       if (header.timestampMs >= timestampMs) return position;
       position += header.batchBytes;
+      batchOffset = header.baseOffset + header.recordCount;
     }
     return -1;
   }
@@ -355,4 +372,13 @@ export class LogSegment {
     this.close();
     for (const file of Object.values(this.paths)) fs.rmSync(file, { force: true });
   }
+}
+
+/**
+ * Whether a header read back from disk can be walked past: the expected offset, at least one
+ * record, a length that holds its header and ends within `limitBytes`. Disk damage fails this
+ * (recovery stops there, a trusted segment is CorruptLog), so the asserts behind it never do.
+ */
+function walkable(header: BatchHeader, expectedOffset: number, position: number, limitBytes: number): boolean {
+  return header.baseOffset === expectedOffset && header.recordCount >= 1 && header.batchBytes >= BATCH_HEADER_BYTES && position + header.batchBytes <= limitBytes;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CommittedPosition } from '../../src/log/committed_position.js';
+import { COMMITTED_POSITION_BYTES, CommittedPosition } from '../../src/log/committed_position.js';
 import { nextMessage, tsWorker } from '../helpers/ts_worker.js';
 
 // Goal: a reader on another thread never sees a half-published position, nor one going back.
@@ -11,6 +11,15 @@ describe('CommittedPosition', () => {
     const position = new CommittedPosition();
     position.publish({ nextOffset: 2 ** 40 + 5, segmentBaseOffset: 2 ** 33, positionBytes: 4_000_000_000 });
     expect(position.read()).toEqual({ nextOffset: 2 ** 40 + 5, segmentBaseOffset: 2 ** 33, positionBytes: 4_000_000_000 });
+  });
+
+  it('publishes after a writer that died mid-publish, leaving the sequence odd', () => {
+    const shared = new SharedArrayBuffer(COMMITTED_POSITION_BYTES);
+    new Int32Array(shared)[0] = 7; // a dead writer's: odd, a publish never finished
+    const position = new CommittedPosition(shared);
+    position.publish({ nextOffset: 12, segmentBaseOffset: 10, positionBytes: 300 });
+    expect(position.read()).toEqual({ nextOffset: 12, segmentBaseOffset: 10, positionBytes: 300 });
+    expect(position.sequence % 2).toBe(0);
   });
 
   it('is never torn for a reader on another thread', async () => {

@@ -1,5 +1,7 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { OffsetOutOfRangeError } from '../../src/errors.js';
+import { InvalidArgumentException, OffsetOutOfRangeError } from '../../src/errors.js';
 import { CommittedPosition } from '../../src/log/committed_position.js';
 import { Log } from '../../src/log/log.js';
 import { LogReader, type ReadHint } from '../../src/log/log_reader.js';
@@ -112,5 +114,68 @@ describe('LogReader random access', () => {
     } finally {
       await log.close();
     }
+  });
+});
+
+describe('LogReader across more segments than it keeps mapped', () => {
+  it('hands out only views that are still mapped: one read spans at most openSegmentsMax segments', async () => {
+    // Goal: a read never returns a chunk whose mapping it evicted while reading on.
+    // Method: small segments, openSegmentsMax 2, one read asking for everything; then pages.
+    const dir = tempDir();
+    const committed = new CommittedPosition();
+    const log = await Log.open(dir, { segmentBytes: 4096, fsync: 'never', committedPosition: committed.shared });
+    try {
+      for (let i = 0; i < 60; i++) await log.append(Array.from({ length: 5 }, (_, j) => ({ partitionKey: `k${i}-${j}`, data: Buffer.alloc(100, j) })));
+      expect(log.segmentCount).toBeGreaterThan(4);
+      const reader = new LogReader(dir, committed, { segmentBytes: 4096, openSegmentsMax: 2 });
+      const result = reader.read(0, 1 << 30);
+      expect(result.chunks.length).toBeLessThanOrEqual(2);
+      for (const chunk of result.chunks) expect(chunk.length).toBeGreaterThan(0);
+      expect(recordsOf(result.chunks, 0).map((r) => r.offset)).toEqual(Array.from({ length: result.nextOffset }, (_, i) => i));
+      const keys: string[] = [];
+      for (let offset = 0, hint: ReadHint | undefined; offset < log.endOffset; ) {
+        const page = reader.read(offset, 1 << 30, hint);
+        keys.push(...recordsOf(page.chunks, offset).map((r) => r.partitionKey));
+        ({ nextOffset: offset, next: hint } = page);
+      }
+      expect(keys).toEqual(Array.from({ length: 300 }, (_, i) => `k${Math.floor(i / 5)}-${i % 5}`));
+      reader.close();
+    } finally {
+      await log.close();
+    }
+  });
+});
+
+describe('LogReader segment listing', () => {
+  it('re-lists the directory when the committed segment is not in its listing, even below the last one listed', async () => {
+    // As after a worker restart whose recovery deleted segments after a gap, then rolled:
+    // the committed position names a segment the reader never listed, below ones it did.
+    // Method: the reader lists a closed log's directory while one segment file is moved away.
+    const dir = tempDir();
+    const log = await Log.open(dir, { segmentBytes: 4096, fsync: 'never' });
+    for (let i = 0; i < 40; i++) await log.append(Array.from({ length: 5 }, (_, j) => ({ partitionKey: `k${i}-${j}`, data: Buffer.alloc(100, j) })));
+    await log.close();
+    const bases = fs.readdirSync(dir).filter((name) => name.endsWith('.log')).map((name) => Number(name.slice(0, 20)));
+    expect(bases.length).toBeGreaterThan(3);
+    const committedBase = bases.at(-2)!;
+    const committedFile = path.join(dir, `${String(committedBase).padStart(20, '0')}.log`);
+    const committed = new CommittedPosition();
+    committed.publishStart(0);
+    const firstBatch = readBatchHeader(fs.readFileSync(committedFile), 0);
+    committed.publish({ nextOffset: committedBase + firstBatch.recordCount, segmentBaseOffset: committedBase, positionBytes: firstBatch.batchBytes });
+    fs.renameSync(committedFile, `${committedFile}.away`);
+    const reader = new LogReader(dir, committed, { segmentBytes: 4096 });
+    fs.renameSync(`${committedFile}.away`, committedFile);
+    const result = reader.read(committedBase, 1 << 20);
+    expect(recordsOf(result.chunks, committedBase).map((r) => r.offset)).toEqual(Array.from({ length: firstBatch.recordCount }, (_, i) => committedBase + i));
+    expect(result.next).toEqual({ offset: committedBase + firstBatch.recordCount, segmentBaseOffset: committedBase, positionBytes: firstBatch.batchBytes });
+    reader.close();
+  });
+
+  it('checks its options as the log does, naming the bad one', () => {
+    const dir = tempDir();
+    const committed = new CommittedPosition();
+    expect(() => new LogReader(dir, committed, { segmentBytes: 4096, openSegmentsMax: 0 })).toThrow(/openSegmentsMax/);
+    expect(() => new LogReader(dir, committed, { segmentBytes: 100 })).toThrow(InvalidArgumentException);
   });
 });

@@ -109,6 +109,29 @@ describe('recovery of a damaged tail', () => {
   });
 });
 
+describe('recovery of damage before the recovery point', () => {
+  it('a batch whose header claims no records ends the log before it, not after it', async () => {
+    // Batches before the recovery point are walked, not verified: a header that cannot be a
+    // batch's must still stop the walk, so that it never becomes part of the log.
+    const source = await template();
+    const batchBytes = fs.readFileSync(source.segment).readUInt32LE(8); // the first four batches are the same size
+    const dir = damagedCopy(source, (bytes) => {
+      bytes.writeUInt32LE(0, 2 * batchBytes + 32); // batch 2's recordCount
+      return bytes;
+    });
+    const log = await Log.open(dir, OPTIONS);
+    try {
+      expect(log.endOffset).toBe(4);
+      expect(log.sizeBytes).toBe(2 * batchBytes);
+      expect(log.recovery.durableRecordsLost).toBe(source.offsetsBefore - 4);
+      expect((await log.append(batch(9))).baseOffset).toBe(4);
+      expect(log.readRecords(0, 100).records.map((r) => r.partitionKey)).toEqual(['b0-0', 'b0-1', 'b1-0', 'b1-1', 'b9-0', 'b9-1']);
+    } finally {
+      await log.close();
+    }
+  });
+});
+
 describe('recovery across segments', () => {
   async function multiSegmentLog(): Promise<{ dir: string; bases: number[]; log: Log }> {
     const dir = tempDir();
