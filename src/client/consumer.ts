@@ -1,4 +1,4 @@
-import { InvalidArgumentException, ResourceNotFoundException } from '../errors.js';
+import { InvalidArgumentException, ResourceInUseException, ResourceNotFoundException } from '../errors.js';
 import type { ClientKinesisRecord, ClientSubscribeEvent, ShardSubscription, ShardlineClient } from './client.js';
 import { ConnectionError } from './transport.js';
 
@@ -22,12 +22,19 @@ export interface SubscribeOptions {
 
 const RECONNECT_BASE_MS = 100;
 const RECONNECT_MAX_MS = 5000;
+/**
+ * The server refuses a subscription to a shard within 5 s of the consumer's last one there
+ * (ResourceInUseException, Kinesis' rule): after a drop, the subscription is tried again once
+ * that time has passed since the refusal, which is later than the last subscription began.
+ */
+const RESUBSCRIBE_WAIT_MS = 5000;
 
 /**
  * Consumers over the WebSocket client: iterators and getRecords are the client's; here are push
  * subscriptions as async iterators of records that
  * - resume after a dropped connection (or a server restart) from the last record delivered,
- *   with AFTER_SEQUENCE_NUMBER, so nothing is skipped or repeated;
+ *   with AFTER_SEQUENCE_NUMBER, so nothing is skipped or repeated, waiting out the 5 seconds
+ *   the server keeps a shard's last subscription for;
  * - follow the children after a split or merge: a child starts once every parent it has
  *   among the shards being followed has ended, so records of a key stay in order.
  */
@@ -92,6 +99,7 @@ export class Consumer {
     for (let failures = 0; ; ) {
       const subscription = this.client.subscribeToShard({ ConsumerARN: consumerARN, ShardId: shardId, StartingPosition: position });
       live.add(subscription);
+      let refused = false;
       try {
         for await (const event of subscription) {
           failures = 0;
@@ -104,13 +112,15 @@ export class Consumer {
         }
         if (subscription.ended === 'shard-ended' || subscription.ended === 'cancelled' || subscription.ended === 'consumer-gone') return;
       } catch (error) {
-        const retriable = error instanceof ConnectionError || (error as { retriable?: boolean }).retriable === true;
+        refused = error instanceof ResourceInUseException;
+        const retriable = refused || error instanceof ConnectionError || (error as { retriable?: boolean }).retriable === true;
         if (!retriable || ++failures > attemptsMax) throw error;
       } finally {
         live.delete(subscription);
       }
-      // Dropped, or the server went down: try again from the last record delivered.
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(RECONNECT_MAX_MS, RECONNECT_BASE_MS * 2 ** failures)));
+      // Refused within the 5 s, dropped, or the server went down: try again from the last record delivered.
+      const waitMs = refused ? RESUBSCRIBE_WAIT_MS : Math.random() * Math.min(RECONNECT_MAX_MS, RECONNECT_BASE_MS * 2 ** failures);
+      await new Promise((resolve) => setTimeout(resolve, waitMs));
     }
   }
 }

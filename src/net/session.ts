@@ -1,5 +1,7 @@
 import type { RecognizedString, WebSocket } from 'uWebSockets.js';
-import type { EncodedPutResult, Engine, RawRecords } from '../engine/engine.js';
+import type { SubscribeToShardRequest } from '../engine/api_types.js';
+import { dataPathOf, type EncodedPutResult, type RawRecords } from '../engine/data_path.js';
+import type { Engine } from '../engine/engine.js';
 import { describeError } from '../errors.js';
 import { decodeCall, encodeJsonFrame } from './messages/call.js';
 import { encodeError } from './messages/error.js';
@@ -217,7 +219,7 @@ export class Session {
     // Synchronous up to the returned promise: the records are in the shards' batches by then.
     let written: Promise<EncodedPutResult>;
     try {
-      written = this.host.engine.putEncoded(frame);
+      written = dataPathOf(this.host.engine).putEncoded(frame);
     } catch (error) {
       // Refused before anything was stored: the admitted bytes go back at once.
       this.host.releaseWrite(bytes);
@@ -246,7 +248,7 @@ export class Session {
       this.send(encodeError(reader.requestId, { code: ProtocolErrorCode.SLOW_DOWN, message: `the connection has ${this.ws.getBufferedAmount()} bytes unsent: read them first`, retriable: true }));
       return;
     }
-    const raw = this.host.engine.getRecordsRaw({ ShardIterator: shardIterator, Limit: limit });
+    const raw = dataPathOf(this.host.engine).getRecordsRaw({ ShardIterator: shardIterator, Limit: limit });
     this.sendRecords(Opcode.RECORDS, reader.requestId, raw);
   }
 
@@ -260,7 +262,7 @@ export class Session {
 
   /** Sends the subscription's events while the socket keeps up; waits for drains when it does not. */
   private async pump(requestId: number, subscription: Subscription, request: SubscribeRequest): Promise<void> {
-    const events = this.host.engine.subscribeRaw(request as Parameters<Engine['subscribeRaw']>[0]);
+    const events = dataPathOf(this.host.engine).subscribeRaw(request as SubscribeToShardRequest);
     try {
       for await (const event of events) {
         if (subscription.cancelled) break;
