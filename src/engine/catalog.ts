@@ -93,6 +93,7 @@ export class Catalog {
   create(name: string, shardCount: number, mode: StreamMode, nowMs: number, tags: Record<string, string>): StreamView {
     assert(!this.streams.has(name), `stream ${name} exists`);
     assertTags(tags);
+    // Kinesis' default retention is its minimum, 24 hours.
     const stream: StreamRecord = { id: randomBytes(8).toString('hex'), name, createdAtMs: nowMs, status: 'ACTIVE', mode, retentionHours: RETENTION_HOURS_MIN, nextShardSerial: 0, shards: [], tags: { ...tags }, consumers: [] };
     for (const range of initialHashKeyRanges(shardCount)) addShard(stream, { ...range });
     this.streams.set(name, stream);

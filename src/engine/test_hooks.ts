@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import type { StreamReference } from '../streams/kinesis_shapes.js';
 
 /*
- * Hooks for tests of the engine's supervision, off its public API: tests import this module,
- * nothing in src/ does.
+ * Hooks for tests of the engine's supervision, off its public API: Engine.open attaches them,
+ * and only tests call them.
  */
 
 export interface EngineTestHooks {
