@@ -17,6 +17,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { WebSocket } from 'ws';
 import { ConnectionError, Consumer, DEFAULT_PORT, Producer, ResourceInUseException, ResourceNotFoundException, ShardlineError, connect, type ConsumedRecord, type ProducerRecord, type ShardlineClient, type WebSocketLike } from './client/node.js';
 import { WORKERS_MAX } from './config.js';
+import type { StreamDescriptionSummary } from './streams/api_types.js';
 import { DEFAULT_KINESIS_PORT } from './net/kinesis/server.js';
 import type { FsyncPolicy } from './log/log_config.js';
 import type { KinesisShard } from './streams/kinesis_shapes.js';
@@ -298,7 +299,7 @@ async function createStream(client: ShardlineClient, name: string, options: Crea
   const request = options.onDemand === true ? { StreamName: name, StreamModeDetails: { StreamMode: 'ON_DEMAND' as const } } : { StreamName: name, ShardCount: options.shards };
   await client.call('CreateStream', request);
   const { StreamDescriptionSummary: summary } = await client.call('DescribeStreamSummary', { StreamName: name });
-  const mode = (summary.StreamModeDetails as { StreamMode: string } | undefined)?.StreamMode;
+  const mode = summary.StreamModeDetails.StreamMode;
   const shards = Number(summary.OpenShardCount);
   await writeLine(`created stream ${name} (${String(mode)}, ${shards} ${shards === 1 ? 'shard' : 'shards'})`);
 }
@@ -368,13 +369,13 @@ function streamNameOf(nameOrArn: string): string {
   return nameOrArn.startsWith('arn:') ? nameOrArn.slice(nameOrArn.lastIndexOf('/') + 1) : nameOrArn;
 }
 
-function summaryLines(summary: Record<string, unknown>): string[] {
+function summaryLines(summary: StreamDescriptionSummary): string[] {
   const created = summary.StreamCreationTimestamp;
   const rows: Array<[string, unknown]> = [
     ['stream', summary.StreamName],
     ['arn', summary.StreamARN],
     ['status', summary.StreamStatus],
-    ['mode', (summary.StreamModeDetails as { StreamMode?: string } | undefined)?.StreamMode],
+    ['mode', summary.StreamModeDetails.StreamMode],
     ['retention', `${String(summary.RetentionPeriodHours)} hours`],
     ['created', created instanceof Date ? created.toISOString() : created],
     ['open shards', summary.OpenShardCount],

@@ -183,6 +183,7 @@ const TYPES_BY_CODE: Record<string, new (message: string) => ShardlineError> = {
   ProvisionedThroughputExceededException,
   ExpiredIteratorException,
   ValidationException,
+  DryRunOperationException,
   AccessDeniedException,
   InternalFailure: InternalFailureException,
   Closed: ClosedError,

@@ -19,16 +19,6 @@ export * from './errors.js';
 export { HASH_KEY_MAX, HashKeyRouter, hashKeyBytes, initialHashKeyRanges, parseHashKey, type HashKeyRange } from './streams/hash_key.js';
 export { hashKeyOf } from './native/md5_keys.js';
 export { decodeSequenceNumber, encodeSequenceNumber, type SequencePosition } from './streams/sequence_number.js';
-export {
-  Engine,
-  type ChildShard,
-  type ConsumerDescription,
-  type GetRecordsResult,
-  type IteratorType,
-  type KinesisRecord,
-  type PutRecordsRequestEntry,
-  type PutRecordsResultEntry,
-  type SubscribeToShardEvent,
-} from './engine/engine.js';
+export { Engine } from './engine/engine.js';
+export type * from './streams/api_types.js';
 export type { EngineOptions } from './config.js';
-export type { KinesisShard, StreamReference } from './streams/kinesis_shapes.js';

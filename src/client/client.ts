@@ -1,4 +1,4 @@
-import type { Engine } from '../engine/engine.js';
+import type { OperationName, OperationRequest, OperationResponse } from '../streams/api_types.js';
 import { decodeJsonFrame, encodeCall } from '../net/messages/call.js';
 import { decodePutResult, type PutFrameBuilder, type PutResult } from '../net/messages/put.js';
 import { decodeRecords, decodeSubscribed, encodeCancel, encodeGetRecords, encodeSubscribe, type RecordsFrame, type SubscribeRequest } from '../net/messages/records.js';
@@ -9,35 +9,7 @@ import { HashKeys, explicitHashKey } from './hash_keys.js';
 import { ConnectionError, Transport, type TransportOptions, type WebSocketFactory } from './transport.js';
 
 /** The engine operations a CALL reaches, with the engine's own request and response types. */
-type EngineOperations = {
-  CreateStream: Engine['createStream'];
-  DeleteStream: Engine['deleteStream'];
-  DescribeStream: Engine['describeStream'];
-  DescribeStreamSummary: Engine['describeStreamSummary'];
-  ListStreams: Engine['listStreams'];
-  ListShards: Engine['listShards'];
-  PutRecord: Engine['putRecord'];
-  PutRecords: Engine['putRecords'];
-  GetShardIterator: Engine['getShardIterator'];
-  GetRecords: Engine['getRecords'];
-  SplitShard: Engine['splitShard'];
-  MergeShards: Engine['mergeShards'];
-  UpdateShardCount: Engine['updateShardCount'];
-  IncreaseStreamRetentionPeriod: Engine['increaseStreamRetentionPeriod'];
-  DecreaseStreamRetentionPeriod: Engine['decreaseStreamRetentionPeriod'];
-  UpdateStreamMode: Engine['updateStreamMode'];
-  RegisterStreamConsumer: Engine['registerStreamConsumer'];
-  DeregisterStreamConsumer: Engine['deregisterStreamConsumer'];
-  DescribeStreamConsumer: Engine['describeStreamConsumer'];
-  ListStreamConsumers: Engine['listStreamConsumers'];
-  AddTagsToStream: Engine['addTagsToStream'];
-  RemoveTagsFromStream: Engine['removeTagsFromStream'];
-  ListTagsForStream: Engine['listTagsForStream'];
-  VerifyStream: Engine['verifyStream'];
-};
-export type OperationName = keyof EngineOperations;
-export type OperationRequest<K extends OperationName> = NonNullable<Parameters<EngineOperations[K]>[0]>;
-export type OperationResponse<K extends OperationName> = Awaited<ReturnType<EngineOperations[K]>> extends void ? Record<string, never> : Awaited<ReturnType<EngineOperations[K]>>;
+export type { OperationName, OperationRequest, OperationResponse } from '../streams/api_types.js';
 
 export interface ClientRecord {
   readonly partitionKey: string;

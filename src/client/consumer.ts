@@ -1,4 +1,4 @@
-import { InvalidArgumentException, ResourceNotFoundException } from '../errors.js';
+import { InvalidArgumentException, ResourceInUseException, ResourceNotFoundException } from '../errors.js';
 import type { SubscribeRequest } from '../net/messages/records.js';
 import { EndReason } from '../net/protocol.js';
 import type { ClientKinesisRecord, ClientSubscribeEvent, ShardSubscription, ShardlineClient, SubscriptionEnd } from './client.js';
@@ -26,13 +26,20 @@ const RECONNECT_BASE_MS = 100;
 const RECONNECT_MAX_MS = 5000;
 /** Ends after which subscribing again would find nothing more: the others (shutdown) resume. */
 const FINAL_ENDS: ReadonlySet<SubscriptionEnd | null> = new Set([EndReason.SHARD_ENDED, EndReason.CANCELLED, EndReason.CONSUMER_GONE, EndReason.STREAM_DELETED]);
+/**
+ * The server refuses a subscription to a shard within 5 s of the consumer's last one there
+ * (ResourceInUseException, Kinesis' rule): after a drop, the subscription is tried again once
+ * that time has passed since the refusal, which is later than the last subscription began.
+ */
+const RESUBSCRIBE_WAIT_MS = 5000;
 
 /**
  * Consumers over the WebSocket client: iterators and getRecords are the client's; here are push
  * subscriptions as async iterators of records that
  * - resume after a dropped connection (or a server restart) from the last record delivered,
  *   or from where the subscription started when none was, with AFTER_SEQUENCE_NUMBER, so
- *   nothing is skipped or repeated (a LATEST subscription keeps the LATEST it was given);
+ *   nothing is skipped or repeated (a LATEST subscription keeps the LATEST it was given),
+ *   waiting out the 5 seconds the server keeps a shard's last subscription for;
  * - follow the children after a split or merge: a child starts once every parent it has
  *   among the shards being followed has ended, so records of a key stay in order.
  */
@@ -96,6 +103,7 @@ export class Consumer {
     let position: StartingPosition = start;
     for (let failures = 0; ; ) {
       let subscription: ShardSubscription | null = null;
+      let refused = false;
       try {
         subscription = await live.subscribe({ ConsumerARN: consumerARN, ShardId: shardId, StartingPosition: position });
         for await (const event of subscription) {
@@ -108,7 +116,8 @@ export class Consumer {
         }
         if (FINAL_ENDS.has(subscription.ended)) return;
       } catch (error) {
-        const retriable = error instanceof ConnectionError || (error as { retriable?: boolean }).retriable === true;
+        refused = error instanceof ResourceInUseException;
+        const retriable = refused || error instanceof ConnectionError || (error as { retriable?: boolean }).retriable === true;
         if (!retriable || ++failures > attemptsMax) throw error;
       } finally {
         if (subscription !== null) {
@@ -116,8 +125,9 @@ export class Consumer {
           position = { Type: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: subscription.continuationSequenceNumber };
         }
       }
-      // Dropped, or the server went down: try again from the last record delivered.
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(RECONNECT_MAX_MS, RECONNECT_BASE_MS * 2 ** failures)));
+      // Refused within the 5 s, dropped, or the server went down: try again from the last record delivered.
+      const waitMs = refused ? RESUBSCRIBE_WAIT_MS : Math.random() * Math.min(RECONNECT_MAX_MS, RECONNECT_BASE_MS * 2 ** failures);
+      await new Promise((resolve) => setTimeout(resolve, waitMs));
     }
   }
 }

@@ -4,12 +4,20 @@ import { FLAG_EXPLICIT_HASH_KEY, RECORD_DATA_LENGTH_POSITION, RECORD_FLAGS_POSIT
 import { hashKeysOf } from '../native/md5_keys.js';
 import { checkHashKeys } from './hash_key_check.js';
 import { HASH_KEY_WORDS, hashKeyBytes, parseHashKey, writeHashKeyWords } from '../streams/hash_key.js';
+import type { PutRecordsRequestEntry } from '../streams/api_types.js';
 
-export interface PutRecordsRequestEntry {
-  readonly Data: Uint8Array;
-  readonly PartitionKey: string;
-  readonly ExplicitHashKey?: string | undefined;
-}
+export type { PutRecordsRequestEntry } from '../streams/api_types.js';
+
+/**
+ * How errors name an entry (by its number in the request, from 1) or one of its members: as the
+ * operation has them, so a PutRecord is never told about a `Records.1` it does not have.
+ */
+export type EntryNames = (number: number, member?: string) => string;
+
+/** PutRecords' entries: `Records.3`, `Records.3.ExplicitHashKey`. */
+export const PUT_RECORDS_NAMES: EntryNames = (number, member) => (member === undefined ? `Records.${number}` : `Records.${number}.${member}`);
+/** PutRecord's one record: its members by their own names, `ExplicitHashKey`. */
+export const PUT_RECORD_NAMES: EntryNames = (_, member) => member ?? 'the record';
 
 const PARTITION_KEY_CHARS_MAX = 256;
 /** A PutRecords request at its limits: 5 MiB of keys and data, and each record's header and hash key. */
@@ -48,9 +56,10 @@ export class PutStaging {
 
   /**
    * Validates and encodes the entries (ValidationException naming the first bad one, by its
-   * number in the request, `numbers[i]` or i + 1; nothing is kept) and computes their hash keys.
+   * number in the request, `numbers[i]` or i + 1, as `names` says; nothing is kept) and
+   * computes their hash keys.
    */
-  stage(entries: readonly PutRecordsRequestEntry[], numbers?: readonly number[]): void {
+  stage(entries: readonly PutRecordsRequestEntry[], numbers?: readonly number[], names: EntryNames = PUT_RECORDS_NAMES): void {
     if (!Array.isArray(entries) || entries.length === 0 || entries.length > PUT_RECORDS_RECORDS_MAX) {
       throw new ValidationException(`Records must hold 1 to ${PUT_RECORDS_RECORDS_MAX} entries`);
     }
@@ -60,17 +69,17 @@ export class PutStaging {
     for (let i = 0; i < entries.length; i++) {
       const entry = entries[i]!;
       const number = numbers?.[i] ?? i + 1;
-      const key = checkEntry(entry, number);
+      const key = checkEntry(entry, number, names);
       // Before encoding, so a request far over the limit is refused without staging it all:
       // key.length (UTF-16 units) is at most its UTF-8 byte count.
       if (totalBytes + key.length + entry.Data.length > PUT_RECORDS_BYTES_MAX) throw tooBig(totalBytes + key.length + entry.Data.length);
-      const explicit = entry.ExplicitHashKey === undefined ? undefined : parseHashKey(entry.ExplicitHashKey, `Records.${number}.ExplicitHashKey`);
+      const explicit = entry.ExplicitHashKey === undefined ? undefined : parseHashKey(entry.ExplicitHashKey, names(number, 'ExplicitHashKey'));
       this.ensureCapacity(position + recordBytesMax(key, entry.Data));
       this.recordStarts[i] = position;
       const end = writeRecord(this.buffer, this.view, position, key, entry.Data, explicit === undefined ? undefined : hashKeyBytes(explicit));
       const keyBytes = this.view.getUint16(position + RECORD_KEY_LENGTH_POSITION, true);
       const payload = keyBytes + entry.Data.length;
-      if (payload > RECORD_PAYLOAD_BYTES_MAX) throw new ValidationException(`Records.${number}: partition key and data are ${payload} bytes, more than ${RECORD_PAYLOAD_BYTES_MAX}`);
+      if (payload > RECORD_PAYLOAD_BYTES_MAX) throw new ValidationException(`${names(number)}: partition key and data are ${payload} bytes, more than ${RECORD_PAYLOAD_BYTES_MAX}`);
       this.payloadBytes[i] = payload;
       totalBytes += payload;
       this.keyStarts[i] = end - payload;
@@ -193,14 +202,14 @@ function tooBig(bytes: number): InvalidArgumentException {
 }
 
 /** Checks an entry's fields; returns its partition key. */
-function checkEntry(entry: PutRecordsRequestEntry, number: number): string {
+function checkEntry(entry: PutRecordsRequestEntry, number: number, names: EntryNames): string {
   const key = entry?.PartitionKey;
   // A UTF-16 unit count of 256 or less cannot hold more than 256 code points; above 512 it
   // must hold more. Only the range between needs counting.
   if (typeof key !== 'string' || key.length === 0 || (key.length > PARTITION_KEY_CHARS_MAX && (key.length > 2 * PARTITION_KEY_CHARS_MAX || [...key].length > PARTITION_KEY_CHARS_MAX))) {
-    throw new ValidationException(`Records.${number}.PartitionKey must be 1 to ${PARTITION_KEY_CHARS_MAX} characters`);
+    throw new ValidationException(`${names(number, 'PartitionKey')} must be 1 to ${PARTITION_KEY_CHARS_MAX} characters`);
   }
-  if (!(entry.Data instanceof Uint8Array)) throw new ValidationException(`Records.${number}.Data must be bytes (a Uint8Array)`);
-  if (entry.Data.length > RECORD_PAYLOAD_BYTES_MAX) throw new ValidationException(`Records.${number}: partition key and data exceed ${RECORD_PAYLOAD_BYTES_MAX} bytes`);
+  if (!(entry.Data instanceof Uint8Array)) throw new ValidationException(`${names(number, 'Data')} must be bytes (a Uint8Array)`);
+  if (entry.Data.length > RECORD_PAYLOAD_BYTES_MAX) throw new ValidationException(`${names(number)}: partition key and data exceed ${RECORD_PAYLOAD_BYTES_MAX} bytes`);
   return key;
 }

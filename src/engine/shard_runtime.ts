@@ -1,11 +1,12 @@
+import assert from 'node:assert/strict';
 import type { ResolvedEngineOptions } from '../config.js';
 import { CommittedPosition } from '../log/committed_position.js';
 import { DEFAULT_LOG_OPTIONS } from '../log/log_config.js';
 import { LogReader } from '../log/log_reader.js';
-import type { ShardRecord, StreamRecord } from '../streams/stream_records.js';
-import { ShardAppender } from '../workers/shard_appender.js';
 import { ShardThroughput } from '../streams/shard_throughput.js';
-import type { WorkerPool } from '../workers/worker_pool.js';
+import type { AppenderPort } from '../workers/appender_port.js';
+import { ShardAppender } from '../workers/shard_appender.js';
+import type { ShardView, StreamView } from './catalog.js';
 
 /**
  * What the engine's thread keeps per shard: the committed position its owner publishes, the
@@ -18,17 +19,17 @@ export class ShardRuntime {
   private logReader: LogReader | null = null;
 
   constructor(
-    readonly stream: StreamRecord,
-    readonly shard: ShardRecord,
+    readonly stream: StreamView,
+    readonly shard: ShardView,
     readonly dir: string,
     private readonly options: ResolvedEngineOptions,
-    pool: WorkerPool,
+    port: AppenderPort,
   ) {
     this.throughput = new ShardThroughput(stream.mode, options.clock());
-    this.appender = new ShardAppender(pool, ShardRuntime.keyOf(stream, shard), options.clock);
+    this.appender = new ShardAppender(port, ShardRuntime.keyOf(stream, shard), options.clock);
   }
 
-  static keyOf(stream: StreamRecord, shard: ShardRecord): string {
+  static keyOf(stream: StreamView, shard: ShardView): string {
     return `${stream.id}/${shard.shardId}`;
   }
 
@@ -38,8 +39,9 @@ export class ShardRuntime {
     this.logReader = new LogReader(this.dir, this.committed, { segmentBytes, openSegmentsMax });
   }
 
+  /** The shard's reader: the registry hands out runtimes only once they read. */
   get reader(): LogReader {
-    if (this.logReader === null) throw new Error(`shard ${this.shard.shardId} is not open for reading yet`);
+    assert(this.logReader !== null, `shard ${this.shard.shardId} is not open for reading`);
     return this.logReader;
   }
 

@@ -1,6 +1,7 @@
 import { FRAME_BYTES_MAX, IN_FLIGHT_MAX, PROTOCOL_ERRORS_MAX, PUT_BYTES_IN_FLIGHT_MAX, READ_BACKPRESSURE_BYTES } from '../limits.js';
 import type { RecognizedString, WebSocket } from 'uWebSockets.js';
-import type { EncodedPutResult, Engine, RawRecords } from '../engine/engine.js';
+import { dataPathOf, type EncodedPutResult, type RawRecords } from '../engine/data_path.js';
+import type { Engine } from '../engine/engine.js';
 import { describeError } from '../errors.js';
 import { decodeCall, encodeJsonFrame } from './messages/call.js';
 import { encodeError } from './messages/error.js';
@@ -203,7 +204,7 @@ export class Session {
     // Synchronous up to the returned promise: the records are in the shards' batches by then.
     let written: Promise<EncodedPutResult>;
     try {
-      written = this.host.engine.putEncoded(frame);
+      written = dataPathOf(this.host.engine).putEncoded(frame);
     } catch (error) {
       // Refused before anything was stored: the admitted bytes go back at once.
       this.host.releaseWrite(bytes);
@@ -232,7 +233,7 @@ export class Session {
       this.send(encodeError(reader.requestId, { code: ProtocolErrorCode.SLOW_DOWN, message: `the connection has ${this.ws.getBufferedAmount()} bytes unsent: read them first`, retriable: true }));
       return;
     }
-    const raw = this.host.engine.getRecordsRaw({ ShardIterator: shardIterator, Limit: limit });
+    const raw = dataPathOf(this.host.engine).getRecordsRaw({ ShardIterator: shardIterator, Limit: limit });
     this.sendRecords(Opcode.RECORDS, reader.requestId, raw);
   }
 

@@ -1,5 +1,7 @@
 import { SUBSCRIPTION_HIGH_WATER_BYTES } from '../limits.js';
-import type { Engine, RawRecords } from '../engine/engine.js';
+import type { SubscribeToShardRequest } from '../streams/api_types.js';
+import type { Engine } from '../engine/engine.js';
+import { dataPathOf, type RawRecords } from '../engine/data_path.js';
 import { ClosedError, ResourceNotFoundException } from '../errors.js';
 import { encodeJsonFrame } from './messages/call.js';
 import { encodeSubscribed, type SubscribeRequest, type SubscriptionStart } from './messages/records.js';
@@ -47,7 +49,7 @@ export class SessionSubscriptions {
   start(requestId: number, request: SubscribeRequest): void {
     const subscription: Subscription = { ended: false };
     this.live.set(requestId, subscription);
-    void this.pump(requestId, subscription, fromShardStart(request));
+    void this.pump(requestId, subscription, request);
   }
 
   /**
@@ -78,7 +80,7 @@ export class SessionSubscriptions {
 
   /** Sends the subscription's events while the socket keeps up; waits for drains when it does not. */
   private async pump(requestId: number, subscription: Subscription, request: SubscribeRequest): Promise<void> {
-    const events = this.host.engine.subscribeRaw(request as Parameters<Engine['subscribeRaw']>[0], (start) => this.acknowledge(requestId, subscription, start));
+    const events = dataPathOf(this.host.engine).subscribeRaw(request as SubscribeToShardRequest, (start) => this.acknowledge(requestId, subscription, start));
     try {
       for await (const event of events) {
         if (subscription.ended) break;
@@ -142,15 +144,4 @@ export class SessionSubscriptions {
       });
     });
   }
-}
-
-/**
- * AFTER_SEQUENCE_NUMBER "0" is the continuation of a subscription that has delivered nothing at
- * the start of a shard (docs/PROTOCOL.md, Records body): it resumes at the shard's first record
- * still held, which is TRIM_HORIZON.
- */
-function fromShardStart(request: SubscribeRequest): SubscribeRequest {
-  const position = request.StartingPosition;
-  if (position.Type !== 'AFTER_SEQUENCE_NUMBER' || position.SequenceNumber !== '0') return request;
-  return { ...request, StartingPosition: { Type: 'TRIM_HORIZON' } };
 }

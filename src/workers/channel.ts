@@ -26,6 +26,9 @@ export type WorkerRequest =
   /** Closes the shard's log (its stream is being deleted). */
   | { readonly kind: 'close'; readonly id: number; readonly shardKey: string };
 
+/** A request as its sender makes it: the pool gives it its id. */
+export type PoolRequest = WorkerRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
+
 export interface WireError {
   readonly code: string;
   readonly message: string;

@@ -1,7 +1,6 @@
 import { BATCH_BYTES_MAX, BATCH_RECORDS_MAX } from '../limits.js';
 import { BATCH_HEADER_BYTES } from '../log/record_batch.js';
-import type { PutStaging } from '../engine/put_staging.js';
-import type { WorkerPool } from './worker_pool.js';
+import type { AppenderPort } from './appender_port.js';
 
 /** A batch starts this big and doubles as records arrive. */
 const BATCH_BYTES_INITIAL = 64 * 1024;
@@ -11,6 +10,15 @@ const BATCH_BYTES_INITIAL = 64 * 1024;
  * push event, from carrying megabytes of records it does not return.
  */
 const BATCH_BYTES_TARGET = 1024 * 1024;
+
+/**
+ * Records already in their on-disk form, back to back: record i is bytes
+ * [recordStarts[i], recordStarts[i + 1]) of `bytes` (the engine's PutStaging).
+ */
+export interface StagedRecords {
+  readonly bytes: Buffer;
+  readonly recordStarts: Uint32Array;
+}
 
 interface Waiter {
   /** Index in the batch of the waiter's first record. */
@@ -39,7 +47,7 @@ export class ShardAppender {
   private waiters: Waiter[] = [];
 
   constructor(
-    private readonly pool: WorkerPool,
+    private readonly pool: AppenderPort,
     readonly shardKey: string,
     private readonly clock: () => number,
   ) {}
@@ -49,7 +57,7 @@ export class ShardAppender {
    * offset of the first of them once the batch is committed; rejects with the batch's error
    * (ShardSealedError when the shard was sealed: nothing of it was stored).
    */
-  append(staging: PutStaging, indices: readonly number[]): Promise<number> {
+  append(staging: StagedRecords, indices: readonly number[]): Promise<number> {
     const bytes = indices.reduce((sum, i) => sum + staging.recordStarts[i + 1]! - staging.recordStarts[i]!, 0);
     this.makeRoom(bytes, indices.length);
     const batch = this.batch!;
@@ -109,35 +117,5 @@ export class ShardAppender {
           for (const waiter of waiters) waiter.reject(error);
         },
       );
-  }
-}
-
-/** Buffers kept for reuse, so that steady traffic does not pay for fresh memory per batch. */
-const FREE_BUFFERS_MAX = 16;
-
-/**
- * Batch buffers, recycled: first touch of fresh memory costs more here than copying records
- * into it (ARCHITECTURE.md), so a buffer a worker has written comes back to be filled again.
- * Each is a whole ArrayBuffer, so it can be transferred between threads.
- */
-export class BatchBuffers {
-  private readonly free: ArrayBuffer[] = [];
-
-  /** A buffer of at least `bytes` (the smallest free one that fits, else a new one). */
-  take(bytes: number): Buffer {
-    let best = -1;
-    for (let i = 0; i < this.free.length; i++) {
-      const length = this.free[i]!.byteLength;
-      if (length >= bytes && (best < 0 || length < this.free[best]!.byteLength)) best = i;
-    }
-    if (best < 0) return Buffer.allocUnsafeSlow(bytes);
-    const [buffer] = this.free.splice(best, 1);
-    return Buffer.from(buffer!);
-  }
-
-  release(buffer: ArrayBufferLike): void {
-    if (!(buffer instanceof ArrayBuffer) || buffer.byteLength === 0) return;
-    if (this.free.length >= FREE_BUFFERS_MAX) this.free.shift();
-    this.free.push(buffer);
   }
 }

@@ -1,7 +1,9 @@
-import { Worker, type TransferListItem } from 'node:worker_threads';
+import type { TransferListItem, Worker } from 'node:worker_threads';
 import * as errors from '../errors.js';
-import { SHARD_SEALED, ShardSealedError, type Batch, type WireError, type WorkerReply, type WorkerRequest } from './channel.js';
-import { BatchBuffers } from './shard_appender.js';
+import type { AppenderPort } from './appender_port.js';
+import { BatchBuffers } from './batch_buffers.js';
+import { SHARD_SEALED, ShardSealedError, type Batch, type PoolRequest, type WireError, type WorkerReply, type WorkerRequest } from './channel.js';
+import { moduleUrl, startThread } from './thread_entry.js';
 
 /*
  * The engine's side of the shard workers. Each shard belongs to one worker (by a stable hash of
@@ -14,8 +16,7 @@ import { BatchBuffers } from './shard_appender.js';
  * later request reaches them.
  */
 
-type Request = WorkerRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
-type OpenRequest = Extract<Request, { kind: 'open' }>;
+type OpenRequest = Extract<PoolRequest, { kind: 'open' }>;
 
 interface Pending {
   readonly resolve: (value: unknown) => void;
@@ -33,8 +34,9 @@ interface Slot {
 }
 
 const SHUTDOWN_TIMEOUT_MS = 30_000;
+const SHARD_WORKER = moduleUrl('./shard_worker', import.meta.url);
 
-export class WorkerPool {
+export class WorkerPool implements AppenderPort {
   private readonly slots: Slot[];
   private nextId = 1;
   /** Every shard's open request, to replay after a restart. */
@@ -58,7 +60,7 @@ export class WorkerPool {
    * Sends a request to the worker that owns the shard, in this turn's message (with `transfer`
    * moved, not copied); resolves with its reply's value.
    */
-  request<T>(request: Request, transfer: readonly TransferListItem[] = []): Promise<T> {
+  request<T>(request: PoolRequest, transfer: readonly TransferListItem[] = []): Promise<T> {
     if (this.stopping) return Promise.reject(new errors.ClosedError('the engine is closed'));
     if (request.kind === 'open') this.opens.set(request.shardKey, request);
     if (request.kind === 'seal') {
@@ -110,7 +112,7 @@ export class WorkerPool {
     return (hash >>> 0) % this.slots.length;
   }
 
-  private send(index: number, request: Request, transfer: readonly TransferListItem[] = []): Promise<unknown> {
+  private send(index: number, request: PoolRequest, transfer: readonly TransferListItem[] = []): Promise<unknown> {
     const slot = this.slots[index]!;
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
@@ -141,7 +143,7 @@ export class WorkerPool {
   }
 
   private spawn(slot: Slot, index: number): void {
-    slot.worker = startShardWorker();
+    slot.worker = startThread(SHARD_WORKER);
     slot.worker.on('message', (message: Batch<WorkerReply> | { ready: true } | { shutdownComplete: true }) => {
       if (!('messages' in message)) return;
       for (const buffer of message.returned ?? []) this.buffers.release(buffer);
@@ -180,14 +182,4 @@ export class WorkerPool {
 function errorFromWire(error: WireError): Error {
   if (error.code === SHARD_SEALED) return new ShardSealedError(error.message);
   return errors.errorFromCode(error.code, error.message);
-}
-
-/** The worker thread, from the built JavaScript or, in tests, from the TypeScript source. */
-function startShardWorker(): Worker {
-  const here = new URL(import.meta.url);
-  const extension = here.pathname.endsWith('.ts') ? '.ts' : '.js';
-  const entry = new URL(`./shard_worker${extension}`, here);
-  if (extension === '.js') return new Worker(entry);
-  // On Node 20 a worker's --import does not reach its entry module: register tsx first.
-  return new Worker(`import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(entry.href)}); });`, { eval: true });
 }

@@ -6,7 +6,6 @@ import {
   ExpiredIteratorException,
   InvalidArgumentException,
   LimitExceededException,
-  ProvisionedThroughputExceededException,
   ResourceInUseException,
   ResourceNotFoundException,
   ValidationException,

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Engine, type SubscribeToShardEvent } from '../../src/engine/engine.js';
+import { simulateWorkerCrash } from '../../src/engine/test_hooks.js';
 import { InternalFailureException, LimitExceededException, ProvisionedThroughputExceededException, ResourceInUseException } from '../../src/errors.js';
 import { suiteTempDir } from '../helpers/temp_dir.js';
 
@@ -94,7 +95,7 @@ describe('Engine: limits, subscriptions and supervision', () => {
     const first = await engine.putRecords({ StreamName: 'sturdy', Records: Array.from({ length: 50 }, (_, i) => ({ PartitionKey: `k${i}`, Data: Buffer.from(`a${i}`) })) });
     expect(first.FailedRecordCount).toBe(0);
     const inFlight = engine.putRecords({ StreamName: 'sturdy', Records: [{ PartitionKey: 'k', Data: Buffer.from('maybe') }] });
-    await engine.simulateWorkerCrash({ StreamName: 'sturdy', ShardId: 'shardId-000000000000' });
+    await simulateWorkerCrash(engine, { StreamName: 'sturdy', ShardId: 'shardId-000000000000' });
     const outcome = await inFlight;
     const entry = outcome.Records[0]!;
     if ('ErrorCode' in entry) expect(entry.ErrorCode).toBe(new InternalFailureException('').code);

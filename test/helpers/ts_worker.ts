@@ -1,12 +1,9 @@
-import { Worker, type WorkerOptions } from 'node:worker_threads';
+import type { Worker, WorkerOptions } from 'node:worker_threads';
+import { startThread } from '../../src/workers/thread_entry.js';
 
-/**
- * A worker thread running a TypeScript module. On Node 20 `execArgv: ['--import', 'tsx']` does
- * not reach a worker's entry module, so a tiny bootstrap registers tsx's loader, then imports it.
- */
-export function tsWorker(moduleUrl: URL, options: Omit<WorkerOptions, 'eval'> = {}): Worker {
-  const bootstrap = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(moduleUrl.href)}); });`;
-  return new Worker(bootstrap, { ...options, eval: true });
+/** A worker thread running a TypeScript module, started the one way src/ starts its threads. */
+export function tsWorker(moduleUrl: URL, options: Omit<WorkerOptions, 'eval' | 'env'> = {}): Worker {
+  return startThread(moduleUrl, options);
 }
 
 /** The worker's next message; rejects if it fails or exits first, so a test fails instead of hanging. */

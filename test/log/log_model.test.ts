@@ -40,7 +40,7 @@ async function runModel(seed: number, steps: number): Promise<void> {
     retentionCheckIntervalMs: 0,
   };
   let log = await Log.open(dir, options);
-  let oracle: Array<OracleRecord | undefined> = [];
+  const oracle: Array<OracleRecord | undefined> = [];
   const at = (label: string): string => `seed ${seed}, ${label}`;
   try {
     for (let step = 0; step < steps; step++) {
@@ -76,7 +76,6 @@ async function runModel(seed: number, steps: number): Promise<void> {
   } finally {
     await log.close();
   }
-  oracle = [];
 }
 
 function checkRead(log: Log, oracle: Array<OracleRecord | undefined>, random: () => number, label: string): void {

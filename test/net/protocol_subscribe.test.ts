@@ -36,6 +36,12 @@ async function streamWithConsumer(engine: Engine, stream: string): Promise<strin
   return (await engine.registerStreamConsumer({ StreamARN: streamARN, ConsumerName: 'c' })).Consumer.ConsumerARN;
 }
 
+/** Another consumer of the stream: a consumer subscribes to a shard at most once in 5 s (Kinesis' rule). */
+async function anotherConsumer(engine: Engine, stream: string, name: string): Promise<string> {
+  const streamARN = engine.describeStreamSummary({ StreamName: stream }).StreamDescriptionSummary.StreamARN;
+  return (await engine.registerStreamConsumer({ StreamARN: streamARN, ConsumerName: name })).Consumer.ConsumerARN;
+}
+
 async function put(engine: Engine, stream: string, values: string[]): Promise<string[]> {
   const { Records } = await engine.putRecords({ StreamName: stream, Records: values.map((value) => ({ PartitionKey: 'k', Data: bytes(value) })) });
   return Records.map((record) => (record as { SequenceNumber: string }).SequenceNumber);
@@ -57,9 +63,10 @@ describe('protocol: SUBSCRIBE, CANCEL and END', () => {
     const consumerARN = await streamWithConsumer(server.engine, 'acked');
     const sequenceNumbers = await put(server.engine, 'acked', ['a', 'b', 'c']);
     const socket = await RawSocket.greeted(server.url);
-    const request = (id: number, StartingPosition: SubscribeRequest['StartingPosition']): Uint8Array => encodeSubscribe(id, { ConsumerARN: consumerARN, ShardId: SHARD, StartingPosition });
-    const latest = (await socket.exchange(request(10, { Type: 'LATEST' })))[0];
-    const atSecond = (await socket.exchange(request(11, { Type: 'AT_SEQUENCE_NUMBER', SequenceNumber: sequenceNumbers[1]! }), 2)).map(describeFrame);
+    const secondARN = await anotherConsumer(server.engine, 'acked', 'c2');
+    const request = (id: number, ConsumerARN: string, StartingPosition: SubscribeRequest['StartingPosition']): Uint8Array => encodeSubscribe(id, { ConsumerARN, ShardId: SHARD, StartingPosition });
+    const latest = (await socket.exchange(request(10, consumerARN, { Type: 'LATEST' })))[0];
+    const atSecond = (await socket.exchange(request(11, secondARN, { Type: 'AT_SEQUENCE_NUMBER', SequenceNumber: sequenceNumbers[1]! }), 2)).map(describeFrame);
     const unknown = (await socket.exchange(encodeSubscribe(12, { ConsumerARN: `${consumerARN}x`, ShardId: SHARD, StartingPosition: { Type: 'LATEST' } })))[0];
     await socket.close();
     expect(describeFrame(latest)).toEqual({ opcode: Opcode.SUBSCRIBED, requestId: 10, shardSerial: 0, startOffset: 3 });
@@ -86,7 +93,8 @@ describe('protocol: SUBSCRIBE, CANCEL and END', () => {
     const continuation = empty.continuationSequenceNumber;
     empty.cancel();
     await put(server.engine, 'from-zero', ['first', 'second']);
-    const resumed = await client.subscribeToShard({ ConsumerARN: consumerARN, ShardId: SHARD, StartingPosition: { Type: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: continuation } });
+    const secondARN = await anotherConsumer(server.engine, 'from-zero', 'c2');
+    const resumed = await client.subscribeToShard({ ConsumerARN: secondARN, ShardId: SHARD, StartingPosition: { Type: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: continuation } });
     const received: string[] = [];
     for await (const event of resumed) {
       received.push(...event.Records.map((record) => text(record.Data)));
@@ -105,7 +113,8 @@ describe('protocol: SUBSCRIBE, CANCEL and END', () => {
     const again = (await socket.exchange(encodeCancel(21)))[0];
     // A subscription that ended by itself: the split ends its shard (EVENT with ChildShards, END).
     const subscribed = socket.received.length;
-    socket.send(encodeSubscribe(22, { ConsumerARN: consumerARN, ShardId: SHARD, StartingPosition: { Type: 'TRIM_HORIZON' } }));
+    const secondARN = await anotherConsumer(server.engine, 'cancels', 'c2');
+    socket.send(encodeSubscribe(22, { ConsumerARN: secondARN, ShardId: SHARD, StartingPosition: { Type: 'TRIM_HORIZON' } }));
     await socket.framesFrom(subscribed, 2);
     await server.engine.splitShard({ StreamName: 'cancels', ShardToSplit: SHARD, NewStartingHashKey: (1n << 127n).toString() });
     const ended = (await socket.framesFrom(subscribed, 4)).map(describeFrame).at(-1);

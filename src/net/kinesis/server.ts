@@ -11,7 +11,7 @@ import http from 'node:http';
 import http2 from 'node:http2';
 import net from 'node:net';
 import type { Engine } from '../../engine/engine.js';
-import { DryRunOperationException, ShardlineError, UnknownOperationException, describeError } from '../../errors.js';
+import { ShardlineError, UnknownOperationException, describeError } from '../../errors.js';
 import { operationNamed } from '../operations.js';
 import { checkAuthorization } from './auth.js';
 import { type CorsHeaders, corsHeaders, isPreflight, preflightHeaders } from './cors.js';
@@ -72,7 +72,7 @@ export class KinesisHttpServer {
   ) {}
 
   static async start(options: KinesisHttpOptions): Promise<KinesisHttpServer> {
-    const api: Api = { engine: options.engine, subscribedAt: new Map() };
+    const api: Api = { engine: options.engine };
     const handle = (request: Request, response: Response): void => void answerRequest(api, request, response);
     const listener = options.tls === undefined ? plainListener(handle) : http2.createSecureServer({ ...options.tls, allowHTTP1: true }, handle);
     const sockets = new Set<net.Socket>();
@@ -132,8 +132,6 @@ function routeConnection(socket: net.Socket, h1: http.Server, h2: http2.Http2Ser
 /** What one server's requests share. */
 interface Api {
   readonly engine: Engine;
-  /** When each consumer and shard was last subscribed: AWS refuses a second call within 5 s. */
-  readonly subscribedAt: Map<string, number>;
 }
 
 /** Errors are answered in the request's format, or in JSON when it has none we know. */
@@ -196,25 +194,11 @@ async function answerFor(api: Api, request: Request, body: Buffer, contentType: 
   if (operation === undefined) throw new UnknownOperationException(target === '' ? 'Missing X-Amz-Target' : `Unknown operation ${target}`);
   if (format === undefined) throw new UnknownOperationException(`Content-Type ${contentType || '(none)'} is not supported: use application/x-amz-json-1.1 or application/x-amz-cbor-1.1`);
   // Every served operation has an input shape (a test holds the two tables together).
+  // DryRun and SubscribeToShard's 5-second rule are the engine's, as for every door.
   const parsed = readInput(format, INPUT_SHAPES[name]!, format.parse(body));
-  if (parsed.DryRun === true) await dryRun(engine, name, parsed);
   if (operation === null) return subscribe(api, parsed, format);
   const result = await operation(engine, parsed as never);
   return { status: 200, body: EMPTY_RESULTS.has(name) ? undefined : result, format, plain: PLAIN_RESULTS.has(name) };
-}
-
-/**
- * DryRun (PutRecord, PutRecords, GetShardIterator, GetRecords, SubscribeToShard): the request is
- * validated and what it names is looked up, then it is refused with DryRunOperationException,
- * as AWS does when it would have succeeded. Nothing is stored or read: GetShardIterator makes
- * its iterator and drops it; a GetRecords iterator is checked only for its form, since reading
- * it is what would count against the shard's limits.
- */
-async function dryRun(engine: Engine, operation: string, request: Record<string, unknown>): Promise<never> {
-  if (operation === 'SubscribeToShard') engine.describeStreamConsumer({ ConsumerARN: request.ConsumerARN as string });
-  else if (operation !== 'GetRecords') engine.describeStreamSummary(request as { StreamName?: string; StreamARN?: string });
-  if (operation === 'GetShardIterator') await engine.getShardIterator(request as never);
-  throw new DryRunOperationException('The request was rejected because the DryRun parameter was specified.');
 }
 
 // ---- SubscribeToShard: an event stream over the response ----
@@ -223,11 +207,6 @@ async function dryRun(engine: Engine, operation: string, request: Record<string,
 const SUBSCRIPTION_MS = 5 * 60 * 1000;
 /** Errors the engine finds at once (no such consumer or shard) are answered as plain 400s. */
 const SUBSCRIBE_ERROR_WAIT_MS = 50;
-/**
- * AWS's reference: "If you call SubscribeToShard again with the same ConsumerARN and ShardId
- * within 5 seconds of a successful call, you'll get a ResourceInUseException."
- */
-const RESUBSCRIBE_MS = 5000;
 
 interface Subscription {
   readonly events: AsyncGenerator<unknown>;
@@ -236,19 +215,10 @@ interface Subscription {
 }
 
 async function subscribe(api: Api, request: Record<string, unknown>, format: WireFormat): Promise<Answer | Subscription> {
-  const key = `${request.ConsumerARN as string} ${request.ShardId as string}`;
-  const nowMs = Date.now();
-  for (const [held, atMs] of api.subscribedAt) if (nowMs - atMs >= RESUBSCRIBE_MS) api.subscribedAt.delete(held);
-  if (api.subscribedAt.has(key)) {
-    return clientError('ResourceInUseException', `${request.ConsumerARN as string} subscribed to ${request.ShardId as string} less than 5 seconds ago: subscribe again after 5 seconds`, format);
-  }
-  // Held from now, so that two calls at once cannot both pass; given back if this one fails.
-  api.subscribedAt.set(key, nowMs);
   const events = api.engine.subscribeToShard(request as never);
   const first = events.next();
   const early = await Promise.race([first.then(() => null, (error: unknown) => ({ error })), new Promise<null>((resolve) => setTimeout(() => resolve(null), SUBSCRIBE_ERROR_WAIT_MS))]);
   if (early === null) return { events, first, format };
-  api.subscribedAt.delete(key);
   return errorAnswer(early.error, format);
 }
 

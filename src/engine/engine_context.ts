@@ -1,0 +1,61 @@
+import type { ResolvedEngineOptions } from '../config.js';
+import { ClosedError, DryRunOperationException, ResourceInUseException, ResourceNotFoundException } from '../errors.js';
+import { ACCOUNT_ID, streamNameOf, type StreamReference } from '../streams/kinesis_shapes.js';
+import type { ShardIterator } from '../streams/shard_iterator.js';
+import type { WorkerPool } from '../workers/worker_pool.js';
+import type { Catalog, StreamView } from './catalog.js';
+import type { ShardRegistry } from './shard_registry.js';
+
+/**
+ * DryRun: called once a request is validated and what it names looked up, before anything is
+ * stored or read. Kinesis answers a dry run that would have succeeded so.
+ */
+export function refuseDryRun(request: { readonly DryRun?: boolean | undefined }): void {
+  if (request.DryRun === true) throw new DryRunOperationException('The request was rejected because the DryRun parameter was specified.');
+}
+
+/**
+ * What the engine's modules share: its options, the catalog, the shard workers, the shards'
+ * runtimes and routers, and the iterator codec; and the lookups every operation starts with,
+ * which answer with Kinesis' errors.
+ */
+export class EngineContext {
+  private closedFlag = false;
+
+  constructor(
+    readonly options: ResolvedEngineOptions,
+    readonly catalog: Catalog,
+    readonly pool: WorkerPool,
+    readonly shards: ShardRegistry,
+    readonly iterators: ShardIterator,
+  ) {}
+
+  get closed(): boolean {
+    return this.closedFlag;
+  }
+
+  /** From now on every operation is refused with ClosedError. */
+  markClosed(): void {
+    this.closedFlag = true;
+  }
+
+  checkOpen(): void {
+    if (this.closedFlag) throw new ClosedError('the engine is closed');
+  }
+
+  /** The stream a request names, which must exist and not be being deleted. */
+  stream(request: StreamReference | undefined): StreamView {
+    this.checkOpen();
+    const name = streamNameOf(request);
+    const stream = this.catalog.get(name);
+    if (stream === undefined || stream.status === 'DELETING') throw new ResourceNotFoundException(`Stream ${name} under account ${ACCOUNT_ID} not found.`);
+    return stream;
+  }
+
+  /** The stream a request names, which must be ACTIVE (not resharding). */
+  activeStream(request: StreamReference): StreamView {
+    const stream = this.stream(request);
+    if (stream.status !== 'ACTIVE') throw new ResourceInUseException(`Stream ${stream.name} under account ${ACCOUNT_ID} is not ACTIVE (${stream.status}).`);
+    return stream;
+  }
+}

@@ -1,0 +1,131 @@
+import { SHARDS_PER_STREAM_MAX } from '../limits.js';
+import { InvalidArgumentException, LimitExceededException, ValidationException } from '../errors.js';
+import { initialHashKeyRanges, parseHashKey, type HashKeyRange } from '../streams/hash_key.js';
+import { checkInteger, streamArn } from '../streams/kinesis_shapes.js';
+import { isOpen } from '../streams/stream_records.js';
+import type { MergeShardsInput, SplitShardInput, UpdateShardCountInput, UpdateShardCountOutput } from '../streams/api_types.js';
+import type { ChildShardPlan, ShardView, StreamView } from './catalog.js';
+import type { EngineContext } from './engine_context.js';
+import { withinShardLimit } from './stream_admin.js';
+
+/*
+ * Resharding: SplitShard, MergeShards, UpdateShardCount, and ON_DEMAND's own splits. A split or
+ * merge runs these steps, each persisted before the next, so that a crash anywhere leaves a
+ * catalog that reopening completes (Engine.open seals what is closing, then ends the reshard):
+ *   1. the stream goes UPDATING, the children are recorded and the parents marked closing
+ *      (Catalog.beginReshard), and the catalog is saved;
+ *   2. the children are opened on their workers, and the stream is routed to them: puts from
+ *      here on go to the children;
+ *   3. each parent is sealed (ShardRegistry.seal): its worker stores what was routed to it
+ *      before, then refuses appends, so the parent's records keep lower sequence numbers than
+ *      any child's; the catalog records where it ends;
+ *   4. the stream is ACTIVE again (Catalog.endReshard), and the catalog is saved.
+ * Puts and reads go on throughout; a put that meets a parent sealed under it is routed again.
+ */
+
+/** ON_DEMAND splits a shard whose recent writes use this much of its capacity. */
+const ON_DEMAND_SPLIT_UTILIZATION = 0.8;
+
+export class Resharder {
+  constructor(private readonly context: EngineContext) {}
+
+  /** Splits an open shard at NewStartingHashKey: the parent closes, two children take its range. */
+  async splitShard(request: SplitShardInput): Promise<void> {
+    const stream = this.context.activeStream(request);
+    const parent = this.openShardOf(stream, request.ShardToSplit);
+    const split = parseHashKey(request.NewStartingHashKey, 'NewStartingHashKey');
+    if (split <= BigInt(parent.startingHashKey) || split > BigInt(parent.endingHashKey)) {
+      throw new InvalidArgumentException(`NewStartingHashKey ${request.NewStartingHashKey} must be above the shard's StartingHashKey and at most its EndingHashKey`);
+    }
+    await this.reshard(stream, [parent], [
+      { startingHashKey: BigInt(parent.startingHashKey), endingHashKey: split - 1n, parentShardId: parent.shardId },
+      { startingHashKey: split, endingHashKey: BigInt(parent.endingHashKey), parentShardId: parent.shardId },
+    ]);
+  }
+
+  /** Merges two open shards with adjacent hash key ranges into one child. */
+  async mergeShards(request: MergeShardsInput): Promise<void> {
+    const stream = this.context.activeStream(request);
+    const first = this.openShardOf(stream, request.ShardToMerge);
+    const second = this.openShardOf(stream, request.AdjacentShardToMerge);
+    const [low, high] = BigInt(first.startingHashKey) < BigInt(second.startingHashKey) ? [first, second] : [second, first];
+    if (BigInt(low.endingHashKey) + 1n !== BigInt(high.startingHashKey)) {
+      throw new InvalidArgumentException(`Shards ${first.shardId} and ${second.shardId} do not have adjacent hash key ranges`);
+    }
+    await this.reshard(stream, [first, second], [{ startingHashKey: BigInt(low.startingHashKey), endingHashKey: BigInt(high.endingHashKey), parentShardId: first.shardId, adjacentParentShardId: second.shardId }]);
+  }
+
+  /**
+   * UNIFORM_SCALING to TargetShardCount open shards of equal ranges (within half and double the
+   * current count, as Kinesis allows), done as Kinesis does it: real splits at every new
+   * boundary, then merges of the pieces inside each new range, so every child keeps at most
+   * two parents and the usual lineage.
+   */
+  async updateShardCount(request: UpdateShardCountInput): Promise<UpdateShardCountOutput> {
+    const stream = this.context.activeStream(request);
+    if (request.ScalingType !== 'UNIFORM_SCALING') throw new ValidationException('ScalingType must be UNIFORM_SCALING');
+    const current = stream.shards.filter(isOpen).length;
+    const target = withinShardLimit(checkInteger(request.TargetShardCount, 'TargetShardCount', 1, Number.MAX_SAFE_INTEGER));
+    if (target > 2 * current || target < Math.ceil(current / 2)) {
+      throw new LimitExceededException(`TargetShardCount ${target} must be from half (${Math.ceil(current / 2)}) to double (${2 * current}) the current ${current} open shards`);
+    }
+    const ranges = initialHashKeyRanges(target);
+    for (const boundary of ranges.slice(1).map((range) => range.startingHashKey)) {
+      const shard = stream.shards.find((candidate) => isOpen(candidate) && BigInt(candidate.startingHashKey) < boundary && boundary <= BigInt(candidate.endingHashKey));
+      if (shard !== undefined) await this.splitShard({ StreamName: stream.name, ShardToSplit: shard.shardId, NewStartingHashKey: boundary.toString() });
+    }
+    for (const range of ranges) {
+      for (let pieces = openShardsWithin(stream, range); pieces.length > 1; pieces = openShardsWithin(stream, range)) {
+        await this.mergeShards({ StreamName: stream.name, ShardToMerge: pieces[0]!.shardId, AdjacentShardToMerge: pieces[1]!.shardId });
+      }
+    }
+    return { StreamName: stream.name, StreamARN: streamArn(stream.name), CurrentShardCount: current, TargetShardCount: target };
+  }
+
+  /**
+   * ON_DEMAND: a shard whose admitted writes stay near its capacity (the throughput's decaying
+   * average, ~5 s) is split at the middle of its range, one split at a time per stream.
+   */
+  scaleOnDemand(stream: StreamView, shard: ShardView): void {
+    const { options, shards } = this.context;
+    if (stream.mode !== 'ON_DEMAND' || !options.enforceLimits || stream.status !== 'ACTIVE' || !isOpen(shard)) return;
+    if (shards.runtime(stream, shard).throughput.utilization(options.clock()) < ON_DEMAND_SPLIT_UTILIZATION) return;
+    if (stream.shards.filter(isOpen).length >= SHARDS_PER_STREAM_MAX) return;
+    const start = BigInt(shard.startingHashKey);
+    const end = BigInt(shard.endingHashKey);
+    if (end === start) return;
+    const middle = start + (end - start + 1n) / 2n;
+    void this.splitShard({ StreamName: stream.name, ShardToSplit: shard.shardId, NewStartingHashKey: middle.toString() }).catch(() => undefined);
+  }
+
+  /** The steps in this file's header. */
+  private async reshard(stream: StreamView, parents: ShardView[], children: ChildShardPlan[]): Promise<void> {
+    const { catalog, shards } = this.context;
+    if (stream.shards.filter(isOpen).length - parents.length + children.length > SHARDS_PER_STREAM_MAX) throw new LimitExceededException(`a stream has at most ${SHARDS_PER_STREAM_MAX} open shards`);
+    const opened = catalog.beginReshard(stream, parents, children);
+    await catalog.save();
+    try {
+      await Promise.all(opened.map((child) => shards.open(stream, child)));
+      shards.route(stream);
+      for (const parent of parents) await shards.seal(stream, parent);
+    } finally {
+      // A DeleteStream may have overtaken the reshard: the stream is then no longer ours to end.
+      if (catalog.get(stream.name) === stream && stream.status === 'UPDATING') {
+        catalog.endReshard(stream);
+        await catalog.save();
+      }
+    }
+  }
+
+  private openShardOf(stream: StreamView, shardId: string): ShardView {
+    const shard = this.context.catalog.shard(stream, shardId);
+    if (!isOpen(shard)) throw new InvalidArgumentException(`Shard ${shardId} in stream ${stream.name} is closed: a closed shard cannot be split or merged`);
+    return shard;
+  }
+}
+
+function openShardsWithin(stream: StreamView, range: HashKeyRange): ShardView[] {
+  return stream.shards
+    .filter((shard) => isOpen(shard) && BigInt(shard.startingHashKey) >= range.startingHashKey && BigInt(shard.endingHashKey) <= range.endingHashKey)
+    .sort((a, b) => (BigInt(a.startingHashKey) < BigInt(b.startingHashKey) ? -1 : 1));
+}

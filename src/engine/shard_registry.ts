@@ -1,0 +1,127 @@
+import type { ResolvedEngineOptions } from '../config.js';
+import { ResourceNotFoundException } from '../errors.js';
+import { HOUR_MS } from '../log/log_config.js';
+import { HASH_KEY_WORDS, HashKeyRouter, writeHashKeyWords, type HashKeyRange } from '../streams/hash_key.js';
+import { isOpen } from '../streams/stream_records.js';
+import type { WorkerPool } from '../workers/worker_pool.js';
+import type { Catalog, ShardView, StreamView } from './catalog.js';
+import { ShardRuntime } from './shard_runtime.js';
+
+/** An open shard as a stream's router holds it, with its range as routing words. */
+export interface RouteEntry extends HashKeyRange {
+  readonly shard: ShardView;
+  readonly startWords: Uint32Array;
+  readonly endWords: Uint32Array;
+}
+
+/**
+ * The shards the engine's thread has open (Kafka's LogManager, for shards): each one's runtime
+ * (reader, appender, throughput) and each stream's hash key router over its open shards. It
+ * opens a shard on its worker before the shard is visible, seals it (through the catalog) when
+ * a split or merge closes it, and routes a stream again when its open shards change.
+ */
+export class ShardRegistry {
+  private readonly runtimes = new Map<string, ShardRuntime>();
+  private readonly routers = new Map<string, HashKeyRouter<RouteEntry>>();
+
+  constructor(
+    private readonly catalog: Catalog,
+    private readonly pool: WorkerPool,
+    private readonly options: ResolvedEngineOptions,
+  ) {}
+
+  /** Opens a shard's log on its worker (recovering it if needed), then reads it here. */
+  async open(stream: StreamView, shard: ShardView): Promise<void> {
+    const key = ShardRuntime.keyOf(stream, shard);
+    const runtime = new ShardRuntime(stream, shard, this.catalog.shardDir(stream, shard), this.options, this.pool);
+    await this.pool.request({
+      kind: 'open',
+      shardKey: key,
+      dir: runtime.dir,
+      options: { ...this.options.log, retentionMs: stream.retentionHours * HOUR_MS },
+      committed: runtime.committed.shared,
+      sealed: !isOpen(shard),
+    });
+    runtime.startReading();
+    this.runtimes.set(key, runtime);
+  }
+
+  /** Stops appends to a closing shard and records where it ends (its EndingSequenceNumber). */
+  async seal(stream: StreamView, shard: ShardView): Promise<void> {
+    const key = ShardRuntime.keyOf(stream, shard);
+    // Puts routed to the shard before the router changed go out ahead of the seal.
+    this.runtimes.get(key)?.appender.flush();
+    const { endOffset } = await this.pool.request<{ endOffset: number }>({ kind: 'seal', shardKey: key });
+    this.catalog.sealShard(stream, shard, endOffset);
+    this.runtimes.get(key)?.committed.wake(); // subscriptions see the end now
+  }
+
+  /** Rebuilds the hash key router of a stream from its open shards. */
+  route(stream: StreamView): void {
+    this.routers.set(stream.name, new HashKeyRouter(stream.shards.filter(isOpen).map(routeEntry)));
+  }
+
+  /** The router of a stream that is open for puts. */
+  router(stream: StreamView): HashKeyRouter<RouteEntry> {
+    const router = this.routers.get(stream.name);
+    if (router === undefined) throw new ResourceNotFoundException(`Stream ${stream.name} is being deleted`);
+    return router;
+  }
+
+  runtime(stream: StreamView, shard: ShardView): ShardRuntime {
+    const runtime = this.runtimes.get(ShardRuntime.keyOf(stream, shard));
+    if (runtime === undefined) throw new ResourceNotFoundException(`Shard ${shard.shardId} is not available`);
+    return runtime;
+  }
+
+  /**
+   * The shards callers may see: a split or merge records its children in the catalog before
+   * opening them (so a crash in between can finish the job), and they appear once open.
+   */
+  visibleShards(stream: StreamView): ShardView[] {
+    return stream.shards.filter((shard) => this.runtimes.has(ShardRuntime.keyOf(stream, shard)));
+  }
+
+  /** The runtimes of a stream's open-here shards. */
+  runtimesOf(stream: StreamView): ShardRuntime[] {
+    return this.visibleShards(stream).map((shard) => this.runtime(stream, shard));
+  }
+
+  /** Stops routing to a stream and closes its shards, here and on their workers. */
+  async closeStream(stream: StreamView): Promise<void> {
+    this.routers.delete(stream.name);
+    for (const shard of stream.shards) {
+      const key = ShardRuntime.keyOf(stream, shard);
+      this.runtimes.get(key)?.close();
+      this.runtimes.delete(key);
+      await this.pool.request({ kind: 'close', shardKey: key });
+    }
+  }
+
+  /** Unmaps every shard's files (the engine is closing; the workers close the logs). */
+  closeAll(): void {
+    for (const runtime of this.runtimes.values()) runtime.close();
+  }
+}
+
+/** A shard's route, its range written out as words once, for routing and its check. */
+export function routeEntry(shard: ShardView): RouteEntry {
+  const entry = { startingHashKey: BigInt(shard.startingHashKey), endingHashKey: BigInt(shard.endingHashKey), shard, startWords: new Uint32Array(HASH_KEY_WORDS), endWords: new Uint32Array(HASH_KEY_WORDS) };
+  writeHashKeyWords(entry.startingHashKey, entry.startWords, 0);
+  writeHashKeyWords(entry.endingHashKey, entry.endWords, 0);
+  return entry;
+}
+
+/** Whether the entry's range holds the hash key words[at .. at + 3]: the check routing asserts. */
+export function holdsHashKey(entry: RouteEntry, words: Uint32Array, at: number): boolean {
+  return compareWords(entry.startWords, words, at) <= 0 && compareWords(entry.endWords, words, at) >= 0;
+}
+
+/** Compares a 4-word key with words[at .. at + 3], most significant word first. */
+function compareWords(key: Uint32Array, words: Uint32Array, at: number): number {
+  for (let w = 0; w < HASH_KEY_WORDS; w++) {
+    const difference = key[w]! - words[at + w]!;
+    if (difference !== 0) return difference;
+  }
+  return 0;
+}

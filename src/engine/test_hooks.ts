@@ -1,0 +1,27 @@
+import assert from 'node:assert/strict';
+import type { StreamReference } from '../streams/kinesis_shapes.js';
+
+/*
+ * Hooks for tests of the engine's supervision, off its public API: Engine.open attaches them,
+ * and only tests call them.
+ */
+
+export interface EngineTestHooks {
+  /** Kills the worker thread that owns a shard, as a crash would: it is replaced and its shards recover. */
+  crashWorkerOf(request: StreamReference & { readonly ShardId: string }): Promise<void>;
+}
+
+const hooks = new WeakMap<object, EngineTestHooks>();
+
+/** Called once by Engine.open. */
+export function attachTestHooks(engine: object, engineHooks: EngineTestHooks): void {
+  assert(!hooks.has(engine), 'an engine has one set of test hooks');
+  hooks.set(engine, engineHooks);
+}
+
+/** Kills the worker thread that owns the shard, as a crash would. */
+export function simulateWorkerCrash(engine: object, request: StreamReference & { readonly ShardId: string }): Promise<void> {
+  const engineHooks = hooks.get(engine);
+  assert(engineHooks !== undefined, 'not an engine made by Engine.open');
+  return engineHooks.crashWorkerOf(request);
+}
