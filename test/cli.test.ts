@@ -9,7 +9,7 @@ import { tempDir } from './helpers/temp_dir.js';
 // effect is checked on the server's engine, not only in the CLI's own output, and exit codes
 // are 0 (done), 1 (the operation failed) and 2 (bad usage).
 // Method: one real engine and server for the suite (startTestServer); every test runs the CLI
-// as a child process (node --import tsx src/cli.ts) against its --url, on streams of its own.
+// as a child process (node --import tsx src/cli/main.ts) against its --url, on streams of its own.
 // Nothing waits on a clock: long-running children (serve, tail) are awaited by their output.
 
 const COMMANDS = ['serve', 'create-stream', 'list-streams', 'describe', 'put', 'tail', 'split', 'merge'];

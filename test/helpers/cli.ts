@@ -4,13 +4,13 @@ import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 
 /*
- * The real `shardline` binary as child processes: `node --import tsx src/cli.ts ...`, run from
+ * The real `shardline` binary as child processes: `node --import tsx src/cli/main.ts ...`, run from
  * the repository root. Every child started here is killed by killAllClis() if it is still
  * running, so a failed test leaves no server or tail behind.
  */
 
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
+const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const running = new Set<ChildProcessWithoutNullStreams>();
 
 export interface CliResult {

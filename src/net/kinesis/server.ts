@@ -16,6 +16,7 @@ import { AuthError, checkAuthorization } from './auth.js';
 import { EVENT_STREAM_CONTENT_TYPE, encodeEvent, encodeException } from './event_stream.js';
 import { INPUT_SHAPES } from './input_shapes.js';
 import { readInput } from './input_validation.js';
+import { DEFAULT_KINESIS_PORT } from './port.js';
 import { JSON_FORMAT, WireSerializationError, formatFor, type WireFormat } from './wire.js';
 
 export interface KinesisHttpOptions {
@@ -28,7 +29,6 @@ export interface KinesisHttpOptions {
   readonly tls?: { readonly key: string | Buffer; readonly cert: string | Buffer };
 }
 
-export const DEFAULT_KINESIS_PORT = 4568;
 const TARGET_PREFIX = 'Kinesis_20131202.';
 /** Kinesis' largest request is a PutRecords of 5 MiB of data, base64 in JSON: about 7 MB. */
 const BODY_BYTES_MAX = 8 * 1024 * 1024;
