@@ -34,7 +34,12 @@ beforeAll(async () => {
   tarball = path.join(packDir.dir, `shardline-${VERSION}.tgz`);
 }, NPM_TIMEOUT_MS);
 
+/** Processes started by a child of ours (npm start's server): killed after each test if still there. */
+const grandchildren: number[] = [];
+
 afterEach(async () => {
+  // First: a grandchild holds its parent's output open, so the parent's 'close' waits for it.
+  for (const pid of grandchildren.splice(0)) if (isRunning(pid)) process.kill(pid, 'SIGKILL');
   await killAllClis();
 });
 
@@ -87,6 +92,15 @@ const SERVER_MODULES = [/\/dist\/engine\//, /\/dist\/workers\//, /\/dist\/native
 /** Modules only the client commands need. */
 const CLIENT_MODULES = [/\/dist\/client\//, /\/node_modules\/ws\//];
 
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function matching(imports: readonly string[], patterns: readonly RegExp[]): string[] {
   return imports.filter((url) => patterns.some((pattern) => pattern.test(url)));
 }
@@ -112,10 +126,17 @@ describe('the built CLI', { timeout: TEST_TIMEOUT_MS }, () => {
     expect(help.stdout).toContain('Usage: shardline');
   });
 
-  it('runs as npm start (serve)', async () => {
-    const started = await runProcess(['npm', 'start', '--silent', '--', '--help']);
-    expectDone(started);
-    expect(started.stdout).toContain('Usage: shardline serve');
+  it('serves as npm start, which a SIGTERM to npm stops cleanly', async () => {
+    const dataDir = tempDir();
+    const start = startCli(['--port', '0', '--kinesis-port', '0', '--data-dir', dataDir, '--workers', '1'], { cli: ['npm', 'start', '--silent', '--'] });
+    await start.waitForOutput(/^Kinesis HTTP API on /m);
+    // The server's pid, from its data directory's lock: killAllClis() knows only npm's.
+    const serverPid = Number(fs.readFileSync(path.join(dataDir, 'LOCK'), 'utf8'));
+    grandchildren.push(serverPid);
+    start.child.kill('SIGTERM');
+    expectDone(await start.exited());
+    expect(start.stdout()).toContain('shutting down\nstopped\n');
+    expect(isRunning(serverPid)).toBe(false);
   });
 
   it('serves from JavaScript alone: WebSocket, Kinesis HTTP, shard workers, verification', async () => {

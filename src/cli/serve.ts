@@ -51,9 +51,14 @@ export function addServeCommand(program: Command): void {
 
 async function serve(options: ServeOptions): Promise<void> {
   const tls = options.kinesis ? kinesisTls(options) : {};
-  const [{ Engine }, { ShardlineServer }, { KinesisHttpServer }] = await Promise.all([import('../engine/engine.js'), import('../net/server.js'), import('../net/kinesis/server.js')]);
   const dataDir = path.resolve(options.dataDir);
+  // The servers' modules load while the engine opens (its workers start and recover the shards
+  // on their own threads); a failed open leaves this promise unawaited, hence the catch.
+  const servers = Promise.all([import('../net/server.js'), import('../net/kinesis/server.js')]);
+  servers.catch(() => undefined);
+  const { Engine } = await import('../engine/engine.js');
   const engine = await Engine.open({ dataDir, fsync: options.fsync, enforceLimits: options.limits, ...(options.workers === undefined ? {} : { workers: options.workers }) });
+  const [{ ShardlineServer }, { KinesisHttpServer }] = await servers;
   let server: Awaited<ReturnType<typeof ShardlineServer.start>> | null = null;
   let kinesis: Awaited<ReturnType<typeof KinesisHttpServer.start>> | null = null;
   try {
