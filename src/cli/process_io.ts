@@ -1,4 +1,4 @@
-import { OutputClosedError } from './errors.js';
+import { OutputClosedError, OutputFailedError } from './errors.js';
 
 /**
  * Writes a line to stdout and waits until it is written: a slow reader bounds what we buffer,
@@ -9,7 +9,7 @@ export function writeLine(line: string): Promise<void> {
     process.stdout.write(`${line}\n`, (error) => {
       if (error === null || error === undefined) resolve();
       else if ((error as NodeJS.ErrnoException).code === 'EPIPE') reject(new OutputClosedError('stdout was closed', { cause: error }));
-      else reject(new Error(`cannot write to stdout: ${error.message}`, { cause: error }));
+      else reject(new OutputFailedError(`cannot write to stdout: ${error.message}`, { cause: error }));
     });
   });
 }
