@@ -1,3 +1,4 @@
+import { WORKERS_MAX } from './limits.js';
 import os from 'node:os';
 import { InvalidArgumentException } from './errors.js';
 import type { FsyncPolicy } from './log/log_config.js';
@@ -26,7 +27,6 @@ export interface ResolvedEngineOptions {
   readonly clock: () => number;
 }
 
-export const WORKERS_MAX = 64;
 
 export function resolveEngineOptions(options: EngineOptions): ResolvedEngineOptions {
   if (typeof options?.dataDir !== 'string' || options.dataDir.length === 0) throw new InvalidArgumentException('dataDir must be a non-empty path');

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Engine } from '../src/engine/engine.js';
-import { closedPort, killAllClis, runCli, startCli, type CliResult } from './helpers/cli.js';
+import { SOURCE_CLI, closedPort, killAllClis, runCli, runProcess, startCli, type CliResult } from './helpers/cli.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 import { tempDir } from './helpers/temp_dir.js';
 
@@ -9,7 +9,7 @@ import { tempDir } from './helpers/temp_dir.js';
 // effect is checked on the server's engine, not only in the CLI's own output, and exit codes
 // are 0 (done), 1 (the operation failed) and 2 (bad usage).
 // Method: one real engine and server for the suite (startTestServer); every test runs the CLI
-// as a child process (node --import tsx src/cli.ts) against its --url, on streams of its own.
+// as a child process (node --import tsx src/cli/main.ts) against its --url, on streams of its own.
 // Nothing waits on a clock: long-running children (serve, tail) are awaited by their output.
 
 const COMMANDS = ['serve', 'create-stream', 'list-streams', 'describe', 'put', 'tail', 'split', 'merge'];
@@ -315,6 +315,13 @@ describe('errors', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
     const result = await runCli(['list-streams', '--url', `ws://127.0.0.1:${port}/`]);
     expect(result.code).toBe(1);
     expectOneLineError(result, new RegExp(`^shardline: cannot connect to ws://127\\.0\\.0\\.1:${port}/: .*ECONNREFUSED`));
+  });
+
+  it('a stdout that cannot be written (/dev/full: ENOSPC) is a one-line error, exit 1', async () => {
+    await createStream('cli-full-stdout');
+    const result = await runProcess(['bash', '-c', '"$@" > /dev/full', 'bash', ...SOURCE_CLI, 'list-streams', '--url', url]);
+    expect(result.code).toBe(1);
+    expectOneLineError(result, /^shardline: cannot write to stdout: .*ENOSPC/);
   });
 
   it('bad usage exits 2 with a one-line error', async () => {

@@ -4,13 +4,18 @@ import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 
 /*
- * The real `shardline` binary as child processes: `node --import tsx src/cli.ts ...`, run from
- * the repository root. Every child started here is killed by killAllClis() if it is still
- * running, so a failed test leaves no server or tail behind.
+ * The real `shardline` binary as child processes: by default `node --import tsx src/cli/main.ts
+ * ...`, run from the repository root; `cli` runs another one (the built dist/cli/main.js, an
+ * installed bin). Other programs (npm, tar) run the same way through startProcess. Every child
+ * started here is killed by killAllClis() if it is still running, so a failed test leaves no
+ * server or tail behind.
  */
 
-const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
+export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+/** The CLI from its TypeScript sources, as the tests of its commands run it. */
+export const SOURCE_CLI: readonly string[] = [process.execPath, '--import', 'tsx', fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))];
+/** The CLI as `npm run build` writes it and package.json's bin names it. */
+export const BUILT_CLI_FILE = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 const running = new Set<ChildProcessWithoutNullStreams>();
 
 export interface CliResult {
@@ -25,6 +30,10 @@ export interface CliOptions {
   readonly input?: string;
   /** Added to the environment; SHARDLINE_URL is removed unless given here. */
   readonly env?: Record<string, string>;
+  /** The program and its leading arguments. Default SOURCE_CLI. */
+  readonly cli?: readonly string[];
+  /** Default the repository root. */
+  readonly cwd?: string;
 }
 
 /** A running CLI whose output is gathered as it comes. */
@@ -39,9 +48,21 @@ export interface CliProcess {
 }
 
 export function startCli(args: readonly string[], options: CliOptions = {}): CliProcess {
-  const env: NodeJS.ProcessEnv = { ...process.env, ...options.env };
-  if (options.env?.SHARDLINE_URL === undefined) delete env.SHARDLINE_URL;
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: REPO_ROOT, env, stdio: 'pipe' });
+  return startProcess([...(options.cli ?? SOURCE_CLI), ...args], options);
+}
+
+/** Runs the CLI to its end. */
+export function runCli(args: readonly string[], options: CliOptions = {}): Promise<CliResult> {
+  return startCli(args, options).exited();
+}
+
+/** Runs `command` (a program and its arguments) to its end. */
+export function runProcess(command: readonly string[], options: Omit<CliOptions, 'cli'> = {}): Promise<CliResult> {
+  return startProcess(command, options).exited();
+}
+
+function startProcess(command: readonly string[], options: Omit<CliOptions, 'cli'>): CliProcess {
+  const child = spawn(command[0]!, command.slice(1), { cwd: options.cwd ?? REPO_ROOT, env: childEnv(options.env), stdio: 'pipe' });
   running.add(child);
   let stdout = '';
   let stderr = '';
@@ -68,7 +89,7 @@ export function startCli(args: readonly string[], options: CliOptions = {}): Cli
         const check = (): void => {
           const match = stdout.match(pattern);
           if (match !== null) resolve(match);
-          else if (!running.has(child)) reject(new Error(`shardline ${args.join(' ')} exited before printing ${String(pattern)}; stdout: ${stdout}; stderr: ${stderr}`));
+          else if (!running.has(child)) reject(new Error(`${command.join(' ')} exited before printing ${String(pattern)}; stdout: ${stdout}; stderr: ${stderr}`));
           else return;
           changed.delete(check);
         };
@@ -78,9 +99,14 @@ export function startCli(args: readonly string[], options: CliOptions = {}): Cli
   };
 }
 
-/** Runs the CLI to its end. */
-export function runCli(args: readonly string[], options: CliOptions = {}): Promise<CliResult> {
-  return startCli(args, options).exited();
+/**
+ * The environment a user's shell would give: without SHARDLINE_URL (unless `extra` sets it)
+ * and without the npm_* variables of `npm test`, which a child npm would take as its config.
+ */
+function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(process.env)) if (!name.startsWith('npm_') && name !== 'SHARDLINE_URL') env[name] = value;
+  return { ...env, ...extra };
 }
 
 /** Kills every child still running (afterEach / afterAll). */

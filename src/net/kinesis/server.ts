@@ -18,6 +18,7 @@ import { type CorsHeaders, corsHeaders, isPreflight, preflightHeaders } from './
 import { EVENT_STREAM_CONTENT_TYPE, encodeEvent, encodeException } from './event_stream.js';
 import { INPUT_SHAPES } from '../../streams/input_shapes.js';
 import { readInput } from '../../streams/input_validation.js';
+import { DEFAULT_KINESIS_PORT } from './port.js';
 import { type Request, type Response, readBody, whenRead } from './request_body.js';
 import { JSON_FORMAT, formatFor, type WireFormat } from './wire.js';
 
@@ -31,7 +32,6 @@ export interface KinesisHttpOptions {
   readonly tls?: { readonly key: string | Buffer; readonly cert: string | Buffer };
 }
 
-export const DEFAULT_KINESIS_PORT = 4568;
 const TARGET_PREFIX = 'Kinesis_20131202.';
 /** The HTTP/2 connection preface starts "PRI * HTTP/2.0"; no HTTP/1.1 method starts "PRI". */
 const H2_PREFACE_START = Buffer.from('PRI');

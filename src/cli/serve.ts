@@ -1,0 +1,109 @@
+import { WORKERS_MAX } from '../limits.js';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Option, type Command } from 'commander';
+import type { FsyncPolicy } from '../log/log_config.js';
+import { DEFAULT_KINESIS_PORT } from '../net/kinesis/port.js';
+import { DEFAULT_PORT } from '../net/protocol.js';
+import { OptionsConflictError } from './errors.js';
+import { PORT_MAX, integerIn, parseFsync } from './options.js';
+import { untilSignal } from './process_io.js';
+
+/*
+ * `shardline serve`: an engine on a data directory behind the WebSocket server and the Kinesis
+ * HTTP API, until SIGINT or SIGTERM. The engine and the servers are imported when the command
+ * runs, so the client commands never load the native addon, uWS, http2 or cbor.
+ */
+
+interface ServeOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly dataDir: string;
+  readonly fsync: FsyncPolicy;
+  readonly limits: boolean;
+  readonly workers?: number;
+  /** false with --no-kinesis. */
+  readonly kinesis: boolean;
+  readonly kinesisPort: number;
+  readonly kinesisTlsCert?: string;
+  readonly kinesisTlsKey?: string;
+}
+
+/** Exit code of a second signal: the shutdown did not finish. */
+const EXIT_FORCED = 1;
+
+export function addServeCommand(program: Command): void {
+  program
+    .command('serve')
+    .description('run an engine on a data directory behind the WebSocket server, until SIGINT or SIGTERM')
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .addOption(new Option('--port <port>', 'port to listen on (0 picks a free one)').argParser(integerIn(0, PORT_MAX)).default(DEFAULT_PORT))
+    .option('--data-dir <dir>', 'where streams live', './shardline-data')
+    .addOption(new Option('--fsync <policy>', 'always, never, or an fdatasync interval in ms').argParser(parseFsync).default('always'))
+    .option('--no-limits', "turn off Kinesis' per-shard throughput limits")
+    .addOption(new Option('--workers <count>', 'shard worker threads (default: cores - 1)').argParser(integerIn(1, WORKERS_MAX)))
+    .addOption(new Option('--kinesis-port <port>', 'port of the Kinesis HTTP API, HTTP/1.1 and h2c (0 picks a free one)').argParser(integerIn(0, PORT_MAX)).default(DEFAULT_KINESIS_PORT))
+    .option('--no-kinesis', 'do not serve the Kinesis HTTP API')
+    .option('--kinesis-tls-cert <file>', 'PEM certificate: the Kinesis API on https:// (HTTP/2 or HTTP/1.1 by ALPN)')
+    .option('--kinesis-tls-key <file>', 'PEM private key for --kinesis-tls-cert')
+    .action((options: ServeOptions) => serve(options));
+}
+
+async function serve(options: ServeOptions): Promise<void> {
+  const tls = options.kinesis ? kinesisTls(options) : {};
+  const dataDir = path.resolve(options.dataDir);
+  // The servers' modules load while the engine opens (its workers start and recover the shards
+  // on their own threads); a failed open leaves this promise unawaited, hence the catch.
+  const servers = Promise.all([import('../net/server.js'), import('../net/kinesis/server.js')]);
+  servers.catch(() => undefined);
+  const { Engine } = await import('../engine/engine.js');
+  const engine = await Engine.open({ dataDir, fsync: options.fsync, enforceLimits: options.limits, ...(options.workers === undefined ? {} : { workers: options.workers }) });
+  const [{ ShardlineServer }, { KinesisHttpServer }] = await servers;
+  let server: Awaited<ReturnType<typeof ShardlineServer.start>> | null = null;
+  let kinesis: Awaited<ReturnType<typeof KinesisHttpServer.start>> | null = null;
+  try {
+    server = await ShardlineServer.start({ engine, host: options.host, port: options.port });
+    if (options.kinesis) kinesis = await KinesisHttpServer.start({ engine, host: options.host, port: options.kinesisPort, ...tls });
+  } catch (error) {
+    await server?.stop();
+    await engine.close();
+    throw error;
+  }
+  // The handlers go in before the banner: a script that waits for the banner may signal at once.
+  const stop = untilSignal();
+  printBanner(server.url, kinesis?.url ?? null, dataDir);
+  await stop.signal;
+  stop.dispose();
+  process.stdout.write('shutting down\n');
+  forceExitOnSecondSignal();
+  await kinesis?.stop();
+  await server.stop();
+  await engine.close();
+  process.stdout.write('stopped\n');
+}
+
+/** Both TLS files or neither; read before anything listens, so a bad path fails at once. */
+function kinesisTls(options: ServeOptions): { tls?: { key: Buffer; cert: Buffer } } {
+  const { kinesisTlsCert: cert, kinesisTlsKey: key } = options;
+  if (cert === undefined && key === undefined) return {};
+  if (cert === undefined || key === undefined) throw new OptionsConflictError('--kinesis-tls-cert and --kinesis-tls-key go together');
+  return { tls: { cert: fs.readFileSync(cert), key: fs.readFileSync(key) } };
+}
+
+function printBanner(url: string, kinesisUrl: string | null, dataDir: string): void {
+  const lines = [`shardline listening on ${url} (data in ${dataDir})`];
+  if (kinesisUrl !== null) lines.push(`Kinesis HTTP API on ${kinesisUrl} (AWS SDKs: endpoint '${kinesisUrl}')`);
+  lines.push(`connect: import { connect } from 'shardline/client'; await connect('${url}')`, `try:     npx shardline list-streams --url ${url}`, '');
+  // One write, so a reader never sees half of the banner.
+  process.stdout.write(lines.join('\n'));
+}
+
+/** A graceful stop waits for writes in flight; a second Ctrl-C is the way out of a stuck one. */
+function forceExitOnSecondSignal(): void {
+  const force = (): void => {
+    process.stderr.write('shardline: second signal: exiting without a clean shutdown\n');
+    process.exit(EXIT_FORCED);
+  };
+  process.once('SIGINT', force);
+  process.once('SIGTERM', force);
+}
