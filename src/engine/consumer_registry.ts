@@ -1,6 +1,6 @@
-import { CONSUMERS_PER_STREAM_MAX } from '../limits.js';
+import { CONSUMERS_PER_STREAM_MAX, LIST_CONSUMERS_PAGE_DEFAULT } from '../limits.js';
 import { LimitExceededException, ResourceInUseException, ResourceNotFoundException } from '../errors.js';
-import { checkInteger, checkName, streamArn } from '../streams/kinesis_shapes.js';
+import { streamArn } from '../streams/kinesis_shapes.js';
 import type { ConsumerRecord } from '../streams/stream_records.js';
 import type {
   ConsumerDescription,
@@ -33,7 +33,7 @@ export class ConsumerRegistry {
 
   async register(request: RegisterStreamConsumerInput): Promise<RegisterStreamConsumerOutput> {
     const stream = this.context.stream({ StreamARN: request?.StreamARN });
-    const name = checkName(request.ConsumerName, 'ConsumerName');
+    const name = request.ConsumerName;
     if (stream.consumers.some((consumer) => consumer.consumerName === name)) throw new ResourceInUseException(`Consumer ${name} already exists`);
     if (stream.consumers.length >= CONSUMERS_PER_STREAM_MAX) throw new LimitExceededException(`a stream has at most ${CONSUMERS_PER_STREAM_MAX} consumers`);
     const createdAtMs = this.context.options.clock();
@@ -58,7 +58,7 @@ export class ConsumerRegistry {
 
   list(request: ListStreamConsumersInput): ListStreamConsumersOutput {
     const stream = this.context.stream({ StreamARN: request?.StreamARN });
-    const max = request.MaxResults === undefined ? 100 : checkInteger(request.MaxResults, 'MaxResults', 1, 10_000);
+    const max = request.MaxResults ?? LIST_CONSUMERS_PAGE_DEFAULT;
     const after = request.NextToken;
     const consumers = stream.consumers.filter((consumer) => after === undefined || consumer.consumerName > after).sort((a, b) => (a.consumerName < b.consumerName ? -1 : 1));
     const page = consumers.slice(0, max);

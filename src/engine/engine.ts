@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { resolveEngineOptions, type EngineOptions } from '../config.js';
 import type { StreamReference } from '../streams/kinesis_shapes.js';
+import { checkRequest } from '../streams/request_check.js';
 import { ShardIterator } from '../streams/shard_iterator.js';
 import { WorkerPool } from '../workers/worker_pool.js';
 import type * as api from '../streams/api_types.js';
@@ -35,8 +36,10 @@ const SECRET_FILE = 'iterator-secret';
  *
  * The class is a facade: opening and closing are here, each operation is one line handing the
  * request to the module that owns it (stream_admin, stream_settings, put_path, read_path,
- * subscriptions, resharder, consumer_registry, verifier). Requests and responses are the types
- * of api_types.ts.
+ * subscriptions, resharder, consumer_registry, verifier), after the one request validation of
+ * every door (src/streams/request_check.ts): the Kinesis input shape of the operation, so an
+ * embedded, WebSocket and HTTP caller get the same checks in AWS's words. Requests and responses
+ * are the types of src/streams/api_types.ts.
  */
 export class Engine {
   private readonly admin: StreamAdmin;
@@ -62,7 +65,7 @@ export class Engine {
     this.verifier = new Verifier(context);
     attachDataPath(this, {
       putEncoded: (request) => this.puts.putEncoded(request),
-      getRecordsRaw: (request) => this.reads.getRecordsRaw(request),
+      getRecordsRaw: (request) => this.reads.getRecordsRaw(checkRequest('GetRecords', request)),
       subscribeRaw: (request, onStart) => this.subscriptions.subscribeRaw(request, onStart),
     });
     attachTestHooks(this, { crashWorkerOf: (request) => this.crashWorkerOf(request) });
@@ -109,48 +112,48 @@ export class Engine {
 
   // ---- streams ----
 
-  createStream(request: api.CreateStreamInput): Promise<void> {
-    return this.admin.createStream(request);
+  async createStream(request: api.CreateStreamInput): Promise<void> {
+    return this.admin.createStream(checkRequest('CreateStream', request));
   }
 
-  deleteStream(request: api.DeleteStreamInput): Promise<void> {
-    return this.admin.deleteStream(request);
+  async deleteStream(request: api.DeleteStreamInput): Promise<void> {
+    return this.admin.deleteStream(checkRequest('DeleteStream', request));
   }
 
   describeStreamSummary(request: StreamReference): api.DescribeStreamSummaryOutput {
-    return this.admin.describeStreamSummary(request);
+    return this.admin.describeStreamSummary(checkRequest('DescribeStreamSummary', request));
   }
 
   describeStream(request: api.DescribeStreamInput): api.DescribeStreamOutput {
-    return this.admin.describeStream(request);
+    return this.admin.describeStream(checkRequest('DescribeStream', request));
   }
 
   listStreams(request: api.ListStreamsInput = {}): api.ListStreamsOutput {
-    return this.admin.listStreams(request);
+    return this.admin.listStreams(checkRequest('ListStreams', request));
   }
 
   listShards(request: api.ListShardsInput): api.ListShardsOutput {
-    return this.admin.listShards(request);
+    return this.admin.listShards(checkRequest('ListShards', request));
   }
 
   // ---- records ----
 
-  putRecord(request: api.PutRecordInput): Promise<api.PutRecordOutput> {
-    return this.puts.putRecord(request);
+  async putRecord(request: api.PutRecordInput): Promise<api.PutRecordOutput> {
+    return this.puts.putRecord(checkRequest('PutRecord', request));
   }
 
   /** Each entry succeeds or fails on its own; records to one shard keep their order. */
-  putRecords(request: api.PutRecordsInput): Promise<api.PutRecordsOutput> {
-    return this.puts.putRecords(request);
+  async putRecords(request: api.PutRecordsInput): Promise<api.PutRecordsOutput> {
+    return this.puts.putRecords(checkRequest('PutRecords', request));
   }
 
-  getShardIterator(request: api.GetShardIteratorInput): Promise<api.GetShardIteratorOutput> {
-    return this.reads.getShardIterator(request);
+  async getShardIterator(request: api.GetShardIteratorInput): Promise<api.GetShardIteratorOutput> {
+    return this.reads.getShardIterator(checkRequest('GetShardIterator', request));
   }
 
   /** At most Limit (10,000) records and 10 MiB; at a closed shard's end, ChildShards instead of NextShardIterator. */
   getRecords(request: api.GetRecordsInput): api.GetRecordsResult {
-    return this.reads.getRecords(request);
+    return this.reads.getRecords(checkRequest('GetRecords', request));
   }
 
   /**
@@ -163,67 +166,67 @@ export class Engine {
 
   // ---- resharding ----
 
-  splitShard(request: api.SplitShardInput): Promise<void> {
-    return this.resharder.splitShard(request);
+  async splitShard(request: api.SplitShardInput): Promise<void> {
+    return this.resharder.splitShard(checkRequest('SplitShard', request));
   }
 
-  mergeShards(request: api.MergeShardsInput): Promise<void> {
-    return this.resharder.mergeShards(request);
+  async mergeShards(request: api.MergeShardsInput): Promise<void> {
+    return this.resharder.mergeShards(checkRequest('MergeShards', request));
   }
 
-  updateShardCount(request: api.UpdateShardCountInput): Promise<api.UpdateShardCountOutput> {
-    return this.resharder.updateShardCount(request);
+  async updateShardCount(request: api.UpdateShardCountInput): Promise<api.UpdateShardCountOutput> {
+    return this.resharder.updateShardCount(checkRequest('UpdateShardCount', request));
   }
 
   // ---- stream settings ----
 
-  increaseStreamRetentionPeriod(request: api.RetentionPeriodInput): Promise<void> {
-    return this.settings.increaseRetention(request);
+  async increaseStreamRetentionPeriod(request: api.RetentionPeriodInput): Promise<void> {
+    return this.settings.increaseRetention(checkRequest('IncreaseStreamRetentionPeriod', request));
   }
 
-  decreaseStreamRetentionPeriod(request: api.RetentionPeriodInput): Promise<void> {
-    return this.settings.decreaseRetention(request);
+  async decreaseStreamRetentionPeriod(request: api.RetentionPeriodInput): Promise<void> {
+    return this.settings.decreaseRetention(checkRequest('DecreaseStreamRetentionPeriod', request));
   }
 
-  updateStreamMode(request: api.UpdateStreamModeInput): Promise<void> {
-    return this.settings.updateStreamMode(request);
+  async updateStreamMode(request: api.UpdateStreamModeInput): Promise<void> {
+    return this.settings.updateStreamMode(checkRequest('UpdateStreamMode', request));
   }
 
-  addTagsToStream(request: api.AddTagsToStreamInput): Promise<void> {
-    return this.settings.addTags(request);
+  async addTagsToStream(request: api.AddTagsToStreamInput): Promise<void> {
+    return this.settings.addTags(checkRequest('AddTagsToStream', request));
   }
 
-  removeTagsFromStream(request: api.RemoveTagsFromStreamInput): Promise<void> {
-    return this.settings.removeTags(request);
+  async removeTagsFromStream(request: api.RemoveTagsFromStreamInput): Promise<void> {
+    return this.settings.removeTags(checkRequest('RemoveTagsFromStream', request));
   }
 
   listTagsForStream(request: api.ListTagsForStreamInput): api.ListTagsForStreamOutput {
-    return this.settings.listTags(request);
+    return this.settings.listTags(checkRequest('ListTagsForStream', request));
   }
 
   // ---- enhanced fan-out consumers ----
 
-  registerStreamConsumer(request: api.RegisterStreamConsumerInput): Promise<api.RegisterStreamConsumerOutput> {
-    return this.consumers.register(request);
+  async registerStreamConsumer(request: api.RegisterStreamConsumerInput): Promise<api.RegisterStreamConsumerOutput> {
+    return this.consumers.register(checkRequest('RegisterStreamConsumer', request));
   }
 
-  deregisterStreamConsumer(request: api.ConsumerReference): Promise<void> {
-    return this.consumers.deregister(request);
+  async deregisterStreamConsumer(request: api.ConsumerReference): Promise<void> {
+    return this.consumers.deregister(checkRequest('DeregisterStreamConsumer', request));
   }
 
   describeStreamConsumer(request: api.ConsumerReference): api.DescribeStreamConsumerOutput {
-    return this.consumers.describe(request);
+    return this.consumers.describe(checkRequest('DescribeStreamConsumer', request));
   }
 
   listStreamConsumers(request: api.ListStreamConsumersInput): api.ListStreamConsumersOutput {
-    return this.consumers.list(request);
+    return this.consumers.list(checkRequest('ListStreamConsumers', request));
   }
 
   // ---- verification ----
 
   /** Verifies the checksum and fields of every stored batch of a stream (see verifier.ts). */
-  verifyStream(request: StreamReference): Promise<api.VerifyStreamOutput> {
-    return this.verifier.verifyStream(request);
+  async verifyStream(request: StreamReference): Promise<api.VerifyStreamOutput> {
+    return this.verifier.verifyStream(checkRequest('VerifyStream', request));
   }
 
   /** Opens every shard again, finishes interrupted reshardings and deletions. */

@@ -1,6 +1,6 @@
 import { GET_RECORDS_RECORDS_MAX } from '../limits.js';
 import { InvalidArgumentException, ProvisionedThroughputExceededException, ResourceNotFoundException, ValidationException } from '../errors.js';
-import { ACCOUNT_ID, checkInteger } from '../streams/kinesis_shapes.js';
+import { ACCOUNT_ID } from '../streams/kinesis_shapes.js';
 import { SequenceNumberRun, decodeSequenceNumber } from '../streams/sequence_number.js';
 import type { ChildShard, GetRecordsInput, GetRecordsResult, GetShardIteratorInput, GetShardIteratorOutput, IteratorType, KinesisRecord } from '../streams/api_types.js';
 import type { ShardView, StreamView } from './catalog.js';
@@ -86,7 +86,7 @@ export class ReadPath {
     const { options, iterators } = this.context;
     const nowMs = options.clock();
     const position = iterators.decode(request?.ShardIterator, nowMs);
-    const limit = request.Limit === undefined ? GET_RECORDS_RECORDS_MAX : checkInteger(request.Limit, 'Limit', 1, GET_RECORDS_RECORDS_MAX);
+    const limit = request.Limit ?? GET_RECORDS_RECORDS_MAX;
     const stream = this.context.catalog.live(position.streamId);
     if (stream === undefined) throw new ResourceNotFoundException('the stream of this ShardIterator no longer exists');
     const shard = stream.shards.find((candidate) => candidate.serial === position.shardSerial);

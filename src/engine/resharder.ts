@@ -1,7 +1,7 @@
 import { SHARDS_PER_STREAM_MAX } from '../limits.js';
-import { InvalidArgumentException, LimitExceededException, ValidationException } from '../errors.js';
+import { InvalidArgumentException, LimitExceededException } from '../errors.js';
 import { initialHashKeyRanges, parseHashKey, type HashKeyRange } from '../streams/hash_key.js';
-import { checkInteger, streamArn } from '../streams/kinesis_shapes.js';
+import { streamArn } from '../streams/kinesis_shapes.js';
 import { isOpen } from '../streams/stream_records.js';
 import type { MergeShardsInput, SplitShardInput, UpdateShardCountInput, UpdateShardCountOutput } from '../streams/api_types.js';
 import type { ChildShardPlan, ShardView, StreamView } from './catalog.js';
@@ -63,9 +63,8 @@ export class Resharder {
    */
   async updateShardCount(request: UpdateShardCountInput): Promise<UpdateShardCountOutput> {
     const stream = this.context.activeStream(request);
-    if (request.ScalingType !== 'UNIFORM_SCALING') throw new ValidationException('ScalingType must be UNIFORM_SCALING');
     const current = stream.shards.filter(isOpen).length;
-    const target = withinShardLimit(checkInteger(request.TargetShardCount, 'TargetShardCount', 1, Number.MAX_SAFE_INTEGER));
+    const target = withinShardLimit(request.TargetShardCount);
     if (target > 2 * current || target < Math.ceil(current / 2)) {
       throw new LimitExceededException(`TargetShardCount ${target} must be from half (${Math.ceil(current / 2)}) to double (${2 * current}) the current ${current} open shards`);
     }

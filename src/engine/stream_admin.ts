@@ -1,8 +1,8 @@
-import { ON_DEMAND_INITIAL_SHARDS, SHARDS_PER_STREAM_MAX, STREAMS_MAX } from '../limits.js';
+import { DESCRIBE_STREAM_SHARDS_DEFAULT, LIST_SHARDS_PAGE_DEFAULT, LIST_STREAMS_PAGE_DEFAULT, ON_DEMAND_INITIAL_SHARDS, SHARDS_PER_STREAM_MAX, STREAMS_MAX } from '../limits.js';
 import fs from 'node:fs';
 import { InvalidArgumentException, LimitExceededException, ResourceInUseException, ValidationException } from '../errors.js';
-import { ACCOUNT_ID, checkInteger, checkName, streamArn, toKinesisShard } from '../streams/kinesis_shapes.js';
-import { isOpen } from '../streams/stream_records.js';
+import { ACCOUNT_ID, streamArn, toKinesisShard } from '../streams/kinesis_shapes.js';
+import { isOpen, type StreamMode } from '../streams/stream_records.js';
 import type {
   CreateStreamInput,
   DeleteStreamInput,
@@ -18,9 +18,15 @@ import type {
 } from '../streams/api_types.js';
 import type { ShardView, StreamView } from './catalog.js';
 import type { EngineContext } from './engine_context.js';
-import { checkTags } from './stream_settings.js';
+import { withinTagLimit } from './stream_settings.js';
 
 /** Kinesis' account shard limit is ours per stream: asking for more is a limit, not bad input. */
+/** A stream created without ShardCount: ON_DEMAND starts at 4 shards; PROVISIONED must say. */
+function shardCountOf(mode: StreamMode): number {
+  if (mode === 'ON_DEMAND') return ON_DEMAND_INITIAL_SHARDS;
+  throw new ValidationException("1 validation error detected: Value null at 'shardCount' failed to satisfy constraint: Member must not be null");
+}
+
 export function withinShardLimit(shardCount: number): number {
   if (shardCount > SHARDS_PER_STREAM_MAX) throw new LimitExceededException(`a stream has at most ${SHARDS_PER_STREAM_MAX} open shards, ${shardCount} were asked for`);
   return shardCount;
@@ -43,11 +49,10 @@ export class StreamAdmin {
   async createStream(request: CreateStreamInput): Promise<void> {
     const { catalog, shards, options } = this.context;
     this.context.checkOpen();
-    const name = checkName(request?.StreamName, 'StreamName');
-    const tags = checkTags({ ...request.Tags });
+    const name = request.StreamName;
+    const tags = withinTagLimit({ ...request.Tags });
     const mode = request.StreamModeDetails?.StreamMode ?? 'PROVISIONED';
-    if (mode !== 'PROVISIONED' && mode !== 'ON_DEMAND') throw new ValidationException(`StreamMode must be PROVISIONED or ON_DEMAND`);
-    const shardCount = mode === 'ON_DEMAND' && request.ShardCount === undefined ? ON_DEMAND_INITIAL_SHARDS : withinShardLimit(checkInteger(request.ShardCount, 'ShardCount', 1, Number.MAX_SAFE_INTEGER));
+    const shardCount = withinShardLimit(request.ShardCount ?? shardCountOf(mode));
     if (catalog.get(name) !== undefined) throw new ResourceInUseException(`Stream ${name} under account ${ACCOUNT_ID} already exists.`);
     if (catalog.all().length >= STREAMS_MAX) throw new LimitExceededException(`at most ${STREAMS_MAX} streams`);
     const stream = catalog.create(name, shardCount, mode, options.clock(), tags);
@@ -88,7 +93,7 @@ export class StreamAdmin {
 
   describeStream(request: DescribeStreamInput): DescribeStreamOutput {
     const stream = this.context.stream(request);
-    const limit = request.Limit === undefined ? 100 : checkInteger(request.Limit, 'Limit', 1, 10_000);
+    const limit = request.Limit ?? DESCRIBE_STREAM_SHARDS_DEFAULT;
     const after = request.ExclusiveStartShardId;
     const shards = this.context.shards.visibleShards(stream).filter((shard) => after === undefined || shard.shardId > after);
     return { StreamDescription: { ...streamHeader(stream), Shards: shards.slice(0, limit).map(toKinesisShard), HasMoreShards: shards.length > limit } };
@@ -96,7 +101,7 @@ export class StreamAdmin {
 
   listStreams(request: ListStreamsInput = {}): ListStreamsOutput {
     this.context.checkOpen();
-    const limit = request.Limit === undefined ? 100 : checkInteger(request.Limit, 'Limit', 1, 10_000);
+    const limit = request.Limit ?? LIST_STREAMS_PAGE_DEFAULT;
     const after = request.NextToken ?? request.ExclusiveStartStreamName;
     const streams = this.context.catalog
       .all()
@@ -115,7 +120,7 @@ export class StreamAdmin {
   listShards(request: ListShardsInput): ListShardsOutput {
     checkListShardsToken(request);
     const stream = this.context.stream(request.NextToken === undefined ? request : { StreamName: request.NextToken.split('/')[0] });
-    const max = request.MaxResults === undefined ? 1000 : checkInteger(request.MaxResults, 'MaxResults', 1, 10_000);
+    const max = request.MaxResults ?? LIST_SHARDS_PAGE_DEFAULT;
     const after = request.NextToken?.split('/')[1] ?? request.ExclusiveStartShardId ?? (request.ShardFilter?.Type === 'AFTER_SHARD_ID' ? request.ShardFilter.ShardId : undefined);
     const shards = this.filterShards(stream, request.ShardFilter?.Type).filter((shard) => after === undefined || shard.shardId > after);
     const page = shards.slice(0, max);

@@ -1,27 +1,22 @@
 import { RETENTION_HOURS_MAX, RETENTION_HOURS_MIN, TAGS_PER_STREAM_MAX } from '../limits.js';
-import { InvalidArgumentException, LimitExceededException, ValidationException } from '../errors.js';
+import { InvalidArgumentException, LimitExceededException } from '../errors.js';
 import { HOUR_MS } from '../log/log_config.js';
-import { checkInteger } from '../streams/kinesis_shapes.js';
 import type { AddTagsToStreamInput, ListTagsForStreamInput, ListTagsForStreamOutput, RemoveTagsFromStreamInput, RetentionPeriodInput, UpdateStreamModeInput } from '../streams/api_types.js';
 import type { StreamView } from './catalog.js';
 import type { EngineContext } from './engine_context.js';
 import { ShardRuntime } from './shard_runtime.js';
 
-/** Checked tags, at most TAGS_PER_STREAM_MAX of them. */
-export function checkTags(tags: Record<string, string>): Record<string, string> {
-  for (const [key, value] of Object.entries(tags)) checkTag(key, value);
+/**
+ * A stream's tags, at most TAGS_PER_STREAM_MAX of them: a limit, not bad input (each tag's
+ * length and characters are the request validation's).
+ */
+export function withinTagLimit(tags: Record<string, string>): Record<string, string> {
   if (Object.keys(tags).length > TAGS_PER_STREAM_MAX) throw new LimitExceededException(`a stream has at most ${TAGS_PER_STREAM_MAX} tags`);
   return tags;
 }
 
-function checkTag(key: string, value: unknown): void {
-  if (key.length < 1 || key.length > 128) throw new ValidationException(`tag key ${JSON.stringify(key)} must be 1 to 128 characters`);
-  if (typeof value !== 'string' || value.length > 256) throw new ValidationException(`tag ${JSON.stringify(key)}: the value must be a string of at most 256 characters`);
-}
-
-/** The retention bounds are AWS's InvalidArgumentExceptions, in its words. */
-function retentionHours(value: unknown): number {
-  const hours = checkInteger(value, 'RetentionPeriodHours', Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+/** The retention bounds are the model's prose, AWS's InvalidArgumentExceptions in its words. */
+function retentionHours(hours: number): number {
   if (hours < RETENTION_HOURS_MIN) throw new InvalidArgumentException(`Minimum allowed retention period is ${RETENTION_HOURS_MIN} hours. Requested retention period (${hours} hours) is too short.`);
   if (hours > RETENTION_HOURS_MAX) throw new InvalidArgumentException(`Maximum allowed retention period is ${RETENTION_HOURS_MAX} hours. Requested retention period (${hours} hours) is too long.`);
   return hours;
@@ -47,8 +42,7 @@ export class StreamSettings {
 
   async updateStreamMode(request: UpdateStreamModeInput): Promise<void> {
     const stream = this.context.activeStream({ StreamARN: request?.StreamARN });
-    const mode = request.StreamModeDetails?.StreamMode;
-    if (mode !== 'PROVISIONED' && mode !== 'ON_DEMAND') throw new ValidationException('StreamMode must be PROVISIONED or ON_DEMAND');
+    const mode = request.StreamModeDetails.StreamMode;
     this.context.catalog.setMode(stream, mode);
     await this.context.catalog.save();
     for (const runtime of this.context.shards.runtimesOf(stream)) runtime.throughput.setMode(mode, this.context.options.clock());
@@ -56,23 +50,19 @@ export class StreamSettings {
 
   async addTags(request: AddTagsToStreamInput): Promise<void> {
     const stream = this.context.stream(request);
-    if (Object.keys(request.Tags ?? {}).length === 0) throw new ValidationException('Tags must hold at least one tag');
-    this.context.catalog.setTags(stream, checkTags({ ...stream.tags, ...request.Tags }));
+    this.context.catalog.setTags(stream, withinTagLimit({ ...stream.tags, ...request.Tags }));
     await this.context.catalog.save();
   }
 
   async removeTags(request: RemoveTagsFromStreamInput): Promise<void> {
     const stream = this.context.stream(request);
-    if (!Array.isArray(request.TagKeys) || request.TagKeys.length === 0 || request.TagKeys.length > TAGS_PER_STREAM_MAX) {
-      throw new ValidationException(`TagKeys must hold 1 to ${TAGS_PER_STREAM_MAX} keys`);
-    }
     this.context.catalog.setTags(stream, Object.fromEntries(Object.entries(stream.tags).filter(([key]) => !request.TagKeys.includes(key))));
     await this.context.catalog.save();
   }
 
   listTags(request: ListTagsForStreamInput): ListTagsForStreamOutput {
     const stream = this.context.stream(request);
-    const limit = request.Limit === undefined ? 50 : checkInteger(request.Limit, 'Limit', 1, 50);
+    const limit = request.Limit ?? TAGS_PER_STREAM_MAX;
     const keys = Object.keys(stream.tags)
       .sort()
       .filter((key) => request.ExclusiveStartTagKey === undefined || key > request.ExclusiveStartTagKey);

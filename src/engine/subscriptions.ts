@@ -1,3 +1,4 @@
+import { checkRequest } from '../streams/request_check.js';
 import { GET_RECORDS_RECORDS_MAX } from '../limits.js';
 import { encodeSequenceNumber } from '../streams/sequence_number.js';
 import type { ConsumerRecord } from '../streams/stream_records.js';
@@ -81,11 +82,14 @@ export class Subscriptions {
   }
 
   /**
-   * Looks up the consumer first (so a deregistered one is ResourceNotFoundException, not the
-   * 5-second rule), then the shard and the starting position; a dry run stops there. Then the
-   * subscription is claimed, and given back if its start cannot be resolved.
+   * Checks the request (the request validation of every door, here so that it runs as the
+   * generator's first step, as every other refusal does), looks up the consumer first (so a
+   * deregistered one is ResourceNotFoundException, not the 5-second rule), then the shard and
+   * the starting position; a dry run stops there. Then the subscription is claimed, and given
+   * back if its start cannot be resolved.
    */
   private async start(request: SubscribeToShardRequest): Promise<Started> {
+    checkRequest('SubscribeToShard', request);
     const { stream, consumer } = this.consumers.lookup({ ConsumerARN: request?.ConsumerARN });
     const shard = this.context.catalog.shard(stream, request.ShardId);
     const runtime = this.context.shards.runtime(stream, shard);

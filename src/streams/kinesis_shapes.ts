@@ -49,13 +49,6 @@ export function streamNameOf(request: StreamReference | undefined): string {
   return byArn;
 }
 
-export function checkInteger(value: unknown, field: string, min: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
-    throw new ValidationException(`${field} must be an integer from ${min} to ${max}, got ${String(value)}`);
-  }
-  return value;
-}
-
 export function toKinesisShard(shard: ShardRecord): KinesisShard {
   return {
     ShardId: shard.shardId,

@@ -80,7 +80,7 @@ describe('Engine: the Kinesis rules of every door', () => {
   it('checks a dry run of a subscription without taking the 5 seconds', async () => {
     const arn = await consumer('dry');
     await expect(firstEvent({ ConsumerARN: arn, ShardId: SHARD, StartingPosition: { Type: 'LATEST' }, DryRun: true })).rejects.toBeInstanceOf(DryRunOperationException);
-    await expect(firstEvent({ ConsumerARN: arn, ShardId: SHARD, StartingPosition: { Type: 'AT_SEQUENCE_NUMBER', SequenceNumber: 'x' }, DryRun: true })).rejects.toBeInstanceOf(InvalidArgumentException);
+    await expect(firstEvent({ ConsumerARN: arn, ShardId: SHARD, StartingPosition: { Type: 'AT_SEQUENCE_NUMBER', SequenceNumber: 'x' }, DryRun: true })).rejects.toBeInstanceOf(ValidationException);
     await engine.putRecord({ StreamName: STREAM, PartitionKey: 'k', Data: Buffer.from('pushed') });
     expect(await firstEvent({ ConsumerARN: arn, ShardId: SHARD, StartingPosition: { Type: 'TRIM_HORIZON' } })).toMatchObject({ Records: [{ PartitionKey: 'k' }] });
   });
@@ -109,11 +109,15 @@ describe('Engine: the Kinesis rules of every door', () => {
     await expect(engine.getShardIterator({ StreamName: STREAM, ShardId: SHARD, ShardIteratorType: 'AT_TIMESTAMP', Timestamp: now })).resolves.toHaveProperty('ShardIterator');
   });
 
-  it('names PutRecord\'s members as PutRecord has them, and PutRecords\' entries by number', async () => {
+  it('names PutRecord\'s members as PutRecord has them, and PutRecords\' entries by number, in AWS\'s words', async () => {
     const tooLong = 'k'.repeat(257);
-    await expect(engine.putRecord({ StreamName: STREAM, PartitionKey: tooLong, Data: Buffer.from('x') })).rejects.toThrow(new ValidationException('PartitionKey must be 1 to 256 characters'));
-    await expect(engine.putRecords({ StreamName: STREAM, Records: [{ PartitionKey: 'k', Data: Buffer.from('x') }, { PartitionKey: tooLong, Data: Buffer.from('x') }] })).rejects.toThrow(new ValidationException('Records.2.PartitionKey must be 1 to 256 characters'));
-    await expect(engine.putRecord({ StreamName: STREAM, PartitionKey: 'k', ExplicitHashKey: '-1', Data: Buffer.from('x') })).rejects.toThrow(/^ExplicitHashKey must be/);
+    const tooLongAt = (path: string): ValidationException =>
+      new ValidationException(`1 validation error detected: Value '${tooLong}' at '${path}' failed to satisfy constraint: Member must have length less than or equal to 256`);
+    await expect(engine.putRecord({ StreamName: STREAM, PartitionKey: tooLong, Data: Buffer.from('x') })).rejects.toThrow(tooLongAt('partitionKey'));
+    await expect(engine.putRecords({ StreamName: STREAM, Records: [{ PartitionKey: 'k', Data: Buffer.from('x') }, { PartitionKey: tooLong, Data: Buffer.from('x') }] })).rejects.toThrow(tooLongAt('records.2.member.partitionKey'));
+    await expect(engine.putRecord({ StreamName: STREAM, PartitionKey: 'k', ExplicitHashKey: '-1', Data: Buffer.from('x') })).rejects.toThrow(/at 'explicitHashKey' failed to satisfy constraint/);
+    const aboveMax = (1n << 128n).toString();
+    await expect(engine.putRecord({ StreamName: STREAM, PartitionKey: 'k', ExplicitHashKey: aboveMax, Data: Buffer.from('x') })).rejects.toThrow(/^ExplicitHashKey /);
   });
 
   it('keeps wire-only and test-only methods off the public surface', () => {

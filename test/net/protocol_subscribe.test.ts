@@ -67,7 +67,7 @@ describe('protocol: SUBSCRIBE, CANCEL and END', () => {
     const request = (id: number, ConsumerARN: string, StartingPosition: SubscribeRequest['StartingPosition']): Uint8Array => encodeSubscribe(id, { ConsumerARN, ShardId: SHARD, StartingPosition });
     const latest = (await socket.exchange(request(10, consumerARN, { Type: 'LATEST' })))[0];
     const atSecond = (await socket.exchange(request(11, secondARN, { Type: 'AT_SEQUENCE_NUMBER', SequenceNumber: sequenceNumbers[1]! }), 2)).map(describeFrame);
-    const unknown = (await socket.exchange(encodeSubscribe(12, { ConsumerARN: `${consumerARN}x`, ShardId: SHARD, StartingPosition: { Type: 'LATEST' } })))[0];
+    const unknown = (await socket.exchange(encodeSubscribe(12, { ConsumerARN: consumerARN.replace("/consumer/c:", "/consumer/unknown:"), ShardId: SHARD, StartingPosition: { Type: 'LATEST' } })))[0];
     await socket.close();
     expect(describeFrame(latest)).toEqual({ opcode: Opcode.SUBSCRIBED, requestId: 10, shardSerial: 0, startOffset: 3 });
     expect(atSecond).toEqual([
@@ -83,7 +83,7 @@ describe('protocol: SUBSCRIBE, CANCEL and END', () => {
     const subscription = await client.subscribeToShard({ ConsumerARN: consumerARN, ShardId: SHARD, StartingPosition: { Type: 'LATEST' } });
     expect({ shardId: subscription.shardId, continuation: subscription.continuationSequenceNumber }).toEqual({ shardId: SHARD, continuation: last });
     subscription.cancel();
-    await expect(client.subscribeToShard({ ConsumerARN: `${consumerARN}x`, ShardId: SHARD, StartingPosition: { Type: 'LATEST' } })).rejects.toBeInstanceOf(ResourceNotFoundException);
+    await expect(client.subscribeToShard({ ConsumerARN: consumerARN.replace("/consumer/c:", "/consumer/unknown:"), ShardId: SHARD, StartingPosition: { Type: 'LATEST' } })).rejects.toBeInstanceOf(ResourceNotFoundException);
     await expect(client.subscribeToShard({ ConsumerARN: consumerARN, ShardId: SHARD, StartingPosition: { Type: 'AT_SEQUENCE_NUMBER', SequenceNumber: '1' } })).rejects.toBeInstanceOf(InvalidArgumentException);
   });
 
