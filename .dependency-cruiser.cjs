@@ -23,7 +23,11 @@ module.exports = {
     layer('workers-hold-threads-only', '^src/workers/', '^src/(engine|net|client|cli/|cli\\.ts)'),
     layer('engine-knows-no-door', '^src/(engine|config\\.ts)', '^src/(net|client|cli/|cli\\.ts)'),
     layer('net-is-a-door', '^src/net/', '^src/(client|cli|workers|index|native)'),
-    layer('client-talks-over-the-wire', '^src/client/', '^src/(engine|workers|log/(?!batch_format|key_text)|index|native|cli/|cli\\.ts|net/(?!protocol|messages/))'),
+    layer(
+      'client-talks-over-the-wire',
+      '^src/client/',
+      '^src/(engine|workers|log/(?!batch_format|key_text)|index|native|cli/|cli\\.ts|net/(?!protocol|messages/))',
+    ),
     {
       name: 'browser-safe-codecs',
       severity: 'error',

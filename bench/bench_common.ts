@@ -100,7 +100,9 @@ export class Progress {
     const recordsPerSec = (records - this.lastRecords) / seconds;
     const mbPerSec = (bytes - this.lastBytes) / MB / seconds;
     const latency = latencyUs < 0 ? '' : `, last latency ${latencyUs.toFixed(0)} us`;
-    console.log(`  ${this.label}: ${((now - this.start) / 1000).toFixed(1)} s, ${Math.round(recordsPerSec)} records/s, ${mbPerSec.toFixed(1)} MB/s${latency}`);
+    console.log(
+      `  ${this.label}: ${((now - this.start) / 1000).toFixed(1)} s, ${Math.round(recordsPerSec)} records/s, ${mbPerSec.toFixed(1)} MB/s${latency}`,
+    );
     this.nextPrint = now + PROGRESS_EVERY_MS;
     this.lastTime = now;
     this.lastRecords = records;

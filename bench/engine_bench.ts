@@ -76,7 +76,12 @@ function readConfig(): Config {
   };
 }
 
-async function withEngine<T>(root: string, name: string, options: { fsync: FsyncPolicy; enforceLimits: boolean }, run: (engine: Engine) => Promise<T>): Promise<T> {
+async function withEngine<T>(
+  root: string,
+  name: string,
+  options: { fsync: FsyncPolicy; enforceLimits: boolean },
+  run: (engine: Engine) => Promise<T>,
+): Promise<T> {
   const dataDir = path.join(root, name);
   const engine = await Engine.open({ dataDir, ...options });
   try {
@@ -104,11 +109,19 @@ interface ThroughputFigures {
 function putRequests(recordBytes: number): PutRecordsRequestEntry[][] {
   const data = patternBytes(recordBytes);
   const requests = PARTITION_KEYS / RECORDS_PER_PUT;
-  return Array.from({ length: requests }, (_, r) => Array.from({ length: RECORDS_PER_PUT }, (_, i) => ({ PartitionKey: `pk-${r * RECORDS_PER_PUT + i}`, Data: data })));
+  return Array.from({ length: requests }, (_, r) =>
+    Array.from({ length: RECORDS_PER_PUT }, (_, i) => ({ PartitionKey: `pk-${r * RECORDS_PER_PUT + i}`, Data: data })),
+  );
 }
 
 /** Keeps `window` putRecords in flight for `seconds`, cycling through the requests. */
-async function putFor(engine: Engine, requests: PutRecordsRequestEntry[][], window: number, seconds: number, label: string | null): Promise<{ records: number; seconds: number; latency: LatencySummary }> {
+async function putFor(
+  engine: Engine,
+  requests: PutRecordsRequestEntry[][],
+  window: number,
+  seconds: number,
+  label: string | null,
+): Promise<{ records: number; seconds: number; latency: LatencySummary }> {
   const histogram = latencyHistogram();
   const progress = label === null ? null : new Progress(label);
   const recordBytes = requests[0]![0]!.Data.length;
@@ -120,7 +133,8 @@ async function putFor(engine: Engine, requests: PutRecordsRequestEntry[][], wind
     while (performance.now() < deadline) {
       const sent = performance.now();
       const result = await engine.putRecords({ StreamName: STREAM, Records: requests[next++ % requests.length]! });
-      if (result.FailedRecordCount > 0) throw new Error(`${result.FailedRecordCount} records failed: ${JSON.stringify(result.Records.find((r) => 'ErrorCode' in r))}`);
+      if (result.FailedRecordCount > 0)
+        throw new Error(`${result.FailedRecordCount} records failed: ${JSON.stringify(result.Records.find((r) => 'ErrorCode' in r))}`);
       histogram.recordValue(Math.max(1, Math.round((performance.now() - sent) * 1000)));
       records += RECORDS_PER_PUT;
       progress?.tick(records, records * recordBytes);
@@ -131,7 +145,13 @@ async function putFor(engine: Engine, requests: PutRecordsRequestEntry[][], wind
   return { records, seconds: elapsed, latency: summarizeHistogram(histogram) };
 }
 
-async function throughputPhase(root: string, shards: number, recordBytes: number, fsync: FsyncPolicy, config: Config): Promise<ThroughputFigures> {
+async function throughputPhase(
+  root: string,
+  shards: number,
+  recordBytes: number,
+  fsync: FsyncPolicy,
+  config: Config,
+): Promise<ThroughputFigures> {
   const label = `put ${recordBytes} B x ${shards} shards, fsync ${String(fsync)}`;
   return withEngine(root, `put-${shards}-${recordBytes}-${String(fsync)}`, { fsync, enforceLimits: false }, async (engine) => {
     await engine.createStream({ StreamName: STREAM, ShardCount: shards });
@@ -148,7 +168,9 @@ async function throughputPhase(root: string, shards: number, recordBytes: number
       dataMBps: round1((run.records * recordBytes) / MB / run.seconds),
       putLatency: run.latency,
     };
-    console.log(`${label}: ${figures.recordsPerSec} records/s, ${figures.dataMBps} MB/s; ${formatLatency('putRecords latency', run.latency)}`);
+    console.log(
+      `${label}: ${figures.recordsPerSec} records/s, ${figures.dataMBps} MB/s; ${formatLatency('putRecords latency', run.latency)}`,
+    );
     return figures;
   });
 }
@@ -200,17 +222,27 @@ async function limitPhase(root: string, recordBytes: number, limit: 'records' | 
         await Promise.all(
           hashKeys.map(async (hashKey, shard) => {
             for (let sent = 0; sent < count; sent += RECORDS_PER_PUT) {
-              const records = Array.from({ length: Math.min(RECORDS_PER_PUT, count - sent) }, () => ({ PartitionKey: key, Data: data, ExplicitHashKey: hashKey }));
+              const records = Array.from({ length: Math.min(RECORDS_PER_PUT, count - sent) }, () => ({
+                PartitionKey: key,
+                Data: data,
+                ExplicitHashKey: hashKey,
+              }));
               const result = await engine.putRecords({ StreamName: STREAM, Records: records });
               const ok = records.length - result.FailedRecordCount;
               acceptedTotal += ok;
-              throttled += result.Records.filter((r) => 'ErrorCode' in r && r.ErrorCode === 'ProvisionedThroughputExceededException').length;
+              throttled += result.Records.filter(
+                (r) => 'ErrorCode' in r && r.ErrorCode === 'ProvisionedThroughputExceededException',
+              ).length;
               if (measuring) accepted[shard] = accepted[shard]! + ok;
             }
           }),
         );
       }
-      if (measuring) progress.tick(accepted.reduce((a, b) => a + b, 0), accepted.reduce((a, b) => a + b, 0) * payloadBytes);
+      if (measuring)
+        progress.tick(
+          accepted.reduce((a, b) => a + b, 0),
+          accepted.reduce((a, b) => a + b, 0) * payloadBytes,
+        );
       await new Promise((resolve) => setTimeout(resolve, LIMIT_TICK_MS));
     }
     const seconds = (performance.now() - measureFrom) / 1000;
@@ -228,7 +260,9 @@ async function limitPhase(root: string, recordBytes: number, limit: 'records' | 
       acceptedTotal,
       readBack,
     };
-    console.log(`PROVISIONED ${recordBytes} B: accepted ${figures.acceptedRecordsPerSecPerShard.join(', ')} records/s per shard (${figures.acceptedBytesPerSecPerShard.join(', ')} B/s), ratio to the ${limit} limit ${figures.ratioToLimit.join(', ')}; ${throttled} throttled; ${readBack} of ${acceptedTotal} accepted read back`);
+    console.log(
+      `PROVISIONED ${recordBytes} B: accepted ${figures.acceptedRecordsPerSecPerShard.join(', ')} records/s per shard (${figures.acceptedBytesPerSecPerShard.join(', ')} B/s), ratio to the ${limit} limit ${figures.ratioToLimit.join(', ')}; ${throttled} throttled; ${readBack} of ${acceptedTotal} accepted read back`,
+    );
     return figures;
   });
 }
@@ -237,7 +271,11 @@ async function limitPhase(root: string, recordBytes: number, limit: 'records' | 
 async function countRecords(engine: Engine): Promise<number> {
   let total = 0;
   for (const shard of engine.listShards({ StreamName: STREAM }).Shards) {
-    let { ShardIterator } = await engine.getShardIterator({ StreamName: STREAM, ShardId: shard.ShardId, ShardIteratorType: 'TRIM_HORIZON' });
+    let { ShardIterator } = await engine.getShardIterator({
+      StreamName: STREAM,
+      ShardId: shard.ShardId,
+      ShardIteratorType: 'TRIM_HORIZON',
+    });
     for (let calls = 0; calls < 100_000; calls++) {
       // GetRecords is limited to 5 calls/s and 2 MiB/s per shard on a PROVISIONED stream.
       await new Promise((resolve) => setTimeout(resolve, 210));
@@ -283,7 +321,11 @@ async function latencyPhase(root: string, fsync: FsyncPolicy, config: Config): P
     const progress = new Progress(label);
     let received = 0;
     let lastLatencyUs = 0;
-    const subscription = engine.subscribeToShard({ ConsumerARN: Consumer.ConsumerARN, ShardId: 'shardId-000000000000', StartingPosition: { Type: 'TRIM_HORIZON' } });
+    const subscription = engine.subscribeToShard({
+      ConsumerARN: Consumer.ConsumerARN,
+      ShardId: 'shardId-000000000000',
+      StartingPosition: { Type: 'TRIM_HORIZON' },
+    });
     const consumed = (async () => {
       for await (const event of subscription) {
         const now = performance.now();
@@ -311,7 +353,8 @@ async function latencyPhase(root: string, fsync: FsyncPolicy, config: Config): P
           data.writeUInt32LE(sent, 8);
           records.push({ PartitionKey: `p${sent % 100}`, Data: data });
         }
-        for (let at = 0; at < records.length; at += RECORDS_PER_PUT) puts.push(engine.putRecords({ StreamName: STREAM, Records: records.slice(at, at + RECORDS_PER_PUT) }));
+        for (let at = 0; at < records.length; at += RECORDS_PER_PUT)
+          puts.push(engine.putRecords({ StreamName: STREAM, Records: records.slice(at, at + RECORDS_PER_PUT) }));
       }
       // setImmediate, not a timer: a timer's 1 ms+ granularity would add up to a tick of
       // latency to every record; this checks again after each turn of the event loop.
@@ -331,7 +374,10 @@ async function latencyPhase(root: string, fsync: FsyncPolicy, config: Config): P
  * hops (to the shard's worker, and its commit back through the shared committed position).
  */
 async function threadFloorPhase(config: Config): Promise<LatencySummary> {
-  const worker = new Worker("require('node:worker_threads').parentPort.on('message', (m) => require('node:worker_threads').parentPort.postMessage(m));", { eval: true });
+  const worker = new Worker(
+    "require('node:worker_threads').parentPort.on('message', (m) => require('node:worker_threads').parentPort.postMessage(m));",
+    { eval: true },
+  );
   const histogram = latencyHistogram();
   const rate = config.latencyRate;
   const total = Math.round(rate * (LATENCY_WARMUP_SECONDS + config.latencySeconds));
@@ -345,7 +391,7 @@ async function threadFloorPhase(config: Config): Promise<LatencySummary> {
     }
   });
   const start = performance.now();
-  for (let sent = 0; sent < total; ) {
+  for (let sent = 0; sent < total;) {
     const due = Math.min(total, Math.floor(((performance.now() - start) / 1000) * rate));
     const batch = [];
     for (; sent < due; sent++) batch.push({ intended: start + (sent * 1000) / rate, index: sent });
@@ -380,9 +426,15 @@ async function main(): Promise<void> {
   const root = fs.mkdtempSync(path.join(config.rootDir, 'shardline-engine-bench-'));
   const env = { ...environment(root), workers: Math.max(1, os.availableParallelism() - 1) };
   echoEnvironment('shardline engine benchmark', env);
-  console.log(`  throughput: ${RECORDS_PER_PUT} records per putRecords, ${config.window} in flight, ${PARTITION_KEYS} partition keys, ${config.seconds} s a phase after ${WARMUP_SECONDS} s warm-up, limits off`);
-  console.log(`  limits: ${LIMIT_SHARDS} PROVISIONED shards offered ${LIMIT_OVERLOAD}x their limit, ${config.limitSeconds} s measured after ${LIMIT_WARMUP_SECONDS} s`);
-  console.log(`  latency: ${config.latencyRate} records/s of 100 B, open loop, ${config.latencySeconds} s after ${LATENCY_WARMUP_SECONDS} s warm-up, 1 shard, one subscriber`);
+  console.log(
+    `  throughput: ${RECORDS_PER_PUT} records per putRecords, ${config.window} in flight, ${PARTITION_KEYS} partition keys, ${config.seconds} s a phase after ${WARMUP_SECONDS} s warm-up, limits off`,
+  );
+  console.log(
+    `  limits: ${LIMIT_SHARDS} PROVISIONED shards offered ${LIMIT_OVERLOAD}x their limit, ${config.limitSeconds} s measured after ${LIMIT_WARMUP_SECONDS} s`,
+  );
+  console.log(
+    `  latency: ${config.latencyRate} records/s of 100 B, open loop, ${config.latencySeconds} s after ${LATENCY_WARMUP_SECONDS} s warm-up, 1 shard, one subscriber`,
+  );
   try {
     const throughput: ThroughputFigures[] = [];
     for (const recordBytes of [100, KIB]) {
@@ -395,7 +447,10 @@ async function main(): Promise<void> {
     const targets = targetsOf(throughput, limits, latency);
     for (const [name, met] of Object.entries(targets)) console.log(`target ${name}: ${met ? 'met' : 'MISSED'}`);
     const { rootDir: _rootDir, ...shownConfig } = config;
-    finish({ bench: 'engine', mbBytes: MB, config: shownConfig, environment: env, throughput, limits, latency, threadFloor, targets }, config.jsonPath);
+    finish(
+      { bench: 'engine', mbBytes: MB, config: shownConfig, environment: env, throughput, limits, latency, threadFloor, targets },
+      config.jsonPath,
+    );
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
   }

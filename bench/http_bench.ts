@@ -20,13 +20,32 @@ import path from 'node:path';
 import { KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { startKinesalite } from '../scripts/peers.js';
-import { MB, echoEnvironment, envNumber, environment, finish, formatLatency, jsonPathArg, latencyHistogram, napUntil, ratio, round1, summarizeHistogram, yieldToLoop, type LatencySummary } from './bench_common.js';
+import {
+  MB,
+  echoEnvironment,
+  envNumber,
+  environment,
+  finish,
+  formatLatency,
+  jsonPathArg,
+  latencyHistogram,
+  napUntil,
+  ratio,
+  round1,
+  summarizeHistogram,
+  yieldToLoop,
+  type LatencySummary,
+} from './bench_common.js';
 import { startBenchServer } from './bench_server.js';
 
 const RECORDS_PER_PUT = 500;
 const RECORD_BYTES = 100;
 const SHARDS = 4;
-const SIGNED_HEADERS = { 'content-type': 'application/x-amz-json-1.1', 'x-amz-date': '20261201T000000Z', authorization: 'AWS4-HMAC-SHA256 Credential=bench/20261201/us-east-1/kinesis/aws4_request, SignedHeaders=host;x-amz-date, Signature=00' };
+const SIGNED_HEADERS = {
+  'content-type': 'application/x-amz-json-1.1',
+  'x-amz-date': '20261201T000000Z',
+  authorization: 'AWS4-HMAC-SHA256 Credential=bench/20261201/us-east-1/kinesis/aws4_request, SignedHeaders=host;x-amz-date, Signature=00',
+};
 const POLL_EMPTY_WAIT_MS = 1;
 
 const config = {
@@ -60,30 +79,47 @@ type Send = (operation: string, body: string) => Promise<Record<string, unknown>
 
 function http1Sender(port: number): { send: Send; close: () => void } {
   const agent = new http.Agent({ keepAlive: true, maxSockets: config.window });
-  const send: Send = (operation, body) => new Promise((resolve, reject) => {
-    const request = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/', agent, headers: { ...SIGNED_HEADERS, 'x-amz-target': `Kinesis_20131202.${operation}` } }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () => settle(response.statusCode ?? 0, Buffer.concat(chunks), resolve, reject));
+  const send: Send = (operation, body) =>
+    new Promise((resolve, reject) => {
+      const request = http.request(
+        {
+          host: '127.0.0.1',
+          port,
+          method: 'POST',
+          path: '/',
+          agent,
+          headers: { ...SIGNED_HEADERS, 'x-amz-target': `Kinesis_20131202.${operation}` },
+        },
+        (response) => {
+          const chunks: Buffer[] = [];
+          response.on('data', (chunk: Buffer) => chunks.push(chunk));
+          response.on('end', () => settle(response.statusCode ?? 0, Buffer.concat(chunks), resolve, reject));
+        },
+      );
+      request.on('error', reject);
+      request.end(body);
     });
-    request.on('error', reject);
-    request.end(body);
-  });
   return { send, close: () => agent.destroy() };
 }
 
 function http2Sender(port: number): { send: Send; close: () => void } {
   const session = http2.connect(`http://127.0.0.1:${port}`);
-  const send: Send = (operation, body) => new Promise((resolve, reject) => {
-    const stream = session.request({ ':method': 'POST', ':path': '/', ...SIGNED_HEADERS, 'x-amz-target': `Kinesis_20131202.${operation}` });
-    const chunks: Buffer[] = [];
-    let status = 0;
-    stream.on('response', (headers) => (status = Number(headers[':status'])));
-    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-    stream.on('end', () => settle(status, Buffer.concat(chunks), resolve, reject));
-    stream.on('error', reject);
-    stream.end(body);
-  });
+  const send: Send = (operation, body) =>
+    new Promise((resolve, reject) => {
+      const stream = session.request({
+        ':method': 'POST',
+        ':path': '/',
+        ...SIGNED_HEADERS,
+        'x-amz-target': `Kinesis_20131202.${operation}`,
+      });
+      const chunks: Buffer[] = [];
+      let status = 0;
+      stream.on('response', (headers) => (status = Number(headers[':status'])));
+      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+      stream.on('end', () => settle(status, Buffer.concat(chunks), resolve, reject));
+      stream.on('error', reject);
+      stream.end(body);
+    });
   return { send, close: () => session.close() };
 }
 
@@ -97,7 +133,13 @@ function settle(status: number, body: Buffer, resolve: (value: Record<string, un
 
 function putBody(stream: string, batch: number): string {
   const data = Buffer.alloc(RECORD_BYTES, batch & 0xff).toString('base64');
-  return JSON.stringify({ StreamName: stream, Records: Array.from({ length: RECORDS_PER_PUT }, (_, i) => ({ PartitionKey: `pk-${(batch * RECORDS_PER_PUT + i) % 10_000}`, Data: data })) });
+  return JSON.stringify({
+    StreamName: stream,
+    Records: Array.from({ length: RECORDS_PER_PUT }, (_, i) => ({
+      PartitionKey: `pk-${(batch * RECORDS_PER_PUT + i) % 10_000}`,
+      Data: data,
+    })),
+  });
 }
 
 /** WINDOW lanes, each sending its next put when the last is answered, for `seconds`. */
@@ -117,7 +159,15 @@ async function putThroughput(put: (batch: number) => Promise<void>): Promise<num
 }
 
 function sdkClient(target: Target): KinesisClient {
-  return new KinesisClient({ endpoint: `http://127.0.0.1:${target.port}`, region: 'us-east-1', credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' }, maxAttempts: 1, ...(target.http2 ? {} : { requestHandler: new NodeHttpHandler({ httpAgent: new http.Agent({ keepAlive: true, maxSockets: config.window }) }) }) });
+  return new KinesisClient({
+    endpoint: `http://127.0.0.1:${target.port}`,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
+    maxAttempts: 1,
+    ...(target.http2
+      ? {}
+      : { requestHandler: new NodeHttpHandler({ httpAgent: new http.Agent({ keepAlive: true, maxSockets: config.window }) }) }),
+  });
 }
 
 async function sdkPuts(target: Target, stream: string): Promise<number> {
@@ -147,15 +197,24 @@ async function getThroughput(send: Send, stream: string): Promise<{ recordsPerSe
   const { Shards } = (await send('ListShards', JSON.stringify({ StreamName: stream }))) as { Shards: Array<{ ShardId: string }> };
   const start = performance.now();
   let records = 0;
-  await Promise.all(Shards.map(async (shard) => {
-    let { ShardIterator: iterator } = (await send('GetShardIterator', JSON.stringify({ StreamName: stream, ShardId: shard.ShardId, ShardIteratorType: 'TRIM_HORIZON' }))) as { ShardIterator?: string };
-    while (iterator !== undefined) {
-      const result = (await send('GetRecords', JSON.stringify({ ShardIterator: iterator, Limit: 10_000 }))) as { Records: unknown[]; NextShardIterator?: string; MillisBehindLatest?: number };
-      records += result.Records.length;
-      if (result.Records.length === 0 || result.MillisBehindLatest === 0) return;
-      iterator = result.NextShardIterator;
-    }
-  }));
+  await Promise.all(
+    Shards.map(async (shard) => {
+      let { ShardIterator: iterator } = (await send(
+        'GetShardIterator',
+        JSON.stringify({ StreamName: stream, ShardId: shard.ShardId, ShardIteratorType: 'TRIM_HORIZON' }),
+      )) as { ShardIterator?: string };
+      while (iterator !== undefined) {
+        const result = (await send('GetRecords', JSON.stringify({ ShardIterator: iterator, Limit: 10_000 }))) as {
+          Records: unknown[];
+          NextShardIterator?: string;
+          MillisBehindLatest?: number;
+        };
+        records += result.Records.length;
+        if (result.Records.length === 0 || result.MillisBehindLatest === 0) return;
+        iterator = result.NextShardIterator;
+      }
+    }),
+  );
   return { recordsPerSec: Math.round(records / ((performance.now() - start) / 1000)), records };
 }
 
@@ -163,7 +222,9 @@ async function getThroughput(send: Send, stream: string): Promise<{ recordsPerSe
 async function createStream(send: Send, stream: string, shards: number): Promise<void> {
   await send('CreateStream', JSON.stringify({ StreamName: stream, ShardCount: shards }));
   for (let attempt = 0; attempt < 1000; attempt++) {
-    const { StreamDescriptionSummary } = (await send('DescribeStreamSummary', JSON.stringify({ StreamName: stream }))) as { StreamDescriptionSummary: { StreamStatus: string } };
+    const { StreamDescriptionSummary } = (await send('DescribeStreamSummary', JSON.stringify({ StreamName: stream }))) as {
+      StreamDescriptionSummary: { StreamStatus: string };
+    };
     if (StreamDescriptionSummary.StreamStatus === 'ACTIVE') return;
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
@@ -173,16 +234,23 @@ async function createStream(send: Send, stream: string, shards: number): Promise
 /** Open loop at LATENCY_RATE: each record stamped with its intended time, read by a poller. */
 async function pollLatency(send: Send, stream: string): Promise<LatencySummary> {
   await createStream(send, stream, 1);
-  const { ShardIterator } = (await send('GetShardIterator', JSON.stringify({ StreamName: stream, ShardId: 'shardId-000000000000', ShardIteratorType: 'LATEST' }))) as { ShardIterator: string };
+  const { ShardIterator } = (await send(
+    'GetShardIterator',
+    JSON.stringify({ StreamName: stream, ShardId: 'shardId-000000000000', ShardIteratorType: 'LATEST' }),
+  )) as { ShardIterator: string };
   const histogram = latencyHistogram();
   const total = Math.round(config.latencyRate * config.latencySeconds);
   let received = 0;
   const polling = (async () => {
     let iterator = ShardIterator;
     while (received < total) {
-      const result = (await send('GetRecords', JSON.stringify({ ShardIterator: iterator }))) as { Records: Array<{ Data: string }>; NextShardIterator: string };
+      const result = (await send('GetRecords', JSON.stringify({ ShardIterator: iterator }))) as {
+        Records: Array<{ Data: string }>;
+        NextShardIterator: string;
+      };
       const now = performance.now();
-      for (const record of result.Records) histogram.recordValue(Math.max(1, Math.round((now - Buffer.from(record.Data, 'base64').readDoubleLE(0)) * 1000)));
+      for (const record of result.Records)
+        histogram.recordValue(Math.max(1, Math.round((now - Buffer.from(record.Data, 'base64').readDoubleLE(0)) * 1000)));
       received += result.Records.length;
       // kinesalite's iterator after an empty read may skip what comes next: keep the old one.
       if (result.Records.length > 0) iterator = result.NextShardIterator;
@@ -224,12 +292,20 @@ async function measure(target: Target): Promise<Figures> {
     const http1 = await rawPuts(h1.send, stream);
     console.log(`  ${target.system} PutRecords raw HTTP/1.1: ${http1} records/s`);
     const http2Rate = target.http2 ? await rawPuts(h2.send, stream) : http1;
-    console.log(`  ${target.system} PutRecords raw HTTP/2: ${target.http2 ? `${http2Rate} records/s` : 'not served (HTTP/1.1 figure repeated)'}`);
+    console.log(
+      `  ${target.system} PutRecords raw HTTP/2: ${target.http2 ? `${http2Rate} records/s` : 'not served (HTTP/1.1 figure repeated)'}`,
+    );
     const get = await getThroughput(h1.send, stream);
     console.log(`  ${target.system} GetRecords raw HTTP/1.1: ${get.recordsPerSec} records/s (${get.records} records)`);
     const latency = await pollLatency(h1.send, 'bench-latency');
     console.log(formatLatency(`  ${target.system} put -> GetRecords poll at ${config.latencyRate}/s`, latency));
-    return { system: target.system, transports: target.http2 ? 'HTTP/1.1 and HTTP/2 (h2c)' : 'HTTP/1.1 only', putRecordsPerSec: { sdk, http1, http2: http2Rate }, getRecordsPerSec: get.recordsPerSec, pollLatency: latency };
+    return {
+      system: target.system,
+      transports: target.http2 ? 'HTTP/1.1 and HTTP/2 (h2c)' : 'HTTP/1.1 only',
+      putRecordsPerSec: { sdk, http1, http2: http2Rate },
+      getRecordsPerSec: get.recordsPerSec,
+      pollLatency: latency,
+    };
   } finally {
     h1.close();
     if (h2 !== h1) h2.close();
@@ -240,7 +316,9 @@ async function main(): Promise<void> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'shardline-http-bench-'));
   const env = environment(root);
   echoEnvironment('Kinesis HTTP API benchmark', env);
-  console.log(`  PutRecords of ${RECORDS_PER_PUT} x ${RECORD_BYTES} B, ${config.window} in flight, ${config.seconds} s a phase, ${SHARDS} shards; poll latency at ${config.latencyRate}/s for ${config.latencySeconds} s`);
+  console.log(
+    `  PutRecords of ${RECORDS_PER_PUT} x ${RECORD_BYTES} B, ${config.window} in flight, ${config.seconds} s a phase, ${SHARDS} shards; poll latency at ${config.latencyRate}/s for ${config.latencySeconds} s`,
+  );
   const figures: Figures[] = [];
   try {
     for (const start of [startShardline, startPeer]) {
@@ -256,11 +334,29 @@ async function main(): Promise<void> {
   }
   const [ours, theirs] = figures as [Figures, Figures];
   const best = (f: Figures): number => Math.max(f.putRecordsPerSec.sdk, f.putRecordsPerSec.http1, f.putRecordsPerSec.http2);
-  const ratios = { putRecordsSdk: ratio(ours.putRecordsPerSec.sdk, theirs.putRecordsPerSec.sdk), putRecordsRawHttp1: ratio(ours.putRecordsPerSec.http1, theirs.putRecordsPerSec.http1), putRecordsBest: ratio(best(ours), best(theirs)), getRecords: ratio(ours.getRecordsPerSec, theirs.getRecordsPerSec) };
+  const ratios = {
+    putRecordsSdk: ratio(ours.putRecordsPerSec.sdk, theirs.putRecordsPerSec.sdk),
+    putRecordsRawHttp1: ratio(ours.putRecordsPerSec.http1, theirs.putRecordsPerSec.http1),
+    putRecordsBest: ratio(best(ours), best(theirs)),
+    getRecords: ratio(ours.getRecordsPerSec, theirs.getRecordsPerSec),
+  };
   const targets = { putRecordsAtLeast20xKinesalite: ratios.putRecordsBest >= 20 };
   for (const [name, value] of Object.entries(ratios)) console.log(`ratio shardline / kinesalite ${name}: ${value}`);
-  console.log(`target PutRecords >= 20x kinesalite: ${targets.putRecordsAtLeast20xKinesalite ? 'met' : 'MISSED'} (${ratios.putRecordsBest}x, best transport each: ${best(ours)} vs ${best(theirs)} records/s, ${round1((best(ours) * RECORD_BYTES) / MB)} vs ${round1((best(theirs) * RECORD_BYTES) / MB)} MB/s)`);
-  finish({ bench: 'http', mbBytes: MB, config: { ...config, recordsPerPut: RECORDS_PER_PUT, recordBytes: RECORD_BYTES, shards: SHARDS }, environment: env, figures, ratios, targets }, config.jsonPath);
+  console.log(
+    `target PutRecords >= 20x kinesalite: ${targets.putRecordsAtLeast20xKinesalite ? 'met' : 'MISSED'} (${ratios.putRecordsBest}x, best transport each: ${best(ours)} vs ${best(theirs)} records/s, ${round1((best(ours) * RECORD_BYTES) / MB)} vs ${round1((best(theirs) * RECORD_BYTES) / MB)} MB/s)`,
+  );
+  finish(
+    {
+      bench: 'http',
+      mbBytes: MB,
+      config: { ...config, recordsPerPut: RECORDS_PER_PUT, recordBytes: RECORD_BYTES, shards: SHARDS },
+      environment: env,
+      figures,
+      ratios,
+      targets,
+    },
+    config.jsonPath,
+  );
 }
 
 await main();

@@ -24,8 +24,22 @@ import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Log, readBatchHeader, type FsyncPolicy, type LogRecord, type RecoveryReport } from '../src/index.js';
 import { seededRandom } from '../test/helpers/random.js';
-import { GIB, KIB, MB, MIB, Progress, echoEnvironment, environment, envNumber, finish, jsonPathArg, patternBytes, ratio, round1, yieldToLoop } from './bench_common.js';
-
+import {
+  GIB,
+  KIB,
+  MB,
+  MIB,
+  Progress,
+  echoEnvironment,
+  environment,
+  envNumber,
+  finish,
+  jsonPathArg,
+  patternBytes,
+  ratio,
+  round1,
+  yieldToLoop,
+} from './bench_common.js';
 
 const SMALL_RECORD_BYTES = 100;
 const SMALL_RECORDS_PER_APPEND = 500;
@@ -136,10 +150,16 @@ function readConfig(): Config {
 function echoConfig(config: Config, env: Record<string, unknown>): void {
   echoEnvironment('shardline log benchmark', env);
   console.log(`  phaseSeconds: ${config.seconds}  logGiB: ${config.logGib}  seed: ${config.seed}`);
-  console.log(`  small appends: ${SMALL_RECORDS_PER_APPEND} x ${SMALL_RECORD_BYTES} B; large appends: 1 x ${LARGE_RECORD_BYTES} B; window under "always": ${config.window}`);
+  console.log(
+    `  small appends: ${SMALL_RECORDS_PER_APPEND} x ${SMALL_RECORD_BYTES} B; large appends: 1 x ${LARGE_RECORD_BYTES} B; window under "always": ${config.window}`,
+  );
   console.log(`  raw writes: ${LARGE_RECORD_BYTES} B, fdatasync every ${config.rawSyncEvery} in the synced variant`);
-  console.log(`  lookup log: ${BUILD_RECORDS_PER_APPEND} x ${BUILD_RECORD_BYTES} B per append, segmentBytes default; lookups: ${config.lookupCount}`);
-  console.log(`  scan: up to ${config.scanMib} MiB, reads of ${READ_BYTES / MIB} MiB, ${SCAN_PASSES} passes; json: ${config.jsonPath ?? '(none)'}`);
+  console.log(
+    `  lookup log: ${BUILD_RECORDS_PER_APPEND} x ${BUILD_RECORD_BYTES} B per append, segmentBytes default; lookups: ${config.lookupCount}`,
+  );
+  console.log(
+    `  scan: up to ${config.scanMib} MiB, reads of ${READ_BYTES / MIB} MiB, ${SCAN_PASSES} passes; json: ${config.jsonPath ?? '(none)'}`,
+  );
 }
 
 // ---------------------------------------------------------------- helpers
@@ -158,7 +178,15 @@ function summarize(samples: Float64Array, count: number): LatencySummary {
   let sum = 0;
   for (let i = 0; i < n; i++) sum += sorted[i]!;
   const round = (value: number): number => Math.round(value * 100) / 100;
-  return { count: n, meanUs: round(sum / n), p50Us: round(rank(0.5)), p95Us: round(rank(0.95)), p99Us: round(rank(0.99)), p999Us: round(rank(0.999)), maxUs: round(sorted[n - 1]!) };
+  return {
+    count: n,
+    meanUs: round(sum / n),
+    p50Us: round(rank(0.5)),
+    p95Us: round(rank(0.95)),
+    p99Us: round(rank(0.99)),
+    p999Us: round(rank(0.999)),
+    maxUs: round(sorted[n - 1]!),
+  };
 }
 
 function formatLatency(label: string, summary: LatencySummary): string {
@@ -217,7 +245,13 @@ async function appendFor(log: Log, records: readonly LogRecord[], window: number
 }
 
 /** One append phase in a fresh log directory, deleted afterwards so its dirty pages go too. */
-async function appendPhase(root: string, name: string, fsync: FsyncPolicy, records: readonly LogRecord[], config: Config): Promise<AppendFigures> {
+async function appendPhase(
+  root: string,
+  name: string,
+  fsync: FsyncPolicy,
+  records: readonly LogRecord[],
+  config: Config,
+): Promise<AppendFigures> {
   const dir = path.join(root, name);
   const log = await Log.open(dir, { fsync });
   try {
@@ -234,7 +268,13 @@ async function appendPhase(root: string, name: string, fsync: FsyncPolicy, recor
 }
 
 /** Writes `buf` to `fd` until the deadline; returns the write count and the seconds taken. */
-function writeUntil(fd: number, buf: Buffer, deadline: number, fdatasyncEvery: number | null, label: string): { writes: number; seconds: number } {
+function writeUntil(
+  fd: number,
+  buf: Buffer,
+  deadline: number,
+  fdatasyncEvery: number | null,
+  label: string,
+): { writes: number; seconds: number } {
   const writesMax = Math.ceil(PHASE_BYTES_MAX / buf.length);
   const progress = new Progress(label);
   const start = performance.now();
@@ -261,7 +301,13 @@ function rawWritePhase(root: string, name: string, fdatasyncEvery: number | null
     fs.rmSync(file, { force: true });
   }
   const { writes } = timed;
-  const figures = { writes, bytes: writes * buf.length, seconds: Math.round(timed.seconds * 100) / 100, mbPerSec: round1((writes * buf.length) / MB / timed.seconds), fdatasyncEvery };
+  const figures = {
+    writes,
+    bytes: writes * buf.length,
+    seconds: Math.round(timed.seconds * 100) / 100,
+    mbPerSec: round1((writes * buf.length) / MB / timed.seconds),
+    fdatasyncEvery,
+  };
   console.log(`${name}: ${figures.mbPerSec} MB/s (${writes} writes of ${buf.length} B)`);
   return figures;
 }
@@ -318,7 +364,10 @@ function checkBatchHolds(log: Log, offset: number): void {
   const chunk = log.read(offset, 1).chunks[0];
   assert(chunk !== undefined, `no batch read at offset ${offset}`);
   const header = readBatchHeader(chunk, 0);
-  assert(header.baseOffset <= offset && offset < header.baseOffset + header.recordCount, `batch at ${header.baseOffset} does not hold ${offset}`);
+  assert(
+    header.baseOffset <= offset && offset < header.baseOffset + header.recordCount,
+    `batch at ${header.baseOffset} does not hold ${offset}`,
+  );
 }
 
 /** `offset` is the first with arrival time >= timestampMs. */
@@ -336,7 +385,10 @@ function lookupPhase(built: BuiltLog, config: Config): { byOffset: LatencySummar
   const random = seededRandom(config.seed);
   const span = log.endOffset - log.startOffset;
   const offsets = Float64Array.from({ length: count }, () => log.startOffset + Math.floor(random() * span));
-  const timestamps = Float64Array.from({ length: count }, () => firstTimestampMs + Math.floor(random() * (lastTimestampMs - firstTimestampMs + 1)));
+  const timestamps = Float64Array.from(
+    { length: count },
+    () => firstTimestampMs + Math.floor(random() * (lastTimestampMs - firstTimestampMs + 1)),
+  );
   const byOffset = timeLookups(count, (i) => log.lookup(offsets[i]!));
   const byTimestamp = timeLookups(count, (i) => log.offsetForTimestamp(timestamps[i]!));
   for (let i = 0; i < count; i += LOOKUP_CHECK_EVERY) {
@@ -363,7 +415,10 @@ function walkBatches(chunk: Buffer, expectedOffset: number): { nextOffset: numbe
   let batches = 0;
   for (let position = 0; position < chunk.length; batches++) {
     const header = readBatchHeader(chunk, position);
-    assert(header.baseOffset === nextOffset && header.batchBytes > 0, `batch at position ${position} has offset ${header.baseOffset}, expected ${nextOffset}`);
+    assert(
+      header.baseOffset === nextOffset && header.batchBytes > 0,
+      `batch at position ${position} has offset ${header.baseOffset}, expected ${nextOffset}`,
+    );
     position += header.batchBytes;
     nextOffset += header.recordCount;
   }
@@ -441,7 +496,9 @@ function scanPhase(log: Log, config: Config): ScanFigures {
     passesMBps,
     memcpyPassesMBps,
   };
-  console.log(`scan: ${(figures.bytes / MB).toFixed(0)} MB in ${figures.reads} reads, median ${figures.mbPerSec} MB/s vs memcpy ${figures.memcpyMBps} MB/s`);
+  console.log(
+    `scan: ${(figures.bytes / MB).toFixed(0)} MB in ${figures.reads} reads, median ${figures.mbPerSec} MB/s vs memcpy ${figures.memcpyMBps} MB/s`,
+  );
   return figures;
 }
 
@@ -476,10 +533,13 @@ async function killAndWait(child: ChildProcess): Promise<void> {
 /** A child appends `logBytes` with fsync "never" and is SIGKILLed; times the unclean Log.open. */
 async function recoveryPhase(root: string, logBytes: number): Promise<RecoveryFigures> {
   const dir = path.join(root, 'recovery');
-  const child = spawn(process.execPath, ['--import', 'tsx', WRITER_SCRIPT, dir, String(logBytes)], { cwd: REPO_DIR, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', WRITER_SCRIPT, dir, String(logBytes)], {
+    cwd: REPO_DIR,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   try {
     // Generous: even at 20 MB/s the writer finishes well inside this.
-    const ready = await waitForReady(child, 60_000 + logBytes / (20 * MB) * 1000);
+    const ready = await waitForReady(child, 60_000 + (logBytes / (20 * MB)) * 1000);
     await killAndWait(child);
     const [, endText, sizeText] = ready.split(' ');
     const writtenEndOffset = Number(endText);
@@ -560,7 +620,12 @@ function ratiosOf(appends: AppendResults, scan: ScanFigures): Record<string, num
   };
 }
 
-function targetsOf(appends: AppendResults, ratios: Record<string, number>, large: LargeLogResults, recovery: RecoveryFigures): Record<string, boolean> {
+function targetsOf(
+  appends: AppendResults,
+  ratios: Record<string, number>,
+  large: LargeLogResults,
+  recovery: RecoveryFigures,
+): Record<string, boolean> {
   return {
     append100BNeverAtLeast2MRecordsPerSec: appends.smallNever.recordsPerSec >= 2_000_000,
     append64KiBNeverVsRawAtLeast0_70: (ratios.append64KiBNeverVsRaw ?? 0) >= 0.7,

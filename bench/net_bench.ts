@@ -84,7 +84,14 @@ async function startServer(mode: 'shardline' | 'echo' | 'tcp', dataDir: string, 
   return { url: mode === 'tcp' ? `tcp://127.0.0.1:${server.port}` : `ws://127.0.0.1:${server.port}/`, stop: () => server.stop() };
 }
 
-async function withServer<T>(root: string, name: string, mode: 'shardline' | 'echo', fsync: string, shards: number, run: (client: ShardlineClient) => Promise<T>): Promise<T> {
+async function withServer<T>(
+  root: string,
+  name: string,
+  mode: 'shardline' | 'echo',
+  fsync: string,
+  shards: number,
+  run: (client: ShardlineClient) => Promise<T>,
+): Promise<T> {
   const dataDir = path.join(root, name);
   const server = await startServer(mode, dataDir, fsync);
   const client = await connect(server.url, { clientName: 'bench' });
@@ -115,7 +122,12 @@ function keys(): string[] {
 }
 
 /** Producer.put for every record, as an application would; in flight bounded by the producer. */
-async function producerFor(client: ShardlineClient, recordBytes: number, seconds: number, progress: Progress | null): Promise<{ records: number; seconds: number }> {
+async function producerFor(
+  client: ShardlineClient,
+  recordBytes: number,
+  seconds: number,
+  progress: Progress | null,
+): Promise<{ records: number; seconds: number }> {
   const producer = new Producer(client, { lingerMs: 2, maxBatchBytes: 1024 * 1024, maxRecordsInFlight: recordBytes >= KIB ? 256 : 50_000 });
   const data = patternBytes(recordBytes);
   const partitionKeys = keys();
@@ -145,11 +157,21 @@ async function producerFor(client: ShardlineClient, recordBytes: number, seconds
 }
 
 /** client.putRecords of 500 records (or 1 MiB), BATCH_WINDOW calls in flight. */
-async function putRecordsFor(client: ShardlineClient, recordBytes: number, seconds: number, progress: Progress | null): Promise<{ records: number; seconds: number }> {
+async function putRecordsFor(
+  client: ShardlineClient,
+  recordBytes: number,
+  seconds: number,
+  progress: Progress | null,
+): Promise<{ records: number; seconds: number }> {
   const data = patternBytes(recordBytes);
   const perCall = Math.max(1, Math.min(BATCH_RECORDS, Math.floor((1024 * 1024) / recordBytes)));
   const partitionKeys = keys();
-  const batches = Array.from({ length: PARTITION_KEYS / BATCH_RECORDS }, (_, b) => Array.from({ length: perCall }, (_, i): ClientRecord => ({ partitionKey: partitionKeys[(b * BATCH_RECORDS + i) % PARTITION_KEYS]!, data })));
+  const batches = Array.from({ length: PARTITION_KEYS / BATCH_RECORDS }, (_, b) =>
+    Array.from({ length: perCall }, (_, i): ClientRecord => ({
+      partitionKey: partitionKeys[(b * BATCH_RECORDS + i) % PARTITION_KEYS]!,
+      data,
+    })),
+  );
   let records = 0;
   let next = 0;
   const start = performance.now();
@@ -167,13 +189,27 @@ async function putRecordsFor(client: ShardlineClient, recordBytes: number, secon
   return { records, seconds: (performance.now() - start) / 1000 };
 }
 
-async function throughputPhase(root: string, system: 'shardline' | 'echo', api: 'producer' | 'putRecords', recordBytes: number, config: Config): Promise<ThroughputFigures> {
+async function throughputPhase(
+  root: string,
+  system: 'shardline' | 'echo',
+  api: 'producer' | 'putRecords',
+  recordBytes: number,
+  config: Config,
+): Promise<ThroughputFigures> {
   const label = `${system} ${api} ${recordBytes} B`;
   return withServer(root, `${system}-${api}-${recordBytes}`, system, 'never', config.shards, async (client) => {
     const drive = api === 'producer' ? producerFor : putRecordsFor;
     await drive(client, recordBytes, WARMUP_SECONDS, null);
     const run = await drive(client, recordBytes, config.seconds, new Progress(label));
-    const figures = { system, api, recordBytes, records: run.records, seconds: round1(run.seconds), recordsPerSec: Math.round(run.records / run.seconds), dataMBps: round1((run.records * recordBytes) / MB / run.seconds) };
+    const figures = {
+      system,
+      api,
+      recordBytes,
+      records: run.records,
+      seconds: round1(run.seconds),
+      recordsPerSec: Math.round(run.records / run.seconds),
+      dataMBps: round1((run.records * recordBytes) / MB / run.seconds),
+    };
     console.log(`${label}: ${figures.recordsPerSec} records/s, ${figures.dataMBps} MB/s`);
     return figures;
   });
@@ -199,7 +235,10 @@ async function latencyPhase(root: string, fsync: string, config: Config): Promis
   const label = `put -> push consumer at ${config.latencyRate} records/s, fsync ${fsync}`;
   return withServer(root, `latency-${fsync}`, 'shardline', fsync, 1, async (client) => {
     const { StreamDescriptionSummary } = await client.call('DescribeStreamSummary', { StreamName: STREAM });
-    const { Consumer: registered } = await client.call('RegisterStreamConsumer', { StreamARN: StreamDescriptionSummary.StreamARN as string, ConsumerName: 'bench' });
+    const { Consumer: registered } = await client.call('RegisterStreamConsumer', {
+      StreamARN: StreamDescriptionSummary.StreamARN as string,
+      ConsumerName: 'bench',
+    });
     const consumerClient = await connect(client.transport.url, { clientName: 'bench-consumer' });
     const endToEnd = latencyHistogram();
     const publish = latencyHistogram();
@@ -210,7 +249,11 @@ async function latencyPhase(root: string, fsync: string, config: Config): Promis
     let received = 0;
     let lastUs = 0;
     const consumed = (async () => {
-      for await (const record of new Consumer(consumerClient).subscribe({ consumerARN: registered.ConsumerARN, shardId: 'shardId-000000000000', startingPosition: { Type: 'TRIM_HORIZON' } })) {
+      for await (const record of new Consumer(consumerClient).subscribe({
+        consumerARN: registered.ConsumerARN,
+        shardId: 'shardId-000000000000',
+        startingPosition: { Type: 'TRIM_HORIZON' },
+      })) {
         const view = new DataView(record.Data.buffer, record.Data.byteOffset, record.Data.byteLength);
         lastUs = (performance.now() - view.getFloat64(0, true)) * 1000;
         if (view.getUint32(8, true) >= warmup) endToEnd.recordValue(Math.max(1, Math.round(lastUs)));
@@ -229,16 +272,24 @@ async function latencyPhase(root: string, fsync: string, config: Config): Promis
         data.writeDoubleLE(intended, 0);
         data.writeUInt32LE(sent, 8);
         const index = sent;
-        puts.push(producer.put({ streamName: STREAM, partitionKey: `p${sent % 100}`, data }).then(() => {
-          if (index >= warmup) publish.recordValue(Math.max(1, Math.round((performance.now() - intended) * 1000)));
-        }));
+        puts.push(
+          producer.put({ streamName: STREAM, partitionKey: `p${sent % 100}`, data }).then(() => {
+            if (index >= warmup) publish.recordValue(Math.max(1, Math.round((performance.now() - intended) * 1000)));
+          }),
+        );
       }
       await yieldToLoop();
     }
     await Promise.all(puts);
     await consumed;
     consumerClient.close();
-    const figures = { fsync, ratePerSec: rate, records: endToEnd.totalCount, endToEnd: summarizeHistogram(endToEnd), publish: summarizeHistogram(publish) };
+    const figures = {
+      fsync,
+      ratePerSec: rate,
+      records: endToEnd.totalCount,
+      endToEnd: summarizeHistogram(endToEnd),
+      publish: summarizeHistogram(publish),
+    };
     console.log(formatLatency(`${label}, end to end`, figures.endToEnd));
     console.log(formatLatency(`${label}, publish (put -> ack)`, figures.publish));
     return figures;
@@ -302,8 +353,12 @@ async function main(): Promise<void> {
   const root = fs.mkdtempSync(path.join(config.rootDir, 'shardline-net-bench-'));
   const env = environment(root);
   echoEnvironment('shardline network benchmark', env);
-  console.log(`  throughput: ${config.seconds} s a phase after ${WARMUP_SECONDS} s warm-up, ${config.shards} shards, fsync never, limits off, ${PARTITION_KEYS} partition keys`);
-  console.log(`  latency: ${config.latencyRate} records/s of 100 B, ${config.latencySeconds} s after ${LATENCY_WARMUP_SECONDS} s warm-up, 1 shard, producer lingerMs 0, one push consumer`);
+  console.log(
+    `  throughput: ${config.seconds} s a phase after ${WARMUP_SECONDS} s warm-up, ${config.shards} shards, fsync never, limits off, ${PARTITION_KEYS} partition keys`,
+  );
+  console.log(
+    `  latency: ${config.latencyRate} records/s of 100 B, ${config.latencySeconds} s after ${LATENCY_WARMUP_SECONDS} s warm-up, 1 shard, producer lingerMs 0, one push consumer`,
+  );
   try {
     const throughput: ThroughputFigures[] = [];
     if (config.phases.includes('throughput')) {
@@ -314,27 +369,48 @@ async function main(): Promise<void> {
         }
       }
     }
-    const latency = config.phases.includes('latency') ? [await latencyPhase(root, 'never', config), await latencyPhase(root, 'always', config)] : [];
+    const latency = config.phases.includes('latency')
+      ? [await latencyPhase(root, 'never', config), await latencyPhase(root, 'always', config)]
+      : [];
     const tcpFloor = config.phases.includes('latency') ? await tcpFloorPhase(root, config) : null;
-    const ratios = throughput.length === 0 ? {} : {
-      producer64KiBVsEcho: ratio(find(throughput, 'shardline', 'producer', 64 * KIB).dataMBps, find(throughput, 'echo', 'producer', 64 * KIB).dataMBps),
-      putRecords64KiBVsEcho: ratio(find(throughput, 'shardline', 'putRecords', 64 * KIB).dataMBps, find(throughput, 'echo', 'putRecords', 64 * KIB).dataMBps),
-      producer100BVsEcho: ratio(find(throughput, 'shardline', 'producer', 100).recordsPerSec, find(throughput, 'echo', 'producer', 100).recordsPerSec),
-    };
+    const ratios =
+      throughput.length === 0
+        ? {}
+        : {
+            producer64KiBVsEcho: ratio(
+              find(throughput, 'shardline', 'producer', 64 * KIB).dataMBps,
+              find(throughput, 'echo', 'producer', 64 * KIB).dataMBps,
+            ),
+            putRecords64KiBVsEcho: ratio(
+              find(throughput, 'shardline', 'putRecords', 64 * KIB).dataMBps,
+              find(throughput, 'echo', 'putRecords', 64 * KIB).dataMBps,
+            ),
+            producer100BVsEcho: ratio(
+              find(throughput, 'shardline', 'producer', 100).recordsPerSec,
+              find(throughput, 'echo', 'producer', 100).recordsPerSec,
+            ),
+          };
     const targets = {
-      ...(throughput.length === 0 ? {} : {
-        producer100BAtLeast500kRecordsPerSec: find(throughput, 'shardline', 'producer', 100).recordsPerSec >= 500_000,
-        producer64KiBAtLeast70PercentOfEcho: (ratios.producer64KiBVsEcho ?? 0) >= 0.7,
-      }),
-      ...(latency.length === 0 ? {} : {
-        endToEndP99Under2MsFsyncNever: latency[0]!.endToEnd.p99Us < 2000,
-        endToEndP99Under10MsFsyncAlways: latency[1]!.endToEnd.p99Us < 10_000,
-      }),
+      ...(throughput.length === 0
+        ? {}
+        : {
+            producer100BAtLeast500kRecordsPerSec: find(throughput, 'shardline', 'producer', 100).recordsPerSec >= 500_000,
+            producer64KiBAtLeast70PercentOfEcho: (ratios.producer64KiBVsEcho ?? 0) >= 0.7,
+          }),
+      ...(latency.length === 0
+        ? {}
+        : {
+            endToEndP99Under2MsFsyncNever: latency[0]!.endToEnd.p99Us < 2000,
+            endToEndP99Under10MsFsyncAlways: latency[1]!.endToEnd.p99Us < 10_000,
+          }),
     };
     for (const [name, value] of Object.entries(ratios)) console.log(`ratio ${name}: ${value}`);
     for (const [name, met] of Object.entries(targets)) console.log(`target ${name}: ${met ? 'met' : 'MISSED'}`);
     const { rootDir: _rootDir, ...shownConfig } = config;
-    finish({ bench: 'net', mbBytes: MB, config: shownConfig, environment: env, throughput, latency, tcpFloor, ratios, targets }, config.jsonPath);
+    finish(
+      { bench: 'net', mbBytes: MB, config: shownConfig, environment: env, throughput, latency, tcpFloor, ratios, targets },
+      config.jsonPath,
+    );
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
   }

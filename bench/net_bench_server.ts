@@ -26,7 +26,11 @@ function fsyncOf(text: string | undefined): FsyncPolicy {
 }
 
 async function runShardline(): Promise<() => Promise<void>> {
-  const engine = await Engine.open({ dataDir: process.env.DATA_DIR!, fsync: fsyncOf(process.env.FSYNC), enforceLimits: process.env.LIMITS === 'on' });
+  const engine = await Engine.open({
+    dataDir: process.env.DATA_DIR!,
+    fsync: fsyncOf(process.env.FSYNC),
+    enforceLimits: process.env.LIMITS === 'on',
+  });
   const server = await ShardlineServer.start({ engine, port: 0 });
   console.log(`READY ${server.port}`);
   return async () => {
@@ -44,7 +48,15 @@ function runEcho(): Promise<() => Promise<void>> {
     message: (ws, message) => {
       const reader = new FrameReader(new Uint8Array(message));
       if (reader.opcode === Opcode.HELLO) {
-        ws.send(encodeHelloOk(reader.requestId, { version: PROTOCOL_VERSION, maxFrameBytes: FRAME_BYTES_MAX, maxInFlight: IN_FLIGHT_MAX, serverName: 'echo' }), true);
+        ws.send(
+          encodeHelloOk(reader.requestId, {
+            version: PROTOCOL_VERSION,
+            maxFrameBytes: FRAME_BYTES_MAX,
+            maxInFlight: IN_FLIGHT_MAX,
+            serverName: 'echo',
+          }),
+          true,
+        );
         return;
       }
       const put = decodePut(reader);
@@ -89,7 +101,12 @@ async function runKinesis(): Promise<() => Promise<void>> {
   };
 }
 
-const modes: Record<string, () => Promise<() => Promise<void>>> = { echo: runEcho, tcp: runTcp, kinesis: runKinesis, shardline: runShardline };
+const modes: Record<string, () => Promise<() => Promise<void>>> = {
+  echo: runEcho,
+  tcp: runTcp,
+  kinesis: runKinesis,
+  shardline: runShardline,
+};
 const start = modes[mode];
 if (start === undefined) throw new Error(`MODE must be one of ${Object.keys(modes).join(', ')}, got ${mode}`);
 const stop = await start();

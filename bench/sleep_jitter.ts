@@ -21,6 +21,14 @@ while (performance.now() < end) {
   if (slept > LATE_MS) late.push(slept);
 }
 late.sort((a, b) => b - a);
-const result = { seconds, wakeups, lateOver4Ms: late.length, lateTotalMs: round1(late.reduce((sum, ms) => sum + ms, 0)), worstMs: late.slice(0, 5).map(round1) };
-console.log(`${wakeups} sleeps of 1 ms in ${seconds} s: ${late.length} woke more than ${LATE_MS} ms late (${result.lateTotalMs} ms in all), the worst ${result.worstMs.join(', ')} ms`);
+const result = {
+  seconds,
+  wakeups,
+  lateOver4Ms: late.length,
+  lateTotalMs: round1(late.reduce((sum, ms) => sum + ms, 0)),
+  worstMs: late.slice(0, 5).map(round1),
+};
+console.log(
+  `${wakeups} sleeps of 1 ms in ${seconds} s: ${late.length} woke more than ${LATE_MS} ms late (${result.lateTotalMs} ms in all), the worst ${result.worstMs.join(', ')} ms`,
+);
 console.log(JSON.stringify(result));

@@ -24,7 +24,14 @@ const NODE_ONLY_PACKAGES = ['ws', 'bufferutil', 'utf-8-validate', 'uWebSockets.j
  */
 const NODE_ONLY_IMPORTS = ['node:*', ...builtinModules, ...NODE_ONLY_PACKAGES, ...NODE_ONLY_PACKAGES.map((name) => `${name}/*`)];
 /** Our modules that only the server runs; reaching one means the engine came along. */
-const SERVER_ONLY_PATHS = ['src/engine/', 'src/net/server.ts', 'src/net/session.ts', 'src/workers/worker_pool.ts', 'src/workers/shard_worker.ts', 'src/native/'];
+const SERVER_ONLY_PATHS = [
+  'src/engine/',
+  'src/net/server.ts',
+  'src/net/session.ts',
+  'src/workers/worker_pool.ts',
+  'src/workers/shard_worker.ts',
+  'src/native/',
+];
 
 /** Builds the bundle (and its source map) into `outFile`; returns its path. */
 export async function buildBrowserClient(outFile: string = BROWSER_BUNDLE_FILE): Promise<string> {
@@ -44,7 +51,9 @@ export async function buildBrowserClient(outFile: string = BROWSER_BUNDLE_FILE):
   });
   const chains = nodeOnlyChains(result.metafile);
   if (chains.length > 0) {
-    throw new Error(`the browser bundle would pull in Node-only modules:\n${chains.map((chain) => `  ${chain.join('\n    -> ')}`).join('\n')}`);
+    throw new Error(
+      `the browser bundle would pull in Node-only modules:\n${chains.map((chain) => `  ${chain.join('\n    -> ')}`).join('\n')}`,
+    );
   }
   fs.mkdirSync(path.dirname(outFile), { recursive: true });
   for (const output of result.outputFiles) fs.writeFileSync(output.path, output.contents);

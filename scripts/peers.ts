@@ -29,7 +29,11 @@ const KINESALITE_SHARD_LIMIT = 10_000;
 export type PeerErrorCode = 'PeerNotInstalled' | 'PeerStartFailed' | 'PeerStopFailed' | 'PeerRequestFailed';
 
 export class PeerError extends Error {
-  constructor(readonly code: PeerErrorCode, message: string, options: { cause?: unknown } = {}) {
+  constructor(
+    readonly code: PeerErrorCode,
+    message: string,
+    options: { cause?: unknown } = {},
+  ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
   }
 
@@ -70,8 +74,22 @@ export async function startRedis(fsync: FsyncSetting, dataRoot: string): Promise
     name: 'redis',
     command: findBinary('redis-server'),
     args: (dataDir, port) => [
-      '--port', String(port), '--bind', PEER_HOST, '--dir', dataDir, '--daemonize', 'no', '--logfile', '',
-      '--appendonly', 'yes', '--appendfsync', redisAppendfsync(fsync), '--save', '',
+      '--port',
+      String(port),
+      '--bind',
+      PEER_HOST,
+      '--dir',
+      dataDir,
+      '--daemonize',
+      'no',
+      '--logfile',
+      '',
+      '--appendonly',
+      'yes',
+      '--appendfsync',
+      redisAppendfsync(fsync),
+      '--save',
+      '',
     ],
     ready: /Ready to accept connections/,
   });
@@ -134,7 +152,10 @@ function findBinary(name: string): string {
       // Not here: try the next directory.
     }
   }
-  throw new PeerError('PeerNotInstalled', `${name} is not installed (looked in PATH and ${EXTRA_BINARY_DIRS.join(', ')}): run scripts/setup_peers.sh`);
+  throw new PeerError(
+    'PeerNotInstalled',
+    `${name} is not installed (looked in PATH and ${EXTRA_BINARY_DIRS.join(', ')}): run scripts/setup_peers.sh`,
+  );
 }
 
 async function startPeer(dataRoot: string, spec: PeerSpec): Promise<PeerProcess> {
@@ -169,7 +190,9 @@ async function launch(spec: PeerSpec, dataDir: string, port: number): Promise<Pe
     pid: child.pid!,
     stop: async () => {
       await kill(child, 'SIGTERM').catch((error: unknown) => {
-        throw new PeerError('PeerStopFailed', `${spec.name} (pid ${child.pid}) did not exit on SIGTERM: ${output.text()}`, { cause: error });
+        throw new PeerError('PeerStopFailed', `${spec.name} (pid ${child.pid}) did not exit on SIGTERM: ${output.text()}`, {
+          cause: error,
+        });
       });
       fs.rmSync(dataDir, { recursive: true, force: true });
     },
@@ -333,7 +356,11 @@ export class OpenPorts {
  * Runs a consumer's read loop until the returned close(), which disconnects (releasing a blocked
  * read) and then rejects if the loop had stopped on its own, failed or not, before it was asked to.
  */
-export function readUntilClosed(what: string, read: (isOpen: () => boolean) => Promise<void>, disconnect: () => unknown): () => Promise<void> {
+export function readUntilClosed(
+  what: string,
+  read: (isOpen: () => boolean) => Promise<void>,
+  disconnect: () => unknown,
+): () => Promise<void> {
   let open = true;
   const stopped = read(() => open).then(
     () => (open ? new Error('the read loop ended') : null),
@@ -343,7 +370,8 @@ export function readUntilClosed(what: string, read: (isOpen: () => boolean) => P
     open = false;
     await disconnect();
     const error = await stopped;
-    if (error !== null) throw new PeerError('PeerRequestFailed', `${what} stopped reading before close: ${errorText(error)}`, { cause: error });
+    if (error !== null)
+      throw new PeerError('PeerRequestFailed', `${what} stopped reading before close: ${errorText(error)}`, { cause: error });
   };
 }
 

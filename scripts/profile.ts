@@ -36,7 +36,12 @@ interface Options {
   readonly profileDir?: string;
 }
 
-function runnerCommand(workload: string, runnerArgs: readonly string[], profileDir: string, client: boolean): { args: string[]; env: NodeJS.ProcessEnv } {
+function runnerCommand(
+  workload: string,
+  runnerArgs: readonly string[],
+  profileDir: string,
+  client: boolean,
+): { args: string[]; env: NodeJS.ProcessEnv } {
   // --system last: profiling is of shardline whatever the runner options say.
   const run = ['--import', 'tsx', RUNNER, 'run', workload, ...runnerArgs, '--system', 'shardline'];
   const env = { ...process.env };
@@ -64,14 +69,19 @@ function runRunner(args: readonly string[], env: NodeJS.ProcessEnv): Promise<num
 function renderFlamegraph(file: string): string | null {
   const name = path.basename(file, '.cpuprofile');
   // cwd: 0x deletes stray isolate-*.log files from its working directory when it finishes.
-  const result = spawnSync(process.execPath, [ZERO_X, '--quiet', '--visualize-cpu-profile', file, '--name', name], { cwd: path.dirname(file), stdio: ['ignore', 'ignore', 'inherit'] });
+  const result = spawnSync(process.execPath, [ZERO_X, '--quiet', '--visualize-cpu-profile', file, '--name', name], {
+    cwd: path.dirname(file),
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   const html = path.join(path.dirname(file), `${name}.html`);
   return result.status === 0 && fs.existsSync(html) ? html : null;
 }
 
 function printThread(profile: ThreadProfile): void {
   const busyShare = profile.totalMs > 0 ? profile.busyMs / profile.totalMs : 0;
-  console.log(`\n${profile.thread}: busy ${(profile.busyMs / 1000).toFixed(1)} s of ${(profile.totalMs / 1000).toFixed(1)} s (${(busyShare * 100).toFixed(0)}%)`);
+  console.log(
+    `\n${profile.thread}: busy ${(profile.busyMs / 1000).toFixed(1)} s of ${(profile.totalMs / 1000).toFixed(1)} s (${(busyShare * 100).toFixed(0)}%)`,
+  );
   console.log(`  profile:    ${profile.file}`);
   if (busyShare < BUSY_SHARE_MIN) return;
   console.log(`  flamegraph: ${renderFlamegraph(profile.file) ?? '(0x could not draw it)'}`);
@@ -88,7 +98,9 @@ function report(profileDir: string, target: string): boolean {
     return false;
   }
   console.log(`\nCPU profiles of the ${target} (one per thread) in ${profileDir}`);
-  console.log('Open a .cpuprofile in Chrome DevTools (Performance tab, "Load profile") or in VS Code; the flamegraphs are 0x\'s HTML, for a browser.');
+  console.log(
+    'Open a .cpuprofile in Chrome DevTools (Performance tab, "Load profile") or in VS Code; the flamegraphs are 0x\'s HTML, for a browser.',
+  );
   for (const profile of profiles) printThread(profile);
   return true;
 }

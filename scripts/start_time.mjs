@@ -29,7 +29,11 @@ const START_TIMEOUT_MS = 60_000;
 const SHARDS = 4;
 const RECORDS = 2000;
 const PUT_RECORDS_MAX = 500;
-const SIGNED = { 'content-type': 'application/x-amz-json-1.1', 'x-amz-date': '20261201T000000Z', authorization: 'AWS4-HMAC-SHA256 Credential=a/20261201/us-east-1/kinesis/aws4_request, SignedHeaders=host, Signature=00' };
+const SIGNED = {
+  'content-type': 'application/x-amz-json-1.1',
+  'x-amz-date': '20261201T000000Z',
+  authorization: 'AWS4-HMAC-SHA256 Credential=a/20261201/us-east-1/kinesis/aws4_request, SignedHeaders=host, Signature=00',
+};
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' }, source: { type: 'boolean', default: false } } });
 const runs = Number(values.runs);
@@ -38,7 +42,9 @@ const command = values.source ? ['--import', 'tsx', path.join(ROOT_DIR, 'src/cli
 if (!fs.existsSync(command.at(-1))) throw new Error(`${command.at(-1)} is missing: run npm run build first`);
 
 console.log(`start_time: node ${process.version}, ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? 'unknown cpu'}`);
-console.log(`start_time: node ${command.map((part) => path.relative(ROOT_DIR, part) || part).join(' ')} serve, ${runs} runs per case, polled every ${POLL_MS} ms`);
+console.log(
+  `start_time: node ${command.map((part) => path.relative(ROOT_DIR, part) || part).join(' ')} serve, ${runs} runs per case, polled every ${POLL_MS} ms`,
+);
 
 const fresh = [];
 const restart = [];
@@ -65,14 +71,24 @@ console.log(`median: fresh ${median(fresh).toFixed(0)} ms, restart after kill -9
 async function startServer(dataDir) {
   const [port, kinesisPort] = [await freePort(), await freePort()];
   const startedMs = performance.now();
-  const child = spawn(process.execPath, [...command, 'serve', '--port', String(port), '--kinesis-port', String(kinesisPort), '--data-dir', dataDir], { cwd: ROOT_DIR, stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(
+    process.execPath,
+    [...command, 'serve', '--port', String(port), '--kinesis-port', String(kinesisPort), '--data-dir', dataDir],
+    { cwd: ROOT_DIR, stdio: ['ignore', 'ignore', 'inherit'] },
+  );
   const exited = once(child, 'exit').then(([code]) => {
     throw new Error(`serve exited with ${code} before answering`);
   });
   exited.catch(() => undefined);
   for (;;) {
     if (performance.now() - startedMs > START_TIMEOUT_MS) throw new Error(`no answer within ${START_TIMEOUT_MS} ms`);
-    const answered = await Promise.race([kinesis(kinesisPort, 'ListStreams', {}).then(() => true, () => false), exited]);
+    const answered = await Promise.race([
+      kinesis(kinesisPort, 'ListStreams', {}).then(
+        () => true,
+        () => false,
+      ),
+      exited,
+    ]);
     if (answered) return { child, kinesisPort, ms: performance.now() - startedMs };
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
@@ -82,7 +98,10 @@ async function startServer(dataDir) {
 async function fill(kinesisPort) {
   await kinesis(kinesisPort, 'CreateStream', { StreamName: 'start-time', ShardCount: SHARDS });
   for (let put = 0; put < RECORDS; put += PUT_RECORDS_MAX) {
-    const records = Array.from({ length: PUT_RECORDS_MAX }, (_, i) => ({ PartitionKey: `key-${put + i}`, Data: Buffer.alloc(100, put + i).toString('base64') }));
+    const records = Array.from({ length: PUT_RECORDS_MAX }, (_, i) => ({
+      PartitionKey: `key-${put + i}`,
+      Data: Buffer.alloc(100, put + i).toString('base64'),
+    }));
     await kinesis(kinesisPort, 'PutRecords', { StreamName: 'start-time', Records: records });
   }
 }
@@ -90,11 +109,25 @@ async function fill(kinesisPort) {
 /** One awsJson1_1 call; rejects on a refused connection or an error status. */
 function kinesis(port, operation, body) {
   return new Promise((resolve, reject) => {
-    const request = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/', agent: false, headers: { ...SIGNED, 'x-amz-target': `Kinesis_20131202.${operation}` } }, (response) => {
-      const chunks = [];
-      response.on('data', (chunk) => chunks.push(chunk));
-      response.on('end', () => (response.statusCode === 200 ? resolve(Buffer.concat(chunks).toString('utf8')) : reject(new Error(`${operation}: HTTP ${response.statusCode}`))));
-    });
+    const request = http.request(
+      {
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path: '/',
+        agent: false,
+        headers: { ...SIGNED, 'x-amz-target': `Kinesis_20131202.${operation}` },
+      },
+      (response) => {
+        const chunks = [];
+        response.on('data', (chunk) => chunks.push(chunk));
+        response.on('end', () =>
+          response.statusCode === 200
+            ? resolve(Buffer.concat(chunks).toString('utf8'))
+            : reject(new Error(`${operation}: HTTP ${response.statusCode}`)),
+        );
+      },
+    );
     request.on('error', reject);
     request.end(JSON.stringify(body));
   });

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `npm test` (after scripts/test_setup.sh): the typecheck, then every test. Arguments go to
+# `npm test` (after scripts/test_setup.sh): the typecheck, the lint, then every test. Arguments go to
 # vitest: `npm test -- test/cli.test.ts`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,4 +14,6 @@ if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt "$FILES_NEEDED" ]; th
 fi
 
 npm run typecheck
+# ESLint, Prettier's check and the import directions of docs/ARCHITECTURE.md (dependency-cruiser).
+npm run lint
 exec npx --no-install vitest run "$@"

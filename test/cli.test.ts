@@ -48,8 +48,15 @@ function text(data: Uint8Array): string {
 }
 
 /** Every record of one shard, as the engine stores it. */
-async function storedRecords(streamName: string, shardId = 'shardId-000000000000'): Promise<Array<{ data: string; key: string; sequenceNumber: string }>> {
-  const { ShardIterator } = await server.engine.getShardIterator({ StreamName: streamName, ShardId: shardId, ShardIteratorType: 'TRIM_HORIZON' });
+async function storedRecords(
+  streamName: string,
+  shardId = 'shardId-000000000000',
+): Promise<Array<{ data: string; key: string; sequenceNumber: string }>> {
+  const { ShardIterator } = await server.engine.getShardIterator({
+    StreamName: streamName,
+    ShardId: shardId,
+    ShardIteratorType: 'TRIM_HORIZON',
+  });
   const { Records } = server.engine.getRecords({ ShardIterator, Limit: 10_000 });
   return Records.map((record) => ({ data: text(record.Data), key: record.PartitionKey, sequenceNumber: record.SequenceNumber }));
 }
@@ -125,7 +132,10 @@ describe('streams', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
     await createStream('cli-described-json', 2);
     const result = await cli('describe', 'cli-described-json', '--json');
     expect(result.code, result.stderr).toBe(0);
-    const parsed = JSON.parse(result.stdout) as { StreamDescriptionSummary: { StreamName: string; OpenShardCount: number }; Shards: Array<{ ShardId: string }> };
+    const parsed = JSON.parse(result.stdout) as {
+      StreamDescriptionSummary: { StreamName: string; OpenShardCount: number };
+      Shards: Array<{ ShardId: string }>;
+    };
     expect(parsed.StreamDescriptionSummary.StreamName).toBe('cli-described-json');
     expect(parsed.StreamDescriptionSummary.OpenShardCount).toBe(2);
     expect(parsed.Shards.map((shard) => shard.ShardId)).toEqual(['shardId-000000000000', 'shardId-000000000001']);
@@ -188,7 +198,10 @@ describe('tail', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
   /** Puts `count` records with one key (so one shard and one order) straight into the engine. */
   async function putNumbered(streamName: string, from: number, count: number): Promise<string[]> {
     const data = Array.from({ length: count }, (_, i) => `record-${from + i}`);
-    await server.engine.putRecords({ StreamName: streamName, Records: data.map((item) => ({ PartitionKey: 'k', Data: Buffer.from(item) })) });
+    await server.engine.putRecords({
+      StreamName: streamName,
+      Records: data.map((item) => ({ PartitionKey: 'k', Data: Buffer.from(item) })),
+    });
     return data;
   }
 
@@ -208,7 +221,9 @@ describe('tail', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
     const result = await cli('tail', 'cli-tail-json', '--from', 'trim-horizon', '--max-records', '2', '--format', 'json');
     expect(result.code, result.stderr).toBe(0);
     const printed = lines(result.stdout).map((line) => JSON.parse(line) as Record<string, string>);
-    expect(printed.map((record) => [record.ShardId, record.SequenceNumber, record.PartitionKey, record.Data])).toEqual(stored.map((record) => ['shardId-000000000000', record.sequenceNumber, 'k', record.data]));
+    expect(printed.map((record) => [record.ShardId, record.SequenceNumber, record.PartitionKey, record.Data])).toEqual(
+      stored.map((record) => ['shardId-000000000000', record.sequenceNumber, 'k', record.data]),
+    );
     for (const record of printed) expect(Number.isNaN(Date.parse(record.ApproximateArrivalTimestamp!))).toBe(false);
   });
 
@@ -289,7 +304,12 @@ describe('resharding', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
 
 describe('errors', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
   it('an unknown stream is a one-line ResourceNotFoundException and exit 1', async () => {
-    for (const args of [['describe', 'cli-missing'], ['put', 'cli-missing', 'data'], ['tail', 'cli-missing'], ['split', 'cli-missing', 'shardId-000000000000']]) {
+    for (const args of [
+      ['describe', 'cli-missing'],
+      ['put', 'cli-missing', 'data'],
+      ['tail', 'cli-missing'],
+      ['split', 'cli-missing', 'shardId-000000000000'],
+    ]) {
       const result = await cli(...args);
       expect(result.code, args.join(' ')).toBe(1);
       expectOneLineError(result, /^shardline: ResourceNotFoundException: .*cli-missing.*\n$/);
@@ -365,7 +385,21 @@ describe('serve', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
 
   it('listens on a free port, answers, and on SIGTERM shuts down cleanly with exit 0', async () => {
     const dataDir = tempDir();
-    const serve = startCli(['serve', '--host', '127.0.0.1', '--port', '0', '--kinesis-port', '0', '--data-dir', dataDir, '--fsync', '100', '--workers', '1']);
+    const serve = startCli([
+      'serve',
+      '--host',
+      '127.0.0.1',
+      '--port',
+      '0',
+      '--kinesis-port',
+      '0',
+      '--data-dir',
+      dataDir,
+      '--fsync',
+      '100',
+      '--workers',
+      '1',
+    ]);
     const served = (await serve.waitForOutput(/listening on (ws:\/\/127\.0\.0\.1:\d+\/) \(data in (.+)\)\n/))[1]!;
     expect(served).not.toMatch(/:0\/$/);
     expect(serve.stdout()).toContain(`(data in ${dataDir})`);
@@ -377,7 +411,16 @@ describe('serve', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
     expect(listed.stdout).toBe('served\n');
     // The same engine answers the Kinesis HTTP API on its own port.
     const kinesisUrl = (await serve.waitForOutput(/^Kinesis HTTP API on (http:\/\/127\.0\.0\.1:\d+) /m))[1]!;
-    const answer = await fetch(kinesisUrl, { method: 'POST', body: '{}', headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'Kinesis_20131202.ListStreams', 'x-amz-date': '20261201T000000Z', authorization: 'AWS4-HMAC-SHA256 Credential=a/20261201/us-east-1/kinesis/aws4_request, SignedHeaders=host, Signature=00' } });
+    const answer = await fetch(kinesisUrl, {
+      method: 'POST',
+      body: '{}',
+      headers: {
+        'content-type': 'application/x-amz-json-1.1',
+        'x-amz-target': 'Kinesis_20131202.ListStreams',
+        'x-amz-date': '20261201T000000Z',
+        authorization: 'AWS4-HMAC-SHA256 Credential=a/20261201/us-east-1/kinesis/aws4_request, SignedHeaders=host, Signature=00',
+      },
+    });
     expect(await answer.json()).toMatchObject({ StreamNames: ['served'] });
 
     serve.child.kill('SIGTERM');
@@ -394,7 +437,17 @@ describe('serve', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
   });
 
   it('refuses a port in use, exit 1', async () => {
-    const result = await runCli(['serve', '--port', String(server.server.port), '--kinesis-port', '0', '--data-dir', tempDir(), '--workers', '1']);
+    const result = await runCli([
+      'serve',
+      '--port',
+      String(server.server.port),
+      '--kinesis-port',
+      '0',
+      '--data-dir',
+      tempDir(),
+      '--workers',
+      '1',
+    ]);
     expect(result.code).toBe(1);
     expectOneLineError(result, new RegExp(`^shardline: cannot listen on 127\\.0\\.0\\.1:${server.server.port} `));
   });

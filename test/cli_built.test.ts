@@ -1,7 +1,17 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { BUILT_CLI_FILE, REPO_ROOT, closedPort, killAllClis, runCli, runProcess, startCli, type CliProcess, type CliResult } from './helpers/cli.js';
+import {
+  BUILT_CLI_FILE,
+  REPO_ROOT,
+  closedPort,
+  killAllClis,
+  runCli,
+  runProcess,
+  startCli,
+  type CliProcess,
+  type CliResult,
+} from './helpers/cli.js';
 import { callKinesis } from './helpers/kinesis_requests.js';
 import { suiteTempDir, tempDir } from './helpers/temp_dir.js';
 
@@ -57,7 +67,10 @@ function expectDone(result: CliResult): void {
  * records (shard worker threads), verifies the stream (piscina threads) and stops with SIGTERM.
  */
 async function serveAndUse(cli: readonly string[], cwd = REPO_ROOT): Promise<void> {
-  const serve = startCli(['serve', '--port', '0', '--kinesis-port', '0', '--data-dir', tempDir(), '--workers', '1', '--fsync', 'never'], { cli, cwd });
+  const serve = startCli(['serve', '--port', '0', '--kinesis-port', '0', '--data-dir', tempDir(), '--workers', '1', '--fsync', 'never'], {
+    cli,
+    cwd,
+  });
   const url = (await serve.waitForOutput(/listening on (ws:\/\/127\.0\.0\.1:\d+\/)/))[1]!;
   const kinesisPort = Number((await serve.waitForOutput(/^Kinesis HTTP API on http:\/\/127\.0\.0\.1:(\d+) /m))[1]);
 
@@ -84,11 +97,28 @@ async function serveAndUse(cli: readonly string[], cwd = REPO_ROOT): Promise<voi
 function withImportLog(args: readonly string[]): { cli: CliProcess; imports(): string[] } {
   const file = path.join(tempDir(), 'imports.txt');
   const cli = startCli(args, { cli: [process.execPath, '--import', RECORD_IMPORTS, BUILT_CLI_FILE], env: { RECORD_IMPORTS_FILE: file } });
-  return { cli, imports: () => (fs.existsSync(file) ? fs.readFileSync(file, 'utf8').split('\n').filter((line) => line.length > 0) : []) };
+  return {
+    cli,
+    imports: () =>
+      fs.existsSync(file)
+        ? fs
+            .readFileSync(file, 'utf8')
+            .split('\n')
+            .filter((line) => line.length > 0)
+        : [],
+  };
 }
 
 /** Modules only `serve` needs: the engine and its threads, the native addon, both servers. */
-const SERVER_MODULES = [/\/dist\/engine\//, /\/dist\/workers\//, /\/dist\/native\//, /\/dist\/net\/server\.js$/, /\/dist\/net\/kinesis\/server\.js$/, /^node:http2$/, /\/node_modules\/(cbor|piscina|uWebSockets\.js)\//];
+const SERVER_MODULES = [
+  /\/dist\/engine\//,
+  /\/dist\/workers\//,
+  /\/dist\/native\//,
+  /\/dist\/net\/server\.js$/,
+  /\/dist\/net\/kinesis\/server\.js$/,
+  /^node:http2$/,
+  /\/node_modules\/(cbor|piscina|uWebSockets\.js)\//,
+];
 /** Modules only the client commands need. */
 const CLIENT_MODULES = [/\/dist\/client\//, /\/node_modules\/ws\//];
 
@@ -110,7 +140,16 @@ describe('npm pack', { timeout: TEST_TIMEOUT_MS }, () => {
     const listed = await runProcess(['tar', '-tzf', tarball]);
     expectDone(listed);
     const files = listed.stdout.split('\n').map((line) => line.replace(/^package\//, ''));
-    for (const file of ['package.json', 'binding.gyp', 'dist/cli/main.js', 'dist/index.js', 'dist/client/node.js', 'dist/browser/shardline-client.js', 'src/native/mapping.cc']) expect(files).toContain(file);
+    for (const file of [
+      'package.json',
+      'binding.gyp',
+      'dist/cli/main.js',
+      'dist/index.js',
+      'dist/client/node.js',
+      'dist/browser/shardline-client.js',
+      'src/native/mapping.cc',
+    ])
+      expect(files).toContain(file);
     expect(files.filter((file) => /^(build|test|node_modules)\//.test(file))).toEqual([]);
     expect(fs.readFileSync(BUILT_CLI_FILE, 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
   });
@@ -128,7 +167,9 @@ describe('the built CLI', { timeout: TEST_TIMEOUT_MS }, () => {
 
   it('serves as npm start, which a SIGTERM to npm stops cleanly', async () => {
     const dataDir = tempDir();
-    const start = startCli(['--port', '0', '--kinesis-port', '0', '--data-dir', dataDir, '--workers', '1'], { cli: ['npm', 'start', '--silent', '--'] });
+    const start = startCli(['--port', '0', '--kinesis-port', '0', '--data-dir', dataDir, '--workers', '1'], {
+      cli: ['npm', 'start', '--silent', '--'],
+    });
     await start.waitForOutput(/^Kinesis HTTP API on /m);
     // The server's pid, from its data directory's lock: killAllClis() knows only npm's.
     const serverPid = Number(fs.readFileSync(path.join(dataDir, 'LOCK'), 'utf8'));
@@ -173,7 +214,10 @@ describe('the installed package', { timeout: NPM_TIMEOUT_MS }, () => {
   it('installs from its tarball into an empty project and serves through its bin', async () => {
     const project = tempDir('shardline-install-');
     // allowScripts: npm 11 asks a project to approve a dependency's install script (node-gyp).
-    fs.writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: 'try-shardline', version: '1.0.0', private: true, allowScripts: { shardline: true } }));
+    fs.writeFileSync(
+      path.join(project, 'package.json'),
+      JSON.stringify({ name: 'try-shardline', version: '1.0.0', private: true, allowScripts: { shardline: true } }),
+    );
     const installed = await runProcess(['npm', 'install', '--prefer-offline', '--no-audit', '--no-fund', tarball], { cwd: project });
     expectDone(installed);
     // The bin as npm links it (its shebang and mode), where no tsx is installed.

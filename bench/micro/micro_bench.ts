@@ -100,14 +100,23 @@ function buildInputs(): Inputs {
   const random = seededRandom(SEED);
   const data = patternBytes(RECORD_DATA_BYTES * RECORDS_PER_PUT);
   const keys = Array.from({ length: RECORDS_PER_PUT }, () => `user-${Math.floor(random() * PARTITION_KEY_COUNT)}`);
-  const records = keys.map((partitionKey, i) => ({ partitionKey, data: data.subarray(i * RECORD_DATA_BYTES, (i + 1) * RECORD_DATA_BYTES) }));
+  const records = keys.map((partitionKey, i) => ({
+    partitionKey,
+    data: data.subarray(i * RECORD_DATA_BYTES, (i + 1) * RECORD_DATA_BYTES),
+  }));
   const builder = new BatchBuilder();
   builder.encode(records);
   const batch = Buffer.from(builder.seal(0, Date.now()));
   const hashKeys = new HashKeys();
   const put = new PutFrameBuilder(STREAM_NAME);
   for (const record of records) put.add(record.partitionKey, record.data, hashKeys.of(record.partitionKey));
-  return { keys, records, entries: records.map((r) => ({ PartitionKey: r.partitionKey, Data: r.data })), batch, putFrame: put.finish(1).slice() };
+  return {
+    keys,
+    records,
+    entries: records.map((r) => ({ PartitionKey: r.partitionKey, Data: r.data })),
+    batch,
+    putFrame: put.finish(1).slice(),
+  };
 }
 
 function batchCases(inputs: Inputs): MicroCase[] {
@@ -140,11 +149,31 @@ function batchCases(inputs: Inputs): MicroCase[] {
   };
   return [
     { ...per, name: 'batch encode+seal', note: 'BatchBuilder.encode + seal (xxh64), as Log.append', run: encode },
-    { ...per, name: 'batch verify', note: 'verifyBatch: header, xxh64, records fill it (recovery, verify task)', run: () => void (sink += verifyBatch(batch, 0, batch.length)!.recordCount) },
-    { ...per, name: 'batch forEachRecord', note: 'decode every record: key string, data view', run: () => forEachRecord(batch, 0, 0, (record) => void (sink += record.data.length)) },
+    {
+      ...per,
+      name: 'batch verify',
+      note: 'verifyBatch: header, xxh64, records fill it (recovery, verify task)',
+      run: () => void (sink += verifyBatch(batch, 0, batch.length)!.recordCount),
+    },
+    {
+      ...per,
+      name: 'batch forEachRecord',
+      note: 'decode every record: key string, data view',
+      run: () => forEachRecord(batch, 0, 0, (record) => void (sink += record.data.length)),
+    },
     { ...per, name: 'put_staging stage', note: 'PutStaging.stage: HTTP API path, encode + native MD5', run: stage },
-    { ...per, name: 'put_staging stageEncoded', note: 'PutStaging.stageEncoded: binary PUT path, validate in place, MD5 check of the hash keys included', run: stageEncoded },
-    { ...per, name: 'put_staging checkHashKeys', note: 'the MD5 check alone (native md5Many + compare): stageEncoded without it costs the difference', run: checkKeys },
+    {
+      ...per,
+      name: 'put_staging stageEncoded',
+      note: 'PutStaging.stageEncoded: binary PUT path, validate in place, MD5 check of the hash keys included',
+      run: stageEncoded,
+    },
+    {
+      ...per,
+      name: 'put_staging checkHashKeys',
+      note: 'the MD5 check alone (native md5Many + compare): stageEncoded without it costs the difference',
+      run: checkKeys,
+    },
   ];
 }
 
@@ -159,9 +188,25 @@ function wireCases(inputs: Inputs): MicroCase[] {
   };
   const decode = (): void => void (sink += decodePut(new FrameReader(putFrame)).recordCount);
   return [
-    { name: 'wire PUT build (client)', items: RECORDS_PER_PUT, unit: 'records', bytes: putFrame.length, group: 1, note: 'HashKeys.of (cache warm) + PutFrameBuilder.add/finish: the body of ShardlineClient.addRecord, which needs a connection', run: build },
+    {
+      name: 'wire PUT build (client)',
+      items: RECORDS_PER_PUT,
+      unit: 'records',
+      bytes: putFrame.length,
+      group: 1,
+      note: 'HashKeys.of (cache warm) + PutFrameBuilder.add/finish: the body of ShardlineClient.addRecord, which needs a connection',
+      run: build,
+    },
     // No MB/s: decoding hands out views of the frame, so bytes per second would mean nothing.
-    { name: 'wire PUT decode (server)', items: RECORDS_PER_PUT, unit: 'records', bytes: 0, group: GROUP_CALLS, note: 'FrameReader + decodePut (views, no copy); the session handler is private', run: decode },
+    {
+      name: 'wire PUT decode (server)',
+      items: RECORDS_PER_PUT,
+      unit: 'records',
+      bytes: 0,
+      group: GROUP_CALLS,
+      note: 'FrameReader + decodePut (views, no copy); the session handler is private',
+      run: decode,
+    },
   ];
 }
 
@@ -173,7 +218,14 @@ function checksumCases(): MicroCase[] {
   ];
   return sizes.map(({ label, bytes, group }) => {
     const input = patternBytes(bytes);
-    return { name: `checksum xxh64 ${label}`, items: 1, unit: 'hashes', bytes, group, run: () => void (sink += Number(checksum(input) & 0xffn)) };
+    return {
+      name: `checksum xxh64 ${label}`,
+      items: 1,
+      unit: 'hashes',
+      bytes,
+      group,
+      run: () => void (sink += Number(checksum(input) & 0xffn)),
+    };
   });
 }
 
@@ -182,7 +234,8 @@ function indexCases(dir: string): { cases: MicroCase[]; index: OffsetIndex } {
   for (let slot = 0; slot < INDEX_ENTRY_COUNT; slot++) index.append(slot * INDEX_OFFSET_STEP, slot * 4 * KIB);
   const random = seededRandom(SEED + 1);
   const span = INDEX_ENTRY_COUNT * INDEX_OFFSET_STEP;
-  const targetsIn = (low: number): Uint32Array => Uint32Array.from({ length: LOOKUP_TARGET_COUNT }, () => low + Math.floor(random() * (span - low)));
+  const targetsIn = (low: number): Uint32Array =>
+    Uint32Array.from({ length: LOOKUP_TARGET_COUNT }, () => low + Math.floor(random() * (span - low)));
   const lookups = (targets: Uint32Array): (() => void) => {
     let i = 0;
     return () => void (sink += index.lookup(targets[i++ & (LOOKUP_TARGET_COUNT - 1)]!).position);
@@ -219,8 +272,18 @@ function hashCases(inputs: Inputs): MicroCase[] {
   };
   return [
     { ...per, name: 'md5 native md5Many x500', note: 'one call for all keys (hashKeysOf)', run: native },
-    { ...per, name: 'md5 node:crypto x500', note: 'createHash per key', run: () => keys.forEach((key) => void (sink += createHash('md5').update(key, 'utf8').digest()[0]!)) },
-    { ...per, name: 'md5 js-md5 x500', note: 'md5.array per key: HashKeys.of on a cache miss', run: () => keys.forEach((key) => void (sink += md5.array(key)[0]!)) },
+    {
+      ...per,
+      name: 'md5 node:crypto x500',
+      note: 'createHash per key',
+      run: () => keys.forEach((key) => void (sink += createHash('md5').update(key, 'utf8').digest()[0]!)),
+    },
+    {
+      ...per,
+      name: 'md5 js-md5 x500',
+      note: 'md5.array per key: HashKeys.of on a cache miss',
+      run: () => keys.forEach((key) => void (sink += md5.array(key)[0]!)),
+    },
     routeCase(keys, words),
   ];
 }
@@ -232,7 +295,15 @@ function routeCase(keys: readonly string[], words: Uint32Array): MicroCase {
   const route = (): void => {
     for (let i = 0; i < keys.length; i++) sink += router.routeWords(words, i * HASH_KEY_WORDS).serial;
   };
-  return { name: `route routeWords x500, ${SHARD_COUNT} shards`, items: keys.length, unit: 'keys', bytes: 0, group: 1, note: 'HashKeyRouter.routeWords, as Engine.putStaged', run: route };
+  return {
+    name: `route routeWords x500, ${SHARD_COUNT} shards`,
+    items: keys.length,
+    unit: 'keys',
+    bytes: 0,
+    group: 1,
+    note: 'HashKeyRouter.routeWords, as Engine.putStaged',
+    run: route,
+  };
 }
 
 function sequenceCases(): MicroCase[] {
@@ -251,12 +322,23 @@ function sequenceCases(): MicroCase[] {
   return [
     { ...per, name: 'seq SequenceNumberRun x500', note: "one PUT's results in one shard, as putResults", run },
     { ...per, name: 'seq encodeSequenceNumber x500', note: 'BigInt per record, for comparison', run: bigints },
-    { name: 'seq decodeSequenceNumber', items: 1, unit: 'numbers', bytes: 0, group: GROUP_CALLS, note: 'AT_SEQUENCE_NUMBER iterators', run: () => void (sink += decodeSequenceNumber(number).offset) },
+    {
+      name: 'seq decodeSequenceNumber',
+      items: 1,
+      unit: 'numbers',
+      bytes: 0,
+      group: GROUP_CALLS,
+      note: 'AT_SEQUENCE_NUMBER iterators',
+      run: () => void (sink += decodeSequenceNumber(number).offset),
+    },
   ];
 }
 
 function kinesisCases(inputs: Inputs): MicroCase[] {
-  const request = { StreamName: STREAM_NAME, Records: inputs.records.map((r) => ({ PartitionKey: r.partitionKey, Data: Buffer.from(r.data).toString('base64') })) };
+  const request = {
+    StreamName: STREAM_NAME,
+    Records: inputs.records.map((r) => ({ PartitionKey: r.partitionKey, Data: Buffer.from(r.data).toString('base64') })),
+  };
   const body = Buffer.from(JSON.stringify(request));
   const shape = INPUT_SHAPES.PutRecords!;
   // readInput converts the parsed body in place, so each call parses its own.
@@ -264,8 +346,18 @@ function kinesisCases(inputs: Inputs): MicroCase[] {
   assert.equal(read(), RECORDS_PER_PUT);
   const per = { items: RECORDS_PER_PUT, unit: 'records', bytes: body.length, group: 1 };
   return [
-    { ...per, name: 'kinesis PutRecords JSON parse', note: 'JSON_FORMAT.parse of the body', run: () => void (sink += Object.keys(JSON_FORMAT.parse(body)).length) },
-    { ...per, name: 'kinesis PutRecords parse+readInput', note: 'then every constraint checked, every base64 blob decoded', run: () => void (sink += read()) },
+    {
+      ...per,
+      name: 'kinesis PutRecords JSON parse',
+      note: 'JSON_FORMAT.parse of the body',
+      run: () => void (sink += Object.keys(JSON_FORMAT.parse(body)).length),
+    },
+    {
+      ...per,
+      name: 'kinesis PutRecords parse+readInput',
+      note: 'then every constraint checked, every base64 blob decoded',
+      run: () => void (sink += read()),
+    },
   ];
 }
 
@@ -328,15 +420,34 @@ async function main(): Promise<void> {
   const jsonPath = jsonPathArg(process.argv.slice(2));
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shardline-micro-'));
   const env = environment(dir);
-  console.log(`shardline micro benchmarks: ${timeMs} ms a benchmark (+${timeMs / 4} ms warm-up), ${RECORDS_PER_PUT} x ${RECORD_DATA_BYTES} B records, ${PARTITION_KEY_COUNT} partition keys`);
+  console.log(
+    `shardline micro benchmarks: ${timeMs} ms a benchmark (+${timeMs / 4} ms warm-up), ${RECORDS_PER_PUT} x ${RECORD_DATA_BYTES} B records, ${PARTITION_KEY_COUNT} partition keys`,
+  );
   echoEnvironment('environment', env);
   console.log('a sample of several calls records their mean: p99 is then the p99 of those means');
   const inputs = buildInputs();
   const { cases: lookups, index } = indexCases(dir);
   try {
-    const cases = [...batchCases(inputs), ...wireCases(inputs), ...checksumCases(), ...lookups, ...hashCases(inputs), ...sequenceCases(), ...kinesisCases(inputs)];
+    const cases = [
+      ...batchCases(inputs),
+      ...wireCases(inputs),
+      ...checksumCases(),
+      ...lookups,
+      ...hashCases(inputs),
+      ...sequenceCases(),
+      ...kinesisCases(inputs),
+    ];
     const results = await measure(cases, timeMs);
-    finish({ bench: 'micro', mbBytes: MB, config: { timeMs, warmupMs: timeMs / 4, recordsPerPut: RECORDS_PER_PUT, recordDataBytes: RECORD_DATA_BYTES }, environment: env, results }, jsonPath);
+    finish(
+      {
+        bench: 'micro',
+        mbBytes: MB,
+        config: { timeMs, warmupMs: timeMs / 4, recordsPerPut: RECORDS_PER_PUT, recordDataBytes: RECORD_DATA_BYTES },
+        environment: env,
+        results,
+      },
+      jsonPath,
+    );
   } finally {
     index.close();
     fs.rmSync(dir, { recursive: true, force: true });

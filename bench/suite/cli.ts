@@ -57,14 +57,23 @@ function fsyncOverride(text: string | undefined): unknown {
 }
 
 function workloadFrom(file: string, options: CommonOptions): Workload {
-  return withOverrides(loadWorkload(file), { rate: options.rate, durationSeconds: options.duration, warmupSeconds: options.warmup, fsync: fsyncOverride(options.fsync) });
+  return withOverrides(loadWorkload(file), {
+    rate: options.rate,
+    durationSeconds: options.duration,
+    warmupSeconds: options.warmup,
+    fsync: fsyncOverride(options.fsync),
+  });
 }
 
 /**
  * For each workload behind a missed (not void) target, a repeat of its shardline run with the
  * server under --cpu-prof: the figures stay those of the unprofiled run.
  */
-async function withProfiles(comparison: ComparisonResult, workloads: readonly Workload[], options: CommonOptions): Promise<ComparisonResult> {
+async function withProfiles(
+  comparison: ComparisonResult,
+  workloads: readonly Workload[],
+  options: CommonOptions,
+): Promise<ComparisonResult> {
   const missed = comparison.targets.filter((target) => !target.met && !target.detail.startsWith('void'));
   const profiles: ProfileSummary[] = [];
   for (const name of new Set(missed.map((target) => target.workload))) {
@@ -79,18 +88,40 @@ async function withProfiles(comparison: ComparisonResult, workloads: readonly Wo
     } finally {
       delete process.env.BENCH_SERVER_WRAP;
     }
-    const reason = missed.filter((target) => target.workload === name).map((target) => `${target.name}: ${target.detail}`).join('; ');
-    profiles.push({ workload: workload.name, system: 'shardline', reason, dir, threads: readProfiles(dir).filter((t) => t.busyMs >= t.totalMs * BUSY_SHARE_MIN).map(summaryOf) });
+    const reason = missed
+      .filter((target) => target.workload === name)
+      .map((target) => `${target.name}: ${target.detail}`)
+      .join('; ');
+    profiles.push({
+      workload: workload.name,
+      system: 'shardline',
+      reason,
+      dir,
+      threads: readProfiles(dir)
+        .filter((t) => t.busyMs >= t.totalMs * BUSY_SHARE_MIN)
+        .map(summaryOf),
+    });
   }
   return profiles.length === 0 ? comparison : { ...comparison, profiles };
 }
 
 function summaryOf(thread: ThreadProfile): ThreadSummary {
-  return { thread: thread.thread, busyMs: Math.round(thread.busyMs), totalMs: Math.round(thread.totalMs), top: thread.selfMs.slice(0, PROFILE_TOP).map(([name, ms]) => ({ name, ms: Math.round(ms) })) };
+  return {
+    thread: thread.thread,
+    busyMs: Math.round(thread.busyMs),
+    totalMs: Math.round(thread.totalMs),
+    top: thread.selfMs.slice(0, PROFILE_TOP).map(([name, ms]) => ({ name, ms: Math.round(ms) })),
+  };
 }
 
 /** With `fit`, a system without the workload's consumer mode uses its own, stated in the result. */
-async function runOn(factory: SystemFactory, workload: Workload, options: CommonOptions, env: Record<string, unknown>, fit = false): Promise<RunResult> {
+async function runOn(
+  factory: SystemFactory,
+  workload: Workload,
+  options: CommonOptions,
+  env: Record<string, unknown>,
+  fit = false,
+): Promise<RunResult> {
   console.log(`\n${factory.name}: ${workload.name} (${workload.description || workload.mode})`);
   console.log(`  workload: ${JSON.stringify(workload)}`);
   const system = await factory.start(workload.fsync, options.dataDir, { enforceLimits: workload.mode === 'limits' });
@@ -112,7 +143,8 @@ async function commandRun(file: string, options: CommonOptions & { system: strin
   const result = await runOn(systemNamed(options.system), workload, options, env);
   console.log(`report: ${saveRun(result, options.out)}`);
   const missed = result.bounds.filter((check) => !check.met);
-  for (const check of missed) console.log(`MISSED: ${check.name} (limit ${check.limit} ${check.unit}, actual ${check.actual} ${check.unit})`);
+  for (const check of missed)
+    console.log(`MISSED: ${check.name} (limit ${check.limit} ${check.unit}, actual ${check.actual} ${check.unit})`);
   return missed.length === 0 ? 0 : 1;
 }
 
@@ -137,7 +169,14 @@ async function commandCompare(files: string[], options: CommonOptions & { system
   console.log(`\n${comparisonTable(unprofiled)}`);
   const comparison = await withProfiles(unprofiled, workloads, options);
   console.log(`report: ${saveComparison(comparison, options.out)}`);
-  const missedBounds = runs.flatMap((run) => run.bounds.filter((check) => !check.met).map((check) => `${run.workload.name} on ${run.system.name}: ${check.name} (limit ${check.limit} ${check.unit}, actual ${check.actual} ${check.unit})`));
+  const missedBounds = runs.flatMap((run) =>
+    run.bounds
+      .filter((check) => !check.met)
+      .map(
+        (check) =>
+          `${run.workload.name} on ${run.system.name}: ${check.name} (limit ${check.limit} ${check.unit}, actual ${check.actual} ${check.unit})`,
+      ),
+  );
   for (const missed of missedBounds) console.log(`MISSED bound: ${missed}`);
   return missedBounds.length === 0 && comparison.targets.every((target) => target.met) ? 0 : 1;
 }
@@ -166,10 +205,17 @@ function program(done: (code: number) => void): Command {
   withCommon(root.command('run <workload>').description('run one workload against one system'))
     .option('--system <name>', `system under test (${[...SYSTEMS.keys()].join(', ')})`, 'shardline')
     .action(async (file: string, options: CommonOptions & { system: string }) => done(await commandRun(file, options)));
-  withCommon(root.command('compare [workloads...]').description('run workloads against shardline and its peers; default: compare-throughput and compare-latency'))
+  withCommon(
+    root
+      .command('compare [workloads...]')
+      .description('run workloads against shardline and its peers; default: compare-throughput and compare-latency'),
+  )
     .option('--systems <names>', 'comma-separated systems', [...SYSTEMS.keys()].join(','))
     .action(async (files: string[], options: CommonOptions & { systems: string }) => done(await commandCompare(files, options)));
-  root.command('report <result>').description('render the HTML report of a saved result JSON again').option('--out <file>', 'where the HTML goes')
+  root
+    .command('report <result>')
+    .description('render the HTML report of a saved result JSON again')
+    .option('--out <file>', 'where the HTML goes')
     .action((file: string, options: { out?: string }) => done(commandReport(file, options)));
   return root;
 }

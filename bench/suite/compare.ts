@@ -33,7 +33,11 @@ function targetsOf(runs: readonly RunResult[]): TargetCheck[] {
 
 /** A target over a run that missed a bound of its own (errors, lost records) is not met: it is void. */
 function voidReason(runs: readonly RunResult[]): string | null {
-  const failed = runs.flatMap((run) => run.bounds.filter((check) => !check.met && !check.name.startsWith('end-to-end p99') && !check.name.startsWith('publish p99')).map((check) => `${run.system.name}: ${check.name} (${check.actual} ${check.unit})`));
+  const failed = runs.flatMap((run) =>
+    run.bounds
+      .filter((check) => !check.met && !check.name.startsWith('end-to-end p99') && !check.name.startsWith('publish p99'))
+      .map((check) => `${run.system.name}: ${check.name} (${check.actual} ${check.unit})`),
+  );
   return failed.length === 0 ? null : `void: ${failed.join('; ')}`;
 }
 
@@ -47,7 +51,14 @@ function throughputTargets(workload: string, ours: RunResult, of: (system: strin
     if (invalid !== null) return [{ name, workload, met: false, detail: invalid }];
     const met = times >= factor;
     const shortBy = met ? '' : `: short by ${Math.round(factor * theirs.summary.recordsPerSec - ours.summary.recordsPerSec)} records/s`;
-    return [{ name, workload, met, detail: `${times.toFixed(2)}x (${ours.summary.recordsPerSec} vs ${theirs.summary.recordsPerSec} records/s; target ${factor}x)${shortBy}` }];
+    return [
+      {
+        name,
+        workload,
+        met,
+        detail: `${times.toFixed(2)}x (${ours.summary.recordsPerSec} vs ${theirs.summary.recordsPerSec} records/s; target ${factor}x)${shortBy}`,
+      },
+    ];
   });
 }
 
@@ -73,10 +84,31 @@ function latencyCells(summary: LatencySummary | null): string[] {
 
 /** One plain-text table of every run, with durability stated per row. */
 export function comparisonTable(comparison: ComparisonResult): string {
-  const header = ['workload', 'system', 'records/s', 'MB/s', 'pub p50', 'pub p99', 'pub p99.9', 'e2e p50', 'e2e p99', 'e2e p99.9', 'durability'];
-  const rows = comparison.runs.map((run) => [run.workload.name, run.system.name, String(run.summary.recordsPerSec), String(run.summary.MBps), ...latencyCells(run.summary.publish), ...latencyCells(run.summary.endToEnd), run.system.durability]);
+  const header = [
+    'workload',
+    'system',
+    'records/s',
+    'MB/s',
+    'pub p50',
+    'pub p99',
+    'pub p99.9',
+    'e2e p50',
+    'e2e p99',
+    'e2e p99.9',
+    'durability',
+  ];
+  const rows = comparison.runs.map((run) => [
+    run.workload.name,
+    run.system.name,
+    String(run.summary.recordsPerSec),
+    String(run.summary.MBps),
+    ...latencyCells(run.summary.publish),
+    ...latencyCells(run.summary.endToEnd),
+    run.system.durability,
+  ]);
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
-  const line = (cells: string[]): string => cells.map((cell, column) => (column === cells.length - 1 ? cell : cell.padEnd(widths[column]!))).join('  ');
+  const line = (cells: string[]): string =>
+    cells.map((cell, column) => (column === cells.length - 1 ? cell : cell.padEnd(widths[column]!))).join('  ');
   const targets = comparison.targets.map((target) => `target ${target.name}: ${target.met ? 'met' : 'MISSED'}, ${target.detail}`);
   return [line(header), ...rows.map(line), '(latencies in ms)', ...targets].join('\n');
 }

@@ -88,5 +88,10 @@ export function readThreadProfile(file: string): ThreadProfile {
 
 /** Every thread's profile in `dir`, busiest first. */
 export function readProfiles(dir: string): ThreadProfile[] {
-  return fs.readdirSync(dir).filter((name) => name.endsWith('.cpuprofile')).sort().map((name) => readThreadProfile(path.join(dir, name))).sort((a, b) => b.busyMs - a.busyMs);
+  return fs
+    .readdirSync(dir)
+    .filter((name) => name.endsWith('.cpuprofile'))
+    .sort()
+    .map((name) => readThreadProfile(path.join(dir, name)))
+    .sort((a, b) => b.busyMs - a.busyMs);
 }

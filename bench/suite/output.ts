@@ -18,16 +18,26 @@ function latencyLine(label: string, summary: LatencySummary): string {
 
 export function printRun(result: RunResult): void {
   const { summary, system } = result;
-  console.log(`${system.name} ${system.version}, ${result.workload.name}: ${summary.recordsPerSec} records/s, ${summary.MBps} MB/s over ${summary.seconds} s (${summary.records} records, ${summary.throttled} throttled, ${summary.errors} errors)`);
+  console.log(
+    `${system.name} ${system.version}, ${result.workload.name}: ${summary.recordsPerSec} records/s, ${summary.MBps} MB/s over ${summary.seconds} s (${summary.records} records, ${summary.throttled} throttled, ${summary.errors} errors)`,
+  );
   console.log(`  durability: ${system.durability}`);
   console.log(latencyLine('publish (put -> ack)', summary.publish));
   if (summary.endToEnd !== null) console.log(latencyLine(`end to end (put -> ${result.workload.consumerMode} consumer)`, summary.endToEnd));
-  if (result.findMax !== null) console.log(`  max sustainable rate with p99 <= ${result.findMax.p99MaxMs} ms: ${result.findMax.maxSustainableRate} records/s (${result.findMax.trials.length} trials)`);
+  if (result.findMax !== null)
+    console.log(
+      `  max sustainable rate with p99 <= ${result.findMax.p99MaxMs} ms: ${result.findMax.maxSustainableRate} records/s (${result.findMax.trials.length} trials)`,
+    );
   if (result.limits !== null) {
     const l = result.limits;
-    console.log(`  limits: ${l.shards} shards offered ${l.offeredRecordsPerSec} records/s (${l.offeredMBps} MB/s), accepted ${l.acceptedRecordsPerSec} records/s (${l.acceptedMBps} MB/s): ${l.ratioOfLimit} of the ${l.binding} limit, ${l.throttled} throttled, ${l.lost} lost`);
+    console.log(
+      `  limits: ${l.shards} shards offered ${l.offeredRecordsPerSec} records/s (${l.offeredMBps} MB/s), accepted ${l.acceptedRecordsPerSec} records/s (${l.acceptedMBps} MB/s): ${l.ratioOfLimit} of the ${l.binding} limit, ${l.throttled} throttled, ${l.lost} lost`,
+    );
   }
-  for (const check of result.bounds) console.log(`  bound ${check.name}: ${check.met ? 'met' : 'MISSED'} (limit ${check.limit} ${check.unit}, actual ${round3(check.actual)} ${check.unit})`);
+  for (const check of result.bounds)
+    console.log(
+      `  bound ${check.name}: ${check.met ? 'met' : 'MISSED'} (limit ${check.limit} ${check.unit}, actual ${round3(check.actual)} ${check.unit})`,
+    );
   if (summary.firstError !== undefined) console.log(`  first error: ${summary.firstError}`);
 }
 

@@ -49,7 +49,12 @@ class ProducerLane {
   inFlight = 0;
   private nextStream = 0;
 
-  constructor(readonly port: ProducerPort, workload: Workload, readonly index: number, private readonly streams: readonly string[]) {
+  constructor(
+    readonly port: ProducerPort,
+    workload: Workload,
+    readonly index: number,
+    private readonly streams: readonly string[],
+  ) {
     this.source = new RecordSource(workload, index);
   }
 
@@ -64,7 +69,12 @@ class Schedule {
   readonly stepMs: number;
   readonly dueAtEnd: number;
 
-  constructor(readonly startMs: number, readonly endMs: number, readonly laneRate: number, private readonly lanes: number) {
+  constructor(
+    readonly startMs: number,
+    readonly endMs: number,
+    readonly laneRate: number,
+    private readonly lanes: number,
+  ) {
     this.stepMs = laneRate === 0 ? 0 : 1000 / laneRate;
     // Rounded: (end - start) in floating point may fall a hair short of the whole window. At
     // "max" nothing is due once the window is over.
@@ -102,16 +112,25 @@ class Phase {
   private recorder = new Recorder(0, 0, false);
   private waiters: Array<() => void> = [];
 
-  constructor(private readonly workload: Workload, private readonly spec: PhaseSpec) {
+  constructor(
+    private readonly workload: Workload,
+    private readonly spec: PhaseSpec,
+  ) {
     this.received = new Array<number>(workload.consumers).fill(0);
     this.ledger = new Ledger(workload.producers, workload.consumers);
   }
 
   async open(system: SystemUnderTest): Promise<void> {
     for (let c = 0; c < this.workload.consumers; c++) {
-      for (const stream of this.spec.streams) this.consumers.push(await system.openConsumer({ stream, mode: this.workload.consumerMode, onRecord: (data) => this.onRecord(c, data) }));
+      for (const stream of this.spec.streams)
+        this.consumers.push(
+          await system.openConsumer({ stream, mode: this.workload.consumerMode, onRecord: (data) => this.onRecord(c, data) }),
+        );
     }
-    for (let p = 0; p < this.workload.producers; p++) this.lanes.push(new ProducerLane(await system.openProducer({ retryThrottled: this.spec.retryThrottled }), this.workload, p, this.spec.streams));
+    for (let p = 0; p < this.workload.producers; p++)
+      this.lanes.push(
+        new ProducerLane(await system.openProducer({ retryThrottled: this.spec.retryThrottled }), this.workload, p, this.spec.streams),
+      );
   }
 
   async close(): Promise<void> {
@@ -125,17 +144,29 @@ class Phase {
     const endMs = measureStartMs + this.spec.durationSeconds * 1000;
     this.recorder = new Recorder(measureStartMs, endMs, this.spec.rate === 'max');
     const schedule = new Schedule(startMs, endMs, this.spec.rate === 'max' ? 0 : this.spec.rate / this.lanes.length, this.lanes.length);
-    const progress = new RunProgress(this.spec.label, this.recorder, startMs, endMs, this.consumers.length > 0, () => Math.min(...this.received, Infinity));
+    const progress = new RunProgress(this.spec.label, this.recorder, startMs, endMs, this.consumers.length > 0, () =>
+      Math.min(...this.received, Infinity),
+    );
     while (performance.now() < startMs) await yieldToLoop();
     await this.produce(schedule, progress);
     progress.drain('acknowledgements');
     await this.waitFor(endMs, () => this.lanes.every((lane) => lane.inFlight === 0), 'every acknowledgement');
     if (this.consumers.length > 0) {
       progress.drain('consumers');
-      await this.waitFor(endMs, () => this.received.every((count) => count >= this.recorder.acknowledgedAll), 'consumers to read every acknowledged record', false);
+      await this.waitFor(
+        endMs,
+        () => this.received.every((count) => count >= this.recorder.acknowledgedAll),
+        'consumers to read every acknowledged record',
+        false,
+      );
     }
     progress.done();
-    return { recorder: this.recorder, seconds: this.recorder.measuredSeconds(), ledger: this.ledger.counts(), consumedRecords: this.consumers.length === 0 ? 0 : Math.min(...this.received) };
+    return {
+      recorder: this.recorder,
+      seconds: this.recorder.measuredSeconds(),
+      ledger: this.ledger.counts(),
+      consumedRecords: this.consumers.length === 0 ? 0 : Math.min(...this.received),
+    };
   }
 
   private onRecord(consumer: number, data: Uint8Array): void {
@@ -178,7 +209,11 @@ class Phase {
   /** The system stopped taking records: what was never sent is counted as failed, not waited for. */
   private giveUp(schedule: Schedule): void {
     const unsent = this.lanes.reduce((sum, lane) => sum + Math.max(0, schedule.dueAtEnd - lane.sent), 0);
-    this.recorder.fail(performance.now(), new Error(`${unsent} records due in the window were still not sent ${DRAIN_TIMEOUT_MS / 1000} s after it`), unsent);
+    this.recorder.fail(
+      performance.now(),
+      new Error(`${unsent} records due in the window were still not sent ${DRAIN_TIMEOUT_MS / 1000} s after it`),
+      unsent,
+    );
   }
 
   /** Resolves at the next acknowledgement, or after ACK_WAIT_MS so that deadlines are looked at. */
@@ -205,19 +240,22 @@ class Phase {
     lane.sent += count;
     lane.inFlight += count;
     const batch = { firstIntendedMs, stepMs: schedule.stepMs, count, bytes };
-    lane.port.put(lane.stream(), records).then(
-      (outcome) => {
+    lane.port
+      .put(lane.stream(), records)
+      .then((outcome) => {
         const throttledIndices = outcome.throttledIndices ?? [];
-        if (outcome.throttled !== throttledIndices.length) throw new Error(`${outcome.throttled} records throttled but ${throttledIndices.length} named`);
+        if (outcome.throttled !== throttledIndices.length)
+          throw new Error(`${outcome.throttled} records throttled but ${throttledIndices.length} named`);
         this.ledger.acknowledge(lane.index, first, count, throttledIndices);
         this.recorder.acknowledge(performance.now(), batch, throttledIndices);
-      },
-    ).catch((error: unknown) => this.recorder.fail(performance.now(), error, count)).finally(() => {
-      lane.inFlight -= count;
-      const waiters = this.waiters;
-      this.waiters = [];
-      for (const wake of waiters) wake();
-    });
+      })
+      .catch((error: unknown) => this.recorder.fail(performance.now(), error, count))
+      .finally(() => {
+        lane.inFlight -= count;
+        const waiters = this.waiters;
+        this.waiters = [];
+        for (const wake of waiters) wake();
+      });
   }
 
   private async waitFor(endMs: number, condition: () => boolean, what: string, required = true): Promise<void> {

@@ -46,7 +46,8 @@ export class RunProgress {
 
   private line(nowMs: number): void {
     this.nextLine = nowMs + LINE_EVERY_MS;
-    if (nowMs < this.recorder.measureStartMs) return this.print(`  ${this.label}: warming up, ${((this.recorder.measureStartMs - nowMs) / 1000).toFixed(1)} s left`);
+    if (nowMs < this.recorder.measureStartMs)
+      return this.print(`  ${this.label}: warming up, ${((this.recorder.measureStartMs - nowMs) / 1000).toFixed(1)} s left`);
     const seconds = (nowMs - this.lastLineAt) / 1000;
     const { acknowledged, acknowledgedBytes, errors, throttled } = this.recorder;
     const rate = Math.round((acknowledged - this.lastRecords) / seconds);
@@ -55,9 +56,13 @@ export class RunProgress {
     this.lastRecords = acknowledged;
     this.lastBytes = acknowledgedBytes;
     const publish = msText(this.recorder.recentP99Us(nowMs, 'publish'));
-    const endToEnd = this.hasConsumers ? `, end-to-end p99 ${msText(this.recorder.recentP99Us(nowMs, 'endToEnd'))}, consumed ${this.consumed()}` : '';
+    const endToEnd = this.hasConsumers
+      ? `, end-to-end p99 ${msText(this.recorder.recentP99Us(nowMs, 'endToEnd'))}, consumed ${this.consumed()}`
+      : '';
     const elapsed = ((nowMs - this.recorder.measureStartMs) / 1000).toFixed(0);
-    this.print(`  ${this.label}: ${elapsed} s, ${rate} records/s, ${mbps} MB/s, publish p99 ${publish}${endToEnd}, throttled ${throttled}, errors ${errors}`);
+    this.print(
+      `  ${this.label}: ${elapsed} s, ${rate} records/s, ${mbps} MB/s, publish p99 ${publish}${endToEnd}, throttled ${throttled}, errors ${errors}`,
+    );
   }
 
   private bar(nowMs: number): void {

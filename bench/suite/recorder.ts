@@ -10,7 +10,10 @@ import type { DistributionPoint, TimelinePoint } from './types.js';
 
 const WINDOW_SLACK_MS = 1e-6;
 const LATENCY_US_MAX = 100_000_000;
-const DISTRIBUTION_PERCENTILES = [0, 10, 20, 30, 40, 50, 60, 70, 75, 80, 85, 90, 92.5, 95, 96, 97, 98, 99, 99.3, 99.5, 99.7, 99.9, 99.93, 99.95, 99.97, 99.99, 99.995, 99.999, 100];
+const DISTRIBUTION_PERCENTILES = [
+  0, 10, 20, 30, 40, 50, 60, 70, 75, 80, 85, 90, 92.5, 95, 96, 97, 98, 99, 99.3, 99.5, 99.7, 99.9, 99.93, 99.95, 99.97, 99.99, 99.995,
+  99.999, 100,
+];
 
 export interface AcknowledgedBatch {
   readonly firstIntendedMs: number;
@@ -45,7 +48,11 @@ export class Recorder {
    * countByAckTime: throughput counts what was acknowledged during the window (for "max", where
    * a window's first seconds acknowledge warm-up records); otherwise what was intended in it.
    */
-  constructor(readonly measureStartMs: number, readonly measureEndMs: number, private readonly countByAckTime: boolean) {}
+  constructor(
+    readonly measureStartMs: number,
+    readonly measureEndMs: number,
+    private readonly countByAckTime: boolean,
+  ) {}
 
   /** Compared with a nanosecond's slack: start + k * step is not exact in floating point. */
   inWindow(timeMs: number): boolean {
@@ -60,7 +67,10 @@ export class Recorder {
     this.throttled += throttledIndices.length;
     const interval = this.intervalAt(nowMs);
     // Throttled records got their answer too: they count in publish latency, not in throughput.
-    const measured = stepMs === 0 ? this.acknowledgeAlike(nowMs, firstIntendedMs, count, interval) : this.acknowledgeEach(nowMs, firstIntendedMs, stepMs, count, interval);
+    const measured =
+      stepMs === 0
+        ? this.acknowledgeAlike(nowMs, firstIntendedMs, count, interval)
+        : this.acknowledgeEach(nowMs, firstIntendedMs, stepMs, count, interval);
     const throttledInWindow = throttledIndices.filter((i) => this.inWindow(firstIntendedMs + i * stepMs)).length;
     const counted = this.countByAckTime ? (this.inWindow(nowMs) ? accepted : 0) : measured - throttledInWindow;
     if (counted === 0) return;
@@ -169,6 +179,8 @@ function toMicros(ms: number): number {
 
 export function distributionOf(histogram: Histogram): DistributionPoint[] {
   if (histogram.totalCount === 0) return [];
-  return DISTRIBUTION_PERCENTILES.map((percentile) => ({ percentile, valueUs: percentile === 100 ? histogram.maxValue : histogram.getValueAtPercentile(percentile) }));
+  return DISTRIBUTION_PERCENTILES.map((percentile) => ({
+    percentile,
+    valueUs: percentile === 100 ? histogram.maxValue : histogram.getValueAtPercentile(percentile),
+  }));
 }
-

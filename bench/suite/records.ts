@@ -29,7 +29,8 @@ export interface Stamp {
 }
 
 export function stampOf(data: Uint8Array): Stamp {
-  if (data.byteLength < STAMP_BYTES) throw new Error(`a record of ${data.byteLength} bytes came back: every record sent has at least ${STAMP_BYTES}`);
+  if (data.byteLength < STAMP_BYTES)
+    throw new Error(`a record of ${data.byteLength} bytes came back: every record sent has at least ${STAMP_BYTES}`);
   const view = new DataView(data.buffer, data.byteOffset, STAMP_BYTES);
   return { intendedMs: view.getFloat64(0, true), producer: view.getUint32(8, true), index: view.getUint32(12, true) };
 }
@@ -47,13 +48,19 @@ class KeyChooser {
   /** Cumulative weights for zipf, searched by bisection. */
   private readonly cumulative: Float64Array | null;
 
-  constructor(private readonly keys: PartitionKeys, private readonly random: () => number) {
+  constructor(
+    private readonly keys: PartitionKeys,
+    private readonly random: () => number,
+  ) {
     this.table = keys.count <= KEY_TABLE_MAX ? Array.from({ length: keys.count }, (_, i) => `pk-${i}`) : null;
     this.cumulative = keys.distribution === 'zipf' ? zipfCumulative(Math.min(keys.count, KEY_TABLE_MAX), keys.zipfExponent) : null;
   }
 
   next(): string {
-    const index = this.cumulative === null ? Math.floor(this.random() * this.keys.count) : bisect(this.cumulative, this.random() * this.cumulative[this.cumulative.length - 1]!);
+    const index =
+      this.cumulative === null
+        ? Math.floor(this.random() * this.keys.count)
+        : bisect(this.cumulative, this.random() * this.cumulative[this.cumulative.length - 1]!);
     return this.table?.[index] ?? `pk-${index}`;
   }
 }
@@ -84,7 +91,10 @@ export class RecordSource {
   private slabUsed = 0;
   private count = 0;
 
-  constructor(private readonly workload: Workload, private readonly producer: number) {
+  constructor(
+    private readonly workload: Workload,
+    private readonly producer: number,
+  ) {
     this.random = seededRandom(0x5eed + producer * 7919);
     this.keys = new KeyChooser(workload.partitionKeys, this.random);
   }

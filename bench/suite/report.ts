@@ -12,7 +12,16 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import type { ComparisonResult, DistributionPoint, FsyncSetting, LatencySummary, RecordSize, RunResult, TimelinePoint, Workload } from './types.js';
+import type {
+  ComparisonResult,
+  DistributionPoint,
+  FsyncSetting,
+  LatencySummary,
+  RecordSize,
+  RunResult,
+  TimelinePoint,
+  Workload,
+} from './types.js';
 
 const US_PER_MS = 1000;
 /** Percentiles labelled on a nines axis; the ones past the data's last percentile are left off. */
@@ -87,7 +96,13 @@ function nines(percentile: number): number {
 }
 
 function ninesAxis(series: readonly (readonly DistributionPoint[])[]): Axis {
-  const percentileMax = Math.max(NINES_AXIS_PERCENTILE_MIN, ...series.flat().filter(isFinitePercentile).map((point) => point.percentile));
+  const percentileMax = Math.max(
+    NINES_AXIS_PERCENTILE_MIN,
+    ...series
+      .flat()
+      .filter(isFinitePercentile)
+      .map((point) => point.percentile),
+  );
   const ticks = NINES_TICK_PERCENTILES.filter((p) => p <= percentileMax).map((p) => ({ value: nines(p), label: `${p}%` }));
   return { title: 'percentile', log: false, min: 0, max: nines(percentileMax), ticks };
 }
@@ -103,10 +118,22 @@ function logMs(us: number | null): number | null {
 }
 
 function distributionSeries(label: string, color: string, points: readonly DistributionPoint[]): LineSeries {
-  return { label, color, dash: [], rightAxis: false, points: points.filter(isFinitePercentile).map((point) => ({ x: nines(point.percentile), y: logMs(point.valueUs) })) };
+  return {
+    label,
+    color,
+    dash: [],
+    rightAxis: false,
+    points: points.filter(isFinitePercentile).map((point) => ({ x: nines(point.percentile), y: logMs(point.valueUs) })),
+  };
 }
 
-function timelineSeries(label: string, color: string, dash: readonly number[], timeline: readonly TimelinePoint[], value: (point: TimelinePoint) => number | null): LineSeries {
+function timelineSeries(
+  label: string,
+  color: string,
+  dash: readonly number[],
+  timeline: readonly TimelinePoint[],
+  value: (point: TimelinePoint) => number | null,
+): LineSeries {
   return { label, color, dash, rightAxis: false, points: timeline.map((point) => ({ x: point.t, y: logMs(value(point)) })) };
 }
 
@@ -123,21 +150,51 @@ function latencyTimeChart(timeline: readonly TimelinePoint[]): LineChart {
       timelineSeries('end-to-end max', END_TO_END_COLORS.max, DASH_MAX, timeline, (point) => point.endToEndMaxUs),
     );
   }
-  return { kind: 'line', id: 'chart-latency-time', title: 'Latency over time', x: axis('time (s)'), y: axis('latency (ms, log scale)', true), y2: null, series };
+  return {
+    kind: 'line',
+    id: 'chart-latency-time',
+    title: 'Latency over time',
+    x: axis('time (s)'),
+    y: axis('latency (ms, log scale)', true),
+    y2: null,
+    series,
+  };
 }
 
 function runDistributionChart({ publish, endToEnd }: RunResult['distribution']): LineChart {
   const series = [distributionSeries('publish', PUBLISH_COLORS.p99, publish)];
   if (endToEnd !== null) series.push(distributionSeries('end-to-end', END_TO_END_COLORS.p99, endToEnd));
-  return { kind: 'line', id: 'chart-distribution', title: 'Latency distribution', x: ninesAxis(endToEnd === null ? [publish] : [publish, endToEnd]), y: axis('latency (ms, log scale)', true), y2: null, series };
+  return {
+    kind: 'line',
+    id: 'chart-distribution',
+    title: 'Latency distribution',
+    x: ninesAxis(endToEnd === null ? [publish] : [publish, endToEnd]),
+    y: axis('latency (ms, log scale)', true),
+    y2: null,
+    series,
+  };
 }
 
 function throughputChart(timeline: readonly TimelinePoint[]): LineChart {
   const series: LineSeries[] = [
-    { label: 'records/s', color: '#2ca02c', dash: [], rightAxis: false, points: timeline.map((point) => ({ x: point.t, y: point.recordsPerSec })) },
+    {
+      label: 'records/s',
+      color: '#2ca02c',
+      dash: [],
+      rightAxis: false,
+      points: timeline.map((point) => ({ x: point.t, y: point.recordsPerSec })),
+    },
     { label: 'MB/s', color: '#9467bd', dash: DASH_P99, rightAxis: true, points: timeline.map((point) => ({ x: point.t, y: point.MBps })) },
   ];
-  return { kind: 'line', id: 'chart-throughput', title: 'Throughput over time', x: axis('time (s)'), y: axis('records/s'), y2: axis('MB/s'), series };
+  return {
+    kind: 'line',
+    id: 'chart-throughput',
+    title: 'Throughput over time',
+    x: axis('time (s)'),
+    y: axis('records/s'),
+    y2: axis('MB/s'),
+    series,
+  };
 }
 
 /** The distribution a run is best compared by: end to end where it was measured. */
@@ -147,16 +204,39 @@ function comparedDistribution(run: RunResult): { readonly which: string; readonl
 }
 
 function comparisonCharts(runs: readonly RunResult[], labels: readonly string[]): ChartSpec[] {
-  const p99Series: BarSeries[] = [{ label: 'publish p99', color: PUBLISH_COLORS.p99, values: runs.map((run) => logMs(run.summary.publish.p99Us)) }];
+  const p99Series: BarSeries[] = [
+    { label: 'publish p99', color: PUBLISH_COLORS.p99, values: runs.map((run) => logMs(run.summary.publish.p99Us)) },
+  ];
   if (runs.some((run) => run.summary.endToEnd !== null)) {
-    p99Series.push({ label: 'end-to-end p99', color: END_TO_END_COLORS.p99, values: runs.map((run) => logMs(run.summary.endToEnd?.p99Us ?? null)) });
+    p99Series.push({
+      label: 'end-to-end p99',
+      color: END_TO_END_COLORS.p99,
+      values: runs.map((run) => logMs(run.summary.endToEnd?.p99Us ?? null)),
+    });
   }
   const distributions = runs.map(comparedDistribution);
-  const distributionLines = distributions.map(({ which, points }, i) => distributionSeries(`${labels[i] ?? ''} (${which})`, RUN_COLORS[i % RUN_COLORS.length] ?? '#000', points));
+  const distributionLines = distributions.map(({ which, points }, i) =>
+    distributionSeries(`${labels[i] ?? ''} (${which})`, RUN_COLORS[i % RUN_COLORS.length] ?? '#000', points),
+  );
   return [
-    { kind: 'bar', id: 'chart-records', title: 'Throughput', labels, y: { ...axis('records/s'), min: 0 }, series: [{ label: 'records/s', color: '#2ca02c', values: runs.map((run) => run.summary.recordsPerSec) }] },
+    {
+      kind: 'bar',
+      id: 'chart-records',
+      title: 'Throughput',
+      labels,
+      y: { ...axis('records/s'), min: 0 },
+      series: [{ label: 'records/s', color: '#2ca02c', values: runs.map((run) => run.summary.recordsPerSec) }],
+    },
     { kind: 'bar', id: 'chart-p99', title: 'p99 latency', labels, y: axis('p99 latency (ms, log scale)', true), series: p99Series },
-    { kind: 'line', id: 'chart-distribution', title: 'Latency distribution (end to end where measured, else publish)', x: ninesAxis(distributions.map((d) => d.points)), y: axis('latency (ms, log scale)', true), y2: null, series: distributionLines },
+    {
+      kind: 'line',
+      id: 'chart-distribution',
+      title: 'Latency distribution (end to end where measured, else publish)',
+      x: ninesAxis(distributions.map((d) => d.points)),
+      y: axis('latency (ms, log scale)', true),
+      y2: null,
+      series: distributionLines,
+    },
   ];
 }
 
@@ -275,7 +355,9 @@ ${body}
 }
 
 function chartBlocks(charts: readonly ChartSpec[]): string {
-  return charts.map((chart) => `<div class="chart"><canvas id="${chart.id}" role="img" aria-label="${escapeHtml(chart.title)}"></canvas></div>`).join('\n');
+  return charts
+    .map((chart) => `<div class="chart"><canvas id="${chart.id}" role="img" aria-label="${escapeHtml(chart.title)}"></canvas></div>`)
+    .join('\n');
 }
 
 // ---------------------------------------------------------------- tables
@@ -285,9 +367,13 @@ type Cell = string | { readonly text: string; readonly className: string };
 
 function table(headers: readonly string[], rows: readonly (readonly Cell[])[]): string {
   const cell = (tag: 'th' | 'td', value: Cell): string =>
-    typeof value === 'string' ? `<${tag}>${escapeHtml(value)}</${tag}>` : `<${tag} class="${value.className}">${escapeHtml(value.text)}</${tag}>`;
+    typeof value === 'string'
+      ? `<${tag}>${escapeHtml(value)}</${tag}>`
+      : `<${tag} class="${value.className}">${escapeHtml(value.text)}</${tag}>`;
   const head = headers.length === 0 ? '' : `<thead><tr>${headers.map((h) => cell('th', h)).join('')}</tr></thead>`;
-  const body = rows.map((row) => `<tr>${row.map((value, i) => cell(headers.length === 0 && i === 0 ? 'th' : 'td', value)).join('')}</tr>`).join('\n');
+  const body = rows
+    .map((row) => `<tr>${row.map((value, i) => cell(headers.length === 0 && i === 0 ? 'th' : 'td', value)).join('')}</tr>`)
+    .join('\n');
   return `<table>${head}<tbody>${body}</tbody></table>`;
 }
 
@@ -320,14 +406,29 @@ function formatValue(value: number): string {
 const LATENCY_HEADERS = ['latency (ms)', 'count', 'mean', 'p50', 'p90', 'p99', 'p99.9', 'p99.99', 'max'];
 
 function latencyRow(label: string, s: LatencySummary): Cell[] {
-  return [label, num(formatValue(s.count)), ...[s.meanUs, s.p50Us, s.p90Us, s.p99Us, s.p999Us, s.p9999Us, s.maxUs].map((us) => num(formatMs(us)))];
+  return [
+    label,
+    num(formatValue(s.count)),
+    ...[s.meanUs, s.p50Us, s.p90Us, s.p99Us, s.p999Us, s.p9999Us, s.maxUs].map((us) => num(formatMs(us))),
+  ];
 }
 
 function summarySection({ summary }: RunResult): string {
   const target = summary.targetRecordsPerSec === null ? 'max' : formatNumber(summary.targetRecordsPerSec, 0);
   const counts = table(
     ['measured (s)', 'target records/s', 'records', 'records/s', 'MB/s', 'consumed', 'throttled', 'errors'],
-    [[num(formatValue(summary.seconds)), num(target), num(formatNumber(summary.records, 0)), num(formatNumber(summary.recordsPerSec, 0)), num(formatNumber(summary.MBps, 2)), num(formatNumber(summary.consumedRecords, 0)), num(formatNumber(summary.throttled, 0)), num(formatNumber(summary.errors, 0))]],
+    [
+      [
+        num(formatValue(summary.seconds)),
+        num(target),
+        num(formatNumber(summary.records, 0)),
+        num(formatNumber(summary.recordsPerSec, 0)),
+        num(formatNumber(summary.MBps, 2)),
+        num(formatNumber(summary.consumedRecords, 0)),
+        num(formatNumber(summary.throttled, 0)),
+        num(formatNumber(summary.errors, 0)),
+      ],
+    ],
   );
   const latencyRows = [latencyRow('publish', summary.publish)];
   if (summary.endToEnd !== null) latencyRows.push(latencyRow('end to end', summary.endToEnd));
@@ -337,13 +438,23 @@ function summarySection({ summary }: RunResult): string {
 
 function boundsSection({ bounds }: RunResult): string {
   if (bounds.length === 0) return '<h2>Bounds</h2>\n<p>No bounds set.</p>';
-  const rows = bounds.map((b) => [b.name, num(`${formatValue(b.limit)} ${b.unit}`), num(`${formatValue(b.actual)} ${b.unit}`), verdict(b.met)]);
+  const rows = bounds.map((b) => [
+    b.name,
+    num(`${formatValue(b.limit)} ${b.unit}`),
+    num(`${formatValue(b.actual)} ${b.unit}`),
+    verdict(b.met),
+  ]);
   return `<h2>Bounds</h2>\n${table(['bound', 'limit', 'actual', 'verdict'], rows)}`;
 }
 
 function findMaxSection({ findMax }: RunResult): string {
   if (findMax === null) return '';
-  const rows = findMax.trials.map((trial) => [num(formatNumber(trial.rate, 0)), num(formatNumber(trial.recordsPerSec, 0)), num(formatMs(trial.p99Us)), verdict(trial.sustained, 'yes', 'no')]);
+  const rows = findMax.trials.map((trial) => [
+    num(formatNumber(trial.rate, 0)),
+    num(formatNumber(trial.recordsPerSec, 0)),
+    num(formatMs(trial.p99Us)),
+    verdict(trial.sustained, 'yes', 'no'),
+  ]);
   const found = `<p>Highest rate whose p99 stayed under ${formatValue(findMax.p99MaxMs)} ms: <strong>${formatNumber(findMax.maxSustainableRate, 0)} records/s</strong></p>`;
   return `<h2>Find-max trials</h2>\n${found}\n${table(['offered records/s', 'achieved records/s', 'p99 (ms)', 'sustained'], rows)}`;
 }
@@ -371,8 +482,14 @@ function formatFsync(fsync: FsyncSetting): string {
 }
 
 function workloadSection(w: Workload): string {
-  const keys = w.partitionKeys.distribution === 'zipf' ? `${w.partitionKeys.count}, zipf (exponent ${w.partitionKeys.zipfExponent})` : `${w.partitionKeys.count}, uniform`;
-  const findMax = w.findMax === null ? 'off' : `p99 under ${w.findMax.p99MaxMs} ms, ${w.findMax.startRate} to ${w.findMax.maxRate} records/s, ${w.findMax.trialSeconds} s trials, precision ${w.findMax.precision}`;
+  const keys =
+    w.partitionKeys.distribution === 'zipf'
+      ? `${w.partitionKeys.count}, zipf (exponent ${w.partitionKeys.zipfExponent})`
+      : `${w.partitionKeys.count}, uniform`;
+  const findMax =
+    w.findMax === null
+      ? 'off'
+      : `p99 under ${w.findMax.p99MaxMs} ms, ${w.findMax.startRate} to ${w.findMax.maxRate} records/s, ${w.findMax.trialSeconds} s trials, precision ${w.findMax.precision}`;
   const bounds = Object.entries(w.bounds).map(([name, value]) => `${name} ${String(value)}`);
   const entries: [string, string][] = [
     ['mode', w.mode],
@@ -391,7 +508,10 @@ function workloadSection(w: Workload): string {
 }
 
 function environmentSection(environment: Record<string, unknown>): string {
-  const entries = Object.entries(environment).map(([key, value]): [string, string] => [key, typeof value === 'string' ? value : JSON.stringify(value) ?? String(value)]);
+  const entries = Object.entries(environment).map(([key, value]): [string, string] => [
+    key,
+    typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value)),
+  ]);
   return `<h2>Environment</h2>\n${keyValueTable(entries)}`;
 }
 
@@ -423,13 +543,24 @@ function runLabels(runs: readonly RunResult[]): string[] {
 
 function comparisonRow(run: RunResult, label: string): Cell[] {
   const { publish, endToEnd } = run.summary;
-  const latencies = (s: LatencySummary | null): Cell[] => (s === null ? ['—', '—', '—'] : [s.p50Us, s.p99Us, s.p999Us].map((us) => formatMs(us))).map(num);
-  return [label, run.system.durability, num(formatNumber(run.summary.recordsPerSec, 0)), num(formatNumber(run.summary.MBps, 2)), ...latencies(publish), ...latencies(endToEnd)];
+  const latencies = (s: LatencySummary | null): Cell[] =>
+    (s === null ? ['—', '—', '—'] : [s.p50Us, s.p99Us, s.p999Us].map((us) => formatMs(us))).map(num);
+  return [
+    label,
+    run.system.durability,
+    num(formatNumber(run.summary.recordsPerSec, 0)),
+    num(formatNumber(run.summary.MBps, 2)),
+    ...latencies(publish),
+    ...latencies(endToEnd),
+  ];
 }
 
 function targetsSection({ targets }: ComparisonResult): string {
   if (targets.length === 0) return '<h2>Targets</h2>\n<p>No targets set.</p>';
-  return `<h2>Targets</h2>\n${table(['target', 'verdict', 'detail'], targets.map((t) => [t.name, verdict(t.met), t.detail]))}`;
+  return `<h2>Targets</h2>\n${table(
+    ['target', 'verdict', 'detail'],
+    targets.map((t) => [t.name, verdict(t.met), t.detail]),
+  )}`;
 }
 
 /** For each missed target, the profile of a repeat of its shardline run: where the time went. */
@@ -439,7 +570,10 @@ function profilesSection({ profiles }: ComparisonResult): string {
     const threads = profile.threads.map((thread) => {
       const share = (ms: number): string => `${((ms / Math.max(1, thread.busyMs)) * 100).toFixed(1)}%`;
       const caption = `<h4>${escapeHtml(thread.thread)}: busy ${(thread.busyMs / 1000).toFixed(1)} s of ${(thread.totalMs / 1000).toFixed(1)} s</h4>`;
-      return `${caption}\n${table(['self time (ms)', 'share of busy', 'function'], thread.top.map((entry) => [entry.ms.toFixed(0), share(entry.ms), entry.name]))}`;
+      return `${caption}\n${table(
+        ['self time (ms)', 'share of busy', 'function'],
+        thread.top.map((entry) => [entry.ms.toFixed(0), share(entry.ms), entry.name]),
+      )}`;
     });
     const heading = `<h3>${escapeHtml(profile.system)} on ${escapeHtml(profile.workload)}: ${escapeHtml(profile.reason)}</h3>`;
     return `${heading}\n<p>Profiles: ${escapeHtml(profile.dir)}</p>\n${threads.join('\n')}`;
@@ -451,12 +585,26 @@ export function renderComparisonReport(comparison: ComparisonResult): string {
   const { runs } = comparison;
   const labels = runLabels(runs);
   const charts = comparisonCharts(runs, labels);
-  const headers = ['system', 'durability', 'records/s', 'MB/s', 'publish p50 (ms)', 'publish p99', 'publish p99.9', 'end-to-end p50 (ms)', 'end-to-end p99', 'end-to-end p99.9'];
+  const headers = [
+    'system',
+    'durability',
+    'records/s',
+    'MB/s',
+    'publish p50 (ms)',
+    'publish p99',
+    'publish p99.9',
+    'end-to-end p50 (ms)',
+    'end-to-end p99',
+    'end-to-end p99.9',
+  ];
   const workloads = [...new Set(runs.map((run) => run.workload.name))].join(', ');
   const body = [
     `<h1>Benchmark comparison: ${escapeHtml(workloads)}</h1>`,
     `<p class="meta">Started ${escapeHtml(comparison.startedAt)}, ${runs.length} runs</p>`,
-    `<h2>Runs</h2>\n${table(headers, runs.map((run, i) => comparisonRow(run, labels[i] ?? '')))}`,
+    `<h2>Runs</h2>\n${table(
+      headers,
+      runs.map((run, i) => comparisonRow(run, labels[i] ?? '')),
+    )}`,
     targetsSection(comparison),
     profilesSection(comparison),
     `<h2>Charts</h2>\n${chartBlocks(charts)}`,

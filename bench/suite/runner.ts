@@ -23,7 +23,10 @@ export async function runWorkload(system: SystemUnderTest, workload: Workload, e
   checkSupported(system, workload);
   const startedAt = new Date().toISOString();
   const run = await runMode(system, workload);
-  const summary = summarize(run.outcome, run.findMax === null ? (run.limits?.offeredRecordsPerSec ?? rateOf(workload.rate)) : run.findMax.maxSustainableRate);
+  const summary = summarize(
+    run.outcome,
+    run.findMax === null ? (run.limits?.offeredRecordsPerSec ?? rateOf(workload.rate)) : run.findMax.maxSustainableRate,
+  );
   return {
     schema: 'shardline-bench-run/1',
     startedAt,
@@ -32,21 +35,32 @@ export async function runWorkload(system: SystemUnderTest, workload: Workload, e
     environment,
     summary,
     timeline: run.outcome.recorder.timeline(),
-    distribution: { publish: distributionOf(run.outcome.recorder.publish), endToEnd: workload.consumers > 0 ? distributionOf(run.outcome.recorder.endToEnd) : null },
+    distribution: {
+      publish: distributionOf(run.outcome.recorder.publish),
+      endToEnd: workload.consumers > 0 ? distributionOf(run.outcome.recorder.endToEnd) : null,
+    },
     findMax: run.findMax,
     limits: run.limits,
     bounds: checkBounds(workload, summary, run.outcome, run.limits),
   };
 }
 
-async function runMode(system: SystemUnderTest, workload: Workload): Promise<{ outcome: PhaseOutcome; findMax: FindMaxResult | null; limits: LimitsResult | null }> {
+async function runMode(
+  system: SystemUnderTest,
+  workload: Workload,
+): Promise<{ outcome: PhaseOutcome; findMax: FindMaxResult | null; limits: LimitsResult | null }> {
   if (workload.mode === 'find-max') return findMax(system, workload);
   if (workload.mode === 'limits') return limits(system, workload);
-  return { outcome: await fixed(system, workload, streamNames(workload, 'run'), workload.rate, workload.durationSeconds), findMax: null, limits: null };
+  return {
+    outcome: await fixed(system, workload, streamNames(workload, 'run'), workload.rate, workload.durationSeconds),
+    findMax: null,
+    limits: null,
+  };
 }
 
 function checkSupported(system: SystemUnderTest, workload: Workload): void {
-  if (workload.consumers > 0 && !system.consumerModes.includes(workload.consumerMode)) throw new Error(`${system.name} has no ${workload.consumerMode} consumer (it has: ${system.consumerModes.join(', ')})`);
+  if (workload.consumers > 0 && !system.consumerModes.includes(workload.consumerMode))
+    throw new Error(`${system.name} has no ${workload.consumerMode} consumer (it has: ${system.consumerModes.join(', ')})`);
   if (workload.mode === 'limits' && !system.supportsLimits) throw new Error(`${system.name} has no per-shard limits to verify`);
 }
 
@@ -58,7 +72,14 @@ function streamNames(workload: Workload, tag: string): string[] {
   return Array.from({ length: workload.streams }, (_, i) => `${workload.name}-${tag}-${i}`.replace(/[^A-Za-z0-9_.-]/g, '-'));
 }
 
-function fixed(system: SystemUnderTest, workload: Workload, streams: string[], rate: number | 'max', durationSeconds: number, retryThrottled = true): Promise<PhaseOutcome> {
+function fixed(
+  system: SystemUnderTest,
+  workload: Workload,
+  streams: string[],
+  rate: number | 'max',
+  durationSeconds: number,
+  retryThrottled = true,
+): Promise<PhaseOutcome> {
   const label = `${system.name} ${workload.name} @ ${rate === 'max' ? 'max' : `${rate}/s`}`;
   return runPhase(system, workload, { label, streams, rate, warmupSeconds: workload.warmupSeconds, durationSeconds, retryThrottled });
 }
@@ -90,7 +111,10 @@ function trialP99Us(outcome: PhaseOutcome): number {
 }
 
 /** Doubles the rate until a trial misses, then bisects between the last hit and the first miss. */
-async function findMax(system: SystemUnderTest, workload: Workload): Promise<{ outcome: PhaseOutcome; findMax: FindMaxResult; limits: null }> {
+async function findMax(
+  system: SystemUnderTest,
+  workload: Workload,
+): Promise<{ outcome: PhaseOutcome; findMax: FindMaxResult; limits: null }> {
   const settings = workload.findMax!;
   const trials: FindMaxTrial[] = [];
   let best: PhaseOutcome | null = null;
@@ -102,9 +126,12 @@ async function findMax(system: SystemUnderTest, workload: Workload): Promise<{ o
     last = await fixed(system, workload, streamNames(workload, `t${trials.length}`), Math.round(rate), settings.trialSeconds);
     const p99Us = trialP99Us(last);
     const recordsPerSec = Math.round(last.recorder.acknowledged / last.seconds);
-    const sustained = recordsPerSec >= rate * SUSTAINED_SHARE && p99Us <= settings.p99MaxMs * 1000 && last.recorder.errors === 0 && last.ledger.lost === 0;
+    const sustained =
+      recordsPerSec >= rate * SUSTAINED_SHARE && p99Us <= settings.p99MaxMs * 1000 && last.recorder.errors === 0 && last.ledger.lost === 0;
     trials.push({ rate: Math.round(rate), recordsPerSec, p99Us, sustained });
-    console.log(`  trial at ${Math.round(rate)}/s: ${recordsPerSec} records/s, p99 ${(p99Us / 1000).toFixed(2)} ms: ${sustained ? 'sustained' : 'missed'}`);
+    console.log(
+      `  trial at ${Math.round(rate)}/s: ${recordsPerSec} records/s, p99 ${(p99Us / 1000).toFixed(2)} ms: ${sustained ? 'sustained' : 'missed'}`,
+    );
     if (sustained) [low, best] = [rate, last];
     else high = rate;
     const next = high === Infinity ? Math.min(rate * 2, settings.maxRate) : (low + high) / 2;
@@ -117,7 +144,10 @@ async function findMax(system: SystemUnderTest, workload: Workload): Promise<{ o
 
 // ---------------------------------------------------------------- limits
 
-async function limits(system: SystemUnderTest, workload: Workload): Promise<{ outcome: PhaseOutcome; findMax: null; limits: LimitsResult }> {
+async function limits(
+  system: SystemUnderTest,
+  workload: Workload,
+): Promise<{ outcome: PhaseOutcome; findMax: null; limits: LimitsResult }> {
   const shards = workload.streams * workload.shardsPerStream;
   const recordBytes = meanRecordBytes(workload.recordSize);
   const binding = recordBytes * SHARD_RECORDS_PER_SEC > SHARD_BYTES_PER_SEC ? 'bytes' : 'records';
@@ -127,7 +157,8 @@ async function limits(system: SystemUnderTest, workload: Workload): Promise<{ ou
   const { recorder, seconds } = outcome;
   const acceptedRecordsPerSec = recorder.acknowledged / seconds;
   const acceptedBytesPerSec = recorder.acknowledgedBytes / seconds;
-  const ratioOfLimit = binding === 'records' ? acceptedRecordsPerSec / (shards * SHARD_RECORDS_PER_SEC) : acceptedBytesPerSec / (shards * SHARD_BYTES_PER_SEC);
+  const ratioOfLimit =
+    binding === 'records' ? acceptedRecordsPerSec / (shards * SHARD_RECORDS_PER_SEC) : acceptedBytesPerSec / (shards * SHARD_BYTES_PER_SEC);
   return {
     outcome,
     findMax: null,
@@ -153,9 +184,30 @@ function checkBounds(workload: Workload, summary: Summary, outcome: PhaseOutcome
   const add = (name: string, limit: number, actual: number, unit: string, met: boolean): void => {
     checks.push({ name, limit, actual, unit, met });
   };
-  if (bounds.endToEndP99MaxMs !== undefined) add('end-to-end p99 <= limit', bounds.endToEndP99MaxMs, summary.endToEnd === null ? Infinity : summary.endToEnd.p99Us / 1000, 'ms', summary.endToEnd !== null && summary.endToEnd.p99Us / 1000 <= bounds.endToEndP99MaxMs);
-  if (bounds.publishP99MaxMs !== undefined) add('publish p99 <= limit', bounds.publishP99MaxMs, summary.publish.p99Us / 1000, 'ms', summary.publish.p99Us / 1000 <= bounds.publishP99MaxMs);
-  if (bounds.minRecordsPerSec !== undefined) add('records/s >= limit', bounds.minRecordsPerSec, summary.recordsPerSec, 'records/s', summary.recordsPerSec >= bounds.minRecordsPerSec);
+  if (bounds.endToEndP99MaxMs !== undefined)
+    add(
+      'end-to-end p99 <= limit',
+      bounds.endToEndP99MaxMs,
+      summary.endToEnd === null ? Infinity : summary.endToEnd.p99Us / 1000,
+      'ms',
+      summary.endToEnd !== null && summary.endToEnd.p99Us / 1000 <= bounds.endToEndP99MaxMs,
+    );
+  if (bounds.publishP99MaxMs !== undefined)
+    add(
+      'publish p99 <= limit',
+      bounds.publishP99MaxMs,
+      summary.publish.p99Us / 1000,
+      'ms',
+      summary.publish.p99Us / 1000 <= bounds.publishP99MaxMs,
+    );
+  if (bounds.minRecordsPerSec !== undefined)
+    add(
+      'records/s >= limit',
+      bounds.minRecordsPerSec,
+      summary.recordsPerSec,
+      'records/s',
+      summary.recordsPerSec >= bounds.minRecordsPerSec,
+    );
   if (bounds.minMBps !== undefined) add('MB/s >= limit', bounds.minMBps, summary.MBps, 'MB/s', summary.MBps >= bounds.minMBps);
   // Always checked: nothing acknowledged may go missing, and a put error is a failed run.
   if (workload.consumers > 0) {
@@ -167,6 +219,13 @@ function checkBounds(workload: Workload, summary: Summary, outcome: PhaseOutcome
   add('records whose put failed', 0, summary.errors, 'records', summary.errors === 0);
   if (limitsResult === null) add('throttled records (limits off)', 0, summary.throttled, 'records', summary.throttled === 0);
   else add('throttled records beyond the limit', 1, summary.throttled, 'records', summary.throttled > 0);
-  if (limitsResult !== null) add(`accepted ${limitsResult.binding} rate within ${LIMITS_TOLERANCE * 100}% of the per-shard limit`, 1, limitsResult.ratioOfLimit, 'ratio', Math.abs(limitsResult.ratioOfLimit - 1) <= LIMITS_TOLERANCE);
+  if (limitsResult !== null)
+    add(
+      `accepted ${limitsResult.binding} rate within ${LIMITS_TOLERANCE * 100}% of the per-shard limit`,
+      1,
+      limitsResult.ratioOfLimit,
+      'ratio',
+      Math.abs(limitsResult.ratioOfLimit - 1) <= LIMITS_TOLERANCE,
+    );
   return checks;
 }

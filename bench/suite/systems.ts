@@ -5,7 +5,9 @@ import { redisFactory } from './adapters/redis.js';
 import { shardlineFactory } from './adapters/shardline.js';
 import type { SystemFactory } from './types.js';
 
-export const SYSTEMS: ReadonlyMap<string, SystemFactory> = new Map([shardlineFactory, redisFactory, natsFactory, kinesaliteFactory].map((factory) => [factory.name, factory]));
+export const SYSTEMS: ReadonlyMap<string, SystemFactory> = new Map(
+  [shardlineFactory, redisFactory, natsFactory, kinesaliteFactory].map((factory) => [factory.name, factory]),
+);
 
 export function systemNamed(name: string): SystemFactory {
   const factory = SYSTEMS.get(name);

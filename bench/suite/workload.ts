@@ -5,7 +5,16 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
-import { STAMP_BYTES, type Bounds, type FindMaxSettings, type FsyncSetting, type PartitionKeys, type RecordSize, type RunMode, type Workload } from './types.js';
+import {
+  STAMP_BYTES,
+  type Bounds,
+  type FindMaxSettings,
+  type FsyncSetting,
+  type PartitionKeys,
+  type RecordSize,
+  type RunMode,
+  type Workload,
+} from './types.js';
 
 export class WorkloadError extends Error {
   override readonly name = 'WorkloadError';
@@ -13,7 +22,26 @@ export class WorkloadError extends Error {
 
 /** The largest record the suite generates: Kinesis' 1 MiB limit on a record's data. */
 export const RECORD_BYTES_MAX = 1024 * 1024;
-const KNOWN_FIELDS = new Set(['name', 'description', 'mode', 'streams', 'shardsPerStream', 'recordSize', 'partitionKeys', 'producers', 'consumers', 'consumerMode', 'rate', 'warmupSeconds', 'durationSeconds', 'fsync', 'capacityMode', 'maxInFlight', 'findMax', 'bounds']);
+const KNOWN_FIELDS = new Set([
+  'name',
+  'description',
+  'mode',
+  'streams',
+  'shardsPerStream',
+  'recordSize',
+  'partitionKeys',
+  'producers',
+  'consumers',
+  'consumerMode',
+  'rate',
+  'warmupSeconds',
+  'durationSeconds',
+  'fsync',
+  'capacityMode',
+  'maxInFlight',
+  'findMax',
+  'bounds',
+]);
 
 type Raw = Record<string, unknown>;
 
@@ -35,7 +63,8 @@ export function loadWorkload(file: string): Workload {
 
 export function parseWorkload(raw: unknown, fallbackName: string): Workload {
   const object = asObject(raw, 'workload');
-  for (const key of Object.keys(object)) if (!KNOWN_FIELDS.has(key)) throw new WorkloadError(`unknown workload field "${key}" (known: ${[...KNOWN_FIELDS].join(', ')})`);
+  for (const key of Object.keys(object))
+    if (!KNOWN_FIELDS.has(key)) throw new WorkloadError(`unknown workload field "${key}" (known: ${[...KNOWN_FIELDS].join(', ')})`);
   const mode = oneOf(object.mode ?? 'fixed', 'mode', ['fixed', 'find-max', 'limits'] as const) satisfies RunMode;
   const consumers = integer(object.consumers ?? 0, 'consumers', 0, 64);
   const workload: Workload = {
@@ -53,7 +82,10 @@ export function parseWorkload(raw: unknown, fallbackName: string): Workload {
     warmupSeconds: number(object.warmupSeconds ?? 2, 'warmupSeconds', 0, 3600),
     durationSeconds: number(object.durationSeconds ?? 10, 'durationSeconds', 0.5, 86_400),
     fsync: fsync(object.fsync ?? 'never'),
-    capacityMode: oneOf(object.capacityMode ?? (mode === 'limits' ? 'PROVISIONED' : 'ON_DEMAND'), 'capacityMode', ['PROVISIONED', 'ON_DEMAND'] as const),
+    capacityMode: oneOf(object.capacityMode ?? (mode === 'limits' ? 'PROVISIONED' : 'ON_DEMAND'), 'capacityMode', [
+      'PROVISIONED',
+      'ON_DEMAND',
+    ] as const),
     maxInFlight: integer(object.maxInFlight ?? 20_000, 'maxInFlight', 1, 10_000_000),
     findMax: object.findMax === undefined ? null : findMax(object.findMax),
     bounds: bounds(object.bounds ?? {}),
@@ -62,11 +94,16 @@ export function parseWorkload(raw: unknown, fallbackName: string): Workload {
 }
 
 function checkCombination(workload: Workload): Workload {
-  if (workload.mode === 'find-max' && workload.findMax === null) throw new WorkloadError('mode "find-max" needs a findMax section: { "p99MaxMs": ..., "startRate": ... }');
-  if (workload.mode !== 'find-max' && workload.findMax !== null) throw new WorkloadError(`a findMax section only applies to mode "find-max", not "${workload.mode}"`);
-  if (workload.mode === 'limits' && workload.capacityMode !== 'PROVISIONED') throw new WorkloadError('mode "limits" verifies PROVISIONED per-shard limits: capacityMode must be PROVISIONED');
-  if (workload.mode === 'limits' && workload.consumers < 1) throw new WorkloadError('mode "limits" reads every accepted record back: it needs consumers >= 1');
-  if (workload.mode === 'limits' && workload.rate !== 'max') throw new WorkloadError('mode "limits" sets its own offered rate (twice the shards\' limits): leave rate out or set it to "max"');
+  if (workload.mode === 'find-max' && workload.findMax === null)
+    throw new WorkloadError('mode "find-max" needs a findMax section: { "p99MaxMs": ..., "startRate": ... }');
+  if (workload.mode !== 'find-max' && workload.findMax !== null)
+    throw new WorkloadError(`a findMax section only applies to mode "find-max", not "${workload.mode}"`);
+  if (workload.mode === 'limits' && workload.capacityMode !== 'PROVISIONED')
+    throw new WorkloadError('mode "limits" verifies PROVISIONED per-shard limits: capacityMode must be PROVISIONED');
+  if (workload.mode === 'limits' && workload.consumers < 1)
+    throw new WorkloadError('mode "limits" reads every accepted record back: it needs consumers >= 1');
+  if (workload.mode === 'limits' && workload.rate !== 'max')
+    throw new WorkloadError('mode "limits" sets its own offered rate (twice the shards\' limits): leave rate out or set it to "max"');
   return workload;
 }
 
@@ -81,7 +118,8 @@ function text(value: unknown, field: string): string {
 }
 
 function number(value: unknown, field: string, min: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) throw new WorkloadError(`${field} must be a number from ${min} to ${max}, got ${JSON.stringify(value)}`);
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max)
+    throw new WorkloadError(`${field} must be a number from ${min} to ${max}, got ${JSON.stringify(value)}`);
   return value;
 }
 
@@ -92,7 +130,8 @@ function integer(value: unknown, field: string, min: number, max: number): numbe
 }
 
 function oneOf<const T extends string>(value: unknown, field: string, allowed: readonly T[]): T {
-  if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) throw new WorkloadError(`${field} must be one of ${allowed.map((a) => `"${a}"`).join(', ')}, got ${JSON.stringify(value)}`);
+  if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value))
+    throw new WorkloadError(`${field} must be one of ${allowed.map((a) => `"${a}"`).join(', ')}, got ${JSON.stringify(value)}`);
   return value as T;
 }
 
@@ -115,7 +154,8 @@ function partitionKeys(value: unknown): PartitionKeys {
 
 function fsync(value: unknown): FsyncSetting {
   if (value === 'always' || value === 'never') return value;
-  if (typeof value === 'object' && value !== null && 'intervalMs' in value) return { intervalMs: integer((value as Raw).intervalMs, 'fsync.intervalMs', 1, 60_000) };
+  if (typeof value === 'object' && value !== null && 'intervalMs' in value)
+    return { intervalMs: integer((value as Raw).intervalMs, 'fsync.intervalMs', 1, 60_000) };
   throw new WorkloadError(`fsync must be "always", "never" or { "intervalMs": N }, got ${JSON.stringify(value)}`);
 }
 
@@ -134,9 +174,11 @@ function findMax(value: unknown): FindMaxSettings {
 function bounds(value: unknown): Bounds {
   const object = asObject(value, 'bounds');
   const known = ['endToEndP99MaxMs', 'publishP99MaxMs', 'minRecordsPerSec', 'minMBps'];
-  for (const key of Object.keys(object)) if (!known.includes(key)) throw new WorkloadError(`unknown bound "${key}" (known: ${known.join(', ')})`);
+  for (const key of Object.keys(object))
+    if (!known.includes(key)) throw new WorkloadError(`unknown bound "${key}" (known: ${known.join(', ')})`);
   const result: { -readonly [K in keyof Bounds]: Bounds[K] } = {};
-  for (const key of known as Array<keyof Bounds>) if (object[key] !== undefined) result[key] = number(object[key], `bounds.${key}`, 0, 1e12);
+  for (const key of known as Array<keyof Bounds>)
+    if (object[key] !== undefined) result[key] = number(object[key], `bounds.${key}`, 0, 1e12);
   return result;
 }
 

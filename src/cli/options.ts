@@ -14,7 +14,8 @@ export const PORT_MAX = 65_535;
 export function integerIn(min: number, max: number): (text: string) => number {
   return (text) => {
     const value = Number(text);
-    if (!/^\d+$/.test(text) || !Number.isSafeInteger(value) || value < min || value > max) throw new InvalidArgumentError(`expected an integer from ${min} to ${max}`);
+    if (!/^\d+$/.test(text) || !Number.isSafeInteger(value) || value < min || value > max)
+      throw new InvalidArgumentError(`expected an integer from ${min} to ${max}`);
     return value;
   };
 }
@@ -37,7 +38,8 @@ function parseUrl(text: string): string {
 }
 
 export function parseHashKey(text: string): string {
-  if (!/^\d{1,39}$/.test(text) || BigInt(text) > HASH_KEY_MAX) throw new InvalidArgumentError('expected a decimal hash key from 0 to 2^128 - 1');
+  if (!/^\d{1,39}$/.test(text) || BigInt(text) > HASH_KEY_MAX)
+    throw new InvalidArgumentError('expected a decimal hash key from 0 to 2^128 - 1');
   return text;
 }
 

@@ -31,10 +31,14 @@ export function addRecordCommands(program: Command): void {
     .argument('<stream>', 'stream name or ARN')
     .argument('[data...]', 'record data (UTF-8); none: read stdin, one record a line')
     .option('--key <partitionKey>', 'partition key of every record (default: a random UUID per record)')
-    .addOption(new Option('--explicit-hash-key <hashKey>', 'route by this decimal hash key instead of the partition key').argParser(parseHashKey))
+    .addOption(
+      new Option('--explicit-hash-key <hashKey>', 'route by this decimal hash key instead of the partition key').argParser(parseHashKey),
+    )
     .option('--verbose', 'with stdin: print every record, not only the count')
     .addOption(urlOption())
-    .action((stream: string, data: string[], options: PutOptions) => withClient(options.url, (client) => put(client, stream, data, options)));
+    .action((stream: string, data: string[], options: PutOptions) =>
+      withClient(options.url, (client) => put(client, stream, data, options)),
+    );
   program
     .command('tail')
     .description("follow a stream like tail -f (through a registered consumer), one record's data a line")

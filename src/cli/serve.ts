@@ -37,12 +37,18 @@ export function addServeCommand(program: Command): void {
     .command('serve')
     .description('run an engine on a data directory behind the WebSocket server, until SIGINT or SIGTERM')
     .option('--host <host>', 'address to listen on', '127.0.0.1')
-    .addOption(new Option('--port <port>', 'port to listen on (0 picks a free one)').argParser(integerIn(0, PORT_MAX)).default(DEFAULT_PORT))
+    .addOption(
+      new Option('--port <port>', 'port to listen on (0 picks a free one)').argParser(integerIn(0, PORT_MAX)).default(DEFAULT_PORT),
+    )
     .option('--data-dir <dir>', 'where streams live', './shardline-data')
     .addOption(new Option('--fsync <policy>', 'always, never, or an fdatasync interval in ms').argParser(parseFsync).default('always'))
     .option('--no-limits', "turn off Kinesis' per-shard throughput limits")
     .addOption(new Option('--workers <count>', 'shard worker threads (default: cores - 1)').argParser(integerIn(1, WORKERS_MAX)))
-    .addOption(new Option('--kinesis-port <port>', 'port of the Kinesis HTTP API, HTTP/1.1 and h2c (0 picks a free one)').argParser(integerIn(0, PORT_MAX)).default(DEFAULT_KINESIS_PORT))
+    .addOption(
+      new Option('--kinesis-port <port>', 'port of the Kinesis HTTP API, HTTP/1.1 and h2c (0 picks a free one)')
+        .argParser(integerIn(0, PORT_MAX))
+        .default(DEFAULT_KINESIS_PORT),
+    )
     .option('--no-kinesis', 'do not serve the Kinesis HTTP API')
     .option('--kinesis-tls-cert <file>', 'PEM certificate: the Kinesis API on https:// (HTTP/2 or HTTP/1.1 by ALPN)')
     .option('--kinesis-tls-key <file>', 'PEM private key for --kinesis-tls-cert')
@@ -57,7 +63,12 @@ async function serve(options: ServeOptions): Promise<void> {
   const servers = Promise.all([import('../net/server.js'), import('../net/kinesis/server.js')]);
   servers.catch(() => undefined);
   const { Engine } = await import('../engine/engine.js');
-  const engine = await Engine.open({ dataDir, fsync: options.fsync, enforceLimits: options.limits, ...(options.workers === undefined ? {} : { workers: options.workers }) });
+  const engine = await Engine.open({
+    dataDir,
+    fsync: options.fsync,
+    enforceLimits: options.limits,
+    ...(options.workers === undefined ? {} : { workers: options.workers }),
+  });
   const [{ ShardlineServer }, { KinesisHttpServer }] = await servers;
   let server: Awaited<ReturnType<typeof ShardlineServer.start>> | null = null;
   let kinesis: Awaited<ReturnType<typeof KinesisHttpServer.start>> | null = null;
@@ -93,7 +104,11 @@ function kinesisTls(options: ServeOptions): { tls?: { key: Buffer; cert: Buffer 
 function printBanner(url: string, kinesisUrl: string | null, dataDir: string): void {
   const lines = [`shardline listening on ${url} (data in ${dataDir})`];
   if (kinesisUrl !== null) lines.push(`Kinesis HTTP API on ${kinesisUrl} (AWS SDKs: endpoint '${kinesisUrl}')`);
-  lines.push(`connect: import { connect } from 'shardline/client'; await connect('${url}')`, `try:     npx shardline list-streams --url ${url}`, '');
+  lines.push(
+    `connect: import { connect } from 'shardline/client'; await connect('${url}')`,
+    `try:     npx shardline list-streams --url ${url}`,
+    '',
+  );
   // One write, so a reader never sees half of the banner.
   process.stdout.write(lines.join('\n'));
 }

@@ -22,7 +22,9 @@ export function addShardCommands(program: Command): void {
     .argument('<shardId>', 'the shard to split, e.g. shardId-000000000000')
     .addOption(new Option('--at <hashKey>', "the second child's starting hash key").argParser(parseHashKey))
     .addOption(urlOption())
-    .action((stream: string, shardId: string, options: SplitOptions) => withClient(options.url, (client) => split(client, stream, shardId, options)));
+    .action((stream: string, shardId: string, options: SplitOptions) =>
+      withClient(options.url, (client) => split(client, stream, shardId, options)),
+    );
   program
     .command('merge')
     .description('merge two open shards with adjacent hash key ranges into one')
@@ -30,7 +32,9 @@ export function addShardCommands(program: Command): void {
     .argument('<shardId>', 'the shard to merge')
     .argument('<adjacentShardId>', 'the shard whose range is next to it')
     .addOption(urlOption())
-    .action((stream: string, shardId: string, adjacentShardId: string, options: ClientOptions) => withClient(options.url, (client) => merge(client, stream, shardId, adjacentShardId)));
+    .action((stream: string, shardId: string, adjacentShardId: string, options: ClientOptions) =>
+      withClient(options.url, (client) => merge(client, stream, shardId, adjacentShardId)),
+    );
 }
 
 async function split(client: ShardlineClient, stream: string, shardId: string, options: SplitOptions): Promise<void> {

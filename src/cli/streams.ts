@@ -45,7 +45,10 @@ export function addStreamCommands(program: Command): void {
 }
 
 async function createStream(client: ShardlineClient, name: string, options: CreateStreamOptions): Promise<void> {
-  const request = options.onDemand === true ? { StreamName: name, StreamModeDetails: { StreamMode: 'ON_DEMAND' as const } } : { StreamName: name, ShardCount: options.shards };
+  const request =
+    options.onDemand === true
+      ? { StreamName: name, StreamModeDetails: { StreamMode: 'ON_DEMAND' as const } }
+      : { StreamName: name, ShardCount: options.shards };
   await client.call('CreateStream', request);
   const { StreamDescriptionSummary: summary } = await client.call('DescribeStreamSummary', { StreamName: name });
   const mode = summary.StreamModeDetails.StreamMode;
@@ -76,7 +79,10 @@ export async function listAllShards(client: ShardlineClient, streamName: string)
 }
 
 async function describe(client: ShardlineClient, name: string, options: DescribeOptions): Promise<void> {
-  const [{ StreamDescriptionSummary }, Shards] = await Promise.all([client.call('DescribeStreamSummary', streamReference(name)), listAllShards(client, streamNameOf(name))]);
+  const [{ StreamDescriptionSummary }, Shards] = await Promise.all([
+    client.call('DescribeStreamSummary', streamReference(name)),
+    listAllShards(client, streamNameOf(name)),
+  ]);
   if (options.json === true) {
     await writeLine(JSON.stringify({ StreamDescriptionSummary, Shards }, null, 2));
     return;

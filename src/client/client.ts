@@ -1,7 +1,15 @@
 import type { OperationName, OperationRequest, OperationResponse } from '../streams/api_types.js';
 import { decodeJsonFrame, encodeCall } from '../net/messages/call.js';
 import { decodePutResult, type PutFrameBuilder, type PutResult } from '../net/messages/put.js';
-import { decodeRecords, decodeSubscribed, encodeCancel, encodeGetRecords, encodeSubscribe, type RecordsFrame, type SubscribeRequest } from '../net/messages/records.js';
+import {
+  decodeRecords,
+  decodeSubscribed,
+  encodeCancel,
+  encodeGetRecords,
+  encodeSubscribe,
+  type RecordsFrame,
+  type SubscribeRequest,
+} from '../net/messages/records.js';
 import { EndReason, FAILED_SLOT, Opcode, type FrameReader } from '../net/protocol.js';
 import { SequenceNumberRun, encodeSequenceNumber } from '../streams/sequence_number.js';
 import { BuilderPool } from './builder_pool.js';
@@ -17,7 +25,9 @@ export interface ClientRecord {
   readonly explicitHashKey?: string | undefined;
 }
 
-export type ClientPutResult = { readonly shardId: string; readonly sequenceNumber: string } | { readonly errorCode: string; readonly errorMessage: string; readonly retriable: boolean };
+export type ClientPutResult =
+  | { readonly shardId: string; readonly sequenceNumber: string }
+  | { readonly errorCode: string; readonly errorMessage: string; readonly retriable: boolean };
 
 export interface ClientKinesisRecord {
   readonly SequenceNumber: string;
@@ -114,7 +124,8 @@ export class ShardlineClient {
   async getRecords(request: { ShardIterator: string; Limit?: number }): Promise<ClientGetRecordsResult> {
     const frame = await this.transport.call((id) => encodeGetRecords(id, request.ShardIterator, request.Limit ?? 10_000), decodeRecords);
     const Records = kinesisRecords(frame);
-    if (frame.nextShardIterator === null) return { Records, MillisBehindLatest: frame.millisBehindLatest, ChildShards: [...(frame.childShards ?? [])] };
+    if (frame.nextShardIterator === null)
+      return { Records, MillisBehindLatest: frame.millisBehindLatest, ChildShards: [...(frame.childShards ?? [])] };
     return { Records, NextShardIterator: frame.nextShardIterator, MillisBehindLatest: frame.millisBehindLatest };
   }
 
@@ -134,7 +145,11 @@ export class ShardlineClient {
 
 /** Each record's outcome in a PUT_RESULT, in request order (docs/PROTOCOL.md). */
 export function putResults(result: PutResult): ClientPutResult[] {
-  const runs = result.shards.map((shard) => ({ shardId: shardIdOf(shard.serial), sequenceNumbers: new SequenceNumberRun(shard.serial, shard.firstOffset), next: shard.firstOffset }));
+  const runs = result.shards.map((shard) => ({
+    shardId: shardIdOf(shard.serial),
+    sequenceNumbers: new SequenceNumberRun(shard.serial, shard.firstOffset),
+    next: shard.firstOffset,
+  }));
   const failures = new Map(result.failures.map((failure) => [failure.index, failure]));
   return Array.from(result.slots, (slot, index) => {
     if (slot === FAILED_SLOT) {
@@ -199,11 +214,13 @@ class Subscription implements ShardSubscription {
   start(request: SubscribeRequest): Promise<void> {
     return new Promise((resolve, reject) => {
       this.acknowledgement = { resolve, reject };
-      this.transport.request(
-        (id) => encodeSubscribe(id, request),
-        (reader) => this.onFrame(reader),
-        (error) => this.finish(error),
-      ).then((id) => (this.requestId = id), reject);
+      this.transport
+        .request(
+          (id) => encodeSubscribe(id, request),
+          (reader) => this.onFrame(reader),
+          (error) => this.finish(error),
+        )
+        .then((id) => (this.requestId = id), reject);
     });
   }
 

@@ -4,7 +4,10 @@ import { EndReason } from '../net/protocol.js';
 import type { ClientKinesisRecord, ClientSubscribeEvent, ShardSubscription, ShardlineClient, SubscriptionEnd } from './client.js';
 import { ConnectionError } from './transport.js';
 
-export type StartingPosition = { readonly Type: 'TRIM_HORIZON' | 'LATEST' } | { readonly Type: 'AT_SEQUENCE_NUMBER' | 'AFTER_SEQUENCE_NUMBER'; readonly SequenceNumber: string } | { readonly Type: 'AT_TIMESTAMP'; readonly Timestamp: Date | number };
+export type StartingPosition =
+  | { readonly Type: 'TRIM_HORIZON' | 'LATEST' }
+  | { readonly Type: 'AT_SEQUENCE_NUMBER' | 'AFTER_SEQUENCE_NUMBER'; readonly SequenceNumber: string }
+  | { readonly Type: 'AT_TIMESTAMP'; readonly Timestamp: Date | number };
 
 export interface ConsumedRecord extends ClientKinesisRecord {
   readonly ShardId: string;
@@ -25,7 +28,12 @@ export interface SubscribeOptions {
 const RECONNECT_BASE_MS = 100;
 const RECONNECT_MAX_MS = 5000;
 /** Ends after which subscribing again would find nothing more: the others (shutdown) resume. */
-const FINAL_ENDS: ReadonlySet<SubscriptionEnd | null> = new Set([EndReason.SHARD_ENDED, EndReason.CANCELLED, EndReason.CONSUMER_GONE, EndReason.STREAM_DELETED]);
+const FINAL_ENDS: ReadonlySet<SubscriptionEnd | null> = new Set([
+  EndReason.SHARD_ENDED,
+  EndReason.CANCELLED,
+  EndReason.CONSUMER_GONE,
+  EndReason.STREAM_DELETED,
+]);
 /**
  * The server refuses a subscription to a shard within 5 s of the consumer's last one there
  * (ResourceInUseException, Kinesis' rule): after a drop, the subscription is tried again once
@@ -56,12 +64,22 @@ export class Consumer {
    * default; TRIM_HORIZON starts at the oldest shards still holding records), then their
    * children. Records of different shards interleave in arrival order.
    */
-  async *subscribeStream(options: { streamName: string; consumerARN: string; startingPosition?: StartingPosition; reconnectAttemptsMax?: number }): AsyncGenerator<ConsumedRecord> {
+  async *subscribeStream(options: {
+    streamName: string;
+    consumerARN: string;
+    startingPosition?: StartingPosition;
+    reconnectAttemptsMax?: number;
+  }): AsyncGenerator<ConsumedRecord> {
     const start = options.startingPosition ?? { Type: 'LATEST' };
     const filter = start.Type === 'TRIM_HORIZON' ? 'AT_TRIM_HORIZON' : 'AT_LATEST';
     const { Shards } = await this.client.call('ListShards', { StreamName: options.streamName, ShardFilter: { Type: filter } });
     if (Shards.length === 0) throw new ResourceNotFoundException(`stream ${options.streamName} has no shards`);
-    yield* this.follow(options.consumerARN, Shards.map((shard) => shard.ShardId), start, options);
+    yield* this.follow(
+      options.consumerARN,
+      Shards.map((shard) => shard.ShardId),
+      start,
+      options,
+    );
   }
 
   /**
@@ -69,7 +87,12 @@ export class Consumer {
    * iteration cancels every live subscription at once: a shard generator waiting for its next
    * event could not be returned from until that event came.
    */
-  private async *follow(consumerARN: string, roots: string[], start: StartingPosition, options: { followChildren?: boolean; reconnectAttemptsMax?: number }): AsyncGenerator<ConsumedRecord> {
+  private async *follow(
+    consumerARN: string,
+    roots: string[],
+    start: StartingPosition,
+    options: { followChildren?: boolean; reconnectAttemptsMax?: number },
+  ): AsyncGenerator<ConsumedRecord> {
     const live = new LiveSubscriptions(this.client);
     try {
       yield* this.merge(consumerARN, roots, start, options, live);
@@ -78,30 +101,45 @@ export class Consumer {
     }
   }
 
-  private async *merge(consumerARN: string, roots: string[], start: StartingPosition, options: { followChildren?: boolean; reconnectAttemptsMax?: number }, live: LiveSubscriptions): AsyncGenerator<ConsumedRecord> {
+  private async *merge(
+    consumerARN: string,
+    roots: string[],
+    start: StartingPosition,
+    options: { followChildren?: boolean; reconnectAttemptsMax?: number },
+    live: LiveSubscriptions,
+  ): AsyncGenerator<ConsumedRecord> {
     const merged = new MergedQueue<ConsumedRecord>();
     const started = new Set<string>();
     const ended = new Set<string>();
     const launch = (shardId: string, position: StartingPosition): void => {
       started.add(shardId);
-      merged.add(this.shardRecords(consumerARN, shardId, position, options.reconnectAttemptsMax ?? 20, live, (children) => {
-        ended.add(shardId);
-        if (options.followChildren === false) return;
-        for (const child of children) {
-          // A merge's child waits for both parents that are followed here.
-          const waiting = child.ParentShards.some((parent) => started.has(parent) && !ended.has(parent));
-          if (!started.has(child.ShardId) && !waiting) launch(child.ShardId, { Type: 'TRIM_HORIZON' });
-        }
-      }));
+      merged.add(
+        this.shardRecords(consumerARN, shardId, position, options.reconnectAttemptsMax ?? 20, live, (children) => {
+          ended.add(shardId);
+          if (options.followChildren === false) return;
+          for (const child of children) {
+            // A merge's child waits for both parents that are followed here.
+            const waiting = child.ParentShards.some((parent) => started.has(parent) && !ended.has(parent));
+            if (!started.has(child.ShardId) && !waiting) launch(child.ShardId, { Type: 'TRIM_HORIZON' });
+          }
+        }),
+      );
     };
     for (const shardId of roots) launch(shardId, start);
     yield* merged;
   }
 
   /** One shard's records, resubscribing after drops; calls `onEnd` with its children when it ends. */
-  private async *shardRecords(consumerARN: string, shardId: string, start: StartingPosition, attemptsMax: number, live: LiveSubscriptions, onEnd: (children: NonNullable<ClientSubscribeEvent['ChildShards']>) => void): AsyncGenerator<ConsumedRecord> {
+  private async *shardRecords(
+    consumerARN: string,
+    shardId: string,
+    start: StartingPosition,
+    attemptsMax: number,
+    live: LiveSubscriptions,
+    onEnd: (children: NonNullable<ClientSubscribeEvent['ChildShards']>) => void,
+  ): AsyncGenerator<ConsumedRecord> {
     let position: StartingPosition = start;
-    for (let failures = 0; ; ) {
+    for (let failures = 0; ;) {
       let subscription: ShardSubscription | null = null;
       let refused = false;
       try {
@@ -166,7 +204,8 @@ class LiveSubscriptions {
  */
 class MergedQueue<T> implements AsyncIterable<T> {
   private readonly sources = new Set<AsyncIterator<T>>();
-  private readonly ready: Array<{ source: AsyncIterator<T>; result: IteratorResult<T> } | { source: AsyncIterator<T>; error: unknown }> = [];
+  private readonly ready: Array<{ source: AsyncIterator<T>; result: IteratorResult<T> } | { source: AsyncIterator<T>; error: unknown }> =
+    [];
   private readonly pulling = new Set<AsyncIterator<T>>();
   private wake: (() => void) | null = null;
 

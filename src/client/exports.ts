@@ -1,7 +1,19 @@
 /*
  * What the client packages export, in Node (node.ts) and in browsers (browser.ts) alike.
  */
-export { ShardlineClient, shardIdOf, type ClientGetRecordsResult, type ClientKinesisRecord, type ClientOptions, type ClientPutResult, type ClientRecord, type ClientSubscribeEvent, type OperationName, type ShardSubscription, type SubscriptionEnd } from './client.js';
+export {
+  ShardlineClient,
+  shardIdOf,
+  type ClientGetRecordsResult,
+  type ClientKinesisRecord,
+  type ClientOptions,
+  type ClientPutResult,
+  type ClientRecord,
+  type ClientSubscribeEvent,
+  type OperationName,
+  type ShardSubscription,
+  type SubscriptionEnd,
+} from './client.js';
 export { Producer, type ProducerOptions, type ProducerRecord, type ProducerResult } from './producer.js';
 export { Consumer, type ConsumedRecord, type StartingPosition, type SubscribeOptions } from './consumer.js';
 export { ClientClosedError, ConnectionError, ProtocolError, type WebSocketFactory, type WebSocketLike } from './transport.js';

@@ -24,7 +24,10 @@ const WEBSOCKET_OPTIONS = {
  * `const client = await connect('ws://127.0.0.1:4567')`.
  */
 export async function connect(url: string, options: Partial<ClientOptions> = {}): Promise<ShardlineClient> {
-  const client = new ShardlineClient(url, { webSocket: (target) => new WebSocket(target, WEBSOCKET_OPTIONS) as unknown as WebSocketLike, ...options });
+  const client = new ShardlineClient(url, {
+    webSocket: (target) => new WebSocket(target, WEBSOCKET_OPTIONS) as unknown as WebSocketLike,
+    ...options,
+  });
   await client.connect();
   return client;
 }

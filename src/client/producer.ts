@@ -32,7 +32,6 @@ export interface ProducerResult {
   readonly sequenceNumber: string;
 }
 
-
 interface Queued {
   readonly record: ProducerRecord;
   readonly resolve: (result: ProducerResult) => void;

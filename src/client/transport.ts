@@ -187,7 +187,11 @@ export class Transport {
       }
       socket.binaryType = 'arraybuffer';
       let settled = false;
-      const timer = setTimeout(() => fail(new ConnectionError(`connecting to ${this.url} took more than ${this.options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS} ms`)), this.options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS);
+      const timer = setTimeout(
+        () =>
+          fail(new ConnectionError(`connecting to ${this.url} took more than ${this.options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS} ms`)),
+        this.options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS,
+      );
       const fail = (error: Error): void => {
         if (settled) return;
         settled = true;
@@ -202,8 +206,10 @@ export class Transport {
         reject(error);
       };
       socket.onerror = () => undefined; // the close event follows, with the code
-      socket.onclose = (event) => fail(new ConnectionError(`connection to ${this.url} closed during the handshake (${event.code} ${event.reason})`));
-      socket.onopen = () => socket.send(encodeHello(0, { version: PROTOCOL_VERSION, clientName: this.options.clientName ?? 'shardline-client' }));
+      socket.onclose = (event) =>
+        fail(new ConnectionError(`connection to ${this.url} closed during the handshake (${event.code} ${event.reason})`));
+      socket.onopen = () =>
+        socket.send(encodeHello(0, { version: PROTOCOL_VERSION, clientName: this.options.clientName ?? 'shardline-client' }));
       socket.onmessage = (event) => {
         const reader = new FrameReader(new Uint8Array(event.data as ArrayBuffer));
         if (reader.opcode === Opcode.ERROR) {

@@ -95,7 +95,18 @@ export class Catalog {
     assert(!this.streams.has(name), `stream ${name} exists`);
     assertTags(tags);
     // Kinesis' default retention is its minimum, 24 hours.
-    const stream: StreamRecord = { id: randomBytes(8).toString('hex'), name, createdAtMs: nowMs, status: 'ACTIVE', mode, retentionHours: RETENTION_HOURS_MIN, nextShardSerial: 0, shards: [], tags: { ...tags }, consumers: [] };
+    const stream: StreamRecord = {
+      id: randomBytes(8).toString('hex'),
+      name,
+      createdAtMs: nowMs,
+      status: 'ACTIVE',
+      mode,
+      retentionHours: RETENTION_HOURS_MIN,
+      nextShardSerial: 0,
+      shards: [],
+      tags: { ...tags },
+      consumers: [],
+    };
     for (const range of initialHashKeyRanges(shardCount)) addShard(stream, { ...range });
     this.streams.set(name, stream);
     return stream;
@@ -137,7 +148,10 @@ export class Catalog {
   /** Records where a closing shard ends: the offset after its last record. */
   sealShard(stream: StreamView, shard: ShardView, endOffset: number): void {
     const record = this.shardRecord(this.record(stream), shard);
-    assert(record.closing === true && record.endOffset === undefined, `${shard.shardId} is sealed only after beginReshard marked it closing`);
+    assert(
+      record.closing === true && record.endOffset === undefined,
+      `${shard.shardId} is sealed only after beginReshard marked it closing`,
+    );
     assert(Number.isSafeInteger(endOffset) && endOffset >= 0, `bad end offset ${endOffset}`);
     record.endOffset = endOffset;
     delete record.closing;
@@ -150,7 +164,10 @@ export class Catalog {
 
   addConsumer(stream: StreamView, consumer: ConsumerRecord): void {
     const record = this.record(stream);
-    assert(!record.consumers.some((candidate) => candidate.consumerName === consumer.consumerName), `consumer ${consumer.consumerName} exists`);
+    assert(
+      !record.consumers.some((candidate) => candidate.consumerName === consumer.consumerName),
+      `consumer ${consumer.consumerName} exists`,
+    );
     assert(record.consumers.length < CONSUMERS_PER_STREAM_MAX, `stream ${stream.name} has ${CONSUMERS_PER_STREAM_MAX} consumers`);
     record.consumers = [...record.consumers, consumer];
   }
@@ -204,7 +221,10 @@ export class Catalog {
 }
 
 /** Appends a new open shard with the next serial (children get serials above their parents'). */
-function addShard(stream: StreamRecord, plan: { startingHashKey: bigint; endingHashKey: bigint; parentShardId?: string; adjacentParentShardId?: string }): ShardRecord {
+function addShard(
+  stream: StreamRecord,
+  plan: { startingHashKey: bigint; endingHashKey: bigint; parentShardId?: string; adjacentParentShardId?: string },
+): ShardRecord {
   const { startingHashKey: start, endingHashKey: end } = plan;
   assert(start >= 0n && end <= HASH_KEY_MAX && start <= end, `bad hash key range ${start}..${end}`);
   const serial = stream.nextShardSerial++;
@@ -230,7 +250,10 @@ function assertSameKeys(parents: readonly ShardRecord[], children: readonly Chil
   };
   const parentSpans = spans(parents.map((parent) => ({ start: BigInt(parent.startingHashKey), end: BigInt(parent.endingHashKey) })));
   const childSpans = spans(children.map((child) => ({ start: child.startingHashKey, end: child.endingHashKey })));
-  assert(childSpans.length > 0 && childSpans[0]!.start === parentSpans[0]!.start && childSpans.at(-1)!.end === parentSpans.at(-1)!.end, 'children do not cover their parents');
+  assert(
+    childSpans.length > 0 && childSpans[0]!.start === parentSpans[0]!.start && childSpans.at(-1)!.end === parentSpans.at(-1)!.end,
+    'children do not cover their parents',
+  );
 }
 
 function assertTags(tags: Record<string, string>): void {

@@ -34,10 +34,16 @@ export class ConsumerRegistry {
   async register(request: RegisterStreamConsumerInput): Promise<RegisterStreamConsumerOutput> {
     const stream = this.context.stream({ StreamARN: request?.StreamARN });
     const name = request.ConsumerName;
-    if (stream.consumers.some((consumer) => consumer.consumerName === name)) throw new ResourceInUseException(`Consumer ${name} already exists`);
-    if (stream.consumers.length >= CONSUMERS_PER_STREAM_MAX) throw new LimitExceededException(`a stream has at most ${CONSUMERS_PER_STREAM_MAX} consumers`);
+    if (stream.consumers.some((consumer) => consumer.consumerName === name))
+      throw new ResourceInUseException(`Consumer ${name} already exists`);
+    if (stream.consumers.length >= CONSUMERS_PER_STREAM_MAX)
+      throw new LimitExceededException(`a stream has at most ${CONSUMERS_PER_STREAM_MAX} consumers`);
     const createdAtMs = this.context.options.clock();
-    const consumer = { consumerName: name, consumerArn: `${streamArn(stream.name)}/consumer/${name}:${Math.floor(createdAtMs / 1000)}`, createdAtMs };
+    const consumer = {
+      consumerName: name,
+      consumerArn: `${streamArn(stream.name)}/consumer/${name}:${Math.floor(createdAtMs / 1000)}`,
+      createdAtMs,
+    };
     this.context.catalog.addConsumer(stream, consumer);
     await this.context.catalog.save();
     return { Consumer: consumerDescription(consumer) };
@@ -60,7 +66,9 @@ export class ConsumerRegistry {
     const stream = this.context.stream({ StreamARN: request?.StreamARN });
     const max = request.MaxResults ?? LIST_CONSUMERS_PAGE_DEFAULT;
     const after = request.NextToken;
-    const consumers = stream.consumers.filter((consumer) => after === undefined || consumer.consumerName > after).sort((a, b) => (a.consumerName < b.consumerName ? -1 : 1));
+    const consumers = stream.consumers
+      .filter((consumer) => after === undefined || consumer.consumerName > after)
+      .sort((a, b) => (a.consumerName < b.consumerName ? -1 : 1));
     const page = consumers.slice(0, max);
     return { Consumers: page.map(consumerDescription), ...(consumers.length > max ? { NextToken: page.at(-1)!.consumerName } : {}) };
   }
@@ -70,8 +78,11 @@ export class ConsumerRegistry {
     const arn = request?.ConsumerARN;
     const streamArnText = arn === undefined ? request?.StreamARN : arn.split('/consumer/')[0];
     const stream = this.context.stream({ StreamARN: streamArnText });
-    const consumer = stream.consumers.find((candidate) => (arn === undefined ? candidate.consumerName === request.ConsumerName : candidate.consumerArn === arn));
-    if (consumer === undefined) throw new ResourceNotFoundException(`Consumer ${arn ?? request.ConsumerName} under stream ${stream.name} not found`);
+    const consumer = stream.consumers.find((candidate) =>
+      arn === undefined ? candidate.consumerName === request.ConsumerName : candidate.consumerArn === arn,
+    );
+    if (consumer === undefined)
+      throw new ResourceNotFoundException(`Consumer ${arn ?? request.ConsumerName} under stream ${stream.name} not found`);
     return { stream, consumer };
   }
 
@@ -85,7 +96,9 @@ export class ConsumerRegistry {
     for (const [key, atMs] of this.subscribedAtMs) if (nowMs - atMs >= RESUBSCRIBE_MS) this.subscribedAtMs.delete(key);
     const key = `${consumer.consumerArn} ${shard.shardId}`;
     if (this.subscribedAtMs.has(key)) {
-      throw new ResourceInUseException(`${consumer.consumerArn} subscribed to ${shard.shardId} less than 5 seconds ago: subscribe again after 5 seconds`);
+      throw new ResourceInUseException(
+        `${consumer.consumerArn} subscribed to ${shard.shardId} less than 5 seconds ago: subscribe again after 5 seconds`,
+      );
     }
     this.subscribedAtMs.set(key, nowMs);
     return () => {
@@ -95,5 +108,10 @@ export class ConsumerRegistry {
 }
 
 function consumerDescription(consumer: ConsumerRecord): ConsumerDescription {
-  return { ConsumerName: consumer.consumerName, ConsumerARN: consumer.consumerArn, ConsumerStatus: 'ACTIVE', ConsumerCreationTimestamp: new Date(consumer.createdAtMs) };
+  return {
+    ConsumerName: consumer.consumerName,
+    ConsumerARN: consumer.consumerArn,
+    ConsumerStatus: 'ACTIVE',
+    ConsumerCreationTimestamp: new Date(consumer.createdAtMs),
+  };
 }

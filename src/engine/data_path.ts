@@ -9,7 +9,10 @@ import type { RawRead } from './shard_reads.js';
  * embedded caller has the decoded operations (putRecords, getRecords, subscribeToShard).
  */
 
-/** A network PUT (docs/PROTOCOL.md): `records` holds `recordCount` records in the on-disk layout, `hashKeys` their 16-byte big-endian routing keys. */
+/**
+ * A network PUT (docs/PROTOCOL.md): `records` holds `recordCount` records in the on-disk layout,
+ * `hashKeys` their 16-byte big-endian routing keys.
+ */
 export interface EncodedPutRequest {
   /** A stream name or ARN. */
   readonly stream: string;
@@ -20,7 +23,12 @@ export interface EncodedPutRequest {
 
 /** Where an encoded put's records went: per shard, the record indices and the first offset. */
 export interface EncodedPutResult {
-  readonly runs: ReadonlyArray<{ readonly shardId: string; readonly serial: number; readonly firstOffset: number; readonly indices: readonly number[] }>;
+  readonly runs: ReadonlyArray<{
+    readonly shardId: string;
+    readonly serial: number;
+    readonly firstOffset: number;
+    readonly indices: readonly number[];
+  }>;
   readonly failures: ReadonlyArray<{ readonly indices: readonly number[]; readonly code: string; readonly message: string }>;
 }
 

@@ -48,14 +48,16 @@ export class EngineContext {
     this.checkOpen();
     const name = streamNameOf(request);
     const stream = this.catalog.get(name);
-    if (stream === undefined || stream.status === 'DELETING') throw new ResourceNotFoundException(`Stream ${name} under account ${ACCOUNT_ID} not found.`);
+    if (stream === undefined || stream.status === 'DELETING')
+      throw new ResourceNotFoundException(`Stream ${name} under account ${ACCOUNT_ID} not found.`);
     return stream;
   }
 
   /** The stream a request names, which must be ACTIVE (not resharding). */
   activeStream(request: StreamReference): StreamView {
     const stream = this.stream(request);
-    if (stream.status !== 'ACTIVE') throw new ResourceInUseException(`Stream ${stream.name} under account ${ACCOUNT_ID} is not ACTIVE (${stream.status}).`);
+    if (stream.status !== 'ACTIVE')
+      throw new ResourceInUseException(`Stream ${stream.name} under account ${ACCOUNT_ID} is not ACTIVE (${stream.status}).`);
     return stream;
   }
 }

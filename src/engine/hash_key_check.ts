@@ -40,7 +40,9 @@ export function checkHashKeys(records: Uint8Array, recordStarts: Uint32Array, co
     const at = recordIndices[j]! * HASH_KEY_WORDS;
     for (let w = 0; w < HASH_KEY_WORDS; w++) {
       if (md5Words[j * HASH_KEY_WORDS + w] !== hashKeyWords[at + w]) {
-        throw new ValidationException(`Records.${recordIndices[j]! + 1}: its ${HASH_KEY_BYTES}-byte hash key is not the MD5 of its partition key`);
+        throw new ValidationException(
+          `Records.${recordIndices[j]! + 1}: its ${HASH_KEY_BYTES}-byte hash key is not the MD5 of its partition key`,
+        );
       }
     }
   }

@@ -4,7 +4,14 @@ import { HASH_KEY_WORDS } from '../streams/hash_key.js';
 import { ACCOUNT_ID, type StreamReference } from '../streams/kinesis_shapes.js';
 import { SequenceNumberRun } from '../streams/sequence_number.js';
 import { ShardSealedError } from '../workers/channel.js';
-import type { PutRecordInput, PutRecordOutput, PutRecordsInput, PutRecordsOutput, PutRecordsRequestEntry, PutRecordsResultEntry } from '../streams/api_types.js';
+import type {
+  PutRecordInput,
+  PutRecordOutput,
+  PutRecordsInput,
+  PutRecordsOutput,
+  PutRecordsRequestEntry,
+  PutRecordsResultEntry,
+} from '../streams/api_types.js';
 import type { ShardView, StreamView } from './catalog.js';
 import type { EncodedPutRequest, EncodedPutResult } from './data_path.js';
 import { refuseDryRun, type EngineContext } from './engine_context.js';
@@ -64,12 +71,21 @@ export class PutPath {
     this.staging.stageEncoded(request.records, request.recordCount, request.hashKeys);
     return this.putStaged(stream).then((outcome) => ({
       runs: outcome.runs,
-      failures: [...outcome.failures, ...(outcome.sealed.length === 0 ? [] : [{ indices: outcome.sealed, code: 'InternalFailure', message: 'the shard was split or merged during the put: retry' }])],
+      failures: [
+        ...outcome.failures,
+        ...(outcome.sealed.length === 0
+          ? []
+          : [{ indices: outcome.sealed, code: 'InternalFailure', message: 'the shard was split or merged during the put: retry' }]),
+      ],
     }));
   }
 
   /** Stages, stores, and routes again (up to REROUTES_MAX times) what met a sealed shard. */
-  private async put(request: StreamReference & { readonly DryRun?: boolean | undefined }, entries: readonly PutRecordsRequestEntry[], names: EntryNames): Promise<PutRecordsOutput> {
+  private async put(
+    request: StreamReference & { readonly DryRun?: boolean | undefined },
+    entries: readonly PutRecordsRequestEntry[],
+    names: EntryNames,
+  ): Promise<PutRecordsOutput> {
     const stream = this.context.stream(request);
     this.staging.stage(entries, undefined, names);
     refuseDryRun(request);
@@ -82,7 +98,8 @@ export class PutPath {
       if (outcome.sealed.length === 0) break;
       origins = outcome.sealed.map(origin);
       if (attempt + 1 >= REROUTES_MAX) {
-        for (const index of origins) results[index] = { ErrorCode: 'InternalFailure', ErrorMessage: 'the shard was resharded too often during the put' };
+        for (const index of origins)
+          results[index] = { ErrorCode: 'InternalFailure', ErrorMessage: 'the shard was resharded too often during the put' };
         break;
       }
       this.staging.stage(
@@ -157,7 +174,11 @@ export class PutPath {
     );
     const rejected = group.filter((_, j) => !decisions[j]);
     if (rejected.length > 0) {
-      outcome.failures.push({ indices: rejected, code: 'ProvisionedThroughputExceededException', message: `Rate exceeded for shard ${shard.shardId} in stream ${stream.name} under account ${ACCOUNT_ID}.` });
+      outcome.failures.push({
+        indices: rejected,
+        code: 'ProvisionedThroughputExceededException',
+        message: `Rate exceeded for shard ${shard.shardId} in stream ${stream.name} under account ${ACCOUNT_ID}.`,
+      });
     }
     return rejected.length === 0 ? group : group.filter((_, j) => decisions[j]);
   }
@@ -167,7 +188,10 @@ export class PutPath {
 function recordOutcome(outcome: PutOutcome, origin: (i: number) => number, results: PutRecordsResultEntry[]): void {
   for (const run of outcome.runs) {
     const sequenceNumbers = new SequenceNumberRun(run.serial, run.firstOffset);
-    run.indices.forEach((index, j) => (results[origin(index)] = { SequenceNumber: sequenceNumbers.at(run.firstOffset + j), ShardId: run.shardId }));
+    run.indices.forEach(
+      (index, j) => (results[origin(index)] = { SequenceNumber: sequenceNumbers.at(run.firstOffset + j), ShardId: run.shardId }),
+    );
   }
-  for (const failure of outcome.failures) for (const index of failure.indices) results[origin(index)] = { ErrorCode: failure.code, ErrorMessage: failure.message };
+  for (const failure of outcome.failures)
+    for (const index of failure.indices) results[origin(index)] = { ErrorCode: failure.code, ErrorMessage: failure.message };
 }

@@ -1,6 +1,16 @@
 import { HASH_KEY_BYTES, PUT_RECORDS_BYTES_MAX, PUT_RECORDS_RECORDS_MAX, RECORD_PAYLOAD_BYTES_MAX } from '../limits.js';
 import { InvalidArgumentException, ValidationException } from '../errors.js';
-import { FLAG_EXPLICIT_HASH_KEY, RECORD_DATA_LENGTH_POSITION, RECORD_FLAGS_POSITION, RECORD_HEADER_BYTES, RECORD_KEY_LENGTH_POSITION, RECORD_RESERVED_POSITION, recordBytesMax, viewOf, writeRecord } from '../log/record_batch.js';
+import {
+  FLAG_EXPLICIT_HASH_KEY,
+  RECORD_DATA_LENGTH_POSITION,
+  RECORD_FLAGS_POSITION,
+  RECORD_HEADER_BYTES,
+  RECORD_KEY_LENGTH_POSITION,
+  RECORD_RESERVED_POSITION,
+  recordBytesMax,
+  viewOf,
+  writeRecord,
+} from '../log/record_batch.js';
 import { hashKeysOf } from '../native/md5_keys.js';
 import { checkHashKeys } from './hash_key_check.js';
 import { HASH_KEY_WORDS, hashKeyBytes, parseHashKey, writeHashKeyWords } from '../streams/hash_key.js';
@@ -15,7 +25,8 @@ export type { PutRecordsRequestEntry } from '../streams/api_types.js';
 export type EntryNames = (number: number, member?: string) => string;
 
 /** PutRecords' entries: `Records.3`, `Records.3.ExplicitHashKey`. */
-export const PUT_RECORDS_NAMES: EntryNames = (number, member) => (member === undefined ? `Records.${number}` : `Records.${number}.${member}`);
+export const PUT_RECORDS_NAMES: EntryNames = (number, member) =>
+  member === undefined ? `Records.${number}` : `Records.${number}.${member}`;
 /** PutRecord's one record: its members by their own names, `ExplicitHashKey`. */
 export const PUT_RECORD_NAMES: EntryNames = (_, member) => member ?? 'the record';
 
@@ -73,13 +84,24 @@ export class PutStaging {
       // Before encoding, so a request far over the limit is refused without staging it all:
       // key.length (UTF-16 units) is at most its UTF-8 byte count.
       if (totalBytes + key.length + entry.Data.length > PUT_RECORDS_BYTES_MAX) throw tooBig(totalBytes + key.length + entry.Data.length);
-      const explicit = entry.ExplicitHashKey === undefined ? undefined : parseHashKey(entry.ExplicitHashKey, names(number, 'ExplicitHashKey'));
+      const explicit =
+        entry.ExplicitHashKey === undefined ? undefined : parseHashKey(entry.ExplicitHashKey, names(number, 'ExplicitHashKey'));
       this.ensureCapacity(position + recordBytesMax(key, entry.Data));
       this.recordStarts[i] = position;
-      const end = writeRecord(this.buffer, this.view, position, key, entry.Data, explicit === undefined ? undefined : hashKeyBytes(explicit));
+      const end = writeRecord(
+        this.buffer,
+        this.view,
+        position,
+        key,
+        entry.Data,
+        explicit === undefined ? undefined : hashKeyBytes(explicit),
+      );
       const keyBytes = this.view.getUint16(position + RECORD_KEY_LENGTH_POSITION, true);
       const payload = keyBytes + entry.Data.length;
-      if (payload > RECORD_PAYLOAD_BYTES_MAX) throw new ValidationException(`${names(number)}: partition key and data are ${payload} bytes, more than ${RECORD_PAYLOAD_BYTES_MAX}`);
+      if (payload > RECORD_PAYLOAD_BYTES_MAX)
+        throw new ValidationException(
+          `${names(number)}: partition key and data are ${payload} bytes, more than ${RECORD_PAYLOAD_BYTES_MAX}`,
+        );
       this.payloadBytes[i] = payload;
       totalBytes += payload;
       this.keyStarts[i] = end - payload;
@@ -108,8 +130,10 @@ export class PutStaging {
    * place, without a copy. A record with an explicit hash key is routed by that key.
    */
   stageEncoded(records: Uint8Array, count: number, hashKeys: Uint8Array): void {
-    if (!Number.isSafeInteger(count) || count < 1 || count > PUT_RECORDS_RECORDS_MAX) throw new ValidationException(`Records must hold 1 to ${PUT_RECORDS_RECORDS_MAX} entries`);
-    if (hashKeys.length !== count * HASH_KEY_BYTES) throw new ValidationException(`a put of ${count} records needs ${count * HASH_KEY_BYTES} bytes of hash keys`);
+    if (!Number.isSafeInteger(count) || count < 1 || count > PUT_RECORDS_RECORDS_MAX)
+      throw new ValidationException(`Records must hold 1 to ${PUT_RECORDS_RECORDS_MAX} entries`);
+    if (hashKeys.length !== count * HASH_KEY_BYTES)
+      throw new ValidationException(`a put of ${count} records needs ${count * HASH_KEY_BYTES} bytes of hash keys`);
     const source = Buffer.from(records.buffer, records.byteOffset, records.byteLength);
     const keys = Buffer.from(hashKeys.buffer, hashKeys.byteOffset, hashKeys.byteLength);
     let position = 0;
@@ -168,13 +192,18 @@ function checkEncodedRecord(source: Buffer, position: number, number: number): {
   const dataBytes = source.readUInt32LE(position + RECORD_DATA_LENGTH_POSITION);
   const keyBytes = source.readUInt16LE(position + RECORD_KEY_LENGTH_POSITION);
   const flags = source[position + RECORD_FLAGS_POSITION]!;
-  if ((flags & ~FLAG_EXPLICIT_HASH_KEY) !== 0 || source[position + RECORD_RESERVED_POSITION] !== 0) throw new ValidationException(`Records.${number}: unknown record flags`);
+  if ((flags & ~FLAG_EXPLICIT_HASH_KEY) !== 0 || source[position + RECORD_RESERVED_POSITION] !== 0)
+    throw new ValidationException(`Records.${number}: unknown record flags`);
   const explicitAt = flags === 0 ? -1 : position + RECORD_HEADER_BYTES;
   const keyStart = position + RECORD_HEADER_BYTES + (flags === 0 ? 0 : HASH_KEY_BYTES);
   const end = keyStart + keyBytes + dataBytes;
   if (end > source.length) throw new ValidationException(`Records.${number}: the record runs past the end of the put`);
-  if (keyBytes === 0 || keyBytes > PARTITION_KEY_CHARS_MAX * 4) throw new ValidationException(`Records.${number}.PartitionKey must be 1 to ${PARTITION_KEY_CHARS_MAX} characters`);
-  if (keyBytes + dataBytes > RECORD_PAYLOAD_BYTES_MAX) throw new ValidationException(`Records.${number}: partition key and data are ${keyBytes + dataBytes} bytes, more than ${RECORD_PAYLOAD_BYTES_MAX}`);
+  if (keyBytes === 0 || keyBytes > PARTITION_KEY_CHARS_MAX * 4)
+    throw new ValidationException(`Records.${number}.PartitionKey must be 1 to ${PARTITION_KEY_CHARS_MAX} characters`);
+  if (keyBytes + dataBytes > RECORD_PAYLOAD_BYTES_MAX)
+    throw new ValidationException(
+      `Records.${number}: partition key and data are ${keyBytes + dataBytes} bytes, more than ${RECORD_PAYLOAD_BYTES_MAX}`,
+    );
   checkKeyText(source, keyStart, keyStart + keyBytes, number);
   return { end, payloadBytes: keyBytes + dataBytes, explicitAt };
 }
@@ -184,7 +213,8 @@ function checkKeyText(source: Buffer, start: number, end: number, number: number
   let ascii = true;
   for (let i = start; i < end && ascii; i++) ascii = source[i]! < 0x80;
   if (ascii) {
-    if (end - start > PARTITION_KEY_CHARS_MAX) throw new ValidationException(`Records.${number}.PartitionKey must be 1 to ${PARTITION_KEY_CHARS_MAX} characters`);
+    if (end - start > PARTITION_KEY_CHARS_MAX)
+      throw new ValidationException(`Records.${number}.PartitionKey must be 1 to ${PARTITION_KEY_CHARS_MAX} characters`);
     return;
   }
   let key: string;
@@ -193,7 +223,8 @@ function checkKeyText(source: Buffer, start: number, end: number, number: number
   } catch {
     throw new ValidationException(`Records.${number}.PartitionKey is not valid UTF-8`);
   }
-  if ([...key].length > PARTITION_KEY_CHARS_MAX) throw new ValidationException(`Records.${number}.PartitionKey must be 1 to ${PARTITION_KEY_CHARS_MAX} characters`);
+  if ([...key].length > PARTITION_KEY_CHARS_MAX)
+    throw new ValidationException(`Records.${number}.PartitionKey must be 1 to ${PARTITION_KEY_CHARS_MAX} characters`);
 }
 
 /** As Kinesis answers a request over 5 MiB: InvalidArgumentException, not a validation error. */
@@ -206,10 +237,15 @@ function checkEntry(entry: PutRecordsRequestEntry, number: number, names: EntryN
   const key = entry?.PartitionKey;
   // A UTF-16 unit count of 256 or less cannot hold more than 256 code points; above 512 it
   // must hold more. Only the range between needs counting.
-  if (typeof key !== 'string' || key.length === 0 || (key.length > PARTITION_KEY_CHARS_MAX && (key.length > 2 * PARTITION_KEY_CHARS_MAX || [...key].length > PARTITION_KEY_CHARS_MAX))) {
+  if (
+    typeof key !== 'string' ||
+    key.length === 0 ||
+    (key.length > PARTITION_KEY_CHARS_MAX && (key.length > 2 * PARTITION_KEY_CHARS_MAX || [...key].length > PARTITION_KEY_CHARS_MAX))
+  ) {
     throw new ValidationException(`${names(number, 'PartitionKey')} must be 1 to ${PARTITION_KEY_CHARS_MAX} characters`);
   }
   if (!(entry.Data instanceof Uint8Array)) throw new ValidationException(`${names(number, 'Data')} must be bytes (a Uint8Array)`);
-  if (entry.Data.length > RECORD_PAYLOAD_BYTES_MAX) throw new ValidationException(`${names(number)}: partition key and data exceed ${RECORD_PAYLOAD_BYTES_MAX} bytes`);
+  if (entry.Data.length > RECORD_PAYLOAD_BYTES_MAX)
+    throw new ValidationException(`${names(number)}: partition key and data exceed ${RECORD_PAYLOAD_BYTES_MAX} bytes`);
   return key;
 }

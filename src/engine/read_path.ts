@@ -1,8 +1,21 @@
 import { GET_RECORDS_RECORDS_MAX } from '../limits.js';
-import { InvalidArgumentException, ProvisionedThroughputExceededException, ResourceNotFoundException, ValidationException } from '../errors.js';
+import {
+  InvalidArgumentException,
+  ProvisionedThroughputExceededException,
+  ResourceNotFoundException,
+  ValidationException,
+} from '../errors.js';
 import { ACCOUNT_ID } from '../streams/kinesis_shapes.js';
 import { SequenceNumberRun, decodeSequenceNumber } from '../streams/sequence_number.js';
-import type { ChildShard, GetRecordsInput, GetRecordsResult, GetShardIteratorInput, GetShardIteratorOutput, IteratorType, KinesisRecord } from '../streams/api_types.js';
+import type {
+  ChildShard,
+  GetRecordsInput,
+  GetRecordsResult,
+  GetShardIteratorInput,
+  GetShardIteratorOutput,
+  IteratorType,
+  KinesisRecord,
+} from '../streams/api_types.js';
 import type { ShardView, StreamView } from './catalog.js';
 import type { RawRecords } from './data_path.js';
 import { refuseDryRun, type EngineContext } from './engine_context.js';
@@ -34,7 +47,12 @@ export class ReadPath {
     const start = this.startOf(stream, shard, shards.runtime(stream, shard), request);
     refuseDryRun(request);
     const offset = await this.offsetOf(stream, shard, start);
-    return { ShardIterator: iterators.encode({ streamId: stream.id, shardSerial: shard.serial, offset, segmentBaseOffset: 0, positionBytes: 0 }, options.clock()) };
+    return {
+      ShardIterator: iterators.encode(
+        { streamId: stream.id, shardSerial: shard.serial, offset, segmentBaseOffset: 0, positionBytes: 0 },
+        options.clock(),
+      ),
+    };
   }
 
   /** Checks a starting position against the shard (InvalidArgumentException, as Kinesis words it). */
@@ -48,24 +66,37 @@ export class ReadPath {
       case 'AT_SEQUENCE_NUMBER':
       case 'AFTER_SEQUENCE_NUMBER': {
         // "0" is the continuation of a subscription that delivered nothing at the start of a shard.
-        if (request.ShardIteratorType === 'AFTER_SEQUENCE_NUMBER' && request.StartingSequenceNumber === '0') return { offset: reader.startOffset };
+        if (request.ShardIteratorType === 'AFTER_SEQUENCE_NUMBER' && request.StartingSequenceNumber === '0')
+          return { offset: reader.startOffset };
         const position = decodeSequenceNumber(request.StartingSequenceNumber as string, 'StartingSequenceNumber');
-        if (position.shardSerial !== shard.serial) throw new InvalidArgumentException(`StartingSequenceNumber ${request.StartingSequenceNumber} used in GetShardIterator on shard ${shard.shardId} in stream ${stream.name} under account ${ACCOUNT_ID} is invalid because it did not come from this stream.`);
+        if (position.shardSerial !== shard.serial)
+          throw new InvalidArgumentException(
+            `StartingSequenceNumber ${request.StartingSequenceNumber} used in GetShardIterator on shard ${shard.shardId} in stream ${stream.name} under account ${ACCOUNT_ID} is invalid because it did not come from this stream.`,
+          );
         const offset = position.offset + (request.ShardIteratorType === 'AFTER_SEQUENCE_NUMBER' ? 1 : 0);
-        if (offset > reader.endOffset) throw new InvalidArgumentException(`StartingSequenceNumber ${request.StartingSequenceNumber} is beyond the end of shard ${shard.shardId}`);
+        if (offset > reader.endOffset)
+          throw new InvalidArgumentException(
+            `StartingSequenceNumber ${request.StartingSequenceNumber} is beyond the end of shard ${shard.shardId}`,
+          );
         return { offset: Math.max(offset, reader.startOffset) };
       }
       case 'AT_TIMESTAMP':
         return { timestampMs: this.timestampOf(request.Timestamp) };
       default:
-        throw new ValidationException(`ShardIteratorType must be one of TRIM_HORIZON, LATEST, AT_SEQUENCE_NUMBER, AFTER_SEQUENCE_NUMBER, AT_TIMESTAMP`);
+        throw new ValidationException(
+          `ShardIteratorType must be one of TRIM_HORIZON, LATEST, AT_SEQUENCE_NUMBER, AFTER_SEQUENCE_NUMBER, AT_TIMESTAMP`,
+        );
     }
   }
 
   /** The offset a start names: AT_TIMESTAMP asks the shard's owner (its time index). */
   async offsetOf(stream: StreamView, shard: ShardView, start: Start): Promise<number> {
     if ('offset' in start) return start.offset;
-    const { offset } = await this.context.pool.request<{ offset: number }>({ kind: 'offsetForTimestamp', shardKey: ShardRuntime.keyOf(stream, shard), timestampMs: start.timestampMs });
+    const { offset } = await this.context.pool.request<{ offset: number }>({
+      kind: 'offsetForTimestamp',
+      shardKey: ShardRuntime.keyOf(stream, shard),
+      timestampMs: start.timestampMs,
+    });
     return offset;
   }
 
@@ -95,13 +126,18 @@ export class ReadPath {
     // A dry run stops before the read, which is what would count against the shard's limits.
     refuseDryRun(request);
     if (options.enforceLimits && !runtime.throughput.admitRead(nowMs)) {
-      throw new ProvisionedThroughputExceededException(`Rate exceeded for shard ${shard.shardId} in stream ${stream.name} under account ${ACCOUNT_ID}.`);
+      throw new ProvisionedThroughputExceededException(
+        `Rate exceeded for shard ${shard.shardId} in stream ${stream.name} under account ${ACCOUNT_ID}.`,
+      );
     }
     const read = readRaw(runtime.reader, Math.max(position.offset, runtime.reader.startOffset), limit, position);
     if (options.enforceLimits) runtime.throughput.chargeRead(read.bytes, nowMs);
     const base = this.rawRecords(stream, shard, runtime, read, nowMs);
     if (base.childShards !== undefined) return base;
-    const nextShardIterator = iterators.encode({ streamId: stream.id, shardSerial: shard.serial, offset: read.toOffset, ...read.hint }, nowMs);
+    const nextShardIterator = iterators.encode(
+      { streamId: stream.id, shardSerial: shard.serial, offset: read.toOffset, ...read.hint },
+      nowMs,
+    );
     return { ...base, nextShardIterator };
   }
 
@@ -119,10 +155,14 @@ export class ReadPath {
    */
   private timestampOf(timestamp: Date | number | undefined): number {
     const timestampMs = timestamp instanceof Date ? timestamp.getTime() : timestamp;
-    if (typeof timestampMs !== 'number' || !Number.isFinite(timestampMs)) throw new InvalidArgumentException('AT_TIMESTAMP needs a Timestamp');
+    if (typeof timestampMs !== 'number' || !Number.isFinite(timestampMs))
+      throw new InvalidArgumentException('AT_TIMESTAMP needs a Timestamp');
     const wholeMs = Math.floor(timestampMs);
     const nowMs = this.context.options.clock();
-    if (wholeMs > nowMs) throw new InvalidArgumentException(`The timestampInMillis parameter cannot be greater than the currentTimestampInMillis. timestampInMillis: ${wholeMs}, currentTimestampInMillis: ${nowMs}`);
+    if (wholeMs > nowMs)
+      throw new InvalidArgumentException(
+        `The timestampInMillis parameter cannot be greater than the currentTimestampInMillis. timestampInMillis: ${wholeMs}, currentTimestampInMillis: ${nowMs}`,
+      );
     return wholeMs;
   }
 }

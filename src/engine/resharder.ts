@@ -35,12 +35,18 @@ export class Resharder {
     const parent = this.openShardOf(stream, request.ShardToSplit);
     const split = parseHashKey(request.NewStartingHashKey, 'NewStartingHashKey');
     if (split <= BigInt(parent.startingHashKey) || split > BigInt(parent.endingHashKey)) {
-      throw new InvalidArgumentException(`NewStartingHashKey ${request.NewStartingHashKey} must be above the shard's StartingHashKey and at most its EndingHashKey`);
+      throw new InvalidArgumentException(
+        `NewStartingHashKey ${request.NewStartingHashKey} must be above the shard's StartingHashKey and at most its EndingHashKey`,
+      );
     }
-    await this.reshard(stream, [parent], [
-      { startingHashKey: BigInt(parent.startingHashKey), endingHashKey: split - 1n, parentShardId: parent.shardId },
-      { startingHashKey: split, endingHashKey: BigInt(parent.endingHashKey), parentShardId: parent.shardId },
-    ]);
+    await this.reshard(
+      stream,
+      [parent],
+      [
+        { startingHashKey: BigInt(parent.startingHashKey), endingHashKey: split - 1n, parentShardId: parent.shardId },
+        { startingHashKey: split, endingHashKey: BigInt(parent.endingHashKey), parentShardId: parent.shardId },
+      ],
+    );
   }
 
   /** Merges two open shards with adjacent hash key ranges into one child. */
@@ -52,7 +58,18 @@ export class Resharder {
     if (BigInt(low.endingHashKey) + 1n !== BigInt(high.startingHashKey)) {
       throw new InvalidArgumentException(`Shards ${first.shardId} and ${second.shardId} do not have adjacent hash key ranges`);
     }
-    await this.reshard(stream, [first, second], [{ startingHashKey: BigInt(low.startingHashKey), endingHashKey: BigInt(high.endingHashKey), parentShardId: first.shardId, adjacentParentShardId: second.shardId }]);
+    await this.reshard(
+      stream,
+      [first, second],
+      [
+        {
+          startingHashKey: BigInt(low.startingHashKey),
+          endingHashKey: BigInt(high.endingHashKey),
+          parentShardId: first.shardId,
+          adjacentParentShardId: second.shardId,
+        },
+      ],
+    );
   }
 
   /**
@@ -66,12 +83,17 @@ export class Resharder {
     const current = stream.shards.filter(isOpen).length;
     const target = withinShardLimit(request.TargetShardCount);
     if (target > 2 * current || target < Math.ceil(current / 2)) {
-      throw new LimitExceededException(`TargetShardCount ${target} must be from half (${Math.ceil(current / 2)}) to double (${2 * current}) the current ${current} open shards`);
+      throw new LimitExceededException(
+        `TargetShardCount ${target} must be from half (${Math.ceil(current / 2)}) to double (${2 * current}) the current ${current} open shards`,
+      );
     }
     const ranges = initialHashKeyRanges(target);
     for (const boundary of ranges.slice(1).map((range) => range.startingHashKey)) {
-      const shard = stream.shards.find((candidate) => isOpen(candidate) && BigInt(candidate.startingHashKey) < boundary && boundary <= BigInt(candidate.endingHashKey));
-      if (shard !== undefined) await this.splitShard({ StreamName: stream.name, ShardToSplit: shard.shardId, NewStartingHashKey: boundary.toString() });
+      const shard = stream.shards.find(
+        (candidate) => isOpen(candidate) && BigInt(candidate.startingHashKey) < boundary && boundary <= BigInt(candidate.endingHashKey),
+      );
+      if (shard !== undefined)
+        await this.splitShard({ StreamName: stream.name, ShardToSplit: shard.shardId, NewStartingHashKey: boundary.toString() });
     }
     for (const range of ranges) {
       for (let pieces = openShardsWithin(stream, range); pieces.length > 1; pieces = openShardsWithin(stream, range)) {
@@ -94,13 +116,16 @@ export class Resharder {
     const end = BigInt(shard.endingHashKey);
     if (end === start) return;
     const middle = start + (end - start + 1n) / 2n;
-    void this.splitShard({ StreamName: stream.name, ShardToSplit: shard.shardId, NewStartingHashKey: middle.toString() }).catch(() => undefined);
+    void this.splitShard({ StreamName: stream.name, ShardToSplit: shard.shardId, NewStartingHashKey: middle.toString() }).catch(
+      () => undefined,
+    );
   }
 
   /** The steps in this file's header. */
   private async reshard(stream: StreamView, parents: ShardView[], children: ChildShardPlan[]): Promise<void> {
     const { catalog, shards } = this.context;
-    if (stream.shards.filter(isOpen).length - parents.length + children.length > SHARDS_PER_STREAM_MAX) throw new LimitExceededException(`a stream has at most ${SHARDS_PER_STREAM_MAX} open shards`);
+    if (stream.shards.filter(isOpen).length - parents.length + children.length > SHARDS_PER_STREAM_MAX)
+      throw new LimitExceededException(`a stream has at most ${SHARDS_PER_STREAM_MAX} open shards`);
     const opened = catalog.beginReshard(stream, parents, children);
     await catalog.save();
     try {
@@ -118,13 +143,17 @@ export class Resharder {
 
   private openShardOf(stream: StreamView, shardId: string): ShardView {
     const shard = this.context.catalog.shard(stream, shardId);
-    if (!isOpen(shard)) throw new InvalidArgumentException(`Shard ${shardId} in stream ${stream.name} is closed: a closed shard cannot be split or merged`);
+    if (!isOpen(shard))
+      throw new InvalidArgumentException(`Shard ${shardId} in stream ${stream.name} is closed: a closed shard cannot be split or merged`);
     return shard;
   }
 }
 
 function openShardsWithin(stream: StreamView, range: HashKeyRange): ShardView[] {
   return stream.shards
-    .filter((shard) => isOpen(shard) && BigInt(shard.startingHashKey) >= range.startingHashKey && BigInt(shard.endingHashKey) <= range.endingHashKey)
+    .filter(
+      (shard) =>
+        isOpen(shard) && BigInt(shard.startingHashKey) >= range.startingHashKey && BigInt(shard.endingHashKey) <= range.endingHashKey,
+    )
     .sort((a, b) => (BigInt(a.startingHashKey) < BigInt(b.startingHashKey) ? -1 : 1));
 }

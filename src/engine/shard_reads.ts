@@ -1,6 +1,13 @@
 import { GET_RECORDS_BYTES_MAX, HASH_KEY_BYTES } from '../limits.js';
 import type { LogReader, ReadHint } from '../log/log_reader.js';
-import { BATCH_HEADER_BYTES, FLAG_EXPLICIT_HASH_KEY, RECORD_DATA_LENGTH_POSITION, RECORD_FLAGS_POSITION, RECORD_HEADER_BYTES, RECORD_KEY_LENGTH_POSITION } from '../log/batch_format.js';
+import {
+  BATCH_HEADER_BYTES,
+  FLAG_EXPLICIT_HASH_KEY,
+  RECORD_DATA_LENGTH_POSITION,
+  RECORD_FLAGS_POSITION,
+  RECORD_HEADER_BYTES,
+  RECORD_KEY_LENGTH_POSITION,
+} from '../log/batch_format.js';
 import { forEachRecord, readBatchHeader, type StoredRecord } from '../log/record_batch.js';
 
 /** Where the batch holding an offset starts: the hint an iterator carries to skip the search. */
@@ -32,7 +39,10 @@ export interface RawRead {
  * headers are read: batch headers to walk, record headers to count bytes and apply the limit.
  */
 export function readRaw(reader: LogReader, offset: number, limit: number, position: { offset: number } & ReadPosition): RawRead {
-  const hint: ReadHint | undefined = position.offset === offset && position.positionBytes > 0 ? { offset, segmentBaseOffset: position.segmentBaseOffset, positionBytes: position.positionBytes } : undefined;
+  const hint: ReadHint | undefined =
+    position.offset === offset && position.positionBytes > 0
+      ? { offset, segmentBaseOffset: position.segmentBaseOffset, positionBytes: position.positionBytes }
+      : undefined;
   const read = reader.read(offset, GET_RECORDS_BYTES_MAX, hint);
   const toOffsetMax = Math.min(read.nextOffset, offset + limit);
   let toOffset = offset;
@@ -65,7 +75,14 @@ export function readRaw(reader: LogReader, offset: number, limit: number, positi
     }
     if (at > 0) chunks.push(at === chunk.length ? chunk : chunk.subarray(0, at));
   });
-  return { chunks, fromOffset: offset, toOffset, bytes, lastTimestampMs, hint: stoppedAt ?? { segmentBaseOffset: read.next.segmentBaseOffset, positionBytes: read.next.positionBytes } };
+  return {
+    chunks,
+    fromOffset: offset,
+    toOffset,
+    bytes,
+    lastTimestampMs,
+    hint: stoppedAt ?? { segmentBaseOffset: read.next.segmentBaseOffset, positionBytes: read.next.positionBytes },
+  };
 }
 
 /** Key and data bytes of records [from, to) (indexes within the batch at `position`). */

@@ -106,7 +106,13 @@ export class ShardRegistry {
 
 /** A shard's route, its range written out as words once, for routing and its check. */
 export function routeEntry(shard: ShardView): RouteEntry {
-  const entry = { startingHashKey: BigInt(shard.startingHashKey), endingHashKey: BigInt(shard.endingHashKey), shard, startWords: new Uint32Array(HASH_KEY_WORDS), endWords: new Uint32Array(HASH_KEY_WORDS) };
+  const entry = {
+    startingHashKey: BigInt(shard.startingHashKey),
+    endingHashKey: BigInt(shard.endingHashKey),
+    shard,
+    startWords: new Uint32Array(HASH_KEY_WORDS),
+    endWords: new Uint32Array(HASH_KEY_WORDS),
+  };
   writeHashKeyWords(entry.startingHashKey, entry.startWords, 0);
   writeHashKeyWords(entry.endingHashKey, entry.endWords, 0);
   return entry;

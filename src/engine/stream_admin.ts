@@ -1,4 +1,11 @@
-import { DESCRIBE_STREAM_SHARDS_DEFAULT, LIST_SHARDS_PAGE_DEFAULT, LIST_STREAMS_PAGE_DEFAULT, ON_DEMAND_INITIAL_SHARDS, SHARDS_PER_STREAM_MAX, STREAMS_MAX } from '../limits.js';
+import {
+  DESCRIBE_STREAM_SHARDS_DEFAULT,
+  LIST_SHARDS_PAGE_DEFAULT,
+  LIST_STREAMS_PAGE_DEFAULT,
+  ON_DEMAND_INITIAL_SHARDS,
+  SHARDS_PER_STREAM_MAX,
+  STREAMS_MAX,
+} from '../limits.js';
 import fs from 'node:fs';
 import { InvalidArgumentException, LimitExceededException, ResourceInUseException, ValidationException } from '../errors.js';
 import { ACCOUNT_ID, streamArn, toKinesisShard } from '../streams/kinesis_shapes.js';
@@ -24,21 +31,27 @@ import { withinTagLimit } from './stream_settings.js';
 /** A stream created without ShardCount: ON_DEMAND starts at 4 shards; PROVISIONED must say. */
 function shardCountOf(mode: StreamMode): number {
   if (mode === 'ON_DEMAND') return ON_DEMAND_INITIAL_SHARDS;
-  throw new ValidationException("1 validation error detected: Value null at 'shardCount' failed to satisfy constraint: Member must not be null");
+  throw new ValidationException(
+    "1 validation error detected: Value null at 'shardCount' failed to satisfy constraint: Member must not be null",
+  );
 }
 
 export function withinShardLimit(shardCount: number): number {
-  if (shardCount > SHARDS_PER_STREAM_MAX) throw new LimitExceededException(`a stream has at most ${SHARDS_PER_STREAM_MAX} open shards, ${shardCount} were asked for`);
+  if (shardCount > SHARDS_PER_STREAM_MAX)
+    throw new LimitExceededException(`a stream has at most ${SHARDS_PER_STREAM_MAX} open shards, ${shardCount} were asked for`);
   return shardCount;
 }
 
 /** A ListShards NextToken names its stream and position: AWS refuses it with any of them again. */
 function checkListShardsToken(request: ListShardsInput): void {
   if (request.NextToken === undefined) {
-    if (request.StreamName === undefined && request.StreamARN === undefined) throw new InvalidArgumentException('Either NextToken or StreamName should be provided.');
+    if (request.StreamName === undefined && request.StreamARN === undefined)
+      throw new InvalidArgumentException('Either NextToken or StreamName should be provided.');
     return;
   }
-  const also = (['StreamName', 'StreamARN', 'ExclusiveStartShardId', 'StreamCreationTimestamp', 'ShardFilter'] as const).find((member) => request[member] !== undefined);
+  const also = (['StreamName', 'StreamARN', 'ExclusiveStartShardId', 'StreamCreationTimestamp', 'ShardFilter'] as const).find(
+    (member) => request[member] !== undefined,
+  );
   if (also !== undefined) throw new InvalidArgumentException(`NextToken and ${also} cannot be provided together.`);
 }
 
@@ -96,7 +109,13 @@ export class StreamAdmin {
     const limit = request.Limit ?? DESCRIBE_STREAM_SHARDS_DEFAULT;
     const after = request.ExclusiveStartShardId;
     const shards = this.context.shards.visibleShards(stream).filter((shard) => after === undefined || shard.shardId > after);
-    return { StreamDescription: { ...streamHeader(stream), Shards: shards.slice(0, limit).map(toKinesisShard), HasMoreShards: shards.length > limit } };
+    return {
+      StreamDescription: {
+        ...streamHeader(stream),
+        Shards: shards.slice(0, limit).map(toKinesisShard),
+        HasMoreShards: shards.length > limit,
+      },
+    };
   }
 
   listStreams(request: ListStreamsInput = {}): ListStreamsOutput {
@@ -113,7 +132,13 @@ export class StreamAdmin {
       StreamNames: page.map((stream) => stream.name),
       HasMoreStreams: more,
       ...(more ? { NextToken: page.at(-1)!.name } : {}),
-      StreamSummaries: page.map((stream) => ({ StreamName: stream.name, StreamARN: streamArn(stream.name), StreamStatus: stream.status, StreamModeDetails: { StreamMode: stream.mode }, StreamCreationTimestamp: new Date(stream.createdAtMs) })),
+      StreamSummaries: page.map((stream) => ({
+        StreamName: stream.name,
+        StreamARN: streamArn(stream.name),
+        StreamStatus: stream.status,
+        StreamModeDetails: { StreamMode: stream.mode },
+        StreamCreationTimestamp: new Date(stream.createdAtMs),
+      })),
     };
   }
 
@@ -121,7 +146,10 @@ export class StreamAdmin {
     checkListShardsToken(request);
     const stream = this.context.stream(request.NextToken === undefined ? request : { StreamName: request.NextToken.split('/')[0] });
     const max = request.MaxResults ?? LIST_SHARDS_PAGE_DEFAULT;
-    const after = request.NextToken?.split('/')[1] ?? request.ExclusiveStartShardId ?? (request.ShardFilter?.Type === 'AFTER_SHARD_ID' ? request.ShardFilter.ShardId : undefined);
+    const after =
+      request.NextToken?.split('/')[1] ??
+      request.ExclusiveStartShardId ??
+      (request.ShardFilter?.Type === 'AFTER_SHARD_ID' ? request.ShardFilter.ShardId : undefined);
     const shards = this.filterShards(stream, request.ShardFilter?.Type).filter((shard) => after === undefined || shard.shardId > after);
     const page = shards.slice(0, max);
     return { Shards: page.map(toKinesisShard), ...(shards.length > max ? { NextToken: `${stream.name}/${page.at(-1)!.shardId}` } : {}) };

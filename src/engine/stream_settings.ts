@@ -1,7 +1,14 @@
 import { RETENTION_HOURS_MAX, RETENTION_HOURS_MIN, TAGS_PER_STREAM_MAX } from '../limits.js';
 import { InvalidArgumentException, LimitExceededException } from '../errors.js';
 import { HOUR_MS } from '../log/log_config.js';
-import type { AddTagsToStreamInput, ListTagsForStreamInput, ListTagsForStreamOutput, RemoveTagsFromStreamInput, RetentionPeriodInput, UpdateStreamModeInput } from '../streams/api_types.js';
+import type {
+  AddTagsToStreamInput,
+  ListTagsForStreamInput,
+  ListTagsForStreamOutput,
+  RemoveTagsFromStreamInput,
+  RetentionPeriodInput,
+  UpdateStreamModeInput,
+} from '../streams/api_types.js';
 import type { StreamView } from './catalog.js';
 import type { EngineContext } from './engine_context.js';
 import { ShardRuntime } from './shard_runtime.js';
@@ -17,8 +24,14 @@ export function withinTagLimit(tags: Record<string, string>): Record<string, str
 
 /** The retention bounds are the model's prose, AWS's InvalidArgumentExceptions in its words. */
 function retentionHours(hours: number): number {
-  if (hours < RETENTION_HOURS_MIN) throw new InvalidArgumentException(`Minimum allowed retention period is ${RETENTION_HOURS_MIN} hours. Requested retention period (${hours} hours) is too short.`);
-  if (hours > RETENTION_HOURS_MAX) throw new InvalidArgumentException(`Maximum allowed retention period is ${RETENTION_HOURS_MAX} hours. Requested retention period (${hours} hours) is too long.`);
+  if (hours < RETENTION_HOURS_MIN)
+    throw new InvalidArgumentException(
+      `Minimum allowed retention period is ${RETENTION_HOURS_MIN} hours. Requested retention period (${hours} hours) is too short.`,
+    );
+  if (hours > RETENTION_HOURS_MAX)
+    throw new InvalidArgumentException(
+      `Maximum allowed retention period is ${RETENTION_HOURS_MAX} hours. Requested retention period (${hours} hours) is too long.`,
+    );
   return hours;
 }
 
@@ -29,14 +42,20 @@ export class StreamSettings {
   async increaseRetention(request: RetentionPeriodInput): Promise<void> {
     const stream = this.context.activeStream(request);
     const hours = retentionHours(request.RetentionPeriodHours);
-    if (hours < stream.retentionHours) throw new InvalidArgumentException(`Requested retention period (${hours} hours) for stream ${stream.name} can not be shorter than existing retention period (${stream.retentionHours} hours). Use DecreaseRetentionPeriod API.`);
+    if (hours < stream.retentionHours)
+      throw new InvalidArgumentException(
+        `Requested retention period (${hours} hours) for stream ${stream.name} can not be shorter than existing retention period (${stream.retentionHours} hours). Use DecreaseRetentionPeriod API.`,
+      );
     await this.setRetention(stream, hours);
   }
 
   async decreaseRetention(request: RetentionPeriodInput): Promise<void> {
     const stream = this.context.activeStream(request);
     const hours = retentionHours(request.RetentionPeriodHours);
-    if (hours > stream.retentionHours) throw new InvalidArgumentException(`Requested retention period (${hours} hours) for stream ${stream.name} can not be longer than existing retention period (${stream.retentionHours} hours). Use IncreaseRetentionPeriod API.`);
+    if (hours > stream.retentionHours)
+      throw new InvalidArgumentException(
+        `Requested retention period (${hours} hours) for stream ${stream.name} can not be longer than existing retention period (${stream.retentionHours} hours). Use IncreaseRetentionPeriod API.`,
+      );
     await this.setRetention(stream, hours);
   }
 
@@ -72,6 +91,10 @@ export class StreamSettings {
   private async setRetention(stream: StreamView, hours: number): Promise<void> {
     this.context.catalog.setRetention(stream, hours);
     await this.context.catalog.save();
-    await Promise.all(stream.shards.map((shard) => this.context.pool.request({ kind: 'setRetention', shardKey: ShardRuntime.keyOf(stream, shard), retentionMs: hours * HOUR_MS })));
+    await Promise.all(
+      stream.shards.map((shard) =>
+        this.context.pool.request({ kind: 'setRetention', shardKey: ShardRuntime.keyOf(stream, shard), retentionMs: hours * HOUR_MS }),
+      ),
+    );
   }
 }

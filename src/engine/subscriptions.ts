@@ -52,7 +52,12 @@ export class Subscriptions {
   async *subscribeToShard(request: SubscribeToShardRequest): AsyncGenerator<SubscribeToShardEvent> {
     for await (const event of this.subscribeRaw(request)) {
       const { Records, MillisBehindLatest } = kinesisRecords(event);
-      yield { Records, ContinuationSequenceNumber: event.continuationSequenceNumber, MillisBehindLatest, ...(event.childShards === undefined ? {} : { ChildShards: event.childShards }) };
+      yield {
+        Records,
+        ContinuationSequenceNumber: event.continuationSequenceNumber,
+        MillisBehindLatest,
+        ...(event.childShards === undefined ? {} : { ChildShards: event.childShards }),
+      };
     }
   }
 
@@ -71,7 +76,11 @@ export class Subscriptions {
       const hasRecords = read.toOffset > read.fromOffset;
       if (hasRecords || event.childShards !== undefined || nowMs - lastEventMs >= SUBSCRIPTION_HEARTBEAT_MS) {
         if (read.bytes > 0) await this.pace(runtime, consumer.consumerArn, read.bytes);
-        yield { ...event, continuationSequenceNumber: read.toOffset === 0 ? SHARD_START_CONTINUATION : encodeSequenceNumber(shard.serial, read.toOffset - 1) };
+        yield {
+          ...event,
+          continuationSequenceNumber:
+            read.toOffset === 0 ? SHARD_START_CONTINUATION : encodeSequenceNumber(shard.serial, read.toOffset - 1),
+        };
         if (event.childShards !== undefined) return;
         lastEventMs = nowMs;
       }
@@ -111,7 +120,12 @@ export class Subscriptions {
 
   /** A subscription ends with the engine, its consumer's registration, or its stream. */
   private goesOn(stream: StreamView, consumer: ConsumerRecord): boolean {
-    return !this.context.closed && stream.consumers.includes(consumer) && this.context.catalog.get(stream.name) === stream && stream.status !== 'DELETING';
+    return (
+      !this.context.closed &&
+      stream.consumers.includes(consumer) &&
+      this.context.catalog.get(stream.name) === stream &&
+      stream.status !== 'DELETING'
+    );
   }
 
   /** Holds a subscription back while its consumer is over 2 MiB/s on this shard. */
@@ -119,7 +133,11 @@ export class Subscriptions {
     const { options } = this.context;
     if (!options.enforceLimits) return;
     runtime.throughput.registerConsumer(consumerArn, options.clock());
-    for (let waits = 0; waits < SUBSCRIPTION_PACE_WAITS_MAX && !runtime.throughput.admitSubscriptionBytes(consumerArn, bytes, options.clock()); waits++) {
+    for (
+      let waits = 0;
+      waits < SUBSCRIPTION_PACE_WAITS_MAX && !runtime.throughput.admitSubscriptionBytes(consumerArn, bytes, options.clock());
+      waits++
+    ) {
       await new Promise((resolve) => setTimeout(resolve, SUBSCRIPTION_PACE_MS));
     }
   }

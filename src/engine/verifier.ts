@@ -40,8 +40,18 @@ export class Verifier {
     this.tasks ??= startTaskPool(VERIFY_TASK, { maxThreads: VERIFY_THREADS_MAX });
     const pool = this.tasks;
     const results = await Promise.all(tasks.map((task) => pool.run(task) as Promise<VerifyOutput>));
-    const corrupt = results.flatMap((result, i) => (result.corruptAt === null ? [] : [{ Segment: path.basename(tasks[i]!.path), PositionBytes: result.corruptAt.positionBytes, Offset: result.corruptAt.offset }]));
-    return { ShardId: shard.shardId, Segments: tasks.length, Batches: results.reduce((sum, r) => sum + r.batches, 0), Bytes: results.reduce((sum, r) => sum + r.bytes, 0), Corrupt: corrupt };
+    const corrupt = results.flatMap((result, i) =>
+      result.corruptAt === null
+        ? []
+        : [{ Segment: path.basename(tasks[i]!.path), PositionBytes: result.corruptAt.positionBytes, Offset: result.corruptAt.offset }],
+    );
+    return {
+      ShardId: shard.shardId,
+      Segments: tasks.length,
+      Batches: results.reduce((sum, r) => sum + r.batches, 0),
+      Bytes: results.reduce((sum, r) => sum + r.bytes, 0),
+      Corrupt: corrupt,
+    };
   }
 }
 

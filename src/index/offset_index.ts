@@ -39,7 +39,8 @@ export class OffsetIndex extends SparseIndex {
 
   /** Adds an entry; both fields must increase (the base class asserts the offset). */
   append(relativeOffset: number, position: number): void {
-    if (!(this.entryCount === 0 || position > this.words[(this.entryCount - 1) * 2 + POSITION_WORD]!)) assert.fail(`index positions must increase: ${position}`);
+    if (!(this.entryCount === 0 || position > this.words[(this.entryCount - 1) * 2 + POSITION_WORD]!))
+      assert.fail(`index positions must increase: ${position}`);
     const word = this.reserveEntry(relativeOffset);
     this.words[word + RELATIVE_OFFSET_WORD] = relativeOffset;
     this.words[word + POSITION_WORD] = position;

@@ -50,7 +50,8 @@ export class TimeIndex extends SparseIndex {
   /** Adds an entry unless the timestamp did not move on since the last one. */
   maybeAppend(timestampMs: number, relativeOffset: number): void {
     if (this.entryCount > 0 && timestampMs <= this.lastTimestampMs) return;
-    if (!(this.entryCount === 0 || relativeOffset > this.words[(this.entryCount - 1) * ENTRY_WORDS + RELATIVE_OFFSET_WORD]!)) assert.fail(`time index offsets must increase: ${relativeOffset}`);
+    if (!(this.entryCount === 0 || relativeOffset > this.words[(this.entryCount - 1) * ENTRY_WORDS + RELATIVE_OFFSET_WORD]!))
+      assert.fail(`time index offsets must increase: ${relativeOffset}`);
     const word = this.reserveEntry(timestampMs);
     this.words[word + TIMESTAMP_LOW_WORD] = timestampMs % TWO_POW_32;
     this.words[word + TIMESTAMP_HIGH_WORD] = Math.floor(timestampMs / TWO_POW_32);

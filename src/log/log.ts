@@ -150,8 +150,18 @@ export class Log {
    * append() does. The buffer may be reused once this returns.
    */
   appendBatch(batch: Buffer, recordCount: number, arrivalMs?: number): Promise<AppendResult> {
-    if (!Number.isSafeInteger(recordCount) || recordCount < 1 || recordCount > BATCH_RECORDS_MAX || batch.length > BATCH_BYTES_MAX || !recordsFill(batch, recordCount)) {
-      return Promise.reject(new InvalidArgumentException(`not a batch of ${recordCount} well-formed records in ${batch.length} bytes (at most ${BATCH_RECORDS_MAX} records and ${BATCH_BYTES_MAX} bytes)`));
+    if (
+      !Number.isSafeInteger(recordCount) ||
+      recordCount < 1 ||
+      recordCount > BATCH_RECORDS_MAX ||
+      batch.length > BATCH_BYTES_MAX ||
+      !recordsFill(batch, recordCount)
+    ) {
+      return Promise.reject(
+        new InvalidArgumentException(
+          `not a batch of ${recordCount} well-formed records in ${batch.length} bytes (at most ${BATCH_RECORDS_MAX} records and ${BATCH_BYTES_MAX} bytes)`,
+        ),
+      );
     }
     return this.appendSealable(batch, recordCount, arrivalMs);
   }
@@ -175,7 +185,8 @@ export class Log {
 
   private write(batch: Buffer, recordCount: number, arrivalMs: number | undefined): AppendResult {
     this.checkWritable();
-    if (arrivalMs !== undefined && !(Number.isSafeInteger(arrivalMs) && arrivalMs >= 0)) throw new InvalidArgumentException(`arrivalMs must be a non-negative integer, got ${arrivalMs}`);
+    if (arrivalMs !== undefined && !(Number.isSafeInteger(arrivalMs) && arrivalMs >= 0))
+      throw new InvalidArgumentException(`arrivalMs must be a non-negative integer, got ${arrivalMs}`);
     const batchBytes = batch.length;
     const timestampMs = Math.max(arrivalMs ?? this.options.clock(), this.lastTimestamp);
     if (this.needsRoll(batchBytes, recordCount, timestampMs)) this.roll();
@@ -189,7 +200,8 @@ export class Log {
     sealBatch(batch, recordCount, baseOffset, timestampMs);
     try {
       active.append(batch, { batchBytes, baseOffset, timestampMs, recordCount });
-      if (active.nextOffset !== baseOffset + recordCount) assert.fail(`batch ${baseOffset} of ${recordCount} records ended at ${active.nextOffset}`);
+      if (active.nextOffset !== baseOffset + recordCount)
+        assert.fail(`batch ${baseOffset} of ${recordCount} records ended at ${active.nextOffset}`);
     } catch (error) {
       // The batch may be partly on disk past the end: harmless (the next append overwrites it,
       // recovery stops before it), but an I/O error means the file can no longer be trusted, and
@@ -326,7 +338,12 @@ export class Log {
   private async checkpoint(): Promise<void> {
     const target = this.appendedPosition();
     const last = this.checkpointed;
-    if (target.nextOffset === last.nextOffset && target.segmentBaseOffset === last.segmentBaseOffset && target.positionBytes === last.positionBytes) return;
+    if (
+      target.nextOffset === last.nextOffset &&
+      target.segmentBaseOffset === last.segmentBaseOffset &&
+      target.positionBytes === last.positionBytes
+    )
+      return;
     await this.active.sync();
     if (this.options.fsync !== 'always') this.commit(target);
     await this.writeCheckpoint(target);
@@ -378,7 +395,8 @@ export class Log {
 
   /** Decoded records from `offset`: at most `maxRecords`, about `maxBytes` of batches. */
   readRecords(offset: number, maxRecords: number, maxBytes: number = READ_BYTES_DEFAULT): RecordsResult {
-    if (!Number.isSafeInteger(maxRecords) || maxRecords < 1) throw new InvalidArgumentException(`maxRecords must be a positive integer, got ${maxRecords}`);
+    if (!Number.isSafeInteger(maxRecords) || maxRecords < 1)
+      throw new InvalidArgumentException(`maxRecords must be a positive integer, got ${maxRecords}`);
     return recordsOf(this.read(offset, maxBytes), offset, maxRecords);
   }
 
@@ -402,7 +420,8 @@ export class Log {
   private checkReadable(offset: number, maxBytes: number): void {
     if (this.state === 'closed') throw new ClosedError(`log ${this.dir} is closed`);
     if (!Number.isSafeInteger(offset)) throw new InvalidArgumentException(`offset must be an integer, got ${offset}`);
-    if (!Number.isSafeInteger(maxBytes) || maxBytes < 1) throw new InvalidArgumentException(`maxBytes must be a positive integer, got ${maxBytes}`);
+    if (!Number.isSafeInteger(maxBytes) || maxBytes < 1)
+      throw new InvalidArgumentException(`maxBytes must be a positive integer, got ${maxBytes}`);
     if (offset < this.startOffset || offset > this.committed.nextOffset) throw this.outOfRange(offset);
   }
 

@@ -61,7 +61,11 @@ function assertLoaded(segments: readonly LogSegment[]): void {
   segments.forEach((segment, i) => {
     const next = segments[i + 1];
     if (next === undefined) assert(segment.isWritable, `the last segment ${segment.baseOffset} is not writable`);
-    else assert(!segment.isWritable && segment.nextOffset === next.baseOffset, `segment ${segment.baseOffset} does not end where ${next.baseOffset} begins`);
+    else
+      assert(
+        !segment.isWritable && segment.nextOffset === next.baseOffset,
+        `segment ${segment.baseOffset} does not end where ${next.baseOffset} begins`,
+      );
   });
 }
 

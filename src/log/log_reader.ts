@@ -78,7 +78,10 @@ export class LogReader {
     options: LogReaderOptions,
   ) {
     const { openSegmentsMax } = options;
-    const resolved = resolveLogOptions({ segmentBytes: options.segmentBytes, ...(openSegmentsMax === undefined ? {} : { openSegmentsMax }) });
+    const resolved = resolveLogOptions({
+      segmentBytes: options.segmentBytes,
+      ...(openSegmentsMax === undefined ? {} : { openSegmentsMax }),
+    });
     this.activeMapBytes = resolved.segmentBytes + BATCH_BYTES_MAX;
     this.segments = new SegmentSet<ReaderSegment>([], resolved.openSegmentsMax);
     this.refresh();
@@ -102,13 +105,18 @@ export class LogReader {
   read(offset: number, maxBytes: number, hint?: ReadHint): ReaderReadResult {
     if (this.closed) throw new ClosedError(`reader of ${this.dir} is closed`);
     if (!Number.isSafeInteger(offset)) throw new InvalidArgumentException(`offset must be an integer, got ${offset}`);
-    if (!Number.isSafeInteger(maxBytes) || maxBytes < 1) throw new InvalidArgumentException(`maxBytes must be a positive integer, got ${maxBytes}`);
+    if (!Number.isSafeInteger(maxBytes) || maxBytes < 1)
+      throw new InvalidArgumentException(`maxBytes must be a positive integer, got ${maxBytes}`);
     const committed = this.committed.read();
     const startOffset = this.committed.readStart();
     this.refreshIfStale(committed, startOffset);
     const index = this.segments.floorIndex(offset);
     if (offset < startOffset || offset > committed.nextOffset || index < 0) {
-      throw new OffsetOutOfRangeError(`offset ${offset} is outside [${startOffset}, ${committed.nextOffset})`, startOffset, committed.nextOffset);
+      throw new OffsetOutOfRangeError(
+        `offset ${offset} is outside [${startOffset}, ${committed.nextOffset})`,
+        startOffset,
+        committed.nextOffset,
+      );
     }
     try {
       const positionBytes = this.positionOf(index, offset, committed, hint);
@@ -153,7 +161,9 @@ export class LogReader {
       .filter((parsed) => parsed?.kind === 'log')
       .map((parsed) => parsed!.baseOffset)
       .sort((a, b) => a - b);
-    this.segments.replace(bases.map((base) => known.get(base) ?? new ReaderSegment(base, segmentPaths(this.dir, base).log, this.activeMapBytes)));
+    this.segments.replace(
+      bases.map((base) => known.get(base) ?? new ReaderSegment(base, segmentPaths(this.dir, base).log, this.activeMapBytes)),
+    );
     this.listedCommittedBase = -1;
   }
 
@@ -167,13 +177,22 @@ export class LogReader {
     // between appends): that position is published, no search needed.
     if (offset === committed.nextOffset && segment.baseOffset === committed.segmentBaseOffset) return committed.positionBytes;
     const endOffset = this.segments.committedEndOffset(index, committed);
-    const from = startsBefore(hint, segment.baseOffset, offset, endOffset) ? hint : startsBefore(segment.cursor, segment.baseOffset, offset, endOffset) ? segment.cursor : undefined;
+    const from = startsBefore(hint, segment.baseOffset, offset, endOffset)
+      ? hint
+      : startsBefore(segment.cursor, segment.baseOffset, offset, endOffset)
+        ? segment.cursor
+        : undefined;
     const buf = this.segments.mapped(segment);
     if (from !== undefined) {
       const position = scanTo(buf, from, offset, endOffset);
       if (position >= 0) return position;
     }
-    const position = scanTo(buf, { offset: segment.baseOffset, segmentBaseOffset: segment.baseOffset, positionBytes: 0 }, offset, endOffset);
+    const position = scanTo(
+      buf,
+      { offset: segment.baseOffset, segmentBaseOffset: segment.baseOffset, positionBytes: 0 },
+      offset,
+      endOffset,
+    );
     if (position < 0) assert.fail(`segment ${segment.baseOffset} has no batch start at position 0`);
     return position;
   }
@@ -191,7 +210,7 @@ function startsBefore(from: ReadHint | undefined, segmentBaseOffset: number, off
  */
 function scanTo(buf: Buffer, from: ReadHint, offset: number, endOffset: number): number {
   let position = from.positionBytes;
-  for (let batchOffset = from.offset; batchOffset < endOffset; ) {
+  for (let batchOffset = from.offset; batchOffset < endOffset;) {
     const header = readBatchHeader(buf, position);
     if (header.baseOffset > batchOffset || batchOffset >= header.baseOffset + header.recordCount) return -1;
     if (offset < header.baseOffset + header.recordCount) return position;

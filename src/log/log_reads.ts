@@ -29,10 +29,14 @@ export function readBatches(segments: SegmentSet<LogSegment>, committed: LogPosi
 }
 
 /** The first `maxRecords` records from `fromOffset` in batches a read returned, and where the next read continues. */
-export function recordsOf(read: { readonly chunks: readonly Buffer[]; readonly nextOffset: number }, fromOffset: number, maxRecords: number): RecordsResult {
+export function recordsOf(
+  read: { readonly chunks: readonly Buffer[]; readonly nextOffset: number },
+  fromOffset: number,
+  maxRecords: number,
+): RecordsResult {
   const records: StoredRecord[] = [];
   for (const chunk of read.chunks) {
-    for (let position = 0; position < chunk.length && records.length < maxRecords; ) {
+    for (let position = 0; position < chunk.length && records.length < maxRecords;) {
       forEachRecord(chunk, position, fromOffset, (record) => {
         if (records.length < maxRecords) records.push(record);
       });
@@ -46,7 +50,11 @@ export function recordsOf(read: { readonly chunks: readonly Buffer[]; readonly n
 /** Where the batch holding a committed `offset` (below committed.nextOffset) starts: segment and position. */
 export function lookup(segments: SegmentSet<LogSegment>, committed: LogPosition, offset: number): LogPosition {
   const index = segments.floorIndex(offset);
-  return { nextOffset: offset, segmentBaseOffset: segments.at(index).baseOffset, positionBytes: positionOf(segments, committed, index, offset) };
+  return {
+    nextOffset: offset,
+    segmentBaseOffset: segments.at(index).baseOffset,
+    positionBytes: positionOf(segments, committed, index, offset),
+  };
 }
 
 /** Start of the batch holding a committed `offset` in segment `index`, through the offset index. */

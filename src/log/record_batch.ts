@@ -1,10 +1,36 @@
-import { BATCH_BYTES_MAX, BATCH_RECORDS_MAX, HASH_KEY_BYTES, PARTITION_KEY_BYTES_MAX, PARTITION_KEY_CHARS_MAX, RECORD_PAYLOAD_BYTES_MAX } from '../limits.js';
+import {
+  BATCH_BYTES_MAX,
+  BATCH_RECORDS_MAX,
+  HASH_KEY_BYTES,
+  PARTITION_KEY_BYTES_MAX,
+  PARTITION_KEY_CHARS_MAX,
+  RECORD_PAYLOAD_BYTES_MAX,
+} from '../limits.js';
 import assert from 'node:assert/strict';
 import { InvalidArgumentException } from '../errors.js';
 import { checksum } from './checksum.js';
 import { writeShortAsciiKey } from './key_text.js';
 import { readU64, writeU64 } from './u64.js';
-import { CHECKSUM_POSITION, BATCH_LENGTH_POSITION, MAGIC_POSITION, VERSION_POSITION, ATTRIBUTES_POSITION, BASE_OFFSET_POSITION, TIMESTAMP_POSITION, RECORD_COUNT_POSITION, RESERVED_POSITION, BATCH_HEADER_BYTES, BATCH_MAGIC, BATCH_VERSION, RECORD_DATA_LENGTH_POSITION, RECORD_KEY_LENGTH_POSITION, RECORD_FLAGS_POSITION, RECORD_RESERVED_POSITION, RECORD_HEADER_BYTES, FLAG_EXPLICIT_HASH_KEY } from './batch_format.js';
+import {
+  CHECKSUM_POSITION,
+  BATCH_LENGTH_POSITION,
+  MAGIC_POSITION,
+  VERSION_POSITION,
+  ATTRIBUTES_POSITION,
+  BASE_OFFSET_POSITION,
+  TIMESTAMP_POSITION,
+  RECORD_COUNT_POSITION,
+  RESERVED_POSITION,
+  BATCH_HEADER_BYTES,
+  BATCH_MAGIC,
+  BATCH_VERSION,
+  RECORD_DATA_LENGTH_POSITION,
+  RECORD_KEY_LENGTH_POSITION,
+  RECORD_FLAGS_POSITION,
+  RECORD_RESERVED_POSITION,
+  RECORD_HEADER_BYTES,
+  FLAG_EXPLICIT_HASH_KEY,
+} from './batch_format.js';
 
 /*
  * Record batches (docs/FORMAT.md, "Record batch"; field positions in batch_format.ts): encoding,
@@ -79,7 +105,6 @@ export class BatchBuilder {
     return this.count;
   }
 
-
   private encodeRecord(record: LogRecord, index: number, position: number): number {
     const key = record?.partitionKey;
     const data = record?.data;
@@ -130,7 +155,14 @@ export function recordBytesMax(key: string, data: Uint8Array): number {
  * Writes one record at `position` (the caller made recordBytesMax of room and checked the
  * fields) and returns where it ends. `view` is a DataView of `buf`.
  */
-export function writeRecord(buf: Buffer, view: DataView, position: number, key: string, data: Uint8Array, hashKey: Uint8Array | undefined): number {
+export function writeRecord(
+  buf: Buffer,
+  view: DataView,
+  position: number,
+  key: string,
+  data: Uint8Array,
+  hashKey: Uint8Array | undefined,
+): number {
   const keyPosition = position + RECORD_HEADER_BYTES + (hashKey === undefined ? 0 : HASH_KEY_BYTES);
   const keyBytes = writeKey(buf, key, keyPosition);
   view.setUint32(position + RECORD_DATA_LENGTH_POSITION, data.length, true);
@@ -195,9 +227,12 @@ export function readBatchHeader(buf: Buffer, position: number): BatchHeader {
  */
 export function assertBatchHeader(buf: Buffer, position: number, expected: BatchHeader): void {
   const { batchBytes, baseOffset, timestampMs, recordCount } = readBatchHeader(buf, position);
-  if (!(batchBytes === expected.batchBytes && batchBytes >= BATCH_HEADER_BYTES && batchBytes <= BATCH_BYTES_MAX)) assert.fail(`batch length ${batchBytes}, expected ${expected.batchBytes}`);
-  if (!(baseOffset === expected.baseOffset && timestampMs === expected.timestampMs)) assert.fail(`batch stamped ${baseOffset}@${timestampMs}, expected ${expected.baseOffset}@${expected.timestampMs}`);
-  if (!(recordCount === expected.recordCount && recordCount >= 1 && recordCount <= BATCH_RECORDS_MAX)) assert.fail(`batch of ${recordCount} records, expected ${expected.recordCount}`);
+  if (!(batchBytes === expected.batchBytes && batchBytes >= BATCH_HEADER_BYTES && batchBytes <= BATCH_BYTES_MAX))
+    assert.fail(`batch length ${batchBytes}, expected ${expected.batchBytes}`);
+  if (!(baseOffset === expected.baseOffset && timestampMs === expected.timestampMs))
+    assert.fail(`batch stamped ${baseOffset}@${timestampMs}, expected ${expected.baseOffset}@${expected.timestampMs}`);
+  if (!(recordCount === expected.recordCount && recordCount >= 1 && recordCount <= BATCH_RECORDS_MAX))
+    assert.fail(`batch of ${recordCount} records, expected ${expected.recordCount}`);
   assert(
     buf.readUInt16LE(position + MAGIC_POSITION) === BATCH_MAGIC &&
       buf[position + VERSION_POSITION] === BATCH_VERSION &&

@@ -96,7 +96,13 @@ export class LogSegment {
    * verified, up to the first invalid one. Rebuilds both indexes. The file is left as it is:
    * truncating to `endBytes` is the caller's decision.
    */
-  static recover(dir: string, baseOffset: number, verifyFromBytes: number, previousTimestampMs: number, geometry: SegmentGeometry): { segment: LogSegment; scan: ScanResult } {
+  static recover(
+    dir: string,
+    baseOffset: number,
+    verifyFromBytes: number,
+    previousTimestampMs: number,
+    geometry: SegmentGeometry,
+  ): { segment: LogSegment; scan: ScanResult } {
     const segment = new LogSegment(baseOffset, segmentPaths(dir, baseOffset), geometry, 0, baseOffset, -1, previousTimestampMs, true);
     segment.openFiles(false);
     const scan = segment.scan(verifyFromBytes);
@@ -207,7 +213,8 @@ export class LogSegment {
       const header = this.checkedHeader(buf, this.size, this.next, expectedSize);
       this.indexBatch(header, this.size);
     }
-    if (this.next !== expectedNext) throw new CorruptLogError(`segment ${this.paths.log} ends at offset ${this.next}, expected ${expectedNext}`);
+    if (this.next !== expectedNext)
+      throw new CorruptLogError(`segment ${this.paths.log} ends at offset ${this.next}, expected ${expectedNext}`);
     this.offsetIndex!.seal();
     this.timeIndex!.seal();
   }
@@ -240,8 +247,10 @@ export class LogSegment {
    * for every batch: assertion messages are built only when one fails.)
    */
   private indexBatch(header: BatchHeader, position: number): void {
-    if (!(position === this.size && header.baseOffset === this.next)) assert.fail(`batch ${header.baseOffset} at ${position} does not follow offset ${this.next} at ${this.size}`);
-    if (!(header.recordCount >= 1 && header.batchBytes >= BATCH_HEADER_BYTES && position + header.batchBytes <= this.logFile!.mapBytes)) assert.fail(`batch ${header.baseOffset} out of shape`);
+    if (!(position === this.size && header.baseOffset === this.next))
+      assert.fail(`batch ${header.baseOffset} at ${position} does not follow offset ${this.next} at ${this.size}`);
+    if (!(header.recordCount >= 1 && header.batchBytes >= BATCH_HEADER_BYTES && position + header.batchBytes <= this.logFile!.mapBytes))
+      assert.fail(`batch ${header.baseOffset} out of shape`);
     if (position > 0 && this.bytesSinceIndexEntry >= this.geometry.indexIntervalBytes) {
       const relativeOffset = header.baseOffset - this.baseOffset;
       this.offsetIndex!.append(relativeOffset, position);
@@ -286,7 +295,8 @@ export class LogSegment {
    */
   append(batch: Buffer, header: BatchHeader): void {
     assert(this.writable, 'append to a sealed segment');
-    if (!(header.baseOffset === this.next && header.batchBytes === batch.length)) assert.fail(`batch ${header.baseOffset} of ${header.batchBytes} bytes does not follow offset ${this.next}`);
+    if (!(header.baseOffset === this.next && header.batchBytes === batch.length))
+      assert.fail(`batch ${header.baseOffset} of ${header.batchBytes} bytes does not follow offset ${this.next}`);
     if (header.timestampMs < this.lastTimestamp) assert.fail(`batch time ${header.timestampMs} before ${this.lastTimestamp}`);
     assert(this.size + batch.length <= this.logFile!.sizeBytes, 'append without reserve');
     assertBatchHeader(batch, 0, header);
@@ -325,7 +335,7 @@ export class LogSegment {
     const buf = this.mapped();
     const entry = this.offsetIndex!.lookup(offset - this.baseOffset);
     let position = entry.position;
-    for (let batchOffset = this.baseOffset + entry.relativeOffset; batchOffset < endOffset; ) {
+    for (let batchOffset = this.baseOffset + entry.relativeOffset; batchOffset < endOffset;) {
       const header = readBatchHeader(buf, position);
       batchOffset = header.baseOffset + header.recordCount;
       if (offset < batchOffset) return position;
@@ -380,5 +390,10 @@ export class LogSegment {
  * (recovery stops there, a trusted segment is CorruptLog), so the asserts behind it never do.
  */
 function walkable(header: BatchHeader, expectedOffset: number, position: number, limitBytes: number): boolean {
-  return header.baseOffset === expectedOffset && header.recordCount >= 1 && header.batchBytes >= BATCH_HEADER_BYTES && position + header.batchBytes <= limitBytes;
+  return (
+    header.baseOffset === expectedOffset &&
+    header.recordCount >= 1 &&
+    header.batchBytes >= BATCH_HEADER_BYTES &&
+    position + header.batchBytes <= limitBytes
+  );
 }

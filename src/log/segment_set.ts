@@ -68,7 +68,10 @@ export class SegmentSet<S extends SetSegment> {
     segments: readonly S[],
     readonly openSegmentsMax: number,
   ) {
-    assert(Number.isSafeInteger(openSegmentsMax) && openSegmentsMax >= 1, `openSegmentsMax must be a positive integer, got ${openSegmentsMax}`);
+    assert(
+      Number.isSafeInteger(openSegmentsMax) && openSegmentsMax >= 1,
+      `openSegmentsMax must be a positive integer, got ${openSegmentsMax}`,
+    );
     assertIncreasing(segments);
     this.segments = [...segments];
   }
@@ -130,13 +133,17 @@ export class SegmentSet<S extends SetSegment> {
     if (segment.baseOffset > committed.segmentBaseOffset) return segment.baseOffset;
     const next = this.segments[index + 1];
     // A segment before the committed one is whole, and the committed one follows it in the set.
-    if (next === undefined || next.baseOffset > committed.segmentBaseOffset) assert.fail(`segment ${segment.baseOffset} ends nowhere before committed segment ${committed.segmentBaseOffset}`);
+    if (next === undefined || next.baseOffset > committed.segmentBaseOffset)
+      assert.fail(`segment ${segment.baseOffset} ends nowhere before committed segment ${committed.segmentBaseOffset}`);
     return next.baseOffset;
   }
 
   /** Adds a new active segment (a roll); its base offset is above every other's. */
   append(segment: S): void {
-    assert(this.segments.length === 0 || segment.baseOffset > this.active.baseOffset, `segment ${segment.baseOffset} does not follow ${this.segments.at(-1)?.baseOffset}`);
+    assert(
+      this.segments.length === 0 || segment.baseOffset > this.active.baseOffset,
+      `segment ${segment.baseOffset} does not follow ${this.segments.at(-1)?.baseOffset}`,
+    );
     this.segments.push(segment);
   }
 
@@ -145,7 +152,10 @@ export class SegmentSet<S extends SetSegment> {
    * deleting them is the caller's. Never the active one.
    */
   removeOldest(count: number): S[] {
-    assert(Number.isSafeInteger(count) && count >= 0 && count < this.segments.length, `cannot remove ${count} of ${this.segments.length} segments`);
+    assert(
+      Number.isSafeInteger(count) && count >= 0 && count < this.segments.length,
+      `cannot remove ${count} of ${this.segments.length} segments`,
+    );
     const removed = this.segments.splice(0, count);
     for (const segment of removed) this.recent.delete(segment);
     return removed;
@@ -214,11 +224,23 @@ export class SegmentSet<S extends SetSegment> {
       }
       const whole = walk.nextOffset === endOffset && segment.baseOffset < committed.segmentBaseOffset;
       if (!whole) {
-        return { startOffset: start.offset, nextOffset: walk.nextOffset, chunks, chunkStarts, next: { offset: walk.nextOffset, segmentBaseOffset: segment.baseOffset, positionBytes: walk.position } };
+        return {
+          startOffset: start.offset,
+          nextOffset: walk.nextOffset,
+          chunks,
+          chunkStarts,
+          next: { offset: walk.nextOffset, segmentBaseOffset: segment.baseOffset, positionBytes: walk.position },
+        };
       }
       if (index === lastIndex) {
         const following = this.at(index + 1);
-        return { startOffset: start.offset, nextOffset: walk.nextOffset, chunks, chunkStarts, next: { offset: walk.nextOffset, segmentBaseOffset: following.baseOffset, positionBytes: 0 } };
+        return {
+          startOffset: start.offset,
+          nextOffset: walk.nextOffset,
+          chunks,
+          chunkStarts,
+          next: { offset: walk.nextOffset, segmentBaseOffset: following.baseOffset, positionBytes: 0 },
+        };
       }
       walk = { position: 0, nextOffset: walk.nextOffset, bytes: walk.bytes };
     }
@@ -233,6 +255,9 @@ export class SegmentSet<S extends SetSegment> {
 
 function assertIncreasing(segments: readonly SetSegment[]): void {
   for (let i = 1; i < segments.length; i++) {
-    assert(segments[i]!.baseOffset > segments[i - 1]!.baseOffset, `segment base offsets must increase: ${segments[i - 1]!.baseOffset} then ${segments[i]!.baseOffset}`);
+    assert(
+      segments[i]!.baseOffset > segments[i - 1]!.baseOffset,
+      `segment base offsets must increase: ${segments[i - 1]!.baseOffset} then ${segments[i]!.baseOffset}`,
+    );
   }
 }

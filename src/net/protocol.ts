@@ -141,7 +141,8 @@ export class FrameWriter {
   /** A string with its byte length first, as a u8 or u16. */
   string(text: string, lengthBytes: 1 | 2): this {
     const encoded = encoder.encode(text);
-    if (encoded.length >= 2 ** (8 * lengthBytes)) throw new RangeError(`string of ${encoded.length} bytes does not fit a u${8 * lengthBytes} length`);
+    if (encoded.length >= 2 ** (8 * lengthBytes))
+      throw new RangeError(`string of ${encoded.length} bytes does not fit a u${8 * lengthBytes} length`);
     return (lengthBytes === 1 ? this.u8(encoded.length) : this.u16(encoded.length)).raw(encoded);
   }
 
@@ -182,7 +183,8 @@ export class FrameReader {
   private position = FRAME_HEADER_BYTES;
 
   constructor(readonly bytes: Uint8Array) {
-    if (bytes.length < FRAME_HEADER_BYTES) throw new MalformedFrameError(`a frame has at least ${FRAME_HEADER_BYTES} bytes, got ${bytes.length}`);
+    if (bytes.length < FRAME_HEADER_BYTES)
+      throw new MalformedFrameError(`a frame has at least ${FRAME_HEADER_BYTES} bytes, got ${bytes.length}`);
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.opcode = bytes[OPCODE_POSITION]!;
     this.flags = bytes[FLAGS_POSITION]!;
@@ -255,12 +257,14 @@ export class FrameReader {
       if (error instanceof MalformedFrameError) throw error;
       throw new MalformedFrameError('the body is not valid JSON');
     }
-    if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new MalformedFrameError('the JSON body must be an object');
+    if (value === null || typeof value !== 'object' || Array.isArray(value))
+      throw new MalformedFrameError('the JSON body must be an object');
     return value as Record<string, unknown>;
   }
 
   private need(bytes: number): void {
-    if (this.position + bytes > this.bytes.length) throw new MalformedFrameError(`the frame ends ${this.position + bytes - this.bytes.length} bytes early`);
+    if (this.position + bytes > this.bytes.length)
+      throw new MalformedFrameError(`the frame ends ${this.position + bytes - this.bytes.length} bytes early`);
   }
 }
 

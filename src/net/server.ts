@@ -93,7 +93,12 @@ export class ShardlineServer {
       res.cork(() => res.writeStatus('200 OK').writeHeader('content-type', 'text/plain').end('ok\n'));
     });
     app.any('/*', (res) => {
-      res.cork(() => res.writeStatus('426 Upgrade Required').writeHeader('content-type', 'text/plain').end('shardline speaks its protocol over WebSocket on this port (docs/PROTOCOL.md)\n'));
+      res.cork(() =>
+        res
+          .writeStatus('426 Upgrade Required')
+          .writeHeader('content-type', 'text/plain')
+          .end('shardline speaks its protocol over WebSocket on this port (docs/PROTOCOL.md)\n'),
+      );
     });
     return new Promise((resolve, reject) => {
       app.listen(host, options.port ?? DEFAULT_PORT, (socket) => {
@@ -158,7 +163,8 @@ export class ShardlineServer {
 
   private admitWrite(bytes: number): boolean {
     // A put alone is always admitted, however big, so that one cannot wait forever.
-    if (this.writeBytesInFlight > 0 && this.writeBytesInFlight + bytes > (this.options.writeBytesInFlightMax ?? WRITE_BYTES_IN_FLIGHT_MAX)) return false;
+    if (this.writeBytesInFlight > 0 && this.writeBytesInFlight + bytes > (this.options.writeBytesInFlightMax ?? WRITE_BYTES_IN_FLIGHT_MAX))
+      return false;
     this.writeBytesInFlight += bytes;
     return true;
   }

@@ -9,7 +9,17 @@ import { decodeHello, encodeHelloOk } from './messages/hello.js';
 import { decodePut, encodePutResult } from './messages/put.js';
 import { decodeGetRecords, decodeSubscribe, encodeRecordsHeader } from './messages/records.js';
 import { operationNamed } from './operations.js';
-import { CloseCode, FAILED_SLOT, FRAME_HEADER_BYTES, FrameReader, MalformedFrameError, NO_REQUEST_ID, Opcode, PROTOCOL_VERSION, ProtocolErrorCode } from './protocol.js';
+import {
+  CloseCode,
+  FAILED_SLOT,
+  FRAME_HEADER_BYTES,
+  FrameReader,
+  MalformedFrameError,
+  NO_REQUEST_ID,
+  Opcode,
+  PROTOCOL_VERSION,
+  ProtocolErrorCode,
+} from './protocol.js';
 import { SessionSubscriptions } from './subscriptions.js';
 
 /** The opcodes of requests a greeted client may send (HELLO is the handshake's). */
@@ -91,7 +101,13 @@ export class Session {
     const bytes = new Uint8Array(message);
     if (bytes.length > FRAME_BYTES_MAX) {
       const requestId = isBinary && bytes.length >= FRAME_HEADER_BYTES ? new FrameReader(bytes).requestId : NO_REQUEST_ID;
-      this.send(encodeError(requestId, { code: ProtocolErrorCode.MALFORMED_FRAME, message: `a frame has at most ${FRAME_BYTES_MAX} bytes, header included, got ${bytes.length}`, retriable: false }));
+      this.send(
+        encodeError(requestId, {
+          code: ProtocolErrorCode.MALFORMED_FRAME,
+          message: `a frame has at most ${FRAME_BYTES_MAX} bytes, header included, got ${bytes.length}`,
+          retriable: false,
+        }),
+      );
       this.end(CloseCode.TOO_BIG, 'frame too big');
       return;
     }
@@ -104,7 +120,10 @@ export class Session {
       return;
     }
     try {
-      if (reader.flags !== 0 || reader.reserved !== 0) throw new MalformedFrameError(`version ${PROTOCOL_VERSION} frames have flags and reserved 0, got ${reader.flags} and ${reader.reserved}`);
+      if (reader.flags !== 0 || reader.reserved !== 0)
+        throw new MalformedFrameError(
+          `version ${PROTOCOL_VERSION} frames have flags and reserved 0, got ${reader.flags} and ${reader.reserved}`,
+        );
       if (this.greeted) this.dispatch(reader);
       else this.handshake(reader);
     } catch (error) {
@@ -136,18 +155,37 @@ export class Session {
 
   private handshake(reader: FrameReader): void {
     if (reader.opcode !== Opcode.HELLO) {
-      this.send(encodeError(reader.requestId, { code: ProtocolErrorCode.HANDSHAKE_REQUIRED, message: 'the first frame must be HELLO', retriable: false }));
+      this.send(
+        encodeError(reader.requestId, {
+          code: ProtocolErrorCode.HANDSHAKE_REQUIRED,
+          message: 'the first frame must be HELLO',
+          retriable: false,
+        }),
+      );
       this.end(CloseCode.HANDSHAKE_REQUIRED, 'HELLO first');
       return;
     }
     const { version } = decodeHello(reader);
     if (version !== PROTOCOL_VERSION) {
-      this.send(encodeError(reader.requestId, { code: ProtocolErrorCode.UNSUPPORTED_VERSION, message: `this server speaks protocol version ${PROTOCOL_VERSION}, not ${version}`, retriable: false }));
+      this.send(
+        encodeError(reader.requestId, {
+          code: ProtocolErrorCode.UNSUPPORTED_VERSION,
+          message: `this server speaks protocol version ${PROTOCOL_VERSION}, not ${version}`,
+          retriable: false,
+        }),
+      );
       this.end(CloseCode.UNSUPPORTED_VERSION, 'unsupported version');
       return;
     }
     this.greeted = true;
-    this.send(encodeHelloOk(reader.requestId, { version: PROTOCOL_VERSION, maxFrameBytes: FRAME_BYTES_MAX, maxInFlight: IN_FLIGHT_MAX, serverName: this.host.serverName }));
+    this.send(
+      encodeHelloOk(reader.requestId, {
+        version: PROTOCOL_VERSION,
+        maxFrameBytes: FRAME_BYTES_MAX,
+        maxInFlight: IN_FLIGHT_MAX,
+        serverName: this.host.serverName,
+      }),
+    );
   }
 
   /** The rules of docs/PROTOCOL.md, "Request ids", in the order it lists them; then the request. */
@@ -161,7 +199,8 @@ export class Session {
       this.protocolError(requestId, new MalformedFrameError(`unknown opcode 0x${opcode.toString(16)}`), ProtocolErrorCode.UNKNOWN_OPCODE);
       return;
     }
-    if (requestId === NO_REQUEST_ID) throw new MalformedFrameError(`request id ${NO_REQUEST_ID} is for frames that answer no request: number requests from 1`);
+    if (requestId === NO_REQUEST_ID)
+      throw new MalformedFrameError(`request id ${NO_REQUEST_ID} is for frames that answer no request: number requests from 1`);
     if (opcode === Opcode.CANCEL) {
       if (reader.remaining !== 0) throw new MalformedFrameError('a CANCEL has an empty body');
       this.subscriptions.cancel(requestId);
@@ -173,7 +212,13 @@ export class Session {
       return;
     }
     if (this.inFlight.size >= IN_FLIGHT_MAX) {
-      this.send(encodeError(requestId, { code: ProtocolErrorCode.TOO_MANY_REQUESTS, message: `at most ${IN_FLIGHT_MAX} requests in flight per connection`, retriable: true }));
+      this.send(
+        encodeError(requestId, {
+          code: ProtocolErrorCode.TOO_MANY_REQUESTS,
+          message: `at most ${IN_FLIGHT_MAX} requests in flight per connection`,
+          retriable: true,
+        }),
+      );
       return;
     }
     if (opcode === Opcode.CALL) this.call(reader);
@@ -185,8 +230,13 @@ export class Session {
   private call(reader: FrameReader): void {
     const { operation, request } = decodeCall(reader);
     const run = operationNamed(operation);
-    if (run === undefined) throw new MalformedFrameError(`unknown operation ${operation}: CALL takes the operations docs/PROTOCOL.md lists (SubscribeToShard is the SUBSCRIBE frame)`);
-    this.answer(reader.requestId, async () => encodeJsonFrame(Opcode.RESULT, reader.requestId, await run(this.host.engine, request as never)));
+    if (run === undefined)
+      throw new MalformedFrameError(
+        `unknown operation ${operation}: CALL takes the operations docs/PROTOCOL.md lists (SubscribeToShard is the SUBSCRIBE frame)`,
+      );
+    this.answer(reader.requestId, async () =>
+      encodeJsonFrame(Opcode.RESULT, reader.requestId, await run(this.host.engine, request as never)),
+    );
   }
 
   private put(reader: FrameReader): void {
@@ -198,7 +248,13 @@ export class Session {
     // A put alone is always admitted, however big, so that one cannot wait forever.
     const overConnection = this.putBytesInFlight > 0 && this.putBytesInFlight + bytes > PUT_BYTES_IN_FLIGHT_MAX;
     if (overConnection || !this.host.admitWrite(bytes)) {
-      this.send(encodeError(requestId, { code: ProtocolErrorCode.SLOW_DOWN, message: 'too many bytes of puts in flight: retry after the earlier ones are answered', retriable: true }));
+      this.send(
+        encodeError(requestId, {
+          code: ProtocolErrorCode.SLOW_DOWN,
+          message: 'too many bytes of puts in flight: retry after the earlier ones are answered',
+          retriable: true,
+        }),
+      );
       return;
     }
     // Synchronous up to the returned promise: the records are in the shards' batches by then.
@@ -222,15 +278,27 @@ export class Session {
       result.runs.forEach((run, slot) => {
         for (const index of run.indices) slots[index] = slot;
       });
-      const failures = result.failures.flatMap((failure) => failure.indices.map((index) => ({ index, code: failure.code, message: failure.message })));
-      return encodePutResult(requestId, { shards: result.runs.map((run) => ({ serial: run.serial, firstOffset: run.firstOffset })), slots, failures });
+      const failures = result.failures.flatMap((failure) =>
+        failure.indices.map((index) => ({ index, code: failure.code, message: failure.message })),
+      );
+      return encodePutResult(requestId, {
+        shards: result.runs.map((run) => ({ serial: run.serial, firstOffset: run.firstOffset })),
+        slots,
+        failures,
+      });
     });
   }
 
   private getRecords(reader: FrameReader): void {
     const { limit, shardIterator } = decodeGetRecords(reader);
     if (this.ws.getBufferedAmount() > READ_BACKPRESSURE_BYTES) {
-      this.send(encodeError(reader.requestId, { code: ProtocolErrorCode.SLOW_DOWN, message: `the connection has ${this.ws.getBufferedAmount()} bytes unsent: read them first`, retriable: true }));
+      this.send(
+        encodeError(reader.requestId, {
+          code: ProtocolErrorCode.SLOW_DOWN,
+          message: `the connection has ${this.ws.getBufferedAmount()} bytes unsent: read them first`,
+          retriable: true,
+        }),
+      );
       return;
     }
     const raw = dataPathOf(this.host.engine).getRecordsRaw({ ShardIterator: shardIterator, Limit: limit });

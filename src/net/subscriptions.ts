@@ -80,7 +80,9 @@ export class SessionSubscriptions {
 
   /** Sends the subscription's events while the socket keeps up; waits for drains when it does not. */
   private async pump(requestId: number, subscription: Subscription, request: SubscribeRequest): Promise<void> {
-    const events = dataPathOf(this.host.engine).subscribeRaw(request as SubscribeToShardRequest, (start) => this.acknowledge(requestId, subscription, start));
+    const events = dataPathOf(this.host.engine).subscribeRaw(request as SubscribeToShardRequest, (start) =>
+      this.acknowledge(requestId, subscription, start),
+    );
     try {
       for await (const event of events) {
         if (subscription.ended) break;

@@ -153,7 +153,8 @@ export interface PutRecordsInput extends StreamReference, DryRunnable {
   readonly Records: readonly PutRecordsRequestEntry[];
 }
 
-export type PutRecordsResultEntry = { readonly SequenceNumber: string; readonly ShardId: string } | { readonly ErrorCode: string; readonly ErrorMessage: string };
+export type PutRecordsResultEntry =
+  { readonly SequenceNumber: string; readonly ShardId: string } | { readonly ErrorCode: string; readonly ErrorMessage: string };
 
 export interface PutRecordsOutput {
   readonly FailedRecordCount: number;
@@ -343,4 +344,6 @@ export interface Operations {
 export type OperationName = keyof Operations;
 export type OperationRequest<K extends OperationName> = Operations[K]['request'];
 /** What a door answers: the engine's response, or {} for an operation that returns nothing. */
-export type OperationResponse<K extends OperationName> = Operations[K]['response'] extends void ? Record<string, never> : Operations[K]['response'];
+export type OperationResponse<K extends OperationName> = Operations[K]['response'] extends void
+  ? Record<string, never>
+  : Operations[K]['response'];

@@ -85,11 +85,22 @@ export interface UnsupportedShape {
   readonly why: string;
 }
 
-export type Shape = StringShape | IntegerShape | BlobShape | ListShape | MapShape | StructureShape | UnsupportedShape | { readonly type: 'boolean' } | { readonly type: 'timestamp' };
+export type Shape =
+  | StringShape
+  | IntegerShape
+  | BlobShape
+  | ListShape
+  | MapShape
+  | StructureShape
+  | UnsupportedShape
+  | { readonly type: 'boolean' }
+  | { readonly type: 'timestamp' };
 
 function string(constraints: Omit<StringShape, 'type' | 'pattern' | 'patternText'> & { readonly pattern?: string } = {}): StringShape {
   const { pattern, ...rest } = constraints;
-  return pattern === undefined ? { type: 'string', ...rest } : { type: 'string', ...rest, pattern: new RegExp(`^(?:${pattern})$`), patternText: pattern };
+  return pattern === undefined
+    ? { type: 'string', ...rest }
+    : { type: 'string', ...rest, pattern: new RegExp(`^(?:${pattern})$`), patternText: pattern };
 }
 
 /** Members in model order: `name` or `name!` (required) to shape. */
@@ -109,7 +120,11 @@ const NAME_PATTERN = '[a-zA-Z0-9_.-]+';
 const STREAM_NAME = string({ minLength: 1, maxLength: 128, pattern: NAME_PATTERN });
 const STREAM_ARN = string({ minLength: 1, maxLength: 2048, pattern: 'arn:aws.*:kinesis:.*:\\d{12}:stream/\\S+' });
 const CONSUMER_NAME = STREAM_NAME;
-const CONSUMER_ARN = string({ minLength: 1, maxLength: 2048, pattern: '(arn):aws.*:kinesis:.*:\\d{12}:.*stream\\/[a-zA-Z0-9_.-]+\\/consumer\\/[a-zA-Z0-9_.-]+:[0-9]+' });
+const CONSUMER_ARN = string({
+  minLength: 1,
+  maxLength: 2048,
+  pattern: '(arn):aws.*:kinesis:.*:\\d{12}:.*stream\\/[a-zA-Z0-9_.-]+\\/consumer\\/[a-zA-Z0-9_.-]+:[0-9]+',
+});
 const SHARD_ID = STREAM_NAME;
 const HASH_KEY = string({ pattern: '0|([1-9]\\d{0,38})' });
 const SEQUENCE_NUMBER = string({ pattern: '0|([1-9]\\d{0,128})' });
@@ -151,7 +166,11 @@ const SHARD_FILTER = structure('ShardFilter', {
 
 const PUT_RECORDS_ENTRY = structure('PutRecordsRequestEntry', { 'Data!': DATA, ExplicitHashKey: HASH_KEY, 'PartitionKey!': PARTITION_KEY });
 
-const STARTING_POSITION = structure('StartingPosition', { 'Type!': SHARD_ITERATOR_TYPE, SequenceNumber: SEQUENCE_NUMBER, Timestamp: TIMESTAMP });
+const STARTING_POSITION = structure('StartingPosition', {
+  'Type!': SHARD_ITERATOR_TYPE,
+  SequenceNumber: SEQUENCE_NUMBER,
+  Timestamp: TIMESTAMP,
+});
 
 /** The input shape of each operation the HTTP API serves, by operation name. */
 export const INPUT_SHAPES: Readonly<Record<string, StructureShape>> = Object.assign(Object.create(null) as Record<string, StructureShape>, {
@@ -164,8 +183,19 @@ export const INPUT_SHAPES: Readonly<Record<string, StructureShape>> = Object.ass
     MaxRecordSizeInKiB: { type: 'unsupported', why: 'records are at most 1 MiB' },
     RecordDistributionStrategy: { type: 'unsupported', why: 'records are routed by partition key' },
   }),
-  DeleteStream: structure('DeleteStreamInput', { StreamName: STREAM_NAME, EnforceConsumerDeletion: BOOLEAN, StreamARN: STREAM_ARN, StreamId: STREAM_ID }),
-  DescribeStream: structure('DescribeStreamInput', { StreamName: STREAM_NAME, Limit: PAGE_LIMIT, ExclusiveStartShardId: SHARD_ID, StreamARN: STREAM_ARN, StreamId: STREAM_ID }),
+  DeleteStream: structure('DeleteStreamInput', {
+    StreamName: STREAM_NAME,
+    EnforceConsumerDeletion: BOOLEAN,
+    StreamARN: STREAM_ARN,
+    StreamId: STREAM_ID,
+  }),
+  DescribeStream: structure('DescribeStreamInput', {
+    StreamName: STREAM_NAME,
+    Limit: PAGE_LIMIT,
+    ExclusiveStartShardId: SHARD_ID,
+    StreamARN: STREAM_ARN,
+    StreamId: STREAM_ID,
+  }),
   DescribeStreamSummary: structure('DescribeStreamSummaryInput', { StreamName: STREAM_NAME, StreamARN: STREAM_ARN, StreamId: STREAM_ID }),
   ListStreams: structure('ListStreamsInput', { Limit: PAGE_LIMIT, ExclusiveStartStreamName: STREAM_NAME, NextToken: NEXT_TOKEN }),
   ListShards: structure('ListShardsInput', {
@@ -205,9 +235,27 @@ export const INPUT_SHAPES: Readonly<Record<string, StructureShape>> = Object.ass
     StreamId: STREAM_ID,
     DryRun: DRY_RUN,
   }),
-  GetRecords: structure('GetRecordsInput', { 'ShardIterator!': SHARD_ITERATOR, Limit: PAGE_LIMIT, StreamARN: STREAM_ARN, StreamId: STREAM_ID, DryRun: DRY_RUN }),
-  SplitShard: structure('SplitShardInput', { StreamName: STREAM_NAME, 'ShardToSplit!': SHARD_ID, 'NewStartingHashKey!': HASH_KEY, StreamARN: STREAM_ARN, StreamId: STREAM_ID }),
-  MergeShards: structure('MergeShardsInput', { StreamName: STREAM_NAME, 'ShardToMerge!': SHARD_ID, 'AdjacentShardToMerge!': SHARD_ID, StreamARN: STREAM_ARN, StreamId: STREAM_ID }),
+  GetRecords: structure('GetRecordsInput', {
+    'ShardIterator!': SHARD_ITERATOR,
+    Limit: PAGE_LIMIT,
+    StreamARN: STREAM_ARN,
+    StreamId: STREAM_ID,
+    DryRun: DRY_RUN,
+  }),
+  SplitShard: structure('SplitShardInput', {
+    StreamName: STREAM_NAME,
+    'ShardToSplit!': SHARD_ID,
+    'NewStartingHashKey!': HASH_KEY,
+    StreamARN: STREAM_ARN,
+    StreamId: STREAM_ID,
+  }),
+  MergeShards: structure('MergeShardsInput', {
+    StreamName: STREAM_NAME,
+    'ShardToMerge!': SHARD_ID,
+    'AdjacentShardToMerge!': SHARD_ID,
+    StreamARN: STREAM_ARN,
+    StreamId: STREAM_ID,
+  }),
   UpdateShardCount: structure('UpdateShardCountInput', {
     StreamName: STREAM_NAME,
     'TargetShardCount!': POSITIVE_INTEGER,
@@ -215,22 +263,75 @@ export const INPUT_SHAPES: Readonly<Record<string, StructureShape>> = Object.ass
     StreamARN: STREAM_ARN,
     StreamId: STREAM_ID,
   }),
-  IncreaseStreamRetentionPeriod: structure('IncreaseStreamRetentionPeriodInput', { StreamName: STREAM_NAME, 'RetentionPeriodHours!': RETENTION_HOURS, StreamARN: STREAM_ARN, StreamId: STREAM_ID }),
-  DecreaseStreamRetentionPeriod: structure('DecreaseStreamRetentionPeriodInput', { StreamName: STREAM_NAME, 'RetentionPeriodHours!': RETENTION_HOURS, StreamARN: STREAM_ARN, StreamId: STREAM_ID }),
-  UpdateStreamMode: structure('UpdateStreamModeInput', { 'StreamARN!': STREAM_ARN, StreamId: STREAM_ID, 'StreamModeDetails!': STREAM_MODE_DETAILS, WarmThroughputMiBps: WARM_THROUGHPUT }),
+  IncreaseStreamRetentionPeriod: structure('IncreaseStreamRetentionPeriodInput', {
+    StreamName: STREAM_NAME,
+    'RetentionPeriodHours!': RETENTION_HOURS,
+    StreamARN: STREAM_ARN,
+    StreamId: STREAM_ID,
+  }),
+  DecreaseStreamRetentionPeriod: structure('DecreaseStreamRetentionPeriodInput', {
+    StreamName: STREAM_NAME,
+    'RetentionPeriodHours!': RETENTION_HOURS,
+    StreamARN: STREAM_ARN,
+    StreamId: STREAM_ID,
+  }),
+  UpdateStreamMode: structure('UpdateStreamModeInput', {
+    'StreamARN!': STREAM_ARN,
+    StreamId: STREAM_ID,
+    'StreamModeDetails!': STREAM_MODE_DETAILS,
+    WarmThroughputMiBps: WARM_THROUGHPUT,
+  }),
   RegisterStreamConsumer: structure('RegisterStreamConsumerInput', {
     'StreamARN!': STREAM_ARN,
     'ConsumerName!': CONSUMER_NAME,
     StreamId: STREAM_ID,
     Tags: { type: 'unsupported', why: 'consumers carry no tags here' },
   }),
-  DeregisterStreamConsumer: structure('DeregisterStreamConsumerInput', { StreamARN: STREAM_ARN, ConsumerName: CONSUMER_NAME, ConsumerARN: CONSUMER_ARN, StreamId: STREAM_ID }),
-  DescribeStreamConsumer: structure('DescribeStreamConsumerInput', { StreamARN: STREAM_ARN, ConsumerName: CONSUMER_NAME, ConsumerARN: CONSUMER_ARN, StreamId: STREAM_ID }),
-  ListStreamConsumers: structure('ListStreamConsumersInput', { 'StreamARN!': STREAM_ARN, NextToken: NEXT_TOKEN, MaxResults: PAGE_LIMIT, StreamCreationTimestamp: TIMESTAMP, StreamId: STREAM_ID }),
-  AddTagsToStream: structure('AddTagsToStreamInput', { StreamName: STREAM_NAME, 'Tags!': TAG_MAP, StreamARN: STREAM_ARN, StreamId: STREAM_ID }),
-  RemoveTagsFromStream: structure('RemoveTagsFromStreamInput', { StreamName: STREAM_NAME, 'TagKeys!': { type: 'list', member: TAG_KEY, minLength: 1, maxLength: 50 }, StreamARN: STREAM_ARN, StreamId: STREAM_ID }),
-  ListTagsForStream: structure('ListTagsForStreamInput', { StreamName: STREAM_NAME, ExclusiveStartTagKey: START_TAG_KEY, Limit: { type: 'integer', min: 1, max: 50 }, StreamARN: STREAM_ARN, StreamId: STREAM_ID }),
-  SubscribeToShard: structure('SubscribeToShardInput', { 'ConsumerARN!': CONSUMER_ARN, StreamId: STREAM_ID, 'ShardId!': SHARD_ID, 'StartingPosition!': STARTING_POSITION, DryRun: DRY_RUN }),
+  DeregisterStreamConsumer: structure('DeregisterStreamConsumerInput', {
+    StreamARN: STREAM_ARN,
+    ConsumerName: CONSUMER_NAME,
+    ConsumerARN: CONSUMER_ARN,
+    StreamId: STREAM_ID,
+  }),
+  DescribeStreamConsumer: structure('DescribeStreamConsumerInput', {
+    StreamARN: STREAM_ARN,
+    ConsumerName: CONSUMER_NAME,
+    ConsumerARN: CONSUMER_ARN,
+    StreamId: STREAM_ID,
+  }),
+  ListStreamConsumers: structure('ListStreamConsumersInput', {
+    'StreamARN!': STREAM_ARN,
+    NextToken: NEXT_TOKEN,
+    MaxResults: PAGE_LIMIT,
+    StreamCreationTimestamp: TIMESTAMP,
+    StreamId: STREAM_ID,
+  }),
+  AddTagsToStream: structure('AddTagsToStreamInput', {
+    StreamName: STREAM_NAME,
+    'Tags!': TAG_MAP,
+    StreamARN: STREAM_ARN,
+    StreamId: STREAM_ID,
+  }),
+  RemoveTagsFromStream: structure('RemoveTagsFromStreamInput', {
+    StreamName: STREAM_NAME,
+    'TagKeys!': { type: 'list', member: TAG_KEY, minLength: 1, maxLength: 50 },
+    StreamARN: STREAM_ARN,
+    StreamId: STREAM_ID,
+  }),
+  ListTagsForStream: structure('ListTagsForStreamInput', {
+    StreamName: STREAM_NAME,
+    ExclusiveStartTagKey: START_TAG_KEY,
+    Limit: { type: 'integer', min: 1, max: 50 },
+    StreamARN: STREAM_ARN,
+    StreamId: STREAM_ID,
+  }),
+  SubscribeToShard: structure('SubscribeToShardInput', {
+    'ConsumerARN!': CONSUMER_ARN,
+    StreamId: STREAM_ID,
+    'ShardId!': SHARD_ID,
+    'StartingPosition!': STARTING_POSITION,
+    DryRun: DRY_RUN,
+  }),
   // shardline's own: checks a stream's logs end to end (docs/PROTOCOL.md).
   VerifyStream: structure('VerifyStreamInput', { StreamName: STREAM_NAME, StreamARN: STREAM_ARN }),
 } satisfies Record<string, StructureShape>);

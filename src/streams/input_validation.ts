@@ -147,8 +147,10 @@ class InputReader {
       }
       case 'integer':
         if (typeof value !== 'number' || !Number.isSafeInteger(value)) throw typeError(parent, name, 'an integer', value);
-        if (shape.min !== undefined && value < shape.min) this.report(parent, name, String(value), [`Member must have value greater than or equal to ${shape.min}`]);
-        if (shape.max !== undefined && value > shape.max) this.report(parent, name, String(value), [`Member must have value less than or equal to ${shape.max}`]);
+        if (shape.min !== undefined && value < shape.min)
+          this.report(parent, name, String(value), [`Member must have value greater than or equal to ${shape.min}`]);
+        if (shape.max !== undefined && value > shape.max)
+          this.report(parent, name, String(value), [`Member must have value less than or equal to ${shape.max}`]);
         return value;
       case 'boolean':
         if (typeof value !== 'boolean') throw typeError(parent, name, 'a boolean', value);
@@ -172,7 +174,8 @@ class InputReader {
     if (!Array.isArray(value)) throw typeError(parent, name, 'a list', value);
     const member = shape.member;
     const breaks = lengthBreaks(shape, value.length);
-    if (breaks.length > 0) this.report(parent, name, `[${value.map((item) => (member.type === 'structure' ? member.name : String(item))).join(', ')}]`, breaks);
+    if (breaks.length > 0)
+      this.report(parent, name, `[${value.map((item) => (member.type === 'structure' ? member.name : String(item))).join(', ')}]`, breaks);
     if (member.type === 'structure') {
       for (let i = 0; i < value.length; i++) {
         const item: unknown = value[i];
@@ -183,7 +186,8 @@ class InputReader {
     }
     const items = value.map((item, i) => simpleItem(item, parent, `${name}.${i + 1}.member`));
     // AWS names the list, not the item, and lists all of the member's constraints.
-    if (items.some((item) => stringBreaks(member, item).length > 0)) this.report(parent, name, `[${items.join(', ')}]`, [`Member must satisfy constraint: [${constraintTexts(member)}]`]);
+    if (items.some((item) => stringBreaks(member, item).length > 0))
+      this.report(parent, name, `[${items.join(', ')}]`, [`Member must satisfy constraint: [${constraintTexts(member)}]`]);
     for (const item of items) this.characters(member, item);
     return value;
   }
@@ -193,8 +197,10 @@ class InputReader {
     const keys = Object.keys(value);
     const items = keys.map((key) => simpleItem(value[key], parent, `${name}.${key}`));
     const breaks = [...lengthBreaks(shape, keys.length)];
-    if (keys.some((key) => stringBreaks(shape.key, key).length > 0)) breaks.push(`Map keys must satisfy constraint: [${constraintTexts(shape.key)}]`);
-    if (items.some((item) => stringBreaks(shape.value, item).length > 0)) breaks.push(`Map value must satisfy constraint: [${constraintTexts(shape.value)}]`);
+    if (keys.some((key) => stringBreaks(shape.key, key).length > 0))
+      breaks.push(`Map keys must satisfy constraint: [${constraintTexts(shape.key)}]`);
+    if (items.some((item) => stringBreaks(shape.value, item).length > 0))
+      breaks.push(`Map value must satisfy constraint: [${constraintTexts(shape.value)}]`);
     if (breaks.length > 0) this.report(parent, name, `{${keys.map((key, i) => `${key}=${items[i]!}`).join(', ')}}`, breaks);
     for (let i = 0; i < keys.length; i++) {
       this.characters(shape.key, keys[i]!);
@@ -215,7 +221,8 @@ class InputReader {
   }
 
   private broke(parent: Path | undefined, name: string, value: string, constraint: string): void {
-    if (this.errors.length < REPORTED_ERRORS_MAX) this.errors.push(`Value ${value} at '${pathText(parent, name)}' failed to satisfy constraint: ${constraint}`);
+    if (this.errors.length < REPORTED_ERRORS_MAX)
+      this.errors.push(`Value ${value} at '${pathText(parent, name)}' failed to satisfy constraint: ${constraint}`);
   }
 }
 
@@ -246,7 +253,8 @@ function lengthBreaks(shape: Sized, length: number): readonly string[] {
 }
 
 function lengthBreak(shape: Sized, length: number): string | undefined {
-  if (shape.minLength !== undefined && length < shape.minLength) return `Member must have length greater than or equal to ${shape.minLength}`;
+  if (shape.minLength !== undefined && length < shape.minLength)
+    return `Member must have length greater than or equal to ${shape.minLength}`;
   if (shape.maxLength !== undefined && length > shape.maxLength) return `Member must have length less than or equal to ${shape.maxLength}`;
   return undefined;
 }

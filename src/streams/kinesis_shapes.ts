@@ -39,7 +39,8 @@ export function checkName(value: unknown, field: string): string {
 /** The stream name a request names, by StreamName or StreamARN (both must agree when both are given). */
 export function streamNameOf(request: StreamReference | undefined): string {
   const byArn = request?.StreamARN === undefined ? undefined : STREAM_ARN_PATTERN.exec(request.StreamARN)?.[1];
-  if (request?.StreamARN !== undefined && byArn === undefined) throw new ValidationException(`StreamARN ${JSON.stringify(request.StreamARN)} is not a stream ARN`);
+  if (request?.StreamARN !== undefined && byArn === undefined)
+    throw new ValidationException(`StreamARN ${JSON.stringify(request.StreamARN)} is not a stream ARN`);
   if (request?.StreamName !== undefined) {
     const name = checkName(request.StreamName, 'StreamName');
     if (byArn !== undefined && byArn !== name) throw new InvalidArgumentException('StreamName and StreamARN name different streams');
@@ -57,14 +58,18 @@ export function toKinesisShard(shard: ShardRecord): KinesisShard {
     HashKeyRange: { StartingHashKey: shard.startingHashKey, EndingHashKey: shard.endingHashKey },
     SequenceNumberRange: {
       StartingSequenceNumber: startingSequenceNumber(shard),
-      ...(shard.endOffset === undefined ? {} : { EndingSequenceNumber: encodeSequenceNumber(shard.serial, Math.max(0, shard.endOffset - 1)) }),
+      ...(shard.endOffset === undefined
+        ? {}
+        : { EndingSequenceNumber: encodeSequenceNumber(shard.serial, Math.max(0, shard.endOffset - 1)) }),
     },
   };
 }
 
 export function findShard(stream: StreamRecord, shardId: unknown): ShardRecord {
-  if (typeof shardId !== 'string' || shardId.length === 0 || shardId.length > 128) throw new ValidationException(`ShardId must be a string of 1 to 128 characters`);
+  if (typeof shardId !== 'string' || shardId.length === 0 || shardId.length > 128)
+    throw new ValidationException(`ShardId must be a string of 1 to 128 characters`);
   const shard = stream.shards.find((candidate) => candidate.shardId === shardId);
-  if (shard === undefined) throw new ResourceNotFoundException(`Shard ${shardId} in stream ${stream.name} under account ${ACCOUNT_ID} does not exist`);
+  if (shard === undefined)
+    throw new ResourceNotFoundException(`Shard ${shardId} in stream ${stream.name} under account ${ACCOUNT_ID} does not exist`);
   return shard;
 }

@@ -98,6 +98,7 @@ export function decodeSequenceNumber(sequenceNumber: string, field = 'SequenceNu
   const value = BigInt(sequenceNumber) - SEQUENCE_BASE;
   if (value < 0n) throw new InvalidArgumentException(`${field} ${sequenceNumber} was not issued by this stream`);
   const offset = value % OFFSET_SPAN;
-  if (offset > BigInt(Number.MAX_SAFE_INTEGER)) throw new InvalidArgumentException(`${field} ${sequenceNumber} names an offset out of range`);
+  if (offset > BigInt(Number.MAX_SAFE_INTEGER))
+    throw new InvalidArgumentException(`${field} ${sequenceNumber} names an offset out of range`);
   return { shardSerial: Number(value / OFFSET_SPAN), offset: Number(offset) };
 }

@@ -187,7 +187,10 @@ export class ShardThroughput {
    * never admitted; the API's 1 MiB record limit keeps entries within it.
    */
   admitRecords(recordBytes: readonly number[], nowMs: number): boolean[] {
-    assert.ok(recordBytes.length <= PUT_RECORDS_RECORDS_MAX, `a batch holds at most ${PUT_RECORDS_RECORDS_MAX} entries, got ${recordBytes.length}`);
+    assert.ok(
+      recordBytes.length <= PUT_RECORDS_RECORDS_MAX,
+      `a batch holds at most ${PUT_RECORDS_RECORDS_MAX} entries, got ${recordBytes.length}`,
+    );
     this.writeBytes.refill(nowMs);
     this.writeRecords.refill(nowMs);
     const admitted = new Array<boolean>(recordBytes.length);

@@ -41,7 +41,6 @@ export interface StreamRecord {
   consumers: ConsumerRecord[];
 }
 
-
 export function shardIdOf(serial: number): string {
   return `shardId-${String(serial).padStart(12, '0')}`;
 }

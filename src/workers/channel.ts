@@ -11,13 +11,29 @@ export type PortableLogOptions = Omit<Partial<LogOptions>, 'clock' | 'committedP
 
 export type WorkerRequest =
   /** Opens (recovering if needed) a shard's log; replies once it is open. */
-  | { readonly kind: 'open'; readonly id: number; readonly shardKey: string; readonly dir: string; readonly options: PortableLogOptions; readonly committed: SharedArrayBuffer; readonly sealed: boolean }
+  | {
+      readonly kind: 'open';
+      readonly id: number;
+      readonly shardKey: string;
+      readonly dir: string;
+      readonly options: PortableLogOptions;
+      readonly committed: SharedArrayBuffer;
+      readonly sealed: boolean;
+    }
   /**
    * Appends a batch the engine's thread encoded (ShardAppender): bytes [0, batchBytes) of the
    * transferred buffer, header room then records. Replies { baseOffset, recordCount,
    * timestampMs } once committed; the buffer comes back in `returned` as soon as it is written.
    */
-  | { readonly kind: 'appendBatch'; readonly id: number; readonly shardKey: string; readonly batch: ArrayBuffer; readonly batchBytes: number; readonly recordCount: number; readonly arrivalMs: number }
+  | {
+      readonly kind: 'appendBatch';
+      readonly id: number;
+      readonly shardKey: string;
+      readonly batch: ArrayBuffer;
+      readonly batchBytes: number;
+      readonly recordCount: number;
+      readonly arrivalMs: number;
+    }
   /** Stops appends to the shard (it was split or merged) and replies { endOffset } once all before are committed. */
   | { readonly kind: 'seal'; readonly id: number; readonly shardKey: string }
   /** Replies { offset }: the first offset that arrived at or after the time. */
@@ -35,7 +51,9 @@ export interface WireError {
   readonly retriable: boolean;
 }
 
-export type WorkerReply = { readonly id: number; readonly ok: true; readonly value: unknown } | { readonly id: number; readonly ok: false; readonly error: WireError };
+export type WorkerReply =
+  | { readonly id: number; readonly ok: true; readonly value: unknown }
+  | { readonly id: number; readonly ok: false; readonly error: WireError };
 
 export interface Batch<T> {
   readonly messages: readonly T[];

@@ -62,7 +62,7 @@ export class ShardAppender {
     this.makeRoom(bytes, indices.length);
     const batch = this.batch!;
     const source = staging.bytes;
-    for (let run = 0; run < indices.length; ) {
+    for (let run = 0; run < indices.length;) {
       // Consecutive staged records are copied in one go: all of them, when a put goes to one shard.
       let end = run + 1;
       while (end < indices.length && indices[end] === indices[end - 1]! + 1) end++;
@@ -106,7 +106,14 @@ export class ShardAppender {
     this.waiters = [];
     this.pool
       .request<{ baseOffset: number }>(
-        { kind: 'appendBatch', shardKey: this.shardKey, batch: batch.buffer as ArrayBuffer, batchBytes: this.position, recordCount: this.count, arrivalMs: this.arrivalMs },
+        {
+          kind: 'appendBatch',
+          shardKey: this.shardKey,
+          batch: batch.buffer as ArrayBuffer,
+          batchBytes: this.position,
+          recordCount: this.count,
+          arrivalMs: this.arrivalMs,
+        },
         [batch.buffer as ArrayBuffer],
       )
       .then(

@@ -96,7 +96,11 @@ function handleBatch(batch: Batch<WorkerRequest>): void {
       (value) => reply({ id: request.id, ok: true, value }),
       (error: unknown) => {
         const sealed = (error as { sealedShard?: boolean }).sealedShard === true;
-        reply({ id: request.id, ok: false, error: sealed ? { code: SHARD_SEALED, message: String((error as Error).message), retriable: true } : describeError(error) });
+        reply({
+          id: request.id,
+          ok: false,
+          error: sealed ? { code: SHARD_SEALED, message: String((error as Error).message), retriable: true } : describeError(error),
+        });
       },
     );
   }

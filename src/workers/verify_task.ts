@@ -25,7 +25,8 @@ export default function verifySegment(input: VerifyInput): VerifyOutput {
   const file = MappedFile.open(input.path, { fileWritable: false, mapWritable: false, mapBytes: 1 });
   const fileBytes = file.sizeBytes;
   file.close();
-  if (fileBytes === 0) return { batches: 0, bytes: 0, corruptAt: input.endOffset > input.baseOffset ? { positionBytes: 0, offset: input.baseOffset } : null };
+  if (fileBytes === 0)
+    return { batches: 0, bytes: 0, corruptAt: input.endOffset > input.baseOffset ? { positionBytes: 0, offset: input.baseOffset } : null };
   const mapped = MappedFile.open(input.path, { fileWritable: false, mapWritable: false, mapBytes: fileBytes });
   try {
     return walk(mapped.buffer, fileBytes, input);
@@ -40,7 +41,8 @@ function walk(buf: Buffer, fileBytes: number, input: VerifyInput): VerifyOutput 
   let batches = 0;
   while (offset < input.endOffset) {
     const header = verifyBatch(buf, position, fileBytes);
-    if (header === null || header.baseOffset !== offset) return { batches, bytes: position, corruptAt: { positionBytes: position, offset } };
+    if (header === null || header.baseOffset !== offset)
+      return { batches, bytes: position, corruptAt: { positionBytes: position, offset } };
     position += header.batchBytes;
     offset += header.recordCount;
     batches++;

@@ -2,7 +2,15 @@ import type { TransferListItem, Worker } from 'node:worker_threads';
 import * as errors from '../errors.js';
 import type { AppenderPort } from './appender_port.js';
 import { BatchBuffers } from './batch_buffers.js';
-import { SHARD_SEALED, ShardSealedError, type Batch, type PoolRequest, type WireError, type WorkerReply, type WorkerRequest } from './channel.js';
+import {
+  SHARD_SEALED,
+  ShardSealedError,
+  type Batch,
+  type PoolRequest,
+  type WireError,
+  type WorkerReply,
+  type WorkerRequest,
+} from './channel.js';
 import { moduleUrl, startThread } from './thread_entry.js';
 
 /*
@@ -48,7 +56,14 @@ export class WorkerPool implements AppenderPort {
   readonly buffers = new BatchBuffers();
 
   constructor(size: number) {
-    this.slots = Array.from({ length: size }, () => ({ worker: null as unknown as Worker, pending: new Map(), outbox: [], transfer: [], hooks: [], flushScheduled: false }));
+    this.slots = Array.from({ length: size }, () => ({
+      worker: null as unknown as Worker,
+      pending: new Map(),
+      outbox: [],
+      transfer: [],
+      hooks: [],
+      flushScheduled: false,
+    }));
     this.slots.forEach((slot, index) => this.spawn(slot, index));
   }
 
@@ -162,7 +177,8 @@ export class WorkerPool implements AppenderPort {
     slot.pending.clear();
     slot.outbox = [];
     slot.transfer = [];
-    for (const pending of lost) pending.reject(new errors.InternalFailureException('the shard worker restarted; the request may or may not have taken effect'));
+    for (const pending of lost)
+      pending.reject(new errors.InternalFailureException('the shard worker restarted; the request may or may not have taken effect'));
     this.spawn(slot, index);
     for (const [shardKey, open] of this.opens) {
       if (this.slotOf(shardKey) === index) void this.send(index, open).catch(() => undefined);

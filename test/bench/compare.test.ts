@@ -42,7 +42,9 @@ describe('comparison targets', () => {
       runResultFixture({ systemName: 'redis', workloadName: 'latency', latencyScale: 0.5 }),
       runResultFixture({ systemName: 'nats', workloadName: 'latency', latencyScale: 2 }),
       runResultFixture({ systemName: 'kinesalite', workloadName: 'latency', latencyScale: 100 }),
-    ].map(at10k).map(withoutBounds);
+    ]
+      .map(at10k)
+      .map(withoutBounds);
     const { targets } = comparisonOf(runs, {}, 'now');
     const ours = runs[0]!.summary.endToEnd!.p99Us;
     expect(targets.map((target) => [target.name, target.met])).toEqual([
@@ -53,14 +55,26 @@ describe('comparison targets', () => {
   });
 
   it('voids a target whose runs missed a bound of their own, and sets none outside the conditions', () => {
-    const failed = { ...atMax(runResultFixture({ systemName: 'redis', recordsPerSec: 10_000, endToEnd: false })), bounds: [{ name: 'put errors', limit: 0, actual: 3, unit: 'errors', met: false }] };
+    const failed = {
+      ...atMax(runResultFixture({ systemName: 'redis', recordsPerSec: 10_000, endToEnd: false })),
+      bounds: [{ name: 'put errors', limit: 0, actual: 3, unit: 'errors', met: false }],
+    };
     const ours = atMax(runResultFixture({ systemName: 'shardline', recordsPerSec: 500_000, endToEnd: false }));
-    expect(comparisonOf([ours, failed], {}, 'now').targets).toEqual([{ name: 'throughput: shardline records/s >= 2x redis', workload: 'throughput', met: false, detail: 'void: redis: put errors (3 errors)' }]);
+    expect(comparisonOf([ours, failed], {}, 'now').targets).toEqual([
+      {
+        name: 'throughput: shardline records/s >= 2x redis',
+        workload: 'throughput',
+        met: false,
+        detail: 'void: redis: put errors (3 errors)',
+      },
+    ]);
     const bigRecords = { ...ours, workload: { ...ours.workload, recordSize: { bytes: 4096 } } };
     expect(comparisonOf([bigRecords, { ...failed, workload: bigRecords.workload }], {}, 'now').targets).toEqual([]);
     const pollingPeer = at10k(runResultFixture({ systemName: 'redis', workloadName: 'latency' }));
     const pushing = at10k(runResultFixture({ systemName: 'shardline', workloadName: 'latency' }));
-    expect(comparisonOf([pushing, { ...pollingPeer, workload: { ...pollingPeer.workload, consumerMode: 'poll' } }], {}, 'now').targets).toEqual([]);
+    expect(
+      comparisonOf([pushing, { ...pollingPeer, workload: { ...pollingPeer.workload, consumerMode: 'poll' } }], {}, 'now').targets,
+    ).toEqual([]);
   });
 
   it('has no targets without a shardline run, and prints every run with its durability', () => {
@@ -73,8 +87,26 @@ describe('comparison targets', () => {
     expect(lines[2]).toMatch(/nats .* - +- +- +nats:/);
   });
 
-  it('puts the profile of a missed target\'s repeat run in the report, escaped', () => {
-    const profiles = [{ workload: 'latency', system: 'shardline', reason: 'p99 <b>over</b>', dir: '/tmp/p', threads: [{ thread: 'main thread', busyMs: 9000, totalMs: 18_000, top: [{ name: 'postMessage', ms: 1800 }, { name: '<anonymous> x.ts', ms: 900 }] }] }];
+  it("puts the profile of a missed target's repeat run in the report, escaped", () => {
+    const profiles = [
+      {
+        workload: 'latency',
+        system: 'shardline',
+        reason: 'p99 <b>over</b>',
+        dir: '/tmp/p',
+        threads: [
+          {
+            thread: 'main thread',
+            busyMs: 9000,
+            totalMs: 18_000,
+            top: [
+              { name: 'postMessage', ms: 1800 },
+              { name: '<anonymous> x.ts', ms: 900 },
+            ],
+          },
+        ],
+      },
+    ];
     const html = renderComparisonReport({ ...comparisonFixture(), profiles });
     expect(html).toContain('<h2>Where the time goes</h2>');
     expect(html).toContain('main thread: busy 9.0 s of 18.0 s');

@@ -87,12 +87,18 @@ describe.each([redisFactory, natsFactory, kinesaliteFactory])('$name adapter', (
       const readers = await Promise.all(system.consumerModes.map((mode) => openReader(system, mode)));
       const producer = await system.openProducer({ retryThrottled: false });
       for (let first = 0; first < RECORDS; first += BATCH_RECORDS) {
-        const outcome = await producer.put(STREAM, Array.from({ length: BATCH_RECORDS }, (_, i) => record(first + i)));
+        const outcome = await producer.put(
+          STREAM,
+          Array.from({ length: BATCH_RECORDS }, (_, i) => record(first + i)),
+        );
         expect(outcome.throttled).toBe(0);
       }
       await producer.close();
       for (const reader of readers) {
-        await vi.waitFor(() => expect(reader.received.length, `${reader.mode} consumer`).toBeGreaterThanOrEqual(RECORDS), { timeout: READ_ALL_TIMEOUT_MS, interval: 10 });
+        await vi.waitFor(() => expect(reader.received.length, `${reader.mode} consumer`).toBeGreaterThanOrEqual(RECORDS), {
+          timeout: READ_ALL_TIMEOUT_MS,
+          interval: 10,
+        });
         await reader.port.close();
         expectEveryRecordOnceInKeyOrder(reader.received);
       }
@@ -126,7 +132,11 @@ describe.each([redisFactory, natsFactory])('$name fsync settings', (factory) => 
 
 describe('redis configuration', () => {
   it('runs the AOF alone, fsynced as the setting maps (intervals become everysec)', async () => {
-    const expected: Array<[FsyncSetting, string]> = [['never', 'no'], ['always', 'always'], [{ intervalMs: 5 }, 'everysec']];
+    const expected: Array<[FsyncSetting, string]> = [
+      ['never', 'no'],
+      ['always', 'always'],
+      [{ intervalMs: 5 }, 'everysec'],
+    ];
     for (const [fsync, appendfsync] of expected) {
       const system = await redisFactory.start(fsync, tempDir('shardline-peers-'));
       const redis = new Redis({ host: PEER_HOST, port: system.peer.port, lazyConnect: true });

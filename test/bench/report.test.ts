@@ -54,7 +54,9 @@ interface ProbeCanvas {
   readonly id: string;
   readonly width: number;
   readonly height: number;
-  getContext(kind: '2d'): { getImageData(x: number, y: number, width: number, height: number): { readonly data: Uint8ClampedArray } } | null;
+  getContext(
+    kind: '2d',
+  ): { getImageData(x: number, y: number, width: number, height: number): { readonly data: Uint8ClampedArray } } | null;
 }
 
 interface ProbeChart {
@@ -149,7 +151,9 @@ describe('the benchmark HTML reports in Chromium', () => {
     });
     // A script error means the mark never comes: fail on the error itself rather than wait.
     const failed = new Promise<never>((_, reject) => page.once('pageerror', reject));
-    const ready = page.goto(pathToFileURL(file).href, { timeout: PAGE_TIMEOUT_MS }).then(() => page.waitForSelector('body[data-charts-ready]', { timeout: PAGE_TIMEOUT_MS }));
+    const ready = page
+      .goto(pathToFileURL(file).href, { timeout: PAGE_TIMEOUT_MS })
+      .then(() => page.waitForSelector('body[data-charts-ready]', { timeout: PAGE_TIMEOUT_MS }));
     await Promise.race([ready, failed]);
     const chartsReady = await page.getAttribute('body', 'data-charts-ready');
     const canvases = await page.evaluate(probeCanvases, COLOR_SPREAD_MIN);
@@ -169,12 +173,21 @@ describe('the benchmark HTML reports in Chromium', () => {
       const [latency, distribution, throughput] = report.canvases;
       const n = FIXTURE_TIMELINE_POINTS;
       const percentiles = FIXTURE_DISTRIBUTION_POINTS;
-      expect(datasetShape(latency)).toEqual(['publish p50', 'publish p99', 'publish max', 'end-to-end p50', 'end-to-end p99', 'end-to-end max'].map((label) => [label, n, n]));
-      expect(datasetShape(distribution)).toEqual([['publish', percentiles, percentiles], ['end-to-end', percentiles, percentiles]]);
+      expect(datasetShape(latency)).toEqual(
+        ['publish p50', 'publish p99', 'publish max', 'end-to-end p50', 'end-to-end p99', 'end-to-end max'].map((label) => [label, n, n]),
+      );
+      expect(datasetShape(distribution)).toEqual([
+        ['publish', percentiles, percentiles],
+        ['end-to-end', percentiles, percentiles],
+      ]);
       expect(distribution?.xTickLabels).toEqual(NINES_LABELS);
-      expect(datasetShape(throughput)).toEqual([['records/s', n, n], ['MB/s', n, n]]);
+      expect(datasetShape(throughput)).toEqual([
+        ['records/s', n, n],
+        ['MB/s', n, n],
+      ]);
       const text = await report.page.innerText('body');
-      for (const heading of ['Summary', 'Bounds', 'Find-max trials', 'Limits', 'Workload settings', 'Environment']) expect(text).toContain(heading);
+      for (const heading of ['Summary', 'Bounds', 'Find-max trials', 'Limits', 'Workload settings', 'Environment'])
+        expect(text).toContain(heading);
       expect(text).toContain('MISSED');
       expect(text).toContain('acknowledged once written to the page cache');
       expectScreenshot(report.screenshotBytes);
@@ -201,7 +214,7 @@ describe('the benchmark HTML reports in Chromium', () => {
   );
 
   it(
-    'a comparison report draws throughput and p99 bars and overlays every run\'s distribution',
+    "a comparison report draws throughput and p99 bars and overlays every run's distribution",
     async () => {
       const comparison = comparisonFixture();
       const report = await openReport(renderComparisonReport(comparison), 'comparison');
@@ -213,7 +226,10 @@ describe('the benchmark HTML reports in Chromium', () => {
       const runs = comparison.runs.length;
       expect(datasetShape(records)).toEqual([['records/s', runs, runs]]);
       // The last run had no consumers: no end-to-end bar for it.
-      expect(datasetShape(p99)).toEqual([['publish p99', runs, runs], ['end-to-end p99', runs, runs - 1]]);
+      expect(datasetShape(p99)).toEqual([
+        ['publish p99', runs, runs],
+        ['end-to-end p99', runs, runs - 1],
+      ]);
       const percentiles = FIXTURE_DISTRIBUTION_POINTS;
       expect(datasetShape(distribution)).toEqual([
         ['shardline (end-to-end)', percentiles, percentiles],
@@ -237,7 +253,10 @@ describe('the benchmark HTML reports in Chromium', () => {
       const systemName = '</script><b id="injected-system">bold</b>';
       const run = runResultFixture({ workloadName, systemName });
       const comparison: ComparisonResult = { ...comparisonFixture(), runs: [run, runResultFixture({ endToEnd: false })] };
-      const reports = [await openReport(renderRunReport(run), 'escaped-run'), await openReport(renderComparisonReport(comparison), 'escaped-comparison')];
+      const reports = [
+        await openReport(renderRunReport(run), 'escaped-run'),
+        await openReport(renderComparisonReport(comparison), 'escaped-comparison'),
+      ];
       for (const report of reports) {
         expect(report.errors).toEqual([]);
         expect(report.chartsReady).toBe('3');

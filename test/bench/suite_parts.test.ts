@@ -25,7 +25,20 @@ describe('workload files', () => {
     const dir = tempDir();
     fs.writeFileSync(path.join(dir, 'w.yaml'), 'rate: 500\nconsumers: 1\nrecordSize: { min: 20, max: 40 }\n');
     const workload = loadWorkload(path.join(dir, 'w.yaml'));
-    expect(workload).toMatchObject({ name: 'w', mode: 'fixed', rate: 500, streams: 1, shardsPerStream: 1, producers: 1, consumers: 1, consumerMode: 'push', fsync: 'never', capacityMode: 'ON_DEMAND', recordSize: { min: 20, max: 40 }, partitionKeys: { count: 1000, distribution: 'uniform' } });
+    expect(workload).toMatchObject({
+      name: 'w',
+      mode: 'fixed',
+      rate: 500,
+      streams: 1,
+      shardsPerStream: 1,
+      producers: 1,
+      consumers: 1,
+      consumerMode: 'push',
+      fsync: 'never',
+      capacityMode: 'ON_DEMAND',
+      recordSize: { min: 20, max: 40 },
+      partitionKeys: { count: 1000, distribution: 'uniform' },
+    });
     expect(parseWorkload({}, 'x').rate).toBe('max');
     expect(parseWorkload({ fsync: { intervalMs: 5 } }, 'x').fsync).toEqual({ intervalMs: 5 });
   });
@@ -61,14 +74,21 @@ describe('workload files', () => {
 
   it('checks command-line overrides like file fields', () => {
     const workload = parseWorkload({ rate: 100 }, 'x');
-    expect(withOverrides(workload, { rate: 'max', durationSeconds: 3, fsync: undefined })).toMatchObject({ rate: 'max', durationSeconds: 3, fsync: 'never' });
+    expect(withOverrides(workload, { rate: 'max', durationSeconds: 3, fsync: undefined })).toMatchObject({
+      rate: 'max',
+      durationSeconds: 3,
+      fsync: 'never',
+    });
     expect(withOverrides(workload, { rate: undefined, durationSeconds: undefined })).toEqual(workload);
     expect(() => withOverrides(workload, { durationSeconds: 0 })).toThrow(/durationSeconds must be a number from 0.5/);
   });
 });
 
 describe('records', () => {
-  const workload = parseWorkload({ recordSize: { min: 16, max: 300 }, partitionKeys: { count: 50, distribution: 'zipf', zipfExponent: 1.2 } }, 'r');
+  const workload = parseWorkload(
+    { recordSize: { min: 16, max: 300 }, partitionKeys: { count: 50, distribution: 'zipf', zipfExponent: 1.2 } },
+    'r',
+  );
 
   it('are the same for the same producer, sized within bounds, and carry their stamp', () => {
     const a = new RecordSource(workload, 3);
@@ -154,7 +174,7 @@ describe('recorder', () => {
     expect(second).toMatchObject({ errors: 1 });
   });
 
-  it('records a latency beyond the histograms\' 100 s at 100 s instead of throwing', () => {
+  it("records a latency beyond the histograms' 100 s at 100 s instead of throwing", () => {
     const recorder = new Recorder(0, 1000, false);
     recorder.acknowledge(500_000, batch(0, 1, 1, 100), []);
     expect(recorder.publish.maxValue).toBeGreaterThanOrEqual(99_000_000);

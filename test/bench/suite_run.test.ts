@@ -33,7 +33,10 @@ describe('the runner against shardline', () => {
   });
 
   it('at a fixed rate counts exactly the window, and every record reaches the push consumer', async () => {
-    const workload = parseWorkload({ rate: 2000, warmupSeconds: 0.5, durationSeconds: 1, consumers: 1, shardsPerStream: 2, bounds: { endToEndP99MaxMs: 600_000 } }, 'fixed-push');
+    const workload = parseWorkload(
+      { rate: 2000, warmupSeconds: 0.5, durationSeconds: 1, consumers: 1, shardsPerStream: 2, bounds: { endToEndP99MaxMs: 600_000 } },
+      'fixed-push',
+    );
     const result = await runWorkload(system, workload, { test: true });
     expect(result.summary).toMatchObject({ records: 2000, consumedRecords: 3000, throttled: 0, errors: 0, targetRecordsPerSec: 2000 });
     expect(result.summary.publish.count).toBe(2000);
@@ -45,7 +48,19 @@ describe('the runner against shardline', () => {
   });
 
   it('spreads producers over streams and reads them back with polling consumers', async () => {
-    const workload = parseWorkload({ rate: 2000, warmupSeconds: 0.5, durationSeconds: 1, streams: 2, producers: 2, consumers: 2, consumerMode: 'poll', recordSize: { min: 16, max: 2000 } }, 'fixed-poll');
+    const workload = parseWorkload(
+      {
+        rate: 2000,
+        warmupSeconds: 0.5,
+        durationSeconds: 1,
+        streams: 2,
+        producers: 2,
+        consumers: 2,
+        consumerMode: 'poll',
+        recordSize: { min: 16, max: 2000 },
+      },
+      'fixed-poll',
+    );
     const result = await runWorkload(system, workload, {});
     expect(result.summary).toMatchObject({ records: 2000, consumedRecords: 3000, errors: 0 });
     expect(result.summary.endToEnd?.count).toBe(4000);
@@ -62,7 +77,15 @@ describe('the runner against shardline', () => {
   });
 
   it('finds the highest rate that holds the bound: doubling up to maxRate', async () => {
-    const workload = parseWorkload({ mode: 'find-max', warmupSeconds: 0.2, consumers: 1, findMax: { p99MaxMs: 600_000, startRate: 300, maxRate: 1000, trialSeconds: 0.5 } }, 'find');
+    const workload = parseWorkload(
+      {
+        mode: 'find-max',
+        warmupSeconds: 0.2,
+        consumers: 1,
+        findMax: { p99MaxMs: 600_000, startRate: 300, maxRate: 1000, trialSeconds: 0.5 },
+      },
+      'find',
+    );
     const result = await runWorkload(system, workload, {});
     // Whether a trial sustains its rate depends on the machine; how the search moves does not.
     const trials = result.findMax!.trials;
@@ -110,13 +133,19 @@ describe('bench:run', () => {
   it('writes the result and its report, and exits 1 naming the bound it missed', async () => {
     const dir = tempDir();
     const file = path.join(dir, 'unreachable.json');
-    fs.writeFileSync(file, JSON.stringify({ rate: 500, warmupSeconds: 0.2, durationSeconds: 0.5, consumers: 1, bounds: { minRecordsPerSec: 1e9 } }));
+    fs.writeFileSync(
+      file,
+      JSON.stringify({ rate: 500, warmupSeconds: 0.2, durationSeconds: 0.5, consumers: 1, bounds: { minRecordsPerSec: 1e9 } }),
+    );
     const { code, output } = await runCli(['run', file, '--out', path.join(dir, 'out'), '--data-dir', dir]);
     expect(output).toMatch(/MISSED: records\/s >= limit \(limit 1000000000 records\/s, actual \d+ records\/s\)/);
     expect(code).toBe(1);
     const written = fs.readdirSync(path.join(dir, 'out'));
     const json = written.find((name) => name.endsWith('-unreachable-shardline.json'))!;
-    expect(JSON.parse(fs.readFileSync(path.join(dir, 'out', json), 'utf8'))).toMatchObject({ schema: 'shardline-bench-run/1', summary: { records: 250 } });
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'out', json), 'utf8'))).toMatchObject({
+      schema: 'shardline-bench-run/1',
+      summary: { records: 250 },
+    });
     expect(written.some((name) => name.endsWith('-unreachable-shardline.html'))).toBe(true);
   });
 

@@ -62,7 +62,13 @@ interface MissingStreamReport {
 
 /** What browser_fixtures/scenario.js puts on the page's window. */
 interface PageGlobals {
-  runScenario(args: { serverUrl: string; streamName: string; consumerName: string; recordCount: number; consumeTimeoutMs: number }): Promise<ScenarioReport>;
+  runScenario(args: {
+    serverUrl: string;
+    streamName: string;
+    consumerName: string;
+    recordCount: number;
+    consumeTimeoutMs: number;
+  }): Promise<ScenarioReport>;
   describeMissingStream(args: { serverUrl: string; streamName: string }): Promise<MissingStreamReport>;
 }
 
@@ -76,7 +82,13 @@ async function storedRecords(engine: Engine, streamName: string): Promise<PlainR
     for (let calls = 0; calls <= RECORD_COUNT; calls++) {
       const result = engine.getRecords({ ShardIterator });
       for (const record of result.Records) {
-        records.push({ shardId: ShardId, sequenceNumber: record.SequenceNumber, partitionKey: record.PartitionKey, text: decoder.decode(record.Data), arrivalMs: record.ApproximateArrivalTimestamp.getTime() });
+        records.push({
+          shardId: ShardId,
+          sequenceNumber: record.SequenceNumber,
+          partitionKey: record.PartitionKey,
+          text: decoder.decode(record.Data),
+          arrivalMs: record.ApproximateArrivalTimestamp.getTime(),
+        });
       }
       if (result.Records.length === 0 || result.NextShardIterator === undefined) break;
       ShardIterator = result.NextShardIterator;
@@ -176,60 +188,84 @@ describe('the browser client in Chromium', () => {
     expect(bundleText).not.toMatch(/\bimport\b[^;]*["'](node:|ws["'/])|\brequire\(/);
   });
 
-  it('produces, reads back and consumes records from a page, as the engine stored them', async () => {
-    checkSetUp();
-    const streamName = 'browser-stream';
-    const report = await page.evaluate((args) => (globalThis as unknown as PageGlobals).runScenario(args), {
-      serverUrl: shardline!.url,
-      streamName,
-      consumerName: 'browser-consumer',
-      recordCount: RECORD_COUNT,
-      consumeTimeoutMs: CONSUME_TIMEOUT_MS,
-    });
-    expect(report.userAgent).toMatch(/HeadlessChrome\/|Chrome\//);
-    expect(pageErrors).toEqual([]);
+  it(
+    'produces, reads back and consumes records from a page, as the engine stored them',
+    async () => {
+      checkSetUp();
+      const streamName = 'browser-stream';
+      const report = await page.evaluate((args) => (globalThis as unknown as PageGlobals).runScenario(args), {
+        serverUrl: shardline!.url,
+        streamName,
+        consumerName: 'browser-consumer',
+        recordCount: RECORD_COUNT,
+        consumeTimeoutMs: CONSUME_TIMEOUT_MS,
+      });
+      expect(report.userAgent).toMatch(/HeadlessChrome\/|Chrome\//);
+      expect(pageErrors).toEqual([]);
 
-    // Every put was acknowledged with a Kinesis-style shard id and 56-digit sequence number,
-    // and the fixed keys spread over both shards.
-    expect(report.puts).toHaveLength(RECORD_COUNT);
-    for (const put of report.puts) {
-      expect(put.shardId).toMatch(/^shardId-\d{12}$/);
-      expect(put.sequenceNumber).toMatch(/^\d{56}$/);
-    }
-    expect(new Set(report.puts.map((put) => put.sequenceNumber)).size).toBe(RECORD_COUNT);
-    expect(new Set(report.puts.map((put) => put.shardId)).size).toBe(2);
+      // Every put was acknowledged with a Kinesis-style shard id and 56-digit sequence number,
+      // and the fixed keys spread over both shards.
+      expect(report.puts).toHaveLength(RECORD_COUNT);
+      for (const put of report.puts) {
+        expect(put.shardId).toMatch(/^shardId-\d{12}$/);
+        expect(put.sequenceNumber).toMatch(/^\d{56}$/);
+      }
+      expect(new Set(report.puts.map((put) => put.sequenceNumber)).size).toBe(RECORD_COUNT);
+      expect(new Set(report.puts.map((put) => put.shardId)).size).toBe(2);
 
-    // The engine holds exactly the records put, where the acknowledgements said.
-    const stored = await storedRecords(shardline!.engine, streamName);
-    expect(stored).toHaveLength(RECORD_COUNT);
-    const storedBySequence = new Map(stored.map((record) => [record.sequenceNumber, record]));
-    for (const put of report.puts) {
-      expect(storedBySequence.get(put.sequenceNumber)).toMatchObject({ shardId: put.shardId, partitionKey: put.partitionKey, text: put.text });
-    }
+      // The engine holds exactly the records put, where the acknowledgements said.
+      const stored = await storedRecords(shardline!.engine, streamName);
+      expect(stored).toHaveLength(RECORD_COUNT);
+      const storedBySequence = new Map(stored.map((record) => [record.sequenceNumber, record]));
+      for (const put of report.puts) {
+        expect(storedBySequence.get(put.sequenceNumber)).toMatchObject({
+          shardId: put.shardId,
+          partitionKey: put.partitionKey,
+          text: put.text,
+        });
+      }
 
-    // getRecords in the page returned the stored records in shard order, arrival times included.
-    expect(report.reads).toEqual(stored);
+      // getRecords in the page returned the stored records in shard order, arrival times included.
+      expect(report.reads).toEqual(stored);
 
-    // The subscription delivered every record once; shards interleave, but each shard's records
-    // keep their order.
-    expect(report.consumed).toHaveLength(RECORD_COUNT);
-    for (const shardId of new Set(stored.map((record) => record.shardId))) {
-      expect(report.consumed.filter((record) => record.shardId === shardId)).toEqual(stored.filter((record) => record.shardId === shardId));
-    }
-    const StreamARN = shardline!.engine.describeStreamSummary({ StreamName: streamName }).StreamDescriptionSummary.StreamARN as string;
-    expect(shardline!.engine.listStreamConsumers({ StreamARN })).toMatchObject({ Consumers: [{ ConsumerName: 'browser-consumer' }] });
-  }, SCENARIO_TIMEOUT_MS);
+      // The subscription delivered every record once; shards interleave, but each shard's records
+      // keep their order.
+      expect(report.consumed).toHaveLength(RECORD_COUNT);
+      for (const shardId of new Set(stored.map((record) => record.shardId))) {
+        expect(report.consumed.filter((record) => record.shardId === shardId)).toEqual(
+          stored.filter((record) => record.shardId === shardId),
+        );
+      }
+      const StreamARN = shardline!.engine.describeStreamSummary({ StreamName: streamName }).StreamDescriptionSummary.StreamARN as string;
+      expect(shardline!.engine.listStreamConsumers({ StreamARN })).toMatchObject({ Consumers: [{ ConsumerName: 'browser-consumer' }] });
+    },
+    SCENARIO_TIMEOUT_MS,
+  );
 
-  it('rejects a call on a missing stream with a typed ResourceNotFoundException', async () => {
-    checkSetUp();
-    const streamName = 'no-such-stream';
-    expect(() => shardline!.engine.describeStream({ StreamName: streamName })).toThrow(ResourceNotFoundException);
-    const report = await page.evaluate((args) => (globalThis as unknown as PageGlobals).describeMissingStream(args), { serverUrl: shardline!.url, streamName });
-    expect(report).toMatchObject({ rejected: true, code: 'ResourceNotFoundException', name: 'ResourceNotFoundException', retriable: false, isResourceNotFound: true, isShardlineError: true });
-    expect(report.message).toContain(streamName);
-    expect(report.streamNamesAfterError).toEqual(expect.any(Array));
-    expect(pageErrors).toEqual([]);
-  }, SCENARIO_TIMEOUT_MS);
+  it(
+    'rejects a call on a missing stream with a typed ResourceNotFoundException',
+    async () => {
+      checkSetUp();
+      const streamName = 'no-such-stream';
+      expect(() => shardline!.engine.describeStream({ StreamName: streamName })).toThrow(ResourceNotFoundException);
+      const report = await page.evaluate((args) => (globalThis as unknown as PageGlobals).describeMissingStream(args), {
+        serverUrl: shardline!.url,
+        streamName,
+      });
+      expect(report).toMatchObject({
+        rejected: true,
+        code: 'ResourceNotFoundException',
+        name: 'ResourceNotFoundException',
+        retriable: false,
+        isResourceNotFound: true,
+        isShardlineError: true,
+      });
+      expect(report.message).toContain(streamName);
+      expect(report.streamNamesAfterError).toEqual(expect.any(Array));
+      expect(pageErrors).toEqual([]);
+    },
+    SCENARIO_TIMEOUT_MS,
+  );
 });
 
 async function closeServer(server: http.Server | undefined): Promise<void> {

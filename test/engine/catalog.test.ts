@@ -25,13 +25,19 @@ describe('Catalog', () => {
     const [low, high] = stream.shards;
     expect(() => catalog.sealShard(stream, low!, 0)).toThrow(AssertionError); // open, not closing
     expect(() => catalog.endReshard(stream)).toThrow(AssertionError);
-    const children = catalog.beginReshard(stream, [low!], [
-      { startingHashKey: 0n, endingHashKey: 99n, parentShardId: low!.shardId },
-      { startingHashKey: 100n, endingHashKey: HALF - 1n, parentShardId: low!.shardId },
-    ]);
+    const children = catalog.beginReshard(
+      stream,
+      [low!],
+      [
+        { startingHashKey: 0n, endingHashKey: 99n, parentShardId: low!.shardId },
+        { startingHashKey: 100n, endingHashKey: HALF - 1n, parentShardId: low!.shardId },
+      ],
+    );
     expect(stream.status).toBe('UPDATING');
     expect(children.map((child) => child.shardId)).toEqual(['shardId-000000000002', 'shardId-000000000003']);
-    expect(() => catalog.beginReshard(stream, [high!], [{ startingHashKey: HALF, endingHashKey: HASH_KEY_MAX, parentShardId: high!.shardId }])).toThrow(AssertionError);
+    expect(() =>
+      catalog.beginReshard(stream, [high!], [{ startingHashKey: HALF, endingHashKey: HASH_KEY_MAX, parentShardId: high!.shardId }]),
+    ).toThrow(AssertionError);
     expect(() => catalog.sealShard(stream, low!, -1)).toThrow(AssertionError);
     catalog.sealShard(stream, low!, 7);
     expect(() => catalog.sealShard(stream, low!, 7)).toThrow(AssertionError); // sealed once
@@ -47,17 +53,22 @@ describe('Catalog', () => {
     ]);
   });
 
-  it('refuses reshard children that do not hold exactly their parents\' hash keys, changing nothing', () => {
+  it("refuses reshard children that do not hold exactly their parents' hash keys, changing nothing", () => {
     const { catalog } = catalogWithStream();
     const stream = catalog.get('s')!;
     const [low, high] = stream.shards;
     const plans = [
       [{ startingHashKey: 0n, endingHashKey: HALF - 2n, parentShardId: low!.shardId }], // short
-      [{ startingHashKey: 0n, endingHashKey: 9n, parentShardId: low!.shardId }, { startingHashKey: 11n, endingHashKey: HALF - 1n, parentShardId: low!.shardId }], // a gap
+      [
+        { startingHashKey: 0n, endingHashKey: 9n, parentShardId: low!.shardId },
+        { startingHashKey: 11n, endingHashKey: HALF - 1n, parentShardId: low!.shardId },
+      ], // a gap
       [{ startingHashKey: 0n, endingHashKey: HALF, parentShardId: low!.shardId }], // into the neighbour
     ];
     for (const plan of plans) expect(() => catalog.beginReshard(stream, [low!], plan)).toThrow(AssertionError);
-    expect(() => catalog.beginReshard(stream, [low!, high!], [{ startingHashKey: 1n, endingHashKey: HASH_KEY_MAX, parentShardId: low!.shardId }])).toThrow(AssertionError);
+    expect(() =>
+      catalog.beginReshard(stream, [low!, high!], [{ startingHashKey: 1n, endingHashKey: HASH_KEY_MAX, parentShardId: low!.shardId }]),
+    ).toThrow(AssertionError);
     expect(stream.status).toBe('ACTIVE');
     expect(stream.shards).toHaveLength(2);
   });

@@ -55,10 +55,20 @@ describe('Engine: streams, records and iterators', () => {
   it('creates a stream whose shards split the hash key space as Kinesis does', () => {
     const { Shards } = engine.listShards({ StreamName: 'orders' });
     expect(Shards.map((s) => s.ShardId)).toEqual(['shardId-000000000000', 'shardId-000000000001', 'shardId-000000000002']);
-    expect(Shards[1]!.HashKeyRange).toEqual({ StartingHashKey: '113427455640312821154458202477256070485', EndingHashKey: '226854911280625642308916404954512140969' });
+    expect(Shards[1]!.HashKeyRange).toEqual({
+      StartingHashKey: '113427455640312821154458202477256070485',
+      EndingHashKey: '226854911280625642308916404954512140969',
+    });
     const summary = engine.describeStreamSummary({ StreamName: 'orders' }).StreamDescriptionSummary;
-    expect(summary).toMatchObject({ StreamStatus: 'ACTIVE', OpenShardCount: 3, RetentionPeriodHours: 24, StreamARN: 'arn:aws:kinesis:us-east-1:000000000000:stream/orders' });
-    expect(engine.describeStream({ StreamARN: 'arn:aws:kinesis:us-east-1:000000000000:stream/orders' }).StreamDescription.Shards).toHaveLength(3);
+    expect(summary).toMatchObject({
+      StreamStatus: 'ACTIVE',
+      OpenShardCount: 3,
+      RetentionPeriodHours: 24,
+      StreamARN: 'arn:aws:kinesis:us-east-1:000000000000:stream/orders',
+    });
+    expect(
+      engine.describeStream({ StreamARN: 'arn:aws:kinesis:us-east-1:000000000000:stream/orders' }).StreamDescription.Shards,
+    ).toHaveLength(3);
     expect(engine.listStreams().StreamNames).toEqual(['orders']);
   });
 
@@ -82,7 +92,9 @@ describe('Engine: streams, records and iterators', () => {
     });
     for (const shard of Shards) {
       const read = await readAll(engine, 'orders', shard.ShardId);
-      const expected = records.filter((_, i) => 'ShardId' in put.Records[i]! && (put.Records[i] as { ShardId: string }).ShardId === shard.ShardId);
+      const expected = records.filter(
+        (_, i) => 'ShardId' in put.Records[i]! && (put.Records[i] as { ShardId: string }).ShardId === shard.ShardId,
+      );
       expect(read.map(text)).toEqual(expected.map((r) => Buffer.from(r.Data).toString()));
       const sequenceNumbers = read.map((r) => r.SequenceNumber);
       expect([...sequenceNumbers].sort()).toEqual(sequenceNumbers);
@@ -92,11 +104,21 @@ describe('Engine: streams, records and iterators', () => {
 
   it('puts made in one event-loop turn reach each shard as one batch, each put with its own contiguous offsets', async () => {
     await engine.createStream({ StreamName: 'turn', ShardCount: 1 });
-    const puts = [0, 1, 2].map((p) => engine.putRecords({ StreamName: 'turn', Records: [0, 1].map((i) => ({ PartitionKey: `k${i}`, Data: data(`${p}-${i}`) })) }));
+    const puts = [0, 1, 2].map((p) =>
+      engine.putRecords({ StreamName: 'turn', Records: [0, 1].map((i) => ({ PartitionKey: `k${i}`, Data: data(`${p}-${i}`) })) }),
+    );
     const results = await Promise.all(puts);
-    const offsets = results.map((put) => put.Records.map((r) => ('SequenceNumber' in r ? decodeSequenceNumber(r.SequenceNumber).offset : -1)));
-    expect(offsets).toEqual([[0, 1], [2, 3], [4, 5]]);
-    const catalog = JSON.parse(fs.readFileSync(path.join(suiteDir.dir, 'catalog.json'), 'utf8')) as { streams: Array<{ id: string; name: string }> };
+    const offsets = results.map((put) =>
+      put.Records.map((r) => ('SequenceNumber' in r ? decodeSequenceNumber(r.SequenceNumber).offset : -1)),
+    );
+    expect(offsets).toEqual([
+      [0, 1],
+      [2, 3],
+      [4, 5],
+    ]);
+    const catalog = JSON.parse(fs.readFileSync(path.join(suiteDir.dir, 'catalog.json'), 'utf8')) as {
+      streams: Array<{ id: string; name: string }>;
+    };
     const streamId = catalog.streams.find((stream) => stream.name === 'turn')!.id;
     const segment = fs.readFileSync(path.join(suiteDir.dir, 'streams', streamId, 'shardId-000000000000', '00000000000000000000.log'));
     expect(readBatchHeader(segment, 0)).toMatchObject({ baseOffset: 0, recordCount: 6 });
@@ -106,9 +128,15 @@ describe('Engine: streams, records and iterators', () => {
 
   it('puts of one turn beyond the 16 MiB batch limit go out as several batches, every put whole in one', async () => {
     await engine.createStream({ StreamName: 'big', ShardCount: 1 });
-    const put = (p: number) => engine.putRecords({ StreamName: 'big', Records: Array.from({ length: 5 }, (_, i) => ({ PartitionKey: 'k', Data: new Uint8Array(1024 * 1024 - 10).fill(p * 5 + i) })) });
+    const put = (p: number) =>
+      engine.putRecords({
+        StreamName: 'big',
+        Records: Array.from({ length: 5 }, (_, i) => ({ PartitionKey: 'k', Data: new Uint8Array(1024 * 1024 - 10).fill(p * 5 + i) })),
+      });
     const results = await Promise.all([0, 1, 2, 3].map(put));
-    const offsets = results.map((result) => result.Records.map((r) => ('SequenceNumber' in r ? decodeSequenceNumber(r.SequenceNumber).offset : -1)));
+    const offsets = results.map((result) =>
+      result.Records.map((r) => ('SequenceNumber' in r ? decodeSequenceNumber(r.SequenceNumber).offset : -1)),
+    );
     expect(offsets).toEqual([0, 1, 2, 3].map((p) => [0, 1, 2, 3, 4].map((i) => p * 5 + i)));
     const read = await readAll(engine, 'big', 'shardId-000000000000');
     expect(read.map((record) => record.Data[0])).toEqual(Array.from({ length: 20 }, (_, i) => i));
@@ -124,23 +152,40 @@ describe('Engine: streams, records and iterators', () => {
     ];
     const put = await engine.putRecords({ StreamName: 'orders', Records: records });
     const { Shards } = engine.listShards({ StreamName: 'orders' });
-    const ownerOf = (hash: bigint): string => Shards.find((s) => BigInt(s.HashKeyRange.StartingHashKey) <= hash && hash <= BigInt(s.HashKeyRange.EndingHashKey))!.ShardId;
+    const ownerOf = (hash: bigint): string =>
+      Shards.find((s) => BigInt(s.HashKeyRange.StartingHashKey) <= hash && hash <= BigInt(s.HashKeyRange.EndingHashKey))!.ShardId;
     const expected = [ownerOf(0n), ownerOf(hashKeyOf('user-3')), ownerOf((1n << 128n) - 1n), ownerOf(hashKeyOf('user-4'))];
     expect(put.Records.map((r) => ('ShardId' in r ? r.ShardId : r.ErrorCode))).toEqual(expected);
   });
 
   it('routes by ExplicitHashKey when given', async () => {
-    const result = await engine.putRecord({ StreamName: 'orders', PartitionKey: 'any', Data: data('x'), ExplicitHashKey: '340282366920938463463374607431768211455' });
+    const result = await engine.putRecord({
+      StreamName: 'orders',
+      PartitionKey: 'any',
+      Data: data('x'),
+      ExplicitHashKey: '340282366920938463463374607431768211455',
+    });
     expect(result.ShardId).toBe('shardId-000000000002');
-    await expect(engine.putRecord({ StreamName: 'orders', PartitionKey: 'any', Data: data('x'), ExplicitHashKey: '340282366920938463463374607431768211456' })).rejects.toThrow(InvalidArgumentException);
+    await expect(
+      engine.putRecord({
+        StreamName: 'orders',
+        PartitionKey: 'any',
+        Data: data('x'),
+        ExplicitHashKey: '340282366920938463463374607431768211456',
+      }),
+    ).rejects.toThrow(InvalidArgumentException);
   });
 
   it('enforces the record and request limits, storing nothing of a rejected request', async () => {
     const before = (await readAll(engine, 'orders', 'shardId-000000000000')).length;
     const tooMany = Array.from({ length: 501 }, () => ({ PartitionKey: 'k', Data: data('x') }));
     await expect(engine.putRecords({ StreamName: 'orders', Records: tooMany })).rejects.toThrow(ValidationException);
-    await expect(engine.putRecord({ StreamName: 'orders', PartitionKey: 'k'.repeat(257), Data: data('x') })).rejects.toThrow(ValidationException);
-    await expect(engine.putRecord({ StreamName: 'orders', PartitionKey: 'k', Data: new Uint8Array(1024 * 1024) })).rejects.toThrow(ValidationException);
+    await expect(engine.putRecord({ StreamName: 'orders', PartitionKey: 'k'.repeat(257), Data: data('x') })).rejects.toThrow(
+      ValidationException,
+    );
+    await expect(engine.putRecord({ StreamName: 'orders', PartitionKey: 'k', Data: new Uint8Array(1024 * 1024) })).rejects.toThrow(
+      ValidationException,
+    );
     const sixMiB = Array.from({ length: 6 }, () => ({ PartitionKey: 'k', Data: new Uint8Array(1024 * 1024 - 10) }));
     await expect(engine.putRecords({ StreamName: 'orders', Records: sixMiB })).rejects.toThrow(InvalidArgumentException);
     expect((await readAll(engine, 'orders', 'shardId-000000000000')).length).toBe(before);
@@ -165,13 +210,26 @@ describe('Engine: streams, records and iterators', () => {
     await engine.putRecord({ StreamName: 'iter', PartitionKey: 'k', Data: data('c') });
     expect(engine.getRecords({ ShardIterator: latest.ShardIterator }).Records.map(text)).toEqual(['c']);
     const other = await engine.putRecord({ StreamName: 'orders', PartitionKey: 'k', Data: data('x') });
-    await expect(engine.getShardIterator({ ...base, ShardIteratorType: 'AT_SEQUENCE_NUMBER', StartingSequenceNumber: other.SequenceNumber === first.SequenceNumber ? '1' : other.SequenceNumber.replace(/^4/, '5') })).rejects.toThrow(InvalidArgumentException);
+    await expect(
+      engine.getShardIterator({
+        ...base,
+        ShardIteratorType: 'AT_SEQUENCE_NUMBER',
+        StartingSequenceNumber: other.SequenceNumber === first.SequenceNumber ? '1' : other.SequenceNumber.replace(/^4/, '5'),
+      }),
+    ).rejects.toThrow(InvalidArgumentException);
   });
 
   it('pages with Limit and NextShardIterator, and reports MillisBehindLatest', async () => {
     await engine.createStream({ StreamName: 'paging', ShardCount: 1 });
-    await engine.putRecords({ StreamName: 'paging', Records: Array.from({ length: 25 }, (_, i) => ({ PartitionKey: 'k', Data: data(String(i)) })) });
-    let { ShardIterator } = await engine.getShardIterator({ StreamName: 'paging', ShardId: 'shardId-000000000000', ShardIteratorType: 'TRIM_HORIZON' });
+    await engine.putRecords({
+      StreamName: 'paging',
+      Records: Array.from({ length: 25 }, (_, i) => ({ PartitionKey: 'k', Data: data(String(i)) })),
+    });
+    let { ShardIterator } = await engine.getShardIterator({
+      StreamName: 'paging',
+      ShardId: 'shardId-000000000000',
+      ShardIteratorType: 'TRIM_HORIZON',
+    });
     time.advance(3000);
     const pages: string[][] = [];
     for (let i = 0; i < 4; i++) {
@@ -186,7 +244,11 @@ describe('Engine: streams, records and iterators', () => {
   });
 
   it('rejects a tampered iterator and an expired one', async () => {
-    const { ShardIterator } = await engine.getShardIterator({ StreamName: 'paging', ShardId: 'shardId-000000000000', ShardIteratorType: 'TRIM_HORIZON' });
+    const { ShardIterator } = await engine.getShardIterator({
+      StreamName: 'paging',
+      ShardId: 'shardId-000000000000',
+      ShardIteratorType: 'TRIM_HORIZON',
+    });
     const tampered = ShardIterator.slice(0, 10) + (ShardIterator[10] === 'A' ? 'B' : 'A') + ShardIterator.slice(11);
     expect(() => engine.getRecords({ ShardIterator: tampered })).toThrow(InvalidArgumentException);
     time.advance(5 * 60 * 1000 + 1);
@@ -202,7 +264,9 @@ describe('Engine: streams, records and iterators', () => {
 
   it('changes retention only in the allowed direction and range', async () => {
     await engine.increaseStreamRetentionPeriod({ StreamName: 'orders', RetentionPeriodHours: 48 });
-    await expect(engine.increaseStreamRetentionPeriod({ StreamName: 'orders', RetentionPeriodHours: 36 })).rejects.toThrow(InvalidArgumentException);
+    await expect(engine.increaseStreamRetentionPeriod({ StreamName: 'orders', RetentionPeriodHours: 36 })).rejects.toThrow(
+      InvalidArgumentException,
+    );
     await expect(engine.decreaseStreamRetentionPeriod({ StreamName: 'orders', RetentionPeriodHours: 12 })).rejects.toThrow(
       new InvalidArgumentException('Minimum allowed retention period is 24 hours. Requested retention period (12 hours) is too short.'),
     );
@@ -248,7 +312,11 @@ describe('Engine: resharding', () => {
   it('split closes the parent, children carry the lineage, and reads continue into them', async () => {
     await engine.createStream({ StreamName: 'split', ShardCount: 1 });
     const before = await engine.putRecord({ StreamName: 'split', PartitionKey: 'k', Data: data('before') });
-    const { ShardIterator } = await engine.getShardIterator({ StreamName: 'split', ShardId: 'shardId-000000000000', ShardIteratorType: 'TRIM_HORIZON' });
+    const { ShardIterator } = await engine.getShardIterator({
+      StreamName: 'split',
+      ShardId: 'shardId-000000000000',
+      ShardIteratorType: 'TRIM_HORIZON',
+    });
     await engine.splitShard({ StreamName: 'split', ShardToSplit: 'shardId-000000000000', NewStartingHashKey: (1n << 127n).toString() });
     const shards = engine.listShards({ StreamName: 'split' }).Shards;
     expect(shards.map((s) => [s.ShardId, s.ParentShardId])).toEqual([
@@ -271,14 +339,24 @@ describe('Engine: resharding', () => {
   });
 
   it('a closed shard cannot be split or merged again; merges need adjacent ranges', async () => {
-    await expect(engine.splitShard({ StreamName: 'split', ShardToSplit: 'shardId-000000000000', NewStartingHashKey: '5' })).rejects.toThrow(InvalidArgumentException);
+    await expect(engine.splitShard({ StreamName: 'split', ShardToSplit: 'shardId-000000000000', NewStartingHashKey: '5' })).rejects.toThrow(
+      InvalidArgumentException,
+    );
     await engine.createStream({ StreamName: 'merge', ShardCount: 3 });
-    await expect(engine.mergeShards({ StreamName: 'merge', ShardToMerge: 'shardId-000000000000', AdjacentShardToMerge: 'shardId-000000000002' })).rejects.toThrow(InvalidArgumentException);
+    await expect(
+      engine.mergeShards({ StreamName: 'merge', ShardToMerge: 'shardId-000000000000', AdjacentShardToMerge: 'shardId-000000000002' }),
+    ).rejects.toThrow(InvalidArgumentException);
     await engine.mergeShards({ StreamName: 'merge', ShardToMerge: 'shardId-000000000001', AdjacentShardToMerge: 'shardId-000000000002' });
     const child = engine.listShards({ StreamName: 'merge' }).Shards.at(-1)!;
-    expect(child).toMatchObject({ ShardId: 'shardId-000000000003', ParentShardId: 'shardId-000000000001', AdjacentParentShardId: 'shardId-000000000002' });
+    expect(child).toMatchObject({
+      ShardId: 'shardId-000000000003',
+      ParentShardId: 'shardId-000000000001',
+      AdjacentParentShardId: 'shardId-000000000002',
+    });
     expect(child.HashKeyRange.EndingHashKey).toBe('340282366920938463463374607431768211455');
-    await expect(engine.splitShard({ StreamName: 'merge', ShardToSplit: 'shardId-000000000000', NewStartingHashKey: '0' })).rejects.toThrow(InvalidArgumentException);
+    await expect(engine.splitShard({ StreamName: 'merge', ShardToSplit: 'shardId-000000000000', NewStartingHashKey: '0' })).rejects.toThrow(
+      InvalidArgumentException,
+    );
   });
 
   it('loses, duplicates and reorders nothing when shards split and merge under concurrent puts and reads', async () => {
@@ -304,7 +382,11 @@ describe('Engine: resharding', () => {
       for (let pass = 0; pass < 2000 && !stop; pass++) {
         for (const shard of engine.listShards({ StreamName: 'busy' }).Shards) {
           if (!iterators.has(shard.ShardId)) {
-            iterators.set(shard.ShardId, (await engine.getShardIterator({ StreamName: 'busy', ShardId: shard.ShardId, ShardIteratorType: 'TRIM_HORIZON' })).ShardIterator);
+            iterators.set(
+              shard.ShardId,
+              (await engine.getShardIterator({ StreamName: 'busy', ShardId: shard.ShardId, ShardIteratorType: 'TRIM_HORIZON' }))
+                .ShardIterator,
+            );
           }
           const iterator = iterators.get(shard.ShardId);
           if (iterator === undefined) continue;
@@ -343,7 +425,13 @@ describe('Engine: durability across restarts', () => {
     const dataDir = tempDir();
     let engine = await Engine.open({ dataDir, workers: 1 });
     await engine.createStream({ StreamName: 'kept', ShardCount: 2 });
-    await engine.putRecords({ StreamName: 'kept', Records: [{ PartitionKey: 'a', Data: data('1') }, { PartitionKey: 'b', Data: data('2') }] });
+    await engine.putRecords({
+      StreamName: 'kept',
+      Records: [
+        { PartitionKey: 'a', Data: data('1') },
+        { PartitionKey: 'b', Data: data('2') },
+      ],
+    });
     await engine.splitShard({ StreamName: 'kept', ShardToSplit: 'shardId-000000000000', NewStartingHashKey: '12345' });
     await engine.increaseStreamRetentionPeriod({ StreamName: 'kept', RetentionPeriodHours: 72 });
     await engine.addTagsToStream({ StreamName: 'kept', Tags: { owner: 'me' } });
@@ -352,7 +440,10 @@ describe('Engine: durability across restarts', () => {
     engine = await Engine.open({ dataDir, workers: 1 });
     try {
       expect(engine.listShards({ StreamName: 'kept' })).toEqual(shardsBefore);
-      expect(engine.describeStreamSummary({ StreamName: 'kept' }).StreamDescriptionSummary).toMatchObject({ RetentionPeriodHours: 72, StreamStatus: 'ACTIVE' });
+      expect(engine.describeStreamSummary({ StreamName: 'kept' }).StreamDescriptionSummary).toMatchObject({
+        RetentionPeriodHours: 72,
+        StreamStatus: 'ACTIVE',
+      });
       expect(engine.listTagsForStream({ StreamName: 'kept' }).Tags).toEqual([{ Key: 'owner', Value: 'me' }]);
       const all = [...(await readAll(engine, 'kept', 'shardId-000000000000')), ...(await readAll(engine, 'kept', 'shardId-000000000001'))];
       expect(all.map(text).sort()).toEqual(['1', '2']);
@@ -376,13 +467,22 @@ describe('Engine: durability across restarts', () => {
     stream.shards[0].closing = true;
     stream.shards.push(
       { shardId: 'shardId-000000000001', serial: 1, startingHashKey: '0', endingHashKey: '99', parentShardId: 'shardId-000000000000' },
-      { shardId: 'shardId-000000000002', serial: 2, startingHashKey: '100', endingHashKey: stream.shards[0].endingHashKey, parentShardId: 'shardId-000000000000' },
+      {
+        shardId: 'shardId-000000000002',
+        serial: 2,
+        startingHashKey: '100',
+        endingHashKey: stream.shards[0].endingHashKey,
+        parentShardId: 'shardId-000000000000',
+      },
     );
     stream.nextShardSerial = 3;
     fs.writeFileSync(file, JSON.stringify(catalog));
     engine = await Engine.open({ dataDir, workers: 1 });
     try {
-      expect(engine.describeStreamSummary({ StreamName: 'mid' }).StreamDescriptionSummary).toMatchObject({ StreamStatus: 'ACTIVE', OpenShardCount: 2 });
+      expect(engine.describeStreamSummary({ StreamName: 'mid' }).StreamDescriptionSummary).toMatchObject({
+        StreamStatus: 'ACTIVE',
+        OpenShardCount: 2,
+      });
       expect(engine.listShards({ StreamName: 'mid' }).Shards[0]!.SequenceNumberRange.EndingSequenceNumber).toBe(put.SequenceNumber);
       const next = await engine.putRecord({ StreamName: 'mid', PartitionKey: 'k', Data: data('y') });
       expect(next.ShardId).not.toBe('shardId-000000000000');

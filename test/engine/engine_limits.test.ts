@@ -3,7 +3,12 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Engine, type SubscribeToShardEvent } from '../../src/engine/engine.js';
 import { simulateWorkerCrash } from '../../src/engine/test_hooks.js';
-import { InternalFailureException, LimitExceededException, ProvisionedThroughputExceededException, ResourceInUseException } from '../../src/errors.js';
+import {
+  InternalFailureException,
+  LimitExceededException,
+  ProvisionedThroughputExceededException,
+  ResourceInUseException,
+} from '../../src/errors.js';
 import { suiteTempDir } from '../helpers/temp_dir.js';
 
 // Goal: throughput limits at Kinesis' documented rates, push subscriptions, and supervision of
@@ -28,10 +33,13 @@ describe('Engine: limits, subscriptions and supervision', () => {
   it('a PROVISIONED shard takes 1 MiB or 1,000 records per second and throttles the rest per entry', async () => {
     await engine.createStream({ StreamName: 'limited', ShardCount: 1 });
     const put = (count: number, bytes: number) =>
-      engine.putRecords({ StreamName: 'limited', Records: Array.from({ length: count }, (_, i) => ({ PartitionKey: `k${i}`, Data: new Uint8Array(bytes) })) });
+      engine.putRecords({
+        StreamName: 'limited',
+        Records: Array.from({ length: count }, (_, i) => ({ PartitionKey: `k${i}`, Data: new Uint8Array(bytes) })),
+      });
     // Bytes-bound: 400 KiB records; the bucket holds one second, so two fit and the third is throttled.
     const big = await put(3, 400 * 1024 - 10);
-    expect(big.Records.map((r) => 'ErrorCode' in r ? r.ErrorCode : 'ok')).toEqual(['ok', 'ok', 'ProvisionedThroughputExceededException']);
+    expect(big.Records.map((r) => ('ErrorCode' in r ? r.ErrorCode : 'ok'))).toEqual(['ok', 'ok', 'ProvisionedThroughputExceededException']);
     expect(big.FailedRecordCount).toBe(1);
     // Half a second later half a MiB has come back: one more 400 KiB record fits, not two.
     now += 500;
@@ -41,12 +49,18 @@ describe('Engine: limits, subscriptions and supervision', () => {
     let accepted = 0;
     for (let i = 0; i < 3; i++) accepted += 500 - (await put(500, 1)).FailedRecordCount;
     expect(accepted).toBe(1000);
-    await expect(engine.putRecord({ StreamName: 'limited', PartitionKey: 'k', Data: new Uint8Array(1) })).rejects.toThrow(ProvisionedThroughputExceededException);
+    await expect(engine.putRecord({ StreamName: 'limited', PartitionKey: 'k', Data: new Uint8Array(1) })).rejects.toThrow(
+      ProvisionedThroughputExceededException,
+    );
   });
 
   it('GetRecords is limited to 5 calls per second per shard', async () => {
     now += 10_000;
-    const { ShardIterator } = await engine.getShardIterator({ StreamName: 'limited', ShardId: 'shardId-000000000000', ShardIteratorType: 'LATEST' });
+    const { ShardIterator } = await engine.getShardIterator({
+      StreamName: 'limited',
+      ShardId: 'shardId-000000000000',
+      ShardIteratorType: 'LATEST',
+    });
     for (let i = 0; i < 5; i++) engine.getRecords({ ShardIterator });
     expect(() => engine.getRecords({ ShardIterator })).toThrow(ProvisionedThroughputExceededException);
     now += 200;
@@ -65,7 +79,11 @@ describe('Engine: limits, subscriptions and supervision', () => {
     const { Consumer } = await engine.registerStreamConsumer({ StreamARN: ARN('pushed'), ConsumerName: 'c1' });
     const events: SubscribeToShardEvent[] = [];
     const subscription = (async () => {
-      for await (const event of engine.subscribeToShard({ ConsumerARN: Consumer.ConsumerARN, ShardId: 'shardId-000000000000', StartingPosition: { Type: 'TRIM_HORIZON' } })) {
+      for await (const event of engine.subscribeToShard({
+        ConsumerARN: Consumer.ConsumerARN,
+        ShardId: 'shardId-000000000000',
+        StartingPosition: { Type: 'TRIM_HORIZON' },
+      })) {
         events.push(event);
       }
     })();
@@ -84,7 +102,11 @@ describe('Engine: limits, subscriptions and supervision', () => {
     const { SequenceNumber } = await engine.putRecord({ StreamName: 'pushed', PartitionKey: 'k', Data: Buffer.from('first') });
     await engine.putRecord({ StreamName: 'pushed', PartitionKey: 'k', Data: Buffer.from('second') });
     const child = (await engine.putRecord({ StreamName: 'pushed', PartitionKey: 'k', Data: Buffer.from('x') })).ShardId;
-    const iterator = engine.subscribeToShard({ ConsumerARN: arn, ShardId: child, StartingPosition: { Type: 'AFTER_SEQUENCE_NUMBER', SequenceNumber } });
+    const iterator = engine.subscribeToShard({
+      ConsumerARN: arn,
+      ShardId: child,
+      StartingPosition: { Type: 'AFTER_SEQUENCE_NUMBER', SequenceNumber },
+    });
     const { value } = await iterator.next();
     await iterator.return(undefined);
     expect((value as SubscribeToShardEvent).Records.map((r) => Buffer.from(r.Data).toString())).toEqual(['second', 'x']);
@@ -92,7 +114,10 @@ describe('Engine: limits, subscriptions and supervision', () => {
 
   it('a crashed shard worker is replaced; requests in flight fail as retriable, nothing acknowledged is lost', async () => {
     await engine.createStream({ StreamName: 'sturdy', ShardCount: 2 });
-    const first = await engine.putRecords({ StreamName: 'sturdy', Records: Array.from({ length: 50 }, (_, i) => ({ PartitionKey: `k${i}`, Data: Buffer.from(`a${i}`) })) });
+    const first = await engine.putRecords({
+      StreamName: 'sturdy',
+      Records: Array.from({ length: 50 }, (_, i) => ({ PartitionKey: `k${i}`, Data: Buffer.from(`a${i}`) })),
+    });
     expect(first.FailedRecordCount).toBe(0);
     const inFlight = engine.putRecords({ StreamName: 'sturdy', Records: [{ PartitionKey: 'k', Data: Buffer.from('maybe') }] });
     await simulateWorkerCrash(engine, { StreamName: 'sturdy', ShardId: 'shardId-000000000000' });
@@ -109,7 +134,11 @@ describe('Engine: limits, subscriptions and supervision', () => {
     expect(engine.workerRestarts).toBeGreaterThanOrEqual(1);
     const stored = new Set<string>();
     for (const shard of engine.listShards({ StreamName: 'sturdy' }).Shards) {
-      const { ShardIterator } = await engine.getShardIterator({ StreamName: 'sturdy', ShardId: shard.ShardId, ShardIteratorType: 'TRIM_HORIZON' });
+      const { ShardIterator } = await engine.getShardIterator({
+        StreamName: 'sturdy',
+        ShardId: shard.ShardId,
+        ShardIteratorType: 'TRIM_HORIZON',
+      });
       now += 1000;
       for (const record of engine.getRecords({ ShardIterator }).Records) stored.add(Buffer.from(record.Data).toString());
     }
@@ -124,9 +153,17 @@ describe('Engine: scaling', () => {
     const engine = await Engine.open({ dataDir: suiteDir.dir, workers: 1, fsync: 'never', enforceLimits: false });
     try {
       await engine.createStream({ StreamName: 'scaled', ShardCount: 3 });
-      await engine.putRecords({ StreamName: 'scaled', Records: Array.from({ length: 30 }, (_, i) => ({ PartitionKey: `k${i}`, Data: Buffer.from(String(i)) })) });
-      await expect(engine.updateShardCount({ StreamName: 'scaled', TargetShardCount: 7, ScalingType: 'UNIFORM_SCALING' })).rejects.toThrow(LimitExceededException);
-      expect(await engine.updateShardCount({ StreamName: 'scaled', TargetShardCount: 5, ScalingType: 'UNIFORM_SCALING' })).toMatchObject({ CurrentShardCount: 3, TargetShardCount: 5 });
+      await engine.putRecords({
+        StreamName: 'scaled',
+        Records: Array.from({ length: 30 }, (_, i) => ({ PartitionKey: `k${i}`, Data: Buffer.from(String(i)) })),
+      });
+      await expect(engine.updateShardCount({ StreamName: 'scaled', TargetShardCount: 7, ScalingType: 'UNIFORM_SCALING' })).rejects.toThrow(
+        LimitExceededException,
+      );
+      expect(await engine.updateShardCount({ StreamName: 'scaled', TargetShardCount: 5, ScalingType: 'UNIFORM_SCALING' })).toMatchObject({
+        CurrentShardCount: 3,
+        TargetShardCount: 5,
+      });
       const open = engine.listShards({ StreamName: 'scaled', ShardFilter: { Type: 'AT_LATEST' } }).Shards;
       const size = (1n << 128n) / 5n;
       const starts = open.map((s) => BigInt(s.HashKeyRange.StartingHashKey)).sort((a, b) => (a < b ? -1 : 1));
@@ -148,12 +185,24 @@ describe('Engine: scaling', () => {
     try {
       await engine.createStream({ StreamName: 'hot', StreamModeDetails: { StreamMode: 'ON_DEMAND' } });
       const hotKey = '1'; // ExplicitHashKey 1: always the first shard
-      for (let step = 0; step < 300 && engine.describeStreamSummary({ StreamName: 'hot' }).StreamDescriptionSummary.OpenShardCount === 4; step++) {
+      for (
+        let step = 0;
+        step < 300 && engine.describeStreamSummary({ StreamName: 'hot' }).StreamDescriptionSummary.OpenShardCount === 4;
+        step++
+      ) {
         now += 100; // 400 KiB every 100 ms: the shard's full 4 MiB/s
-        await engine.putRecords({ StreamName: 'hot', Records: [{ PartitionKey: 'p', ExplicitHashKey: hotKey, Data: new Uint8Array(400 * 1024) }] });
+        await engine.putRecords({
+          StreamName: 'hot',
+          Records: [{ PartitionKey: 'p', ExplicitHashKey: hotKey, Data: new Uint8Array(400 * 1024) }],
+        });
         await new Promise((resolve) => setImmediate(resolve));
       }
-      for (let i = 0; i < 100 && engine.describeStreamSummary({ StreamName: 'hot' }).StreamDescriptionSummary.StreamStatus !== 'ACTIVE'; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      for (
+        let i = 0;
+        i < 100 && engine.describeStreamSummary({ StreamName: 'hot' }).StreamDescriptionSummary.StreamStatus !== 'ACTIVE';
+        i++
+      )
+        await new Promise((resolve) => setTimeout(resolve, 10));
       const shards = engine.listShards({ StreamName: 'hot' }).Shards;
       expect(engine.describeStreamSummary({ StreamName: 'hot' }).StreamDescriptionSummary.OpenShardCount).toBe(5);
       expect(shards.filter((s) => s.ParentShardId === 'shardId-000000000000')).toHaveLength(2);
@@ -185,18 +234,30 @@ describe('Engine: the data directory', () => {
 describe('Engine: verification on demand', () => {
   it('verifies every batch on piscina threads and names the first corrupt batch of a segment', async () => {
     const suiteDir = suiteTempDir();
-    const engine = await Engine.open({ dataDir: suiteDir.dir, workers: 1, fsync: 'never', enforceLimits: false, log: { segmentBytes: 4096 } });
+    const engine = await Engine.open({
+      dataDir: suiteDir.dir,
+      workers: 1,
+      fsync: 'never',
+      enforceLimits: false,
+      log: { segmentBytes: 4096 },
+    });
     try {
       await engine.createStream({ StreamName: 'checked', ShardCount: 1 });
       for (let i = 0; i < 40; i++) {
-        await engine.putRecords({ StreamName: 'checked', Records: Array.from({ length: 5 }, (_, j) => ({ PartitionKey: `k${j}`, Data: new Uint8Array(100).fill(i) })) });
+        await engine.putRecords({
+          StreamName: 'checked',
+          Records: Array.from({ length: 5 }, (_, j) => ({ PartitionKey: `k${j}`, Data: new Uint8Array(100).fill(i) })),
+        });
       }
       const clean = (await engine.verifyStream({ StreamName: 'checked' })).Shards[0]!;
       expect(clean.Segments).toBeGreaterThan(3);
       expect(clean.Batches).toBe(40);
       expect(clean.Corrupt).toEqual([]);
       const shardDir = path.join(suiteDir.dir, 'streams', fs.readdirSync(path.join(suiteDir.dir, 'streams'))[0]!, 'shardId-000000000000');
-      const second = fs.readdirSync(shardDir).filter((name) => name.endsWith('.log')).sort()[1]!;
+      const second = fs
+        .readdirSync(shardDir)
+        .filter((name) => name.endsWith('.log'))
+        .sort()[1]!;
       const bytes = fs.readFileSync(path.join(shardDir, second));
       bytes[bytes.length - 20]! ^= 0x01; // inside the segment's last batch
       fs.writeFileSync(path.join(shardDir, second), bytes);

@@ -31,7 +31,11 @@ async function engineWithSmallSegments(openSegmentsMax?: number): Promise<{ engi
 }
 
 async function pages(engine: Engine): Promise<KinesisRecord[][]> {
-  let { ShardIterator } = await engine.getShardIterator({ StreamName: 'small', ShardId: 'shardId-000000000000', ShardIteratorType: 'TRIM_HORIZON' });
+  let { ShardIterator } = await engine.getShardIterator({
+    StreamName: 'small',
+    ShardId: 'shardId-000000000000',
+    ShardIteratorType: 'TRIM_HORIZON',
+  });
   const read: KinesisRecord[][] = [];
   for (let calls = 0; calls < 1000; calls++) {
     const { Records, NextShardIterator } = engine.getRecords({ ShardIterator, Limit: 10_000 });
@@ -50,7 +54,8 @@ describe('Engine reads across many small segments', () => {
     expect(segmentFiles()).toBeGreaterThan(16);
     const read = (await pages(engine)).flat();
     expect(read.map((record) => record.PartitionKey)).toEqual(expectedKeys);
-    for (const record of read) expect(Buffer.from(record.Data).equals(Buffer.alloc(100, Number(record.PartitionKey.slice(1).split('-')[0])))).toBe(true);
+    for (const record of read)
+      expect(Buffer.from(record.Data).equals(Buffer.alloc(100, Number(record.PartitionKey.slice(1).split('-')[0])))).toBe(true);
   });
 
   it('bounds one GetRecords by the engine log option openSegmentsMax', async () => {

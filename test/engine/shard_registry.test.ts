@@ -17,16 +17,28 @@ function randomHashKey(random: () => number): bigint {
 }
 
 describe(`routing check (seed ${seed})`, () => {
-  it('holds a hash key exactly when the shard\'s range does, and the router picks that shard', () => {
+  it("holds a hash key exactly when the shard's range does, and the router picks that shard", () => {
     const random = seededRandom(seed);
-    const entries = initialHashKeyRanges(7).map((range, i) => routeEntry({ shardId: `shardId-${i}`, serial: i, startingHashKey: range.startingHashKey.toString(), endingHashKey: range.endingHashKey.toString() }));
+    const entries = initialHashKeyRanges(7).map((range, i) =>
+      routeEntry({
+        shardId: `shardId-${i}`,
+        serial: i,
+        startingHashKey: range.startingHashKey.toString(),
+        endingHashKey: range.endingHashKey.toString(),
+      }),
+    );
     const router = new HashKeyRouter(entries);
-    const edges = entries.flatMap((entry) => [entry.startingHashKey - 1n, entry.startingHashKey, entry.endingHashKey, entry.endingHashKey + 1n]).filter((key) => key >= 0n && key <= HASH_KEY_MAX);
+    const edges = entries
+      .flatMap((entry) => [entry.startingHashKey - 1n, entry.startingHashKey, entry.endingHashKey, entry.endingHashKey + 1n])
+      .filter((key) => key >= 0n && key <= HASH_KEY_MAX);
     const keys = [...edges, ...Array.from({ length: 2000 }, () => randomHashKey(random))];
     const words = new Uint32Array(HASH_KEY_WORDS);
     for (const key of keys) {
       writeHashKeyWords(key, words, 0);
-      for (const entry of entries) expect(holdsHashKey(entry, words, 0), `${key} in ${entry.shard.shardId}`).toBe(entry.startingHashKey <= key && key <= entry.endingHashKey);
+      for (const entry of entries)
+        expect(holdsHashKey(entry, words, 0), `${key} in ${entry.shard.shardId}`).toBe(
+          entry.startingHashKey <= key && key <= entry.endingHashKey,
+        );
       expect(holdsHashKey(router.routeWords(words, 0), words, 0), String(key)).toBe(true);
     }
   });

@@ -37,7 +37,16 @@ function valueAt(points: readonly DistributionPoint[], percentile: number): numb
 
 function latencySummary(points: readonly DistributionPoint[], count: number): LatencySummary {
   const at = (percentile: number): number => valueAt(points, percentile);
-  return { count, meanUs: at(60), p50Us: at(50), p90Us: at(90), p99Us: at(99), p999Us: at(99.9), p9999Us: at(99.99), maxUs: Math.round(at(99.99) * 1.5) };
+  return {
+    count,
+    meanUs: at(60),
+    p50Us: at(50),
+    p90Us: at(90),
+    p99Us: at(99),
+    p999Us: at(99.9),
+    p9999Us: at(99.99),
+    maxUs: Math.round(at(99.99) * 1.5),
+  };
 }
 
 /** Rates and latencies that wander (deterministically) around their base, with one slow second. */
@@ -95,7 +104,11 @@ export function runResultFixture(options: RunFixtureOptions = {}): RunResult {
     schema: 'shardline-bench-run/1',
     startedAt: '2025-01-02T03:04:05.000Z',
     workload: workload(workloadName, endToEnd ? 2 : 0, recordsPerSec),
-    system: { name: systemName, version: '0.1.0', durability: `${systemName}: acknowledged once written to the page cache; fsync every 10 ms.` },
+    system: {
+      name: systemName,
+      version: '0.1.0',
+      durability: `${systemName}: acknowledged once written to the page cache; fsync every 10 ms.`,
+    },
     environment: { node: 'v20.0.0', platform: 'linux 6.1 x64', cores: 2, memoryGiB: 7.8, gitRevision: 'abc1234' },
     summary: {
       seconds: FIXTURE_TIMELINE_POINTS,
@@ -126,12 +139,27 @@ function boundChecks(endToEnd: LatencySummary | null, recordsPerSec: number): Ru
 }
 
 function findMaxFixture(): NonNullable<RunResult['findMax']> {
-  const trials = [10_000, 20_000, 40_000, 30_000, 35_000].map((rate) => ({ rate, recordsPerSec: rate * 0.99, p99Us: rate * 0.1, sustained: rate * 0.1 < 3_600 }));
+  const trials = [10_000, 20_000, 40_000, 30_000, 35_000].map((rate) => ({
+    rate,
+    recordsPerSec: rate * 0.99,
+    p99Us: rate * 0.1,
+    sustained: rate * 0.1 < 3_600,
+  }));
   return { p99MaxMs: 3.6, trials, maxSustainableRate: 35_000 };
 }
 
 function limitsFixture(): NonNullable<RunResult['limits']> {
-  return { shards: 4, offeredRecordsPerSec: 6000, offeredMBps: 6.144, acceptedRecordsPerSec: 4000, acceptedMBps: 4.096, binding: 'bytes', ratioOfLimit: 1.0, throttled: 60_000, lost: 0 };
+  return {
+    shards: 4,
+    offeredRecordsPerSec: 6000,
+    offeredMBps: 6.144,
+    acceptedRecordsPerSec: 4000,
+    acceptedMBps: 4.096,
+    binding: 'bytes',
+    ratioOfLimit: 1.0,
+    throttled: 60_000,
+    lost: 0,
+  };
 }
 
 /** Three systems on one workload; the last ran without consumers. */

@@ -13,7 +13,12 @@ import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** The CLI from its TypeScript sources, as the tests of its commands run it. */
-export const SOURCE_CLI: readonly string[] = [process.execPath, '--import', 'tsx', fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))];
+export const SOURCE_CLI: readonly string[] = [
+  process.execPath,
+  '--import',
+  'tsx',
+  fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url)),
+];
 /** The CLI as `npm run build` writes it and package.json's bin names it. */
 export const BUILT_CLI_FILE = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 const running = new Set<ChildProcessWithoutNullStreams>();
@@ -89,7 +94,8 @@ function startProcess(command: readonly string[], options: Omit<CliOptions, 'cli
         const check = (): void => {
           const match = stdout.match(pattern);
           if (match !== null) resolve(match);
-          else if (!running.has(child)) reject(new Error(`${command.join(' ')} exited before printing ${String(pattern)}; stdout: ${stdout}; stderr: ${stderr}`));
+          else if (!running.has(child))
+            reject(new Error(`${command.join(' ')} exited before printing ${String(pattern)}; stdout: ${stdout}; stderr: ${stderr}`));
           else return;
           changed.delete(check);
         };

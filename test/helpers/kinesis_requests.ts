@@ -2,7 +2,8 @@ import http from 'node:http';
 import cbor from 'cbor';
 
 /** A well-formed SigV4 header: with access control off, shardline checks its form, not its signature. */
-export const SIGNED = 'AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261201/us-east-1/kinesis/aws4_request, SignedHeaders=host;x-amz-date, Signature=0123abcd';
+export const SIGNED =
+  'AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261201/us-east-1/kinesis/aws4_request, SignedHeaders=host;x-amz-date, Signature=0123abcd';
 export const JSON_HEADERS = { 'content-type': 'application/x-amz-json-1.1', 'x-amz-date': '20261201T000000Z', authorization: SIGNED };
 
 export interface RawAnswer {
@@ -22,7 +23,12 @@ export function rawKinesis(port: number, headers: Record<string, string>, body: 
       response.on('end', () => {
         const bytes = Buffer.concat(chunks);
         const json = response.headers['content-type'] === 'application/x-amz-json-1.1' && bytes.length > 0;
-        resolve({ status: response.statusCode!, headers: response.headers, body: json ? (JSON.parse(bytes.toString('utf8')) as Record<string, unknown>) : {}, bytes });
+        resolve({
+          status: response.statusCode!,
+          headers: response.headers,
+          body: json ? (JSON.parse(bytes.toString('utf8')) as Record<string, unknown>) : {},
+          bytes,
+        });
       });
     });
     request.on('error', reject);

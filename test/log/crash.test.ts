@@ -52,7 +52,10 @@ describe('kill -9 while appending', () => {
         expect(log.recovery.clean, label).toBe(false);
         expect(log.recovery.durableRecordsLost, label).toBe(0);
         const records = log.readRecords(0, 1_000_000, 1 << 30).records;
-        expect(records.map((r) => r.offset), label).toEqual(records.map((_, i) => i));
+        expect(
+          records.map((r) => r.offset),
+          label,
+        ).toEqual(records.map((_, i) => i));
         for (const ack of acknowledged) {
           for (let j = 0; j < ack.count; j++) {
             const record = records[ack.baseOffset + j];

@@ -36,7 +36,13 @@ describe('Log appends and reads', () => {
     expect(await log.append(records(3))).toMatchObject({ baseOffset: 0, recordCount: 3 });
     expect(await log.append(records(2, 's'))).toMatchObject({ baseOffset: 3, recordCount: 2 });
     const { records: read, nextOffset } = log.readRecords(0, 100);
-    expect(read.map((r) => [r.offset, r.partitionKey])).toEqual([[0, 'r0'], [1, 'r1'], [2, 'r2'], [3, 's0'], [4, 's1']]);
+    expect(read.map((r) => [r.offset, r.partitionKey])).toEqual([
+      [0, 'r0'],
+      [1, 'r1'],
+      [2, 'r2'],
+      [3, 's0'],
+      [4, 's1'],
+    ]);
     expect(nextOffset).toBe(5);
     expect(log.endOffset).toBe(5);
   });
@@ -74,9 +80,12 @@ describe('Log appends and reads', () => {
   it('bad input is rejected with a typed error and stores nothing', async () => {
     const log = await openLog(tempDir());
     await log.append(records(1));
-    await expect(log.append([{ partitionKey: 'ok', data: Buffer.alloc(1) }, { partitionKey: '', data: Buffer.alloc(1) }])).rejects.toThrow(
-      InvalidArgumentException,
-    );
+    await expect(
+      log.append([
+        { partitionKey: 'ok', data: Buffer.alloc(1) },
+        { partitionKey: '', data: Buffer.alloc(1) },
+      ]),
+    ).rejects.toThrow(InvalidArgumentException);
     await expect(log.append([{ partitionKey: 'k', data: Buffer.alloc(1024 * 1024) }])).rejects.toThrow(/more than 1048576/);
     expect(log.endOffset).toBe(1);
     expect(log.appendedOffset).toBe(1);
@@ -101,7 +110,10 @@ describe('Log appends and reads', () => {
   it('stores records of the maximum size, and data of zero bytes', async () => {
     const log = await openLog(tempDir());
     const big = Buffer.alloc(1024 * 1024 - 1, 0xab);
-    await log.append([{ partitionKey: 'k', data: big }, { partitionKey: 'empty', data: Buffer.alloc(0) }]);
+    await log.append([
+      { partitionKey: 'k', data: big },
+      { partitionKey: 'empty', data: Buffer.alloc(0) },
+    ]);
     const [first, second] = log.readRecords(0, 2).records;
     expect(first!.data.equals(big)).toBe(true);
     expect(second!.data.length).toBe(0);
@@ -156,7 +168,10 @@ describe('Log segments', () => {
     for (let i = 0; i < 10; i++) await log.append(records(10, 'x', 100));
     await log.flush();
     await log.close();
-    const sizes = fs.readdirSync(dir).filter((n) => n.endsWith('.log')).map((n) => fs.statSync(path.join(dir, n)).size);
+    const sizes = fs
+      .readdirSync(dir)
+      .filter((n) => n.endsWith('.log'))
+      .map((n) => fs.statSync(path.join(dir, n)).size);
     expect(sizes.reduce((a, b) => a + b, 0)).toBe(log.sizeBytes);
     for (const name of fs.readdirSync(dir).filter((n) => n.endsWith('.index'))) {
       expect(fs.statSync(path.join(dir, name)).size % 8).toBe(0);

@@ -49,7 +49,13 @@ async function runModel(seed: number, steps: number): Promise<void> {
         const records = Array.from({ length: 1 + Math.floor(random() * 20) }, () => randomRecord(random));
         const result = await log.append(records);
         expect(result.baseOffset, at(`step ${step} append`)).toBe(oracle.length);
-        for (const r of records) oracle.push({ key: r.partitionKey, data: Buffer.from(r.data), hashKey: r.explicitHashKey === undefined ? undefined : Buffer.from(r.explicitHashKey), timestampMs: result.timestampMs });
+        for (const r of records)
+          oracle.push({
+            key: r.partitionKey,
+            data: Buffer.from(r.data),
+            hashKey: r.explicitHashKey === undefined ? undefined : Buffer.from(r.explicitHashKey),
+            timestampMs: result.timestampMs,
+          });
       } else if (choice < 0.75) {
         checkRead(log, oracle, random, at(`step ${step} read`));
       } else if (choice < 0.85) {
@@ -67,7 +73,8 @@ async function runModel(seed: number, steps: number): Promise<void> {
         const start = log.startOffset;
         for (let offset = 0; offset < start; offset++) {
           const record = oracle[offset];
-          if (record !== undefined) expect(record.timestampMs, at(`step ${step} retention deleted a live record ${offset}`)).toBeLessThan(cutoff);
+          if (record !== undefined)
+            expect(record.timestampMs, at(`step ${step} retention deleted a live record ${offset}`)).toBeLessThan(cutoff);
           oracle[offset] = undefined;
         }
       }

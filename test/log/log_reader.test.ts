@@ -125,7 +125,8 @@ describe('LogReader across more segments than it keeps mapped', () => {
     const committed = new CommittedPosition();
     const log = await Log.open(dir, { segmentBytes: 4096, fsync: 'never', committedPosition: committed.shared });
     try {
-      for (let i = 0; i < 60; i++) await log.append(Array.from({ length: 5 }, (_, j) => ({ partitionKey: `k${i}-${j}`, data: Buffer.alloc(100, j) })));
+      for (let i = 0; i < 60; i++)
+        await log.append(Array.from({ length: 5 }, (_, j) => ({ partitionKey: `k${i}-${j}`, data: Buffer.alloc(100, j) })));
       expect(log.segmentCount).toBeGreaterThan(4);
       const reader = new LogReader(dir, committed, { segmentBytes: 4096, openSegmentsMax: 2 });
       const result = reader.read(0, 1 << 30);
@@ -133,7 +134,7 @@ describe('LogReader across more segments than it keeps mapped', () => {
       for (const chunk of result.chunks) expect(chunk.length).toBeGreaterThan(0);
       expect(recordsOf(result.chunks, 0).map((r) => r.offset)).toEqual(Array.from({ length: result.nextOffset }, (_, i) => i));
       const keys: string[] = [];
-      for (let offset = 0, hint: ReadHint | undefined; offset < log.endOffset; ) {
+      for (let offset = 0, hint: ReadHint | undefined; offset < log.endOffset;) {
         const page = reader.read(offset, 1 << 30, hint);
         keys.push(...recordsOf(page.chunks, offset).map((r) => r.partitionKey));
         ({ nextOffset: offset, next: hint } = page);
@@ -153,22 +154,36 @@ describe('LogReader segment listing', () => {
     // Method: the reader lists a closed log's directory while one segment file is moved away.
     const dir = tempDir();
     const log = await Log.open(dir, { segmentBytes: 4096, fsync: 'never' });
-    for (let i = 0; i < 40; i++) await log.append(Array.from({ length: 5 }, (_, j) => ({ partitionKey: `k${i}-${j}`, data: Buffer.alloc(100, j) })));
+    for (let i = 0; i < 40; i++)
+      await log.append(Array.from({ length: 5 }, (_, j) => ({ partitionKey: `k${i}-${j}`, data: Buffer.alloc(100, j) })));
     await log.close();
-    const bases = fs.readdirSync(dir).filter((name) => name.endsWith('.log')).map((name) => Number(name.slice(0, 20)));
+    const bases = fs
+      .readdirSync(dir)
+      .filter((name) => name.endsWith('.log'))
+      .map((name) => Number(name.slice(0, 20)));
     expect(bases.length).toBeGreaterThan(3);
     const committedBase = bases.at(-2)!;
     const committedFile = path.join(dir, `${String(committedBase).padStart(20, '0')}.log`);
     const committed = new CommittedPosition();
     committed.publishStart(0);
     const firstBatch = readBatchHeader(fs.readFileSync(committedFile), 0);
-    committed.publish({ nextOffset: committedBase + firstBatch.recordCount, segmentBaseOffset: committedBase, positionBytes: firstBatch.batchBytes });
+    committed.publish({
+      nextOffset: committedBase + firstBatch.recordCount,
+      segmentBaseOffset: committedBase,
+      positionBytes: firstBatch.batchBytes,
+    });
     fs.renameSync(committedFile, `${committedFile}.away`);
     const reader = new LogReader(dir, committed, { segmentBytes: 4096 });
     fs.renameSync(`${committedFile}.away`, committedFile);
     const result = reader.read(committedBase, 1 << 20);
-    expect(recordsOf(result.chunks, committedBase).map((r) => r.offset)).toEqual(Array.from({ length: firstBatch.recordCount }, (_, i) => committedBase + i));
-    expect(result.next).toEqual({ offset: committedBase + firstBatch.recordCount, segmentBaseOffset: committedBase, positionBytes: firstBatch.batchBytes });
+    expect(recordsOf(result.chunks, committedBase).map((r) => r.offset)).toEqual(
+      Array.from({ length: firstBatch.recordCount }, (_, i) => committedBase + i),
+    );
+    expect(result.next).toEqual({
+      offset: committedBase + firstBatch.recordCount,
+      segmentBaseOffset: committedBase,
+      positionBytes: firstBatch.batchBytes,
+    });
     reader.close();
   });
 

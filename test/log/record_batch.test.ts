@@ -2,7 +2,14 @@ import { RECORD_PAYLOAD_BYTES_MAX } from '../../src/limits.js';
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentException } from '../../src/errors.js';
-import { BATCH_HEADER_BYTES, BatchBuilder, forEachRecord, readBatchHeader, verifyBatch, type StoredRecord } from '../../src/log/record_batch.js';
+import {
+  BATCH_HEADER_BYTES,
+  BatchBuilder,
+  forEachRecord,
+  readBatchHeader,
+  verifyBatch,
+  type StoredRecord,
+} from '../../src/log/record_batch.js';
 import { goldenBatch } from './golden_batch.js';
 
 const fixture = Buffer.from(fs.readFileSync(new URL('./fixtures/golden_batch.hex', import.meta.url), 'utf8').replace(/\s/g, ''), 'hex');
@@ -93,6 +100,11 @@ describe('BatchBuilder input checks', () => {
     expect(() => builder.encode(new Array(17).fill(big))).toThrow(/batch limit/);
     builder.encode([{ partitionKey: 'k', data: Buffer.from('ok') }]);
     const batch = builder.seal(7, 9);
-    expect(readBatchHeader(batch, 0)).toEqual({ batchBytes: BATCH_HEADER_BYTES + 8 + 1 + 2, baseOffset: 7, timestampMs: 9, recordCount: 1 });
+    expect(readBatchHeader(batch, 0)).toEqual({
+      batchBytes: BATCH_HEADER_BYTES + 8 + 1 + 2,
+      baseOffset: 7,
+      timestampMs: 9,
+      recordCount: 1,
+    });
   });
 });

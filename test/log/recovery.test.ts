@@ -70,7 +70,10 @@ async function expectRecoveredBefore(dir: string, source: Template, label: strin
 describe('recovery of a damaged tail', () => {
   it('an intact unclean copy recovers all five batches', async () => {
     const source = await template();
-    const log = await Log.open(damagedCopy(source, (bytes) => bytes), OPTIONS);
+    const log = await Log.open(
+      damagedCopy(source, (bytes) => bytes),
+      OPTIONS,
+    );
     expect(log.recovery).toMatchObject({ clean: false, bytesTruncated: 0, durableRecordsLost: 0 });
     expect(log.recovery.bytesVerified).toBe(source.lastEnd - source.lastStart);
     expect(log.endOffset).toBe(source.offsetsBefore + 2);
@@ -91,7 +94,11 @@ describe('recovery of a damaged tail', () => {
   it('file truncated inside the last batch: keeps the batches before it', async () => {
     const source = await template();
     for (const cut of [source.lastStart + 1, source.lastStart + 39, source.lastEnd - 1]) {
-      await expectRecoveredBefore(damagedCopy(source, (bytes) => bytes.subarray(0, cut)), source, `truncated at ${cut}`);
+      await expectRecoveredBefore(
+        damagedCopy(source, (bytes) => bytes.subarray(0, cut)),
+        source,
+        `truncated at ${cut}`,
+      );
     }
   });
 
@@ -142,7 +149,10 @@ describe('recovery across segments', () => {
     const copy = tempDir();
     for (const name of fs.readdirSync(dir)) fs.copyFileSync(path.join(dir, name), path.join(copy, name));
     fs.rmSync(path.join(copy, 'recovery-point')); // forces a scan of every segment
-    const bases = fs.readdirSync(copy).filter((n) => n.endsWith('.log')).map((n) => Number(n.slice(0, 20)));
+    const bases = fs
+      .readdirSync(copy)
+      .filter((n) => n.endsWith('.log'))
+      .map((n) => Number(n.slice(0, 20)));
     return { dir: copy, bases, log };
   }
 

@@ -30,7 +30,8 @@ describe('LogSegment.append', () => {
       batch[VERSION_POSITION] = 1;
       segment.append(batch, header);
       expect(segment.nextOffset).toBe(11);
-      expect(() => segment.append(builder.seal(11, 4), { ...header, baseOffset: 11, timestampMs: 4 })).toThrow(AssertionError); // time runs backwards
+      // Time runs backwards.
+      expect(() => segment.append(builder.seal(11, 4), { ...header, baseOffset: 11, timestampMs: 4 })).toThrow(AssertionError);
     } finally {
       segment.close();
     }

@@ -27,16 +27,25 @@ interface Fixture {
 async function sealedSegments(): Promise<Fixture> {
   const dir = tempDir();
   const log = await Log.open(dir, { segmentBytes: GEOMETRY.segmentBytes, fsync: 'never' });
-  for (let i = 0; i < 60; i++) await log.append(Array.from({ length: 5 }, (_, j) => ({ partitionKey: `k${i}-${j}`, data: Buffer.alloc(100, j) })));
+  for (let i = 0; i < 60; i++)
+    await log.append(Array.from({ length: 5 }, (_, j) => ({ partitionKey: `k${i}-${j}`, data: Buffer.alloc(100, j) })));
   const endOffset = log.endOffset;
   await log.close();
-  const bases = fs.readdirSync(dir).filter((name) => name.endsWith('.log')).map((name) => Number(name.slice(0, 20)));
+  const bases = fs
+    .readdirSync(dir)
+    .filter((name) => name.endsWith('.log'))
+    .map((name) => Number(name.slice(0, 20)));
   const sizeBytes = (base: number): number => fs.statSync(`${dir}/${String(base).padStart(20, '0')}.log`).size;
   // The closed log's last segment is sealed too; a writable segment follows it, as after a roll.
   const segments = bases.map((base, i) => LogSegment.trusted(dir, base, bases[i + 1] ?? endOffset, GEOMETRY));
   segments.push(LogSegment.create(dir, endOffset, GEOMETRY));
   const last = bases.at(-1)!;
-  return { segments, bases: [...bases, endOffset], endOffset, committed: { nextOffset: endOffset, segmentBaseOffset: last, positionBytes: sizeBytes(last) } };
+  return {
+    segments,
+    bases: [...bases, endOffset],
+    endOffset,
+    committed: { nextOffset: endOffset, segmentBaseOffset: last, positionBytes: sizeBytes(last) },
+  };
 }
 
 describe('SegmentSet lookups at the edges', () => {
@@ -94,7 +103,8 @@ describe('SegmentSet open segments', () => {
     expect(removed).toEqual(segments.slice(0, 2));
     removed[1]!.close();
     set.opened(segments[2]!);
-    expect(segments.filter((segment) => segment.isOpen)).toEqual([segments[2], segments.at(-2), active]); // the removed one no longer counts
+    // The removed one no longer counts.
+    expect(segments.filter((segment) => segment.isOpen)).toEqual([segments[2], segments.at(-2), active]);
     set.replace(segments.slice(3));
     expect(segments[2]!.isOpen).toBe(false); // dropped by replace: closed
     set.closeAll();

@@ -47,7 +47,9 @@ describe('Base64Batch', () => {
     const random = seededRandom(seed);
     for (let round = 0; round < 300; round++) {
       const label = `seed ${seed}, round ${round}`;
-      const blobs = Array.from({ length: 1 + Math.floor(random() * 40) }, () => Buffer.from(Array.from({ length: Math.floor(random() * 50) }, () => Math.floor(random() * 256))));
+      const blobs = Array.from({ length: 1 + Math.floor(random() * 40) }, () =>
+        Buffer.from(Array.from({ length: Math.floor(random() * 50) }, () => Math.floor(random() * 256))),
+      );
       const texts = blobs.map((blob) => (random() < 0.1 ? corrupt(blob.toString('base64'), random) : blob.toString('base64')));
       const batch = new Base64Batch();
       // add() refuses a text of the wrong length at once; finish() counts only the ones taken.
@@ -64,7 +66,9 @@ describe('Base64Batch', () => {
       const result = batch.finish();
       expect(result, label).toBe(taken.findIndex((text) => decodeAlone(text) === undefined));
       if (result >= 0) continue;
-      taken.forEach((text, i) => expect(Buffer.from(targets[i]!.Data as Uint8Array).equals(decodeAlone(text)!), `${label}, blob ${i}`).toBe(true));
+      taken.forEach((text, i) =>
+        expect(Buffer.from(targets[i]!.Data as Uint8Array).equals(decodeAlone(text)!), `${label}, blob ${i}`).toBe(true),
+      );
     }
   });
 
@@ -76,7 +80,7 @@ describe('Base64Batch', () => {
     expect(batch.finish()).toBe(-1);
   });
 
-  it('takes the standard alphabet\'s + and /, and empty blobs among others', () => {
+  it("takes the standard alphabet's + and /, and empty blobs among others", () => {
     const bytes = Buffer.from([0xfb, 0xff, 0xbf]);
     const batch = new Base64Batch();
     const targets: Target[] = [{}, {}, {}];
@@ -87,7 +91,7 @@ describe('Base64Batch', () => {
     expect(targets.map((target) => Buffer.from(target.Data as Uint8Array).toString('hex'))).toEqual(['fbffbf', '', '6869']);
   });
 
-  it('refuses base64url\'s - and _, which Node would read as + and /, alone and in a batch', () => {
+  it("refuses base64url's - and _, which Node would read as + and /, alone and in a batch", () => {
     const url = Buffer.from([0xfb, 0xff, 0xbf]).toString('base64url');
     expect(url).toBe('-_-_');
     const alone = new Base64Batch();

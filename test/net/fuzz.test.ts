@@ -9,7 +9,18 @@ import { decodeHelloOk, encodeHello } from '../../src/net/messages/hello.js';
 import { PutFrameBuilder, decodePutResult } from '../../src/net/messages/put.js';
 import { decodeRecords, decodeSubscribed, encodeCancel, encodeGetRecords, encodeSubscribe } from '../../src/net/messages/records.js';
 import { OPERATIONS } from '../../src/net/operations.js';
-import { CloseCode, EndReason, FAILED_SLOT, FRAME_HEADER_BYTES, FrameReader, FrameWriter, NO_REQUEST_ID, Opcode, PROTOCOL_VERSION, ProtocolErrorCode } from '../../src/net/protocol.js';
+import {
+  CloseCode,
+  EndReason,
+  FAILED_SLOT,
+  FRAME_HEADER_BYTES,
+  FrameReader,
+  FrameWriter,
+  NO_REQUEST_ID,
+  Opcode,
+  PROTOCOL_VERSION,
+  ProtocolErrorCode,
+} from '../../src/net/protocol.js';
 import { RawSocket, type ReceivedMessage } from '../helpers/raw_socket.js';
 import { seededRandom, testSeed } from '../helpers/random.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
@@ -69,7 +80,22 @@ const CLIENT_OPCODES = [Opcode.HELLO, Opcode.CALL, Opcode.PUT, Opcode.GET_RECORD
 const UNDEFINED_OPCODES = [0x00, 0x07, 0x08, 0x0f, 0x10, 0x40, 0x7f, 0x80, 0x81, 0x82, 0x83, 0x84, 0x85, 0x86, 0x8f, 0xfe, 0xff];
 /** Names every plain object answers to: an operation table must not. */
 const PROTOTYPE_NAMES = ['constructor', 'toString', 'valueOf', 'hasOwnProperty', 'isPrototypeOf', 'propertyIsEnumerable', 'toLocaleString'];
-const ODD_OPERATION_NAMES = ['', 'putRecords', 'PUTRECORDS', 'PutRecordz', 'Put Records', 'Put-Records', 'PutRecords1', 'A'.repeat(64), 'A'.repeat(65), 'Ünicode', 'ListStreams\u0000', 'SubscribeToShard', 'Hello', 'Cancel'];
+const ODD_OPERATION_NAMES = [
+  '',
+  'putRecords',
+  'PUTRECORDS',
+  'PutRecordz',
+  'Put Records',
+  'Put-Records',
+  'PutRecords1',
+  'A'.repeat(64),
+  'A'.repeat(65),
+  'Ünicode',
+  'ListStreams\u0000',
+  'SubscribeToShard',
+  'Hello',
+  'Cancel',
+];
 const KEY_CHARS = ['a', 'b', 'z', 'Q', '0', '9', '-', '_', ' ', '~', 'é', 'ß', '€', '中', '😀'];
 
 // ---- seeded randomness ----
@@ -141,7 +167,12 @@ class Rng {
     let text = '';
     for (let i = 0; i < length; i++) {
       const roll = this.float();
-      text += roll < 0.6 ? String.fromCharCode(this.int(0x80)) : roll < 0.9 ? String.fromCharCode(this.int(0x10000)) : String.fromCodePoint(0x10000 + this.int(0xf0000));
+      text +=
+        roll < 0.6
+          ? String.fromCharCode(this.int(0x80))
+          : roll < 0.9
+            ? String.fromCharCode(this.int(0x10000))
+            : String.fromCodePoint(0x10000 + this.int(0xf0000));
     }
     return text;
   }
@@ -244,7 +275,13 @@ function header(opcode: number, requestId: number): Uint8Array {
   return bytes;
 }
 
-function outgoing(bytes: Uint8Array, label: string, demand: string | null = null, target: 'healthy' | 'fuzz' = 'fuzz', fields: readonly Field[] = []): Base {
+function outgoing(
+  bytes: Uint8Array,
+  label: string,
+  demand: string | null = null,
+  target: 'healthy' | 'fuzz' = 'fuzz',
+  fields: readonly Field[] = [],
+): Base {
   return { bytes, binary: true, label, demand, target, fields };
 }
 
@@ -292,8 +329,11 @@ function buildPut(ctx: FuzzContext, stream: string, records: readonly FuzzRecord
   const nameAt = FRAME_HEADER_BYTES + 2;
   const countAt = nameAt + nameBytes;
   const region = recordRegion(records);
-  const regionAt = [countAt + 4, countAt + 4 + 16 * records.length].find((at) => Buffer.from(bytes.subarray(at, at + region.length)).equals(region));
-  if (regionAt === undefined) throw new Error(`test assumption broken: the PUT frame does not hold its records back to back (${hex(bytes)})`);
+  const regionAt = [countAt + 4, countAt + 4 + 16 * records.length].find((at) =>
+    Buffer.from(bytes.subarray(at, at + region.length)).equals(region),
+  );
+  if (regionAt === undefined)
+    throw new Error(`test assumption broken: the PUT frame does not hold its records back to back (${hex(bytes)})`);
   const recordAt: number[] = [];
   let at = regionAt;
   for (const record of records) {
@@ -308,7 +348,9 @@ function randomRecords(ctx: FuzzContext, countMax: number): FuzzRecord[] {
   return Array.from({ length: rng.between(1, countMax) }, () => ({
     key: rng.key(),
     data: rng.data(),
-    explicit: rng.chance(0.2) ? ((BigInt(rng.u32()) << 96n) | (BigInt(rng.u32()) << 64n) | (BigInt(rng.u32()) << 32n) | BigInt(rng.u32())).toString() : null,
+    explicit: rng.chance(0.2)
+      ? ((BigInt(rng.u32()) << 96n) | (BigInt(rng.u32()) << 64n) | (BigInt(rng.u32()) << 32n) | BigInt(rng.u32())).toString()
+      : null,
   }));
 }
 
@@ -317,7 +359,8 @@ function putFields(layout: PutLayout): Field[] {
     { at: FRAME_HEADER_BYTES, width: 2 },
     { at: layout.countAt, width: 4 },
   ];
-  for (const at of layout.recordAt) fields.push({ at, width: 4 }, { at: at + 4, width: 2 }, { at: at + 6, width: 1 }, { at: at + 7, width: 1 });
+  for (const at of layout.recordAt)
+    fields.push({ at, width: 4 }, { at: at + 4, width: 2 }, { at: at + 6, width: 1 }, { at: at + 7, width: 1 });
   return fields;
 }
 
@@ -345,7 +388,12 @@ function brokenPut(ctx: FuzzContext): Base {
     return outgoing(buildPut(ctx, stream, records, id).bytes, 'broken-put/over-5-MiB', 'error', target);
   }
   if (roll < 0.008) {
-    return outgoing(buildPut(ctx, stream, [{ key: 'k', data: new Uint8Array(1024 * 1024), explicit: null }], id).bytes, 'broken-put/record-over-1-MiB', 'error', target);
+    return outgoing(
+      buildPut(ctx, stream, [{ key: 'k', data: new Uint8Array(1024 * 1024), explicit: null }], id).bytes,
+      'broken-put/record-over-1-MiB',
+      'error',
+      target,
+    );
   }
   if (roll < 0.02) {
     const records = Array.from({ length: 501 }, (_, i) => ({ key: `k${i}`, data: new Uint8Array(1), explicit: null }));
@@ -353,7 +401,12 @@ function brokenPut(ctx: FuzzContext): Base {
   }
   if (roll < 0.06) {
     const key = rng.chance(0.5) ? 'k'.repeat(257) : 'é'.repeat(257);
-    return outgoing(buildPut(ctx, stream, [{ key, data: rng.data(), explicit: null }], id).bytes, 'broken-put/key-of-257-characters', 'error', target);
+    return outgoing(
+      buildPut(ctx, stream, [{ key, data: rng.data(), explicit: null }], id).bytes,
+      'broken-put/key-of-257-characters',
+      'error',
+      target,
+    );
   }
   if (roll < 0.09) {
     return outgoing(buildPut(ctx, 'no-such-stream', randomRecords(ctx, 3), id).bytes, 'broken-put/unknown-stream', 'error', 'fuzz');
@@ -366,7 +419,20 @@ function brokenPut(ctx: FuzzContext): Base {
   const at = layout.recordAt[index]!;
   const keyAt = at + 8 + (record.explicit === null ? 0 : 16);
   const keyBytes = utf8.encode(record.key).length;
-  const kind = rng.pick(['record-reserved', 'record-flags', 'key-length-0', 'key-length-over', 'key-not-utf8', 'data-length-huge', 'count-0', 'count-over-500', 'count-huge', 'cut-end', 'trailing-bytes', 'stream-not-utf8']);
+  const kind = rng.pick([
+    'record-reserved',
+    'record-flags',
+    'key-length-0',
+    'key-length-over',
+    'key-not-utf8',
+    'data-length-huge',
+    'count-0',
+    'count-over-500',
+    'count-huge',
+    'cut-end',
+    'trailing-bytes',
+    'stream-not-utf8',
+  ]);
   switch (kind) {
     case 'record-reserved':
       bytes[at + 7] = rng.between(1, 0xff);
@@ -398,7 +464,12 @@ function brokenPut(ctx: FuzzContext): Base {
       view.setUint32(layout.countAt, rng.pick([0xffff_ffff, 0x1000_0000, 0x0fff_ffff]), true);
       break;
     case 'cut-end':
-      return outgoing(bytes.slice(0, bytes.length - rng.between(1, Math.min(40, bytes.length - layout.countAt))), `broken-put/${kind}`, 'error', target);
+      return outgoing(
+        bytes.slice(0, bytes.length - rng.between(1, Math.min(40, bytes.length - layout.countAt))),
+        `broken-put/${kind}`,
+        'error',
+        target,
+      );
     case 'trailing-bytes':
       return outgoing(concat(bytes, rng.bytes(rng.between(1, 32))), `broken-put/${kind}`, 'error', target);
     case 'stream-not-utf8':
@@ -414,9 +485,19 @@ function callBase(ctx: FuzzContext): Base {
   const roll = rng.float();
   if (roll < 0.15) {
     // docs/PROTOCOL.md: an unknown operation name is a MalformedFrame.
-    const candidate = rng.chance(0.35) ? rng.pick(PROTOTYPE_NAMES) : rng.chance(0.5) ? rng.pick(ODD_OPERATION_NAMES) : rng.letters(rng.between(1, 64));
+    const candidate = rng.chance(0.35)
+      ? rng.pick(PROTOTYPE_NAMES)
+      : rng.chance(0.5)
+        ? rng.pick(ODD_OPERATION_NAMES)
+        : rng.letters(rng.between(1, 64));
     const name = Object.hasOwn(OPERATIONS, candidate) ? `${candidate}X` : candidate;
-    return outgoing(encodeCall(id, name, {}), `call/unknown-operation(${JSON.stringify(name)})`, ProtocolErrorCode.MALFORMED_FRAME, 'fuzz', [{ at: FRAME_HEADER_BYTES, width: 1 }]);
+    return outgoing(
+      encodeCall(id, name, {}),
+      `call/unknown-operation(${JSON.stringify(name)})`,
+      ProtocolErrorCode.MALFORMED_FRAME,
+      'fuzz',
+      [{ at: FRAME_HEADER_BYTES, width: 1 }],
+    );
   }
   if (roll < 0.27) {
     // A known operation with a body that is not a JSON object: a MalformedFrame.
@@ -426,10 +507,21 @@ function callBase(ctx: FuzzContext): Base {
       () => encodeCall(id, operation, 'text'),
       () => encodeCall(id, operation, 42),
       () => encodeCall(id, operation, true),
-      ...['', '{', '{"a":1', 'null', 'nul', '[]', '{"a":1}{}', '"\\ud800'].map((body) => () => new FrameWriter(Opcode.CALL, id).string(operation, 1).text(body).finish()),
-      () => new FrameWriter(Opcode.CALL, id).string(operation, 1).raw(Uint8Array.from([0x7b, 0xff, 0xfe, 0x7d])).finish(),
-      () => new FrameWriter(Opcode.CALL, id).string('PutRecord', 1).text(`{"StreamName":"${FUZZ}","PartitionKey":"k","Data":"!!!"}`).finish(),
-      () => new FrameWriter(Opcode.CALL, id).u8(rng.pick([0, 65, 200, 255])).text(operation).finish(),
+      ...['', '{', '{"a":1', 'null', 'nul', '[]', '{"a":1}{}', '"\\ud800'].map(
+        (body) => () => new FrameWriter(Opcode.CALL, id).string(operation, 1).text(body).finish(),
+      ),
+      () =>
+        new FrameWriter(Opcode.CALL, id)
+          .string(operation, 1)
+          .raw(Uint8Array.from([0x7b, 0xff, 0xfe, 0x7d]))
+          .finish(),
+      () =>
+        new FrameWriter(Opcode.CALL, id).string('PutRecord', 1).text(`{"StreamName":"${FUZZ}","PartitionKey":"k","Data":"!!!"}`).finish(),
+      () =>
+        new FrameWriter(Opcode.CALL, id)
+          .u8(rng.pick([0, 65, 200, 255]))
+          .text(operation)
+          .finish(),
     ];
     return outgoing(rng.pick(bodies)(), `call/not-an-object(${operation})`, ProtocolErrorCode.MALFORMED_FRAME);
   }
@@ -445,17 +537,30 @@ function callBase(ctx: FuzzContext): Base {
     () => ['ListTagsForStream', { StreamName: FUZZ }],
     () => ['AddTagsToStream', { StreamName: FUZZ, Tags: { [rng.letters(5)]: rng.key() } }],
     () => ['GetShardIterator', { StreamName: FUZZ, ShardId: shardId, ShardIteratorType: rng.pick(['TRIM_HORIZON', 'LATEST', 'BOGUS']) }],
-    () => ['GetShardIterator', { StreamName: FUZZ, ShardId: shardId, ShardIteratorType: 'AT_TIMESTAMP', Timestamp: new Date(Date.now() - rng.int(60_000)) }],
-    () => ['GetShardIterator', { StreamName: FUZZ, ShardId: shardId, ShardIteratorType: 'AT_SEQUENCE_NUMBER', StartingSequenceNumber: String(rng.u32()) }],
+    () => [
+      'GetShardIterator',
+      { StreamName: FUZZ, ShardId: shardId, ShardIteratorType: 'AT_TIMESTAMP', Timestamp: new Date(Date.now() - rng.int(60_000)) },
+    ],
+    () => [
+      'GetShardIterator',
+      { StreamName: FUZZ, ShardId: shardId, ShardIteratorType: 'AT_SEQUENCE_NUMBER', StartingSequenceNumber: String(rng.u32()) },
+    ],
     () => ['GetRecords', { ShardIterator: rng.pick(ctx.iterators), Limit: rng.pick([1, 100, 0]) }],
     () => ['PutRecord', { StreamName: FUZZ, PartitionKey: rng.key(), Data: rng.data() }],
     () => ['PutRecord', { StreamName: FUZZ, PartitionKey: '', Data: rng.data() }],
-    () => ['PutRecords', { StreamName: FUZZ, Records: Array.from({ length: rng.between(1, 3) }, () => ({ PartitionKey: rng.key(), Data: rng.data() })) }],
+    () => [
+      'PutRecords',
+      { StreamName: FUZZ, Records: Array.from({ length: rng.between(1, 3) }, () => ({ PartitionKey: rng.key(), Data: rng.data() })) },
+    ],
     () => ['ListStreamConsumers', { StreamARN: ctx.fuzzArn }],
     () => ['DescribeStreamConsumer', { ConsumerARN: ctx.consumerArn }],
   ];
   // Rare, as they cost more: streams of their own (bounded by the count of these), a full verify.
-  const [operation, request] = rng.chance(0.01) ? ['CreateStream', { StreamName: `fuzz-made-${ctx.streamsMade++}`, ShardCount: 1 }] : rng.chance(0.01) ? ['VerifyStream', { StreamName: FUZZ }] : rng.pick(calls)();
+  const [operation, request] = rng.chance(0.01)
+    ? ['CreateStream', { StreamName: `fuzz-made-${ctx.streamsMade++}`, ShardCount: 1 }]
+    : rng.chance(0.01)
+      ? ['VerifyStream', { StreamName: FUZZ }]
+      : rng.pick(calls)();
   return outgoing(encodeCall(id, operation, request), `call/${operation}`, null, 'fuzz', [{ at: FRAME_HEADER_BYTES, width: 1 }]);
 }
 
@@ -466,9 +571,28 @@ function getRecordsBase(ctx: FuzzContext): Base {
   const limit = rng.pick([1, 5, 10_000, 0, 10_001, 0xffff_ffff, rng.u32()]);
   const fields: Field[] = [{ at: FRAME_HEADER_BYTES, width: 4 }];
   if (roll < 0.6) return outgoing(encodeGetRecords(id, rng.pick(ctx.iterators), limit), 'get-records', null, 'fuzz', fields);
-  if (roll < 0.75) return outgoing(encodeGetRecords(id, rng.chance(0.5) ? rng.letters(rng.int(200)) : rng.text(rng.int(600)), limit), 'get-records/garbage-iterator', 'error', 'fuzz', fields);
-  if (roll < 0.85) return outgoing(new FrameWriter(Opcode.GET_RECORDS, id).u32(1).raw(Uint8Array.from([0x41, 0xff, 0x41])).finish(), 'get-records/iterator-not-utf8', ProtocolErrorCode.MALFORMED_FRAME);
-  return outgoing(concat(header(Opcode.GET_RECORDS, id), rng.bytes(rng.int(4))), 'get-records/short-body', ProtocolErrorCode.MALFORMED_FRAME);
+  if (roll < 0.75)
+    return outgoing(
+      encodeGetRecords(id, rng.chance(0.5) ? rng.letters(rng.int(200)) : rng.text(rng.int(600)), limit),
+      'get-records/garbage-iterator',
+      'error',
+      'fuzz',
+      fields,
+    );
+  if (roll < 0.85)
+    return outgoing(
+      new FrameWriter(Opcode.GET_RECORDS, id)
+        .u32(1)
+        .raw(Uint8Array.from([0x41, 0xff, 0x41]))
+        .finish(),
+      'get-records/iterator-not-utf8',
+      ProtocolErrorCode.MALFORMED_FRAME,
+    );
+  return outgoing(
+    concat(header(Opcode.GET_RECORDS, id), rng.bytes(rng.int(4))),
+    'get-records/short-body',
+    ProtocolErrorCode.MALFORMED_FRAME,
+  );
 }
 
 function subscribeBase(ctx: FuzzContext): Base {
@@ -484,14 +608,31 @@ function subscribeBase(ctx: FuzzContext): Base {
   ]);
   if (roll < 0.6) {
     ctx.subscribeIds.push(id);
-    return outgoing(encodeSubscribe(id, { ConsumerARN: ctx.consumerArn, ShardId: rng.pick(ctx.fuzzShardIds), StartingPosition: position }), `subscribe(${position.Type})`);
+    return outgoing(
+      encodeSubscribe(id, { ConsumerARN: ctx.consumerArn, ShardId: rng.pick(ctx.fuzzShardIds), StartingPosition: position }),
+      `subscribe(${position.Type})`,
+    );
   }
   if (roll < 0.75) {
     // Refused by the engine once the subscription runs, so the CANCEL after the batch may end it
     // first (END): no demand beyond one final answer.
-    return outgoing(encodeSubscribe(id, { ConsumerARN: `${ctx.consumerArn}${rng.letters(2)}`, ShardId: rng.pick(['shardId-000000000009', rng.letters(8)]), StartingPosition: position }), 'subscribe/unknown-consumer-or-shard');
+    return outgoing(
+      encodeSubscribe(id, {
+        ConsumerARN: `${ctx.consumerArn}${rng.letters(2)}`,
+        ShardId: rng.pick(['shardId-000000000009', rng.letters(8)]),
+        StartingPosition: position,
+      }),
+      'subscribe/unknown-consumer-or-shard',
+    );
   }
-  const body = rng.pick(['[]', '{}', '"x"', `{"ConsumerARN":"${ctx.consumerArn}","ShardId":"shardId-000000000000","StartingPosition":null}`, `{"ConsumerARN":7,"ShardId":"s","StartingPosition":{}}`, '{"ShardId"']);
+  const body = rng.pick([
+    '[]',
+    '{}',
+    '"x"',
+    `{"ConsumerARN":"${ctx.consumerArn}","ShardId":"shardId-000000000000","StartingPosition":null}`,
+    `{"ConsumerARN":7,"ShardId":"s","StartingPosition":{}}`,
+    '{"ShardId"',
+  ]);
   return outgoing(new FrameWriter(Opcode.SUBSCRIBE, id).text(body).finish(), 'subscribe/malformed', ProtocolErrorCode.MALFORMED_FRAME);
 }
 
@@ -508,14 +649,16 @@ function nextFrame(ctx: FuzzContext): Outgoing {
     return { bytes, binary: true, label: 'random-bytes', demand: null, target: 'fuzz' };
   }
   // Valid UTF-8 (uWS drops a connection whose text is not, before the session sees it).
-  if (roll < 0.17) return { bytes: utf8.encode(rng.text(rng.length() >> 1)), binary: false, label: 'random-text', demand: 'error', target: 'fuzz' };
+  if (roll < 0.17)
+    return { bytes: utf8.encode(rng.text(rng.length() >> 1)), binary: false, label: 'random-text', demand: 'error', target: 'fuzz' };
   if (roll < 0.27) return brokenPut(ctx);
   let base: Base;
   if (roll < 0.47) base = callBase(ctx);
   else if (roll < 0.62) base = putBase(ctx);
   else if (roll < 0.72) base = getRecordsBase(ctx);
   else if (roll < 0.8) base = subscribeBase(ctx);
-  else if (roll < 0.84) base = outgoing(encodeCancel(rng.chance(0.7) && ctx.batchIds.length > 0 ? rng.pick(ctx.batchIds) : rng.u32()), 'cancel');
+  else if (roll < 0.84)
+    base = outgoing(encodeCancel(rng.chance(0.7) && ctx.batchIds.length > 0 ? rng.pick(ctx.batchIds) : rng.u32()), 'cancel');
   else if (roll < 0.9) {
     const version = rng.pick([PROTOCOL_VERSION, PROTOCOL_VERSION, 0, 2, 0xffff]);
     base = outgoing(encodeHello(takeId(ctx), { version, clientName: rng.key() }), `second-hello(v${version})`, 'error', 'fuzz', [
@@ -524,7 +667,11 @@ function nextFrame(ctx: FuzzContext): Outgoing {
     ]);
   } else {
     const opcode = rng.pick(UNDEFINED_OPCODES);
-    base = outgoing(concat(header(opcode, takeId(ctx)), rng.bytes(rng.int(65))), `opcode-0x${opcode.toString(16)}`, ProtocolErrorCode.UNKNOWN_OPCODE);
+    base = outgoing(
+      concat(header(opcode, takeId(ctx)), rng.bytes(rng.int(65))),
+      `opcode-0x${opcode.toString(16)}`,
+      ProtocolErrorCode.UNKNOWN_OPCODE,
+    );
   }
   return rng.chance(0.55) ? mutate(ctx, base) : base;
 }
@@ -536,7 +683,9 @@ function setField(rng: Rng, bytes: Uint8Array, field: Field): void {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const max = 2 ** (8 * field.width) - 1;
   const old = field.width === 1 ? bytes[field.at]! : field.width === 2 ? view.getUint16(field.at, true) : view.getUint32(field.at, true);
-  const value = rng.pick([0, 1, max, max >>> 1, (old + 1) % (max + 1), (old + max) % (max + 1), (old * 2) % (max + 1), 500, 501, rng.int(max + 1)]) % (max + 1);
+  const value =
+    rng.pick([0, 1, max, max >>> 1, (old + 1) % (max + 1), (old + max) % (max + 1), (old * 2) % (max + 1), 500, 501, rng.int(max + 1)]) %
+    (max + 1);
   if (field.width === 1) bytes[field.at] = value;
   else if (field.width === 2) view.setUint16(field.at, value, true);
   else view.setUint32(field.at, value, true);
@@ -731,7 +880,8 @@ function decodeAnswer(reader: FrameReader): Answer {
 function recordsStoredBy(json: Record<string, unknown>): number {
   if (typeof json.SequenceNumber === 'string' && typeof json.ShardId === 'string') return 1;
   if (typeof json.FailedRecordCount === 'number' && Array.isArray(json.Records)) {
-    return json.Records.filter((entry: unknown) => typeof (entry as { SequenceNumber?: unknown } | null)?.SequenceNumber === 'string').length;
+    return json.Records.filter((entry: unknown) => typeof (entry as { SequenceNumber?: unknown } | null)?.SequenceNumber === 'string')
+      .length;
   }
   return 0;
 }
@@ -767,7 +917,8 @@ function matchAnswers(expectations: readonly Expectation[], answers: readonly An
     }
     return false;
   };
-  const preferred = (e: number, a: number): boolean => compatible(expectations[e]!, answers[a]!) && satisfies(expectations[e]!.frame.demand, answers[a]!);
+  const preferred = (e: number, a: number): boolean =>
+    compatible(expectations[e]!, answers[a]!) && satisfies(expectations[e]!.frame.demand, answers[a]!);
   const any = (e: number, a: number): boolean => compatible(expectations[e]!, answers[a]!);
   for (const edge of [preferred, any]) {
     for (let a = 0; a < answers.length; a++) if (matchedTo[a] === -1) augment(a, new Array<boolean>(expectations.length).fill(false), edge);
@@ -853,10 +1004,16 @@ class Ledger {
     if (answer.code !== null && COUNTED_PROTOCOL_CODES.has(answer.code)) this.protocolErrors++;
     if (answer.opcode === Opcode.EVENT || answer.opcode === Opcode.SUBSCRIBED) {
       const name = answer.opcode === Opcode.EVENT ? 'EVENT' : 'SUBSCRIBED';
-      if (!this.expectations.some((e) => e.opcode === Opcode.SUBSCRIBE && e.requestId === answer.requestId)) this.violations.add(`${name}-without-subscription`, `${this.name} ${this.context}: id ${answer.requestId}`);
+      if (!this.expectations.some((e) => e.opcode === Opcode.SUBSCRIBE && e.requestId === answer.requestId))
+        this.violations.add(`${name}-without-subscription`, `${this.name} ${this.context}: id ${answer.requestId}`);
       if (answer.opcode === Opcode.SUBSCRIBED) this.acknowledged.add(answer.requestId);
-      else if (!this.acknowledged.has(answer.requestId)) this.violations.add('EVENT-before-SUBSCRIBED', `${this.name} ${this.context}: id ${answer.requestId}`);
-      if (decodeFailure !== null) this.violations.add('answer-does-not-decode', `${this.name} ${this.context}: ${name} id ${answer.requestId}: ${decodeFailure}; ${hex(message.bytes)}`);
+      else if (!this.acknowledged.has(answer.requestId))
+        this.violations.add('EVENT-before-SUBSCRIBED', `${this.name} ${this.context}: id ${answer.requestId}`);
+      if (decodeFailure !== null)
+        this.violations.add(
+          'answer-does-not-decode',
+          `${this.name} ${this.context}: ${name} id ${answer.requestId}: ${decodeFailure}; ${hex(message.bytes)}`,
+        );
       return;
     }
     this.answers.push({ answer, bytes: message.bytes, decodeFailure });
@@ -874,7 +1031,10 @@ class Ledger {
     this.expectations = [];
     this.answers = [];
     this.acknowledged = new Set();
-    const matchedTo = matchAnswers(expectations, received.map((r) => r.answer));
+    const matchedTo = matchAnswers(
+      expectations,
+      received.map((r) => r.answer),
+    );
     const answered = new Set(matchedTo);
     expectations.forEach((e, index) => {
       if (!answered.has(index)) this.violations.add(unanswered, `${e.context} ${e.frame.label} (${hex(e.frame.bytes)}): ${why}`);
@@ -884,11 +1044,16 @@ class Ledger {
       const got = `opcode 0x${answer.opcode.toString(16)} id ${answer.requestId} code ${answer.code} (${hex(bytes)})`;
       const about = e === undefined ? `${this.name} ${this.context}` : `${e.context} ${e.frame.label} (${hex(e.frame.bytes)})`;
       if (decodeFailure !== null) this.violations.add('answer-does-not-decode', `${about}: ${got}: ${decodeFailure}`);
-      const stored = answer.storedSlots + (answer.json !== null && (e === undefined || e.opcode === Opcode.CALL) ? recordsStoredBy(answer.json) : 0);
+      const stored =
+        answer.storedSlots + (answer.json !== null && (e === undefined || e.opcode === Opcode.CALL) ? recordsStoredBy(answer.json) : 0);
       if (e?.frame.target === 'healthy') this.tally.healthyFromBadFrames += stored;
       else this.tally.acked += stored;
       if (e === undefined) this.violations.add('answer-to-nothing-asked', `${about}: ${got}`);
-      else if (!satisfies(e.frame.demand, answer)) this.violations.add(e.frame.demand === 'error' ? 'invalid-frame-not-refused' : `not-answered-${e.frame.demand}`, `${about}: answered ${got}`);
+      else if (!satisfies(e.frame.demand, answer))
+        this.violations.add(
+          e.frame.demand === 'error' ? 'invalid-frame-not-refused' : `not-answered-${e.frame.demand}`,
+          `${about}: answered ${got}`,
+        );
     });
   }
 }
@@ -910,7 +1075,11 @@ async function storedRecordCounts(engine: Engine): Promise<Map<string, number>> 
   for (const name of engine.listStreams({ Limit: 10_000 }).StreamNames) {
     let count = 0;
     for (const shard of engine.listShards({ StreamName: name }).Shards) {
-      let { ShardIterator } = await engine.getShardIterator({ StreamName: name, ShardId: shard.ShardId, ShardIteratorType: 'TRIM_HORIZON' });
+      let { ShardIterator } = await engine.getShardIterator({
+        StreamName: name,
+        ShardId: shard.ShardId,
+        ShardIteratorType: 'TRIM_HORIZON',
+      });
       for (let reads = 0; reads < 10_000; reads++) {
         const result = engine.getRecords({ ShardIterator, Limit: 10_000 });
         count += result.Records.length;
@@ -925,7 +1094,8 @@ async function storedRecordCounts(engine: Engine): Promise<Map<string, number>> 
 
 function findBytes(value: unknown, needle: Uint8Array, depth = 0): boolean {
   if (depth > 64) return false;
-  if (typeof value === 'string') return value.length >= 16 && /^[A-Za-z0-9+/=]+$/.test(value) && Buffer.from(value, 'base64').includes(Buffer.from(needle));
+  if (typeof value === 'string')
+    return value.length >= 16 && /^[A-Za-z0-9+/=]+$/.test(value) && Buffer.from(value, 'base64').includes(Buffer.from(needle));
   if (Array.isArray(value)) return value.some((item) => findBytes(item, needle, depth + 1));
   if (value !== null && typeof value === 'object') return Object.values(value).some((item) => findBytes(item, needle, depth + 1));
   return false;
@@ -957,7 +1127,12 @@ describe(`fuzzing the server with random and mutated frames (seed ${seed})`, () 
     const result = results[0];
     if (result === undefined || !('shardId' in result)) throw new Error(`the put failed: ${JSON.stringify(results)}`);
     healthyPuts++;
-    const { ShardIterator } = await client.call('GetShardIterator', { StreamName: HEALTHY, ShardId: result.shardId, ShardIteratorType: 'AT_SEQUENCE_NUMBER', StartingSequenceNumber: result.sequenceNumber });
+    const { ShardIterator } = await client.call('GetShardIterator', {
+      StreamName: HEALTHY,
+      ShardId: result.shardId,
+      ShardIteratorType: 'AT_SEQUENCE_NUMBER',
+      StartingSequenceNumber: result.sequenceNumber,
+    });
     const read = await client.getRecords({ ShardIterator, Limit: 1 });
     expect(
       read.Records.map((record) => [record.PartitionKey, Buffer.from(record.Data).toString('hex')]),
@@ -987,7 +1162,10 @@ describe(`fuzzing the server with random and mutated frames (seed ${seed})`, () 
     observer.send(frame);
     const answered = await observer.waitUntil(() => observerLedger.complete || observer.closeEvent !== null, ANSWER_TIMEOUT_MS);
     observerLedger.settle('request-never-answered', `no answer in ${ANSWER_TIMEOUT_MS} ms`);
-    expect(answered && observer.closeEvent === null, `seed ${seed} ${context}: the observer connection (close ${JSON.stringify(observer.closeEvent)})`).toBe(true);
+    expect(
+      answered && observer.closeEvent === null,
+      `seed ${seed} ${context}: the observer connection (close ${JSON.stringify(observer.closeEvent)})`,
+    ).toBe(true);
     expect(observerViolations.lines(), `seed ${seed} ${context}: frames the observer connection got`).toEqual([]);
   }
 
@@ -1000,17 +1178,34 @@ describe(`fuzzing the server with random and mutated frames (seed ${seed})`, () 
     await engine.createStream({ StreamName: FUZZ, ShardCount: FUZZ_SHARDS });
     const fuzzArn = engine.describeStreamSummary({ StreamName: FUZZ }).StreamDescriptionSummary.StreamARN as string;
     const { Consumer } = await engine.registerStreamConsumer({ StreamARN: fuzzArn, ConsumerName: 'fuzz-consumer' });
-    const setup = await engine.putRecords({ StreamName: FUZZ, Records: Array.from({ length: FUZZ_SETUP_RECORDS }, (_, i) => ({ PartitionKey: `setup-${i}`, Data: Buffer.from(`setup ${i}`) })) });
+    const setup = await engine.putRecords({
+      StreamName: FUZZ,
+      Records: Array.from({ length: FUZZ_SETUP_RECORDS }, (_, i) => ({ PartitionKey: `setup-${i}`, Data: Buffer.from(`setup ${i}`) })),
+    });
     expect(setup.FailedRecordCount, `seed ${seed}: setup records`).toBe(0);
     const iterators: string[] = [];
     const fuzzShardIds: string[] = [];
     for (const stream of [FUZZ, HEALTHY]) {
       for (const shard of engine.listShards({ StreamName: stream }).Shards) {
         if (stream === FUZZ) fuzzShardIds.push(shard.ShardId);
-        for (const type of ['TRIM_HORIZON', 'LATEST'] as const) iterators.push((await engine.getShardIterator({ StreamName: stream, ShardId: shard.ShardId, ShardIteratorType: type })).ShardIterator);
+        for (const type of ['TRIM_HORIZON', 'LATEST'] as const)
+          iterators.push(
+            (await engine.getShardIterator({ StreamName: stream, ShardId: shard.ShardId, ShardIteratorType: type })).ShardIterator,
+          );
       }
     }
-    ctx = { rng, hashKeys: new HashKeys(), fuzzArn, consumerArn: Consumer.ConsumerARN, fuzzShardIds, iterators, batchIds: [], subscribeIds: [], nextId: 2, streamsMade: 0 };
+    ctx = {
+      rng,
+      hashKeys: new HashKeys(),
+      fuzzArn,
+      consumerArn: Consumer.ConsumerARN,
+      fuzzShardIds,
+      iterators,
+      batchIds: [],
+      subscribeIds: [],
+      nextId: 2,
+      streamsMade: 0,
+    };
     before = await connect(server.url, { clientName: 'healthy-before' });
     for (let i = 0; i < 5; i++) await healthyRoundTrip(before, 'setup');
     observer = await RawSocket.greeted(server.url, 'observer');
@@ -1062,21 +1257,32 @@ describe(`fuzzing the server with random and mutated frames (seed ${seed})`, () 
       }
       const complete = await socket.waitUntil(() => ledger.complete || socket.closeEvent !== null, ANSWER_TIMEOUT_MS);
       if (socket.closeEvent !== null) {
-        violations.add('fuzz-connection-closed', `batch ${batch}: ${JSON.stringify(socket.closeEvent)} after ${frames.map((frame) => frame.label).join(', ')}`);
+        violations.add(
+          'fuzz-connection-closed',
+          `batch ${batch}: ${JSON.stringify(socket.closeEvent)} after ${frames.map((frame) => frame.label).join(', ')}`,
+        );
         ledger.settle('connection-closed-with-requests-unanswered', `closed ${JSON.stringify(socket.closeEvent)}`);
       } else {
         ledger.settle('request-never-answered', complete ? 'another request got two answers' : `no answer in ${ANSWER_TIMEOUT_MS} ms`);
         // Everything was answered and every subscription ended: the server must hold none of it.
         const { requestsInFlight, subscriptions } = server.server.stats();
-        if (complete && (requestsInFlight !== 0 || subscriptions !== 0)) violations.add('requests-kept-in-flight', `batch ${batch}: the server counts ${requestsInFlight} requests in flight and ${subscriptions} subscriptions after all were answered`);
+        if (complete && (requestsInFlight !== 0 || subscriptions !== 0))
+          violations.add(
+            'requests-kept-in-flight',
+            `batch ${batch}: the server counts ${requestsInFlight} requests in flight and ${subscriptions} subscriptions after all were answered`,
+          );
       }
       await checkHealthy(`batch ${batch}`);
     }
     await connection.socket.close();
     // Every fuzz connection is closed: the server keeps only the observer and the `before` client.
     const forgotten = await eventually(() => server.server.stats().connections === 2, CLOSE_TIMEOUT_MS);
-    if (!forgotten) violations.add('closed-connections-kept', `the server still counts ${server.server.stats().connections} connections, expected 2`);
-    expect(violations.lines(), `seed ${seed}: ${violations.count} violations over ${BATCHES * FRAMES_PER_BATCH} frames on ${connections} connections`).toEqual([]);
+    if (!forgotten)
+      violations.add('closed-connections-kept', `the server still counts ${server.server.stats().connections} connections, expected 2`);
+    expect(
+      violations.lines(),
+      `seed ${seed}: ${violations.count} violations over ${BATCHES * FRAMES_PER_BATCH} frames on ${connections} connections`,
+    ).toEqual([]);
   });
 
   it('answers the first frame of a connection as the handshake rules say', async () => {
@@ -1092,7 +1298,12 @@ describe(`fuzzing the server with random and mutated frames (seed ${seed})`, () 
           () => encodeCall(id, 'ListStreams', {}),
           () => buildPut(ctx, FUZZ, randomRecords(ctx, 3), id).bytes,
           () => encodeGetRecords(id, rng.pick(ctx.iterators), 10),
-          () => encodeSubscribe(id, { ConsumerARN: ctx.consumerArn, ShardId: rng.pick(ctx.fuzzShardIds), StartingPosition: { Type: 'LATEST' } }),
+          () =>
+            encodeSubscribe(id, {
+              ConsumerARN: ctx.consumerArn,
+              ShardId: rng.pick(ctx.fuzzShardIds),
+              StartingPosition: { Type: 'LATEST' },
+            }),
           () => encodeCancel(id),
           () => concat(header(rng.pick(UNDEFINED_OPCODES), id), rng.bytes(8)),
         ])();
@@ -1100,17 +1311,33 @@ describe(`fuzzing the server with random and mutated frames (seed ${seed})`, () 
         rule = 'handshake-required';
       } else if (roll < 0.4) {
         const version = rng.pick([0, 2, 3, 0xffff]);
-        frame = { bytes: encodeHello(id, { version, clientName: rng.key() }), binary: true, label: `hello-v${version}`, demand: null, target: 'fuzz' };
+        frame = {
+          bytes: encodeHello(id, { version, clientName: rng.key() }),
+          binary: true,
+          label: `hello-v${version}`,
+          demand: null,
+          target: 'fuzz',
+        };
         rule = 'unsupported-version';
       } else if (roll < 0.55) {
-        frame = { bytes: encodeHello(id, { version: PROTOCOL_VERSION, clientName: rng.key() }), binary: true, label: 'hello', demand: null, target: 'fuzz' };
+        frame = {
+          bytes: encodeHello(id, { version: PROTOCOL_VERSION, clientName: rng.key() }),
+          binary: true,
+          label: 'hello',
+          demand: null,
+          target: 'fuzz',
+        };
         rule = 'hello';
       } else {
         const base = outgoing(encodeHello(id, { version: PROTOCOL_VERSION, clientName: rng.key() }), 'hello', null, 'fuzz', [
           { at: FRAME_HEADER_BYTES, width: 2 },
           { at: FRAME_HEADER_BYTES + 2, width: 2 },
         ]);
-        frame = rng.chance(0.7) ? mutate(ctx, base) : rng.chance(0.5) ? { ...base, bytes: rng.bytes(rng.length()), label: 'random-bytes' } : { ...base, bytes: utf8.encode(rng.text(rng.int(100))), binary: false, label: 'random-text' };
+        frame = rng.chance(0.7)
+          ? mutate(ctx, base)
+          : rng.chance(0.5)
+            ? { ...base, bytes: rng.bytes(rng.length()), label: 'random-bytes' }
+            : { ...base, bytes: utf8.encode(rng.text(rng.int(100))), binary: false, label: 'random-text' };
         rule = 'lenient';
       }
       const about = `connection ${i} first frame ${frame.label} (${hex(frame.bytes)})`;
@@ -1134,18 +1361,32 @@ describe(`fuzzing the server with random and mutated frames (seed ${seed})`, () 
       const closing = answer.code === ProtocolErrorCode.HANDSHAKE_REQUIRED || answer.code === ProtocolErrorCode.UNSUPPORTED_VERSION;
       const close = closing ? await socket.closed(CLOSE_TIMEOUT_MS) : socket.closeEvent;
       const got = `opcode 0x${answer.opcode.toString(16)} id ${answer.requestId} code ${answer.code}, close ${JSON.stringify(close)}`;
-      if (rule === 'handshake-required' && !(answer.code === ProtocolErrorCode.HANDSHAKE_REQUIRED && answer.requestId === id && close?.code === CloseCode.HANDSHAKE_REQUIRED)) {
+      if (
+        rule === 'handshake-required' &&
+        !(answer.code === ProtocolErrorCode.HANDSHAKE_REQUIRED && answer.requestId === id && close?.code === CloseCode.HANDSHAKE_REQUIRED)
+      ) {
         violations.add('non-hello-first-not-refused-with-4001', `${about}: ${got}`);
       }
-      if (rule === 'unsupported-version' && !(answer.code === ProtocolErrorCode.UNSUPPORTED_VERSION && answer.requestId === id && close?.code === CloseCode.UNSUPPORTED_VERSION)) {
+      if (
+        rule === 'unsupported-version' &&
+        !(answer.code === ProtocolErrorCode.UNSUPPORTED_VERSION && answer.requestId === id && close?.code === CloseCode.UNSUPPORTED_VERSION)
+      ) {
         violations.add('wrong-version-not-refused-with-4002', `${about}: ${got}`);
       }
-      if (rule === 'hello' && !(answer.opcode === Opcode.HELLO_OK && answer.requestId === id)) violations.add('hello-not-accepted', `${about}: ${got}`);
+      if (rule === 'hello' && !(answer.opcode === Opcode.HELLO_OK && answer.requestId === id))
+        violations.add('hello-not-accepted', `${about}: ${got}`);
       if (answer.opcode === Opcode.HELLO_OK && frame.bytes[0] !== Opcode.HELLO) violations.add('greeted-without-hello', `${about}: ${got}`);
-      if (answer.opcode !== Opcode.HELLO_OK && answer.opcode !== Opcode.ERROR) violations.add('first-frame-answered-with-a-request-answer', `${about}: ${got}`);
-      if (answer.code === ProtocolErrorCode.HANDSHAKE_REQUIRED && close?.code !== CloseCode.HANDSHAKE_REQUIRED) violations.add('handshake-required-without-4001', `${about}: ${got}`);
-      if (answer.code === ProtocolErrorCode.UNSUPPORTED_VERSION && close?.code !== CloseCode.UNSUPPORTED_VERSION) violations.add('unsupported-version-without-4002', `${about}: ${got}`);
-      if (close !== null && !([CloseCode.HANDSHAKE_REQUIRED, CloseCode.UNSUPPORTED_VERSION, CloseCode.TOO_MANY_ERRORS] as number[]).includes(close.code)) violations.add('unexpected-close', `${about}: ${got}`);
+      if (answer.opcode !== Opcode.HELLO_OK && answer.opcode !== Opcode.ERROR)
+        violations.add('first-frame-answered-with-a-request-answer', `${about}: ${got}`);
+      if (answer.code === ProtocolErrorCode.HANDSHAKE_REQUIRED && close?.code !== CloseCode.HANDSHAKE_REQUIRED)
+        violations.add('handshake-required-without-4001', `${about}: ${got}`);
+      if (answer.code === ProtocolErrorCode.UNSUPPORTED_VERSION && close?.code !== CloseCode.UNSUPPORTED_VERSION)
+        violations.add('unsupported-version-without-4002', `${about}: ${got}`);
+      if (
+        close !== null &&
+        !([CloseCode.HANDSHAKE_REQUIRED, CloseCode.UNSUPPORTED_VERSION, CloseCode.TOO_MANY_ERRORS] as number[]).includes(close.code)
+      )
+        violations.add('unexpected-close', `${about}: ${got}`);
       // Still open: greeted, it serves; refused for a malformed start, it still takes a HELLO.
       if (socket.closeEvent === null) {
         try {
@@ -1155,7 +1396,10 @@ describe(`fuzzing the server with random and mutated frames (seed ${seed})`, () 
           const call = encodeCall(takeId(ctx), 'ListStreams', {});
           ledger.expect({ bytes: call, binary: true, label: 'ListStreams after the handshake', demand: null, target: 'fuzz' });
           socket.send(call);
-          if (!(await socket.waitUntil(() => ledger.complete || socket.closeEvent !== null, ANSWER_TIMEOUT_MS)) || socket.closeEvent !== null) {
+          if (
+            !(await socket.waitUntil(() => ledger.complete || socket.closeEvent !== null, ANSWER_TIMEOUT_MS)) ||
+            socket.closeEvent !== null
+          ) {
             violations.add('connection-unusable-after-handshake', `${about}: ${got}, then close ${JSON.stringify(socket.closeEvent)}`);
           }
           ledger.settle('request-never-answered', 'after the handshake');
@@ -1198,7 +1442,11 @@ describe(`fuzzing the server with random and mutated frames (seed ${seed})`, () 
       }
     });
     const refusals = answers.filter((code) => COUNTED_PROTOCOL_CODES.has(code)).length;
-    expect({ close: close?.code, answers: answers.length, refusals }, `seed ${seed}: answers ${[...new Set(answers)].join(', ')}`).toEqual({ close: CloseCode.TOO_MANY_ERRORS, answers: PROTOCOL_ERRORS_MAX + 1, refusals: PROTOCOL_ERRORS_MAX + 1 });
+    expect({ close: close?.code, answers: answers.length, refusals }, `seed ${seed}: answers ${[...new Set(answers)].join(', ')}`).toEqual({
+      close: CloseCode.TOO_MANY_ERRORS,
+      answers: PROTOCOL_ERRORS_MAX + 1,
+      refusals: PROTOCOL_ERRORS_MAX + 1,
+    });
     await checkHealthy('after the 4003 close');
   });
 
@@ -1214,7 +1462,12 @@ describe(`fuzzing the server with random and mutated frames (seed ${seed})`, () 
     await exact.waitUntil(() => exact.received.length > exactStart || exact.closeEvent !== null, ANSWER_TIMEOUT_MS);
     const exactMessage = exact.received[exactStart];
     const exactAnswer = exactMessage === undefined ? null : decodeAnswer(new FrameReader(exactMessage.bytes));
-    expect.soft({ id: exactAnswer?.requestId, code: exactAnswer?.code, close: exact.closeEvent }, `seed ${seed}: a frame of exactly ${FRAME_BYTES_MAX} bytes`).toEqual({ id: exactId, code: ProtocolErrorCode.MALFORMED_FRAME, close: null });
+    expect
+      .soft(
+        { id: exactAnswer?.requestId, code: exactAnswer?.code, close: exact.closeEvent },
+        `seed ${seed}: a frame of exactly ${FRAME_BYTES_MAX} bytes`,
+      )
+      .toEqual({ id: exactId, code: ProtocolErrorCode.MALFORMED_FRAME, close: null });
     await exact.close();
 
     const oversized: Array<[string, Uint8Array, boolean]> = [
@@ -1230,7 +1483,9 @@ describe(`fuzzing the server with random and mutated frames (seed ${seed})`, () 
       await socket.close();
     }
     // docs/PROTOCOL.md, Limits and Close codes: "a larger one closes the connection (1009)".
-    expect.soft(closes, `seed ${seed}: close codes of connections that sent a frame over ${FRAME_BYTES_MAX} bytes`).toEqual(Object.fromEntries(oversized.map(([label]) => [label, CloseCode.TOO_BIG])));
+    expect
+      .soft(closes, `seed ${seed}: close codes of connections that sent a frame over ${FRAME_BYTES_MAX} bytes`)
+      .toEqual(Object.fromEntries(oversized.map(([label]) => [label, CloseCode.TOO_BIG])));
     await checkHealthy('after the oversized frames');
   });
 
@@ -1281,18 +1536,22 @@ describe(`fuzzing the server with random and mutated frames (seed ${seed})`, () 
         answers[name] = `ERROR ${decodeError(reader).code}`;
         continue;
       }
-      answers[name] = `opcode 0x${reader.opcode.toString(16)}, ${message.bytes.length} bytes: ${Buffer.from(message.bytes.subarray(FRAME_HEADER_BYTES, 120)).toString()}...`;
+      answers[name] =
+        `opcode 0x${reader.opcode.toString(16)}, ${message.bytes.length} bytes: ${Buffer.from(message.bytes.subarray(FRAME_HEADER_BYTES, 120)).toString()}...`;
       const text = Buffer.from(message.bytes.subarray(FRAME_HEADER_BYTES)).toString();
       if (text.includes(server.dataDir)) leaks.push(`${name}: the answer holds the server's data directory ${server.dataDir}`);
       try {
-        if (findBytes(JSON.parse(text), marker)) leaks.push(`${name}: the answer holds the data another connection put (${marker.toString()})`);
+        if (findBytes(JSON.parse(text), marker))
+          leaks.push(`${name}: the answer holds the data another connection put (${marker.toString()})`);
       } catch {
         // not JSON: nothing more to look for
       }
     }
     await socket.close();
     // docs/PROTOCOL.md, ERROR: an unknown operation name is a MalformedFrame.
-    expect.soft(answers, `seed ${seed}: answers to CALLs naming Object.prototype's members`).toEqual(Object.fromEntries(PROTOTYPE_NAMES.map((name) => [name, `ERROR ${ProtocolErrorCode.MALFORMED_FRAME}`])));
+    expect
+      .soft(answers, `seed ${seed}: answers to CALLs naming Object.prototype's members`)
+      .toEqual(Object.fromEntries(PROTOTYPE_NAMES.map((name) => [name, `ERROR ${ProtocolErrorCode.MALFORMED_FRAME}`])));
     expect.soft(leaks, `seed ${seed}: what those answers disclose`).toEqual([]);
     await checkHealthy('after the prototype names');
   });
@@ -1302,9 +1561,15 @@ describe(`fuzzing the server with random and mutated frames (seed ${seed})`, () 
     const healthyStored = counts.get(HEALTHY) ?? 0;
     let elsewhere = 0;
     for (const [name, count] of counts) if (name !== HEALTHY) elsewhere += count;
-    expect(healthyStored, `seed ${seed}: records in ${HEALTHY}: the healthy clients put ${healthyPuts}; frames aimed at it were acknowledged for ${tally.healthyFromBadFrames}`).toBe(healthyPuts);
+    expect(
+      healthyStored,
+      `seed ${seed}: records in ${HEALTHY}: the healthy clients put ${healthyPuts}; frames aimed at it were acknowledged for ${tally.healthyFromBadFrames}`,
+    ).toBe(healthyPuts);
     expect(tally.healthyFromBadFrames, `seed ${seed}: records acknowledged for broken PUTs aimed at ${HEALTHY}`).toBe(0);
-    expect(elsewhere, `seed ${seed}: records in the other streams (${JSON.stringify(Object.fromEntries(counts))}) against records acknowledged there`).toBe(tally.acked);
+    expect(
+      elsewhere,
+      `seed ${seed}: records in the other streams (${JSON.stringify(Object.fromEntries(counts))}) against records acknowledged there`,
+    ).toBe(tally.acked);
     expect(uncaught, `seed ${seed}: uncaught exceptions in the server's process`).toEqual([]);
   });
 });

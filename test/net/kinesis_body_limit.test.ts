@@ -39,7 +39,10 @@ afterAll(async () => {
 function oversized(try_: number): { target: string; body: Buffer } {
   if (try_ % 2 === 0) {
     const data = Buffer.alloc(9 * 1024 * 1024 * 0.75, try_).toString('base64');
-    return { target: 'PutRecords', body: Buffer.from(JSON.stringify({ StreamName: STREAM, Records: [{ PartitionKey: 'k', Data: data }] })) };
+    return {
+      target: 'PutRecords',
+      body: Buffer.from(JSON.stringify({ StreamName: STREAM, Records: [{ PartitionKey: 'k', Data: data }] })),
+    };
   }
   return { target: 'DescribeStream', body: Buffer.from(JSON.stringify({ StreamName: 'n'.repeat(12 * 1024 * 1024) })) };
 }
@@ -54,14 +57,28 @@ interface Answer {
 function h1(target: string, body: Buffer): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const agent = new http.Agent({ keepAlive: true });
-    const request = http.request({ host: '127.0.0.1', port: server.port, method: 'POST', path: '/', agent, headers: { ...JSON_HEADERS, 'x-amz-target': `Kinesis_20131202.${target}` } }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () => {
-        agent.destroy();
-        resolve({ status: response.statusCode!, headers: response.headers, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown });
-      });
-    });
+    const request = http.request(
+      {
+        host: '127.0.0.1',
+        port: server.port,
+        method: 'POST',
+        path: '/',
+        agent,
+        headers: { ...JSON_HEADERS, 'x-amz-target': `Kinesis_20131202.${target}` },
+      },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () => {
+          agent.destroy();
+          resolve({
+            status: response.statusCode!,
+            headers: response.headers,
+            body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown,
+          });
+        });
+      },
+    );
     request.on('error', reject);
     request.end(body);
   });
@@ -75,7 +92,9 @@ function h2(session: http2.ClientHttp2Session, target: string, body: Buffer): Pr
     let headers: http2.IncomingHttpHeaders = {};
     stream.on('response', (received) => (headers = received));
     stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-    stream.on('end', () => resolve({ status: Number(headers[':status']), headers, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown }));
+    stream.on('end', () =>
+      resolve({ status: Number(headers[':status']), headers, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown }),
+    );
     stream.on('error', reject);
     stream.end(body);
   });
@@ -91,7 +110,11 @@ function expectTooLarge(answer: Answer, label: string): void {
 }
 
 async function storedCount(): Promise<number> {
-  const iterator = await engine.getShardIterator({ StreamName: STREAM, ShardId: 'shardId-000000000000', ShardIteratorType: 'TRIM_HORIZON' });
+  const iterator = await engine.getShardIterator({
+    StreamName: STREAM,
+    ShardId: 'shardId-000000000000',
+    ShardIteratorType: 'TRIM_HORIZON',
+  });
   return engine.getRecords({ ShardIterator: iterator.ShardIterator }).Records.length;
 }
 
@@ -122,10 +145,17 @@ describe('a request body over the limit', () => {
   });
 
   it('reaches the AWS SDK as an error with status 413, not a broken connection', async () => {
-    const client = new KinesisClient({ endpoint: server.url, region: 'us-east-1', credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' }, maxAttempts: 1 });
+    const client = new KinesisClient({
+      endpoint: server.url,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' },
+      maxAttempts: 1,
+    });
     try {
       const records = Array.from({ length: 10 }, () => ({ PartitionKey: 'k', Data: Buffer.alloc(700 * 1024) }));
-      const error = (await client.send(new PutRecordsCommand({ StreamName: STREAM, Records: records })).catch((caught: unknown) => caught)) as { name: string; $metadata: { httpStatusCode: number } };
+      const error = (await client
+        .send(new PutRecordsCommand({ StreamName: STREAM, Records: records }))
+        .catch((caught: unknown) => caught)) as { name: string; $metadata: { httpStatusCode: number } };
       expect({ name: error.name, status: error.$metadata.httpStatusCode }).toEqual({ name: 'SerializationException', status: 413 });
     } finally {
       client.destroy();

@@ -25,7 +25,8 @@ const ROOT_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../
 const ORIGIN = 'http://page.example';
 const EXPOSED = 'x-amzn-RequestId,x-amzn-ErrorType,x-amz-request-id,x-amz-id-2,x-amzn-ErrorMessage,Date';
 /** What the SDK for JavaScript sends, and so what its browser preflight asks for. */
-const SDK_HEADERS = 'amz-sdk-invocation-id,amz-sdk-request,authorization,content-type,x-amz-content-sha256,x-amz-date,x-amz-target,x-amz-user-agent';
+const SDK_HEADERS =
+  'amz-sdk-invocation-id,amz-sdk-request,authorization,content-type,x-amz-content-sha256,x-amz-date,x-amz-target,x-amz-user-agent';
 /** Chromium can take seconds to start on a loaded machine; these bound hangs, not speed. */
 const SETUP_TIMEOUT_MS = 120_000;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -90,9 +91,17 @@ describe('CORS, as Kinesis answers it', () => {
   });
 
   it('allows the method a preflight names, and POST when it names none', async () => {
-    expect((await rawKinesis(server.port, { ...PREFLIGHT, 'access-control-request-method': 'PUT' }, '', 'OPTIONS')).headers['access-control-allow-methods']).toBe('PUT');
+    expect(
+      (await rawKinesis(server.port, { ...PREFLIGHT, 'access-control-request-method': 'PUT' }, '', 'OPTIONS')).headers[
+        'access-control-allow-methods'
+      ],
+    ).toBe('PUT');
     const bare = await rawKinesis(server.port, { origin: ORIGIN }, '', 'OPTIONS');
-    expect(bare.headers).toMatchObject({ 'access-control-allow-origin': '*', 'access-control-allow-methods': 'POST', 'access-control-max-age': '172800' });
+    expect(bare.headers).toMatchObject({
+      'access-control-allow-origin': '*',
+      'access-control-allow-methods': 'POST',
+      'access-control-max-age': '172800',
+    });
     expect(bare.headers['access-control-allow-headers']).toBeUndefined();
   });
 
@@ -119,7 +128,12 @@ describe('CORS, as Kinesis answers it', () => {
 async function bundleSdk(): Promise<string> {
   const result = await build({
     absWorkingDir: ROOT_DIR,
-    stdin: { contents: "export { KinesisClient, CreateStreamCommand, PutRecordCommand, DescribeStreamSummaryCommand } from '@aws-sdk/client-kinesis';", resolveDir: ROOT_DIR, loader: 'ts' },
+    stdin: {
+      contents:
+        "export { KinesisClient, CreateStreamCommand, PutRecordCommand, DescribeStreamSummaryCommand } from '@aws-sdk/client-kinesis';",
+      resolveDir: ROOT_DIR,
+      loader: 'ts',
+    },
     format: 'esm',
     platform: 'browser',
     target: 'es2022',
@@ -159,33 +173,54 @@ describe('the AWS SDK in Chromium, on a page of another origin', () => {
     await new Promise((resolve) => (pages === undefined ? resolve(undefined) : pages.close(resolve)));
   }, SETUP_TIMEOUT_MS);
 
-  it('creates a stream, puts a record and reads a typed error, with each answer\'s request id', async () => {
-    if (!fs.existsSync(CHROMIUM_PATH)) throw new Error(`${CHROMIUM_PATH} is missing: apt-get install chromium (as .ci/run does)`);
-    const served = await startPageServer(await bundleSdk());
-    pages = served.server;
-    browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, timeout: SETUP_TIMEOUT_MS });
-    const page = await browser.newPage();
-    await page.goto(`${served.origin}/`, { timeout: SETUP_TIMEOUT_MS });
-    await page.waitForFunction('window.sdk !== undefined', undefined, { timeout: SETUP_TIMEOUT_MS });
-    const report = await page.evaluate(async (endpoint): Promise<PageReport> => {
-      // Runs in the page: `sdk` is the bundle's exports.
-      const sdk = (globalThis as unknown as { sdk: typeof import('@aws-sdk/client-kinesis') }).sdk;
-      const client = new sdk.KinesisClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' }, maxAttempts: 1 });
-      const created = await client.send(new sdk.CreateStreamCommand({ StreamName: 'from-a-page', ShardCount: 1 }));
-      const put = await client.send(new sdk.PutRecordCommand({ StreamName: 'from-a-page', PartitionKey: 'k', Data: new TextEncoder().encode('hello from a page') }));
-      const missing = await client.send(new sdk.DescribeStreamSummaryCommand({ StreamName: 'no-such-stream' })).then(
-        () => ({ name: 'none', status: undefined, requestId: undefined }),
-        (error: { name: string; $metadata?: { httpStatusCode?: number; requestId?: string } }) => ({ name: error.name, status: error.$metadata?.httpStatusCode, requestId: error.$metadata?.requestId }),
-      );
-      return { createRequestId: created.$metadata.requestId, shardId: put.ShardId, missing };
-    }, server.url);
-    // The request ids come from x-amzn-RequestId, which a page reads only when it is exposed.
-    expect(report).toEqual({
-      createRequestId: expect.stringMatching(UUID),
-      shardId: 'shardId-000000000000',
-      missing: { name: 'ResourceNotFoundException', status: 400, requestId: expect.stringMatching(UUID) },
-    });
-    const { ShardIterator } = await engine.getShardIterator({ StreamName: 'from-a-page', ShardId: 'shardId-000000000000', ShardIteratorType: 'TRIM_HORIZON' });
-    expect(engine.getRecords({ ShardIterator }).Records.map((record) => Buffer.from(record.Data).toString())).toEqual(['hello from a page']);
-  }, SETUP_TIMEOUT_MS);
+  it(
+    "creates a stream, puts a record and reads a typed error, with each answer's request id",
+    async () => {
+      if (!fs.existsSync(CHROMIUM_PATH)) throw new Error(`${CHROMIUM_PATH} is missing: apt-get install chromium (as .ci/run does)`);
+      const served = await startPageServer(await bundleSdk());
+      pages = served.server;
+      browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, timeout: SETUP_TIMEOUT_MS });
+      const page = await browser.newPage();
+      await page.goto(`${served.origin}/`, { timeout: SETUP_TIMEOUT_MS });
+      await page.waitForFunction('window.sdk !== undefined', undefined, { timeout: SETUP_TIMEOUT_MS });
+      const report = await page.evaluate(async (endpoint): Promise<PageReport> => {
+        // Runs in the page: `sdk` is the bundle's exports.
+        const sdk = (globalThis as unknown as { sdk: typeof import('@aws-sdk/client-kinesis') }).sdk;
+        const client = new sdk.KinesisClient({
+          endpoint,
+          region: 'us-east-1',
+          credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' },
+          maxAttempts: 1,
+        });
+        const created = await client.send(new sdk.CreateStreamCommand({ StreamName: 'from-a-page', ShardCount: 1 }));
+        const put = await client.send(
+          new sdk.PutRecordCommand({ StreamName: 'from-a-page', PartitionKey: 'k', Data: new TextEncoder().encode('hello from a page') }),
+        );
+        const missing = await client.send(new sdk.DescribeStreamSummaryCommand({ StreamName: 'no-such-stream' })).then(
+          () => ({ name: 'none', status: undefined, requestId: undefined }),
+          (error: { name: string; $metadata?: { httpStatusCode?: number; requestId?: string } }) => ({
+            name: error.name,
+            status: error.$metadata?.httpStatusCode,
+            requestId: error.$metadata?.requestId,
+          }),
+        );
+        return { createRequestId: created.$metadata.requestId, shardId: put.ShardId, missing };
+      }, server.url);
+      // The request ids come from x-amzn-RequestId, which a page reads only when it is exposed.
+      expect(report).toEqual({
+        createRequestId: expect.stringMatching(UUID),
+        shardId: 'shardId-000000000000',
+        missing: { name: 'ResourceNotFoundException', status: 400, requestId: expect.stringMatching(UUID) },
+      });
+      const { ShardIterator } = await engine.getShardIterator({
+        StreamName: 'from-a-page',
+        ShardId: 'shardId-000000000000',
+        ShardIteratorType: 'TRIM_HORIZON',
+      });
+      expect(engine.getRecords({ ShardIterator }).Records.map((record) => Buffer.from(record.Data).toString())).toEqual([
+        'hello from a page',
+      ]);
+    },
+    SETUP_TIMEOUT_MS,
+  );
 });

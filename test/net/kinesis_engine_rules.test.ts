@@ -80,10 +80,12 @@ describe('SubscribeToShard', () => {
     const arn = await registered('leaving');
     await subscribeOnce({ ConsumerARN: arn, ShardId: SHARD, StartingPosition: { Type: 'LATEST' } });
     await client.send(new DeregisterStreamConsumerCommand({ ConsumerARN: arn }));
-    await expect(subscribing({ ConsumerARN: arn, ShardId: SHARD, StartingPosition: { Type: 'LATEST' } })).rejects.toBeInstanceOf(ResourceNotFoundException);
+    await expect(subscribing({ ConsumerARN: arn, ShardId: SHARD, StartingPosition: { Type: 'LATEST' } })).rejects.toBeInstanceOf(
+      ResourceNotFoundException,
+    );
   });
 
-  it('refuses a second subscription within 5 seconds of the engine\'s clock, and takes one after', async () => {
+  it("refuses a second subscription within 5 seconds of the engine's clock, and takes one after", async () => {
     const arn = await registered('twice');
     const input = { ConsumerARN: arn, ShardId: SHARD, StartingPosition: { Type: 'LATEST' as const } };
     await subscribeOnce(input);
@@ -96,7 +98,11 @@ describe('SubscribeToShard', () => {
   it('refuses AT_TIMESTAMP in the future as Kinesis words it, before any event', async () => {
     const arn = await registered('early');
     const future = now + 60_000;
-    const refused = subscribing({ ConsumerARN: arn, ShardId: SHARD, StartingPosition: { Type: 'AT_TIMESTAMP', Timestamp: new Date(future) } });
+    const refused = subscribing({
+      ConsumerARN: arn,
+      ShardId: SHARD,
+      StartingPosition: { Type: 'AT_TIMESTAMP', Timestamp: new Date(future) },
+    });
     await expect(refused).rejects.toMatchObject({
       name: 'InvalidArgumentException',
       message: `The timestampInMillis parameter cannot be greater than the currentTimestampInMillis. timestampInMillis: ${future}, currentTimestampInMillis: ${now}`,
@@ -110,52 +116,96 @@ describe('SubscribeToShard', () => {
     const arn = await registered('dry');
     const input = { ConsumerARN: arn, ShardId: SHARD, StartingPosition: { Type: 'TRIM_HORIZON' as const } };
     await expect(subscribing({ ...input, DryRun: true })).rejects.toBeInstanceOf(DryRunOperationException);
-    await expect(subscribing({ ...input, ShardId: 'shardId-000000000009', DryRun: true })).rejects.toBeInstanceOf(ResourceNotFoundException);
+    await expect(subscribing({ ...input, ShardId: 'shardId-000000000009', DryRun: true })).rejects.toBeInstanceOf(
+      ResourceNotFoundException,
+    );
     await subscribeOnce(input);
   });
 });
 
 describe('GetShardIterator and GetRecords', () => {
-  it('refuses AT_TIMESTAMP in the future with Kinesis\' InvalidArgumentException, and takes now', async () => {
+  it("refuses AT_TIMESTAMP in the future with Kinesis' InvalidArgumentException, and takes now", async () => {
     const future = now + 1;
-    const refused = client.send(new GetShardIteratorCommand({ StreamName: STREAM, ShardId: SHARD, ShardIteratorType: 'AT_TIMESTAMP', Timestamp: new Date(future) }));
+    const refused = client.send(
+      new GetShardIteratorCommand({ StreamName: STREAM, ShardId: SHARD, ShardIteratorType: 'AT_TIMESTAMP', Timestamp: new Date(future) }),
+    );
     await expect(refused).rejects.toMatchObject({
       name: 'InvalidArgumentException',
       message: `The timestampInMillis parameter cannot be greater than the currentTimestampInMillis. timestampInMillis: ${future}, currentTimestampInMillis: ${now}`,
     });
-    const atNow = await client.send(new GetShardIteratorCommand({ StreamName: STREAM, ShardId: SHARD, ShardIteratorType: 'AT_TIMESTAMP', Timestamp: new Date(now) }));
+    const atNow = await client.send(
+      new GetShardIteratorCommand({ StreamName: STREAM, ShardId: SHARD, ShardIteratorType: 'AT_TIMESTAMP', Timestamp: new Date(now) }),
+    );
     expect(atNow.ShardIterator).toEqual(expect.any(String));
   });
 
   it('answers dry runs DryRunOperationException after checking the iterator, and a dry read does not count against the limit', async () => {
     now += 10_000;
-    await expect(client.send(new GetShardIteratorCommand({ StreamName: STREAM, ShardId: SHARD, ShardIteratorType: 'LATEST', DryRun: true }))).rejects.toBeInstanceOf(DryRunOperationException);
-    const { ShardIterator } = await client.send(new GetShardIteratorCommand({ StreamName: STREAM, ShardId: SHARD, ShardIteratorType: 'LATEST' }));
+    await expect(
+      client.send(new GetShardIteratorCommand({ StreamName: STREAM, ShardId: SHARD, ShardIteratorType: 'LATEST', DryRun: true })),
+    ).rejects.toBeInstanceOf(DryRunOperationException);
+    const { ShardIterator } = await client.send(
+      new GetShardIteratorCommand({ StreamName: STREAM, ShardId: SHARD, ShardIteratorType: 'LATEST' }),
+    );
     const forged = `${ShardIterator!.slice(0, 10)}${ShardIterator![10] === 'A' ? 'B' : 'A'}${ShardIterator!.slice(11)}`;
-    await expect(client.send(new GetRecordsCommand({ ShardIterator: forged, DryRun: true }))).rejects.toBeInstanceOf(InvalidArgumentException);
+    await expect(client.send(new GetRecordsCommand({ ShardIterator: forged, DryRun: true }))).rejects.toBeInstanceOf(
+      InvalidArgumentException,
+    );
     // Five reads a second per shard: ten dry runs, then the five real reads all pass.
-    for (let i = 0; i < 10; i++) await expect(client.send(new GetRecordsCommand({ ShardIterator, DryRun: true }))).rejects.toBeInstanceOf(DryRunOperationException);
+    for (let i = 0; i < 10; i++)
+      await expect(client.send(new GetRecordsCommand({ ShardIterator, DryRun: true }))).rejects.toBeInstanceOf(DryRunOperationException);
     for (let i = 0; i < 5; i++) expect((await client.send(new GetRecordsCommand({ ShardIterator }))).Records).toEqual([]);
   });
 });
 
 describe('PutRecord and PutRecords', () => {
-  it('names PutRecord\'s own members in its errors, and PutRecords\' entries by number', async () => {
-    const single = await client.send(new PutRecordCommand({ StreamName: STREAM, PartitionKey: 'k', ExplicitHashKey: HASH_KEY_TOO_BIG, Data: encoder.encode('x') })).catch((error: unknown) => error);
+  it("names PutRecord's own members in its errors, and PutRecords' entries by number", async () => {
+    const single = await client
+      .send(new PutRecordCommand({ StreamName: STREAM, PartitionKey: 'k', ExplicitHashKey: HASH_KEY_TOO_BIG, Data: encoder.encode('x') }))
+      .catch((error: unknown) => error);
     expect(single).toBeInstanceOf(InvalidArgumentException);
     expect((single as Error).message).toMatch(/^ExplicitHashKey /);
     expect((single as Error).message).not.toContain('Records');
-    const batch = client.send(new PutRecordsCommand({ StreamName: STREAM, Records: [{ PartitionKey: 'k', Data: encoder.encode('x') }, { PartitionKey: 'k', ExplicitHashKey: HASH_KEY_TOO_BIG, Data: encoder.encode('y') }] }));
-    await expect(batch).rejects.toMatchObject({ name: 'InvalidArgumentException', message: expect.stringMatching(/^Records\.2\.ExplicitHashKey /) });
+    const batch = client.send(
+      new PutRecordsCommand({
+        StreamName: STREAM,
+        Records: [
+          { PartitionKey: 'k', Data: encoder.encode('x') },
+          { PartitionKey: 'k', ExplicitHashKey: HASH_KEY_TOO_BIG, Data: encoder.encode('y') },
+        ],
+      }),
+    );
+    await expect(batch).rejects.toMatchObject({
+      name: 'InvalidArgumentException',
+      message: expect.stringMatching(/^Records\.2\.ExplicitHashKey /),
+    });
   });
 
   it('checks a dry run and stores nothing', async () => {
-    await expect(client.send(new PutRecordCommand({ StreamName: STREAM, PartitionKey: 'k', Data: encoder.encode('dry'), DryRun: true }))).rejects.toBeInstanceOf(DryRunOperationException);
-    await expect(client.send(new PutRecordsCommand({ StreamName: STREAM, Records: [{ PartitionKey: 'k', Data: encoder.encode('dry') }], DryRun: true }))).rejects.toBeInstanceOf(DryRunOperationException);
-    await expect(client.send(new PutRecordCommand({ StreamName: STREAM, PartitionKey: 'k', ExplicitHashKey: HASH_KEY_TOO_BIG, Data: encoder.encode('dry'), DryRun: true }))).rejects.toBeInstanceOf(InvalidArgumentException);
+    await expect(
+      client.send(new PutRecordCommand({ StreamName: STREAM, PartitionKey: 'k', Data: encoder.encode('dry'), DryRun: true })),
+    ).rejects.toBeInstanceOf(DryRunOperationException);
+    await expect(
+      client.send(
+        new PutRecordsCommand({ StreamName: STREAM, Records: [{ PartitionKey: 'k', Data: encoder.encode('dry') }], DryRun: true }),
+      ),
+    ).rejects.toBeInstanceOf(DryRunOperationException);
+    await expect(
+      client.send(
+        new PutRecordCommand({
+          StreamName: STREAM,
+          PartitionKey: 'k',
+          ExplicitHashKey: HASH_KEY_TOO_BIG,
+          Data: encoder.encode('dry'),
+          DryRun: true,
+        }),
+      ),
+    ).rejects.toBeInstanceOf(InvalidArgumentException);
     now += 1000;
     for (const ShardId of [SHARD, 'shardId-000000000001']) {
-      const { ShardIterator } = await client.send(new GetShardIteratorCommand({ StreamName: STREAM, ShardId, ShardIteratorType: 'TRIM_HORIZON' }));
+      const { ShardIterator } = await client.send(
+        new GetShardIteratorCommand({ StreamName: STREAM, ShardId, ShardIteratorType: 'TRIM_HORIZON' }),
+      );
       expect((await client.send(new GetRecordsCommand({ ShardIterator }))).Records).toEqual([]);
     }
   });

@@ -28,16 +28,27 @@ afterAll(async () => {
 });
 
 describe('the status of an error follows its fault', () => {
-  it('keeps each Kinesis error\'s fault when it is made again from its code', () => {
-    const clients = ['InvalidArgumentException', 'ResourceNotFoundException', 'ResourceInUseException', 'LimitExceededException', 'ProvisionedThroughputExceededException',
-      'ExpiredIteratorException', 'ValidationException', 'AccessDeniedException', 'SerializationException', 'UnknownOperationException',
-      'MissingAuthenticationTokenException', 'IncompleteSignatureException'];
+  it("keeps each Kinesis error's fault when it is made again from its code", () => {
+    const clients = [
+      'InvalidArgumentException',
+      'ResourceNotFoundException',
+      'ResourceInUseException',
+      'LimitExceededException',
+      'ProvisionedThroughputExceededException',
+      'ExpiredIteratorException',
+      'ValidationException',
+      'AccessDeniedException',
+      'SerializationException',
+      'UnknownOperationException',
+      'MissingAuthenticationTokenException',
+      'IncompleteSignatureException',
+    ];
     const servers = ['InternalFailure', 'Closed', 'StorageFull', 'StorageError', 'CorruptLog', 'NoSuchCode'];
     expect(clients.map((code) => [code, errorFromCode(code, 'm').fault])).toEqual(clients.map((code) => [code, 'client']));
     expect(servers.map((code) => [code, errorFromCode(code, 'm').fault])).toEqual(servers.map((code) => [code, 'server']));
   });
 
-  it('answers a client fault with 400 and its type, and a closed engine\'s requests with 500 InternalFailure', async () => {
+  it("answers a client fault with 400 and its type, and a closed engine's requests with 500 InternalFailure", async () => {
     const missing = await callKinesis(server.port, 'DescribeStreamSummary', { StreamName: 'no-such-stream' });
     expect({ status: missing.status, type: missing.body.__type }).toEqual({ status: 400, type: 'ResourceNotFoundException' });
     await engine.close();
@@ -47,9 +58,16 @@ describe('the status of an error follows its fault', () => {
       header: 'InternalFailure',
       body: { __type: 'InternalFailure', message: 'the engine is closed' },
     });
-    const client = new KinesisClient({ endpoint: server.url, region: 'us-east-1', credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' }, maxAttempts: 1 });
+    const client = new KinesisClient({
+      endpoint: server.url,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' },
+      maxAttempts: 1,
+    });
     try {
-      const error = (await client.send(new DescribeStreamSummaryCommand({ StreamName: 'no-such-stream' })).catch((caught: unknown) => caught)) as { name: string; $fault: string };
+      const error = (await client
+        .send(new DescribeStreamSummaryCommand({ StreamName: 'no-such-stream' }))
+        .catch((caught: unknown) => caught)) as { name: string; $fault: string };
       expect({ name: error.name, fault: error.$fault }).toEqual({ name: 'InternalFailure', fault: 'server' });
     } finally {
       client.destroy();

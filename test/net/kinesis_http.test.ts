@@ -66,7 +66,13 @@ afterAll(async () => {
 
 function sdk(transport: 'h2' | 'h1'): KinesisClient {
   const endpoint = `http://127.0.0.1:${server.port}`;
-  return new KinesisClient({ endpoint, region: 'us-east-1', credentials: CREDENTIALS, maxAttempts: 1, ...(transport === 'h1' ? { requestHandler: new NodeHttpHandler() } : {}) });
+  return new KinesisClient({
+    endpoint,
+    region: 'us-east-1',
+    credentials: CREDENTIALS,
+    maxAttempts: 1,
+    ...(transport === 'h1' ? { requestHandler: new NodeHttpHandler() } : {}),
+  });
 }
 
 describe.each(['h2', 'h1'] as const)('the AWS SDK over %s', (transport) => {
@@ -102,12 +108,19 @@ describe.each(['h2', 'h1'] as const)('the AWS SDK over %s', (transport) => {
   it('puts records and reads them back through iterators, blobs byte for byte', async () => {
     const bytes = Uint8Array.from({ length: 256 }, (_, i) => i);
     const one = await client.send(new PutRecordCommand({ StreamName: stream, PartitionKey: 'key-1', Data: bytes }));
-    const many = await client.send(new PutRecordsCommand({ StreamName: stream, Records: Array.from({ length: 20 }, (_, i) => ({ PartitionKey: `key-${i}`, Data: encoder.encode(`record ${i}`) })) }));
+    const many = await client.send(
+      new PutRecordsCommand({
+        StreamName: stream,
+        Records: Array.from({ length: 20 }, (_, i) => ({ PartitionKey: `key-${i}`, Data: encoder.encode(`record ${i}`) })),
+      }),
+    );
     expect(many.FailedRecordCount).toBe(0);
     expect(many.Records).toHaveLength(20);
     const read: string[] = [];
     for (const shard of (await client.send(new ListShardsCommand({ StreamName: stream }))).Shards!) {
-      const { ShardIterator } = await client.send(new GetShardIteratorCommand({ StreamName: stream, ShardId: shard.ShardId, ShardIteratorType: 'TRIM_HORIZON' }));
+      const { ShardIterator } = await client.send(
+        new GetShardIteratorCommand({ StreamName: stream, ShardId: shard.ShardId, ShardIteratorType: 'TRIM_HORIZON' }),
+      );
       const { Records, NextShardIterator, MillisBehindLatest } = await client.send(new GetRecordsCommand({ ShardIterator }));
       expect(NextShardIterator).toBeTypeOf('string');
       expect(MillisBehindLatest).toBeTypeOf('number');
@@ -118,7 +131,14 @@ describe.each(['h2', 'h1'] as const)('the AWS SDK over %s', (transport) => {
       }
     }
     expect(read.sort()).toEqual(Array.from({ length: 20 }, (_, i) => `record ${i}`).sort());
-    const atTime = await client.send(new GetShardIteratorCommand({ StreamName: stream, ShardId: one.ShardId, ShardIteratorType: 'AT_TIMESTAMP', Timestamp: new Date(Date.now() - 60_000) }));
+    const atTime = await client.send(
+      new GetShardIteratorCommand({
+        StreamName: stream,
+        ShardId: one.ShardId,
+        ShardIteratorType: 'AT_TIMESTAMP',
+        Timestamp: new Date(Date.now() - 60_000),
+      }),
+    );
     expect((await client.send(new GetRecordsCommand({ ShardIterator: atTime.ShardIterator }))).Records!.length).toBeGreaterThan(0);
   });
 
@@ -152,7 +172,9 @@ describe.each(['h2', 'h1'] as const)('the AWS SDK over %s', (transport) => {
     const arn = (await client.send(new DescribeStreamSummaryCommand({ StreamName: stream }))).StreamDescriptionSummary!.StreamARN!;
     const { Consumer } = await client.send(new RegisterStreamConsumerCommand({ StreamARN: arn, ConsumerName: 'app' }));
     expect(Consumer?.ConsumerCreationTimestamp).toBeInstanceOf(Date);
-    expect((await client.send(new DescribeStreamConsumerCommand({ ConsumerARN: Consumer!.ConsumerARN }))).ConsumerDescription?.ConsumerName).toBe('app');
+    expect(
+      (await client.send(new DescribeStreamConsumerCommand({ ConsumerARN: Consumer!.ConsumerARN }))).ConsumerDescription?.ConsumerName,
+    ).toBe('app');
     expect((await client.send(new ListStreamConsumersCommand({ StreamARN: arn }))).Consumers?.map((c) => c.ConsumerName)).toEqual(['app']);
     await client.send(new DeregisterStreamConsumerCommand({ ConsumerARN: Consumer!.ConsumerARN }));
   });
@@ -160,7 +182,9 @@ describe.each(['h2', 'h1'] as const)('the AWS SDK over %s', (transport) => {
   it('switches the capacity mode, and verifies a stream through the same API', async () => {
     const arn = (await client.send(new DescribeStreamSummaryCommand({ StreamName: stream }))).StreamDescriptionSummary!.StreamARN!;
     await client.send(new UpdateStreamModeCommand({ StreamARN: arn, StreamModeDetails: { StreamMode: 'ON_DEMAND' } }));
-    expect((await client.send(new DescribeStreamSummaryCommand({ StreamARN: arn }))).StreamDescriptionSummary?.StreamModeDetails?.StreamMode).toBe('ON_DEMAND');
+    expect(
+      (await client.send(new DescribeStreamSummaryCommand({ StreamARN: arn }))).StreamDescriptionSummary?.StreamModeDetails?.StreamMode,
+    ).toBe('ON_DEMAND');
     await client.send(new UpdateStreamModeCommand({ StreamARN: arn, StreamModeDetails: { StreamMode: 'PROVISIONED' } }));
     // VerifyStream is shardline's own: no SDK command, the same awsJson1_1 call.
     const verified = await callKinesis(server.port, 'VerifyStream', { StreamName: stream });
@@ -171,17 +195,25 @@ describe.each(['h2', 'h1'] as const)('the AWS SDK over %s', (transport) => {
     expect(shards.reduce((sum, shard) => sum + shard.Batches, 0)).toBeGreaterThan(0);
   });
 
-  it('throws the SDK\'s typed exceptions with status 400', async () => {
+  it("throws the SDK's typed exceptions with status 400", async () => {
     const missing = client.send(new DescribeStreamCommand({ StreamName: `${stream}-missing` }));
     await expect(missing).rejects.toMatchObject({ name: 'ResourceNotFoundException', $metadata: { httpStatusCode: 400 } });
-    await expect(client.send(new CreateStreamCommand({ StreamName: stream, ShardCount: 1 }))).rejects.toMatchObject({ name: 'ResourceInUseException' });
-    await expect(client.send(new GetRecordsCommand({ ShardIterator: 'not-an-iterator' }))).rejects.toMatchObject({ name: 'InvalidArgumentException' });
-    await expect(client.send(new PutRecordCommand({ StreamName: stream, PartitionKey: '', Data: new Uint8Array(1) }))).rejects.toMatchObject({ $metadata: { httpStatusCode: 400 } });
+    await expect(client.send(new CreateStreamCommand({ StreamName: stream, ShardCount: 1 }))).rejects.toMatchObject({
+      name: 'ResourceInUseException',
+    });
+    await expect(client.send(new GetRecordsCommand({ ShardIterator: 'not-an-iterator' }))).rejects.toMatchObject({
+      name: 'InvalidArgumentException',
+    });
+    await expect(
+      client.send(new PutRecordCommand({ StreamName: stream, PartitionKey: '', Data: new Uint8Array(1) })),
+    ).rejects.toMatchObject({ $metadata: { httpStatusCode: 400 } });
   });
 
   it('deletes a stream', async () => {
     await client.send(new DeleteStreamCommand({ StreamName: `${stream}-c` }));
-    await expect(client.send(new DescribeStreamSummaryCommand({ StreamName: `${stream}-c` }))).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
+    await expect(client.send(new DescribeStreamSummaryCommand({ StreamName: `${stream}-c` }))).rejects.toMatchObject({
+      name: 'ResourceNotFoundException',
+    });
   });
 });
 
@@ -189,13 +221,20 @@ function raw(headers: Record<string, string>, body: string, method = 'POST'): Pr
   return rawKinesis(server.port, headers, body, method);
 }
 
-
 describe('raw requests', () => {
   it.each([
     [{ ...JSON_HEADERS, authorization: '' }, 'MissingAuthenticationTokenException', /^Missing Authentication Token$/],
     [{ ...JSON_HEADERS, authorization: 'Basic abc' }, 'IncompleteSignatureException', /requires 'AWS4-HMAC-SHA256'/],
-    [{ ...JSON_HEADERS, authorization: 'AWS4-HMAC-SHA256 Credential=a/b' }, 'IncompleteSignatureException', /requires 'Signature' parameter\. Authorization header requires 'SignedHeaders' parameter\./],
-    [{ 'content-type': 'application/x-amz-json-1.1', authorization: SIGNED }, 'IncompleteSignatureException', /either a 'X-Amz-Date' or a 'Date' header/],
+    [
+      { ...JSON_HEADERS, authorization: 'AWS4-HMAC-SHA256 Credential=a/b' },
+      'IncompleteSignatureException',
+      /requires 'Signature' parameter\. Authorization header requires 'SignedHeaders' parameter\./,
+    ],
+    [
+      { 'content-type': 'application/x-amz-json-1.1', authorization: SIGNED },
+      'IncompleteSignatureException',
+      /either a 'X-Amz-Date' or a 'Date' header/,
+    ],
   ])('refuses bad authorization: %#', async (headers, type, message) => {
     const answer = await raw({ ...headers, 'x-amz-target': 'Kinesis_20131202.ListStreams' }, '{}');
     expect(answer.status).toBe(400);
@@ -211,9 +250,21 @@ describe('raw requests', () => {
     [{ 'x-amz-target': 'Kinesis_20131202.ListStreams', 'content-type': 'text/plain' }, '{}', 'UnknownOperationException'],
     [{ 'x-amz-target': 'Kinesis_20131202.ListStreams' }, '{"Limit":', 'SerializationException'],
     [{ 'x-amz-target': 'Kinesis_20131202.ListStreams' }, '[1,2]', 'SerializationException'],
-    [{ 'x-amz-target': 'Kinesis_20131202.PutRecord' }, '{"StreamName":"sdk-h1","PartitionKey":"k","Data":"not base64!"}', 'SerializationException'],
-    [{ 'x-amz-target': 'Kinesis_20131202.PutRecord' }, '{"StreamName":"sdk-h1","PartitionKey":"k","Data":"ab!d"}', 'SerializationException'],
-    [{ 'x-amz-target': 'Kinesis_20131202.PutRecords' }, '{"StreamName":"sdk-h1","Records":[{"PartitionKey":"k","Data":"aGk="},{"PartitionKey":"k","Data":7}]}', 'SerializationException'],
+    [
+      { 'x-amz-target': 'Kinesis_20131202.PutRecord' },
+      '{"StreamName":"sdk-h1","PartitionKey":"k","Data":"not base64!"}',
+      'SerializationException',
+    ],
+    [
+      { 'x-amz-target': 'Kinesis_20131202.PutRecord' },
+      '{"StreamName":"sdk-h1","PartitionKey":"k","Data":"ab!d"}',
+      'SerializationException',
+    ],
+    [
+      { 'x-amz-target': 'Kinesis_20131202.PutRecords' },
+      '{"StreamName":"sdk-h1","Records":[{"PartitionKey":"k","Data":"aGk="},{"PartitionKey":"k","Data":7}]}',
+      'SerializationException',
+    ],
   ])('answers a bad request with a typed 400: %#', async (headers, body, type) => {
     const answer = await raw({ ...JSON_HEADERS, ...headers }, body);
     expect(answer.status).toBe(400);
@@ -243,12 +294,20 @@ describe('raw requests', () => {
     ];
     for (const [operation, request] of calls) {
       const answer = await callKinesis(server.port, operation, request);
-      expect({ operation, status: answer.status, length: answer.headers['content-length'], bytes: answer.bytes.length }).toEqual({ operation, status: 200, length: '0', bytes: 0 });
+      expect({ operation, status: answer.status, length: answer.headers['content-length'], bytes: answer.bytes.length }).toEqual({
+        operation,
+        status: 200,
+        length: '0',
+        bytes: 0,
+      });
       expect(answer.headers['content-type']).toBe('application/x-amz-json-1.1');
     }
     const registered = await callKinesis(server.port, 'RegisterStreamConsumer', { StreamARN: arn, ConsumerName: 'c' });
     expect(registered.body).toMatchObject({ Consumer: { ConsumerName: 'c' } });
-    for (const [operation, request] of [['DeregisterStreamConsumer', { StreamARN: arn, ConsumerName: 'c' }], ['DeleteStream', { StreamName: name }]] as const) {
+    for (const [operation, request] of [
+      ['DeregisterStreamConsumer', { StreamARN: arn, ConsumerName: 'c' }],
+      ['DeleteStream', { StreamName: name }],
+    ] as const) {
       const answer = await callKinesis(server.port, operation, request);
       expect({ operation, status: answer.status, bytes: answer.bytes.length }).toEqual({ operation, status: 200, bytes: 0 });
     }
@@ -258,7 +317,12 @@ describe('raw requests', () => {
     const session = http2.connect(`http://127.0.0.1:${server.port}`);
     try {
       const body = await new Promise<string>((resolve, reject) => {
-        const stream = session.request({ ':method': 'POST', ':path': '/', ...JSON_HEADERS, 'x-amz-target': 'Kinesis_20131202.ListStreams' });
+        const stream = session.request({
+          ':method': 'POST',
+          ':path': '/',
+          ...JSON_HEADERS,
+          'x-amz-target': 'Kinesis_20131202.ListStreams',
+        });
         let text = '';
         stream.on('data', (chunk: Buffer) => (text += chunk.toString()));
         stream.on('end', () => resolve(text));
@@ -317,14 +381,23 @@ describe('CBOR (application/x-amz-cbor-1.1)', () => {
     expect(await parseCborBody(new Uint8Array(created.bytes), {} as never)).toEqual({});
     const before = Date.now();
     const put = await cborRequest('PutRecord', { StreamName: stream, PartitionKey: 'k', Data: Buffer.from('hello') });
-    expect(put).toMatchObject({ status: 200, contentType: 'application/x-amz-cbor-1.1', body: { ShardId: 'shardId-000000000000', SequenceNumber: expect.any(String) } });
+    expect(put).toMatchObject({
+      status: 200,
+      contentType: 'application/x-amz-cbor-1.1',
+      body: { ShardId: 'shardId-000000000000', SequenceNumber: expect.any(String) },
+    });
     await new Promise((resolve) => setTimeout(resolve, 20));
     const between = new Date();
     await new Promise((resolve) => setTimeout(resolve, 20));
     const puts = await cborRequest('PutRecords', { StreamName: stream, Records: [{ PartitionKey: 'a', Data: Buffer.from([0, 255]) }] });
     expect(puts.body.FailedRecordCount).toBe(0);
     const from = async (Timestamp: Date): Promise<CborAnswer> => {
-      const iterator = await cborRequest('GetShardIterator', { StreamName: stream, ShardId: 'shardId-000000000000', ShardIteratorType: 'AT_TIMESTAMP', Timestamp });
+      const iterator = await cborRequest('GetShardIterator', {
+        StreamName: stream,
+        ShardId: 'shardId-000000000000',
+        ShardIteratorType: 'AT_TIMESTAMP',
+        Timestamp,
+      });
       return cborRequest('GetRecords', { ShardIterator: iterator.body.ShardIterator });
     };
     const read = await from(new Date(before - 60_000));
@@ -342,22 +415,32 @@ describe('CBOR (application/x-amz-cbor-1.1)', () => {
     expect(read.bytes.includes(Buffer.from([0xc1, 0x1b]))).toBe(true);
   });
 
-  it('takes and answers CBOR bodies of megabytes, past the cbor package\'s 16 KiB stream mark', async () => {
+  it("takes and answers CBOR bodies of megabytes, past the cbor package's 16 KiB stream mark", async () => {
     const big = 'cbor-big';
     expect((await cborRequest('CreateStream', { StreamName: big, ShardCount: 1 })).status).toBe(200);
     const records = Array.from({ length: 200 }, (_, i) => ({ PartitionKey: `k${i}`, Data: Buffer.alloc(10_000, i) }));
     const puts = await cborRequest('PutRecords', { StreamName: big, Records: records });
     expect(puts.body.FailedRecordCount).toBe(0);
-    const iterator = await cborRequest('GetShardIterator', { StreamName: big, ShardId: 'shardId-000000000000', ShardIteratorType: 'TRIM_HORIZON' });
+    const iterator = await cborRequest('GetShardIterator', {
+      StreamName: big,
+      ShardId: 'shardId-000000000000',
+      ShardIteratorType: 'TRIM_HORIZON',
+    });
     const read = await cborRequest('GetRecords', { ShardIterator: iterator.body.ShardIterator });
     expect(read.bytes.length).toBeGreaterThan(2_000_000);
     const got = read.body.Records as Array<{ Data: Uint8Array }>;
-    expect(got.map((record) => Buffer.from(record.Data).equals(Buffer.alloc(10_000, got.indexOf(record))))).toEqual(records.map(() => true));
+    expect(got.map((record) => Buffer.from(record.Data).equals(Buffer.alloc(10_000, got.indexOf(record))))).toEqual(
+      records.map(() => true),
+    );
   });
 
-  it('answers errors in CBOR with AWS\'s body', async () => {
+  it("answers errors in CBOR with AWS's body", async () => {
     const missing = await cborRequest('DescribeStreamSummary', { StreamName: 'cbor-missing' });
-    expect(missing).toMatchObject({ status: 400, contentType: 'application/x-amz-cbor-1.1', body: { __type: 'ResourceNotFoundException', message: expect.stringContaining('cbor-missing') } });
+    expect(missing).toMatchObject({
+      status: 400,
+      contentType: 'application/x-amz-cbor-1.1',
+      body: { __type: 'ResourceNotFoundException', message: expect.stringContaining('cbor-missing') },
+    });
     const textBlob = await cborRequest('PutRecord', { StreamName: stream, PartitionKey: 'k', Data: 'aGVsbG8=' });
     expect(textBlob.body).toMatchObject({ __type: 'SerializationException', message: "the value at 'data' must be a CBOR byte string" });
     const garbage = await cborRequest('ListStreams', null, Buffer.from([0xff, 0xff, 0x00]));
@@ -365,7 +448,7 @@ describe('CBOR (application/x-amz-cbor-1.1)', () => {
   });
 });
 
-describe('SubscribeToShard over HTTP/2, read by the SDK\'s own event-stream parser', () => {
+describe("SubscribeToShard over HTTP/2, read by the SDK's own event-stream parser", () => {
   let client: KinesisClient;
   const stream = 'subscribed';
 
@@ -384,7 +467,9 @@ describe('SubscribeToShard over HTTP/2, read by the SDK\'s own event-stream pars
     await client.send(new CreateStreamCommand({ StreamName: stream, ShardCount: 1 }));
     const arn = await consumerArn('pushed');
     await client.send(new PutRecordCommand({ StreamName: stream, PartitionKey: 'k', Data: encoder.encode('before') }));
-    const { EventStream } = await client.send(new SubscribeToShardCommand({ ConsumerARN: arn, ShardId: 'shardId-000000000000', StartingPosition: { Type: 'TRIM_HORIZON' } }));
+    const { EventStream } = await client.send(
+      new SubscribeToShardCommand({ ConsumerARN: arn, ShardId: 'shardId-000000000000', StartingPosition: { Type: 'TRIM_HORIZON' } }),
+    );
     const seen: string[] = [];
     const events: SubscribeToShardEvent[] = [];
     let putAfter = false;
@@ -399,11 +484,19 @@ describe('SubscribeToShard over HTTP/2, read by the SDK\'s own event-stream pars
       }
       if (seen.includes('after') && payload.ChildShards === undefined) {
         const shard = (await client.send(new ListShardsCommand({ StreamName: stream }))).Shards![0]!;
-        await client.send(new SplitShardCommand({ StreamName: stream, ShardToSplit: shard.ShardId, NewStartingHashKey: '170141183460469231731687303715884105728' }));
+        await client.send(
+          new SplitShardCommand({
+            StreamName: stream,
+            ShardToSplit: shard.ShardId,
+            NewStartingHashKey: '170141183460469231731687303715884105728',
+          }),
+        );
       }
     }
     expect(seen).toEqual(['before', 'after']);
-    expect(events.every((event) => typeof event.ContinuationSequenceNumber === 'string' && typeof event.MillisBehindLatest === 'number')).toBe(true);
+    expect(
+      events.every((event) => typeof event.ContinuationSequenceNumber === 'string' && typeof event.MillisBehindLatest === 'number'),
+    ).toBe(true);
     expect(events.at(-1)!.ChildShards?.map((child) => child.ShardId)).toEqual(['shardId-000000000001', 'shardId-000000000002']);
   });
 
@@ -411,12 +504,19 @@ describe('SubscribeToShard over HTTP/2, read by the SDK\'s own event-stream pars
     const timed = 'subscribed-at';
     await client.send(new CreateStreamCommand({ StreamName: timed, ShardCount: 1 }));
     const streamArn = (await client.send(new DescribeStreamSummaryCommand({ StreamName: timed }))).StreamDescriptionSummary!.StreamARN!;
-    const arn = (await client.send(new RegisterStreamConsumerCommand({ StreamARN: streamArn, ConsumerName: 'timed' }))).Consumer!.ConsumerARN!;
+    const arn = (await client.send(new RegisterStreamConsumerCommand({ StreamARN: streamArn, ConsumerName: 'timed' }))).Consumer!
+      .ConsumerARN!;
     await client.send(new PutRecordCommand({ StreamName: timed, PartitionKey: 'k', Data: encoder.encode('early') }));
     await new Promise((resolve) => setTimeout(resolve, 1100));
     const from = new Date();
     await client.send(new PutRecordCommand({ StreamName: timed, PartitionKey: 'k', Data: encoder.encode('late') }));
-    const { EventStream } = await client.send(new SubscribeToShardCommand({ ConsumerARN: arn, ShardId: 'shardId-000000000000', StartingPosition: { Type: 'AT_TIMESTAMP', Timestamp: from } }));
+    const { EventStream } = await client.send(
+      new SubscribeToShardCommand({
+        ConsumerARN: arn,
+        ShardId: 'shardId-000000000000',
+        StartingPosition: { Type: 'AT_TIMESTAMP', Timestamp: from },
+      }),
+    );
     let first: string[] = [];
     for await (const event of EventStream!) {
       first = (event.SubscribeToShardEvent?.Records ?? []).map((record) => decoder.decode(record.Data));
@@ -428,12 +528,20 @@ describe('SubscribeToShard over HTTP/2, read by the SDK\'s own event-stream pars
   it('refuses a second subscription of the same consumer and shard within 5 seconds, as AWS does', async () => {
     const arn = await consumerArn('twice');
     const abort = new AbortController();
-    const first = await client.send(new SubscribeToShardCommand({ ConsumerARN: arn, ShardId: 'shardId-000000000001', StartingPosition: { Type: 'LATEST' } }), { abortSignal: abort.signal });
+    const first = await client.send(
+      new SubscribeToShardCommand({ ConsumerARN: arn, ShardId: 'shardId-000000000001', StartingPosition: { Type: 'LATEST' } }),
+      { abortSignal: abort.signal },
+    );
     try {
-      const again = client.send(new SubscribeToShardCommand({ ConsumerARN: arn, ShardId: 'shardId-000000000001', StartingPosition: { Type: 'LATEST' } }));
+      const again = client.send(
+        new SubscribeToShardCommand({ ConsumerARN: arn, ShardId: 'shardId-000000000001', StartingPosition: { Type: 'LATEST' } }),
+      );
       await expect(again).rejects.toMatchObject({ name: 'ResourceInUseException', $metadata: { httpStatusCode: 400 } });
       // Another shard of the same consumer is its own subscription.
-      const other = await client.send(new SubscribeToShardCommand({ ConsumerARN: arn, ShardId: 'shardId-000000000002', StartingPosition: { Type: 'LATEST' } }), { abortSignal: abort.signal });
+      const other = await client.send(
+        new SubscribeToShardCommand({ ConsumerARN: arn, ShardId: 'shardId-000000000002', StartingPosition: { Type: 'LATEST' } }),
+        { abortSignal: abort.signal },
+      );
       expect(other.EventStream).toBeDefined();
     } finally {
       abort.abort();
@@ -443,7 +551,13 @@ describe('SubscribeToShard over HTTP/2, read by the SDK\'s own event-stream pars
 
   it('answers an unknown consumer with a plain 400 before any event', async () => {
     const arn = await consumerArn('real');
-    const subscribing = client.send(new SubscribeToShardCommand({ ConsumerARN: arn.replace('/consumer/real:', '/consumer/ghost:'), ShardId: 'shardId-000000000001', StartingPosition: { Type: 'LATEST' } }));
+    const subscribing = client.send(
+      new SubscribeToShardCommand({
+        ConsumerARN: arn.replace('/consumer/real:', '/consumer/ghost:'),
+        ShardId: 'shardId-000000000001',
+        StartingPosition: { Type: 'LATEST' },
+      }),
+    );
     await expect(subscribing).rejects.toMatchObject({ name: 'ResourceNotFoundException', $metadata: { httpStatusCode: 400 } });
   });
 });
@@ -461,7 +575,13 @@ describe('TLS: https:// with ALPN', () => {
 
   it('serves the SDK over HTTPS/1.1 and negotiates h2 for HTTP/2 clients', async () => {
     expect(secure.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
-    const client = new KinesisClient({ endpoint: secure.url, region: 'us-east-1', credentials: CREDENTIALS, maxAttempts: 1, requestHandler: new NodeHttpHandler({ httpsAgent: new https.Agent({ ca }) }) });
+    const client = new KinesisClient({
+      endpoint: secure.url,
+      region: 'us-east-1',
+      credentials: CREDENTIALS,
+      maxAttempts: 1,
+      requestHandler: new NodeHttpHandler({ httpsAgent: new https.Agent({ ca }) }),
+    });
     try {
       await client.send(new CreateStreamCommand({ StreamName: 'tls', ShardCount: 1 }));
       expect((await client.send(new ListStreamsCommand({}))).StreamNames).toContain('tls');
@@ -470,10 +590,17 @@ describe('TLS: https:// with ALPN', () => {
     }
     const session = http2.connect(secure.url, { ca });
     try {
-      const alpn = await new Promise<string | false>((resolve, reject) => session.once('connect', () => resolve(session.alpnProtocol ?? false)).once('error', reject));
+      const alpn = await new Promise<string | false>((resolve, reject) =>
+        session.once('connect', () => resolve(session.alpnProtocol ?? false)).once('error', reject),
+      );
       expect(alpn).toBe('h2');
       const answer = await new Promise<string>((resolve, reject) => {
-        const stream = session.request({ ':method': 'POST', ':path': '/', ...JSON_HEADERS, 'x-amz-target': 'Kinesis_20131202.DescribeStreamSummary' });
+        const stream = session.request({
+          ':method': 'POST',
+          ':path': '/',
+          ...JSON_HEADERS,
+          'x-amz-target': 'Kinesis_20131202.DescribeStreamSummary',
+        });
         let text = '';
         stream.on('data', (chunk: Buffer) => (text += chunk.toString()));
         stream.on('end', () => resolve(text));

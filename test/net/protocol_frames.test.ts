@@ -7,7 +7,16 @@ import { decodeError } from '../../src/net/messages/error.js';
 import { decodeHelloOk, encodeHello, encodeHelloOk } from '../../src/net/messages/hello.js';
 import { PutFrameBuilder } from '../../src/net/messages/put.js';
 import { decodeSubscribed, encodeCancel, encodeSubscribe, encodeSubscribed } from '../../src/net/messages/records.js';
-import { CloseCode, FrameReader, FrameWriter, MESSAGE_BYTES_MAX, MalformedFrameError, Opcode, PROTOCOL_VERSION, ProtocolErrorCode } from '../../src/net/protocol.js';
+import {
+  CloseCode,
+  FrameReader,
+  FrameWriter,
+  MESSAGE_BYTES_MAX,
+  MalformedFrameError,
+  Opcode,
+  PROTOCOL_VERSION,
+  ProtocolErrorCode,
+} from '../../src/net/protocol.js';
 import { RawSocket } from '../helpers/raw_socket.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
@@ -51,13 +60,20 @@ describe('protocol: frames and request ids', () => {
     const [answer] = await socket.exchange(encodeHello(5, { version: PROTOCOL_VERSION, clientName: 'names' }));
     await socket.close();
     expect([answer?.opcode, answer?.requestId]).toEqual([Opcode.HELLO_OK, 5]);
-    expect(decodeHelloOk(answer!)).toEqual({ version: PROTOCOL_VERSION, maxFrameBytes: FRAME_BYTES_MAX, maxInFlight: IN_FLIGHT_MAX, serverName: `shardline/${version}` });
+    expect(decodeHelloOk(answer!)).toEqual({
+      version: PROTOCOL_VERSION,
+      maxFrameBytes: FRAME_BYTES_MAX,
+      maxInFlight: IN_FLIGHT_MAX,
+      serverName: `shardline/${version}`,
+    });
   });
 
   it('HELLO_OK and SUBSCRIBED have the bytes the document lays out', () => {
-    expect(Buffer.from(encodeHelloOk(0x0102_0304, { version: 1, maxFrameBytes: 8 * 1024 * 1024, maxInFlight: 256, serverName: 'shardline/0.1.0' })).toString('hex')).toBe(
-      '81' + '00' + '0000' + '04030201' + '0100' + '00008000' + '00010000' + '0f00' + Buffer.from('shardline/0.1.0').toString('hex'),
-    );
+    expect(
+      Buffer.from(
+        encodeHelloOk(0x0102_0304, { version: 1, maxFrameBytes: 8 * 1024 * 1024, maxInFlight: 256, serverName: 'shardline/0.1.0' }),
+      ).toString('hex'),
+    ).toBe('81' + '00' + '0000' + '04030201' + '0100' + '00008000' + '00010000' + '0f00' + Buffer.from('shardline/0.1.0').toString('hex'));
     const subscribed = encodeSubscribed(7, { shardSerial: 3, startOffset: 2 ** 32 + 5 });
     expect(Buffer.from(subscribed).toString('hex')).toBe('87' + '00' + '0000' + '07000000' + '03000000' + '05000000' + '01000000');
     expect(decodeSubscribed(new FrameReader(subscribed))).toEqual({ shardSerial: 3, startOffset: 2 ** 32 + 5 });
@@ -68,13 +84,20 @@ describe('protocol: frames and request ids', () => {
   it('refuses a frame with non-zero flags or reserved field under its own request id, and serves on', async () => {
     const socket = await RawSocket.greeted(server.url);
     const answers = [];
-    for (const [i, [flags, reserved]] of [[1, 0], [0x80, 0], [0, 1], [0, 0x8000]].entries()) {
+    for (const [i, [flags, reserved]] of [
+      [1, 0],
+      [0x80, 0],
+      [0, 1],
+      [0, 0x8000],
+    ].entries()) {
       const [answer] = await socket.exchange(withHeader(encodeCall(10 + i, 'ListStreams', {}), flags!, reserved!));
       answers.push(errorOf(answer));
     }
     const [after] = await socket.exchange(encodeCall(20, 'ListStreams', {}));
     await socket.close();
-    expect(answers).toEqual([10, 11, 12, 13].map((requestId) => ({ opcode: Opcode.ERROR, requestId, code: ProtocolErrorCode.MALFORMED_FRAME })));
+    expect(answers).toEqual(
+      [10, 11, 12, 13].map((requestId) => ({ opcode: Opcode.ERROR, requestId, code: ProtocolErrorCode.MALFORMED_FRAME })),
+    );
     expect([after?.opcode, after?.requestId]).toEqual([Opcode.RESULT, 20]);
   });
 
@@ -82,7 +105,12 @@ describe('protocol: frames and request ids', () => {
     const socket = await RawSocket.open(server.url);
     const [answer] = await socket.exchange(withHeader(encodeHello(9, { version: PROTOCOL_VERSION, clientName: 'reserved' }), 0, 1));
     const close = await socket.closed(CLOSE_TIMEOUT_MS);
-    expect({ ...errorOf(answer), close: close?.code }).toEqual({ opcode: Opcode.ERROR, requestId: 9, code: ProtocolErrorCode.MALFORMED_FRAME, close: CloseCode.HANDSHAKE_REQUIRED });
+    expect({ ...errorOf(answer), close: close?.code }).toEqual({
+      opcode: Opcode.ERROR,
+      requestId: 9,
+      code: ProtocolErrorCode.MALFORMED_FRAME,
+      close: CloseCode.HANDSHAKE_REQUIRED,
+    });
   });
 
   it('takes request id 0 for HELLO only: any other request with it is refused under 0', async () => {
@@ -90,17 +118,26 @@ describe('protocol: frames and request ids', () => {
     const put = new PutFrameBuilder('frames');
     put.add('k', Uint8Array.of(1), new Uint8Array(16));
     const answers = [];
-    for (const frame of [encodeCall(0, 'ListStreams', {}), put.finish(0), encodeCancel(0), encodeSubscribe(0, { ConsumerARN: consumerARN, ShardId: 'shardId-000000000000', StartingPosition: { Type: 'LATEST' } })]) {
+    for (const frame of [
+      encodeCall(0, 'ListStreams', {}),
+      put.finish(0),
+      encodeCancel(0),
+      encodeSubscribe(0, { ConsumerARN: consumerARN, ShardId: 'shardId-000000000000', StartingPosition: { Type: 'LATEST' } }),
+    ]) {
       answers.push(errorOf((await socket.exchange(frame))[0]));
     }
     await socket.close();
-    expect(answers).toEqual(Array.from({ length: 4 }, () => ({ opcode: Opcode.ERROR, requestId: 0, code: ProtocolErrorCode.MALFORMED_FRAME })));
+    expect(answers).toEqual(
+      Array.from({ length: 4 }, () => ({ opcode: Opcode.ERROR, requestId: 0, code: ProtocolErrorCode.MALFORMED_FRAME })),
+    );
     expect(server.server.stats().subscriptions).toBe(0);
   });
 
   it('refuses a request that reuses the id of one in flight, under that id, without carrying it out', async () => {
     const socket = await RawSocket.greeted(server.url);
-    const [subscribed] = await socket.exchange(encodeSubscribe(30, { ConsumerARN: consumerARN, ShardId: 'shardId-000000000000', StartingPosition: { Type: 'LATEST' } }));
+    const [subscribed] = await socket.exchange(
+      encodeSubscribe(30, { ConsumerARN: consumerARN, ShardId: 'shardId-000000000000', StartingPosition: { Type: 'LATEST' } }),
+    );
     const [reused] = await socket.exchange(encodeCall(30, 'CreateStream', { StreamName: 'reused-id', ShardCount: 1 }));
     const created = server.engine.listStreams().StreamNames.includes('reused-id');
     const [cancelled] = await socket.exchange(encodeCancel(30));
@@ -116,7 +153,13 @@ describe('protocol: frames and request ids', () => {
 
   it('CALL takes the engine operations of the document; SubscribeToShard is SUBSCRIBE, not a CALL', async () => {
     const socket = await RawSocket.greeted(server.url);
-    const [answer] = await socket.exchange(encodeCall(40, 'SubscribeToShard', { ConsumerARN: consumerARN, ShardId: 'shardId-000000000000', StartingPosition: { Type: 'LATEST' } }));
+    const [answer] = await socket.exchange(
+      encodeCall(40, 'SubscribeToShard', {
+        ConsumerARN: consumerARN,
+        ShardId: 'shardId-000000000000',
+        StartingPosition: { Type: 'LATEST' },
+      }),
+    );
     await socket.close();
     expect(errorOf(answer)).toEqual({ opcode: Opcode.ERROR, requestId: 40, code: ProtocolErrorCode.MALFORMED_FRAME });
     expect(decodeError(new FrameReader(socket.received.at(-1)!.bytes)).message).toContain('SUBSCRIBE');
@@ -134,7 +177,11 @@ describe('protocol: frames and request ids', () => {
       outcomes.push({ bytes, answers, close: close?.code });
     }
     expect(outcomes).toEqual([
-      { bytes: MESSAGE_BYTES_MAX, answers: [{ opcode: Opcode.ERROR, requestId: 50, code: ProtocolErrorCode.MALFORMED_FRAME }], close: CloseCode.TOO_BIG },
+      {
+        bytes: MESSAGE_BYTES_MAX,
+        answers: [{ opcode: Opcode.ERROR, requestId: 50, code: ProtocolErrorCode.MALFORMED_FRAME }],
+        close: CloseCode.TOO_BIG,
+      },
       { bytes: MESSAGE_BYTES_MAX + 1, answers: [], close: 1006 },
     ]);
   });

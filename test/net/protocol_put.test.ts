@@ -128,7 +128,10 @@ describe('protocol: PUT refusals', () => {
       '501 records': [Array.from({ length: 501 }, (_, i) => ({ key: `k${i}`, data: bytes('x') })), 'ValidationException'],
       'a key of 257 characters': [[{ key: 'k'.repeat(257), data: bytes('x') }], 'ValidationException'],
       'a key and data over 1 MiB': [[{ key: 'k', data: new Uint8Array(1024 * 1024) }], 'ValidationException'],
-      'more than 5 MiB': [Array.from({ length: 6 }, (_, i) => ({ key: `k${i}`, data: new Uint8Array(900 * 1024) })), 'InvalidArgumentException'],
+      'more than 5 MiB': [
+        Array.from({ length: 6 }, (_, i) => ({ key: `k${i}`, data: new Uint8Array(900 * 1024) })),
+        'InvalidArgumentException',
+      ],
     };
     const answers: Record<string, ReturnType<typeof answerOf>> = {};
     const expected: Record<string, ReturnType<typeof answerOf>> = {};
@@ -149,7 +152,8 @@ describe('protocol: PUT refusals', () => {
 
   it('counts framing faults towards the protocol errors that close a connection, and Kinesis refusals not', async () => {
     const counted = await RawSocket.greeted(server.url, 'counted');
-    for (let i = 0; i < 2 * PROTOCOL_ERRORS_MAX; i++) await counted.exchange(putOf(1000 + i, [{ key: 'k'.repeat(257), data: bytes('x') }]).frame);
+    for (let i = 0; i < 2 * PROTOCOL_ERRORS_MAX; i++)
+      await counted.exchange(putOf(1000 + i, [{ key: 'k'.repeat(257), data: bytes('x') }]).frame);
     const openAfterRefusals = counted.isOpen;
     // A count below the records: until the framing was checked in the frame, this was a ValidationException.
     const faulty = (id: number): Uint8Array => {

@@ -43,7 +43,10 @@ async function anotherConsumer(engine: Engine, stream: string, name: string): Pr
 }
 
 async function put(engine: Engine, stream: string, values: string[]): Promise<string[]> {
-  const { Records } = await engine.putRecords({ StreamName: stream, Records: values.map((value) => ({ PartitionKey: 'k', Data: bytes(value) })) });
+  const { Records } = await engine.putRecords({
+    StreamName: stream,
+    Records: values.map((value) => ({ PartitionKey: 'k', Data: bytes(value) })),
+  });
   return Records.map((record) => (record as { SequenceNumber: string }).SequenceNumber);
 }
 
@@ -64,10 +67,21 @@ describe('protocol: SUBSCRIBE, CANCEL and END', () => {
     const sequenceNumbers = await put(server.engine, 'acked', ['a', 'b', 'c']);
     const socket = await RawSocket.greeted(server.url);
     const secondARN = await anotherConsumer(server.engine, 'acked', 'c2');
-    const request = (id: number, ConsumerARN: string, StartingPosition: SubscribeRequest['StartingPosition']): Uint8Array => encodeSubscribe(id, { ConsumerARN, ShardId: SHARD, StartingPosition });
+    const request = (id: number, ConsumerARN: string, StartingPosition: SubscribeRequest['StartingPosition']): Uint8Array =>
+      encodeSubscribe(id, { ConsumerARN, ShardId: SHARD, StartingPosition });
     const latest = (await socket.exchange(request(10, consumerARN, { Type: 'LATEST' })))[0];
-    const atSecond = (await socket.exchange(request(11, secondARN, { Type: 'AT_SEQUENCE_NUMBER', SequenceNumber: sequenceNumbers[1]! }), 2)).map(describeFrame);
-    const unknown = (await socket.exchange(encodeSubscribe(12, { ConsumerARN: consumerARN.replace("/consumer/c:", "/consumer/unknown:"), ShardId: SHARD, StartingPosition: { Type: 'LATEST' } })))[0];
+    const atSecond = (
+      await socket.exchange(request(11, secondARN, { Type: 'AT_SEQUENCE_NUMBER', SequenceNumber: sequenceNumbers[1]! }), 2)
+    ).map(describeFrame);
+    const unknown = (
+      await socket.exchange(
+        encodeSubscribe(12, {
+          ConsumerARN: consumerARN.replace('/consumer/c:', '/consumer/unknown:'),
+          ShardId: SHARD,
+          StartingPosition: { Type: 'LATEST' },
+        }),
+      )
+    )[0];
     await socket.close();
     expect(describeFrame(latest)).toEqual({ opcode: Opcode.SUBSCRIBED, requestId: 10, shardSerial: 0, startOffset: 3 });
     expect(atSecond).toEqual([
@@ -81,10 +95,25 @@ describe('protocol: SUBSCRIBE, CANCEL and END', () => {
     const consumerARN = await streamWithConsumer(server.engine, 'client-acked');
     const [, last] = await put(server.engine, 'client-acked', ['a', 'b']);
     const subscription = await client.subscribeToShard({ ConsumerARN: consumerARN, ShardId: SHARD, StartingPosition: { Type: 'LATEST' } });
-    expect({ shardId: subscription.shardId, continuation: subscription.continuationSequenceNumber }).toEqual({ shardId: SHARD, continuation: last });
+    expect({ shardId: subscription.shardId, continuation: subscription.continuationSequenceNumber }).toEqual({
+      shardId: SHARD,
+      continuation: last,
+    });
     subscription.cancel();
-    await expect(client.subscribeToShard({ ConsumerARN: consumerARN.replace("/consumer/c:", "/consumer/unknown:"), ShardId: SHARD, StartingPosition: { Type: 'LATEST' } })).rejects.toBeInstanceOf(ResourceNotFoundException);
-    await expect(client.subscribeToShard({ ConsumerARN: consumerARN, ShardId: SHARD, StartingPosition: { Type: 'AT_SEQUENCE_NUMBER', SequenceNumber: '1' } })).rejects.toBeInstanceOf(InvalidArgumentException);
+    await expect(
+      client.subscribeToShard({
+        ConsumerARN: consumerARN.replace('/consumer/c:', '/consumer/unknown:'),
+        ShardId: SHARD,
+        StartingPosition: { Type: 'LATEST' },
+      }),
+    ).rejects.toBeInstanceOf(ResourceNotFoundException);
+    await expect(
+      client.subscribeToShard({
+        ConsumerARN: consumerARN,
+        ShardId: SHARD,
+        StartingPosition: { Type: 'AT_SEQUENCE_NUMBER', SequenceNumber: '1' },
+      }),
+    ).rejects.toBeInstanceOf(InvalidArgumentException);
   });
 
   it('gives an empty shard the continuation "0", and AFTER_SEQUENCE_NUMBER "0" starts at its first record', async () => {
@@ -94,7 +123,11 @@ describe('protocol: SUBSCRIBE, CANCEL and END', () => {
     empty.cancel();
     await put(server.engine, 'from-zero', ['first', 'second']);
     const secondARN = await anotherConsumer(server.engine, 'from-zero', 'c2');
-    const resumed = await client.subscribeToShard({ ConsumerARN: secondARN, ShardId: SHARD, StartingPosition: { Type: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: continuation } });
+    const resumed = await client.subscribeToShard({
+      ConsumerARN: secondARN,
+      ShardId: SHARD,
+      StartingPosition: { Type: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: continuation },
+    });
     const received: string[] = [];
     for await (const event of resumed) {
       received.push(...event.Records.map((record) => text(record.Data)));

@@ -2,7 +2,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import fs from 'node:fs';
 import { ClientClosedError, Consumer, ConnectionError, Producer, connect, type ShardlineClient } from '../../src/client/node.js';
-import { ProvisionedThroughputExceededException, ResourceInUseException, ResourceNotFoundException, ValidationException, InvalidArgumentException, ExpiredIteratorException } from '../../src/errors.js';
+import {
+  ProvisionedThroughputExceededException,
+  ResourceInUseException,
+  ResourceNotFoundException,
+  ValidationException,
+  InvalidArgumentException,
+  ExpiredIteratorException,
+} from '../../src/errors.js';
 import { decodeError } from '../../src/net/messages/error.js';
 import { encodeHello } from '../../src/net/messages/hello.js';
 import { encodeSubscribe } from '../../src/net/messages/records.js';
@@ -18,7 +25,11 @@ const text = (data: Uint8Array): string => Buffer.from(data).toString();
 const bytes = (value: string): Uint8Array => Buffer.from(value);
 
 async function readShard(client: ShardlineClient, stream: string, shardId: string): Promise<string[]> {
-  let { ShardIterator } = await client.call('GetShardIterator', { StreamName: stream, ShardId: shardId, ShardIteratorType: 'TRIM_HORIZON' });
+  let { ShardIterator } = await client.call('GetShardIterator', {
+    StreamName: stream,
+    ShardId: shardId,
+    ShardIteratorType: 'TRIM_HORIZON',
+  });
   const out: string[] = [];
   for (let calls = 0; calls < 1000; calls++) {
     const result = await client.getRecords({ ShardIterator, Limit: 1000 });
@@ -71,7 +82,11 @@ describe('server: control calls, puts and reads over the WebSocket', () => {
     expect(StreamDescriptionSummary).toMatchObject({ StreamName: 'orders', OpenShardCount: 3, StreamStatus: 'ACTIVE' });
     expect(StreamDescriptionSummary.StreamCreationTimestamp).toBeInstanceOf(Date);
     expect((await client.call('ListStreams', {})).StreamNames).toContain('orders');
-    expect((await client.call('ListShards', { StreamName: 'orders' })).Shards.map((shard) => shard.ShardId)).toEqual(['shardId-000000000000', 'shardId-000000000001', 'shardId-000000000002']);
+    expect((await client.call('ListShards', { StreamName: 'orders' })).Shards.map((shard) => shard.ShardId)).toEqual([
+      'shardId-000000000000',
+      'shardId-000000000001',
+      'shardId-000000000002',
+    ]);
     await client.call('AddTagsToStream', { StreamName: 'orders', Tags: { team: 'billing' } });
     expect((await client.call('ListTagsForStream', { StreamName: 'orders' })).Tags).toEqual([{ Key: 'team', Value: 'billing' }]);
   });
@@ -81,9 +96,13 @@ describe('server: control calls, puts and reads over the WebSocket', () => {
     await expect(client.call('CreateStream', { StreamName: 'orders', ShardCount: 1 })).rejects.toBeInstanceOf(ResourceInUseException);
     await expect(client.call('CreateStream', { StreamName: 'bad name', ShardCount: 1 })).rejects.toBeInstanceOf(ValidationException);
     await expect(client.getRecords({ ShardIterator: 'forged' })).rejects.toBeInstanceOf(InvalidArgumentException);
-    await expect(client.putRecords('orders', [{ partitionKey: 'k', data: new Uint8Array(1024 * 1024) }])).rejects.toBeInstanceOf(ValidationException);
+    await expect(client.putRecords('orders', [{ partitionKey: 'k', data: new Uint8Array(1024 * 1024) }])).rejects.toBeInstanceOf(
+      ValidationException,
+    );
     await expect(client.putRecords('missing', [{ partitionKey: 'k', data: bytes('x') }])).rejects.toBeInstanceOf(ResourceNotFoundException);
-    await expect(client.putRecords('orders', [{ partitionKey: 'k', data: bytes('x'), explicitHashKey: '-1' }])).rejects.toBeInstanceOf(InvalidArgumentException);
+    await expect(client.putRecords('orders', [{ partitionKey: 'k', data: bytes('x'), explicitHashKey: '-1' }])).rejects.toBeInstanceOf(
+      InvalidArgumentException,
+    );
   });
 
   it('puts on the binary path route by MD5 as the engine does, with sequence numbers the reads agree on', async () => {
@@ -103,17 +122,29 @@ describe('server: control calls, puts and reads over the WebSocket', () => {
   });
 
   it('routes by ExplicitHashKey, stores it, and CALL PutRecords with base64 data works too', async () => {
-    const [last] = await client.putRecords('orders', [{ partitionKey: 'x', data: bytes('explicit'), explicitHashKey: '340282366920938463463374607431768211455' }]);
+    const [last] = await client.putRecords('orders', [
+      { partitionKey: 'x', data: bytes('explicit'), explicitHashKey: '340282366920938463463374607431768211455' },
+    ]);
     expect(last).toMatchObject({ shardId: 'shardId-000000000002' });
-    const viaCall = await client.call('PutRecords', { StreamName: 'orders', Records: [{ PartitionKey: 'p', Data: bytes('via-call'), ExplicitHashKey: '0' }] });
+    const viaCall = await client.call('PutRecords', {
+      StreamName: 'orders',
+      Records: [{ PartitionKey: 'p', Data: bytes('via-call'), ExplicitHashKey: '0' }],
+    });
     expect(viaCall.Records[0]).toMatchObject({ ShardId: 'shardId-000000000000' });
     expect(await readShard(client, 'orders', 'shardId-000000000000')).toContain('via-call');
   });
 
   it('pages GetRecords with Limit, resuming mid-batch, and ends a closed shard with its children', async () => {
     await client.call('CreateStream', { StreamName: 'paged', ShardCount: 1 });
-    await client.putRecords('paged', Array.from({ length: 25 }, (_, i) => ({ partitionKey: 'k', data: bytes(`r${i}`) })));
-    let { ShardIterator } = await client.call('GetShardIterator', { StreamName: 'paged', ShardId: 'shardId-000000000000', ShardIteratorType: 'TRIM_HORIZON' });
+    await client.putRecords(
+      'paged',
+      Array.from({ length: 25 }, (_, i) => ({ partitionKey: 'k', data: bytes(`r${i}`) })),
+    );
+    let { ShardIterator } = await client.call('GetShardIterator', {
+      StreamName: 'paged',
+      ShardId: 'shardId-000000000000',
+      ShardIteratorType: 'TRIM_HORIZON',
+    });
     const seen: string[] = [];
     for (let page = 0; page < 5; page++) {
       const result = await client.getRecords({ ShardIterator, Limit: 7 });
@@ -121,10 +152,17 @@ describe('server: control calls, puts and reads over the WebSocket', () => {
       ShardIterator = result.NextShardIterator!;
     }
     expect(seen).toEqual(Array.from({ length: 25 }, (_, i) => `r${i}`));
-    await client.call('SplitShard', { StreamName: 'paged', ShardToSplit: 'shardId-000000000000', NewStartingHashKey: (1n << 127n).toString() });
+    await client.call('SplitShard', {
+      StreamName: 'paged',
+      ShardToSplit: 'shardId-000000000000',
+      NewStartingHashKey: (1n << 127n).toString(),
+    });
     const end = await client.getRecords({ ShardIterator });
     expect(end.NextShardIterator).toBeUndefined();
-    expect((end.ChildShards as Array<{ ShardId: string }>).map((child) => child.ShardId)).toEqual(['shardId-000000000001', 'shardId-000000000002']);
+    expect((end.ChildShards as Array<{ ShardId: string }>).map((child) => child.ShardId)).toEqual([
+      'shardId-000000000001',
+      'shardId-000000000002',
+    ]);
   });
 
   it('reports a throttled record alone, as Kinesis does, when a PROVISIONED stream is over its limit', async () => {
@@ -133,7 +171,20 @@ describe('server: control calls, puts and reads over the WebSocket', () => {
     try {
       await limitedClient.call('CreateStream', { StreamName: 'slow', ShardCount: 1 });
       // 1,000 records/s per shard with a one-second burst: 1,500 at once cannot all fit.
-      const results = [...(await limitedClient.putRecords('slow', Array.from({ length: 500 }, () => ({ partitionKey: 'k', data: bytes('x') })))), ...(await limitedClient.putRecords('slow', Array.from({ length: 500 }, () => ({ partitionKey: 'k', data: bytes('x') })))), ...(await limitedClient.putRecords('slow', Array.from({ length: 500 }, () => ({ partitionKey: 'k', data: bytes('x') }))))];
+      const results = [
+        ...(await limitedClient.putRecords(
+          'slow',
+          Array.from({ length: 500 }, () => ({ partitionKey: 'k', data: bytes('x') })),
+        )),
+        ...(await limitedClient.putRecords(
+          'slow',
+          Array.from({ length: 500 }, () => ({ partitionKey: 'k', data: bytes('x') })),
+        )),
+        ...(await limitedClient.putRecords(
+          'slow',
+          Array.from({ length: 500 }, () => ({ partitionKey: 'k', data: bytes('x') })),
+        )),
+      ];
       const throttled = results.filter((result) => 'errorCode' in result);
       expect(throttled.length).toBeGreaterThan(0);
       expect(throttled[0]).toMatchObject({ errorCode: new ProvisionedThroughputExceededException('').code, retriable: true });
@@ -151,7 +202,11 @@ describe('server: control calls, puts and reads over the WebSocket', () => {
     const timedClient = await connect(timed.url);
     try {
       await timedClient.call('CreateStream', { StreamName: 't', ShardCount: 1 });
-      const { ShardIterator } = await timedClient.call('GetShardIterator', { StreamName: 't', ShardId: 'shardId-000000000000', ShardIteratorType: 'LATEST' });
+      const { ShardIterator } = await timedClient.call('GetShardIterator', {
+        StreamName: 't',
+        ShardId: 'shardId-000000000000',
+        ShardIteratorType: 'LATEST',
+      });
       now += 6 * 60_000;
       await expect(timedClient.getRecords({ ShardIterator })).rejects.toBeInstanceOf(ExpiredIteratorException);
     } finally {
@@ -164,7 +219,11 @@ describe('server: control calls, puts and reads over the WebSocket', () => {
 async function readShardEngine(server: TestServer, stream: string): Promise<string[]> {
   const out: string[] = [];
   for (const shard of server.engine.listShards({ StreamName: stream }).Shards) {
-    let { ShardIterator } = await server.engine.getShardIterator({ StreamName: stream, ShardId: shard.ShardId, ShardIteratorType: 'TRIM_HORIZON' });
+    let { ShardIterator } = await server.engine.getShardIterator({
+      StreamName: stream,
+      ShardId: shard.ShardId,
+      ShardIteratorType: 'TRIM_HORIZON',
+    });
     for (let calls = 0; calls < 10_000; calls++) {
       let result;
       try {
@@ -192,7 +251,8 @@ describe('server: subscriptions', () => {
     server = await startTestServer();
     client = await connect(server.url);
     await client.call('CreateStream', { StreamName: 'events', ShardCount: 1 });
-    consumerARN = (await client.call('RegisterStreamConsumer', { StreamARN: await streamArn(client, 'events'), ConsumerName: 'c' })).Consumer.ConsumerARN;
+    consumerARN = (await client.call('RegisterStreamConsumer', { StreamARN: await streamArn(client, 'events'), ConsumerName: 'c' }))
+      .Consumer.ConsumerARN;
   });
   afterAll(async () => {
     client.close();
@@ -200,7 +260,11 @@ describe('server: subscriptions', () => {
   });
 
   it('pushes records as they are committed, with continuation sequence numbers, and stops on cancel', async () => {
-    const subscription = await client.subscribeToShard({ ConsumerARN: consumerARN, ShardId: 'shardId-000000000000', StartingPosition: { Type: 'LATEST' } });
+    const subscription = await client.subscribeToShard({
+      ConsumerARN: consumerARN,
+      ShardId: 'shardId-000000000000',
+      StartingPosition: { Type: 'LATEST' },
+    });
     const received: string[] = [];
     let continuation = '';
     const reading = (async () => {
@@ -211,7 +275,10 @@ describe('server: subscriptions', () => {
       }
     })();
     await waitFor(() => server.server.stats().subscriptions === 1);
-    const results = await client.putRecords('events', ['a', 'b', 'c'].map((value) => ({ partitionKey: 'k', data: bytes(value) })));
+    const results = await client.putRecords(
+      'events',
+      ['a', 'b', 'c'].map((value) => ({ partitionKey: 'k', data: bytes(value) })),
+    );
     await reading;
     expect(received).toEqual(['a', 'b', 'c']);
     expect(continuation).toBe((results[2] as { sequenceNumber: string }).sequenceNumber);
@@ -221,10 +288,15 @@ describe('server: subscriptions', () => {
 
   it('leaving a stream subscription cancels every shard at once, even shards with nothing arriving', async () => {
     await client.call('CreateStream', { StreamName: 'quiet', ShardCount: 2 });
-    const arn = (await client.call('RegisterStreamConsumer', { StreamARN: await streamArn(client, 'quiet'), ConsumerName: 'q' })).Consumer.ConsumerARN;
+    const arn = (await client.call('RegisterStreamConsumer', { StreamARN: await streamArn(client, 'quiet'), ConsumerName: 'q' })).Consumer
+      .ConsumerARN;
     await client.putRecords('quiet', [{ partitionKey: 'one', data: bytes('only') }]);
     const before = server.server.stats().subscriptions;
-    for await (const record of new Consumer(client).subscribeStream({ streamName: 'quiet', consumerARN: arn, startingPosition: { Type: 'TRIM_HORIZON' } })) {
+    for await (const record of new Consumer(client).subscribeStream({
+      streamName: 'quiet',
+      consumerARN: arn,
+      startingPosition: { Type: 'TRIM_HORIZON' },
+    })) {
       expect(text(record.Data)).toBe('only');
       break;
     }
@@ -245,20 +317,38 @@ describe('server: subscriptions', () => {
 
   it('a consumer follows the children of a split, in order, without losing or repeating a record', async () => {
     await client.call('CreateStream', { StreamName: 'resharded', ShardCount: 1 });
-    const arn = (await client.call('RegisterStreamConsumer', { StreamARN: await streamArn(client, 'resharded'), ConsumerName: 'follower' })).Consumer.ConsumerARN;
+    const arn = (await client.call('RegisterStreamConsumer', { StreamARN: await streamArn(client, 'resharded'), ConsumerName: 'follower' }))
+      .Consumer.ConsumerARN;
     const producer = new Producer(client, { lingerMs: 1 });
     const keys = ['a', 'b', 'c', 'd'];
-    const put = (from: number, to: number): Promise<unknown> => Promise.all(Array.from({ length: to - from }, (_, i) => producer.put({ streamName: 'resharded', partitionKey: keys[(from + i) % 4]!, data: bytes(`${keys[(from + i) % 4]}:${from + i}`) })));
+    const put = (from: number, to: number): Promise<unknown> =>
+      Promise.all(
+        Array.from({ length: to - from }, (_, i) =>
+          producer.put({
+            streamName: 'resharded',
+            partitionKey: keys[(from + i) % 4]!,
+            data: bytes(`${keys[(from + i) % 4]}:${from + i}`),
+          }),
+        ),
+      );
     await put(0, 40);
     const received: string[] = [];
     const reading = (async () => {
-      for await (const record of new Consumer(client).subscribe({ consumerARN: arn, shardId: 'shardId-000000000000', startingPosition: { Type: 'TRIM_HORIZON' } })) {
+      for await (const record of new Consumer(client).subscribe({
+        consumerARN: arn,
+        shardId: 'shardId-000000000000',
+        startingPosition: { Type: 'TRIM_HORIZON' },
+      })) {
         received.push(text(record.Data));
         if (received.length === 120) break;
       }
     })();
     await put(40, 80);
-    await client.call('SplitShard', { StreamName: 'resharded', ShardToSplit: 'shardId-000000000000', NewStartingHashKey: (1n << 127n).toString() });
+    await client.call('SplitShard', {
+      StreamName: 'resharded',
+      ShardToSplit: 'shardId-000000000000',
+      NewStartingHashKey: (1n << 127n).toString(),
+    });
     await put(80, 120);
     await reading;
     expect(new Set(received).size).toBe(120);
@@ -274,12 +364,20 @@ describe('server: subscriptions', () => {
     const dataDir = first.dataDir;
     const resilient = await connect(first.url);
     await resilient.call('CreateStream', { StreamName: 'r', ShardCount: 1 });
-    const arn = (await resilient.call('RegisterStreamConsumer', { StreamARN: await streamArn(resilient, 'r'), ConsumerName: 'c' })).Consumer.ConsumerARN;
-    await resilient.putRecords('r', ['1', '2', '3'].map((value) => ({ partitionKey: 'k', data: bytes(value) })));
+    const arn = (await resilient.call('RegisterStreamConsumer', { StreamARN: await streamArn(resilient, 'r'), ConsumerName: 'c' })).Consumer
+      .ConsumerARN;
+    await resilient.putRecords(
+      'r',
+      ['1', '2', '3'].map((value) => ({ partitionKey: 'k', data: bytes(value) })),
+    );
     const received: string[] = [];
     let second: TestServer | null = null;
     const reading = (async () => {
-      for await (const record of new Consumer(resilient).subscribe({ consumerARN: arn, shardId: 'shardId-000000000000', startingPosition: { Type: 'TRIM_HORIZON' } })) {
+      for await (const record of new Consumer(resilient).subscribe({
+        consumerARN: arn,
+        shardId: 'shardId-000000000000',
+        startingPosition: { Type: 'TRIM_HORIZON' },
+      })) {
         received.push(text(record.Data));
         if (received.length === 6) break;
       }
@@ -288,9 +386,17 @@ describe('server: subscriptions', () => {
       await waitFor(() => received.length === 3);
       await first.server.stop();
       await first.engine.close();
-      const engine = await (await import('../../src/engine/engine.js')).Engine.open({ dataDir, fsync: 'never', enforceLimits: false, workers: 1 });
+      const engine = await (
+        await import('../../src/engine/engine.js')
+      ).Engine.open({ dataDir, fsync: 'never', enforceLimits: false, workers: 1 });
       const restarted = await (await import('../../src/net/server.js')).ShardlineServer.start({ engine, port });
-      second = { engine, server: restarted, url: restarted.url, dataDir, stop: async () => (await restarted.stop(), await engine.close(), fs.rmSync(dataDir, { recursive: true, force: true })) };
+      second = {
+        engine,
+        server: restarted,
+        url: restarted.url,
+        dataDir,
+        stop: async () => (await restarted.stop(), await engine.close(), fs.rmSync(dataDir, { recursive: true, force: true })),
+      };
       await engine.putRecords({ StreamName: 'r', Records: ['4', '5', '6'].map((value) => ({ PartitionKey: 'k', Data: bytes(value) })) });
       await reading;
       expect(received).toEqual(['1', '2', '3', '4', '5', '6']);
@@ -302,13 +408,17 @@ describe('server: subscriptions', () => {
 
   it('a subscriber that stops reading holds back only itself: server memory stays bounded, others are served', async () => {
     await client.call('CreateStream', { StreamName: 'flood', ShardCount: 1 });
-    const arn = (await client.call('RegisterStreamConsumer', { StreamARN: await streamArn(client, 'flood'), ConsumerName: 'stuck' })).Consumer.ConsumerARN;
+    const arn = (await client.call('RegisterStreamConsumer', { StreamARN: await streamArn(client, 'flood'), ConsumerName: 'stuck' }))
+      .Consumer.ConsumerARN;
     const stuck = await rawSocket(server.url);
     stuck.ws.send(encodeSubscribe(7, { ConsumerARN: arn, ShardId: 'shardId-000000000000', StartingPosition: { Type: 'TRIM_HORIZON' } }));
     stuck.ws.pause(); // stops reading from the TCP socket: the server's sends back up
     const payload = new Uint8Array(64 * 1024).fill(7);
     for (let round = 0; round < 64; round++) {
-      await client.putRecords('flood', Array.from({ length: 16 }, (_, i) => ({ partitionKey: `k${i}`, data: payload })));
+      await client.putRecords(
+        'flood',
+        Array.from({ length: 16 }, (_, i) => ({ partitionKey: `k${i}`, data: payload })),
+      );
     }
     // 64 MiB were put; the stuck connection may hold its high water mark plus one event
     // (GetRecords' 10 MiB at most), never the whole stream.
@@ -333,7 +443,9 @@ describe('server: connections, protocol errors and shutdown', () => {
       setup.close();
       for (let i = 0; i < 1000; i += 100) clients.push(...(await Promise.all(Array.from({ length: 100 }, () => connect(server.url)))));
       expect(server.server.connectionCount).toBe(1000);
-      const results = await Promise.all(clients.map((client, i) => client.putRecords('many', [{ partitionKey: `c${i}`, data: bytes(`from-${i}`) }])));
+      const results = await Promise.all(
+        clients.map((client, i) => client.putRecords('many', [{ partitionKey: `c${i}`, data: bytes(`from-${i}`) }])),
+      );
       expect(results.every(([result]) => result !== undefined && 'sequenceNumber' in result)).toBe(true);
       expect((await readShardEngine(server, 'many')).length).toBe(1000);
     } finally {
@@ -358,7 +470,10 @@ describe('server: connections, protocol errors and shutdown', () => {
         const code = await new Promise<number>((resolve) => ws.once('close', resolve));
         return { code, error };
       };
-      expect(await closeOf(encodeSubscribe(1, { ConsumerARN: 'x', ShardId: 'y', StartingPosition: { Type: 'LATEST' } }))).toEqual({ code: 4001, error: 'HandshakeRequired' });
+      expect(await closeOf(encodeSubscribe(1, { ConsumerARN: 'x', ShardId: 'y', StartingPosition: { Type: 'LATEST' } }))).toEqual({
+        code: 4001,
+        error: 'HandshakeRequired',
+      });
       expect(await closeOf(encodeHello(1, { version: 99, clientName: 'future' }))).toEqual({ code: 4002, error: 'UnsupportedVersion' });
     } finally {
       await server.stop();
@@ -420,7 +535,11 @@ describe('server: backpressure from producers', () => {
     try {
       await client.call('CreateStream', { StreamName: 'fast', ShardCount: 1 });
       // Twenty puts of 400 KiB at once against 1 MiB in flight: each waits for an fdatasync.
-      const outcomes = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => client.putRecords('fast', [{ partitionKey: `k${i}`, data: new Uint8Array(400 * 1024).fill(i) }])));
+      const outcomes = await Promise.allSettled(
+        Array.from({ length: 20 }, (_, i) =>
+          client.putRecords('fast', [{ partitionKey: `k${i}`, data: new Uint8Array(400 * 1024).fill(i) }]),
+        ),
+      );
       const refused = outcomes.filter((outcome) => outcome.status === 'rejected');
       expect(refused.length).toBeGreaterThan(0);
       for (const outcome of refused) expect((outcome as PromiseRejectedResult).reason).toMatchObject({ code: 'SlowDown', retriable: true });
@@ -428,7 +547,9 @@ describe('server: backpressure from producers', () => {
       expect(stored.length).toBe(20 - refused.length);
       // A producer retries SlowDown with backoff: everything gets in.
       const producer = new Producer(client, { lingerMs: 0 });
-      await Promise.all(Array.from({ length: 20 }, (_, i) => producer.put({ streamName: 'fast', partitionKey: `p${i}`, data: new Uint8Array(400 * 1024) })));
+      await Promise.all(
+        Array.from({ length: 20 }, (_, i) => producer.put({ streamName: 'fast', partitionKey: `p${i}`, data: new Uint8Array(400 * 1024) })),
+      );
     } finally {
       client.close();
       await server.stop();

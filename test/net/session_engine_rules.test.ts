@@ -13,7 +13,7 @@ import { startTestServer, type TestServer } from '../helpers/server.js';
 const STREAM = 'ws-rules';
 const SHARD = 'shardId-000000000000';
 
-describe('WebSocket door: the engine\'s Kinesis rules', () => {
+describe("WebSocket door: the engine's Kinesis rules", () => {
   let server: TestServer;
   let client: ShardlineClient;
   let consumerARN: string;
@@ -22,7 +22,8 @@ describe('WebSocket door: the engine\'s Kinesis rules', () => {
     client = await connect(server.url);
     await client.call('CreateStream', { StreamName: STREAM, ShardCount: 1 });
     const { StreamDescriptionSummary } = await client.call('DescribeStreamSummary', { StreamName: STREAM });
-    consumerARN = (await client.call('RegisterStreamConsumer', { StreamARN: StreamDescriptionSummary.StreamARN, ConsumerName: 'c' })).Consumer.ConsumerARN;
+    consumerARN = (await client.call('RegisterStreamConsumer', { StreamARN: StreamDescriptionSummary.StreamARN, ConsumerName: 'c' }))
+      .Consumer.ConsumerARN;
   });
   afterAll(async () => {
     client.close();
@@ -30,13 +31,23 @@ describe('WebSocket door: the engine\'s Kinesis rules', () => {
   });
 
   it('answers a CALL with DryRun DryRunOperationException, storing nothing', async () => {
-    await expect(client.call('PutRecord', { StreamName: STREAM, PartitionKey: 'k', Data: new TextEncoder().encode('dry'), DryRun: true })).rejects.toBeInstanceOf(DryRunOperationException);
-    const { ShardIterator } = await client.call('GetShardIterator', { StreamName: STREAM, ShardId: SHARD, ShardIteratorType: 'TRIM_HORIZON' });
+    await expect(
+      client.call('PutRecord', { StreamName: STREAM, PartitionKey: 'k', Data: new TextEncoder().encode('dry'), DryRun: true }),
+    ).rejects.toBeInstanceOf(DryRunOperationException);
+    const { ShardIterator } = await client.call('GetShardIterator', {
+      StreamName: STREAM,
+      ShardId: SHARD,
+      ShardIteratorType: 'TRIM_HORIZON',
+    });
     expect((await client.getRecords({ ShardIterator })).Records).toEqual([]);
   });
 
   it('refuses a SUBSCRIBE AT_TIMESTAMP in the future', async () => {
-    const subscription = client.subscribeToShard({ ConsumerARN: consumerARN, ShardId: SHARD, StartingPosition: { Type: 'AT_TIMESTAMP', Timestamp: Date.now() + 3_600_000 } });
+    const subscription = client.subscribeToShard({
+      ConsumerARN: consumerARN,
+      ShardId: SHARD,
+      StartingPosition: { Type: 'AT_TIMESTAMP', Timestamp: Date.now() + 3_600_000 },
+    });
     await expect(subscription).rejects.toBeInstanceOf(InvalidArgumentException);
   });
 
@@ -48,7 +59,11 @@ describe('WebSocket door: the engine\'s Kinesis rules', () => {
     const second = client.subscribeToShard({ ConsumerARN: consumerARN, ShardId: SHARD, StartingPosition: { Type: 'TRIM_HORIZON' } });
     await expect(second).rejects.toBeInstanceOf(ResourceInUseException);
     await events.return?.(undefined);
-    for await (const record of new Consumer(client).subscribe({ consumerARN: consumerARN, shardId: SHARD, startingPosition: { Type: 'TRIM_HORIZON' } })) {
+    for await (const record of new Consumer(client).subscribe({
+      consumerARN: consumerARN,
+      shardId: SHARD,
+      startingPosition: { Type: 'TRIM_HORIZON' },
+    })) {
       expect(new TextDecoder().decode(record.Data)).toBe('first');
       break;
     }

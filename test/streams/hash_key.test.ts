@@ -1,7 +1,15 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentException } from '../../src/errors.js';
-import { HASH_KEY_MAX, HASH_KEY_WORDS, HashKeyRouter, hashKeyBytes, initialHashKeyRanges, parseHashKey, writeHashKeyWords } from '../../src/streams/hash_key.js';
+import {
+  HASH_KEY_MAX,
+  HASH_KEY_WORDS,
+  HashKeyRouter,
+  hashKeyBytes,
+  initialHashKeyRanges,
+  parseHashKey,
+  writeHashKeyWords,
+} from '../../src/streams/hash_key.js';
 import { hashKeyOf, hashKeysOf } from '../../src/native/md5_keys.js';
 import { seededRandom, testSeed } from '../helpers/random.js';
 
@@ -51,9 +59,12 @@ describe('hash keys', () => {
     expect(() => hashKeysOf(Buffer.alloc(4), Uint32Array.of(0, 0), Uint32Array.of(1, 1), new Uint32Array(4))).toThrow(RangeError);
   });
 
-  it.each(['', '-1', '1.5', ' 1', '0x10', '340282366920938463463374607431768211456', '1'.repeat(40)])('rejects the explicit hash key %j', (text) => {
-    expect(() => parseHashKey(text)).toThrow(InvalidArgumentException);
-  });
+  it.each(['', '-1', '1.5', ' 1', '0x10', '340282366920938463463374607431768211456', '1'.repeat(40)])(
+    'rejects the explicit hash key %j',
+    (text) => {
+      expect(() => parseHashKey(text)).toThrow(InvalidArgumentException);
+    },
+  );
 
   it('accepts explicit hash keys at both ends of the range and stores them little-endian', () => {
     expect(parseHashKey('0')).toBe(0n);
@@ -81,7 +92,10 @@ describe('hash keys', () => {
   });
 
   it('refuses shard sets with a gap or overlap', () => {
-    const [a, b] = initialHashKeyRanges(2) as [{ startingHashKey: bigint; endingHashKey: bigint }, { startingHashKey: bigint; endingHashKey: bigint }];
+    const [a, b] = initialHashKeyRanges(2) as [
+      { startingHashKey: bigint; endingHashKey: bigint },
+      { startingHashKey: bigint; endingHashKey: bigint },
+    ];
     expect(() => new HashKeyRouter([a])).toThrow(RangeError);
     expect(() => new HashKeyRouter([a, { ...b, startingHashKey: b.startingHashKey + 1n }])).toThrow(RangeError);
   });

@@ -4,7 +4,11 @@ import { SHARD_SERIAL_MAX, SequenceNumberRun, decodeSequenceNumber, encodeSequen
 
 describe('sequence numbers', () => {
   it('are 56-digit decimal strings that decode to their shard and offset', () => {
-    for (const [serial, offset] of [[0, 0], [7, 123_456], [SHARD_SERIAL_MAX, Number.MAX_SAFE_INTEGER]] as const) {
+    for (const [serial, offset] of [
+      [0, 0],
+      [7, 123_456],
+      [SHARD_SERIAL_MAX, Number.MAX_SAFE_INTEGER],
+    ] as const) {
       const sequenceNumber = encodeSequenceNumber(serial, offset);
       expect(sequenceNumber).toMatch(/^\d{56}$/);
       expect(decodeSequenceNumber(sequenceNumber)).toEqual({ shardSerial: serial, offset });

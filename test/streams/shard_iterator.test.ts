@@ -126,7 +126,12 @@ describe('ShardIterator', () => {
       layout[STREAM_ID_LENGTH_POSITION] = layout[STREAM_ID_LENGTH_POSITION]! - 1;
       return layout;
     });
-    expect(iterators.decode(resign(token, (layout) => layout), NOW_MS).streamId).toBe('orders');
+    expect(
+      iterators.decode(
+        resign(token, (layout) => layout),
+        NOW_MS,
+      ).streamId,
+    ).toBe('orders');
     for (const forged of [otherVersion, longer, shorterLength]) {
       expect(() => iterators.decode(forged, NOW_MS)).toThrow(InvalidArgumentException);
     }

@@ -74,23 +74,32 @@ function expectWithin5Percent(actual: number, limit: number): void {
 describe('shard write limits', () => {
   const overload: Array<[string, ShardCapacityMode, number, number, number]> = [
     // [name, mode, record bytes, bytes/s limit, records/s limit]
-    ['PROVISIONED, 4 KiB records (bytes-bound)', 'PROVISIONED', 4 * KIB_BYTES, PROVISIONED_WRITE_BYTES_PER_SEC, PROVISIONED_WRITE_RECORDS_PER_SEC],
+    [
+      'PROVISIONED, 4 KiB records (bytes-bound)',
+      'PROVISIONED',
+      4 * KIB_BYTES,
+      PROVISIONED_WRITE_BYTES_PER_SEC,
+      PROVISIONED_WRITE_RECORDS_PER_SEC,
+    ],
     ['PROVISIONED, 10-byte records (count-bound)', 'PROVISIONED', 10, PROVISIONED_WRITE_BYTES_PER_SEC, PROVISIONED_WRITE_RECORDS_PER_SEC],
     ['ON_DEMAND, 4 KiB records (bytes-bound)', 'ON_DEMAND', 4 * KIB_BYTES, ON_DEMAND_WRITE_BYTES_PER_SEC, ON_DEMAND_WRITE_RECORDS_PER_SEC],
     ['ON_DEMAND, 10-byte records (count-bound)', 'ON_DEMAND', 10, ON_DEMAND_WRITE_BYTES_PER_SEC, ON_DEMAND_WRITE_RECORDS_PER_SEC],
   ];
 
-  it.each(overload)('admits within 5%% of the binding limit under twice the load: %s', (_name, mode, recordBytes, bytesPerSec, recordsPerSec) => {
-    const bytesBound = recordBytes * recordsPerSec > bytesPerSec;
-    const limitRecordsPerSec = bytesBound ? bytesPerSec / recordBytes : recordsPerSec;
-    const shard = new ShardThroughput(mode, 0);
-    const admitted = offer(shard, { recordBytes, offeredRecordsPerSec: 2 * limitRecordsPerSec });
-    if (bytesBound) expectWithin5Percent(admitted.bytesPerSec, bytesPerSec);
-    else expectWithin5Percent(admitted.recordsPerSec, recordsPerSec);
-    // Neither limit is ever exceeded over the window (the burst was spent long before it).
-    expect(admitted.bytesPerSec).toBeLessThanOrEqual(bytesPerSec);
-    expect(admitted.recordsPerSec).toBeLessThanOrEqual(recordsPerSec);
-  });
+  it.each(overload)(
+    'admits within 5%% of the binding limit under twice the load: %s',
+    (_name, mode, recordBytes, bytesPerSec, recordsPerSec) => {
+      const bytesBound = recordBytes * recordsPerSec > bytesPerSec;
+      const limitRecordsPerSec = bytesBound ? bytesPerSec / recordBytes : recordsPerSec;
+      const shard = new ShardThroughput(mode, 0);
+      const admitted = offer(shard, { recordBytes, offeredRecordsPerSec: 2 * limitRecordsPerSec });
+      if (bytesBound) expectWithin5Percent(admitted.bytesPerSec, bytesPerSec);
+      else expectWithin5Percent(admitted.recordsPerSec, recordsPerSec);
+      // Neither limit is ever exceeded over the window (the burst was spent long before it).
+      expect(admitted.bytesPerSec).toBeLessThanOrEqual(bytesPerSec);
+      expect(admitted.recordsPerSec).toBeLessThanOrEqual(recordsPerSec);
+    },
+  );
 
   it('binds on records, by a hair, for 1 KiB records: 1,000 records/s is 1,024,000 bytes/s, under 1 MiB/s', () => {
     const shard = new ShardThroughput('PROVISIONED', 0);
@@ -116,7 +125,12 @@ describe('shard write limits', () => {
     const shard = new ShardThroughput('PROVISIONED', 0);
     // 1 MiB available: 600 KiB fits (424 KiB left), 600 KiB does not, 300 KiB fits (124 KiB left),
     // 200 KiB does not, 100 KiB fits (24 KiB left).
-    expect(shard.admitRecords([600, 600, 300, 200, 100].map((k) => k * KIB_BYTES), 0)).toEqual([true, false, true, false, true]);
+    expect(
+      shard.admitRecords(
+        [600, 600, 300, 200, 100].map((k) => k * KIB_BYTES),
+        0,
+      ),
+    ).toEqual([true, false, true, false, true]);
     // The rejected entries paid nothing: exactly 24 KiB remain.
     expect(shard.admitRecords([25 * KIB_BYTES, 24 * KIB_BYTES, 1], 0)).toEqual([false, true, false]);
   });

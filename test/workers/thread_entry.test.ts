@@ -21,7 +21,7 @@ describe('thread_entry', () => {
     }
   });
 
-  it('runs a .ts module\'s default export as a piscina task', async () => {
+  it("runs a .ts module's default export as a piscina task", async () => {
     const pool = startTaskPool(new URL('./fixtures/double_task.ts', import.meta.url), { maxThreads: 1 });
     try {
       expect(await Promise.all([pool.run(2), pool.run(21)])).toEqual([4, 42]);

@@ -14,7 +14,18 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { OpenPorts, PEER_HOST, PeerError, asBuffer, kinesaliteModule, readUntilClosed, startKinesalite, type PeerFactory, type PeerProcess, type PeerSystemUnderTest } from '../../../scripts/peers.js';
+import {
+  OpenPorts,
+  PEER_HOST,
+  PeerError,
+  asBuffer,
+  kinesaliteModule,
+  readUntilClosed,
+  startKinesalite,
+  type PeerFactory,
+  type PeerProcess,
+  type PeerSystemUnderTest,
+} from '../../../scripts/peers.js';
 import type { BenchRecord, ConsumerOptions, ConsumerPort, FsyncSetting, ProducerPort, PutOutcome, StreamSpec } from '../types.js';
 
 const PUT_RECORDS_MAX = 500;
@@ -51,7 +62,11 @@ interface GetRecordsOutput {
 
 /** An error answer from kinesalite; `type` is the Kinesis exception name it sent. */
 export class KinesisCallError extends PeerError {
-  constructor(readonly operation: string, readonly type: string, message: string) {
+  constructor(
+    readonly operation: string,
+    readonly type: string,
+    message: string,
+  ) {
     super('PeerRequestFailed', `kinesalite ${operation} failed: ${type}: ${message}`);
   }
 }
@@ -89,22 +104,31 @@ class KinesisHttp {
       Authorization: `AWS4-HMAC-SHA256 Credential=bench/${amzDate.slice(0, 8)}/us-east-1/kinesis/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature=${'0'.repeat(64)}`,
     };
     return new Promise((resolve, reject) => {
-      const request = http.request({ host: PEER_HOST, port: this.port, method: 'POST', path: '/', agent: this.agent, headers }, (response) => {
-        const chunks: Buffer[] = [];
-        response.on('data', (chunk: Buffer) => chunks.push(chunk));
-        response.on('error', reject);
-        response.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          if (response.statusCode !== 200) return reject(callError(operation, response.statusCode, text));
-          // Some calls (CreateStream) answer 200 with no body at all.
-          try {
-            resolve((text === '' ? {} : JSON.parse(text)) as T);
-          } catch (error) {
-            reject(new PeerError('PeerRequestFailed', `kinesalite ${operation} answered JSON that does not parse: ${text.slice(0, 200)}`, { cause: error }));
-          }
-        });
-      });
-      request.on('error', (error) => reject(new PeerError('PeerRequestFailed', `kinesalite ${operation}: ${error.message}`, { cause: error })));
+      const request = http.request(
+        { host: PEER_HOST, port: this.port, method: 'POST', path: '/', agent: this.agent, headers },
+        (response) => {
+          const chunks: Buffer[] = [];
+          response.on('data', (chunk: Buffer) => chunks.push(chunk));
+          response.on('error', reject);
+          response.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            if (response.statusCode !== 200) return reject(callError(operation, response.statusCode, text));
+            // Some calls (CreateStream) answer 200 with no body at all.
+            try {
+              resolve((text === '' ? {} : JSON.parse(text)) as T);
+            } catch (error) {
+              reject(
+                new PeerError('PeerRequestFailed', `kinesalite ${operation} answered JSON that does not parse: ${text.slice(0, 200)}`, {
+                  cause: error,
+                }),
+              );
+            }
+          });
+        },
+      );
+      request.on('error', (error) =>
+        reject(new PeerError('PeerRequestFailed', `kinesalite ${operation}: ${error.message}`, { cause: error })),
+      );
       request.end(body);
     });
   }
@@ -138,7 +162,12 @@ class KinesaliteSystem implements PeerSystemUnderTest {
   readonly supportsLimits = false;
   private readonly ports = new OpenPorts();
 
-  constructor(readonly peer: PeerProcess, private readonly admin: KinesisHttp, readonly version: string, readonly durability: string) {}
+  constructor(
+    readonly peer: PeerProcess,
+    private readonly admin: KinesisHttp,
+    readonly version: string,
+    readonly durability: string,
+  ) {}
 
   async createStreams(spec: StreamSpec): Promise<void> {
     for (const name of spec.names) await this.admin.call('CreateStream', { StreamName: name, ShardCount: spec.shards });
@@ -172,7 +201,10 @@ class KinesaliteSystem implements PeerSystemUnderTest {
 
 async function untilActive(client: KinesisHttp, stream: string): Promise<void> {
   for (let waitedMs = 0; waitedMs < ACTIVE_WAIT_MS_MAX; waitedMs += ACTIVE_POLL_MS) {
-    const { StreamDescriptionSummary } = await client.call<{ StreamDescriptionSummary: { StreamStatus: string } }>('DescribeStreamSummary', { StreamName: stream });
+    const { StreamDescriptionSummary } = await client.call<{ StreamDescriptionSummary: { StreamStatus: string } }>(
+      'DescribeStreamSummary',
+      { StreamName: stream },
+    );
     if (StreamDescriptionSummary.StreamStatus === 'ACTIVE') return;
     await sleep(ACTIVE_POLL_MS);
   }
@@ -204,7 +236,12 @@ function requestsOf(records: readonly BenchRecord[]): PutRecordsEntry[][] {
 }
 
 /** Sends one request, and again its throttled records if asked to; resolves to those dropped. */
-async function putRequest(client: KinesisHttp, stream: string, entries: readonly PutRecordsEntry[], retryThrottled: boolean): Promise<number> {
+async function putRequest(
+  client: KinesisHttp,
+  stream: string,
+  entries: readonly PutRecordsEntry[],
+  retryThrottled: boolean,
+): Promise<number> {
   let pending = entries;
   for (let attempt = 1; ; attempt++) {
     const { FailedRecordCount, Records } = await client.call<PutRecordsOutput>('PutRecords', { StreamName: stream, Records: pending });
@@ -213,7 +250,11 @@ async function putRequest(client: KinesisHttp, stream: string, entries: readonly
     if (refused !== undefined) throw new KinesisCallError('PutRecords', refused.ErrorCode!, refused.ErrorMessage ?? '(no message)');
     const throttled = pending.filter((_, i) => Records[i]?.ErrorCode === THROTTLED);
     if (!retryThrottled) return throttled.length;
-    if (attempt === PUT_ATTEMPTS_MAX) throw new PeerError('PeerRequestFailed', `kinesalite PutRecords: ${throttled.length} records still throttled after ${attempt} attempts`);
+    if (attempt === PUT_ATTEMPTS_MAX)
+      throw new PeerError(
+        'PeerRequestFailed',
+        `kinesalite PutRecords: ${throttled.length} records still throttled after ${attempt} attempts`,
+      );
     await sleep(Math.min(RETRY_WAIT_MS_MAX, 10 * 2 ** attempt));
     pending = throttled;
   }
@@ -226,7 +267,13 @@ async function putRequest(client: KinesisHttp, stream: string, entries: readonly
  * first record can be) sorts below it and would be skipped. Reused iterators expire after
  * 5 minutes; a fresh one then starts after the last record read.
  */
-async function readShard(client: KinesisHttp, stream: string, shardId: string, onRecord: (data: Uint8Array) => void, isOpen: () => boolean): Promise<void> {
+async function readShard(
+  client: KinesisHttp,
+  stream: string,
+  shardId: string,
+  onRecord: (data: Uint8Array) => void,
+  isOpen: () => boolean,
+): Promise<void> {
   let iterator = await shardIterator(client, stream, shardId, null);
   let lastSequenceNumber: string | null = null;
   let limit = GET_RECORDS_LIMIT_FIRST;
@@ -250,7 +297,10 @@ async function readShard(client: KinesisHttp, stream: string, shardId: string, o
       onRecord(data);
     }
     lastSequenceNumber = answer.Records[answer.Records.length - 1]!.SequenceNumber;
-    limit = Math.max(1, Math.min(GET_RECORDS_LIMIT_MAX, Math.floor((GET_RECORDS_BYTES_TARGET * answer.Records.length) / Math.max(1, bytes))));
+    limit = Math.max(
+      1,
+      Math.min(GET_RECORDS_LIMIT_MAX, Math.floor((GET_RECORDS_BYTES_TARGET * answer.Records.length) / Math.max(1, bytes))),
+    );
     // A closed shard (after a reshard) has no next iterator: it has been read to its end.
     if (answer.NextShardIterator === undefined) return;
     iterator = answer.NextShardIterator;
@@ -258,9 +308,14 @@ async function readShard(client: KinesisHttp, stream: string, shardId: string, o
 }
 
 async function shardIterator(client: KinesisHttp, stream: string, shardId: string, afterSequenceNumber: string | null): Promise<string> {
-  const position = afterSequenceNumber === null ? { ShardIteratorType: 'TRIM_HORIZON' } : { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', StartingSequenceNumber: afterSequenceNumber };
-  const { ShardIterator } = await client.call<{ ShardIterator: string }>('GetShardIterator', { StreamName: stream, ShardId: shardId, ...position });
+  const position =
+    afterSequenceNumber === null
+      ? { ShardIteratorType: 'TRIM_HORIZON' }
+      : { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', StartingSequenceNumber: afterSequenceNumber };
+  const { ShardIterator } = await client.call<{ ShardIterator: string }>('GetShardIterator', {
+    StreamName: stream,
+    ShardId: shardId,
+    ...position,
+  });
   return ShardIterator;
 }
-
-

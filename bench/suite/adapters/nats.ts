@@ -7,7 +7,18 @@
  * own: push is consume() with a callback, poll a loop of fetch() batches.
  */
 import { StorageType, connect, type Consumer, type ConsumerMessages, type JetStreamClient, type NatsConnection } from 'nats';
-import { OpenPorts, PEER_HOST, PeerError, errorText, readUntilClosed, shardOfKey, startNats, type PeerFactory, type PeerProcess, type PeerSystemUnderTest } from '../../../scripts/peers.js';
+import {
+  OpenPorts,
+  PEER_HOST,
+  PeerError,
+  errorText,
+  readUntilClosed,
+  shardOfKey,
+  startNats,
+  type PeerFactory,
+  type PeerProcess,
+  type PeerSystemUnderTest,
+} from '../../../scripts/peers.js';
 import type { BenchRecord, ConsumerOptions, ConsumerPort, FsyncSetting, ProducerPort, PutOutcome, StreamSpec } from '../types.js';
 
 /** Messages a consumer asks for at once (pull requests under both modes): bounds its buffer. */
@@ -61,12 +72,18 @@ class NatsSystem implements PeerSystemUnderTest {
   private readonly subjects = new Map<string, readonly string[]>();
   private readonly ports = new OpenPorts();
 
-  constructor(readonly peer: PeerProcess, private readonly admin: NatsConnection, readonly version: string, readonly durability: string) {}
+  constructor(
+    readonly peer: PeerProcess,
+    private readonly admin: NatsConnection,
+    readonly version: string,
+    readonly durability: string,
+  ) {}
 
   async createStreams(spec: StreamSpec): Promise<void> {
     const manager = await this.admin.jetstreamManager();
     for (const name of spec.names) {
-      if (!STREAM_NAME.test(name)) throw new PeerError('PeerRequestFailed', `nats: stream name ${JSON.stringify(name)} may not contain '.', '*', '>' or spaces`);
+      if (!STREAM_NAME.test(name))
+        throw new PeerError('PeerRequestFailed', `nats: stream name ${JSON.stringify(name)} may not contain '.', '*', '>' or spaces`);
       const subjects = Array.from({ length: spec.shards }, (_, i) => `${name}.${i}`);
       await manager.streams.add({ name, subjects, storage: StorageType.File, num_replicas: 1 });
       this.subjects.set(name, subjects);

@@ -6,7 +6,18 @@
  * blocking XREAD over all N keys on a connection of its own, which close() disconnects.
  */
 import { Redis } from 'ioredis';
-import { OpenPorts, PEER_HOST, PeerError, asBuffer, readUntilClosed, shardOfKey, startRedis, type PeerFactory, type PeerProcess, type PeerSystemUnderTest } from '../../../scripts/peers.js';
+import {
+  OpenPorts,
+  PEER_HOST,
+  PeerError,
+  asBuffer,
+  readUntilClosed,
+  shardOfKey,
+  startRedis,
+  type PeerFactory,
+  type PeerProcess,
+  type PeerSystemUnderTest,
+} from '../../../scripts/peers.js';
 import type { BenchRecord, ConsumerOptions, ConsumerPort, FsyncSetting, ProducerPort, PutOutcome, StreamSpec } from '../types.js';
 
 /** Entries one XREAD returns per key at most: bounds a reply while keeping calls few. */
@@ -15,14 +26,22 @@ const READ_COUNT_MAX = 1000;
 const DATA_FIELD = 'd';
 
 function durabilityOf(fsync: FsyncSetting): string {
-  if (fsync === 'always') return 'AOF, appendfsync always: fsynced before the reply (one fsync per event-loop pass, shared by its commands)';
+  if (fsync === 'always')
+    return 'AOF, appendfsync always: fsynced before the reply (one fsync per event-loop pass, shared by its commands)';
   if (fsync === 'never') return 'AOF, appendfsync no: written to the OS page cache before the reply, fsync left to the OS';
   return `AOF, appendfsync everysec (Redis has no ${fsync.intervalMs} ms interval, only 1 s): in the page cache at the reply (or up to 2 s in Redis' memory behind a slow fsync), fsynced about once a second`;
 }
 
 /** A connection that fails instead of queueing or reconnecting: a lost peer must fail the run. */
 async function connectRedis(port: number): Promise<Redis> {
-  const redis = new Redis({ host: PEER_HOST, port, lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const redis = new Redis({
+    host: PEER_HOST,
+    port,
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
   await redis.connect();
   return redis;
 }
@@ -55,11 +74,20 @@ class RedisSystem implements PeerSystemUnderTest {
   private readonly keys = new Map<string, readonly string[]>();
   private readonly ports = new OpenPorts();
 
-  constructor(readonly peer: PeerProcess, private readonly admin: Redis, readonly version: string, readonly durability: string) {}
+  constructor(
+    readonly peer: PeerProcess,
+    private readonly admin: Redis,
+    readonly version: string,
+    readonly durability: string,
+  ) {}
 
   /** Stream keys come into being with their first XADD: only the names are recorded. */
   async createStreams(spec: StreamSpec): Promise<void> {
-    for (const name of spec.names) this.keys.set(name, Array.from({ length: spec.shards }, (_, i) => `${name}:${i}`));
+    for (const name of spec.names)
+      this.keys.set(
+        name,
+        Array.from({ length: spec.shards }, (_, i) => `${name}:${i}`),
+      );
   }
 
   async openProducer(): Promise<ProducerPort> {
@@ -74,7 +102,11 @@ class RedisSystem implements PeerSystemUnderTest {
     if (options.mode !== 'push') throw new PeerError('PeerRequestFailed', `redis consumers push only, not ${options.mode}`);
     const keys = this.keysOf(options.stream);
     const redis = await connectRedis(this.peer.port);
-    const close = readUntilClosed(`redis consumer of ${options.stream}`, (isOpen) => readKeys(redis, keys, options.onRecord, isOpen), () => redis.disconnect());
+    const close = readUntilClosed(
+      `redis consumer of ${options.stream}`,
+      (isOpen) => readKeys(redis, keys, options.onRecord, isOpen),
+      () => redis.disconnect(),
+    );
     return { close: this.ports.add(close) };
   }
 

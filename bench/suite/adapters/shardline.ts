@@ -11,7 +11,17 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Consumer, connect, type ClientGetRecordsResult, type ShardlineClient } from '../../../src/client/node.js';
 import { OpenPorts, readUntilClosed } from '../../../scripts/peers.js';
 import { startBenchServer } from '../../bench_server.js';
-import type { BenchRecord, ConsumerOptions, ConsumerPort, FsyncSetting, ProducerPort, PutOutcome, StreamSpec, SystemFactory, SystemUnderTest } from '../types.js';
+import type {
+  BenchRecord,
+  ConsumerOptions,
+  ConsumerPort,
+  FsyncSetting,
+  ProducerPort,
+  PutOutcome,
+  StreamSpec,
+  SystemFactory,
+  SystemUnderTest,
+} from '../types.js';
 
 const PACKAGE_JSON = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'package.json');
 const THROTTLED = 'ProvisionedThroughputExceededException';
@@ -28,7 +38,7 @@ function fsyncText(fsync: FsyncSetting): string {
 
 function durabilityOf(fsync: FsyncSetting): string {
   if (fsync === 'always') return 'fsync always: acknowledged after the batch is fdatasynced (group commit)';
-  if (fsync === 'never') return 'fsync never: acknowledged once in the log\'s mapped pages (the OS page cache), not fsynced';
+  if (fsync === 'never') return "fsync never: acknowledged once in the log's mapped pages (the OS page cache), not fsynced";
   return `fsync every ${fsync.intervalMs} ms: acknowledged once in the page cache, fdatasynced within ${fsync.intervalMs} ms`;
 }
 
@@ -36,7 +46,12 @@ export const shardlineFactory: SystemFactory = {
   name: 'shardline',
   async start(fsync, dataRoot, options) {
     const dataDir = fs.mkdtempSync(path.join(dataRoot, 'shardline-'));
-    const server = await startBenchServer({ MODE: 'shardline', DATA_DIR: dataDir, FSYNC: fsyncText(fsync), LIMITS: options?.enforceLimits === true ? 'on' : 'off' }).catch((error: unknown) => {
+    const server = await startBenchServer({
+      MODE: 'shardline',
+      DATA_DIR: dataDir,
+      FSYNC: fsyncText(fsync),
+      LIMITS: options?.enforceLimits === true ? 'on' : 'off',
+    }).catch((error: unknown) => {
       fs.rmSync(dataDir, { recursive: true, force: true });
       throw error;
     });
@@ -72,12 +87,21 @@ class ShardlineSystem implements SystemUnderTest {
   ) {}
 
   async createStreams(spec: StreamSpec): Promise<void> {
-    for (const name of spec.names) await this.control.call('CreateStream', { StreamName: name, ShardCount: spec.shards, StreamModeDetails: { StreamMode: spec.capacityMode } });
+    for (const name of spec.names)
+      await this.control.call('CreateStream', {
+        StreamName: name,
+        ShardCount: spec.shards,
+        StreamModeDetails: { StreamMode: spec.capacityMode },
+      });
   }
 
   async openProducer(options: { readonly retryThrottled: boolean }): Promise<ProducerPort> {
     const client = await connect(this.url, { clientName: 'bench-producer' });
-    return producerPort(client, options.retryThrottled, this.ports.add(async () => client.close()));
+    return producerPort(
+      client,
+      options.retryThrottled,
+      this.ports.add(async () => client.close()),
+    );
   }
 
   async openConsumer(options: ConsumerOptions): Promise<ConsumerPort> {
@@ -95,8 +119,16 @@ class ShardlineSystem implements SystemUnderTest {
 
   private async push(client: ShardlineClient, options: ConsumerOptions): Promise<void> {
     const { StreamDescriptionSummary } = await client.call('DescribeStreamSummary', { StreamName: options.stream });
-    const { Consumer: registered } = await client.call('RegisterStreamConsumer', { StreamARN: StreamDescriptionSummary.StreamARN as string, ConsumerName: `bench-${++this.consumers}` });
-    const records = new Consumer(client).subscribeStream({ streamName: options.stream, consumerARN: registered.ConsumerARN, startingPosition: { Type: 'TRIM_HORIZON' }, reconnectAttemptsMax: 0 });
+    const { Consumer: registered } = await client.call('RegisterStreamConsumer', {
+      StreamARN: StreamDescriptionSummary.StreamARN as string,
+      ConsumerName: `bench-${++this.consumers}`,
+    });
+    const records = new Consumer(client).subscribeStream({
+      streamName: options.stream,
+      consumerARN: registered.ConsumerARN,
+      startingPosition: { Type: 'TRIM_HORIZON' },
+      reconnectAttemptsMax: 0,
+    });
     for await (const record of records) options.onRecord(record.Data);
   }
 }
@@ -132,10 +164,17 @@ interface Pending {
 }
 
 /** Sorts one put's records into throttled and otherwise retriably failed; anything else throws. */
-async function putOnce(client: ShardlineClient, stream: string, pending: readonly Pending[]): Promise<{ throttled: Pending[]; failed: Pending[] }> {
+async function putOnce(
+  client: ShardlineClient,
+  stream: string,
+  pending: readonly Pending[],
+): Promise<{ throttled: Pending[]; failed: Pending[] }> {
   let results;
   try {
-    results = await client.putRecords(stream, pending.map((entry) => entry.record));
+    results = await client.putRecords(
+      stream,
+      pending.map((entry) => entry.record),
+    );
   } catch (error) {
     if ((error as { retriable?: boolean }).retriable === true) return { throttled: [], failed: [...pending] };
     throw error;
@@ -152,22 +191,27 @@ async function putOnce(client: ShardlineClient, stream: string, pending: readonl
 
 async function poll(client: ShardlineClient, options: ConsumerOptions): Promise<void> {
   const { Shards } = await client.call('ListShards', { StreamName: options.stream });
-  await Promise.all(Shards.map(async (shard) => {
-    const { ShardIterator } = await client.call('GetShardIterator', { StreamName: options.stream, ShardId: shard.ShardId, ShardIteratorType: 'TRIM_HORIZON' });
-    let iterator: string | undefined = ShardIterator;
-    while (iterator !== undefined) {
-      const result: ClientGetRecordsResult | null = await client.getRecords({ ShardIterator: iterator }).catch((error: unknown) => {
-        if ((error as Error).name !== THROTTLED) throw error;
-        return null;
+  await Promise.all(
+    Shards.map(async (shard) => {
+      const { ShardIterator } = await client.call('GetShardIterator', {
+        StreamName: options.stream,
+        ShardId: shard.ShardId,
+        ShardIteratorType: 'TRIM_HORIZON',
       });
-      if (result === null) {
-        await sleep(THROTTLED_POLL_WAIT_MS);
-        continue;
+      let iterator: string | undefined = ShardIterator;
+      while (iterator !== undefined) {
+        const result: ClientGetRecordsResult | null = await client.getRecords({ ShardIterator: iterator }).catch((error: unknown) => {
+          if ((error as Error).name !== THROTTLED) throw error;
+          return null;
+        });
+        if (result === null) {
+          await sleep(THROTTLED_POLL_WAIT_MS);
+          continue;
+        }
+        for (const record of result.Records) options.onRecord(record.Data);
+        iterator = result.NextShardIterator;
+        if (result.Records.length === 0) await sleep(EMPTY_POLL_WAIT_MS);
       }
-      for (const record of result.Records) options.onRecord(record.Data);
-      iterator = result.NextShardIterator;
-      if (result.Records.length === 0) await sleep(EMPTY_POLL_WAIT_MS);
-    }
-  }));
+    }),
+  );
 }
-

@@ -43,8 +43,16 @@ const PLAIN_RESULTS = new Set(['PutRecord', 'PutRecords']);
  * in CBOR alike).
  */
 const EMPTY_RESULTS = new Set([
-  'CreateStream', 'DeleteStream', 'SplitShard', 'MergeShards', 'IncreaseStreamRetentionPeriod', 'DecreaseStreamRetentionPeriod',
-  'UpdateStreamMode', 'DeregisterStreamConsumer', 'AddTagsToStream', 'RemoveTagsFromStream',
+  'CreateStream',
+  'DeleteStream',
+  'SplitShard',
+  'MergeShards',
+  'IncreaseStreamRetentionPeriod',
+  'DecreaseStreamRetentionPeriod',
+  'UpdateStreamMode',
+  'DeregisterStreamConsumer',
+  'AddTagsToStream',
+  'RemoveTagsFromStream',
 ]);
 const EMPTY_BODY = Buffer.alloc(0);
 /** HTTP's Payload Too Large, for a body over HTTP_BODY_BYTES_MAX: it is refused unread. */
@@ -74,7 +82,8 @@ export class KinesisHttpServer {
   static async start(options: KinesisHttpOptions): Promise<KinesisHttpServer> {
     const api: Api = { engine: options.engine };
     const handle = (request: Request, response: Response): void => void answerRequest(api, request, response);
-    const listener = options.tls === undefined ? plainListener(handle) : http2.createSecureServer({ ...options.tls, allowHTTP1: true }, handle);
+    const listener =
+      options.tls === undefined ? plainListener(handle) : http2.createSecureServer({ ...options.tls, allowHTTP1: true }, handle);
     const sockets = new Set<net.Socket>();
     listener.on('connection', (socket: net.Socket) => {
       sockets.add(socket);
@@ -85,7 +94,13 @@ export class KinesisHttpServer {
       listener.once('error', reject);
       listener.listen(options.port ?? DEFAULT_KINESIS_PORT, host, () => resolve());
     });
-    return new KinesisHttpServer(listener, sockets, host, (listener.address() as net.AddressInfo).port, options.tls === undefined ? 'http' : 'https');
+    return new KinesisHttpServer(
+      listener,
+      sockets,
+      host,
+      (listener.address() as net.AddressInfo).port,
+      options.tls === undefined ? 'http' : 'https',
+    );
   }
 
   get url(): string {
@@ -155,7 +170,12 @@ async function answerRequest(api: Api, request: Request, response: Response): Pr
 /** Writes the answer's head and body; `end: false` leaves the response open. */
 function writeAnswer(answer: Answer, response: Response, cors: CorsHeaders, { end = true, close = false } = {}): void {
   const body = answer.body === undefined ? EMPTY_BODY : answer.format.serialize(answer.body, answer.plain === true);
-  const headers: Record<string, string | number> = { 'content-type': answer.format.contentType, 'content-length': body.length, 'x-amzn-requestid': randomUUID(), ...cors };
+  const headers: Record<string, string | number> = {
+    'content-type': answer.format.contentType,
+    'content-length': body.length,
+    'x-amzn-requestid': randomUUID(),
+    ...cors,
+  };
   if (answer.errorType !== undefined) headers['x-amzn-errortype'] = answer.errorType;
   // HTTP/2 has no Connection header (Node refuses it): a refused stream ends alone.
   if (close && response instanceof http.ServerResponse) headers.connection = 'close';
@@ -183,7 +203,13 @@ function refuseTooLarge(request: Request, response: Response, format: WireFormat
 }
 
 /** The answer to a request whose body was read; what it throws is answered as an error. */
-async function answerFor(api: Api, request: Request, body: Buffer, contentType: string, format: WireFormat | undefined): Promise<Answer | Subscription> {
+async function answerFor(
+  api: Api,
+  request: Request,
+  body: Buffer,
+  contentType: string,
+  format: WireFormat | undefined,
+): Promise<Answer | Subscription> {
   const { engine } = api;
   if (request.method !== 'POST') throw new UnknownOperationException(`${request.method} is not supported: the Kinesis API takes POST /`);
   checkAuthorization(request.headers);
@@ -192,7 +218,10 @@ async function answerFor(api: Api, request: Request, body: Buffer, contentType: 
   // SubscribeToShard streams its answer, so it is no table operation.
   const operation = name === 'SubscribeToShard' ? null : operationNamed(name);
   if (operation === undefined) throw new UnknownOperationException(target === '' ? 'Missing X-Amz-Target' : `Unknown operation ${target}`);
-  if (format === undefined) throw new UnknownOperationException(`Content-Type ${contentType || '(none)'} is not supported: use application/x-amz-json-1.1 or application/x-amz-cbor-1.1`);
+  if (format === undefined)
+    throw new UnknownOperationException(
+      `Content-Type ${contentType || '(none)'} is not supported: use application/x-amz-json-1.1 or application/x-amz-cbor-1.1`,
+    );
   // Every served operation has an input shape (a test holds the two tables together).
   // DryRun and SubscribeToShard's 5-second rule are the engine's, as for every door.
   const parsed = readInput(format, INPUT_SHAPES[name]!, format.parse(body));
@@ -217,7 +246,13 @@ interface Subscription {
 async function subscribe(api: Api, request: Record<string, unknown>, format: WireFormat): Promise<Answer | Subscription> {
   const events = api.engine.subscribeToShard(request as never);
   const first = events.next();
-  const early = await Promise.race([first.then(() => null, (error: unknown) => ({ error })), new Promise<null>((resolve) => setTimeout(() => resolve(null), SUBSCRIBE_ERROR_WAIT_MS))]);
+  const early = await Promise.race([
+    first.then(
+      () => null,
+      (error: unknown) => ({ error }),
+    ),
+    new Promise<null>((resolve) => setTimeout(() => resolve(null), SUBSCRIBE_ERROR_WAIT_MS)),
+  ]);
   if (early === null) return { events, first, format };
   return errorAnswer(early.error, format);
 }

@@ -39,7 +39,8 @@ function epochSeconds(value: unknown): Date | undefined {
 }
 
 function asObject(parsed: unknown): Json {
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new SerializationException('the request body must be a map of fields');
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw new SerializationException('the request body must be a map of fields');
   return parsed as Json;
 }
 
@@ -95,7 +96,12 @@ export const CBOR_FORMAT: WireFormat = {
   blobText: 'a CBOR byte string',
   timestampText: 'a timestamp: tag 1 over epoch milliseconds',
   blobs: () => new CborBlobs(),
-  timestamp: (value) => (value instanceof Date && !Number.isNaN(value.getTime()) ? value : typeof value === 'number' && Number.isFinite(value) ? new Date(value) : undefined),
+  timestamp: (value) =>
+    value instanceof Date && !Number.isNaN(value.getTime())
+      ? value
+      : typeof value === 'number' && Number.isFinite(value)
+        ? new Date(value)
+        : undefined,
   parse(body) {
     if (body.length === 0) return {};
     let parsed: unknown;

@@ -11,12 +11,16 @@ import { OPERATION_NAME_BYTES_MAX } from '../../limits.js';
 import { FrameReader, FrameWriter, MalformedFrameError, Opcode } from '../protocol.js';
 
 export function encodeCall(requestId: number, operation: string, request: unknown): Uint8Array {
-  return new FrameWriter(Opcode.CALL, requestId).string(operation, 1).text(JSON.stringify(toWire(request ?? {}))).finish();
+  return new FrameWriter(Opcode.CALL, requestId)
+    .string(operation, 1)
+    .text(JSON.stringify(toWire(request ?? {})))
+    .finish();
 }
 
 export function decodeCall(reader: FrameReader): { operation: string; request: Record<string, unknown> } {
   const operation = reader.string(1);
-  if (operation.length === 0 || operation.length > OPERATION_NAME_BYTES_MAX || !/^[A-Za-z]+$/.test(operation)) throw new MalformedFrameError(`not an operation name: ${JSON.stringify(operation)}`);
+  if (operation.length === 0 || operation.length > OPERATION_NAME_BYTES_MAX || !/^[A-Za-z]+$/.test(operation))
+    throw new MalformedFrameError(`not an operation name: ${JSON.stringify(operation)}`);
   return { operation, request: fromWire(reader.restJson()) as Record<string, unknown> };
 }
 
@@ -33,14 +37,16 @@ export function toWire(value: unknown): unknown {
   if (value instanceof Uint8Array) return toBase64(value);
   if (value instanceof Date) return value.getTime();
   if (Array.isArray(value)) return value.map(toWire);
-  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([key, field]) => [key, toWire(field)]));
+  if (value !== null && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([key, field]) => [key, toWire(field)]));
   return value;
 }
 
 /** The reverse of toWire, by field name: `Data` from base64, `...Timestamp` to a Date. */
 export function fromWire(value: unknown, key = ''): unknown {
   if (Array.isArray(value)) return value.map((item) => fromWire(item, key));
-  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([name, field]) => [name, fromWire(field, name)]));
+  if (value !== null && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([name, field]) => [name, fromWire(field, name)]));
   if (key === 'Data' && typeof value === 'string') return fromBase64(value);
   if (key.endsWith('Timestamp') && typeof value === 'number') return new Date(value);
   return value;
@@ -51,7 +57,8 @@ const BASE64_CHUNK_BYTES = 0x8000;
 
 export function toBase64(bytes: Uint8Array): string {
   let binary = '';
-  for (let at = 0; at < bytes.length; at += BASE64_CHUNK_BYTES) binary += String.fromCharCode(...bytes.subarray(at, at + BASE64_CHUNK_BYTES));
+  for (let at = 0; at < bytes.length; at += BASE64_CHUNK_BYTES)
+    binary += String.fromCharCode(...bytes.subarray(at, at + BASE64_CHUNK_BYTES));
   return btoa(binary);
 }
 

@@ -19,18 +19,27 @@ export interface HelloOk {
 }
 
 export function encodeHello(requestId: number, hello: Hello): Uint8Array {
-  return new FrameWriter(Opcode.HELLO, requestId).u16(hello.version).string(hello.clientName.slice(0, CLIENT_NAME_BYTES_MAX / 4), 2).finish();
+  return new FrameWriter(Opcode.HELLO, requestId)
+    .u16(hello.version)
+    .string(hello.clientName.slice(0, CLIENT_NAME_BYTES_MAX / 4), 2)
+    .finish();
 }
 
 export function decodeHello(reader: FrameReader): Hello {
   const version = reader.u16();
   const clientName = reader.string(2);
-  if (new TextEncoder().encode(clientName).length > CLIENT_NAME_BYTES_MAX) throw new MalformedFrameError(`a client name has at most ${CLIENT_NAME_BYTES_MAX} bytes`);
+  if (new TextEncoder().encode(clientName).length > CLIENT_NAME_BYTES_MAX)
+    throw new MalformedFrameError(`a client name has at most ${CLIENT_NAME_BYTES_MAX} bytes`);
   return { version, clientName };
 }
 
 export function encodeHelloOk(requestId: number, ok: HelloOk): Uint8Array {
-  return new FrameWriter(Opcode.HELLO_OK, requestId).u16(ok.version).u32(ok.maxFrameBytes).u32(ok.maxInFlight).string(ok.serverName, 2).finish();
+  return new FrameWriter(Opcode.HELLO_OK, requestId)
+    .u16(ok.version)
+    .u32(ok.maxFrameBytes)
+    .u32(ok.maxInFlight)
+    .string(ok.serverName, 2)
+    .finish();
 }
 
 export function decodeHelloOk(reader: FrameReader): HelloOk {

@@ -19,7 +19,16 @@ import {
   RECORD_KEY_LENGTH_POSITION,
   RECORD_RESERVED_POSITION,
 } from '../../log/batch_format.js';
-import { FAILED_SLOT, FRAME_HEADER_BYTES, FrameReader, FrameWriter, MalformedFrameError, Opcode, REQUEST_ID_POSITION, utf8Bytes } from '../protocol.js';
+import {
+  FAILED_SLOT,
+  FRAME_HEADER_BYTES,
+  FrameReader,
+  FrameWriter,
+  MalformedFrameError,
+  Opcode,
+  REQUEST_ID_POSITION,
+  utf8Bytes,
+} from '../protocol.js';
 
 export interface PutFrame {
   readonly stream: string;
@@ -54,15 +63,25 @@ function checkRecordLayout(records: Uint8Array, count: number): void {
   const view = new DataView(records.buffer, records.byteOffset, records.byteLength);
   let at = 0;
   for (let i = 0; i < count; i++) {
-    if (records.length - at < RECORD_HEADER_BYTES) throw new MalformedFrameError(`record ${i + 1} of ${count} starts ${at} bytes into ${records.length} bytes of records: no room for its header`);
+    if (records.length - at < RECORD_HEADER_BYTES)
+      throw new MalformedFrameError(
+        `record ${i + 1} of ${count} starts ${at} bytes into ${records.length} bytes of records: no room for its header`,
+      );
     const flags = records[at + RECORD_FLAGS_POSITION]!;
-    if ((flags & ~FLAG_EXPLICIT_HASH_KEY) !== 0 || records[at + RECORD_RESERVED_POSITION] !== 0) throw new MalformedFrameError(`record ${i + 1}: unknown flags or a non-zero reserved byte`);
+    if ((flags & ~FLAG_EXPLICIT_HASH_KEY) !== 0 || records[at + RECORD_RESERVED_POSITION] !== 0)
+      throw new MalformedFrameError(`record ${i + 1}: unknown flags or a non-zero reserved byte`);
     const explicitBytes = flags === 0 ? 0 : HASH_KEY_BYTES;
-    const end = at + RECORD_HEADER_BYTES + explicitBytes + view.getUint16(at + RECORD_KEY_LENGTH_POSITION, true) + view.getUint32(at + RECORD_DATA_LENGTH_POSITION, true);
+    const end =
+      at +
+      RECORD_HEADER_BYTES +
+      explicitBytes +
+      view.getUint16(at + RECORD_KEY_LENGTH_POSITION, true) +
+      view.getUint32(at + RECORD_DATA_LENGTH_POSITION, true);
     if (end > records.length) throw new MalformedFrameError(`record ${i + 1} ends at byte ${end} of ${records.length} bytes of records`);
     at = end;
   }
-  if (at !== records.length) throw new MalformedFrameError(`the ${count} records end at byte ${at} of ${records.length}: the count disagrees with the bytes`);
+  if (at !== records.length)
+    throw new MalformedFrameError(`the ${count} records end at byte ${at} of ${records.length}: the count disagrees with the bytes`);
 }
 
 const encoder = new TextEncoder();
@@ -124,7 +143,8 @@ export class PutFrameBuilder {
     const view = this.view;
     view.setUint32(start + RECORD_DATA_LENGTH_POSITION, data.length, true);
     view.setUint16(start + RECORD_KEY_LENGTH_POSITION, keyBytes, true);
-    view.setUint16(start + RECORD_FLAGS_POSITION, explicitHashKey === undefined ? 0 : FLAG_EXPLICIT_HASH_KEY, true); // flags, and the reserved byte
+    // The flags, and the reserved byte after them, in one write.
+    view.setUint16(start + RECORD_FLAGS_POSITION, explicitHashKey === undefined ? 0 : FLAG_EXPLICIT_HASH_KEY, true);
     if (explicitHashKey !== undefined) this.bytes.set(explicitHashKey, start + RECORD_HEADER_BYTES);
     this.bytes.set(data, keyStart + keyBytes);
     this.position = keyStart + keyBytes + data.length;
@@ -197,7 +217,8 @@ export function decodePutResult(reader: FrameReader): PutResult {
   const slots = new Uint16Array(reader.u32());
   for (let i = 0; i < slots.length; i++) {
     slots[i] = reader.u16();
-    if (slots[i] !== FAILED_SLOT && slots[i]! >= shards.length) throw new MalformedFrameError(`record ${i} names shard slot ${slots[i]} of ${shards.length}`);
+    if (slots[i] !== FAILED_SLOT && slots[i]! >= shards.length)
+      throw new MalformedFrameError(`record ${i} names shard slot ${slots[i]} of ${shards.length}`);
   }
   const failures = Array.from({ length: reader.u32() }, () => ({ index: reader.u32(), code: reader.string(1), message: reader.string(2) }));
   return { shards, slots, failures };

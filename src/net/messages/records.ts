@@ -12,7 +12,18 @@
  *   are skipped by the reader.
  */
 import { HASH_KEY_BYTES } from '../../limits.js';
-import { BASE_OFFSET_POSITION, BATCH_HEADER_BYTES, BATCH_LENGTH_POSITION, FLAG_EXPLICIT_HASH_KEY, RECORD_COUNT_POSITION, RECORD_DATA_LENGTH_POSITION, RECORD_FLAGS_POSITION, RECORD_HEADER_BYTES, RECORD_KEY_LENGTH_POSITION, TIMESTAMP_POSITION } from '../../log/batch_format.js';
+import {
+  BASE_OFFSET_POSITION,
+  BATCH_HEADER_BYTES,
+  BATCH_LENGTH_POSITION,
+  FLAG_EXPLICIT_HASH_KEY,
+  RECORD_COUNT_POSITION,
+  RECORD_DATA_LENGTH_POSITION,
+  RECORD_FLAGS_POSITION,
+  RECORD_HEADER_BYTES,
+  RECORD_KEY_LENGTH_POSITION,
+  TIMESTAMP_POSITION,
+} from '../../log/batch_format.js';
 import { FrameReader, FrameWriter, MalformedFrameError, Opcode, decodeUtf8, utf8Bytes } from '../protocol.js';
 import { fromWire, toWire } from './call.js';
 
@@ -36,7 +47,12 @@ export function encodeSubscribe(requestId: number, request: SubscribeRequest): U
 
 export function decodeSubscribe(reader: FrameReader): SubscribeRequest {
   const request = fromWire(reader.restJson()) as Record<string, unknown>;
-  if (typeof request.ConsumerARN !== 'string' || typeof request.ShardId !== 'string' || request.StartingPosition === null || typeof request.StartingPosition !== 'object') {
+  if (
+    typeof request.ConsumerARN !== 'string' ||
+    typeof request.ShardId !== 'string' ||
+    request.StartingPosition === null ||
+    typeof request.StartingPosition !== 'object'
+  ) {
     throw new MalformedFrameError('SUBSCRIBE needs ConsumerARN, ShardId and StartingPosition');
   }
   return request as unknown as SubscribeRequest;
@@ -72,7 +88,11 @@ export interface RecordsHeader {
 }
 
 /** The part of a RECORDS or EVENT frame before the batches, which follow as sent from the log. */
-export function encodeRecordsHeader(opcode: typeof Opcode.RECORDS | typeof Opcode.EVENT, requestId: number, header: RecordsHeader): Uint8Array {
+export function encodeRecordsHeader(
+  opcode: typeof Opcode.RECORDS | typeof Opcode.EVENT,
+  requestId: number,
+  header: RecordsHeader,
+): Uint8Array {
   const childShards = header.childShards === null ? new Uint8Array(0) : utf8Bytes(JSON.stringify(header.childShards));
   return new FrameWriter(opcode, requestId, 64 + childShards.length)
     .u32(header.shardSerial)
@@ -108,20 +128,29 @@ export function decodeRecords(reader: FrameReader): RecordsFrame {
   const childLength = reader.u32();
   const childShards = childLength === 0 ? null : (JSON.parse(decodeUtf8(reader.bytesOf(childLength))) as unknown[]);
   const records = decodeBatches(reader.rest(), fromOffset, toOffset);
-  return { shardSerial, fromOffset, toOffset, millisBehindLatest, nextShardIterator: iterator === '' ? null : iterator, childShards, records };
+  return {
+    shardSerial,
+    fromOffset,
+    toOffset,
+    millisBehindLatest,
+    nextShardIterator: iterator === '' ? null : iterator,
+    childShards,
+    records,
+  };
 }
 
 /** The records with offsets in [fromOffset, toOffset) of whole batches laid end to end. */
 export function decodeBatches(bytes: Uint8Array, fromOffset: number, toOffset: number): WireRecord[] {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const records: WireRecord[] = [];
-  for (let at = 0; at < bytes.length; ) {
+  for (let at = 0; at < bytes.length;) {
     if (bytes.length - at < BATCH_HEADER_BYTES) throw new MalformedFrameError('a record batch is cut short');
     const batchBytes = view.getUint32(at + BATCH_LENGTH_POSITION, true);
     const baseOffset = readU64(view, at + BASE_OFFSET_POSITION);
     const timestampMs = readU64(view, at + TIMESTAMP_POSITION);
     const count = view.getUint32(at + RECORD_COUNT_POSITION, true);
-    if (batchBytes < BATCH_HEADER_BYTES || at + batchBytes > bytes.length) throw new MalformedFrameError('a record batch overruns the frame');
+    if (batchBytes < BATCH_HEADER_BYTES || at + batchBytes > bytes.length)
+      throw new MalformedFrameError('a record batch overruns the frame');
     let cursor = at + BATCH_HEADER_BYTES;
     for (let i = 0; i < count; i++) {
       if (cursor + RECORD_HEADER_BYTES > at + batchBytes) throw new MalformedFrameError('a record overruns its batch');
