@@ -40,6 +40,8 @@ export interface InputFormat {
   /** What a blob and a timestamp must be, for SerializationException messages. */
   readonly blobText: string;
   readonly timestampText: string;
+  /** Whether BlobReader.finish may find a bad blob (base64 is decoded in one pass at the end). */
+  readonly defersBlobs: boolean;
   blobs(): BlobReader;
   /** The timestamp `value` holds, or undefined if it holds none. */
   timestamp(value: unknown): Date | undefined;
@@ -56,8 +58,20 @@ const REPORTED_ERRORS_MAX = 10;
 interface Path {
   readonly parent: Path | undefined;
   readonly name: string;
-  /** Set on a list item: its index from 0 in the list named `name`. */
-  readonly item?: number;
+  /**
+   * Set on a list item: its index from 0 in the list named `name`. A list walks its items with
+   * one Path, moving `item` (a path's text is made when an error is reported, at once), and a
+   * blob whose check is deferred keeps a frozen copy.
+   */
+  item?: number;
+}
+
+function frozen(path: Path): Path {
+  return {
+    parent: path.parent === undefined ? undefined : frozen(path.parent),
+    name: path.name,
+    ...(path.item === undefined ? {} : { item: path.item }),
+  };
 }
 
 function pathText(parent: Path | undefined, name: string): string {
@@ -107,7 +121,7 @@ class InputReader {
       } else if (member.shape.type === 'unsupported') {
         throw new InvalidArgumentException(`${member.name} is not supported by shardline: ${member.shape.why}`);
       } else if (member.shape.type === 'blob') {
-        this.blob(member.shape, field, value, member.name, { parent: path, name: member.pathName });
+        this.blob(member.shape, field, value, member.name, path, member.pathName);
       } else {
         const read = this.value(member.shape, field, path, member.pathName);
         if (read !== field) value[member.name] = read;
@@ -119,21 +133,21 @@ class InputReader {
   /** Throws, as AWS's deserializer would, for a blob that is not one. */
   finishBlobs(): void {
     const bad = this.blobs.finish();
-    if (bad >= 0) throw this.notABlob(this.blobPaths[bad]!);
+    if (bad >= 0) throw this.notABlob(this.blobPaths[bad]!.parent, this.blobPaths[bad]!.name);
   }
 
   /** Takes the blob `value` for `target[key]`; `at` names it. */
-  private blob(shape: BlobShape, value: unknown, target: Json, key: string, at: Path): void {
+  private blob(shape: BlobShape, value: unknown, target: Json, key: string, parent: Path | undefined, name: string): void {
     const bytes = this.blobs.add(value, target, key);
-    if (bytes < 0) throw this.notABlob(at);
-    this.blobPaths.push(at);
+    if (bytes < 0) throw this.notABlob(parent, name);
+    if (this.format.defersBlobs) this.blobPaths.push({ parent: parent === undefined ? undefined : frozen(parent), name });
     const breaks = lengthBreaks(shape, bytes);
     // AWS quotes a blob as the Java buffer holding it.
-    if (breaks.length > 0) this.report(at.parent, at.name, `java.nio.HeapByteBuffer[pos=0 lim=${bytes} cap=${bytes}]`, breaks);
+    if (breaks.length > 0) this.report(parent, name, `java.nio.HeapByteBuffer[pos=0 lim=${bytes} cap=${bytes}]`, breaks);
   }
 
-  private notABlob(at: Path): SerializationException {
-    return new SerializationException(`the value at '${pathText(at.parent, at.name)}' must be ${this.format.blobText}`);
+  private notABlob(parent: Path | undefined, name: string): SerializationException {
+    return new SerializationException(`the value at '${pathText(parent, name)}' must be ${this.format.blobText}`);
   }
 
   private value(shape: Exclude<Shape, BlobShape | UnsupportedShape>, value: unknown, parent: Path | undefined, name: string): unknown {
@@ -177,10 +191,12 @@ class InputReader {
     if (breaks.length > 0)
       this.report(parent, name, `[${value.map((item) => (member.type === 'structure' ? member.name : String(item))).join(', ')}]`, breaks);
     if (member.type === 'structure') {
+      const itemPath: Path = { parent, name, item: 0 };
       for (let i = 0; i < value.length; i++) {
         const item: unknown = value[i];
         if (!isStructure(item)) throw typeError(parent, `${name}.${i + 1}.member`, 'a structure', item);
-        this.structure(member, item, { parent, name, item: i });
+        itemPath.item = i;
+        this.structure(member, item, itemPath);
       }
       return value;
     }

@@ -48,6 +48,7 @@ export const JSON_FORMAT: WireFormat = {
   contentType: JSON_CONTENT_TYPE,
   blobText: 'a base64-encoded blob',
   timestampText: 'a timestamp in epoch seconds',
+  defersBlobs: true,
   blobs: () => new Base64Batch(),
   timestamp: epochSeconds,
   parse(body) {
@@ -95,6 +96,7 @@ export const CBOR_FORMAT: WireFormat = {
   contentType: CBOR_CONTENT_TYPE,
   blobText: 'a CBOR byte string',
   timestampText: 'a timestamp: tag 1 over epoch milliseconds',
+  defersBlobs: false,
   blobs: () => new CborBlobs(),
   timestamp: (value) =>
     value instanceof Date && !Number.isNaN(value.getTime())
