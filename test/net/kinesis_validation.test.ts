@@ -17,7 +17,7 @@ import { suiteTempDir } from '../helpers/temp_dir.js';
 
 // Goal: bad input is refused as Kinesis refuses it, side by side with what AWS documents rather
 // than with our own expectations. Method: each expected message is written out by hand here from
-// two AWS sources, never derived from src/net/kinesis/input_shapes.ts, so a wrong constraint in
+// two AWS sources, never derived from src/streams/input_shapes.ts, so a wrong constraint in
 // the table fails a test:
 // - the constraints of each parameter in the Kinesis API Reference (docs.aws.amazon.com/kinesis/
 //   latest/APIReference/API_<Operation>.html: "Length Constraints: Minimum length of 1. Maximum
