@@ -30,7 +30,8 @@ export interface ResolvedEngineOptions {
 export function resolveEngineOptions(options: EngineOptions): ResolvedEngineOptions {
   if (typeof options?.dataDir !== 'string' || options.dataDir.length === 0)
     throw new InvalidArgumentException('dataDir must be a non-empty path');
-  const workers = options.workers ?? Math.max(1, os.availableParallelism() - 1);
+  // More threads than WORKERS_MAX only add switching, so a bigger machine's default stops there.
+  const workers = options.workers ?? Math.min(WORKERS_MAX, Math.max(1, os.availableParallelism() - 1));
   if (!Number.isSafeInteger(workers) || workers < 1 || workers > WORKERS_MAX) {
     throw new InvalidArgumentException(`workers must be an integer from 1 to ${WORKERS_MAX}, got ${String(workers)}`);
   }

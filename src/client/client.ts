@@ -1,3 +1,4 @@
+import { GET_RECORDS_RECORDS_MAX } from '../limits.js';
 import type { OperationName, OperationRequest, OperationResponse } from '../streams/api_types.js';
 import { decodeJsonFrame, encodeCall } from '../net/messages/call.js';
 import { decodePutResult, type PutFrameBuilder, type PutResult } from '../net/messages/put.js';
@@ -122,7 +123,10 @@ export class ShardlineClient {
 
   /** GetRecords on the binary path: the records are views of the received frame. */
   async getRecords(request: { ShardIterator: string; Limit?: number }): Promise<ClientGetRecordsResult> {
-    const frame = await this.transport.call((id) => encodeGetRecords(id, request.ShardIterator, request.Limit ?? 10_000), decodeRecords);
+    const frame = await this.transport.call(
+      (id) => encodeGetRecords(id, request.ShardIterator, request.Limit ?? GET_RECORDS_RECORDS_MAX),
+      decodeRecords,
+    );
     const Records = kinesisRecords(frame);
     if (frame.nextShardIterator === null)
       return { Records, MillisBehindLatest: frame.millisBehindLatest, ChildShards: [...(frame.childShards ?? [])] };

@@ -1,3 +1,4 @@
+import { RESUBSCRIBE_INTERVAL_MS } from '../limits.js';
 import { InvalidArgumentException, ResourceInUseException, ResourceNotFoundException } from '../errors.js';
 import type { SubscribeRequest } from '../net/messages/records.js';
 import { EndReason } from '../net/protocol.js';
@@ -34,12 +35,6 @@ const FINAL_ENDS: ReadonlySet<SubscriptionEnd | null> = new Set([
   EndReason.CONSUMER_GONE,
   EndReason.STREAM_DELETED,
 ]);
-/**
- * The server refuses a subscription to a shard within 5 s of the consumer's last one there
- * (ResourceInUseException, Kinesis' rule): after a drop, the subscription is tried again once
- * that time has passed since the refusal, which is later than the last subscription began.
- */
-const RESUBSCRIBE_WAIT_MS = 5000;
 
 /**
  * Consumers over the WebSocket client: iterators and getRecords are the client's; here are push
@@ -164,7 +159,9 @@ export class Consumer {
         }
       }
       // Refused within the 5 s, dropped, or the server went down: try again from the last record delivered.
-      const waitMs = refused ? RESUBSCRIBE_WAIT_MS : Math.random() * Math.min(RECONNECT_MAX_MS, RECONNECT_BASE_MS * 2 ** failures);
+      // A refusal by the 5-second rule (Kinesis') is tried again once that time has passed since it,
+      // which is later than the last subscription began.
+      const waitMs = refused ? RESUBSCRIBE_INTERVAL_MS : Math.random() * Math.min(RECONNECT_MAX_MS, RECONNECT_BASE_MS * 2 ** failures);
       await new Promise((resolve) => setTimeout(resolve, waitMs));
     }
   }

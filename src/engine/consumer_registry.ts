@@ -1,4 +1,4 @@
-import { CONSUMERS_PER_STREAM_MAX, LIST_CONSUMERS_PAGE_DEFAULT } from '../limits.js';
+import { CONSUMERS_PER_STREAM_MAX, LIST_CONSUMERS_PAGE_DEFAULT, RESUBSCRIBE_INTERVAL_MS } from '../limits.js';
 import { LimitExceededException, ResourceInUseException, ResourceNotFoundException } from '../errors.js';
 import { streamArn } from '../streams/kinesis_shapes.js';
 import type { ConsumerRecord } from '../streams/stream_records.js';
@@ -13,12 +13,6 @@ import type {
 } from '../streams/api_types.js';
 import type { ShardView, StreamView } from './catalog.js';
 import type { EngineContext } from './engine_context.js';
-
-/**
- * AWS's reference: "If you call SubscribeToShard again with the same ConsumerARN and ShardId
- * within 5 seconds of a successful call, you'll get a ResourceInUseException."
- */
-export const RESUBSCRIBE_MS = 5000;
 
 /**
  * The registered (enhanced fan-out) consumers of each stream, in the catalog, and when each
@@ -87,13 +81,13 @@ export class ConsumerRegistry {
   }
 
   /**
-   * Takes the consumer's subscription to the shard for RESUBSCRIBE_MS (ResourceInUseException
+   * Takes the consumer's subscription to the shard for RESUBSCRIBE_INTERVAL_MS (ResourceInUseException
    * if it is taken), from now, so that two calls at once cannot both pass. Returns the release
    * for a subscription that fails to start, which gives the time back.
    */
   claimSubscription(consumer: ConsumerRecord, shard: ShardView): () => void {
     const nowMs = this.context.options.clock();
-    for (const [key, atMs] of this.subscribedAtMs) if (nowMs - atMs >= RESUBSCRIBE_MS) this.subscribedAtMs.delete(key);
+    for (const [key, atMs] of this.subscribedAtMs) if (nowMs - atMs >= RESUBSCRIBE_INTERVAL_MS) this.subscribedAtMs.delete(key);
     const key = `${consumer.consumerArn} ${shard.shardId}`;
     if (this.subscribedAtMs.has(key)) {
       throw new ResourceInUseException(

@@ -1,4 +1,11 @@
-import { HASH_KEY_BYTES, PUT_RECORDS_BYTES_MAX, PUT_RECORDS_RECORDS_MAX, RECORD_PAYLOAD_BYTES_MAX } from '../limits.js';
+import {
+  HASH_KEY_BYTES,
+  PARTITION_KEY_BYTES_MAX,
+  PARTITION_KEY_CHARS_MAX,
+  PUT_RECORDS_BYTES_MAX,
+  PUT_RECORDS_RECORDS_MAX,
+  RECORD_PAYLOAD_BYTES_MAX,
+} from '../limits.js';
 import { InvalidArgumentException, ValidationException } from '../errors.js';
 import {
   FLAG_EXPLICIT_HASH_KEY,
@@ -30,9 +37,8 @@ export const PUT_RECORDS_NAMES: EntryNames = (number, member) =>
 /** PutRecord's one record: its members by their own names, `ExplicitHashKey`. */
 export const PUT_RECORD_NAMES: EntryNames = (_, member) => member ?? 'the record';
 
-const PARTITION_KEY_CHARS_MAX = 256;
 /** A PutRecords request at its limits: 5 MiB of keys and data, and each record's header and hash key. */
-const STAGING_BYTES_MAX = PUT_RECORDS_BYTES_MAX + PUT_RECORDS_RECORDS_MAX * (16 + HASH_KEY_BYTES);
+const STAGING_BYTES_MAX = PUT_RECORDS_BYTES_MAX + PUT_RECORDS_RECORDS_MAX * (RECORD_HEADER_BYTES + HASH_KEY_BYTES);
 const STAGING_BYTES_INITIAL = 256 * 1024;
 
 /**
@@ -198,7 +204,7 @@ function checkEncodedRecord(source: Buffer, position: number, number: number): {
   const keyStart = position + RECORD_HEADER_BYTES + (flags === 0 ? 0 : HASH_KEY_BYTES);
   const end = keyStart + keyBytes + dataBytes;
   if (end > source.length) throw new ValidationException(`Records.${number}: the record runs past the end of the put`);
-  if (keyBytes === 0 || keyBytes > PARTITION_KEY_CHARS_MAX * 4)
+  if (keyBytes === 0 || keyBytes > PARTITION_KEY_BYTES_MAX)
     throw new ValidationException(`Records.${number}.PartitionKey must be 1 to ${PARTITION_KEY_CHARS_MAX} characters`);
   if (keyBytes + dataBytes > RECORD_PAYLOAD_BYTES_MAX)
     throw new ValidationException(

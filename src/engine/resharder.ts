@@ -1,4 +1,4 @@
-import { SHARDS_PER_STREAM_MAX } from '../limits.js';
+import { SCALING_FACTOR_MAX, SHARDS_PER_STREAM_MAX } from '../limits.js';
 import { InvalidArgumentException, LimitExceededException } from '../errors.js';
 import { initialHashKeyRanges, parseHashKey, type HashKeyRange } from '../streams/hash_key.js';
 import { streamArn } from '../streams/kinesis_shapes.js';
@@ -82,9 +82,9 @@ export class Resharder {
     const stream = this.context.activeStream(request);
     const current = stream.shards.filter(isOpen).length;
     const target = withinShardLimit(request.TargetShardCount);
-    if (target > 2 * current || target < Math.ceil(current / 2)) {
+    if (target > SCALING_FACTOR_MAX * current || target < Math.ceil(current / SCALING_FACTOR_MAX)) {
       throw new LimitExceededException(
-        `TargetShardCount ${target} must be from half (${Math.ceil(current / 2)}) to double (${2 * current}) the current ${current} open shards`,
+        `TargetShardCount ${target} must be from half (${Math.ceil(current / SCALING_FACTOR_MAX)}) to double (${SCALING_FACTOR_MAX * current}) the current ${current} open shards`,
       );
     }
     const ranges = initialHashKeyRanges(target);

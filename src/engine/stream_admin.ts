@@ -27,7 +27,6 @@ import type { ShardView, StreamView } from './catalog.js';
 import type { EngineContext } from './engine_context.js';
 import { withinTagLimit } from './stream_settings.js';
 
-/** Kinesis' account shard limit is ours per stream: asking for more is a limit, not bad input. */
 /** A stream created without ShardCount: ON_DEMAND starts at 4 shards; PROVISIONED must say. */
 function shardCountOf(mode: StreamMode): number {
   if (mode === 'ON_DEMAND') return ON_DEMAND_INITIAL_SHARDS;
@@ -36,6 +35,7 @@ function shardCountOf(mode: StreamMode): number {
   );
 }
 
+/** Kinesis' account shard limit is ours per stream: asking for more is a limit, not bad input. */
 export function withinShardLimit(shardCount: number): number {
   if (shardCount > SHARDS_PER_STREAM_MAX)
     throw new LimitExceededException(`a stream has at most ${SHARDS_PER_STREAM_MAX} open shards, ${shardCount} were asked for`);

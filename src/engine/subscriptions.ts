@@ -1,5 +1,5 @@
 import { checkRequest } from '../streams/request_check.js';
-import { GET_RECORDS_RECORDS_MAX } from '../limits.js';
+import { GET_RECORDS_RECORDS_MAX, SUBSCRIPTION_HEARTBEAT_MS } from '../limits.js';
 import { encodeSequenceNumber } from '../streams/sequence_number.js';
 import type { ConsumerRecord } from '../streams/stream_records.js';
 import type { IteratorType, SubscribeToShardEvent, SubscribeToShardRequest } from '../streams/api_types.js';
@@ -11,7 +11,8 @@ import { kinesisRecords, type ReadPath } from './read_path.js';
 import type { ShardRuntime } from './shard_runtime.js';
 import { readRaw } from './shard_reads.js';
 
-const SUBSCRIPTION_HEARTBEAT_MS = 5000;
+/** The continuation before a shard's first record: AFTER_SEQUENCE_NUMBER "0" starts at it (docs/PROTOCOL.md). */
+const SHARD_START_CONTINUATION = '0';
 /** Longest sleep between checks that the subscription should go on (engine closed, consumer gone). */
 const SUBSCRIPTION_WAIT_MS = 1000;
 const SUBSCRIPTION_PACE_MS = 50;
@@ -33,9 +34,6 @@ interface Started {
  * for a consumer and shard within 5 seconds of the last successful one is refused
  * (ResourceInUseException), as Kinesis refuses it, on every door.
  */
-/** The continuation before a shard's first record: AFTER_SEQUENCE_NUMBER "0" starts at it (docs/PROTOCOL.md). */
-const SHARD_START_CONTINUATION = '0';
-
 export class Subscriptions {
   constructor(
     private readonly context: EngineContext,

@@ -17,7 +17,20 @@
  * error messages quote them bare (`[a-zA-Z0-9_.-]+`), and a value must match whole. The model's
  * `^0|([1-9]\d{0,38})$` for hash keys binds `|` loosely and would pass `0x`; what it means, and
  * what is checked here, is the whole value matching `0|([1-9]\d{0,38})`.
+ *
+ * Where a constraint is one of Kinesis' limits (PutRecords' 500 entries, a record's 1 MiB, a
+ * partition key's 256 characters, page sizes, tags), it is read from src/limits.ts.
  */
+
+import {
+  LIST_PAGE_ENTRIES_MAX,
+  PARTITION_KEY_CHARS_MAX,
+  PUT_RECORDS_RECORDS_MAX,
+  RECORD_PAYLOAD_BYTES_MAX,
+  TAG_KEY_CHARS_MAX,
+  TAG_VALUE_CHARS_MAX,
+  TAGS_PER_STREAM_MAX,
+} from '../limits.js';
 
 export interface Sized {
   readonly minLength?: number;
@@ -128,7 +141,7 @@ const CONSUMER_ARN = string({
 const SHARD_ID = STREAM_NAME;
 const HASH_KEY = string({ pattern: '0|([1-9]\\d{0,38})' });
 const SEQUENCE_NUMBER = string({ pattern: '0|([1-9]\\d{0,128})' });
-const PARTITION_KEY = string({ minLength: 1, maxLength: 256 });
+const PARTITION_KEY = string({ minLength: 1, maxLength: PARTITION_KEY_CHARS_MAX });
 const SHARD_ITERATOR = string({ minLength: 1, maxLength: 512 });
 const NEXT_TOKEN = string({ minLength: 1, maxLength: 1048576 });
 /**
@@ -140,16 +153,16 @@ const TAG_CHARACTERS: CharacterRule = {
   pattern: /^[\p{L}\p{Z}\p{N}_./=+\-%@]*$/u,
   message: 'Some tags contain invalid characters. Valid characters: Unicode letters, digits, white space, _ . / = + - % @.',
 };
-const TAG_KEY = string({ minLength: 1, maxLength: 128, characters: TAG_CHARACTERS });
-const TAG_VALUE = string({ minLength: 0, maxLength: 256, characters: TAG_CHARACTERS });
+const TAG_KEY = string({ minLength: 1, maxLength: TAG_KEY_CHARS_MAX, characters: TAG_CHARACTERS });
+const TAG_VALUE = string({ minLength: 0, maxLength: TAG_VALUE_CHARS_MAX, characters: TAG_CHARACTERS });
 /** ListTagsForStream's ExclusiveStartTagKey: it names where a page starts, and makes no tag. */
-const START_TAG_KEY = string({ minLength: 1, maxLength: 128 });
-const DATA: BlobShape = { type: 'blob', minLength: 0, maxLength: 1048576 };
+const START_TAG_KEY = string({ minLength: 1, maxLength: TAG_KEY_CHARS_MAX });
+const DATA: BlobShape = { type: 'blob', minLength: 0, maxLength: RECORD_PAYLOAD_BYTES_MAX };
 const TIMESTAMP: Shape = { type: 'timestamp' };
 const BOOLEAN: Shape = { type: 'boolean' };
 const POSITIVE_INTEGER: IntegerShape = { type: 'integer', min: 1 };
 const RETENTION_HOURS: IntegerShape = { type: 'integer' };
-const PAGE_LIMIT: IntegerShape = { type: 'integer', min: 1, max: 10000 };
+const PAGE_LIMIT: IntegerShape = { type: 'integer', min: 1, max: LIST_PAGE_ENTRIES_MAX };
 const SHARD_ITERATOR_TYPE = string({ enum: ['AT_SEQUENCE_NUMBER', 'AFTER_SEQUENCE_NUMBER', 'TRIM_HORIZON', 'LATEST', 'AT_TIMESTAMP'] });
 const STREAM_MODE_DETAILS = structure('StreamModeDetails', { 'StreamMode!': string({ enum: ['PROVISIONED', 'ON_DEMAND'] }) });
 const TAG_MAP: MapShape = { type: 'map', key: TAG_KEY, value: TAG_VALUE, minLength: 1, maxLength: 200 };
@@ -219,7 +232,7 @@ export const INPUT_SHAPES: Readonly<Record<string, StructureShape>> = Object.ass
     DryRun: DRY_RUN,
   }),
   PutRecords: structure('PutRecordsInput', {
-    'Records!': { type: 'list', member: PUT_RECORDS_ENTRY, minLength: 1, maxLength: 500 },
+    'Records!': { type: 'list', member: PUT_RECORDS_ENTRY, minLength: 1, maxLength: PUT_RECORDS_RECORDS_MAX },
     StreamName: STREAM_NAME,
     StreamARN: STREAM_ARN,
     StreamId: STREAM_ID,
@@ -314,14 +327,14 @@ export const INPUT_SHAPES: Readonly<Record<string, StructureShape>> = Object.ass
   }),
   RemoveTagsFromStream: structure('RemoveTagsFromStreamInput', {
     StreamName: STREAM_NAME,
-    'TagKeys!': { type: 'list', member: TAG_KEY, minLength: 1, maxLength: 50 },
+    'TagKeys!': { type: 'list', member: TAG_KEY, minLength: 1, maxLength: TAGS_PER_STREAM_MAX },
     StreamARN: STREAM_ARN,
     StreamId: STREAM_ID,
   }),
   ListTagsForStream: structure('ListTagsForStreamInput', {
     StreamName: STREAM_NAME,
     ExclusiveStartTagKey: START_TAG_KEY,
-    Limit: { type: 'integer', min: 1, max: 50 },
+    Limit: { type: 'integer', min: 1, max: TAGS_PER_STREAM_MAX },
     StreamARN: STREAM_ARN,
     StreamId: STREAM_ID,
   }),

@@ -3,8 +3,9 @@ import { startingSequenceNumber, type ShardRecord, type StreamRecord } from './s
 import { encodeSequenceNumber } from './sequence_number.js';
 
 /*
- * Kinesis request validation and response shapes shared by the engine's operations: names,
- * ARNs, limits, and the Shard object as DescribeStream and ListShards return it.
+ * Names and ARNs (the stream a request names, by StreamName or StreamARN), and the Shard object
+ * as DescribeStream and ListShards return it, shared by the engine's operations. The limits are
+ * src/limits.ts; the request validation is input_validation.ts.
  */
 
 export const REGION = 'us-east-1';

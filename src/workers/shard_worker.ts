@@ -89,7 +89,7 @@ async function handle(request: WorkerRequest): Promise<unknown> {
 }
 
 function handleBatch(batch: Batch<WorkerRequest>): void {
-  // Requests start in arrival order; appends write synchronously inside Log.append, so the order
+  // Requests start in arrival order; appends write synchronously inside Log.appendBatch, so the order
   // of records in a shard is the order the engine sent them.
   for (const request of batch.messages) {
     handle(request).then(
