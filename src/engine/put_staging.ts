@@ -205,7 +205,7 @@ function checkEncodedRecord(source: Buffer, position: number, number: number): {
   const end = keyStart + keyBytes + dataBytes;
   if (end > source.length) throw new ValidationException(`Records.${number}: the record runs past the end of the put`);
   if (keyBytes === 0 || keyBytes > PARTITION_KEY_BYTES_MAX)
-    throw new ValidationException(`Records.${number}.PartitionKey must be 1 to ${PARTITION_KEY_CHARS_MAX} characters`);
+    throw keyLengthError(number, source.toString('utf8', keyStart, keyStart + keyBytes));
   if (keyBytes + dataBytes > RECORD_PAYLOAD_BYTES_MAX)
     throw new ValidationException(
       `Records.${number}: partition key and data are ${keyBytes + dataBytes} bytes, more than ${RECORD_PAYLOAD_BYTES_MAX}`,
@@ -219,8 +219,7 @@ function checkKeyText(source: Buffer, start: number, end: number, number: number
   let ascii = true;
   for (let i = start; i < end && ascii; i++) ascii = source[i]! < 0x80;
   if (ascii) {
-    if (end - start > PARTITION_KEY_CHARS_MAX)
-      throw new ValidationException(`Records.${number}.PartitionKey must be 1 to ${PARTITION_KEY_CHARS_MAX} characters`);
+    if (end - start > PARTITION_KEY_CHARS_MAX) throw keyLengthError(number, source.toString('utf8', start, end));
     return;
   }
   let key: string;
@@ -229,8 +228,19 @@ function checkKeyText(source: Buffer, start: number, end: number, number: number
   } catch {
     throw new ValidationException(`Records.${number}.PartitionKey is not valid UTF-8`);
   }
-  if ([...key].length > PARTITION_KEY_CHARS_MAX)
-    throw new ValidationException(`Records.${number}.PartitionKey must be 1 to ${PARTITION_KEY_CHARS_MAX} characters`);
+  // Characters as the Kinesis model counts them (UTF-16 units), as every other door does.
+  if (key.length > PARTITION_KEY_CHARS_MAX) throw keyLengthError(number, key);
+}
+
+/** A partition key of a PUT frame outside 1..256 characters, in the words of the request validation. */
+function keyLengthError(number: number, key: string): ValidationException {
+  const constraint =
+    key.length === 0
+      ? 'Member must have length greater than or equal to 1'
+      : `Member must have length less than or equal to ${PARTITION_KEY_CHARS_MAX}`;
+  return new ValidationException(
+    `1 validation error detected: Value '${key}' at 'records.${number}.member.partitionKey' failed to satisfy constraint: ${constraint}`,
+  );
 }
 
 /** As Kinesis answers a request over 5 MiB: InvalidArgumentException, not a validation error. */

@@ -150,6 +150,30 @@ describe('protocol: PUT refusals', () => {
     expect(await storedCount()).toBe(before);
   });
 
+  it('words a partition key outside 1..256 characters as PutRecords does, at every door', async () => {
+    const key = 'k'.repeat(257);
+    const id = nextId++;
+    const [answer] = await socket.exchange(
+      putOf(id, [
+        { key: 'fine', data: bytes('x') },
+        { key, data: bytes('x') },
+      ]).frame,
+    );
+    const embedded = await server.engine
+      .putRecords({
+        StreamName: STREAM,
+        Records: [
+          { PartitionKey: 'fine', Data: bytes('x') },
+          { PartitionKey: key, Data: bytes('x') },
+        ],
+      })
+      .catch((error: Error) => error.message);
+    expect(decodeError(answer!).message).toBe(embedded);
+    expect(embedded).toBe(
+      `1 validation error detected: Value '${key}' at 'records.2.member.partitionKey' failed to satisfy constraint: Member must have length less than or equal to 256`,
+    );
+  });
+
   it('counts framing faults towards the protocol errors that close a connection, and Kinesis refusals not', async () => {
     const counted = await RawSocket.greeted(server.url, 'counted');
     for (let i = 0; i < 2 * PROTOCOL_ERRORS_MAX; i++)
