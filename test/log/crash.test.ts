@@ -38,9 +38,11 @@ async function appendUntilKilled(dir: string, killAfter: number): Promise<Acknow
   return acknowledged;
 }
 
+// The seed is in the test's name so that any failure, a thrown error included, reports it.
+const seed = testSeed();
+
 describe('kill -9 while appending', () => {
-  it('loses no acknowledged append, over several seeded kill points', async () => {
-    const seed = testSeed();
+  it(`loses no acknowledged append, over several seeded kill points (seed ${seed})`, async () => {
     const random = seededRandom(seed);
     for (let round = 0; round < 3; round++) {
       const dir = tempDir();
@@ -60,8 +62,11 @@ describe('kill -9 while appending', () => {
           for (let j = 0; j < ack.count; j++) {
             const record = records[ack.baseOffset + j];
             expect(record?.partitionKey, `${label}: batch ${ack.batch} record ${j}`).toBe(`b${ack.batch}-${j}`);
-            expect(record!.data.length).toBe(50 + ((ack.batch * 31 + j) % 900));
-            expect(record!.data.every((byte) => byte === ack.batch % 251)).toBe(true);
+            expect(record!.data.length, `${label}: batch ${ack.batch} record ${j} length`).toBe(50 + ((ack.batch * 31 + j) % 900));
+            expect(
+              record!.data.every((byte) => byte === ack.batch % 251),
+              `${label}: batch ${ack.batch} record ${j} bytes`,
+            ).toBe(true);
           }
         }
       } finally {

@@ -87,9 +87,11 @@ describe('LogReader on another thread than the owner', () => {
   });
 });
 
+// The seed is in the test's name so that any failure, a thrown error included, reports it.
+const seed = testSeed();
+
 describe('LogReader random access', () => {
-  it('agrees with Log.readRecords at random offsets, with no hint, a good hint or a stale one', async () => {
-    const seed = testSeed();
+  it(`agrees with Log.readRecords at random offsets, with no hint, a good hint or a stale one (seed ${seed})`, async () => {
     const random = seededRandom(seed);
     const dir = tempDir();
     const committed = new CommittedPosition();
@@ -106,8 +108,9 @@ describe('LogReader random access', () => {
         const result = reader.read(offset, 1 + Math.floor(random() * 8192), hint);
         const got = recordsOf(result.chunks, offset).map((r) => r.partitionKey);
         const expected = log.readRecords(offset, got.length).records.map((r) => r.partitionKey);
-        expect(got, `seed ${seed}, offset ${offset}, hint ${JSON.stringify(hint)}`).toEqual(expected);
-        expect(got.length).toBeGreaterThan(0);
+        const label = `seed ${seed}, offset ${offset}, hint ${JSON.stringify(hint)}`;
+        expect(got, label).toEqual(expected);
+        expect(got.length, label).toBeGreaterThan(0);
         staleHint = result.next;
       }
       reader.close();

@@ -447,7 +447,8 @@ describe('server: connections, protocol errors and shutdown', () => {
         clients.map((client, i) => client.putRecords('many', [{ partitionKey: `c${i}`, data: bytes(`from-${i}`) }])),
       );
       expect(results.every(([result]) => result !== undefined && 'sequenceNumber' in result)).toBe(true);
-      expect((await readShardEngine(server, 'many')).length).toBe(1000);
+      const stored = (await readShardEngine(server, 'many')).sort();
+      expect(stored).toEqual(Array.from({ length: 1000 }, (_, i) => `from-${i}`).sort());
     } finally {
       for (const client of clients) client.close();
       await server.stop();
@@ -545,11 +546,16 @@ describe('server: backpressure from producers', () => {
       for (const outcome of refused) expect((outcome as PromiseRejectedResult).reason).toMatchObject({ code: 'SlowDown', retriable: true });
       const stored = await readShardEngine({ engine } as TestServer, 'fast');
       expect(stored.length).toBe(20 - refused.length);
-      // A producer retries SlowDown with backoff: everything gets in.
+      // A producer retries SlowDown with backoff: everything gets in, each record once.
       const producer = new Producer(client, { lingerMs: 0 });
       await Promise.all(
-        Array.from({ length: 20 }, (_, i) => producer.put({ streamName: 'fast', partitionKey: `p${i}`, data: new Uint8Array(400 * 1024) })),
+        Array.from({ length: 20 }, (_, i) =>
+          producer.put({ streamName: 'fast', partitionKey: `p${i}`, data: new Uint8Array(400 * 1024).fill(100 + i) }),
+        ),
       );
+      const fills = (await readShardEngine({ engine } as TestServer, 'fast')).map((value) => value.charCodeAt(0)).sort((a, b) => a - b);
+      const acceptedFirst = outcomes.flatMap((outcome, i) => (outcome.status === 'fulfilled' ? [i] : []));
+      expect(fills).toEqual([...acceptedFirst, ...Array.from({ length: 20 }, (_, i) => 100 + i)]);
     } finally {
       client.close();
       await server.stop();
