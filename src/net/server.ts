@@ -1,4 +1,4 @@
-import { BACKPRESSURE_CLOSE_BYTES, WRITE_BYTES_IN_FLIGHT_MAX } from '../limits.js';
+import { BACKPRESSURE_CLOSE_BYTES, PUT_BYTES_IN_FLIGHT_MAX, WRITE_BYTES_IN_FLIGHT_MAX } from '../limits.js';
 import { createRequire } from 'node:module';
 import uWS from 'uWebSockets.js';
 import type { Engine } from '../engine/engine.js';
@@ -15,6 +15,8 @@ export interface ServerOptions {
   readonly shutdownTimeoutMs?: number;
   /** Bytes of puts stored but not yet answered, over all connections, before PUTs get SlowDown. Default 512 MiB. */
   readonly writeBytesInFlightMax?: number;
+  /** The same bound per connection. Default 64 MiB. */
+  readonly putBytesInFlightMax?: number;
 }
 
 /**
@@ -58,6 +60,7 @@ export class ShardlineServer {
     const sessionHost = {
       engine: options.engine,
       serverName: SERVER_NAME,
+      putBytesInFlightMax: options.putBytesInFlightMax ?? PUT_BYTES_IN_FLIGHT_MAX,
       get stopping() {
         return server?.stopping ?? false;
       },
@@ -118,6 +121,14 @@ export class ShardlineServer {
     return `ws://${this.host}:${this.port}/`;
   }
 
+  /** The bounds on bytes of puts in flight this server applies, per connection and in all. */
+  get putBounds(): { perConnection: number; perServer: number } {
+    return {
+      perConnection: this.options.putBytesInFlightMax ?? PUT_BYTES_IN_FLIGHT_MAX,
+      perServer: this.options.writeBytesInFlightMax ?? WRITE_BYTES_IN_FLIGHT_MAX,
+    };
+  }
+
   get connectionCount(): number {
     return this.sessions.size;
   }
@@ -163,8 +174,7 @@ export class ShardlineServer {
 
   private admitWrite(bytes: number): boolean {
     // A put alone is always admitted, however big, so that one cannot wait forever.
-    if (this.writeBytesInFlight > 0 && this.writeBytesInFlight + bytes > (this.options.writeBytesInFlightMax ?? WRITE_BYTES_IN_FLIGHT_MAX))
-      return false;
+    if (this.writeBytesInFlight > 0 && this.writeBytesInFlight + bytes > this.putBounds.perServer) return false;
     this.writeBytesInFlight += bytes;
     return true;
   }

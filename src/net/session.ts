@@ -1,4 +1,4 @@
-import { FRAME_BYTES_MAX, IN_FLIGHT_MAX, PROTOCOL_ERRORS_MAX, PUT_BYTES_IN_FLIGHT_MAX, READ_BACKPRESSURE_BYTES } from '../limits.js';
+import { FRAME_BYTES_MAX, IN_FLIGHT_MAX, PROTOCOL_ERRORS_MAX, READ_BACKPRESSURE_BYTES } from '../limits.js';
 import type { RecognizedString, WebSocket } from 'uWebSockets.js';
 import { dataPathOf, type EncodedPutResult, type RawRecords } from '../engine/data_path.js';
 import type { Engine } from '../engine/engine.js';
@@ -36,6 +36,8 @@ export interface SessionHost {
   readonly engine: Engine;
   readonly serverName: string;
   readonly stopping: boolean;
+  /** Bytes of puts stored but not yet answered on one connection before its PUTs get SlowDown. */
+  readonly putBytesInFlightMax: number;
   /**
    * Counts a write of `bytes` in flight until it settles: shutdown waits for it, and the
    * server-wide bound on bytes in flight applies. False (nothing counted) when over the bound.
@@ -246,7 +248,7 @@ export class Session {
     // Client-to-server backpressure: uWS cannot stop reading a socket, so a producer faster
     // than the disk is told to back off (retriable) instead of queueing without bound.
     // A put alone is always admitted, however big, so that one cannot wait forever.
-    const overConnection = this.putBytesInFlight > 0 && this.putBytesInFlight + bytes > PUT_BYTES_IN_FLIGHT_MAX;
+    const overConnection = this.putBytesInFlight > 0 && this.putBytesInFlight + bytes > this.host.putBytesInFlightMax;
     if (overConnection || !this.host.admitWrite(bytes)) {
       this.send(
         encodeError(requestId, {

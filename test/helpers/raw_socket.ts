@@ -68,6 +68,15 @@ export class RawSocket {
     return this.ws.readyState === WebSocket.OPEN;
   }
 
+  /** Stops reading from the TCP socket, so that the server's sends back up (resume() reads on). */
+  pause(): void {
+    this.ws.pause();
+  }
+
+  resume(): void {
+    this.ws.resume();
+  }
+
   /** Sends one message as it is (a text message carries the bytes unchecked). Ignored once closed. */
   send(bytes: Uint8Array, binary = true): void {
     if (!this.isOpen) return;
