@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
 import type { ShardlineClient } from '../client/node.js';
 import { ResourceNotFoundException } from '../errors.js';
+import { middleHashKey } from '../streams/hash_key.js';
 import type { KinesisShard } from '../streams/kinesis_shapes.js';
 import { withClient } from './connection.js';
 import { hashKeyRange } from './format.js';
@@ -38,7 +39,7 @@ export function addShardCommands(program: Command): void {
 }
 
 async function split(client: ShardlineClient, stream: string, shardId: string, options: SplitOptions): Promise<void> {
-  const at = options.at ?? middleHashKey(await findShard(client, stream, shardId));
+  const at = options.at ?? middleOf(await findShard(client, stream, shardId));
   await client.call('SplitShard', { StreamName: stream, ShardToSplit: shardId, NewStartingHashKey: at });
   await printChildren(client, stream, shardId, `split ${shardId} at ${at}`);
 }
@@ -49,11 +50,11 @@ async function findShard(client: ShardlineClient, stream: string, shardId: strin
   return shard;
 }
 
-/** The first hash key of the upper half: both children get half of the range (the upper one a key more if odd). */
-function middleHashKey(shard: KinesisShard): string {
-  const start = BigInt(shard.HashKeyRange.StartingHashKey);
-  const end = BigInt(shard.HashKeyRange.EndingHashKey);
-  return String(start + (end - start + 1n) / 2n);
+/** Where a split without --at cuts: the middle of the shard's range. */
+function middleOf(shard: KinesisShard): string {
+  return String(
+    middleHashKey({ startingHashKey: BigInt(shard.HashKeyRange.StartingHashKey), endingHashKey: BigInt(shard.HashKeyRange.EndingHashKey) }),
+  );
 }
 
 async function merge(client: ShardlineClient, stream: string, shardId: string, adjacentShardId: string): Promise<void> {

@@ -13,6 +13,7 @@ import {
 } from '../net/messages/records.js';
 import { EndReason, FAILED_SLOT, Opcode, type FrameReader } from '../net/protocol.js';
 import { SequenceNumberRun, encodeSequenceNumber } from '../streams/sequence_number.js';
+import { shardIdOf } from '../streams/stream_records.js';
 import { BuilderPool } from './builder_pool.js';
 import { HashKeys, explicitHashKey } from './hash_keys.js';
 import { ConnectionError, Transport, type TransportOptions, type WebSocketFactory } from './transport.js';
@@ -64,10 +65,6 @@ export interface ClientOptions extends TransportOptions {
 /** Events a subscription holds unread before it stops reading the socket (Node). */
 const SUBSCRIPTION_QUEUE_EVENTS_MAX = 64;
 const RETRIABLE_PUT_CODES = new Set(['ProvisionedThroughputExceededException', 'InternalFailure']);
-
-export function shardIdOf(serial: number): string {
-  return `shardId-${String(serial).padStart(12, '0')}`;
-}
 
 /**
  * A shardline client over the WebSocket protocol (docs/PROTOCOL.md). Control operations are

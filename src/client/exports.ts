@@ -1,9 +1,9 @@
 /*
  * What the client packages export, in Node (node.ts) and in browsers (browser.ts) alike.
  */
+export { shardIdOf } from '../streams/stream_records.js';
 export {
   ShardlineClient,
-  shardIdOf,
   type ClientGetRecordsResult,
   type ClientKinesisRecord,
   type ClientOptions,

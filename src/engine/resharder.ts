@@ -1,6 +1,6 @@
 import { SCALING_FACTOR_MAX, SHARDS_PER_STREAM_MAX } from '../limits.js';
 import { InvalidArgumentException, LimitExceededException } from '../errors.js';
-import { initialHashKeyRanges, parseHashKey, type HashKeyRange } from '../streams/hash_key.js';
+import { initialHashKeyRanges, middleHashKey, parseHashKey, type HashKeyRange } from '../streams/hash_key.js';
 import { streamArn } from '../streams/kinesis_shapes.js';
 import { isOpen } from '../streams/stream_records.js';
 import type { MergeShardsInput, SplitShardInput, UpdateShardCountInput, UpdateShardCountOutput } from '../streams/api_types.js';
@@ -112,13 +112,13 @@ export class Resharder {
     if (stream.mode !== 'ON_DEMAND' || !options.enforceLimits || stream.status !== 'ACTIVE' || !isOpen(shard)) return;
     if (shards.runtime(stream, shard).throughput.utilization(options.clock()) < ON_DEMAND_SPLIT_UTILIZATION) return;
     if (stream.shards.filter(isOpen).length >= SHARDS_PER_STREAM_MAX) return;
-    const start = BigInt(shard.startingHashKey);
-    const end = BigInt(shard.endingHashKey);
-    if (end === start) return;
-    const middle = start + (end - start + 1n) / 2n;
-    void this.splitShard({ StreamName: stream.name, ShardToSplit: shard.shardId, NewStartingHashKey: middle.toString() }).catch(
-      () => undefined,
-    );
+    const range = { startingHashKey: BigInt(shard.startingHashKey), endingHashKey: BigInt(shard.endingHashKey) };
+    if (range.endingHashKey === range.startingHashKey) return;
+    void this.splitShard({
+      StreamName: stream.name,
+      ShardToSplit: shard.shardId,
+      NewStartingHashKey: middleHashKey(range).toString(),
+    }).catch(() => undefined);
   }
 
   /** The steps in this file's header. */

@@ -44,6 +44,11 @@ export function hashKeyBytes(hashKey: bigint): Uint8Array {
   return bytes;
 }
 
+/** The first hash key of a range's upper half: a split there gives both children half (the upper one a key more if odd). */
+export function middleHashKey(range: HashKeyRange): bigint {
+  return range.startingHashKey + (range.endingHashKey - range.startingHashKey + 1n) / 2n;
+}
+
 /**
  * The hash key ranges of a new stream of `shardCount` shards, as Kinesis splits them: equal
  * ranges of floor(2^128 / shardCount) keys, the last one running to 2^128 - 1.

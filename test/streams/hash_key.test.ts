@@ -7,6 +7,7 @@ import {
   HashKeyRouter,
   hashKeyBytes,
   initialHashKeyRanges,
+  middleHashKey,
   parseHashKey,
   writeHashKeyWords,
 } from '../../src/streams/hash_key.js';
@@ -22,6 +23,13 @@ describe('hash keys', () => {
       ['226854911280625642308916404954512140970', '340282366920938463463374607431768211455'],
     ]);
     expect(initialHashKeyRanges(1)).toEqual([{ startingHashKey: 0n, endingHashKey: HASH_KEY_MAX }]);
+  });
+
+  it('splits a range at the first key of its upper half, the upper child a key larger when odd', () => {
+    expect(middleHashKey({ startingHashKey: 0n, endingHashKey: HASH_KEY_MAX })).toBe(1n << 127n);
+    expect(middleHashKey({ startingHashKey: 10n, endingHashKey: 13n })).toBe(12n);
+    expect(middleHashKey({ startingHashKey: 10n, endingHashKey: 12n })).toBe(11n);
+    expect(middleHashKey({ startingHashKey: 10n, endingHashKey: 11n })).toBe(11n);
   });
 
   it('hashes a partition key with MD5 read big-endian', () => {
