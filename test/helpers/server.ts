@@ -37,3 +37,29 @@ export async function startTestServer(options: Partial<EngineOptions> = {}): Pro
     },
   };
 }
+
+/** Creates a stream of `shardCount` shards and registers `consumerCount` consumers (c0, c1, ...) of it: their ARNs. */
+export async function streamWithConsumers(engine: Engine, stream: string, shardCount: number, consumerCount: number): Promise<string[]> {
+  await engine.createStream({ StreamName: stream, ShardCount: shardCount });
+  const { StreamARN } = engine.describeStreamSummary({ StreamName: stream }).StreamDescriptionSummary;
+  const arns: string[] = [];
+  for (let i = 0; i < consumerCount; i++)
+    arns.push((await engine.registerStreamConsumer({ StreamARN, ConsumerName: `c${i}` })).Consumer.ConsumerARN);
+  return arns;
+}
+
+const SETTLE_POLL_MS = 20;
+/** 30 s of polls: only a server that keeps sending forever takes this long. */
+const SETTLE_POLLS_MAX = 1500;
+
+/** The server's unsent bytes (its largest connection's) once they stop changing between two polls; 0 once the connection is gone. */
+export async function settledUnsentBytes(server: ShardlineServer): Promise<number> {
+  let last = -1;
+  for (let poll = 0; poll < SETTLE_POLLS_MAX; poll++) {
+    await new Promise((resolve) => setTimeout(resolve, SETTLE_POLL_MS));
+    const now = server.stats().unsentBytesMax;
+    if (now === last) return now;
+    last = now;
+  }
+  throw new Error(`the server's unsent bytes did not settle in ${SETTLE_POLLS_MAX} polls`);
+}

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeSubscribe } from '../../src/net/messages/records.js';
 import { RawSocket } from '../helpers/raw_socket.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { settledUnsentBytes, startTestServer, streamWithConsumers, type TestServer } from '../helpers/server.js';
 
 // Goal: a connection that never reads is closed once the server holds 64 MiB unsent for it
 // (BACKPRESSURE_CLOSE_BYTES, docs/PROTOCOL.md), at that value and not at half or twice it.
@@ -18,19 +18,13 @@ const SHARDS = 3;
 const STREAM = 'never-reads';
 const RECORD_BYTES = MIB / 2;
 const EVENT_RECORDS = 4;
-const POLL_MS = 20;
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('overload: the close of a connection that never reads', () => {
   let server: TestServer;
-  const consumerARNs: string[] = [];
+  let consumerARNs: string[] = [];
   beforeAll(async () => {
     server = await startTestServer();
-    await server.engine.createStream({ StreamName: STREAM, ShardCount: SHARDS });
-    const { StreamARN } = server.engine.describeStreamSummary({ StreamName: STREAM }).StreamDescriptionSummary;
-    for (let i = 0; i < CONSUMERS; i++)
-      consumerARNs.push((await server.engine.registerStreamConsumer({ StreamARN, ConsumerName: `c${i}` })).Consumer.ConsumerARN);
+    consumerARNs = await streamWithConsumers(server.engine, STREAM, SHARDS, CONSUMERS);
     const data = new Uint8Array(RECORD_BYTES).fill(5);
     for (let shard = 0; shard < SHARDS; shard++) {
       const { HashKeyRange } = server.engine.listShards({ StreamName: STREAM }).Shards[shard]!;
@@ -46,17 +40,6 @@ describe('overload: the close of a connection that never reads', () => {
   });
   afterAll(() => server.stop());
 
-  /** The server's unsent bytes once they stop changing; 0 once the connection is gone. */
-  async function settledUnsent(): Promise<number> {
-    let last = -1;
-    for (;;) {
-      await sleep(POLL_MS);
-      const now = server.server.stats().unsentBytesMax;
-      if (now === last) return now;
-      last = now;
-    }
-  }
-
   it('closes at the first send past 64 MiB unsent', async () => {
     const socket = await RawSocket.greeted(server.url);
     socket.pause();
@@ -69,7 +52,7 @@ describe('overload: the close of a connection that never reads', () => {
           StartingPosition: { Type: 'TRIM_HORIZON' },
         }),
       );
-      held.push(await settledUnsent());
+      held.push(await settledUnsentBytes(server.server));
     }
     // The last step saw the connection gone; the one before held more than 64 MiB, by one
     // event, and the one before that no more than 64 MiB: uWS closes at the first send after the

@@ -3,7 +3,7 @@ import { decodeError } from '../../src/net/messages/error.js';
 import { encodeCancel, encodeSubscribe } from '../../src/net/messages/records.js';
 import { FrameReader, Opcode, ProtocolErrorCode } from '../../src/net/protocol.js';
 import { RawSocket } from '../helpers/raw_socket.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { startTestServer, streamWithConsumers, type TestServer } from '../helpers/server.js';
 
 // Goal: a connection holds at most IN_FLIGHT_MAX (256) requests in flight, as docs/PROTOCOL.md
 // says: the 256th is taken, the 257th is refused with TooManyRequests (retriable), and a slot
@@ -23,13 +23,10 @@ const WAIT_MS = 10_000;
 
 describe('overload: requests in flight per connection', () => {
   let server: TestServer;
-  const consumerARNs: string[] = [];
+  let consumerARNs: string[] = [];
   beforeAll(async () => {
     server = await startTestServer();
-    await server.engine.createStream({ StreamName: STREAM, ShardCount: SHARDS });
-    const { StreamARN } = server.engine.describeStreamSummary({ StreamName: STREAM }).StreamDescriptionSummary;
-    for (let i = 0; i < CONSUMERS; i++)
-      consumerARNs.push((await server.engine.registerStreamConsumer({ StreamARN, ConsumerName: `c${i}` })).Consumer.ConsumerARN);
+    consumerARNs = await streamWithConsumers(server.engine, STREAM, SHARDS, CONSUMERS);
   });
   afterAll(() => server.stop());
 

@@ -3,7 +3,7 @@ import { decodeError } from '../../src/net/messages/error.js';
 import { encodeGetRecords, encodeSubscribe } from '../../src/net/messages/records.js';
 import { FrameReader, Opcode, ProtocolErrorCode } from '../../src/net/protocol.js';
 import { RawSocket } from '../helpers/raw_socket.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { settledUnsentBytes, startTestServer, type TestServer } from '../helpers/server.js';
 
 // Goal: the two limits on what a connection that does not read can make the server hold, each at
 // the value docs/PROTOCOL.md documents: a subscription's events pause once 1 MiB is unsent
@@ -17,7 +17,6 @@ const SUBSCRIPTION_HIGH_WATER_BYTES = MIB;
 const READ_BACKPRESSURE_BYTES = 8 * MIB;
 const SHARD = 'shardId-000000000000';
 const WAIT_MS = 10_000;
-const POLL_MS = 20;
 
 /** A shard's records are all returned by one GetRecords: one RECORDS answer of about RECORDS_BYTES. */
 const RECORDS_BYTES = MIB;
@@ -27,25 +26,12 @@ const GETS = 48;
 const BATCH_BYTES = 32 * 1024;
 const BATCHES = 640;
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
 describe('overload: a connection that does not read', () => {
   let server: TestServer;
   beforeAll(async () => {
     server = await startTestServer();
   });
   afterAll(() => server.stop());
-
-  /** The server's unsent bytes once they stop changing (the client reads nothing, so they settle). */
-  async function settledUnsent(): Promise<number> {
-    let last = -1;
-    for (;;) {
-      await sleep(POLL_MS);
-      const now = server.server.stats().unsentBytesMax;
-      if (now === last) return now;
-      last = now;
-    }
-  }
 
   it('refuses GetRecords with SlowDown at the first request past 8 MiB unsent, not before', async () => {
     const stream = 'slow-down';
@@ -60,7 +46,7 @@ describe('overload: a connection that does not read', () => {
     const socket = await RawSocket.greeted(server.url);
     socket.pause();
     for (let id = 2; id < 2 + GETS; id++) socket.send(encodeGetRecords(id, ShardIterator!, 10_000));
-    await settledUnsent();
+    await settledUnsentBytes(server.server);
     socket.resume();
     const answers = await socket.framesFrom(1, GETS);
     expect(answers).toHaveLength(GETS);
@@ -88,11 +74,11 @@ describe('overload: a connection that does not read', () => {
     const socket = await RawSocket.greeted(server.url);
     socket.pause();
     socket.send(encodeSubscribe(2, { ConsumerARN, ShardId: SHARD, StartingPosition: { Type: 'LATEST' } }));
-    await settledUnsent();
+    await settledUnsentBytes(server.server);
     const data = new Uint8Array(BATCH_BYTES).fill(3);
     // One batch at a time, each committed before the next: the subscription sends them as they come.
     for (let i = 0; i < BATCHES; i++) await server.engine.putRecord({ StreamName: stream, PartitionKey: 'k', Data: data });
-    const unsent = await settledUnsent();
+    const unsent = await settledUnsentBytes(server.server);
     expect(unsent).toBeGreaterThan(SUBSCRIPTION_HIGH_WATER_BYTES);
     // An event holds the batches committed since the last one: a few at most, far below 1 MiB.
     expect(unsent).toBeLessThanOrEqual(SUBSCRIPTION_HIGH_WATER_BYTES + 16 * BATCH_BYTES);
