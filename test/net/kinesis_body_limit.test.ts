@@ -2,11 +2,11 @@ import { HTTP_BODY_BYTES_MAX } from '../../src/limits.js';
 import http from 'node:http';
 import http2 from 'node:http2';
 import { KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Engine } from '../../src/engine/engine.js';
-import { KinesisHttpServer } from '../../src/net/kinesis/server.js';
+import { describe, expect, it } from 'vitest';
+import type { Engine } from '../../src/engine/engine.js';
+import type { KinesisHttpServer } from '../../src/net/kinesis/server.js';
 import { JSON_HEADERS, rawKinesis } from '../helpers/kinesis_requests.js';
-import { suiteTempDir } from '../helpers/temp_dir.js';
+import { useKinesisServer } from '../helpers/kinesis_server.js';
 
 // Goal: a request body over the limit is answered, every time, with a 413 and AWS's error body,
 // on HTTP/1.1 and h2c, and nothing of it is stored; the HTTP/1.1 connection then closes, and the
@@ -21,18 +21,9 @@ const TOO_LARGE_MESSAGE = `The request body is over ${HTTP_BODY_BYTES_MAX} bytes
 
 let engine: Engine;
 let server: KinesisHttpServer;
-const root = suiteTempDir('shardline-kinesis-body-limit-');
-
-beforeAll(async () => {
-  engine = await Engine.open({ dataDir: root.dir, fsync: 'never', enforceLimits: false, workers: 1 });
-  server = await KinesisHttpServer.start({ engine, port: 0 });
+useKinesisServer('shardline-kinesis-body-limit-', async (running) => {
+  ({ engine, server } = running);
   await engine.createStream({ StreamName: STREAM, ShardCount: 1 });
-});
-
-afterAll(async () => {
-  await server?.stop();
-  await engine?.close();
-  root.remove();
 });
 
 /** The two oversized requests of the issue, alternated: 9 MiB of records, a 12 MiB stream name. */

@@ -6,12 +6,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { chromium, type Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Engine } from '../../src/engine/engine.js';
-import { KinesisHttpServer } from '../../src/net/kinesis/server.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { Engine } from '../../src/engine/engine.js';
+import type { KinesisHttpServer } from '../../src/net/kinesis/server.js';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../helpers/chromium.js';
 import { JSON_HEADERS, rawKinesis } from '../helpers/kinesis_requests.js';
-import { suiteTempDir } from '../helpers/temp_dir.js';
+import { useKinesisServer } from '../helpers/kinesis_server.js';
 
 // Goal: browser code using the AWS SDK reaches the Kinesis API from another origin, with the
 // CORS answers kinesalite's test suite expects of Kinesis. Method: raw preflights and requests
@@ -33,17 +33,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 let engine: Engine;
 let server: KinesisHttpServer;
-const root = suiteTempDir('shardline-kinesis-cors-');
-
-beforeAll(async () => {
-  engine = await Engine.open({ dataDir: root.dir, fsync: 'never', enforceLimits: false, workers: 1 });
-  server = await KinesisHttpServer.start({ engine, port: 0 });
-});
-
-afterAll(async () => {
-  await server?.stop();
-  await engine?.close();
-  root.remove();
+useKinesisServer('shardline-kinesis-cors-', (running) => {
+  ({ engine, server } = running);
 });
 
 interface Answer {

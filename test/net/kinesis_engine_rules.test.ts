@@ -15,10 +15,9 @@ import {
   SubscribeToShardCommand,
   type SubscribeToShardCommandInput,
 } from '@aws-sdk/client-kinesis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Engine } from '../../src/engine/engine.js';
-import { KinesisHttpServer } from '../../src/net/kinesis/server.js';
-import { suiteTempDir } from '../helpers/temp_dir.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { KinesisHttpServer } from '../../src/net/kinesis/server.js';
+import { useKinesisServer } from '../helpers/kinesis_server.js';
 
 // Goal: the Kinesis rules the engine owns for every door, answered over the HTTP door as AWS
 // answers them: SubscribeToShard's 5-second rule (checked after the consumer is looked up),
@@ -35,26 +34,21 @@ const HASH_KEY_TOO_BIG = '340282366920938463463374607431768211456';
 const encoder = new TextEncoder();
 
 let now = 1_700_000_000_000;
-let engine: Engine;
 let server: KinesisHttpServer;
 let client: KinesisClient;
 let streamArn: string;
-const root = suiteTempDir('shardline-kinesis-rules-');
+useKinesisServer(
+  'shardline-kinesis-rules-',
+  async (running) => {
+    ({ server } = running);
+    client = new KinesisClient({ endpoint: server.url, region: 'us-east-1', credentials: CREDENTIALS, maxAttempts: 1 });
+    await client.send(new CreateStreamCommand({ StreamName: STREAM, ShardCount: 2 }));
+    streamArn = (await client.send(new DescribeStreamSummaryCommand({ StreamName: STREAM }))).StreamDescriptionSummary!.StreamARN!;
+  },
+  { enforceLimits: true, clock: () => now },
+);
 
-beforeAll(async () => {
-  engine = await Engine.open({ dataDir: root.dir, fsync: 'never', workers: 1, clock: () => now });
-  server = await KinesisHttpServer.start({ engine, port: 0 });
-  client = new KinesisClient({ endpoint: server.url, region: 'us-east-1', credentials: CREDENTIALS, maxAttempts: 1 });
-  await client.send(new CreateStreamCommand({ StreamName: STREAM, ShardCount: 2 }));
-  streamArn = (await client.send(new DescribeStreamSummaryCommand({ StreamName: STREAM }))).StreamDescriptionSummary!.StreamARN!;
-});
-
-afterAll(async () => {
-  client?.destroy();
-  await server?.stop();
-  await engine?.close();
-  root.remove();
-});
+afterAll(() => client?.destroy());
 
 async function registered(name: string): Promise<string> {
   return (await client.send(new RegisterStreamConsumerCommand({ StreamARN: streamArn, ConsumerName: name }))).Consumer!.ConsumerARN!;

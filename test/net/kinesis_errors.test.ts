@@ -1,10 +1,10 @@
 import { DescribeStreamSummaryCommand, KinesisClient } from '@aws-sdk/client-kinesis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Engine } from '../../src/engine/engine.js';
+import { describe, expect, it } from 'vitest';
+import type { Engine } from '../../src/engine/engine.js';
 import { errorFromCode } from '../../src/errors.js';
-import { KinesisHttpServer } from '../../src/net/kinesis/server.js';
+import type { KinesisHttpServer } from '../../src/net/kinesis/server.js';
 import { callKinesis } from '../helpers/kinesis_requests.js';
-import { suiteTempDir } from '../helpers/temp_dir.js';
+import { useKinesisServer } from '../helpers/kinesis_server.js';
 
 // Goal: the HTTP status of an error follows its fault: the caller's errors are 400 with their
 // own type, the server's are 500 InternalFailure, which the AWS SDKs retry. Method: a real
@@ -14,17 +14,8 @@ import { suiteTempDir } from '../helpers/temp_dir.js';
 
 let engine: Engine;
 let server: KinesisHttpServer;
-const root = suiteTempDir('shardline-kinesis-errors-');
-
-beforeAll(async () => {
-  engine = await Engine.open({ dataDir: root.dir, fsync: 'never', enforceLimits: false, workers: 1 });
-  server = await KinesisHttpServer.start({ engine, port: 0 });
-});
-
-afterAll(async () => {
-  await server?.stop();
-  await engine?.close();
-  root.remove();
+useKinesisServer('shardline-kinesis-errors-', (running) => {
+  ({ engine, server } = running);
 });
 
 describe('the status of an error follows its fault', () => {

@@ -34,10 +34,10 @@ import {
 import { parseCborBody } from '@smithy/core/cbor';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Engine } from '../../src/engine/engine.js';
+import type { Engine } from '../../src/engine/engine.js';
 import { KinesisHttpServer } from '../../src/net/kinesis/server.js';
 import { callKinesis, javaCbor, JSON_HEADERS, type RawAnswer, SIGNED, rawKinesis } from '../helpers/kinesis_requests.js';
-import { suiteTempDir } from '../helpers/temp_dir.js';
+import { useKinesisServer } from '../helpers/kinesis_server.js';
 
 // Goal: the unmodified AWS SDK for JavaScript v3 works against shardline's Kinesis HTTP API,
 // over HTTP/2 with prior knowledge (its default for http://) and over HTTP/1.1 on the same
@@ -51,17 +51,8 @@ const CREDENTIALS = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' };
 
 let engine: Engine;
 let server: KinesisHttpServer;
-const root = suiteTempDir('shardline-kinesis-http-');
-
-beforeAll(async () => {
-  engine = await Engine.open({ dataDir: root.dir, fsync: 'never', enforceLimits: false, workers: 1 });
-  server = await KinesisHttpServer.start({ engine, port: 0 });
-});
-
-afterAll(async () => {
-  await server?.stop();
-  await engine?.close();
-  root.remove();
+useKinesisServer('shardline-kinesis-http-', (running) => {
+  ({ engine, server } = running);
 });
 
 function sdk(transport: 'h2' | 'h1'): KinesisClient {

@@ -8,12 +8,12 @@ import {
 } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Engine } from '../../src/engine/engine.js';
+import type { Engine } from '../../src/engine/engine.js';
 import { INPUT_SHAPES } from '../../src/streams/input_shapes.js';
-import { KinesisHttpServer } from '../../src/net/kinesis/server.js';
+import type { KinesisHttpServer } from '../../src/net/kinesis/server.js';
 import { OPERATIONS } from '../../src/net/operations.js';
 import { callKinesis, javaCbor, JSON_HEADERS, rawKinesis } from '../helpers/kinesis_requests.js';
-import { suiteTempDir } from '../helpers/temp_dir.js';
+import { useKinesisServer } from '../helpers/kinesis_server.js';
 
 // Goal: bad input is refused as Kinesis refuses it, side by side with what AWS documents rather
 // than with our own expectations. Method: each expected message is written out by hand here from
@@ -33,20 +33,12 @@ import { suiteTempDir } from '../helpers/temp_dir.js';
 
 let engine: Engine;
 let server: KinesisHttpServer;
-const root = suiteTempDir('shardline-kinesis-validation-');
 const STREAM = 'valid';
 const STREAM_ARN = 'arn:aws:kinesis:us-east-1:000000000000:stream/valid';
 
-beforeAll(async () => {
-  engine = await Engine.open({ dataDir: root.dir, fsync: 'never', enforceLimits: false, workers: 1 });
-  server = await KinesisHttpServer.start({ engine, port: 0 });
+useKinesisServer('shardline-kinesis-validation-', async (running) => {
+  ({ engine, server } = running);
   await engine.createStream({ StreamName: STREAM, ShardCount: 1 });
-});
-
-afterAll(async () => {
-  await server?.stop();
-  await engine?.close();
-  root.remove();
 });
 
 const DATA = Buffer.from('hi').toString('base64');
