@@ -1,0 +1,82 @@
+/*
+ * The breakages issue 13's audit found the suite blind to, each with the tests that must now
+ * catch it (scripts/mutation_audit.ts runs them). `from` must occur exactly once in `file`.
+ */
+export interface Mutation {
+  readonly id: string;
+  /** The promise the mutation breaks, as README or docs/ state it. */
+  readonly claim: string;
+  readonly file: string;
+  readonly from: string;
+  readonly to: string;
+  readonly tests: readonly string[];
+  /** Whether the tests run the built dist/ (the real CLI binary), which must then be rebuilt. */
+  readonly build?: boolean;
+}
+
+/** Each overload threshold doubled and halved: both must fail a test. */
+function threshold(id: string, claim: string, declaration: string, value: string, tests: string[]): Mutation[] {
+  const from = `export const ${declaration} = ${value};`;
+  return [
+    { id: `${id}-x2`, claim, file: 'src/limits.ts', from, to: `export const ${declaration} = 2 * (${value});`, tests },
+    { id: `${id}-half`, claim, file: 'src/limits.ts', from, to: `export const ${declaration} = (${value}) / 2;`, tests },
+  ];
+}
+
+const OVERLOAD: Mutation[] = [
+  ...threshold('pause', 'a subscription pauses at 1 MiB unsent', 'SUBSCRIPTION_HIGH_WATER_BYTES', 'MIB', [
+    'test/net/overload_reads.test.ts',
+  ]),
+  ...threshold('slowdown', 'GetRecords is refused with SlowDown at 8 MiB unsent', 'READ_BACKPRESSURE_BYTES', '8 * MIB', [
+    'test/net/overload_reads.test.ts',
+  ]),
+  ...threshold('close', 'a connection that never reads is closed at 64 MiB unsent', 'BACKPRESSURE_CLOSE_BYTES', '64 * MIB', [
+    'test/net/overload_close.test.ts',
+  ]),
+  ...threshold('in-flight', 'a connection has at most 256 requests in flight', 'IN_FLIGHT_MAX', '256', [
+    'test/net/overload_in_flight.test.ts',
+  ]),
+  ...threshold('put-connection', 'puts in flight are bounded at 64 MiB per connection', 'PUT_BYTES_IN_FLIGHT_MAX', '64 * MIB', [
+    'test/net/overload_puts.test.ts',
+  ]),
+  ...threshold('put-server', 'puts in flight are bounded at 512 MiB per server', 'WRITE_BYTES_IN_FLIGHT_MAX', '512 * MIB', [
+    'test/net/overload_puts.test.ts',
+  ]),
+];
+
+const CLAIMS: Mutation[] = [
+  {
+    id: 'producer-in-flight',
+    claim: 'the Producer holds at most maxRecordsInFlight records unacknowledged',
+    file: 'src/client/producer.ts',
+    from: 'return this.inFlight < this.maxRecordsInFlight;',
+    to: 'return this.inFlight <= this.maxRecordsInFlight;',
+    tests: ['test/client/producer_claims.test.ts'],
+  },
+  {
+    id: 'consumers-limit',
+    claim: 'a stream has at most 20 consumers',
+    file: 'src/limits.ts',
+    from: 'export const CONSUMERS_PER_STREAM_MAX = 20;',
+    to: 'export const CONSUMERS_PER_STREAM_MAX = 40;',
+    tests: ['test/engine/engine_claims.test.ts'],
+  },
+  {
+    id: 'tags-limit',
+    claim: 'a stream has at most 50 tags',
+    file: 'src/limits.ts',
+    from: 'export const TAGS_PER_STREAM_MAX = 50;',
+    to: 'export const TAGS_PER_STREAM_MAX = 100;',
+    tests: ['test/engine/engine_claims.test.ts'],
+  },
+  {
+    id: 'streams-limit',
+    claim: 'a server has at most 1,000 streams',
+    file: 'src/limits.ts',
+    from: 'export const STREAMS_MAX = 1000;',
+    to: 'export const STREAMS_MAX = 2000;',
+    tests: ['test/engine/engine_claims.test.ts'],
+  },
+];
+
+export const MUTATIONS: readonly Mutation[] = [...OVERLOAD, ...CLAIMS];
