@@ -249,8 +249,13 @@ export class Log {
 
   private async sealSegment(old: LogSegment, next: LogSegment): Promise<void> {
     // Nothing writes to `old` any more, so this waits for at most the flush in flight and the
-    // one after it, even while appends to `next` keep new flushes coming.
-    while (this.dirty.has(old) || this.flushingSegments.includes(old)) await this.flushing;
+    // one after it, even while appends to `next` keep new flushes coming. Under { intervalMs }
+    // no flush may be due for a while: this starts one rather than wait for the timer.
+    while (this.dirty.has(old) || this.flushingSegments.includes(old)) {
+      this.scheduleFlush();
+      if (this.flushing === null) return; // the log failed: nothing is flushed any more
+      await this.flushing;
+    }
     await old.sync();
     await old.seal();
     // Sealed now, it counts against openSegmentsMax, unless retention already took it.
@@ -265,7 +270,7 @@ export class Log {
   }
 
   private scheduleFlush(): void {
-    if (this.flushing !== null || this.dirty.size === 0) return;
+    if (this.flushing !== null || this.dirty.size === 0 || this.failure !== null) return;
     // Cleared in a continuation, never inside flushLoop: a loop that finishes without awaiting
     // would clear it before this assignment and leave a settled promise behind.
     // An append that arrives between the loop's last check and this continuation finds
@@ -289,6 +294,8 @@ export class Log {
       }
     } catch (error) {
       this.fail(storageErrorFrom(error, 'fdatasync'));
+    } finally {
+      this.flushingSegments = [];
     }
   }
 

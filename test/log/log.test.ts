@@ -252,6 +252,16 @@ describe('Log durability modes', () => {
       await log.flush();
     }
   });
+
+  it('under { intervalMs } rolls seal the old segment without waiting for the interval', async () => {
+    // Before the fix the seal awaited a flush that nobody had started: a microtask spin that
+    // froze the event loop at the first roll.
+    const log = await openLog(tempDir(), { fsync: { intervalMs: HOUR_MS }, segmentBytes: 4096, preallocateBytes: 4096 });
+    for (let i = 0; i < 40; i++) await log.append(records(1, 'r', 300));
+    await log.flush();
+    expect(log.segmentCount).toBeGreaterThan(2);
+    expect(log.readRecords(0, 100).records).toHaveLength(Math.min(100, 40));
+  });
 });
 
 describe('Log open and close', () => {
