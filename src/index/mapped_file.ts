@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { native } from '../native/native.js';
+import { realStorage, type Storage } from '../native/storage.js';
 
 export interface MappedFileOptions {
   /** Open the file for writing (and create it if missing); otherwise read-only. */
@@ -9,6 +10,8 @@ export interface MappedFileOptions {
   readonly mapWritable: boolean;
   /** Bytes to map; may exceed the file size, so a growing file needs no remap. */
   readonly mapBytes: number;
+  /** What extends and flushes it (default: the real system calls). */
+  readonly storage?: Storage;
 }
 
 /**
@@ -25,6 +28,7 @@ export class MappedFile {
     readonly fd: number,
     mapping: ArrayBuffer,
     fileBytes: number,
+    private readonly storage: Storage,
   ) {
     this.mapping = mapping;
     this.fileBytes = fileBytes;
@@ -41,7 +45,7 @@ export class MappedFile {
     try {
       const mapBytes = roundUpToPage(Math.max(1, options.mapBytes));
       const mapping = native.map(fd, mapBytes, options.mapWritable);
-      return new MappedFile(path, fd, mapping, fs.fstatSync(fd).size);
+      return new MappedFile(path, fd, mapping, fs.fstatSync(fd).size, options.storage ?? realStorage);
     } catch (error) {
       fs.closeSync(fd);
       throw error;
@@ -64,7 +68,7 @@ export class MappedFile {
   extendTo(bytes: number): void {
     if (bytes <= this.fileBytes) return;
     assert(bytes <= this.mapping.byteLength, `extend to ${bytes} past the mapping of ${this.mapping.byteLength}`);
-    native.fallocate(this.fd, this.fileBytes, bytes - this.fileBytes);
+    this.storage.fallocate(this.fd, this.fileBytes, bytes - this.fileBytes);
     this.fileBytes = bytes;
   }
 
@@ -77,7 +81,7 @@ export class MappedFile {
   /** Writes dirty pages of the mapping back to the file and waits for them. */
   flush(): void {
     const bytes = Math.min(this.fileBytes, this.mapping.byteLength);
-    if (bytes > 0) native.msync(this.mapping, 0, roundUpToPage(bytes), true);
+    if (bytes > 0) this.storage.msync(this.fd, this.mapping, 0, roundUpToPage(bytes));
   }
 
   advise(advice: number): void {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { SparseIndex, openIndexFile } from './sparse_index.js';
+import { realStorage, type Storage } from '../native/storage.js';
 
 /*
  * The sparse offset index of one segment (docs/FORMAT.md, "Offset index"):
@@ -18,8 +19,8 @@ export interface OffsetEntry {
 
 export class OffsetIndex extends SparseIndex {
   /** Opens the index of a segment; see openIndexFile. */
-  static open(path: string, maxEntries: number, trusted: boolean, writable: boolean): OffsetIndex | null {
-    const opened = openIndexFile(path, OFFSET_ENTRY_BYTES, maxEntries, trusted, writable);
+  static open(path: string, maxEntries: number, trusted: boolean, writable: boolean, storage: Storage = realStorage): OffsetIndex | null {
+    const opened = openIndexFile(path, OFFSET_ENTRY_BYTES, maxEntries, trusted, writable, storage);
     return opened === null ? null : new OffsetIndex(opened.file, OFFSET_ENTRY_BYTES, maxEntries, opened.entryCount);
   }
 

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import { MappedFile } from './mapped_file.js';
+import type { Storage } from '../native/storage.js';
 
 assert.equal(os.endianness(), 'LE', 'index entries are read as native u32s: a little-endian host is required');
 
@@ -137,9 +138,10 @@ export function openIndexFile(
   maxEntries: number,
   trusted: boolean,
   writable: boolean,
+  storage: Storage,
 ): { file: MappedFile; entryCount: number } | null {
   if (!writable && !fs.existsSync(path)) return null;
-  const file = MappedFile.open(path, { fileWritable: writable, mapWritable: writable, mapBytes: maxEntries * entryBytes });
+  const file = MappedFile.open(path, { fileWritable: writable, mapWritable: writable, mapBytes: maxEntries * entryBytes, storage });
   if (!trusted) return { file, entryCount: 0 };
   const fileBytes = file.sizeBytes;
   if (fileBytes % entryBytes !== 0 || fileBytes / entryBytes > maxEntries) {

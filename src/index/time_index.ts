@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { SparseIndex, openIndexFile } from './sparse_index.js';
+import { realStorage, type Storage } from '../native/storage.js';
 
 /*
  * The sparse time index of one segment (docs/FORMAT.md, "Time index"):
@@ -20,8 +21,8 @@ export interface TimeEntry {
 
 export class TimeIndex extends SparseIndex {
   /** Opens the index of a segment; see openIndexFile. */
-  static open(path: string, maxEntries: number, trusted: boolean, writable: boolean): TimeIndex | null {
-    const opened = openIndexFile(path, TIME_ENTRY_BYTES, maxEntries, trusted, writable);
+  static open(path: string, maxEntries: number, trusted: boolean, writable: boolean, storage: Storage = realStorage): TimeIndex | null {
+    const opened = openIndexFile(path, TIME_ENTRY_BYTES, maxEntries, trusted, writable, storage);
     return opened === null ? null : new TimeIndex(opened.file, TIME_ENTRY_BYTES, maxEntries, opened.entryCount);
   }
 

@@ -234,7 +234,7 @@ export class Log {
       throw storageErrorFrom(error, 'rolling to a new segment');
     }
     try {
-      syncDirectorySync(this.dir);
+      syncDirectorySync(this.dir, this.options.storage);
     } catch (error) {
       next.delete();
       throw storageErrorFrom(error, 'rolling to a new segment');
@@ -358,7 +358,7 @@ export class Log {
 
   private async writeCheckpoint(point: LogPosition): Promise<void> {
     if (point.nextOffset < this.checkpointed.nextOffset) return;
-    await writeRecoveryPoint(this.dir, point);
+    await writeRecoveryPoint(this.dir, point, this.options.storage);
     this.checkpointed = point;
   }
 
@@ -466,7 +466,7 @@ export class Log {
     this.committedShared?.publishStart(this.startOffset);
     await this.enqueue(async () => {
       for (const segment of doomed) segment.delete();
-      await syncDirectory(this.dir);
+      await syncDirectory(this.dir, this.options.storage);
     });
     return expired;
   }
@@ -508,8 +508,8 @@ export class Log {
         await active.sync();
         this.commit(end);
         await active.seal();
-        await writeRecoveryPoint(this.dir, end);
-        await writeFileDurably(this.dir, CLEAN_SHUTDOWN_FILE, new Uint8Array(0));
+        await writeRecoveryPoint(this.dir, end, this.options.storage);
+        await writeFileDurably(this.dir, CLEAN_SHUTDOWN_FILE, new Uint8Array(0), this.options.storage);
       }
     } finally {
       this.rejectPending(new ClosedError(`log ${this.dir} closed`));

@@ -1,4 +1,5 @@
 import { InvalidArgumentException } from '../errors.js';
+import { realStorage, type Storage } from '../native/storage.js';
 
 export const KIB = 1024;
 export const MIB = 1024 * KIB;
@@ -53,6 +54,11 @@ export interface LogOptions {
   readonly clock: () => number;
   /** Where to publish the committed position for readers on other threads (see CommittedPosition). */
   readonly committedPosition: SharedArrayBuffer | null;
+  /**
+   * The system calls the log writes and syncs with (src/native/storage.ts). Internal: tests put a
+   * simulated storage here to lose power at any point; everything else keeps the default.
+   */
+  readonly storage: Storage;
 }
 
 export const DEFAULT_LOG_OPTIONS: LogOptions = {
@@ -68,6 +74,7 @@ export const DEFAULT_LOG_OPTIONS: LogOptions = {
   openSegmentsMax: OPEN_SEGMENTS_MAX_DEFAULT,
   clock: Date.now,
   committedPosition: null,
+  storage: realStorage,
 };
 
 /** Fills defaults and checks every option, naming the first bad one. */

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import type { Storage } from '../native/storage.js';
 import { syncDirectory } from './durable_file.js';
 import { CLEAN_SHUTDOWN_FILE, TMP_SUFFIX, parseSegmentFileName, segmentPaths } from './file_names.js';
 import { readRecoveryPoint, type LogPosition } from './recovery_point.js';
@@ -41,7 +42,7 @@ export async function loadLog(dir: string, geometry: SegmentGeometry): Promise<L
   const point = readRecoveryPoint(dir);
   if (bases.length === 0) {
     const segment = LogSegment.create(dir, point?.nextOffset ?? 0, geometry);
-    await finishOpen(dir, clean);
+    await finishOpen(dir, clean, geometry.storage);
     return { segments: [segment], report: emptyReport(clean) };
   }
   const first = firstToRecover(bases, point);
@@ -49,7 +50,7 @@ export async function loadLog(dir: string, geometry: SegmentGeometry): Promise<L
   const report = await recoverTail(dir, bases.slice(first), verifyFrom(bases[first]!, point), geometry, segments);
   assertLoaded(segments);
   const endOffset = segments.at(-1)!.nextOffset;
-  await finishOpen(dir, clean);
+  await finishOpen(dir, clean, geometry.storage);
   return {
     segments,
     report: { ...report, clean, durableRecordsLost: point === null ? 0 : Math.max(0, point.nextOffset - endOffset) },
@@ -145,10 +146,10 @@ function nonZeroBytesAfter(segment: LogSegment, dir: string, endBytes: number): 
   return last - endBytes;
 }
 
-async function finishOpen(dir: string, clean: boolean): Promise<void> {
+async function finishOpen(dir: string, clean: boolean, storage: Storage): Promise<void> {
   if (!clean) return;
   fs.rmSync(path.join(dir, CLEAN_SHUTDOWN_FILE), { force: true });
-  await syncDirectory(dir);
+  await syncDirectory(dir, storage);
 }
 
 function emptyReport(clean: boolean): RecoveryReport {

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { checksum } from './checksum.js';
+import type { Storage } from '../native/storage.js';
 import { writeFileDurably } from './durable_file.js';
 import { RECOVERY_POINT_FILE } from './file_names.js';
 import { readU64, writeU64 } from './u64.js';
@@ -59,6 +60,6 @@ export function readRecoveryPoint(dir: string): LogPosition | null {
   }
 }
 
-export async function writeRecoveryPoint(dir: string, point: LogPosition): Promise<void> {
-  await writeFileDurably(dir, RECOVERY_POINT_FILE, encodeRecoveryPoint(point));
+export async function writeRecoveryPoint(dir: string, point: LogPosition, storage: Storage): Promise<void> {
+  await writeFileDurably(dir, RECOVERY_POINT_FILE, encodeRecoveryPoint(point), storage);
 }

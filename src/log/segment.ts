@@ -1,22 +1,20 @@
 import { BATCH_BYTES_MAX } from '../limits.js';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { promisify } from 'node:util';
 import { CorruptLogError } from '../errors.js';
 import { Advice, MappedFile } from '../index/mapped_file.js';
+import type { Storage } from '../native/storage.js';
 import { OffsetIndex } from '../index/offset_index.js';
 import { TimeIndex } from '../index/time_index.js';
 import { segmentPaths, type SegmentPaths } from './file_names.js';
 import { BATCH_HEADER_BYTES, assertBatchHeader, readBatchHeader, verifyBatch, type BatchHeader } from './record_batch.js';
 
-const fdatasync = promisify(fs.fdatasync);
-const fsync = promisify(fs.fsync);
-
-/** Sizes that decide a segment's files; derived from the log's options. */
+/** Sizes that decide a segment's files, and the storage they are written with; the log's options. */
 export interface SegmentGeometry {
   readonly segmentBytes: number;
   readonly indexIntervalBytes: number;
   readonly preallocateBytes: number;
+  readonly storage: Storage;
 }
 
 /** The most bytes a segment file can hold: it rolls before passing segmentBytes, but a batch is never split. */
@@ -156,14 +154,15 @@ export class LogSegment {
 
   private openFiles(trusted: boolean): void {
     const mapBytes = this.writable ? segmentBytesMax(this.geometry) : this.size;
-    this.logFile = MappedFile.open(this.paths.log, { fileWritable: this.writable, mapWritable: false, mapBytes });
+    const storage = this.geometry.storage;
+    this.logFile = MappedFile.open(this.paths.log, { fileWritable: this.writable, mapWritable: false, mapBytes, storage });
     if (this.writable) this.size = Math.min(this.size, this.logFile.sizeBytes);
     // A sealed segment is opened to be replayed front to back: ask for aggressive read-ahead.
     // Not the active one: its pages were just written and tailing readers want them kept.
     else this.logFile.advise(Advice.SEQUENTIAL);
     const entriesMax = indexEntriesMax(this.geometry);
-    this.offsetIndex = trusted ? OffsetIndex.open(this.paths.offsetIndex, entriesMax, true, this.writable) : null;
-    this.timeIndex = trusted ? TimeIndex.open(this.paths.timeIndex, entriesMax, true, this.writable) : null;
+    this.offsetIndex = trusted ? OffsetIndex.open(this.paths.offsetIndex, entriesMax, true, this.writable, storage) : null;
+    this.timeIndex = trusted ? TimeIndex.open(this.paths.timeIndex, entriesMax, true, this.writable, storage) : null;
     if (trusted && this.indexesConsistent()) {
       this.readTail();
       return;
@@ -172,8 +171,8 @@ export class LogSegment {
     // A read-only segment rebuilds in memory-backed files opened writable for the purpose.
     this.offsetIndex?.close();
     this.timeIndex?.close();
-    this.offsetIndex = OffsetIndex.open(this.paths.offsetIndex, entriesMax, false, true)!;
-    this.timeIndex = TimeIndex.open(this.paths.timeIndex, entriesMax, false, true)!;
+    this.offsetIndex = OffsetIndex.open(this.paths.offsetIndex, entriesMax, false, true, storage)!;
+    this.timeIndex = TimeIndex.open(this.paths.timeIndex, entriesMax, false, true, storage)!;
     if (trusted) this.rebuildTrusted();
   }
 
@@ -302,14 +301,14 @@ export class LogSegment {
     assertBatchHeader(batch, 0, header);
     let written = 0;
     while (written < batch.length) {
-      written += fs.writeSync(this.logFile!.fd, batch, written, batch.length - written, this.size + written);
+      written += this.geometry.storage.write(this.logFile!.fd, batch, written, batch.length - written, this.size + written);
     }
     this.indexBatch(header, this.size);
   }
 
   /** fdatasync of the .log file (indexes are derived: they are flushed only when sealing). */
   async sync(): Promise<void> {
-    await fdatasync(this.fd);
+    await this.geometry.storage.fdatasync(this.fd);
   }
 
   /**
@@ -323,7 +322,7 @@ export class LogSegment {
     this.logFile!.truncate(this.size);
     this.offsetIndex!.seal();
     this.timeIndex!.seal();
-    await fsync(this.logFile!.fd);
+    await this.geometry.storage.fsync(this.logFile!.fd);
   }
 
   /**

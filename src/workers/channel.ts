@@ -7,7 +7,7 @@ import type { LogOptions } from '../log/log_config.js';
  */
 
 /** Log options that can cross threads (no functions, no buffers). */
-export type PortableLogOptions = Omit<Partial<LogOptions>, 'clock' | 'committedPosition'>;
+export type PortableLogOptions = Omit<Partial<LogOptions>, 'clock' | 'committedPosition' | 'storage'>;
 
 export type WorkerRequest =
   /** Opens (recovering if needed) a shard's log; replies once it is open. */

@@ -1,6 +1,7 @@
 import { AssertionError } from 'node:assert';
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { realStorage } from '../../src/native/storage.js';
 import { BatchBuilder, VERSION_POSITION } from '../../src/log/record_batch.js';
 import { LogSegment } from '../../src/log/segment.js';
 import { tempDir } from '../helpers/temp_dir.js';
@@ -13,7 +14,12 @@ import { tempDir } from '../helpers/temp_dir.js';
 describe('LogSegment.append', () => {
   it('asserts the sealed header against the append before writing, and writes nothing when it fails', () => {
     const dir = tempDir();
-    const segment = LogSegment.create(dir, 10, { segmentBytes: 4096, indexIntervalBytes: 64, preallocateBytes: 4096 });
+    const segment = LogSegment.create(dir, 10, {
+      segmentBytes: 4096,
+      indexIntervalBytes: 64,
+      preallocateBytes: 4096,
+      storage: realStorage,
+    });
     try {
       const builder = new BatchBuilder();
       builder.encode([{ partitionKey: 'k', data: Buffer.from('x') }]);

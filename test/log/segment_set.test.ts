@@ -1,6 +1,7 @@
 import { AssertionError } from 'node:assert';
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { realStorage } from '../../src/native/storage.js';
 import { Log } from '../../src/log/log.js';
 import { DEFAULT_LOG_OPTIONS } from '../../src/log/log_config.js';
 import { readBatchHeader } from '../../src/log/record_batch.js';
@@ -14,7 +15,12 @@ import { tempDir } from '../helpers/temp_dir.js';
 // Method: a real log of 4 KiB segments written and closed, its segments reopened as the
 // trusted LogSegments a later open would make, and a new writable segment after them.
 
-const GEOMETRY = { segmentBytes: 4096, indexIntervalBytes: DEFAULT_LOG_OPTIONS.indexIntervalBytes, preallocateBytes: 4096 };
+const GEOMETRY = {
+  segmentBytes: 4096,
+  indexIntervalBytes: DEFAULT_LOG_OPTIONS.indexIntervalBytes,
+  preallocateBytes: 4096,
+  storage: realStorage,
+};
 
 interface Fixture {
   readonly segments: LogSegment[];
