@@ -79,4 +79,58 @@ const CLAIMS: Mutation[] = [
   },
 ];
 
-export const MUTATIONS: readonly Mutation[] = [...OVERLOAD, ...CLAIMS];
+const SIMULATOR = 'test/log/sim/power_loss.test.ts';
+const FAULTS = 'test/log/storage_faults.test.ts';
+
+const DURABILITY: Mutation[] = [
+  {
+    id: 'no-fdatasync',
+    claim: 'under fsync "always" an append resolves only after an fdatasync covered it',
+    file: 'src/log/segment.ts',
+    from: 'await this.geometry.storage.fdatasync(this.fd);',
+    to: '',
+    tests: [SIMULATOR],
+  },
+  {
+    id: 'no-directory-sync-at-roll',
+    claim: "a new segment's name is durable before an append lands in it",
+    file: 'src/log/log.ts',
+    from: '      syncDirectorySync(this.dir, this.options.storage);\n',
+    to: '',
+    tests: [SIMULATOR],
+  },
+  {
+    id: 'failed-fdatasync-ignored',
+    claim: 'a failed fsync stops the log',
+    file: 'src/log/log.ts',
+    from: "this.fail(storageErrorFrom(error, 'fdatasync'));",
+    to: 'void error;',
+    tests: [FAULTS],
+  },
+  {
+    id: 'io-error-retriable',
+    claim: 'an I/O error other than a full disk stops the log',
+    file: 'src/log/log.ts',
+    from: 'return fault instanceof StorageFullError ? fault : this.fail(fault);',
+    to: 'return fault;',
+    tests: [FAULTS],
+  },
+  {
+    id: 'trusted-header-unchecked',
+    claim: 'damage to a trusted segment is CorruptLog',
+    file: 'src/log/segment.ts',
+    from: 'if (!walkable(header, expectedOffset, position, limitBytes)) {',
+    to: 'if (!walkable(header, expectedOffset, position, limitBytes) && position < 0) {',
+    tests: [FAULTS],
+  },
+  {
+    id: 'interval-seal-waits',
+    claim: 'under fsync { intervalMs } a roll never stalls the event loop',
+    file: 'src/log/log.ts',
+    from: '      this.scheduleFlush();\n      if (this.flushing === null) return; // the log failed: nothing is flushed any more\n',
+    to: '',
+    tests: ['test/log/log.test.ts'],
+  },
+];
+
+export const MUTATIONS: readonly Mutation[] = [...OVERLOAD, ...CLAIMS, ...DURABILITY];

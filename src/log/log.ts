@@ -1,6 +1,13 @@
 import { BATCH_BYTES_MAX, BATCH_RECORDS_MAX } from '../limits.js';
 import assert from 'node:assert/strict';
-import { ClosedError, InvalidArgumentException, OffsetOutOfRangeError, type ShardlineError, storageErrorFrom } from '../errors.js';
+import {
+  ClosedError,
+  InvalidArgumentException,
+  OffsetOutOfRangeError,
+  type ShardlineError,
+  storageErrorFrom,
+  StorageFullError,
+} from '../errors.js';
 import { CommittedPosition } from './committed_position.js';
 import { syncDirectory, syncDirectorySync, writeFileDurably } from './durable_file.js';
 import { CLEAN_SHUTDOWN_FILE } from './file_names.js';
@@ -194,7 +201,7 @@ export class Log {
     try {
       active.reserve(batchBytes);
     } catch (error) {
-      throw storageErrorFrom(error, 'extending the active segment');
+      throw this.storageFault(error, 'extending the active segment');
     }
     const baseOffset = active.nextOffset;
     sealBatch(batch, recordCount, baseOffset, timestampMs);
@@ -231,13 +238,13 @@ export class Log {
     try {
       next = LogSegment.create(this.dir, old.nextOffset, this.options);
     } catch (error) {
-      throw storageErrorFrom(error, 'rolling to a new segment');
+      throw this.storageFault(error, 'rolling to a new segment');
     }
     try {
       syncDirectorySync(this.dir, this.options.storage);
     } catch (error) {
       next.delete();
-      throw storageErrorFrom(error, 'rolling to a new segment');
+      throw this.storageFault(error, 'rolling to a new segment');
     }
     assert(next.baseOffset === old.nextOffset, 'a new segment starts where the old one ends');
     this.segments.append(next);
@@ -314,6 +321,15 @@ export class Log {
       done++;
     }
     if (done > 0) this.pending = this.pending.slice(done);
+  }
+
+  /**
+   * A full disk leaves the log as it was (the append is refused, retriable); any other I/O
+   * error stops it, as after a failed fsync nothing says what the disk holds.
+   */
+  private storageFault(error: unknown, what: string): ShardlineError {
+    const fault = storageErrorFrom(error, what);
+    return fault instanceof StorageFullError ? fault : this.fail(fault);
   }
 
   /** Stops appends for good: the disk may not hold what it said. Rejects waiting appends. */
