@@ -92,6 +92,14 @@ const DURABILITY: Mutation[] = [
     tests: [SIMULATOR],
   },
   {
+    id: 'ack-before-fdatasync',
+    claim: 'under fsync "always" the server acknowledges a put only after an fdatasync covered it',
+    file: 'src/log/log.ts',
+    from: "    if (this.options.fsync !== 'always') {\n      this.commit(this.appendedPosition());",
+    to: "    if (this.options.fsync !== 'always' || recordCount > 0) {\n      this.commit(this.appendedPosition());",
+    tests: ['test/cli_durability.test.ts', SIMULATOR],
+  },
+  {
     id: 'no-directory-sync-at-roll',
     claim: "a new segment's name is durable before an append lands in it",
     file: 'src/log/log.ts',

@@ -2,6 +2,7 @@
 # `npm test` runs this first (pretest): it makes sure the machine has what the tests use.
 # - Debian's chromium (test/client/browser.test.ts, test/bench/report.test.ts drive it headless);
 # - redis-server and nats-server (test/bench/peers.test.ts starts them);
+# - strace (test/cli_durability.test.ts watches the server's fdatasync and send calls);
 # - the native addon, build/Release/shardline_native.node (npm ci builds it; rebuilt if missing).
 # As root, missing packages are installed through apt. Otherwise it prints the command that
 # installs them and exits 1, so a run never fails halfway for want of a program.
@@ -24,6 +25,7 @@ find_missing() {
   [ -x "$CHROMIUM" ] || missing+=(chromium)
   have redis-server || missing+=(redis-server)
   have nats-server || missing+=(nats-server)
+  have strace || missing+=(strace)
 }
 
 install_missing() {

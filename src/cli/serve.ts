@@ -2,7 +2,7 @@ import { WORKERS_MAX } from '../limits.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
-import type { FsyncPolicy } from '../log/log_config.js';
+import { SEGMENT_BYTES_MAX, SEGMENT_BYTES_MIN, type FsyncPolicy } from '../log/log_config.js';
 import { DEFAULT_KINESIS_PORT } from '../net/kinesis/port.js';
 import { DEFAULT_PORT } from '../net/protocol.js';
 import { OptionsConflictError } from './errors.js';
@@ -20,6 +20,7 @@ interface ServeOptions {
   readonly port: number;
   readonly dataDir: string;
   readonly fsync: FsyncPolicy;
+  readonly segmentBytes?: number;
   readonly limits: boolean;
   readonly workers?: number;
   /** false with --no-kinesis. */
@@ -42,6 +43,11 @@ export function addServeCommand(program: Command): void {
     )
     .option('--data-dir <dir>', 'where streams live', './shardline-data')
     .addOption(new Option('--fsync <policy>', 'always, never, or an fdatasync interval in ms').argParser(parseFsync).default('always'))
+    .addOption(
+      new Option('--segment-bytes <bytes>', "roll a shard's active segment before it passes this size (default: 128 MiB)").argParser(
+        integerIn(SEGMENT_BYTES_MIN, SEGMENT_BYTES_MAX),
+      ),
+    )
     .option('--no-limits', "turn off Kinesis' per-shard throughput limits")
     .addOption(new Option('--workers <count>', 'shard worker threads (default: cores - 1)').argParser(integerIn(1, WORKERS_MAX)))
     .addOption(
@@ -66,6 +72,7 @@ async function serve(options: ServeOptions): Promise<void> {
   const engine = await Engine.open({
     dataDir,
     fsync: options.fsync,
+    ...(options.segmentBytes === undefined ? {} : { log: { segmentBytes: options.segmentBytes } }),
     enforceLimits: options.limits,
     ...(options.workers === undefined ? {} : { workers: options.workers }),
   });

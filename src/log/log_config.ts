@@ -61,6 +61,9 @@ export interface LogOptions {
   readonly storage: Storage;
 }
 
+export const SEGMENT_BYTES_MIN = 4 * KIB;
+export const SEGMENT_BYTES_MAX = GIB;
+
 export const DEFAULT_LOG_OPTIONS: LogOptions = {
   segmentBytes: 128 * MIB,
   segmentAgeMs: HOUR_MS,
@@ -80,7 +83,7 @@ export const DEFAULT_LOG_OPTIONS: LogOptions = {
 /** Fills defaults and checks every option, naming the first bad one. */
 export function resolveLogOptions(options: Partial<LogOptions> = {}): LogOptions {
   const resolved: LogOptions = { ...DEFAULT_LOG_OPTIONS, ...withoutUndefined(options) };
-  checkInteger('segmentBytes', resolved.segmentBytes, 4 * KIB, GIB);
+  checkInteger('segmentBytes', resolved.segmentBytes, SEGMENT_BYTES_MIN, SEGMENT_BYTES_MAX);
   checkInteger('segmentAgeMs', resolved.segmentAgeMs, 1000, 8760 * HOUR_MS);
   checkInteger('indexIntervalBytes', resolved.indexIntervalBytes, 64, MIB);
   checkInteger('preallocateBytes', resolved.preallocateBytes, 4 * KIB, 64 * MIB);

@@ -30,7 +30,8 @@ describe('power loss and kill -9 at every sync (simulated storage)', () => {
       for (let run = 0; run < runs; run++) {
         const result = await runCampaign(fsync, steps, random);
         cuts += result.cuts;
-        expect(result.failures.slice(0, 5), `seed ${seed}, fsync ${mode}, run ${run}`).toEqual([]);
+        const first = result.failures[0] ?? null;
+        expect(first, `seed ${seed}, fsync ${mode}, run ${run}: ${result.failures.length} cuts failed; the first`).toBeNull();
       }
       expect(cuts).toBeGreaterThan(runs * steps);
     });
