@@ -87,6 +87,11 @@ export const SUBSCRIPTION_HEARTBEAT_MS = 5000;
 /** One append (one batch): bounds the worker's copy and a reader's largest single view. */
 export const BATCH_BYTES_MAX = 16 * MIB;
 export const BATCH_RECORDS_MAX = 100_000;
+/**
+ * A shard worker's JavaScript heap: its logs live in mappings, outside it, so only a leak comes
+ * near this; the worker is then replaced like one that crashed, not the whole process lost.
+ */
+export const SHARD_WORKER_HEAP_MAX_MB = 1024;
 /** Shard worker threads: each holds its shards' logs; more than the cores only adds switching. */
 export const WORKERS_MAX = 64;
 

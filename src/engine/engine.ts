@@ -5,6 +5,7 @@ import { resolveEngineOptions, type EngineOptions } from '../config.js';
 import type { StreamReference } from '../streams/kinesis_shapes.js';
 import { checkRequest } from '../streams/request_check.js';
 import { ShardIterator } from '../streams/shard_iterator.js';
+import type { WorkerCrash } from '../workers/channel.js';
 import { WorkerPool } from '../workers/worker_pool.js';
 import type * as api from '../streams/api_types.js';
 import { Catalog } from './catalog.js';
@@ -68,7 +69,7 @@ export class Engine {
       getRecordsRaw: (request) => this.reads.getRecordsRaw(checkRequest('GetRecords', request)),
       subscribeRaw: (request, onStart) => this.subscriptions.subscribeRaw(request, onStart),
     });
-    attachTestHooks(this, { crashWorkerOf: (request) => this.crashWorkerOf(request) });
+    attachTestHooks(this, { crashWorkerOf: (request, crash) => this.crashWorkerOf(request, crash) });
   }
 
   static async open(options: EngineOptions): Promise<Engine> {
@@ -245,9 +246,9 @@ export class Engine {
     await catalog.save();
   }
 
-  private crashWorkerOf(request: StreamReference & { readonly ShardId: string }): Promise<void> {
+  private crashWorkerOf(request: StreamReference & { readonly ShardId: string }, crash: WorkerCrash): Promise<void> {
     const stream = this.context.stream(request);
-    return this.context.pool.crashWorkerOf(ShardRuntime.keyOf(stream, this.context.catalog.shard(stream, request.ShardId)));
+    return this.context.pool.crashWorkerOf(ShardRuntime.keyOf(stream, this.context.catalog.shard(stream, request.ShardId)), crash);
   }
 }
 

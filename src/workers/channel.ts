@@ -9,6 +9,17 @@ import type { LogOptions } from '../log/log_config.js';
 /** Log options that can cross threads (no functions, no buffers). */
 export type PortableLogOptions = Omit<Partial<LogOptions>, 'clock' | 'committedPosition' | 'storage'>;
 
+/**
+ * How a shard worker dies, for tests of supervision: terminated from outside, an uncaught
+ * exception, process.exit in the thread, or its heap past SHARD_WORKER_HEAP_MAX_MB.
+ */
+export type WorkerCrash = 'terminate' | 'throw' | 'exit' | 'out of memory';
+
+/** The worker dies the way it is told (WorkerPool.crashWorkerOf). */
+export interface CrashRequest {
+  readonly crash: Exclude<WorkerCrash, 'terminate'>;
+}
+
 export type WorkerRequest =
   /** Opens (recovering if needed) a shard's log; replies once it is open. */
   | {

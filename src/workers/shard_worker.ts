@@ -1,7 +1,7 @@
 import { parentPort } from 'node:worker_threads';
 import { describeError } from '../errors.js';
 import { Log } from '../log/log.js';
-import { SHARD_SEALED, type Batch, type WorkerReply, type WorkerRequest } from './channel.js';
+import { SHARD_SEALED, type Batch, type CrashRequest, type WorkerReply, type WorkerRequest } from './channel.js';
 
 /*
  * A shard worker: the single owner (writer) of the logs of the shards it hosts. It takes batches
@@ -106,7 +106,8 @@ function handleBatch(batch: Batch<WorkerRequest>): void {
   }
 }
 
-parentPort!.on('message', (message: Batch<WorkerRequest> | { shutdown: true }) => {
+parentPort!.on('message', (message: Batch<WorkerRequest> | { shutdown: true } | CrashRequest) => {
+  if ('crash' in message) crash(message.crash);
   if ('shutdown' in message) {
     void Promise.all([...shards.values()].map((shard) => shard.log.close())).then(() => {
       shards.clear();
@@ -117,3 +118,10 @@ parentPort!.on('message', (message: Batch<WorkerRequest> | { shutdown: true }) =
   handleBatch(message);
 });
 parentPort!.postMessage({ ready: true });
+
+function crash(how: CrashRequest['crash']): never {
+  if (how === 'exit') process.exit(70);
+  if (how === 'throw') throw new Error('simulated shard worker crash');
+  const held: number[][] = [];
+  for (;;) held.push(new Array<number>(1 << 20).fill(held.length));
+}

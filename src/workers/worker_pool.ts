@@ -1,3 +1,4 @@
+import { SHARD_WORKER_HEAP_MAX_MB } from '../limits.js';
 import type { TransferListItem, Worker } from 'node:worker_threads';
 import * as errors from '../errors.js';
 import type { AppenderPort } from './appender_port.js';
@@ -6,6 +7,8 @@ import {
   SHARD_SEALED,
   ShardSealedError,
   type Batch,
+  type CrashRequest,
+  type WorkerCrash,
   type PoolRequest,
   type WireError,
   type WorkerReply,
@@ -94,9 +97,13 @@ export class WorkerPool implements AppenderPort {
   }
 
   /** Kills the worker hosting a shard, as a crash would: for tests of supervision. */
-  crashWorkerOf(shardKey: string): Promise<void> {
-    const slot = this.slots[this.slotOf(shardKey)]!;
-    return slot.worker.terminate().then(() => undefined);
+  async crashWorkerOf(shardKey: string, crash: WorkerCrash): Promise<void> {
+    const { worker } = this.slots[this.slotOf(shardKey)]!;
+    // Not events.once, which rejects on the 'error' a throwing worker emits before it exits.
+    const exited = new Promise((resolve) => worker.once('exit', resolve));
+    if (crash === 'terminate') await worker.terminate();
+    else worker.postMessage({ crash } satisfies CrashRequest);
+    await exited;
   }
 
   /** Closes every log cleanly and stops the workers. */
@@ -158,7 +165,7 @@ export class WorkerPool implements AppenderPort {
   }
 
   private spawn(slot: Slot, index: number): void {
-    slot.worker = startThread(SHARD_WORKER);
+    slot.worker = startThread(SHARD_WORKER, { resourceLimits: { maxOldGenerationSizeMb: SHARD_WORKER_HEAP_MAX_MB } });
     slot.worker.on('message', (message: Batch<WorkerReply> | { ready: true } | { shutdownComplete: true }) => {
       if (!('messages' in message)) return;
       for (const buffer of message.returned ?? []) this.buffers.release(buffer);

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Engine, type SubscribeToShardEvent } from '../../src/engine/engine.js';
 import { simulateWorkerCrash } from '../../src/engine/test_hooks.js';
+import type { WorkerCrash } from '../../src/workers/channel.js';
 import {
   InternalFailureException,
   LimitExceededException,
@@ -13,7 +14,8 @@ import { suiteTempDir } from '../helpers/temp_dir.js';
 
 // Goal: throughput limits at Kinesis' documented rates, push subscriptions, and supervision of
 // shard workers. Method: an engine with a hand-moved clock (limits refill by that clock), real
-// worker threads, and a worker killed mid-flight.
+// worker threads, and a worker killed mid-flight in each way a thread dies (terminated, an
+// uncaught exception, process.exit, its heap past the limit).
 
 const MIB = 1024 * 1024;
 const ARN = (name: string): string => `arn:aws:kinesis:us-east-1:000000000000:stream/${name}`;
@@ -112,43 +114,48 @@ describe('Engine: limits, subscriptions and supervision', () => {
     expect((value as SubscribeToShardEvent).Records.map((r) => Buffer.from(r.Data).toString())).toEqual(['second', 'x']);
   });
 
-  it('a crashed shard worker is replaced; requests in flight fail as retriable, nothing acknowledged is lost', async () => {
-    await engine.createStream({ StreamName: 'sturdy', ShardCount: 2 });
-    const first = await engine.putRecords({
-      StreamName: 'sturdy',
-      Records: Array.from({ length: 50 }, (_, i) => ({ PartitionKey: `k${i}`, Data: Buffer.from(`a${i}`) })),
-    });
-    expect(first.FailedRecordCount).toBe(0);
-    const inFlight = engine.putRecords({ StreamName: 'sturdy', Records: [{ PartitionKey: 'k', Data: Buffer.from('maybe') }] });
-    await simulateWorkerCrash(engine, { StreamName: 'sturdy', ShardId: 'shardId-000000000000' });
-    const outcome = await inFlight;
-    const entry = outcome.Records[0]!;
-    // The put in flight either failed as retriable or was acknowledged; whichever it was, it is
-    // checked below, so that neither outcome lets the test pass without looking.
-    const inFlightOutcome = 'ErrorCode' in entry ? entry.ErrorCode : 'acknowledged';
-    expect([new InternalFailureException('').code, 'acknowledged']).toContain(inFlightOutcome);
-    // After the restart the shards are open again and take writes; every acknowledged record is there.
-    let retried = await engine.putRecords({ StreamName: 'sturdy', Records: [{ PartitionKey: 'k', Data: Buffer.from('after') }] });
-    for (let i = 0; i < 50 && retried.FailedRecordCount > 0; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-      retried = await engine.putRecords({ StreamName: 'sturdy', Records: [{ PartitionKey: 'k', Data: Buffer.from('after') }] });
-    }
-    expect(retried.FailedRecordCount).toBe(0);
-    expect(engine.workerRestarts).toBeGreaterThanOrEqual(1);
-    const stored = new Set<string>();
-    for (const shard of engine.listShards({ StreamName: 'sturdy' }).Shards) {
-      const { ShardIterator } = await engine.getShardIterator({
-        StreamName: 'sturdy',
-        ShardId: shard.ShardId,
-        ShardIteratorType: 'TRIM_HORIZON',
+  const CRASHES: readonly WorkerCrash[] = ['terminate', 'throw', 'exit', 'out of memory'];
+  for (const [index, crash] of CRASHES.entries()) {
+    it(`a shard worker that dies (${crash}) is replaced; requests in flight fail as retriable, nothing acknowledged is lost`, async () => {
+      const name = `sturdy-${index}`;
+      const restartsBefore = engine.workerRestarts;
+      await engine.createStream({ StreamName: name, ShardCount: 2 });
+      const first = await engine.putRecords({
+        StreamName: name,
+        Records: Array.from({ length: 50 }, (_, i) => ({ PartitionKey: `k${i}`, Data: Buffer.from(`a${i}`) })),
       });
-      now += 1000;
-      for (const record of engine.getRecords({ ShardIterator }).Records) stored.add(Buffer.from(record.Data).toString());
-    }
-    for (let i = 0; i < 50; i++) expect(stored.has(`a${i}`)).toBe(true);
-    expect(stored.has('after')).toBe(true);
-    if (inFlightOutcome === 'acknowledged') expect(stored.has('maybe'), 'the acknowledged put in flight').toBe(true);
-  });
+      expect(first.FailedRecordCount).toBe(0);
+      const inFlight = engine.putRecords({ StreamName: name, Records: [{ PartitionKey: 'k', Data: Buffer.from('maybe') }] });
+      await simulateWorkerCrash(engine, { StreamName: name, ShardId: 'shardId-000000000000' }, crash);
+      const outcome = await inFlight;
+      const entry = outcome.Records[0]!;
+      // The put in flight either failed as retriable or was acknowledged; whichever it was, it is
+      // checked below, so that neither outcome lets the test pass without looking.
+      const inFlightOutcome = 'ErrorCode' in entry ? entry.ErrorCode : 'acknowledged';
+      expect([new InternalFailureException('').code, 'acknowledged']).toContain(inFlightOutcome);
+      // After the restart the shards are open again and take writes; every acknowledged record is there.
+      let retried = await engine.putRecords({ StreamName: name, Records: [{ PartitionKey: 'k', Data: Buffer.from('after') }] });
+      for (let i = 0; i < 50 && retried.FailedRecordCount > 0; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        retried = await engine.putRecords({ StreamName: name, Records: [{ PartitionKey: 'k', Data: Buffer.from('after') }] });
+      }
+      expect(retried.FailedRecordCount).toBe(0);
+      expect(engine.workerRestarts).toBe(restartsBefore + 1);
+      const stored = new Set<string>();
+      for (const shard of engine.listShards({ StreamName: name }).Shards) {
+        const { ShardIterator } = await engine.getShardIterator({
+          StreamName: name,
+          ShardId: shard.ShardId,
+          ShardIteratorType: 'TRIM_HORIZON',
+        });
+        now += 1000;
+        for (const record of engine.getRecords({ ShardIterator }).Records) stored.add(Buffer.from(record.Data).toString());
+      }
+      for (let i = 0; i < 50; i++) expect(stored.has(`a${i}`)).toBe(true);
+      expect(stored.has('after')).toBe(true);
+      if (inFlightOutcome === 'acknowledged') expect(stored.has('maybe'), 'the acknowledged put in flight').toBe(true);
+    });
+  }
 });
 
 describe('Engine: scaling', () => {
