@@ -15,6 +15,10 @@ import path from 'node:path';
 import { MUTATIONS, type Mutation } from './mutations.js';
 
 const repo = path.resolve(import.meta.dirname, '..');
+// A mutation may freeze the event loop (a microtask spin), where no test timeout can fire:
+// coreutils' timeout then kills vitest's whole process group, forks included.
+const HUNG_SECONDS = 180;
+const TIMEOUT_KILLED = 128 + 9;
 
 interface Verdict {
   readonly mutation: Mutation;
@@ -58,11 +62,14 @@ function run(dir: string, mutation: Mutation): Verdict {
     if (mutation.build === true) execFileSync('npm', ['run', '-s', 'build'], { cwd: dir, stdio: 'ignore' });
     const reportFile = path.join(dir, 'audit-report.json');
     fs.rmSync(reportFile, { force: true });
-    const result = spawnSync('npx', ['vitest', 'run', ...mutation.tests, '--reporter=json', `--outputFile=${reportFile}`], {
+    const vitest = ['npx', 'vitest', 'run', ...mutation.tests, '--reporter=json', `--outputFile=${reportFile}`];
+    const result = spawnSync('timeout', ['-s', 'KILL', String(HUNG_SECONDS), ...vitest], {
       cwd: dir,
       stdio: 'ignore',
       env: { ...process.env, CI: '' },
     });
+    if (result.status === TIMEOUT_KILLED)
+      return { mutation, killed: true, evidence: `the tests hung: still running after ${HUNG_SECONDS} s` };
     return { mutation, killed: result.status !== 0, evidence: firstFailure(dir, reportFile) };
   } finally {
     execFileSync('git', ['checkout', '-q', '--', '.'], { cwd: dir });

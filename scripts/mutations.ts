@@ -132,6 +132,22 @@ const DURABILITY: Mutation[] = [
     tests: [FAULTS],
   },
   {
+    id: 'reader-trusts-headers',
+    claim: 'a read of a damaged batch header is CorruptLog on every door, never wrong records',
+    file: 'src/log/record_batch.ts',
+    from: 'if (!holds(header, nextOffset, position === walk.position, position, buf.length)) {',
+    to: 'if (!holds(header, nextOffset, position === walk.position, position, buf.length) && position < 0) {',
+    tests: ['test/net/corrupt_log_doors.test.ts'],
+  },
+  {
+    id: 'worker-heap-unbounded',
+    claim: 'a shard worker past its heap bound is replaced, not the process lost',
+    file: 'src/workers/worker_pool.ts',
+    from: '{ resourceLimits: { maxOldGenerationSizeMb: SHARD_WORKER_HEAP_MAX_MB } }',
+    to: '{}',
+    tests: ['test/engine/engine_limits.test.ts'],
+  },
+  {
     id: 'interval-seal-waits',
     claim: 'under fsync { intervalMs } a roll never stalls the event loop',
     file: 'src/log/log.ts',

@@ -7,7 +7,7 @@ import {
   RECORD_PAYLOAD_BYTES_MAX,
 } from '../limits.js';
 import assert from 'node:assert/strict';
-import { InvalidArgumentException } from '../errors.js';
+import { CorruptLogError, InvalidArgumentException } from '../errors.js';
 import { checksum } from './checksum.js';
 import { writeShortAsciiKey } from './key_text.js';
 import { readU64, writeU64 } from './u64.js';
@@ -304,7 +304,7 @@ export function forEachRecord(buf: Buffer, position: number, fromOffset: number,
     const keyPosition = cursor + RECORD_HEADER_BYTES + (hasHashKey ? HASH_KEY_BYTES : 0);
     const dataPosition = keyPosition + keyBytes;
     cursor = dataPosition + dataBytes;
-    if (cursor > end) throw new RangeError(`record ${i} overruns its batch at position ${position}`);
+    if (cursor > end) throw new CorruptLogError(`record ${i} overruns its batch at position ${position}: the segment is damaged`);
     if (baseOffset + i < fromOffset) continue;
     visit({
       offset: baseOffset + i,
@@ -326,16 +326,29 @@ export interface BatchWalk {
 /**
  * Takes whole batches from `walk.position` while they start below `endOffset` and fit in
  * `maxBytes` (the first batch of a read always does, so a reader always progresses). The
- * batches were verified when written or recovered: only their headers are read.
+ * batches were verified when written or recovered: only their headers are read, and each must
+ * hold the offset the walk expects there, else the segment (`segmentBaseOffset`) was damaged
+ * on disk since, and the read is CorruptLog rather than wrong records.
  */
-export function takeBatches(buf: Buffer, walk: BatchWalk, maxBytes: number, endOffset: number): BatchWalk {
+export function takeBatches(buf: Buffer, walk: BatchWalk, maxBytes: number, endOffset: number, segmentBaseOffset: number): BatchWalk {
   let { position, nextOffset, bytes } = walk;
   while (nextOffset < endOffset) {
     const header = readBatchHeader(buf, position);
+    if (!holds(header, nextOffset, position === walk.position, position, buf.length)) {
+      throw new CorruptLogError(
+        `segment ${segmentBaseOffset}: the batch at position ${position} does not hold offset ${nextOffset}; the segment is damaged (VerifyStream names its first bad batch)`,
+      );
+    }
     if (bytes > 0 && bytes + header.batchBytes > maxBytes) break;
     position += header.batchBytes;
     bytes += header.batchBytes;
     nextOffset = header.baseOffset + header.recordCount;
   }
   return { position, nextOffset, bytes };
+}
+
+/** Whether a header read back can be the batch of `offset`: the first of a walk may start before it. */
+function holds(header: BatchHeader, offset: number, first: boolean, position: number, limitBytes: number): boolean {
+  const starts = first ? header.baseOffset <= offset && offset < header.baseOffset + header.recordCount : header.baseOffset === offset;
+  return starts && header.recordCount >= 1 && header.batchBytes >= BATCH_HEADER_BYTES && position + header.batchBytes <= limitBytes;
 }

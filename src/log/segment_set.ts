@@ -217,7 +217,7 @@ export class SegmentSet<S extends SetSegment> {
       const buf = this.mapped(segment);
       const endOffset = this.committedEndOffset(index, committed);
       const from = walk.position;
-      walk = takeBatches(buf, walk, maxBytes, endOffset);
+      walk = takeBatches(buf, walk, maxBytes, endOffset, segment.baseOffset);
       if (walk.position > from) {
         chunks.push(buf.subarray(from, walk.position));
         chunkStarts.push({ segmentBaseOffset: segment.baseOffset, positionBytes: from });

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CorruptLogError, StorageError, StorageFullError } from '../../src/errors.js';
+import { BASE_OFFSET_POSITION } from '../../src/log/batch_format.js';
 import { segmentPaths } from '../../src/log/file_names.js';
 import { Log } from '../../src/log/log.js';
 import type { FsyncPolicy, LogOptions } from '../../src/log/log_config.js';
@@ -204,7 +205,7 @@ describe('damage found on reopening', () => {
     await log.close();
     const segment = segmentPaths(dir, 0).log;
     const last = batchPositions(fs.readFileSync(segment)).at(-1)!;
-    flipBit(segment, last + 8); // the base offset field (docs/FORMAT.md)
+    flipBit(segment, last + BASE_OFFSET_POSITION);
 
     const readAll = async (): Promise<void> => {
       const reopened = await Log.open(dir, SMALL);
