@@ -42,6 +42,9 @@ const OVERLOAD: Mutation[] = [
   ...threshold('put-server', 'puts in flight are bounded at 512 MiB per server', 'WRITE_BYTES_IN_FLIGHT_MAX', '512 * MIB', [
     'test/net/overload_puts.test.ts',
   ]),
+  ...threshold('lifetime', 'a SubscribeToShard event stream ends after 5 minutes', 'SUBSCRIPTION_LIFETIME_MS', '5 * 60_000', [
+    'test/net/kinesis_subscription_lifetime.test.ts',
+  ]),
 ];
 
 const CLAIMS: Mutation[] = [
@@ -52,6 +55,14 @@ const CLAIMS: Mutation[] = [
     from: 'return this.inFlight < this.maxRecordsInFlight;',
     to: 'return this.inFlight <= this.maxRecordsInFlight;',
     tests: ['test/client/producer_claims.test.ts'],
+  },
+  {
+    id: 'producer-no-resend',
+    claim: 'the Producer sends PUTs lost with a dropped connection again',
+    file: 'src/client/producer.ts',
+    from: 'this.retryOrFail(entry, error.retriable === true, error.code, error.message, error);',
+    to: 'this.retryOrFail(entry, false, error.code, error.message, error);',
+    tests: ['test/client/producer_reconnect.test.ts'],
   },
   {
     id: 'consumers-limit',
@@ -138,14 +149,6 @@ const DURABILITY: Mutation[] = [
     from: 'if (!holds(header, nextOffset, position === walk.position, position, buf.length)) {',
     to: 'if (!holds(header, nextOffset, position === walk.position, position, buf.length) && position < 0) {',
     tests: ['test/net/corrupt_log_doors.test.ts'],
-  },
-  {
-    id: 'worker-heap-unbounded',
-    claim: 'a shard worker past its heap bound is replaced, not the process lost',
-    file: 'src/workers/worker_pool.ts',
-    from: '{ resourceLimits: { maxOldGenerationSizeMb: SHARD_WORKER_HEAP_MAX_MB } }',
-    to: '{}',
-    tests: ['test/engine/engine_limits.test.ts'],
   },
   {
     id: 'interval-seal-waits',

@@ -89,7 +89,8 @@ export const BATCH_BYTES_MAX = 16 * MIB;
 export const BATCH_RECORDS_MAX = 100_000;
 /**
  * A shard worker's JavaScript heap: its logs live in mappings, outside it, so only a leak comes
- * near this; the worker is then replaced like one that crashed, not the whole process lost.
+ * near this. Node ends a worker that runs out of heap (whatever the bound) and the pool replaces
+ * it; the bound caps what a leak costs before that.
  */
 export const SHARD_WORKER_HEAP_MAX_MB = 1024;
 /** Shard worker threads: each holds its shards' logs; more than the cores only adds switching. */

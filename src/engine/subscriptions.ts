@@ -1,5 +1,5 @@
 import { checkRequest } from '../streams/request_check.js';
-import { GET_RECORDS_RECORDS_MAX, SUBSCRIPTION_HEARTBEAT_MS } from '../limits.js';
+import { GET_RECORDS_RECORDS_MAX, SUBSCRIPTION_HEARTBEAT_MS, SUBSCRIPTION_LIFETIME_MS } from '../limits.js';
 import { encodeSequenceNumber } from '../streams/sequence_number.js';
 import type { ConsumerRecord } from '../streams/stream_records.js';
 import type { IteratorType, SubscribeToShardEvent, SubscribeToShardRequest } from '../streams/api_types.js';
@@ -45,9 +45,12 @@ export class Subscriptions {
    * An event comes at least every 5 seconds, empty if nothing arrived. Resume after a break with
    * AFTER_SEQUENCE_NUMBER and the last ContinuationSequenceNumber. At the end of a closed shard
    * the last event carries ChildShards and the iteration ends; it also ends when the consumer is
-   * deregistered, the stream deleted or the engine closed.
+   * deregistered, the stream deleted or the engine closed, and, as on Kinesis, after 5 minutes
+   * of the engine's clock (SUBSCRIPTION_LIFETIME_MS): the caller subscribes again from the last
+   * continuation. (The WebSocket protocol's subscriptions, on subscribeRaw, last until cancelled.)
    */
   async *subscribeToShard(request: SubscribeToShardRequest): AsyncGenerator<SubscribeToShardEvent> {
+    const endsAtMs = this.context.options.clock() + SUBSCRIPTION_LIFETIME_MS;
     for await (const event of this.subscribeRaw(request)) {
       const { Records, MillisBehindLatest } = kinesisRecords(event);
       yield {
@@ -56,6 +59,7 @@ export class Subscriptions {
         MillisBehindLatest,
         ...(event.childShards === undefined ? {} : { ChildShards: event.childShards }),
       };
+      if (this.context.options.clock() >= endsAtMs) return;
     }
   }
 

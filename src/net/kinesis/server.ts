@@ -5,7 +5,7 @@
  * HTTP/1.1 and HTTP/2 with prior knowledge (h2c, what the JavaScript SDK v3 speaks to an
  * http:// endpoint) share one port: the first bytes of a connection tell them apart. With TLS,
  * ALPN does. Browsers' CORS preflights are answered too (cors.ts). */
-import { HTTP_BODY_BYTES_MAX, SUBSCRIPTION_LIFETIME_MS } from '../../limits.js';
+import { HTTP_BODY_BYTES_MAX } from '../../limits.js';
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import http2 from 'node:http2';
@@ -264,7 +264,6 @@ async function streamEvents(subscription: Subscription, response: Response, cors
     open = false;
     void events.return(undefined);
   };
-  const timer = setTimeout(end, SUBSCRIPTION_LIFETIME_MS);
   response.once('close', end);
   response.writeHead(200, { 'content-type': EVENT_STREAM_CONTENT_TYPE, 'x-amzn-requestid': randomUUID(), ...cors });
   const write = async (message: Buffer): Promise<void> => {
@@ -279,7 +278,6 @@ async function streamEvents(subscription: Subscription, response: Response, cors
     const failed = errorAnswer(error, format);
     if (open) await write(encodeException(failed.errorType ?? 'InternalFailureException', contentType, format.serialize(failed.body)));
   } finally {
-    clearTimeout(timer);
     response.end();
   }
 }
