@@ -4,15 +4,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { decodeJsonFrame, encodeCall } from '../../src/net/messages/call.js';
 import { decodeError } from '../../src/net/messages/error.js';
-import { decodeHelloOk, encodeHello, encodeHelloOk } from '../../src/net/messages/hello.js';
+import { decodeHello, decodeHelloOk, encodeHello } from '../../src/net/messages/hello.js';
 import { PutFrameBuilder } from '../../src/net/messages/put.js';
-import { decodeSubscribed, encodeCancel, encodeSubscribe, encodeSubscribed } from '../../src/net/messages/records.js';
+import { encodeCancel, encodeSubscribe } from '../../src/net/messages/records.js';
 import {
   CloseCode,
   FrameReader,
   FrameWriter,
   MESSAGE_BYTES_MAX,
-  MalformedFrameError,
   Opcode,
   PROTOCOL_VERSION,
   ProtocolErrorCode,
@@ -68,17 +67,13 @@ describe('protocol: frames and request ids', () => {
     });
   });
 
-  it('HELLO_OK and SUBSCRIBED have the bytes the document lays out', () => {
-    expect(
-      Buffer.from(
-        encodeHelloOk(0x0102_0304, { version: 1, maxFrameBytes: 8 * 1024 * 1024, maxInFlight: 256, serverName: 'shardline/0.1.0' }),
-      ).toString('hex'),
-    ).toBe('81' + '00' + '0000' + '04030201' + '0100' + '00008000' + '00010000' + '0f00' + Buffer.from('shardline/0.1.0').toString('hex'));
-    const subscribed = encodeSubscribed(7, { shardSerial: 3, startOffset: 2 ** 32 + 5 });
-    expect(Buffer.from(subscribed).toString('hex')).toBe('87' + '00' + '0000' + '07000000' + '03000000' + '05000000' + '01000000');
-    expect(decodeSubscribed(new FrameReader(subscribed))).toEqual({ shardSerial: 3, startOffset: 2 ** 32 + 5 });
-    const trailing = Uint8Array.from([...subscribed, 0]);
-    expect(() => decodeSubscribed(new FrameReader(trailing))).toThrow(MalformedFrameError);
+  it('HELLO keeps a client name of up to 256 bytes of UTF-8 and cuts a longer one at a whole character', () => {
+    const named = (clientName: string): string =>
+      decodeHello(new FrameReader(encodeHello(1, { version: PROTOCOL_VERSION, clientName }))).clientName;
+    expect(named('a'.repeat(256))).toBe('a'.repeat(256));
+    expect(named('a'.repeat(300))).toBe('a'.repeat(256));
+    expect(named('é'.repeat(200))).toBe('é'.repeat(128));
+    expect(named('a' + '😀'.repeat(64))).toBe('a' + '😀'.repeat(63));
   });
 
   it('refuses a frame with non-zero flags or reserved field under its own request id, and serves on', async () => {

@@ -21,8 +21,21 @@ export interface HelloOk {
 export function encodeHello(requestId: number, hello: Hello): Uint8Array {
   return new FrameWriter(Opcode.HELLO, requestId)
     .u16(hello.version)
-    .string(hello.clientName.slice(0, CLIENT_NAME_BYTES_MAX / 4), 2)
+    .string(cutToBytes(hello.clientName, CLIENT_NAME_BYTES_MAX), 2)
     .finish();
+}
+
+/** The longest prefix of whole characters within `maxBytes` of UTF-8: a name is a label, not worth a refusal. */
+function cutToBytes(text: string, maxBytes: number): string {
+  let bytes = 0;
+  let end = 0;
+  for (const char of text) {
+    const code = char.codePointAt(0)!;
+    bytes += code < 0x80 ? 1 : code < 0x800 ? 2 : code < 0x10000 ? 3 : 4;
+    if (bytes > maxBytes) break;
+    end += char.length;
+  }
+  return text.slice(0, end);
 }
 
 export function decodeHello(reader: FrameReader): Hello {
