@@ -99,6 +99,17 @@ export class MappedFile {
 /** madvise advice values, for MappedFile#advise. */
 export const Advice = native.advice;
 
+/**
+ * The size to extend a growing file to so that it holds `neededBytes`: double what it has, at
+ * least `firstStepBytes` and at most `maxStepBytes` more at a time. A file that receives little
+ * stays small (an idle shard costs pages, not a full step), one that receives much reaches full
+ * steps after a few doublings; either way at most about twice what it holds is allocated.
+ */
+export function grownBytes(currentBytes: number, neededBytes: number, firstStepBytes: number, maxStepBytes: number): number {
+  const step = Math.min(maxStepBytes, Math.max(firstStepBytes, currentBytes));
+  return Math.ceil(neededBytes / step) * step;
+}
+
 export function roundUpToPage(bytes: number): number {
   const page = native.pageBytes;
   return Math.ceil(bytes / page) * page;

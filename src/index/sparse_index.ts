@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
-import { MappedFile } from './mapped_file.js';
+import { native } from '../native/native.js';
+import { MappedFile, grownBytes } from './mapped_file.js';
 import type { Storage } from '../native/storage.js';
 
 assert.equal(os.endianness(), 'LE', 'index entries are read as native u32s: a little-endian host is required');
@@ -76,6 +77,11 @@ export abstract class SparseIndex {
     return inclusive ? key <= target : key < target;
   }
 
+  /** Bytes of the file past its entries. */
+  get spareBytes(): number {
+    return this.file.sizeBytes - this.count * this.entryBytes;
+  }
+
   /**
    * Makes sure the file can take one more entry. Writers call it before writing the batch the
    * entry is for, so that a full disk fails the append before anything is written.
@@ -83,7 +89,7 @@ export abstract class SparseIndex {
   reserveRoom(): void {
     const endBytes = (this.count + 1) * this.entryBytes;
     if (endBytes > this.file.sizeBytes) {
-      this.file.extendTo(Math.min(this.file.mapBytes, Math.ceil(endBytes / INDEX_STEP_BYTES) * INDEX_STEP_BYTES));
+      this.file.extendTo(Math.min(this.file.mapBytes, grownBytes(this.file.sizeBytes, endBytes, native.pageBytes, INDEX_STEP_BYTES)));
     }
   }
 
@@ -114,8 +120,13 @@ export abstract class SparseIndex {
 
   /** Trims the file to its entries and writes it back: the segment is sealed or closing. */
   seal(): void {
-    this.file.truncate(this.count * this.entryBytes);
+    this.trim();
     this.file.flush();
+  }
+
+  /** Gives back the room reserved past the entries (an idle writer's): reserveRoom takes it again. */
+  trim(): void {
+    this.file.truncate(this.count * this.entryBytes);
   }
 
   flush(): void {

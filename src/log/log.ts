@@ -63,6 +63,7 @@ export class Log {
   private lastTimestamp: number;
   private state: 'open' | 'closing' | 'closed' = 'open';
   private failure: ShardlineError | null = null;
+  private appendedAtLastIdleCheck = -1;
   private readonly dirty = new Set<LogSegment>();
   /** The segments the fdatasync in flight covers. */
   private flushingSegments: LogSegment[] = [];
@@ -107,6 +108,11 @@ export class Log {
   /** The first offset still stored (retention moves it). */
   get startOffset(): number {
     return this.segments.first.baseOffset;
+  }
+
+  /** Bytes the active segment holds allocated ahead of its writer (log file and indexes). */
+  get preallocatedBytes(): number {
+    return this.active.preallocatedBytes;
   }
 
   /** The offset after the last committed record: readers see offsets below it. */
@@ -394,7 +400,7 @@ export class Log {
   }
 
   private startTimers(): void {
-    const { fsync, checkpointIntervalMs, retentionCheckIntervalMs } = this.options;
+    const { fsync, checkpointIntervalMs, retentionCheckIntervalMs, preallocationIdleMs } = this.options;
     const every = (ms: number, tick: () => void): void => {
       this.timers.push(setInterval(tick, ms).unref());
     };
@@ -402,7 +408,16 @@ export class Log {
       if (this.appendedOffset !== this.checkpointed.nextOffset) void this.enqueue(() => this.checkpoint());
     });
     if (typeof fsync === 'object') every(fsync.intervalMs, () => this.scheduleFlush());
+    if (preallocationIdleMs > 0) every(preallocationIdleMs, () => this.trimIfIdle());
     if (retentionCheckIntervalMs > 0) every(retentionCheckIntervalMs, () => void this.applyRetention());
+  }
+
+  /** Trims the active segment's preallocation when nothing was appended since the last look. */
+  private trimIfIdle(): void {
+    const appended = this.appendedOffset;
+    const idle = appended === this.appendedAtLastIdleCheck;
+    this.appendedAtLastIdleCheck = appended;
+    if (idle && this.active.preallocatedBytes > 0) void this.enqueue(async () => this.active.trimPreallocated());
   }
 
   /**

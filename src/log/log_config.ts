@@ -27,8 +27,16 @@ export interface LogOptions {
   readonly segmentAgeMs: number;
   /** Bytes of batches between index entries. Default 4 KiB; 64 B .. 1 MiB. */
   readonly indexIntervalBytes: number;
-  /** Extend the active file ahead of the writer in steps of this size. Default 4 MiB; 4 KiB .. 64 MiB. */
+  /**
+   * The largest step the active file is extended by ahead of the writer: it starts at 64 KiB and
+   * doubles up to this. Default 4 MiB; 4 KiB .. 64 MiB.
+   */
   readonly preallocateBytes: number;
+  /**
+   * After this long without an append, the active segment gives back what was allocated ahead
+   * of the writer (the next append starts small again). Default 30 s; 0 = never, else 100 ms .. 24 h.
+   */
+  readonly preallocationIdleMs: number;
   /**
    * "always" (default): an append resolves once fdatasync covered it (group commit: one fdatasync
    * for all appends since the last); records are visible to readers only then.
@@ -61,6 +69,8 @@ export interface LogOptions {
   readonly storage: Storage;
 }
 
+/** The first extension of a new active segment; later ones double up to preallocateBytes. */
+export const PREALLOCATE_FIRST_BYTES = 64 * KIB;
 export const SEGMENT_BYTES_MIN = 4 * KIB;
 export const SEGMENT_BYTES_MAX = GIB;
 
@@ -69,6 +79,7 @@ export const DEFAULT_LOG_OPTIONS: LogOptions = {
   segmentAgeMs: HOUR_MS,
   indexIntervalBytes: 4 * KIB,
   preallocateBytes: 4 * MIB,
+  preallocationIdleMs: 30_000,
   fsync: 'always',
   retentionMs: 24 * HOUR_MS,
   retentionBytes: null,
@@ -87,6 +98,7 @@ export function resolveLogOptions(options: Partial<LogOptions> = {}): LogOptions
   checkInteger('segmentAgeMs', resolved.segmentAgeMs, 1000, 8760 * HOUR_MS);
   checkInteger('indexIntervalBytes', resolved.indexIntervalBytes, 64, MIB);
   checkInteger('preallocateBytes', resolved.preallocateBytes, 4 * KIB, 64 * MIB);
+  if (resolved.preallocationIdleMs !== 0) checkInteger('preallocationIdleMs', resolved.preallocationIdleMs, 100, 24 * HOUR_MS);
   checkInteger('retentionMs', resolved.retentionMs, 24 * HOUR_MS, 8760 * HOUR_MS);
   if (resolved.retentionBytes !== null) checkInteger('retentionBytes', resolved.retentionBytes, 1, Number.MAX_SAFE_INTEGER);
   checkInteger('retentionCheckIntervalMs', resolved.retentionCheckIntervalMs, 0, 24 * HOUR_MS);

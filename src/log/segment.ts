@@ -2,11 +2,12 @@ import { BATCH_BYTES_MAX } from '../limits.js';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { CorruptLogError } from '../errors.js';
-import { Advice, MappedFile } from '../index/mapped_file.js';
+import { Advice, MappedFile, grownBytes } from '../index/mapped_file.js';
 import type { Storage } from '../native/storage.js';
 import { OffsetIndex } from '../index/offset_index.js';
 import { TimeIndex } from '../index/time_index.js';
 import { segmentPaths, type SegmentPaths } from './file_names.js';
+import { PREALLOCATE_FIRST_BYTES } from './log_config.js';
 import { BATCH_HEADER_BYTES, assertBatchHeader, readBatchHeader, verifyBatch, type BatchHeader } from './record_batch.js';
 
 /** Sizes that decide a segment's files, and the storage they are written with; the log's options. */
@@ -274,9 +275,9 @@ export class LogSegment {
   }
 
   /**
-   * Extends the file so a batch of `batchBytes` fits, in steps of preallocateBytes, and the
-   * indexes so an entry for it fits: any fallocate that fails (ENOSPC) fails before anything
-   * is written.
+   * Extends the file so a batch of `batchBytes` fits (doubling from PREALLOCATE_FIRST_BYTES up
+   * to steps of preallocateBytes), and the indexes so an entry for it fits: any fallocate that
+   * fails (ENOSPC) fails before anything is written.
    */
   reserve(batchBytes: number): void {
     this.offsetIndex!.reserveRoom();
@@ -284,8 +285,25 @@ export class LogSegment {
     const file = this.logFile!;
     const end = this.size + batchBytes;
     if (end <= file.sizeBytes) return;
-    const step = this.geometry.preallocateBytes;
-    file.extendTo(Math.min(file.mapBytes, Math.ceil(end / step) * step));
+    const first = Math.min(PREALLOCATE_FIRST_BYTES, this.geometry.preallocateBytes);
+    file.extendTo(Math.min(file.mapBytes, grownBytes(file.sizeBytes, end, first, this.geometry.preallocateBytes)));
+  }
+
+  /** Bytes allocated past the data and the index entries: what trimPreallocated() gives back. */
+  get preallocatedBytes(): number {
+    if (!this.writable || this.logFile === null) return 0;
+    return this.logFile.sizeBytes - this.size + this.offsetIndex!.spareBytes + this.timeIndex!.spareBytes;
+  }
+
+  /**
+   * Gives back the room allocated ahead of the writer (an idle shard's): the next append
+   * allocates again, starting small. Only bytes past the data go, which no one reads.
+   */
+  trimPreallocated(): void {
+    if (this.preallocatedBytes === 0) return;
+    this.logFile!.truncate(this.size);
+    this.offsetIndex!.trim();
+    this.timeIndex!.trim();
   }
 
   /**

@@ -23,18 +23,25 @@ describe('OffsetIndex', () => {
     index.close();
   });
 
-  it('grows its file in steps, trims to its entries when sealed, and reopens trusted', () => {
+  it('grows its file from a page, doubling up to steps of INDEX_STEP_BYTES, trims to its entries when sealed, and reopens trusted', () => {
     const file = path.join(tempDir(), 'a.index');
     const index = openOffsetIndex(file);
     for (let i = 1; i <= 3; i++) index.append(i * 10, i * 5000);
-    expect(fs.statSync(file).size).toBe(INDEX_STEP_BYTES);
+    expect(fs.statSync(file).size).toBe(4096);
+    const sizes = new Set<number>();
+    for (let i = 4; i <= 20_000; i++) {
+      index.append(i * 10, i * 5000);
+      sizes.add(fs.statSync(file).size);
+    }
+    // 20,000 entries of 8 bytes: 4 KiB doubled to 64 KiB, then 64 KiB steps up to 192 KiB.
+    expect([...sizes]).toEqual([4096, 8192, 16_384, 32_768, INDEX_STEP_BYTES, 2 * INDEX_STEP_BYTES, 3 * INDEX_STEP_BYTES]);
     index.seal();
     index.close();
-    expect(fs.statSync(file).size).toBe(3 * OFFSET_ENTRY_BYTES);
+    expect(fs.statSync(file).size).toBe(20_000 * OFFSET_ENTRY_BYTES);
     const reopened = openOffsetIndex(file, true);
-    expect(reopened.entryCount).toBe(3);
-    expect(reopened.isConsistent(20_000)).toBe(true);
-    expect(reopened.isConsistent(15_000)).toBe(false); // last entry past the segment end
+    expect(reopened.entryCount).toBe(20_000);
+    expect(reopened.isConsistent(20_000 * 5000 + 1)).toBe(true);
+    expect(reopened.isConsistent(20_000 * 5000 - 1)).toBe(false); // last entry past the segment end
     reopened.close();
   });
 
