@@ -18,7 +18,8 @@ const repo = path.resolve(import.meta.dirname, '..');
 // A mutation may freeze the event loop (a microtask spin), where no test timeout can fire:
 // coreutils' timeout then kills vitest's whole process group, forks included.
 const HUNG_SECONDS = 180;
-const TIMEOUT_KILLED = 128 + 9;
+// timeout exits 124 when its time ran out (137 if it had to kill itself too).
+const TIMED_OUT = new Set([124, 128 + 9]);
 
 interface Verdict {
   readonly mutation: Mutation;
@@ -68,7 +69,7 @@ function run(dir: string, mutation: Mutation): Verdict {
       stdio: 'ignore',
       env: { ...process.env, CI: '' },
     });
-    if (result.status === TIMEOUT_KILLED)
+    if (result.status !== null && TIMED_OUT.has(result.status))
       return { mutation, killed: true, evidence: `the tests hung: still running after ${HUNG_SECONDS} s` };
     return { mutation, killed: result.status !== 0, evidence: firstFailure(dir, reportFile) };
   } finally {
