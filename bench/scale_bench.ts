@@ -1,0 +1,313 @@
+/**
+ * Scale in the number of shards (issue 14): what idle shards cost and how fast a server with
+ * many of them comes back after kill -9. The real server (the built `shardline serve`, its own
+ * process, fsync FSYNC) on a fresh data directory:
+ *   1. CreateStream of SHARDS shards, STREAMS times, each timed until ACTIVE;
+ *   2. RECORDS records of RECORD_BYTES to every shard (routed by explicit hash key), then
+ *      IDLE_SECONDS without traffic (the shards trim their preallocation);
+ *   3. disk (allocated blocks and apparent bytes) against the data, and the server's resident
+ *      memory, descriptors and mappings against the empty server's;
+ *   4. kill -9, a restart on the same directory: until the Kinesis HTTP port answers, and
+ *      until every shard has served all its records (each checked byte for byte) and a put;
+ *   5. Producer throughput to a stream of 4 shards and to one of THROUGHPUT_SHARDS.
+ * The server runs with --no-limits (phase 5 measures it, not Kinesis' per-shard rates).
+ * Usage: npm run build && npm run bench:scale [-- --json <file>]. Environment: STREAMS (10),
+ * SHARDS (100), RECORDS (1000), RECORD_BYTES (100), IDLE_SECONDS (35), FSYNC (never),
+ * THROUGHPUT_SHARDS (500), THROUGHPUT_SECONDS (3). The issue's targets are STREAMS=20 SHARDS=500.
+ * Last line: one JSON object.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { Producer, connect, type ShardlineClient } from '../src/client/node.js';
+import { kill, track } from '../scripts/peers.js';
+import { KIB, MB, echoEnvironment, envNumber, environment, finish, jsonPathArg, ratio, round1 } from './bench_common.js';
+
+const CLI = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'cli', 'main.js');
+const READY_TIMEOUT_MS = 600_000;
+
+const config = {
+  streams: Math.round(envNumber('STREAMS', 10, 1, 1000)),
+  shards: Math.round(envNumber('SHARDS', 100, 1, 500)),
+  records: Math.round(envNumber('RECORDS', 1000, 1, 1_000_000)),
+  recordBytes: Math.round(envNumber('RECORD_BYTES', 100, 1, 1_048_000)),
+  idleSeconds: envNumber('IDLE_SECONDS', 35, 0, 3600),
+  fsync: process.env.FSYNC ?? 'never',
+  throughputShards: Math.round(envNumber('THROUGHPUT_SHARDS', 500, 1, 500)),
+  throughputSeconds: envNumber('THROUGHPUT_SECONDS', 3, 0.5, 600),
+  jsonPath: jsonPathArg(process.argv.slice(2)),
+};
+
+interface Server {
+  readonly child: ChildProcess;
+  readonly url: string;
+  readonly startedMs: number;
+}
+
+async function freePort(): Promise<number> {
+  const server = net.createServer().listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+function serve(dataDir: string, port: number, kinesisPort: number): Server {
+  // --no-limits: the throughput phase measures the server, not Kinesis' 1 MiB/s per shard.
+  const args = [
+    'serve',
+    '--data-dir',
+    dataDir,
+    '--port',
+    String(port),
+    '--kinesis-port',
+    String(kinesisPort),
+    '--fsync',
+    config.fsync,
+    '--no-limits',
+  ];
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  track(child);
+  return { child, url: `ws://127.0.0.1:${port}/`, startedMs: performance.now() };
+}
+
+function untilBanner(server: Server): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('no banner')), READY_TIMEOUT_MS);
+    server.child.once('exit', (code) => reject(new Error(`server exited (${code})`)));
+    readline.createInterface({ input: server.child.stdout! }).on('line', (line) => {
+      if (!line.startsWith('shardline listening')) return;
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+/** The server's own pid: under npm or not, the data directory's lock names it. */
+function serverPid(dataDir: string): number {
+  return Number(fs.readFileSync(path.join(dataDir, 'LOCK'), 'utf8'));
+}
+
+function processFigures(pid: number): { rssKiB: number; virtualGiB: number; descriptors: number; mappings: number } {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const field = (name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)![1]);
+  return {
+    rssKiB: field('VmRSS'),
+    virtualGiB: round1(field('VmSize') / (1024 * 1024)),
+    descriptors: fs.readdirSync(`/proc/${pid}/fd`).length,
+    mappings: fs.readFileSync(`/proc/${pid}/maps`, 'utf8').split('\n').length - 1,
+  };
+}
+
+function diskBytes(dir: string): { allocated: number; apparent: number; files: number } {
+  const allocated = Number(execFileSync('du', ['-s', '--block-size=1', dir], { encoding: 'utf8' }).split('\t')[0]);
+  const apparent = Number(execFileSync('du', ['-s', '--block-size=1', '--apparent-size', dir], { encoding: 'utf8' }).split('\t')[0]);
+  const files = Number(execFileSync('sh', ['-c', `find "${dir}" -type f | wc -l`], { encoding: 'utf8' }).trim());
+  return { allocated, apparent, files };
+}
+
+function recordData(stream: number, shard: number, i: number): Buffer {
+  const data = Buffer.alloc(config.recordBytes, (stream * 31 + shard * 7 + i) & 0xff);
+  if (data.length >= 12) {
+    data.writeUInt32LE(stream, 0);
+    data.writeUInt32LE(shard, 4);
+    data.writeUInt32LE(i, 8);
+  }
+  return data;
+}
+
+const streamName = (s: number): string => `scale-${s}`;
+
+async function untilActive(client: ShardlineClient, name: string): Promise<void> {
+  for (;;) {
+    const { StreamDescriptionSummary } = await client.call('DescribeStreamSummary', { StreamName: name });
+    if (StreamDescriptionSummary.StreamStatus === 'ACTIVE') return;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+async function createStreams(client: ShardlineClient): Promise<number[]> {
+  const times: number[] = [];
+  for (let s = 0; s < config.streams; s++) {
+    const started = performance.now();
+    await client.call('CreateStream', { StreamName: streamName(s), ShardCount: config.shards });
+    await untilActive(client, streamName(s));
+    times.push(performance.now() - started);
+  }
+  return times;
+}
+
+async function shardsOf(client: ShardlineClient, name: string): Promise<{ ShardId: string; StartingHashKey: string }[]> {
+  const { Shards } = await client.call('ListShards', { StreamName: name, MaxResults: 1000 });
+  return Shards!.map((shard) => ({ ShardId: shard.ShardId!, StartingHashKey: shard.HashKeyRange!.StartingHashKey! }));
+}
+
+/** RECORDS records into every shard, 500 to a put, a few puts in flight. */
+async function fill(client: ShardlineClient): Promise<number> {
+  const jobs: Array<() => Promise<void>> = [];
+  for (let s = 0; s < config.streams; s++) {
+    const shards = await shardsOf(client, streamName(s));
+    shards.forEach((shard, j) => {
+      for (let first = 0; first < config.records; first += 500) {
+        const count = Math.min(500, config.records - first);
+        const records = Array.from({ length: count }, (_, k) => ({
+          partitionKey: `p${first + k}`,
+          data: recordData(s, j, first + k),
+          explicitHashKey: shard.StartingHashKey,
+        }));
+        jobs.push(async () => {
+          const results = await client.putRecords(streamName(s), records);
+          if (results.some((result) => !('sequenceNumber' in result)))
+            throw new Error(`a put to ${shard.ShardId} of ${streamName(s)} failed`);
+        });
+      }
+    });
+  }
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      while (next < jobs.length) await jobs[next++]!();
+    }),
+  );
+  return config.streams * config.shards * config.records * (config.recordBytes + 4);
+}
+
+async function untilHttpAnswers(port: number): Promise<void> {
+  for (;;) {
+    try {
+      await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(1000) });
+      return;
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  }
+}
+
+/** Reads every shard from TRIM_HORIZON, checks each record, and puts one more. */
+async function checkEveryShard(client: ShardlineClient): Promise<void> {
+  for (let s = 0; s < config.streams; s++) {
+    const shards = await shardsOf(client, streamName(s));
+    await Promise.all(shards.map((shard, j) => checkShard(client, s, j, shard)));
+  }
+}
+
+async function checkShard(
+  client: ShardlineClient,
+  s: number,
+  j: number,
+  shard: { ShardId: string; StartingHashKey: string },
+): Promise<void> {
+  const name = streamName(s);
+  const start = await client.call('GetShardIterator', { StreamName: name, ShardId: shard.ShardId, ShardIteratorType: 'TRIM_HORIZON' });
+  let iterator: string | undefined = start.ShardIterator;
+  let seen = 0;
+  while (seen < config.records && iterator !== undefined) {
+    const page = await client.getRecords({ ShardIterator: iterator });
+    for (const record of page.Records) {
+      if (!Buffer.from(record.Data).equals(recordData(s, j, seen))) throw new Error(`${name} ${shard.ShardId}: record ${seen} differs`);
+      seen++;
+    }
+    iterator = page.NextShardIterator;
+    if (page.Records.length === 0 && page.MillisBehindLatest === 0) break;
+  }
+  if (seen !== config.records) throw new Error(`${name} ${shard.ShardId}: ${seen} of ${config.records} records after the restart`);
+  const [put] = await client.putRecords(name, [
+    { partitionKey: 'after', data: Buffer.from('after'), explicitHashKey: shard.StartingHashKey },
+  ]);
+  if (!('sequenceNumber' in put!)) throw new Error(`${name} ${shard.ShardId}: the put after the restart failed`);
+}
+
+async function throughput(client: ShardlineClient, shards: number): Promise<number> {
+  const name = `throughput-${shards}`;
+  await client.call('CreateStream', { StreamName: name, ShardCount: shards });
+  await untilActive(client, name);
+  const producer = new Producer(client, { lingerMs: 1 });
+  const data = Buffer.alloc(config.recordBytes, 7);
+  const endMs = performance.now() + config.throughputSeconds * 1000;
+  let sent = 0;
+  let failed = 0;
+  const started = performance.now();
+  while (performance.now() < endMs) {
+    for (let i = 0; i < 1000; i++) producer.put({ streamName: name, partitionKey: `k${sent++}`, data }).catch(() => failed++);
+    await producer.drain();
+  }
+  await producer.flush();
+  if (failed > 0) throw new Error(`${failed} puts to ${name} failed`);
+  return sent / ((performance.now() - started) / 1000);
+}
+
+async function main(): Promise<void> {
+  if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first`);
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'shardline-scale-'));
+  const env = environment(dataDir);
+  echoEnvironment('bench:scale', { ...env, ...config, jsonPath: config.jsonPath ?? '-' });
+  const [port, kinesisPort] = [await freePort(), await freePort()];
+  try {
+    let server = serve(dataDir, port, kinesisPort);
+    await untilBanner(server);
+    const empty = processFigures(serverPid(dataDir));
+    let client = await connect(server.url);
+    const createMs = await createStreams(client);
+    console.log(`created ${config.streams} streams of ${config.shards} shards: ${Math.round(Math.max(...createMs))} ms at most`);
+    const dataBytes = await fill(client);
+    console.log(`filled: ${(dataBytes / MB).toFixed(1)} MB of records; idle for ${config.idleSeconds} s`);
+    await new Promise((resolve) => setTimeout(resolve, config.idleSeconds * 1000));
+    const disk = diskBytes(path.join(dataDir, 'streams'));
+    const idle = processFigures(serverPid(dataDir));
+    client.close();
+
+    process.kill(serverPid(dataDir), 'SIGKILL');
+    await new Promise((resolve) => server.child.once('exit', resolve));
+    server = serve(dataDir, port, kinesisPort);
+    await untilHttpAnswers(kinesisPort);
+    const httpAnswersMs = performance.now() - server.startedMs;
+    await untilBanner(server).catch(() => undefined);
+    client = await connect(server.url);
+    await checkEveryShard(client);
+    const everyShardServesMs = performance.now() - server.startedMs;
+    console.log(
+      `after kill -9: HTTP answered in ${Math.round(httpAnswersMs)} ms, every shard served in ${Math.round(everyShardServesMs)} ms`,
+    );
+
+    const small = await throughput(client, 4);
+    const large = await throughput(client, config.throughputShards);
+    client.close();
+    await kill(server.child, 'SIGTERM');
+
+    const shardCount = config.streams * config.shards;
+    finish(
+      {
+        benchmark: 'scale',
+        environment: env,
+        config: { ...config, jsonPath: undefined },
+        shards: shardCount,
+        createStreamMs: { max: Math.round(Math.max(...createMs)), mean: Math.round(createMs.reduce((a, b) => a + b, 0) / createMs.length) },
+        dataBytes,
+        disk: {
+          ...disk,
+          perShardOverDataKiB: round1((disk.allocated - dataBytes) / shardCount / KIB),
+          allocatedOverData: ratio(disk.allocated, dataBytes),
+          targetBytes: 2 * dataBytes + 64 * KIB * shardCount,
+        },
+        server: {
+          empty,
+          idle,
+          rssPerShardKiB: round1((idle.rssKiB - empty.rssKiB) / shardCount),
+          descriptorsPerShard: round1((idle.descriptors - empty.descriptors) / shardCount),
+          mappingsPerShard: round1((idle.mappings - empty.mappings) / shardCount),
+        },
+        restart: { httpAnswersMs: Math.round(httpAnswersMs), everyShardServesMs: Math.round(everyShardServesMs) },
+        putsPerSecond: { shards4: Math.round(small), [`shards${config.throughputShards}`]: Math.round(large), ratio: ratio(large, small) },
+      },
+      config.jsonPath,
+    );
+  } finally {
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+await main();
