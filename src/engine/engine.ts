@@ -8,7 +8,7 @@ import { ShardIterator } from '../streams/shard_iterator.js';
 import type { WorkerCrash } from '../workers/channel.js';
 import { WorkerPool } from '../workers/worker_pool.js';
 import type * as api from '../streams/api_types.js';
-import { Catalog } from './catalog.js';
+import { Catalog, type StreamView } from './catalog.js';
 import { ConsumerRegistry } from './consumer_registry.js';
 import { DataDirLock } from './data_dir_lock.js';
 import { attachDataPath } from './data_path.js';
@@ -27,6 +27,8 @@ import { Verifier } from './verifier.js';
 export type * from '../streams/api_types.js';
 
 const SECRET_FILE = 'iterator-secret';
+/** Streams whose shards open at the same time when the engine starts. */
+const RESUME_STREAMS_AT_ONCE = 8;
 
 /**
  * shardline embedded: the Kinesis Data Streams operations on a data directory, in-process.
@@ -230,20 +232,30 @@ export class Engine {
     return this.verifier.verifyStream(checkRequest('VerifyStream', request));
   }
 
-  /** Opens every shard again, finishes interrupted reshardings and deletions. */
+  /**
+   * Opens every shard again, finishes interrupted reshardings and deletions. A few streams at
+   * once, each with all its shards: the workers recover several logs at a time (one waits on
+   * the disk while another verifies), without every shard of a large catalog opening at once.
+   */
   private async resume(): Promise<void> {
+    const queue = [...this.context.catalog.all()];
+    const runner = async (): Promise<void> => {
+      for (let stream = queue.shift(); stream !== undefined; stream = queue.shift()) await this.resumeStream(stream);
+    };
+    await Promise.all(Array.from({ length: RESUME_STREAMS_AT_ONCE }, runner));
+    await this.context.catalog.save();
+  }
+
+  private async resumeStream(stream: StreamView): Promise<void> {
     const { catalog, shards } = this.context;
-    for (const stream of catalog.all()) {
-      if (stream.status === 'DELETING') {
-        await this.admin.finishDelete(stream);
-        continue;
-      }
-      await Promise.all(stream.shards.map((shard) => shards.open(stream, shard)));
-      for (const shard of stream.shards.filter((candidate) => candidate.closing === true)) await shards.seal(stream, shard);
-      if (stream.status === 'UPDATING') catalog.endReshard(stream);
-      shards.route(stream);
+    if (stream.status === 'DELETING') {
+      await this.admin.finishDelete(stream);
+      return;
     }
-    await catalog.save();
+    await Promise.all(stream.shards.map((shard) => shards.open(stream, shard)));
+    for (const shard of stream.shards.filter((candidate) => candidate.closing === true)) await shards.seal(stream, shard);
+    if (stream.status === 'UPDATING') catalog.endReshard(stream);
+    shards.route(stream);
   }
 
   private crashWorkerOf(request: StreamReference & { readonly ShardId: string }, crash: WorkerCrash): Promise<void> {
