@@ -12,6 +12,11 @@ export interface MappedFileOptions {
   readonly mapBytes: number;
   /** What extends and flushes it (default: the real system calls). */
   readonly storage?: Storage;
+  /**
+   * false: close the descriptor once the file is mapped (a mapping outlives it). For read-only
+   * mappings that are never extended or flushed: a shard's reader then costs no descriptor.
+   */
+  readonly keepDescriptor?: boolean;
 }
 
 /**
@@ -42,14 +47,19 @@ export class MappedFile {
     assert(options.fileWritable || !options.mapWritable, 'a writable mapping needs a writable file');
     const flags = options.fileWritable ? fs.constants.O_RDWR | fs.constants.O_CREAT : fs.constants.O_RDONLY;
     const fd = fs.openSync(path, flags, 0o644);
+    let mapping: ArrayBuffer;
+    let sizeBytes: number;
     try {
-      const mapBytes = roundUpToPage(Math.max(1, options.mapBytes));
-      const mapping = native.map(fd, mapBytes, options.mapWritable);
-      return new MappedFile(path, fd, mapping, fs.fstatSync(fd).size, options.storage ?? realStorage);
+      mapping = native.map(fd, roundUpToPage(Math.max(1, options.mapBytes)), options.mapWritable);
+      sizeBytes = fs.fstatSync(fd).size;
     } catch (error) {
       fs.closeSync(fd);
       throw error;
     }
+    if (options.keepDescriptor !== false) return new MappedFile(path, fd, mapping, sizeBytes, options.storage ?? realStorage);
+    assert(!options.fileWritable, 'only a read-only file gives its descriptor up');
+    fs.closeSync(fd);
+    return new MappedFile(path, -1, mapping, sizeBytes, options.storage ?? realStorage);
   }
 
   get sizeBytes(): number {
@@ -92,7 +102,7 @@ export class MappedFile {
   close(): void {
     if (!this.isOpen) return;
     native.unmap(this.mapping);
-    fs.closeSync(this.fd);
+    if (this.fd >= 0) fs.closeSync(this.fd);
   }
 }
 

@@ -37,7 +37,7 @@ class ReaderSegment implements SetSegment {
 
   /** Throws ENOENT when retention deleted the file since it was listed. */
   mapped(): Buffer {
-    this.file ??= MappedFile.open(this.path, { fileWritable: false, mapWritable: false, mapBytes: this.mapBytes });
+    this.file ??= MappedFile.open(this.path, { fileWritable: false, mapWritable: false, mapBytes: this.mapBytes, keepDescriptor: false });
     return this.file.buffer;
   }
 
