@@ -412,12 +412,21 @@ export class Log {
     if (retentionCheckIntervalMs > 0) every(retentionCheckIntervalMs, () => void this.applyRetention());
   }
 
-  /** Trims the active segment's preallocation when nothing was appended since the last look. */
+  /**
+   * When nothing was appended since the last look, the active segment gives back its room and
+   * closes its files (an idle shard then holds no descriptor or mapping on its worker); the
+   * next append reopens them.
+   */
   private trimIfIdle(): void {
     const appended = this.appendedOffset;
     const idle = appended === this.appendedAtLastIdleCheck;
     this.appendedAtLastIdleCheck = appended;
-    if (idle && this.active.preallocatedBytes > 0) void this.enqueue(async () => this.active.trimPreallocated());
+    if (!idle || !this.active.isOpen) return;
+    void this.enqueue(async () => {
+      const active = this.active;
+      if (this.dirty.has(active) || this.flushingSegments.includes(active) || this.appendedOffset !== appended) return;
+      active.closeIdle();
+    });
   }
 
   /**

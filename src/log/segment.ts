@@ -267,6 +267,7 @@ export class LogSegment {
   /** Whether a batch of `batchBytes` and `recordCount` records must go to a new segment. */
   isFullFor(batchBytes: number, recordCount: number): boolean {
     if (this.size === 0) return false;
+    this.mapped();
     return (
       this.size + batchBytes > this.geometry.segmentBytes ||
       this.next - this.baseOffset + recordCount > 0xffff_ffff ||
@@ -280,6 +281,7 @@ export class LogSegment {
    * fails (ENOSPC) fails before anything is written.
    */
   reserve(batchBytes: number): void {
+    this.mapped();
     this.offsetIndex!.reserveRoom();
     this.timeIndex!.reserveRoom();
     const file = this.logFile!;
@@ -307,6 +309,18 @@ export class LogSegment {
   }
 
   /**
+   * An idle active segment gives its room back and closes its files (descriptors and mappings);
+   * the next append, sync or read opens them again, trusting the indexes the trim left exact.
+   * Only once its data is synced as its log's policy wants: an fdatasync after the reopen
+   * covers the same inode, but an error reported on the old descriptor would be lost.
+   */
+  closeIdle(): void {
+    if (!this.writable) return;
+    this.trimPreallocated();
+    this.close();
+  }
+
+  /**
    * Writes a sealed batch at the end; reserve() must have made room. The header is read back
    * from the bytes and asserted first: what goes to disk is what recovery will verify.
    */
@@ -326,6 +340,7 @@ export class LogSegment {
 
   /** fdatasync of the .log file (indexes are derived: they are flushed only when sealing). */
   async sync(): Promise<void> {
+    this.mapped();
     await this.geometry.storage.fdatasync(this.fd);
   }
 
@@ -336,6 +351,7 @@ export class LogSegment {
    */
   async seal(): Promise<void> {
     if (!this.writable) return;
+    this.mapped();
     this.writable = false;
     this.logFile!.truncate(this.size);
     this.offsetIndex!.seal();

@@ -7,8 +7,8 @@ import { tempDir } from '../helpers/temp_dir.js';
 
 // Goal: an active segment allocates ahead of its writer in proportion to what it receives
 // (starting at 64 KiB and doubling up to preallocateBytes), so an idle or slow shard costs
-// little disk, and an idle one gives the room back after preallocationIdleMs; appends after a
-// trim work and nothing is lost across a reopen.
+// little disk, and an idle one gives the room back and closes its files after
+// preallocationIdleMs; appends after that work and nothing is lost across a reopen.
 // Method: a real log; file sizes read with stat after each append; the idle timer runs for real
 // (its verdict is the file size, polled with a bound, never a duration).
 
@@ -26,6 +26,18 @@ async function open(dir: string, preallocationIdleMs = 0): Promise<Log> {
 function sizes(dir: string): { log: number; index: number; timeindex: number } {
   const paths = segmentPaths(dir, 0);
   return { log: fs.statSync(paths.log).size, index: fs.statSync(paths.offsetIndex).size, timeindex: fs.statSync(paths.timeIndex).size };
+}
+
+/** This process's descriptors open on files of `dir`. */
+function descriptorsInto(dir: string): number {
+  const real = fs.realpathSync(dir);
+  return fs.readdirSync('/proc/self/fd').filter((fd) => {
+    try {
+      return fs.readlinkSync(`/proc/self/fd/${fd}`).startsWith(`${real}/`);
+    } catch {
+      return false;
+    }
+  }).length;
 }
 
 const record = (i: number): { partitionKey: string; data: Buffer } => ({ partitionKey: `k${i}`, data: Buffer.alloc(1000, i % 251) });
@@ -46,7 +58,7 @@ describe('preallocation', () => {
     expect(log.preallocatedBytes).toBeLessThanOrEqual(MIB + 8 * KIB);
   });
 
-  it('gives the room back after preallocationIdleMs without appends, and starts small again', async () => {
+  it('gives the room back and closes its files after preallocationIdleMs without appends; the next append reopens them', async () => {
     const dir = tempDir();
     const log = await open(dir, 100);
     for (let i = 0; i < 100; i++) await log.append([record(i)]);
@@ -59,10 +71,14 @@ describe('preallocation', () => {
     // 100 batches of one 1,000-byte record and its header, no more.
     expect(written).toBeGreaterThan(100 * 1000);
     expect(written).toBeLessThan(100 * 1100);
+    expect(descriptorsInto(dir)).toBe(0);
+    // The owner still reads it (its files open again for that).
+    expect(log.readRecords(0, 1000).records.length).toBe(100);
 
     // Appends go on from the trimmed end; everything reads back, also after a reopen.
     await log.append([record(100)]);
     expect(sizes(dir).log).toBeGreaterThan(written);
+    expect(descriptorsInto(dir)).toBe(3);
     await log.close();
     logs.pop();
     const reopened = await open(dir);
