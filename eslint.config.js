@@ -5,7 +5,7 @@ import stylistic from '@stylistic/eslint-plugin';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'build/', 'node_modules/', 'bench/results/', 'test/client/browser_fixtures/'] },
+  { ignores: ['dist/', 'build/', 'node_modules/', 'bench/results/', 'test/client/browser_fixtures/', 'reports/', '.stryker-tmp/'] },
   js.configs.recommended,
   { files: ['**/*.cjs'], languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly' } } },
   ...tseslint.configs.recommended,
