@@ -33,8 +33,9 @@ export interface LogOptions {
    */
   readonly preallocateBytes: number;
   /**
-   * After this long without an append, the active segment gives back what was allocated ahead
-   * of the writer (the next append starts small again). Default 30 s; 0 = never, else 100 ms .. 24 h.
+   * After this long without an append (checked every preallocationIdleMs: within twice that),
+   * the active segment gives back what was allocated ahead of the writer and closes its files
+   * (the next append reopens them and starts small again). Default 30 s; 0 = never, else 100 ms .. 24 h.
    */
   readonly preallocationIdleMs: number;
   /**
