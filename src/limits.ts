@@ -86,6 +86,9 @@ export const SUBSCRIPTION_HEARTBEAT_MS = 5000;
 
 /** One append (one batch): bounds the worker's copy and a reader's largest single view. */
 export const BATCH_BYTES_MAX = 16 * MIB;
+/** A shard's segment size (`segmentBytes`, `serve --segment-bytes`): from 4 KiB to 1 GiB. */
+export const SEGMENT_BYTES_MIN = 4 * KIB;
+export const SEGMENT_BYTES_MAX = 1024 * MIB;
 export const BATCH_RECORDS_MAX = 100_000;
 /**
  * A shard worker's JavaScript heap: its logs live in mappings, outside it, so only a leak comes

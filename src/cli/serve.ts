@@ -1,8 +1,8 @@
-import { WORKERS_MAX } from '../limits.js';
+import { SEGMENT_BYTES_MAX, SEGMENT_BYTES_MIN, WORKERS_MAX } from '../limits.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
-import { SEGMENT_BYTES_MAX, SEGMENT_BYTES_MIN, type FsyncPolicy } from '../log/log_config.js';
+import type { FsyncPolicy } from '../log/log_config.js';
 import { DEFAULT_KINESIS_PORT } from '../net/kinesis/port.js';
 import { DEFAULT_PORT } from '../net/protocol.js';
 import { OptionsConflictError } from './errors.js';

@@ -1,3 +1,4 @@
+import { SEGMENT_BYTES_MAX, SEGMENT_BYTES_MIN } from '../limits.js';
 import { InvalidArgumentException } from '../errors.js';
 import { realStorage, type Storage } from '../native/storage.js';
 
@@ -72,8 +73,6 @@ export interface LogOptions {
 
 /** The first extension of a new active segment; later ones double up to preallocateBytes. */
 export const PREALLOCATE_FIRST_BYTES = 64 * KIB;
-export const SEGMENT_BYTES_MIN = 4 * KIB;
-export const SEGMENT_BYTES_MAX = GIB;
 
 export const DEFAULT_LOG_OPTIONS: LogOptions = {
   segmentBytes: 128 * MIB,
