@@ -146,8 +146,8 @@ const DURABILITY: Mutation[] = [
     id: 'reader-trusts-headers',
     claim: 'a read of a damaged batch header is CorruptLog on every door, never wrong records',
     file: 'src/log/record_batch.ts',
-    from: 'if (!holds(header, nextOffset, position === walk.position, position, buf.length)) {',
-    to: 'if (!holds(header, nextOffset, position === walk.position, position, buf.length) && position < 0) {',
+    from: 'if (!walkable(header, nextOffset, position, buf.length, position === walk.position)) {',
+    to: 'if (!walkable(header, nextOffset, position, buf.length, position === walk.position) && position < 0) {',
     tests: ['test/net/corrupt_log_doors.test.ts'],
   },
   {

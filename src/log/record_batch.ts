@@ -334,7 +334,7 @@ export function takeBatches(buf: Buffer, walk: BatchWalk, maxBytes: number, endO
   let { position, nextOffset, bytes } = walk;
   while (nextOffset < endOffset) {
     const header = readBatchHeader(buf, position);
-    if (!holds(header, nextOffset, position === walk.position, position, buf.length)) {
+    if (!walkable(header, nextOffset, position, buf.length, position === walk.position)) {
       throw new CorruptLogError(
         `segment ${segmentBaseOffset}: the batch at position ${position} does not hold offset ${nextOffset}; the segment is damaged (VerifyStream names its first bad batch)`,
       );
@@ -347,8 +347,15 @@ export function takeBatches(buf: Buffer, walk: BatchWalk, maxBytes: number, endO
   return { position, nextOffset, bytes };
 }
 
-/** Whether a header read back can be the batch of `offset`: the first of a walk may start before it. */
-function holds(header: BatchHeader, offset: number, first: boolean, position: number, limitBytes: number): boolean {
-  const starts = first ? header.baseOffset <= offset && offset < header.baseOffset + header.recordCount : header.baseOffset === offset;
+/**
+ * Whether a header read back from disk can be walked past: the expected offset (or, `inside`,
+ * a batch that holds it: a read may start mid-batch), at least one record, a length that holds
+ * its header and ends within `limitBytes`. Disk damage fails this (recovery stops there, a
+ * trusted segment or a read is CorruptLog), so the asserts behind it never do.
+ */
+export function walkable(header: BatchHeader, expectedOffset: number, position: number, limitBytes: number, inside = false): boolean {
+  const starts = inside
+    ? header.baseOffset <= expectedOffset && expectedOffset < header.baseOffset + header.recordCount
+    : header.baseOffset === expectedOffset;
   return starts && header.recordCount >= 1 && header.batchBytes >= BATCH_HEADER_BYTES && position + header.batchBytes <= limitBytes;
 }

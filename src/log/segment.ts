@@ -8,7 +8,7 @@ import { OffsetIndex } from '../index/offset_index.js';
 import { TimeIndex } from '../index/time_index.js';
 import { segmentPaths, type SegmentPaths } from './file_names.js';
 import { PREALLOCATE_FIRST_BYTES } from './log_config.js';
-import { BATCH_HEADER_BYTES, assertBatchHeader, readBatchHeader, verifyBatch, type BatchHeader } from './record_batch.js';
+import { BATCH_HEADER_BYTES, assertBatchHeader, readBatchHeader, verifyBatch, walkable, type BatchHeader } from './record_batch.js';
 
 /** Sizes that decide a segment's files, and the storage they are written with; the log's options. */
 export interface SegmentGeometry {
@@ -415,18 +415,4 @@ export class LogSegment {
     this.close();
     for (const file of Object.values(this.paths)) fs.rmSync(file, { force: true });
   }
-}
-
-/**
- * Whether a header read back from disk can be walked past: the expected offset, at least one
- * record, a length that holds its header and ends within `limitBytes`. Disk damage fails this
- * (recovery stops there, a trusted segment is CorruptLog), so the asserts behind it never do.
- */
-function walkable(header: BatchHeader, expectedOffset: number, position: number, limitBytes: number): boolean {
-  return (
-    header.baseOffset === expectedOffset &&
-    header.recordCount >= 1 &&
-    header.batchBytes >= BATCH_HEADER_BYTES &&
-    position + header.batchBytes <= limitBytes
-  );
 }
