@@ -204,8 +204,16 @@ describe('damage found on reopening', () => {
     await appendEach(log, 0, 60); // about five 4 KiB segments, all sealed and trusted after close
     await log.close();
     const segment = segmentPaths(dir, 0).log;
-    const last = batchPositions(fs.readFileSync(segment)).at(-1)!;
-    flipBit(segment, last + BASE_OFFSET_POSITION);
+    const positions = batchPositions(fs.readFileSync(segment));
+    flipBit(segment, positions.at(-1)! + BASE_OFFSET_POSITION);
+
+    // Found when the segment is first opened (a lookup), not only by a read's own check.
+    const looked = await Log.open(dir, SMALL);
+    try {
+      expect(() => looked.lookup(positions.length - 1)).toThrow(CorruptLogError);
+    } finally {
+      await looked.close();
+    }
 
     const readAll = async (): Promise<void> => {
       const reopened = await Log.open(dir, SMALL);
