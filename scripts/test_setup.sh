@@ -3,7 +3,8 @@
 # - Debian's chromium (test/client/browser.test.ts, test/bench/report.test.ts drive it headless);
 # - redis-server and nats-server (test/bench/peers.test.ts starts them);
 # - strace (test/cli_durability.test.ts watches the server's fdatasync and send calls);
-# - the native addon, build/Release/shardline_native.node (npm ci builds it; rebuilt if missing).
+# - the native addons, build/Release/shardline_native.node and shardline_mapping.node (npm ci
+#   builds them; rebuilt if missing).
 # As root, missing packages are installed through apt. Otherwise it prints the command that
 # installs them and exits 1, so a run never fails halfway for want of a program.
 set -euo pipefail
@@ -60,7 +61,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
   fi
 fi
 
-if [ ! -f build/Release/shardline_native.node ]; then
+if [ ! -f build/Release/shardline_native.node ] || [ ! -f build/Release/shardline_mapping.node ]; then
   echo "test setup: building the native addon (node-gyp)"
   npm run install
 fi

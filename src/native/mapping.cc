@@ -1,142 +1,149 @@
-// shardline's native addon: the few system calls Node does not expose.
+// shardline's mappings: mmap, munmap, msync and madvise for JavaScript.
 //
-// A mapping is handed to JavaScript as an external ArrayBuffer. unmap() calls munmap and then
-// detaches the ArrayBuffer, so every view of it (Buffer, DataView, typed array) reads as empty
-// and throws on access instead of touching unmapped memory. A mapping that is never unmapped
-// explicitly is unmapped by the ArrayBuffer's finalizer when it is garbage-collected.
+// Written against V8 and Node directly, not Node-API, for one reason: an ArrayBuffer made by
+// Node-API over external memory has a deleter, and V8 counts such a buffer's whole length as
+// memory the heap keeps alive, collecting garbage as that grows. A shard maps its active segment
+// at its full size (128 MiB by default), so a thousand shards looked like 128 GB and the heap was
+// marked hundreds of times while they opened. A mapping's pages belong to the page cache, not
+// the heap, so its buffer is made with V8's empty deleter, which V8 does not count.
 //
-// The registry below exists because the finalizer runs long after an explicit unmap, when the
-// kernel may have reused the same address for a newer mapping: each mapping gets a unique
-// generation number and the finalizer only unmaps the address if it still belongs to that
-// generation. It is shared by every thread of the process (workers map files too), hence the mutex.
+// unmap() calls munmap and then detaches the ArrayBuffer, so every view of it (Buffer, DataView,
+// typed array) reads as empty and throws on access instead of touching unmapped memory. A mapping
+// never unmapped explicitly is unmapped when its buffer is garbage-collected (a weak handle), or
+// when its thread's environment ends (a worker that exits or crashes): never leaked.
 
-#include <napi.h>
+#include <node.h>
 #include <uv.h>
+#include <v8.h>
 
-#include "md5.h"
-
-#include <cerrno>
+#include <cmath>
 #include <cstdint>
-#include <fcntl.h>
-#include <mutex>
+#include <string>
 #include <sys/mman.h>
 #include <unistd.h>
 #include <unordered_map>
 
 namespace {
 
-struct Registry {
-  std::mutex mutex;
-  std::unordered_map<uintptr_t, uint64_t> generationByAddress;
-  uint64_t nextGeneration = 1;
+using v8::ArrayBuffer;
+using v8::FunctionCallbackInfo;
+using v8::Isolate;
+using v8::Local;
+using v8::Value;
+
+struct Mapping;
+
+// One per Node environment (the main thread and each worker): its live mappings by address.
+// Only that environment's thread touches it, so it needs no lock.
+struct Mappings {
+  std::unordered_map<void*, Mapping*> live;
 };
 
-Registry& registry() {
-  static Registry* instance = new Registry();  // never destroyed: finalizers may run at exit
-  return *instance;
-}
-
-struct MappingHint {
-  uint64_t generation;
+struct Mapping {
+  void* address;
   size_t lengthBytes;
+  Mappings* owner;
+  v8::Global<ArrayBuffer> buffer;
 };
 
-Napi::Value ThrowErrno(Napi::Env env, int err, const char* syscall) {
-  Napi::Error error = Napi::Error::New(env, std::string(syscall) + " failed: " + uv_strerror(-err));
-  error.Set("code", Napi::String::New(env, uv_err_name(-err)));
-  error.Set("errno", Napi::Number::New(env, -err));
-  error.Set("syscall", Napi::String::New(env, syscall));
-  error.ThrowAsJavaScriptException();
-  return env.Undefined();
+// munmap, then forget the mapping: its weak handle no longer fires.
+void Release(Mapping* mapping) {
+  munmap(mapping->address, mapping->lengthBytes);
+  mapping->owner->live.erase(mapping->address);
+  mapping->buffer.Reset();
+  delete mapping;
 }
 
-bool ReadInteger(const Napi::CallbackInfo& info, size_t index, int64_t min, int64_t* out) {
-  if (info.Length() <= index || !info[index].IsNumber()) return false;
-  double value = info[index].As<Napi::Number>().DoubleValue();
-  if (value != static_cast<double>(static_cast<int64_t>(value)) || value < min) return false;
+void OnCollected(const v8::WeakCallbackInfo<Mapping>& info) { Release(info.GetParameter()); }
+
+void OnEnvironmentEnd(void* data) {
+  Mappings* mappings = static_cast<Mappings*>(data);
+  while (!mappings->live.empty()) Release(mappings->live.begin()->second);
+  delete mappings;
+}
+
+Mappings* MappingsOf(const FunctionCallbackInfo<Value>& info) {
+  return static_cast<Mappings*>(info.Data().As<v8::External>()->Value());
+}
+
+void Throw(Isolate* isolate, bool range, const char* message) {
+  Local<v8::String> text = v8::String::NewFromUtf8(isolate, message).ToLocalChecked();
+  isolate->ThrowException(range ? v8::Exception::RangeError(text) : v8::Exception::TypeError(text));
+}
+
+void ThrowErrno(Isolate* isolate, int err, const char* syscall) {
+  Local<v8::Context> context = isolate->GetCurrentContext();
+  std::string message = std::string(syscall) + " failed: " + uv_strerror(-err);
+  Local<v8::Object> error =
+      v8::Exception::Error(v8::String::NewFromUtf8(isolate, message.c_str()).ToLocalChecked()).As<v8::Object>();
+  auto set = [&](const char* key, Local<Value> value) {
+    error->Set(context, v8::String::NewFromUtf8(isolate, key).ToLocalChecked(), value).Check();
+  };
+  set("code", v8::String::NewFromUtf8(isolate, uv_err_name(-err)).ToLocalChecked());
+  set("errno", v8::Number::New(isolate, -err));
+  set("syscall", v8::String::NewFromUtf8(isolate, syscall).ToLocalChecked());
+  isolate->ThrowException(error);
+}
+
+bool ReadInteger(const FunctionCallbackInfo<Value>& info, int index, int64_t min, int64_t* out) {
+  if (info.Length() <= index || !info[index]->IsNumber()) return false;
+  double value = info[index].As<v8::Number>()->Value();
+  if (!std::isfinite(value) || value != std::trunc(value) || value < static_cast<double>(min) || value > 9.0e15) return false;
   *out = static_cast<int64_t>(value);
   return true;
 }
 
-// Removes the mapping from the registry and unmaps it if it is still the given generation.
-void ReleaseMapping(void* address, uint64_t generation, size_t lengthBytes) {
-  Registry& reg = registry();
-  std::lock_guard<std::mutex> lock(reg.mutex);
-  auto it = reg.generationByAddress.find(reinterpret_cast<uintptr_t>(address));
-  if (it == reg.generationByAddress.end() || it->second != generation) return;
-  reg.generationByAddress.erase(it);
-  munmap(address, lengthBytes);
-}
-
-void FinalizeMapping(Napi::Env, void* address, MappingHint* hint) {
-  ReleaseMapping(address, hint->generation, hint->lengthBytes);
-  delete hint;
-}
-
 // map(fd, lengthBytes, writable) -> ArrayBuffer over bytes [0, lengthBytes) of the file.
-Napi::Value Map(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
+void Map(const FunctionCallbackInfo<Value>& info) {
+  Isolate* isolate = info.GetIsolate();
   int64_t fd, lengthBytes;
-  if (!ReadInteger(info, 0, 0, &fd) || !ReadInteger(info, 1, 1, &lengthBytes) ||
-      info.Length() < 3 || !info[2].IsBoolean()) {
-    Napi::TypeError::New(env, "map(fd, lengthBytes >= 1, writable)").ThrowAsJavaScriptException();
-    return env.Undefined();
+  if (!ReadInteger(info, 0, 0, &fd) || !ReadInteger(info, 1, 1, &lengthBytes) || info.Length() < 3 || !info[2]->IsBoolean()) {
+    Throw(isolate, false, "map(fd, lengthBytes >= 1, writable)");
+    return;
   }
-  bool writable = info[2].As<Napi::Boolean>().Value();
-  int protection = PROT_READ | (writable ? PROT_WRITE : 0);
-  void* address = mmap(nullptr, static_cast<size_t>(lengthBytes), protection, MAP_SHARED,
-                       static_cast<int>(fd), 0);
-  if (address == MAP_FAILED) return ThrowErrno(env, errno, "mmap");
-
-  MappingHint* hint = new MappingHint{0, static_cast<size_t>(lengthBytes)};
-  {
-    Registry& reg = registry();
-    std::lock_guard<std::mutex> lock(reg.mutex);
-    hint->generation = reg.nextGeneration++;
-    reg.generationByAddress[reinterpret_cast<uintptr_t>(address)] = hint->generation;
+  int protection = PROT_READ | (info[2]->IsTrue() ? PROT_WRITE : 0);
+  void* address = mmap(nullptr, static_cast<size_t>(lengthBytes), protection, MAP_SHARED, static_cast<int>(fd), 0);
+  if (address == MAP_FAILED) {
+    ThrowErrno(isolate, errno, "mmap");
+    return;
   }
-  return Napi::ArrayBuffer::New(env, address, static_cast<size_t>(lengthBytes), FinalizeMapping, hint);
-}
-
-bool ReadMapping(const Napi::CallbackInfo& info, Napi::ArrayBuffer* out) {
-  if (info.Length() < 1 || !info[0].IsArrayBuffer()) return false;
-  *out = info[0].As<Napi::ArrayBuffer>();
-  return true;
+  std::unique_ptr<v8::BackingStore> store =
+      ArrayBuffer::NewBackingStore(address, static_cast<size_t>(lengthBytes), v8::BackingStore::EmptyDeleter, nullptr);
+  Local<ArrayBuffer> buffer = ArrayBuffer::New(isolate, std::move(store));
+  Mappings* mappings = MappingsOf(info);
+  Mapping* mapping = new Mapping{address, static_cast<size_t>(lengthBytes), mappings, v8::Global<ArrayBuffer>(isolate, buffer)};
+  mapping->buffer.SetWeak(mapping, OnCollected, v8::WeakCallbackType::kParameter);
+  mappings->live[address] = mapping;
+  info.GetReturnValue().Set(buffer);
 }
 
 // unmap(arrayBuffer): munmap, then detach so that stale views fail safely. Idempotent.
-Napi::Value Unmap(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  Napi::ArrayBuffer buffer;
-  if (!ReadMapping(info, &buffer)) {
-    Napi::TypeError::New(env, "unmap(arrayBuffer)").ThrowAsJavaScriptException();
-    return env.Undefined();
+void Unmap(const FunctionCallbackInfo<Value>& info) {
+  Isolate* isolate = info.GetIsolate();
+  if (info.Length() < 1 || !info[0]->IsArrayBuffer()) {
+    Throw(isolate, false, "unmap(arrayBuffer)");
+    return;
   }
-  void* address = buffer.Data();
-  size_t lengthBytes = buffer.ByteLength();
-  if (address == nullptr || lengthBytes == 0) return env.Undefined();  // already detached
-  {
-    Registry& reg = registry();
-    std::lock_guard<std::mutex> lock(reg.mutex);
-    auto it = reg.generationByAddress.find(reinterpret_cast<uintptr_t>(address));
-    if (it == reg.generationByAddress.end()) {
-      Napi::TypeError::New(env, "unmap: not a live mapping").ThrowAsJavaScriptException();
-      return env.Undefined();
-    }
-    reg.generationByAddress.erase(it);
-    if (munmap(address, lengthBytes) != 0) return ThrowErrno(env, errno, "munmap");
+  Local<ArrayBuffer> buffer = info[0].As<ArrayBuffer>();
+  if (buffer->Data() == nullptr || buffer->ByteLength() == 0) return;  // already detached
+  Mappings* mappings = MappingsOf(info);
+  auto it = mappings->live.find(buffer->Data());
+  if (it == mappings->live.end()) {
+    Throw(isolate, false, "unmap: not a live mapping");
+    return;
   }
-  buffer.Detach();
-  return env.Undefined();
+  Release(it->second);
+  buffer->Detach(Local<Value>()).Check();
 }
 
 // Reads (mapping, offsetBytes, lengthBytes) and checks the range lies inside the mapping and
 // starts on a page boundary, as msync and madvise require.
-bool ReadRange(const Napi::CallbackInfo& info, Napi::ArrayBuffer* buffer, char** start, size_t* lengthBytes) {
+bool ReadRange(const FunctionCallbackInfo<Value>& info, char** start, size_t* lengthBytes) {
   int64_t offset, length;
-  if (!ReadMapping(info, buffer) || !ReadInteger(info, 1, 0, &offset) || !ReadInteger(info, 2, 0, &length)) {
+  if (info.Length() < 1 || !info[0]->IsArrayBuffer() || !ReadInteger(info, 1, 0, &offset) || !ReadInteger(info, 2, 0, &length)) {
     return false;
   }
+  Local<ArrayBuffer> buffer = info[0].As<ArrayBuffer>();
   size_t total = buffer->ByteLength();
   long pageBytes = sysconf(_SC_PAGESIZE);
   if (total == 0 || offset % pageBytes != 0 || static_cast<size_t>(offset) > total ||
@@ -149,72 +156,60 @@ bool ReadRange(const Napi::CallbackInfo& info, Napi::ArrayBuffer* buffer, char**
 }
 
 // msync(mapping, offsetBytes, lengthBytes, synchronous)
-Napi::Value Msync(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  Napi::ArrayBuffer buffer;
+void Msync(const FunctionCallbackInfo<Value>& info) {
+  Isolate* isolate = info.GetIsolate();
   char* start;
   size_t lengthBytes;
-  if (!ReadRange(info, &buffer, &start, &lengthBytes) || info.Length() < 4 || !info[3].IsBoolean()) {
-    Napi::RangeError::New(env, "msync(liveMapping, pageAlignedOffset, length, synchronous)").ThrowAsJavaScriptException();
-    return env.Undefined();
+  if (!ReadRange(info, &start, &lengthBytes) || info.Length() < 4 || !info[3]->IsBoolean()) {
+    Throw(isolate, true, "msync(liveMapping, pageAlignedOffset, length, synchronous)");
+    return;
   }
-  int flags = info[3].As<Napi::Boolean>().Value() ? MS_SYNC : MS_ASYNC;
-  if (lengthBytes > 0 && msync(start, lengthBytes, flags) != 0) return ThrowErrno(env, errno, "msync");
-  return env.Undefined();
+  int flags = info[3]->IsTrue() ? MS_SYNC : MS_ASYNC;
+  if (lengthBytes > 0 && msync(start, lengthBytes, flags) != 0) ThrowErrno(isolate, errno, "msync");
 }
 
 // madvise(mapping, offsetBytes, lengthBytes, advice)
-Napi::Value Madvise(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  Napi::ArrayBuffer buffer;
+void Madvise(const FunctionCallbackInfo<Value>& info) {
+  Isolate* isolate = info.GetIsolate();
   char* start;
   size_t lengthBytes;
   int64_t advice;
-  if (!ReadRange(info, &buffer, &start, &lengthBytes) || !ReadInteger(info, 3, 0, &advice)) {
-    Napi::RangeError::New(env, "madvise(liveMapping, pageAlignedOffset, length, advice)").ThrowAsJavaScriptException();
-    return env.Undefined();
+  if (!ReadRange(info, &start, &lengthBytes) || !ReadInteger(info, 3, 0, &advice)) {
+    Throw(isolate, true, "madvise(liveMapping, pageAlignedOffset, length, advice)");
+    return;
   }
-  if (lengthBytes > 0 && madvise(start, lengthBytes, static_cast<int>(advice)) != 0) {
-    return ThrowErrno(env, errno, "madvise");
-  }
-  return env.Undefined();
+  if (lengthBytes > 0 && madvise(start, lengthBytes, static_cast<int>(advice)) != 0) ThrowErrno(isolate, errno, "madvise");
 }
 
-// fallocate(fd, offsetBytes, lengthBytes): allocates blocks and extends the file size, so that
-// later writes and fdatasyncs inside the range need no block allocation or size change.
-// Falls back to posix_fallocate (which writes zeros) where the file system lacks fallocate.
-Napi::Value Fallocate(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  int64_t fd, offset, lengthBytes;
-  if (!ReadInteger(info, 0, 0, &fd) || !ReadInteger(info, 1, 0, &offset) || !ReadInteger(info, 2, 1, &lengthBytes)) {
-    Napi::TypeError::New(env, "fallocate(fd, offset, lengthBytes >= 1)").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  if (fallocate(static_cast<int>(fd), 0, offset, lengthBytes) == 0) return env.Undefined();
-  if (errno != EOPNOTSUPP) return ThrowErrno(env, errno, "fallocate");
-  int err = posix_fallocate(static_cast<int>(fd), offset, lengthBytes);
-  if (err != 0) return ThrowErrno(env, err, "posix_fallocate");
-  return env.Undefined();
+void SetNumber(Isolate* isolate, Local<v8::Object> target, const char* key, double value) {
+  target->Set(isolate->GetCurrentContext(), v8::String::NewFromUtf8(isolate, key).ToLocalChecked(), v8::Number::New(isolate, value))
+      .Check();
 }
 
-Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  exports.Set("map", Napi::Function::New(env, Map));
-  exports.Set("unmap", Napi::Function::New(env, Unmap));
-  exports.Set("msync", Napi::Function::New(env, Msync));
-  exports.Set("madvise", Napi::Function::New(env, Madvise));
-  exports.Set("fallocate", Napi::Function::New(env, Fallocate));
-  exports.Set("md5Many", Napi::Function::New(env, shardline::Md5Many));
-  exports.Set("pageBytes", Napi::Number::New(env, static_cast<double>(sysconf(_SC_PAGESIZE))));
-  Napi::Object advice = Napi::Object::New(env);
-  advice.Set("NORMAL", Napi::Number::New(env, MADV_NORMAL));
-  advice.Set("RANDOM", Napi::Number::New(env, MADV_RANDOM));
-  advice.Set("SEQUENTIAL", Napi::Number::New(env, MADV_SEQUENTIAL));
-  advice.Set("WILLNEED", Napi::Number::New(env, MADV_WILLNEED));
-  advice.Set("DONTNEED", Napi::Number::New(env, MADV_DONTNEED));
-  exports.Set("advice", advice);
-  return exports;
+void SetFunction(Isolate* isolate, Local<v8::Object> target, const char* key, v8::FunctionCallback call, Local<Value> data) {
+  Local<v8::Context> context = isolate->GetCurrentContext();
+  Local<v8::Function> function = v8::Function::New(context, call, data).ToLocalChecked();
+  target->Set(context, v8::String::NewFromUtf8(isolate, key).ToLocalChecked(), function).Check();
 }
 
 }  // namespace
 
-NODE_API_MODULE(shardline_native, Init)
+// Context-aware: each worker thread loads its own instance with its own Mappings.
+NODE_MODULE_INIT() {
+  Isolate* isolate = context->GetIsolate();
+  Mappings* mappings = new Mappings();
+  node::AddEnvironmentCleanupHook(isolate, OnEnvironmentEnd, mappings);
+  Local<Value> data = v8::External::New(isolate, mappings);
+  SetFunction(isolate, exports, "map", Map, data);
+  SetFunction(isolate, exports, "unmap", Unmap, data);
+  SetFunction(isolate, exports, "msync", Msync, data);
+  SetFunction(isolate, exports, "madvise", Madvise, data);
+  SetNumber(isolate, exports, "pageBytes", static_cast<double>(sysconf(_SC_PAGESIZE)));
+  Local<v8::Object> advice = v8::Object::New(isolate);
+  SetNumber(isolate, advice, "NORMAL", MADV_NORMAL);
+  SetNumber(isolate, advice, "RANDOM", MADV_RANDOM);
+  SetNumber(isolate, advice, "SEQUENTIAL", MADV_SEQUENTIAL);
+  SetNumber(isolate, advice, "WILLNEED", MADV_WILLNEED);
+  SetNumber(isolate, advice, "DONTNEED", MADV_DONTNEED);
+  exports->Set(context, v8::String::NewFromUtf8(isolate, "advice").ToLocalChecked(), advice).Check();
+}

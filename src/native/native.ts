@@ -1,8 +1,9 @@
 import { createRequire } from 'node:module';
 
 /**
- * The native addon (src/native/mapping.cc, built by `npm install` through node-gyp): the system
- * calls Node does not expose. Only src/index/mapped_file.ts maps files; src/native/md5_keys.ts
+ * The native addons (built by `npm install` through node-gyp): the system calls Node does not
+ * expose. Two modules, one face: the mappings (src/native/mapping.cc, on V8's own API so that
+ * the heap does not count mapped files as its memory) and the rest (src/native/addon.cc, Node-API). Only src/index/mapped_file.ts maps files; src/native/md5_keys.ts
  * hashes partition keys with md5Many.
  */
 export interface Native {
@@ -31,4 +32,7 @@ export interface Native {
 
 // The path is the same from src/native/ (tests) and dist/native/ (the built package).
 const require = createRequire(import.meta.url);
-export const native = require('../../build/Release/shardline_native.node') as Native;
+export const native = {
+  ...(require('../../build/Release/shardline_native.node') as object),
+  ...(require('../../build/Release/shardline_mapping.node') as object),
+} as Native;

@@ -2,6 +2,8 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import v8 from 'node:v8';
+import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { native } from '../../src/native/native.js';
 import { tempDir } from '../helpers/temp_dir.js';
@@ -72,7 +74,7 @@ describe('native addon', () => {
     // The log unmaps explicitly and bounds open segments: finalizers run too late to rely on
     // (a loop that drops mappings reaches vm.max_map_count before they run). This checks only
     // that a collected mapping does not leak. A child process, for --expose-gc.
-    const addon = fileURLToPath(new URL('../../build/Release/shardline_native.node', import.meta.url));
+    const addon = fileURLToPath(new URL('../../build/Release/shardline_mapping.node', import.meta.url));
     const script = `
       const native = require(${JSON.stringify(addon)});
       const fs = require('fs');
@@ -88,5 +90,34 @@ describe('native addon', () => {
     const { before, during, after } = JSON.parse(result.stdout) as { before: number; during: number; after: number };
     expect(during - before).toBeGreaterThanOrEqual(900);
     expect(after - before).toBeLessThan(100);
+  });
+
+  it('does not count a mapping as memory of the heap, which would make V8 collect garbage as shards open', () => {
+    const { fd } = fileWith(Buffer.alloc(4096));
+    const before = v8.getHeapStatistics().external_memory;
+    const mappings = Array.from({ length: 8 }, () => native.map(fd, 256 * 1024 * 1024, false));
+    const grownBytes = v8.getHeapStatistics().external_memory - before;
+    for (const mapping of mappings) native.unmap(mapping);
+    fs.closeSync(fd);
+    expect(grownBytes).toBeLessThan(1024 * 1024); // 2 GiB mapped
+  });
+
+  it("unmaps a worker's mappings when the worker exits without unmapping them", async () => {
+    const file = fileWith(Buffer.alloc(4096)).file;
+    const countMaps = (): number => fs.readFileSync('/proc/self/maps', 'utf8').split('\n').length;
+    const addon = fileURLToPath(new URL('../../build/Release/shardline_mapping.node', import.meta.url));
+    const before = countMaps();
+    const worker = new Worker(
+      `const { parentPort } = require('worker_threads'); const native = require(${JSON.stringify(addon)});
+       const fd = require('fs').openSync(${JSON.stringify(file)}, 'r');
+       globalThis.kept = Array.from({ length: 500 }, () => native.map(fd, 4096, false));
+       parentPort.postMessage('mapped');`,
+      { eval: true },
+    );
+    await new Promise((resolve) => worker.once('message', resolve));
+    const during = countMaps();
+    await worker.terminate();
+    expect(during - before).toBeGreaterThanOrEqual(500);
+    expect(countMaps() - before).toBeLessThan(100);
   });
 });
