@@ -3,6 +3,7 @@ import os from 'node:os';
 import { InvalidArgumentException } from './errors.js';
 import type { FsyncPolicy } from './log/log_config.js';
 import type { PortableLogOptions } from './workers/channel.js';
+import { OPEN_SHARDS_PER_WORKER_MIN, defaultOpenShardsMax } from './workers/open_logs.js';
 
 export interface EngineOptions {
   /** Where streams live; created if missing. */
@@ -17,6 +18,12 @@ export interface EngineOptions {
   readonly log?: PortableLogOptions;
   /** The clock for arrival times, iterators and limits (tests move it). Default Date.now. */
   readonly clock?: () => number;
+  /**
+   * Shards whose active segment keeps its files open (3 descriptors each), across all workers;
+   * past it the least recently written shard's files close until its next append. Default: half
+   * the open-file limit (ulimit -n) over 3. At least 16 per worker.
+   */
+  readonly openShardsMax?: number;
 }
 
 export interface ResolvedEngineOptions {
@@ -25,6 +32,7 @@ export interface ResolvedEngineOptions {
   readonly enforceLimits: boolean;
   readonly log: PortableLogOptions;
   readonly clock: () => number;
+  readonly openShardsMax: number;
 }
 
 export function resolveEngineOptions(options: EngineOptions): ResolvedEngineOptions {
@@ -35,8 +43,15 @@ export function resolveEngineOptions(options: EngineOptions): ResolvedEngineOpti
   if (!Number.isSafeInteger(workers) || workers < 1 || workers > WORKERS_MAX) {
     throw new InvalidArgumentException(`workers must be an integer from 1 to ${WORKERS_MAX}, got ${String(workers)}`);
   }
+  const openShardsMax = options.openShardsMax ?? Math.max(defaultOpenShardsMax(), workers * OPEN_SHARDS_PER_WORKER_MIN);
+  if (!Number.isSafeInteger(openShardsMax) || openShardsMax < workers * OPEN_SHARDS_PER_WORKER_MIN) {
+    throw new InvalidArgumentException(
+      `openShardsMax must be an integer of at least ${OPEN_SHARDS_PER_WORKER_MIN} per worker (${workers * OPEN_SHARDS_PER_WORKER_MIN}), got ${String(openShardsMax)}`,
+    );
+  }
   return {
     dataDir: options.dataDir,
+    openShardsMax,
     workers,
     enforceLimits: options.enforceLimits ?? true,
     log: { ...options.log, ...(options.fsync === undefined ? {} : { fsync: options.fsync }) },

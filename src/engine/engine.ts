@@ -87,7 +87,7 @@ export class Engine {
       lock.release();
       throw error;
     }
-    const pool = new WorkerPool(resolved.workers);
+    const pool = new WorkerPool(resolved.workers, Math.floor(resolved.openShardsMax / resolved.workers));
     const engine = new Engine(new EngineContext(resolved, catalog, pool, new ShardRegistry(catalog, pool, resolved), iterators), lock);
     try {
       await engine.resume();

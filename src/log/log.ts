@@ -262,19 +262,28 @@ export class Log {
 
   private async sealSegment(old: LogSegment, next: LogSegment): Promise<void> {
     // Nothing writes to `old` any more, so this waits for at most the flush in flight and the
-    // one after it, even while appends to `next` keep new flushes coming. Under { intervalMs }
-    // no flush may be due for a while: this starts one rather than wait for the timer.
-    while (this.dirty.has(old) || this.flushingSegments.includes(old)) {
-      this.scheduleFlush();
-      if (this.flushing === null) return; // the log failed: nothing is flushed any more
-      await this.flushing;
-    }
+    // one after it, even while appends to `next` keep new flushes coming.
+    if (!(await this.untilFlushed(old))) return;
     await old.sync();
     await old.seal();
     // Sealed now, it counts against openSegmentsMax, unless retention already took it.
     if (this.segments.floorSegment(old.baseOffset) === old) this.segments.opened(old);
     // Everything before `next` is now sealed and on disk: recovery may start at `next`.
     await this.writeCheckpoint({ nextOffset: next.baseOffset, segmentBaseOffset: next.baseOffset, positionBytes: 0 });
+  }
+
+  /**
+   * Waits until the group commit has synced `segment` (false: the log failed, nothing is flushed
+   * any more). Under { intervalMs } no flush may be due for a while: this starts one rather than
+   * wait for the timer.
+   */
+  private async untilFlushed(segment: LogSegment): Promise<boolean> {
+    while (this.dirty.has(segment) || this.flushingSegments.includes(segment)) {
+      this.scheduleFlush();
+      if (this.flushing === null) return false;
+      await this.flushing;
+    }
+    return true;
   }
 
   private appendedPosition(): LogPosition {
@@ -425,6 +434,21 @@ export class Log {
     void this.enqueue(async () => {
       const active = this.active;
       if (this.dirty.has(active) || this.flushingSegments.includes(active) || this.appendedOffset !== appended) return;
+      active.closeIdle();
+    });
+  }
+
+  /**
+   * Trims and closes the active segment's files now, as idle trimming does, once what was
+   * appended is synced as the policy wants (the owner keeps too many shards open at once); the
+   * next append, sync or read opens them again. An append in the meantime keeps them open.
+   */
+  async releaseFiles(): Promise<void> {
+    if (this.failure !== null || !this.active.isOpen) return;
+    const appended = this.appendedOffset;
+    await this.enqueue(async () => {
+      const active = this.active;
+      if (!(await this.untilFlushed(active)) || this.active !== active || this.appendedOffset !== appended) return;
       active.closeIdle();
     });
   }

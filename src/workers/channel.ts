@@ -77,3 +77,9 @@ export const SHARD_SEALED = 'ShardSealed';
 
 /** An append met a shard sealed by a split or merge: nothing was stored; route it again. */
 export class ShardSealedError extends Error {}
+
+/** What a shard worker starts with (its workerData). */
+export interface ShardWorkerData {
+  /** The shards it keeps with open files (src/workers/open_logs.ts). */
+  readonly openShardsMax: number;
+}

@@ -1,7 +1,8 @@
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { describeError } from '../errors.js';
 import { Log } from '../log/log.js';
-import { SHARD_SEALED, type Batch, type CrashRequest, type WorkerReply, type WorkerRequest } from './channel.js';
+import { SHARD_SEALED, type Batch, type CrashRequest, type ShardWorkerData, type WorkerReply, type WorkerRequest } from './channel.js';
+import { OpenLogs } from './open_logs.js';
 
 /*
  * A shard worker: the single owner (writer) of the logs of the shards it hosts. It takes batches
@@ -15,6 +16,7 @@ interface HostedShard {
 }
 
 const shards = new Map<string, HostedShard>();
+const openLogs = new OpenLogs((workerData as ShardWorkerData).openShardsMax);
 let outbox: WorkerReply[] = [];
 let returned: ArrayBuffer[] = [];
 let flushScheduled = false;
@@ -56,12 +58,14 @@ async function handle(request: WorkerRequest): Promise<unknown> {
       if (existing !== undefined) return { endOffset: existing.log.endOffset };
       const log = await Log.open(request.dir, { ...request.options, committedPosition: request.committed });
       shards.set(request.shardKey, { log, sealed: request.sealed });
+      openLogs.touch(request.shardKey, log);
       return { endOffset: log.endOffset };
     }
     case 'appendBatch': {
       try {
         const shard = hosted(request.shardKey);
         if (shard.sealed) throw Object.assign(new Error(`shard ${request.shardKey} is sealed`), { sealedShard: true });
+        openLogs.touch(request.shardKey, shard.log);
         // appendBatch writes before it returns: the buffer is free again at once.
         return shard.log.appendBatch(Buffer.from(request.batch, 0, request.batchBytes), request.recordCount, request.arrivalMs);
       } finally {
@@ -74,14 +78,18 @@ async function handle(request: WorkerRequest): Promise<unknown> {
       await shard.log.flush();
       return { endOffset: shard.log.endOffset };
     }
-    case 'offsetForTimestamp':
-      return { offset: hosted(request.shardKey).log.offsetForTimestamp(request.timestampMs) };
+    case 'offsetForTimestamp': {
+      const { log } = hosted(request.shardKey);
+      openLogs.touch(request.shardKey, log); // a lookup in the active segment opens its files
+      return { offset: log.offsetForTimestamp(request.timestampMs) };
+    }
     case 'setRetention':
       hosted(request.shardKey).log.setRetentionMs(request.retentionMs);
       return null;
     case 'close': {
       const shard = shards.get(request.shardKey);
       shards.delete(request.shardKey);
+      openLogs.forget(request.shardKey);
       await shard?.log.close();
       return null;
     }

@@ -10,6 +10,7 @@ import {
   type CrashRequest,
   type WorkerCrash,
   type PoolRequest,
+  type ShardWorkerData,
   type WireError,
   type WorkerReply,
   type WorkerRequest,
@@ -58,7 +59,11 @@ export class WorkerPool implements AppenderPort {
   /** Batch buffers, which the workers hand back once written. */
   readonly buffers = new BatchBuffers();
 
-  constructor(size: number) {
+  /** `openShardsPerWorker`: the shards each worker keeps with open files (open_logs.ts). */
+  constructor(
+    size: number,
+    private readonly openShardsPerWorker: number,
+  ) {
     this.slots = Array.from({ length: size }, () => ({
       worker: null as unknown as Worker,
       pending: new Map(),
@@ -165,7 +170,10 @@ export class WorkerPool implements AppenderPort {
   }
 
   private spawn(slot: Slot, index: number): void {
-    slot.worker = startThread(SHARD_WORKER, { resourceLimits: { maxOldGenerationSizeMb: SHARD_WORKER_HEAP_MAX_MB } });
+    slot.worker = startThread(SHARD_WORKER, {
+      resourceLimits: { maxOldGenerationSizeMb: SHARD_WORKER_HEAP_MAX_MB },
+      workerData: { openShardsMax: this.openShardsPerWorker } satisfies ShardWorkerData,
+    });
     slot.worker.on('message', (message: Batch<WorkerReply> | { ready: true } | { shutdownComplete: true }) => {
       if (!('messages' in message)) return;
       for (const buffer of message.returned ?? []) this.buffers.release(buffer);
