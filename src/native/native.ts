@@ -3,8 +3,9 @@ import { createRequire } from 'node:module';
 /**
  * The native addons (built by `npm install` through node-gyp): the system calls Node does not
  * expose. Two modules, one face: the mappings (src/native/mapping.cc, on V8's own API so that
- * the heap does not count mapped files as its memory) and the rest (src/native/addon.cc, Node-API). Only src/index/mapped_file.ts maps files; src/native/md5_keys.ts
- * hashes partition keys with md5Many.
+ * the heap does not count mapped files as its memory) and the rest (src/native/addon.cc,
+ * Node-API). Only src/index/mapped_file.ts maps files; src/native/md5_keys.ts hashes partition
+ * keys with md5Many.
  */
 export interface Native {
   /** Maps bytes [0, lengthBytes) of the file, shared; the length may exceed the file size. */
