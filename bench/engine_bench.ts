@@ -281,7 +281,7 @@ async function countRecords(engine: Engine): Promise<number> {
       await new Promise((resolve) => setTimeout(resolve, 210));
       let result;
       try {
-        result = engine.getRecords({ ShardIterator });
+        result = await engine.getRecords({ ShardIterator });
       } catch (error) {
         if ((error as { code?: string }).code === 'ProvisionedThroughputExceededException') continue;
         throw error;

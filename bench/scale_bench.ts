@@ -7,8 +7,11 @@
  *      IDLE_SECONDS without traffic (the shards trim their preallocation);
  *   3. disk (allocated blocks and apparent bytes) against the data, and the server's resident
  *      memory, descriptors and mappings against the empty server's;
- *   4. kill -9, a restart on the same directory: until the Kinesis HTTP port answers, and
- *      until every shard has served all its records (each checked byte for byte) and a put;
+ *   4. kill -9, a restart on the same directory: until the Kinesis HTTP port answers (and how
+ *      many shards were still recovering then, from GET /health), and until every shard has
+ *      served all its records (each checked byte for byte) and a put, CHECKS_IN_FLIGHT shards
+ *      at a time over one connection, every stream at once (so most requests meet shards still
+ *      recovering);
  *   5. Producer throughput to a stream of 4 shards and to one of THROUGHPUT_SHARDS.
  * The server runs with --no-limits (phase 5 measures it, not Kinesis' per-shard rates).
  * Usage: npm run build && npm run bench:scale [-- --json <file>]. Environment: STREAMS (10),
@@ -29,6 +32,8 @@ import { KIB, MB, echoEnvironment, envNumber, environment, finish, jsonPathArg, 
 
 const CLI = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'cli', 'main.js');
 const READY_TIMEOUT_MS = 600_000;
+/** Shards checked at once after the restart: within the connection's 256 requests in flight. */
+const CHECKS_IN_FLIGHT = 128;
 
 const config = {
   streams: Math.round(envNumber('STREAMS', 10, 1, 1000)),
@@ -189,10 +194,23 @@ async function untilHttpAnswers(port: number): Promise<void> {
 
 /** Reads every shard from TRIM_HORIZON, checks each record, and puts one more. */
 async function checkEveryShard(client: ShardlineClient): Promise<void> {
+  const jobs: Array<() => Promise<void>> = [];
   for (let s = 0; s < config.streams; s++) {
     const shards = await shardsOf(client, streamName(s));
-    await Promise.all(shards.map((shard, j) => checkShard(client, s, j, shard)));
+    shards.forEach((shard, j) => jobs.push(() => checkShard(client, s, j, shard)));
   }
+  // Interleaved by stream, so the first requests reach every stream's shards while they recover.
+  const order = jobs.map((_, i) => i).sort((a, b) => (a % config.shards) - (b % config.shards) || a - b);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: CHECKS_IN_FLIGHT }, async () => {
+      while (next < order.length) await jobs[order[next++]!]!();
+    }),
+  );
+}
+
+async function health(port: number): Promise<string> {
+  return (await (await fetch(`http://127.0.0.1:${port}/health`)).text()).trim();
 }
 
 async function checkShard(
@@ -266,11 +284,12 @@ async function main(): Promise<void> {
     await untilHttpAnswers(kinesisPort);
     const httpAnswersMs = performance.now() - server.startedMs;
     await untilBanner(server).catch(() => undefined);
+    const healthAtStart = await health(port);
     client = await connect(server.url);
     await checkEveryShard(client);
     const everyShardServesMs = performance.now() - server.startedMs;
     console.log(
-      `after kill -9: HTTP answered in ${Math.round(httpAnswersMs)} ms, every shard served in ${Math.round(everyShardServesMs)} ms`,
+      `after kill -9: HTTP answered in ${Math.round(httpAnswersMs)} ms (health: ${healthAtStart}), every shard served in ${Math.round(everyShardServesMs)} ms`,
     );
 
     const small = await throughput(client, 4);
@@ -300,7 +319,7 @@ async function main(): Promise<void> {
           descriptorsPerShard: round1((idle.descriptors - empty.descriptors) / shardCount),
           mappingsPerShard: round1((idle.mappings - empty.mappings) / shardCount),
         },
-        restart: { httpAnswersMs: Math.round(httpAnswersMs), everyShardServesMs: Math.round(everyShardServesMs) },
+        restart: { httpAnswersMs: Math.round(httpAnswersMs), healthAtStart, everyShardServesMs: Math.round(everyShardServesMs) },
         putsPerSecond: { shards4: Math.round(small), [`shards${config.throughputShards}`]: Math.round(large), ratio: ratio(large, small) },
       },
       config.jsonPath,

@@ -57,7 +57,7 @@ async function storedRecords(
     ShardId: shardId,
     ShardIteratorType: 'TRIM_HORIZON',
   });
-  const { Records } = server.engine.getRecords({ ShardIterator, Limit: 10_000 });
+  const { Records } = await server.engine.getRecords({ ShardIterator, Limit: 10_000 });
   return Records.map((record) => ({ data: text(record.Data), key: record.PartitionKey, sequenceNumber: record.SequenceNumber }));
 }
 

@@ -58,8 +58,11 @@ export interface EngineDataPath {
    * so the caller's buffers may be reused at once.
    */
   putEncoded(request: EncodedPutRequest): Promise<EncodedPutResult>;
-  /** getRecords without decoding; the views stay valid until the next read of the shard. */
-  getRecordsRaw(request: GetRecordsInput): RawRecords;
+  /**
+   * getRecords without decoding; the views stay valid until the next read of the shard. A
+   * promise only while the shard still recovers after a start: send the views when it settles.
+   */
+  getRecordsRaw(request: GetRecordsInput): RawRecords | Promise<RawRecords>;
   /**
    * subscribeToShard without decoding; each event's views stay valid until the generator is
    * resumed. `onStart` hears where the subscription starts once its request passed every check,

@@ -27,8 +27,12 @@ import { Verifier } from './verifier.js';
 export type * from '../streams/api_types.js';
 
 const SECRET_FILE = 'iterator-secret';
-/** Streams whose shards open at the same time when the engine starts. */
-const RESUME_STREAMS_AT_ONCE = 8;
+/**
+ * Shards opened at the same time in the background after a start: enough that one waits on the
+ * disk while another is checked, few enough that a request's shard, opened ahead of them, waits
+ * for little on its worker.
+ */
+const RECOVERIES_AT_ONCE = 8;
 
 /**
  * shardline embedded: the Kinesis Data Streams operations on a data directory, in-process.
@@ -102,10 +106,16 @@ export class Engine {
   async close(): Promise<void> {
     if (this.context.closed) return;
     this.context.markClosed();
+    await this.context.shards.stopRecovery();
     this.context.shards.closeAll();
     await this.context.pool.shutdown();
     await this.verifier.close();
     this.lock.release();
+  }
+
+  /** Shards not opened yet since the engine started: they recover in the background, or first when touched. */
+  get shardsRecovering(): number {
+    return this.context.shards.recoveringCount;
   }
 
   /** Worker restarts since open (supervision), for operators and tests. */
@@ -155,7 +165,7 @@ export class Engine {
   }
 
   /** At most Limit (10,000) records and 10 MiB; at a closed shard's end, ChildShards instead of NextShardIterator. */
-  getRecords(request: api.GetRecordsInput): api.GetRecordsResult {
+  async getRecords(request: api.GetRecordsInput): Promise<api.GetRecordsResult> {
     return this.reads.getRecords(checkRequest('GetRecords', request));
   }
 
@@ -233,20 +243,26 @@ export class Engine {
   }
 
   /**
-   * Opens every shard again, finishes interrupted reshardings and deletions. A few streams at
-   * once, each with all its shards: the workers recover several logs at a time (one waits on
-   * the disk while another verifies), without every shard of a large catalog opening at once.
+   * Serves from the catalog at once: every shard is visible and routed to, and opens (recovers)
+   * in the background, or first when a request needs it (ShardRegistry). Streams whose
+   * resharding or deletion a crash interrupted are finished first, their shards opened now.
    */
   private async resume(): Promise<void> {
-    const queue = [...this.context.catalog.all()];
-    const runner = async (): Promise<void> => {
-      for (let stream = queue.shift(); stream !== undefined; stream = queue.shift()) await this.resumeStream(stream);
-    };
-    await Promise.all(Array.from({ length: RESUME_STREAMS_AT_ONCE }, runner));
-    await this.context.catalog.save();
+    const { catalog, shards } = this.context;
+    const interrupted = catalog
+      .all()
+      .filter((stream) => stream.status !== 'ACTIVE' || stream.shards.some((shard) => shard.closing === true));
+    for (const stream of interrupted) await this.finishInterrupted(stream);
+    await catalog.save();
+    for (const stream of catalog.all()) {
+      if (interrupted.includes(stream)) continue;
+      for (const shard of stream.shards) shards.recoverLater(stream, shard);
+      shards.route(stream);
+    }
+    shards.recoverInBackground(RECOVERIES_AT_ONCE);
   }
 
-  private async resumeStream(stream: StreamView): Promise<void> {
+  private async finishInterrupted(stream: StreamView): Promise<void> {
     const { catalog, shards } = this.context;
     if (stream.status === 'DELETING') {
       await this.admin.finishDelete(stream);

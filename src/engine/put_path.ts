@@ -68,6 +68,12 @@ export class PutPath {
    */
   putEncoded(request: EncodedPutRequest): Promise<EncodedPutResult> {
     const stream = this.context.stream(request.stream.startsWith('arn:') ? { StreamARN: request.stream } : { StreamName: request.stream });
+    const recovering = this.context.shards.streamReady(stream);
+    if (recovering !== null) {
+      // The caller may reuse its buffers once this returns: the records wait as a copy.
+      const copy = { ...request, records: request.records.slice(), hashKeys: request.hashKeys.slice() };
+      return recovering.then(() => this.putEncoded(copy));
+    }
     this.staging.stageEncoded(request.records, request.recordCount, request.hashKeys);
     return this.putStaged(stream).then((outcome) => ({
       runs: outcome.runs,
@@ -87,6 +93,9 @@ export class PutPath {
     names: EntryNames,
   ): Promise<PutRecordsOutput> {
     const stream = this.context.stream(request);
+    // Before staging: the staging area is this thread's, and free again only when putStaged returns.
+    const recovering = this.context.shards.streamReady(stream);
+    if (recovering !== null) await recovering;
     this.staging.stage(entries, undefined, names);
     refuseDryRun(request);
     const results: PutRecordsResultEntry[] = new Array(entries.length);

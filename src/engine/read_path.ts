@@ -44,7 +44,7 @@ export class ReadPath {
     const { catalog, shards, iterators, options } = this.context;
     const stream = this.context.stream(request);
     const shard = catalog.shard(stream, request.ShardId);
-    const start = this.startOf(stream, shard, shards.runtime(stream, shard), request);
+    const start = this.startOf(stream, shard, await shards.ready(stream, shard), request);
     refuseDryRun(request);
     const offset = await this.offsetOf(stream, shard, start);
     return {
@@ -104,15 +104,18 @@ export class ReadPath {
    * Records from a shard iterator: at most Limit (10,000) records and 10 MiB. At the end of a
    * closed shard NextShardIterator is absent and ChildShards names the shards that continue it.
    */
-  getRecords(request: GetRecordsInput): GetRecordsResult {
-    const raw = this.getRecordsRaw(request);
+  async getRecords(request: GetRecordsInput): Promise<GetRecordsResult> {
+    const raw = await this.getRecordsRaw(request);
     const { Records, MillisBehindLatest } = kinesisRecords(raw);
     if (raw.nextShardIterator === undefined) return { Records, MillisBehindLatest, ChildShards: raw.childShards ?? [] };
     return { Records, NextShardIterator: raw.nextShardIterator, MillisBehindLatest };
   }
 
-  /** getRecords without decoding: whole batches as views of the mapped files (the data path's). */
-  getRecordsRaw(request: GetRecordsInput): RawRecords {
+  /**
+   * getRecords without decoding: whole batches as views of the mapped files (the data path's).
+   * At once when the shard is open; a promise while it still recovers after a start.
+   */
+  getRecordsRaw(request: GetRecordsInput): RawRecords | Promise<RawRecords> {
     this.context.checkOpen();
     const { options, iterators } = this.context;
     const nowMs = options.clock();
@@ -122,7 +125,8 @@ export class ReadPath {
     if (stream === undefined) throw new ResourceNotFoundException('the stream of this ShardIterator no longer exists');
     const shard = stream.shards.find((candidate) => candidate.serial === position.shardSerial);
     if (shard === undefined) throw new ResourceNotFoundException('the shard of this ShardIterator no longer exists');
-    const runtime = this.context.shards.runtime(stream, shard);
+    const runtime = this.context.shards.openRuntime(stream, shard);
+    if (runtime === null) return this.context.shards.ready(stream, shard).then(() => this.getRecordsRaw(request));
     // A dry run stops before the read, which is what would count against the shard's limits.
     refuseDryRun(request);
     if (options.enforceLimits && !runtime.throughput.admitRead(nowMs)) {

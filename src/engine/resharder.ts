@@ -31,6 +31,7 @@ export class Resharder {
 
   /** Splits an open shard at NewStartingHashKey: the parent closes, two children take its range. */
   async splitShard(request: SplitShardInput): Promise<void> {
+    await this.context.shards.streamReady(this.context.activeStream(request)); // after a start, its shards open first
     const stream = this.context.activeStream(request);
     const parent = this.openShardOf(stream, request.ShardToSplit);
     const split = parseHashKey(request.NewStartingHashKey, 'NewStartingHashKey');
@@ -51,6 +52,7 @@ export class Resharder {
 
   /** Merges two open shards with adjacent hash key ranges into one child. */
   async mergeShards(request: MergeShardsInput): Promise<void> {
+    await this.context.shards.streamReady(this.context.activeStream(request));
     const stream = this.context.activeStream(request);
     const first = this.openShardOf(stream, request.ShardToMerge);
     const second = this.openShardOf(stream, request.AdjacentShardToMerge);

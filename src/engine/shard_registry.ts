@@ -14,15 +14,31 @@ export interface RouteEntry extends HashKeyRange {
   readonly endWords: Uint32Array;
 }
 
+/** A shard of the catalog whose log has not been opened since the engine started. */
+interface Recovering {
+  readonly stream: StreamView;
+  readonly shard: ShardView;
+  opening: Promise<ShardRuntime> | null;
+}
+
 /**
  * The shards the engine's thread has open (Kafka's LogManager, for shards): each one's runtime
  * (reader, appender, throughput) and each stream's hash key router over its open shards. It
  * opens a shard on its worker before the shard is visible, seals it (through the catalog) when
  * a split or merge closes it, and routes a stream again when its open shards change.
+ *
+ * After a restart the shards of the catalog are visible at once but open in the background, a
+ * few at a time (recoverInBackground); a request that needs one still recovering (ready,
+ * streamReady) opens it ahead of the others and waits for it.
  */
 export class ShardRegistry {
   private readonly runtimes = new Map<string, ShardRuntime>();
   private readonly routers = new Map<string, HashKeyRouter<RouteEntry>>();
+  private readonly recovering = new Map<string, Recovering>();
+  /** Shards still recovering, per stream id: a stream without any takes no wait. */
+  private readonly recoveringPerStream = new Map<string, number>();
+  private background: Promise<void> | null = null;
+  private stopped = false;
 
   constructor(
     private readonly catalog: Catalog,
@@ -31,7 +47,7 @@ export class ShardRegistry {
   ) {}
 
   /** Opens a shard's log on its worker (recovering it if needed), then reads it here. */
-  async open(stream: StreamView, shard: ShardView): Promise<void> {
+  async open(stream: StreamView, shard: ShardView): Promise<ShardRuntime> {
     const key = ShardRuntime.keyOf(stream, shard);
     const runtime = new ShardRuntime(stream, shard, this.catalog.shardDir(stream, shard), this.options, this.pool);
     await this.pool.request({
@@ -44,6 +60,76 @@ export class ShardRegistry {
     });
     runtime.startReading();
     this.runtimes.set(key, runtime);
+    return runtime;
+  }
+
+  /** Makes a shard of the catalog visible now and opens it later (recoverInBackground or ready). */
+  recoverLater(stream: StreamView, shard: ShardView): void {
+    this.recovering.set(ShardRuntime.keyOf(stream, shard), { stream, shard, opening: null });
+    this.recoveringPerStream.set(stream.id, (this.recoveringPerStream.get(stream.id) ?? 0) + 1);
+  }
+
+  /**
+   * Opens the shards left to recover, `atOnce` at a time, in catalog order, skipping those a
+   * request already opened. A shard that fails to open stays recovering: the next request to it
+   * tries again and gets the error (CorruptLog, StorageError), the other shards are served.
+   */
+  recoverInBackground(atOnce: number): void {
+    const keys = [...this.recovering.keys()];
+    let next = 0;
+    const runner = async (): Promise<void> => {
+      while (next < keys.length && !this.stopped) {
+        const recovering = this.recovering.get(keys[next++]!);
+        if (recovering !== undefined) await this.openRecovering(recovering).catch(() => undefined);
+      }
+    };
+    this.background = Promise.all(Array.from({ length: atOnce }, runner)).then(() => undefined);
+  }
+
+  /** Stops the background recovery and waits for the opens it has in flight (the engine is closing). */
+  async stopRecovery(): Promise<void> {
+    this.stopped = true;
+    await this.background;
+  }
+
+  /** The shard's runtime once it is open: at once, or after opening it ahead of the background's. */
+  async ready(stream: StreamView, shard: ShardView): Promise<ShardRuntime> {
+    const recovering = this.recovering.get(ShardRuntime.keyOf(stream, shard));
+    return recovering === undefined ? this.runtime(stream, shard) : this.openRecovering(recovering);
+  }
+
+  /** null when every shard of the stream is open; otherwise a promise that they are. */
+  streamReady(stream: StreamView): Promise<void> | null {
+    if (!this.recoveringPerStream.has(stream.id)) return null;
+    return Promise.all(stream.shards.map((shard) => this.ready(stream, shard))).then(() => undefined);
+  }
+
+  get recoveringCount(): number {
+    return this.recovering.size;
+  }
+
+  /** The runtime of an open shard, or null while it recovers. */
+  openRuntime(stream: StreamView, shard: ShardView): ShardRuntime | null {
+    const key = ShardRuntime.keyOf(stream, shard);
+    return this.recovering.has(key) ? null : this.runtime(stream, shard);
+  }
+
+  private openRecovering(recovering: Recovering): Promise<ShardRuntime> {
+    const { stream, shard } = recovering;
+    recovering.opening ??= this.open(stream, shard).then(
+      (runtime) => {
+        this.recovering.delete(ShardRuntime.keyOf(stream, shard));
+        const left = this.recoveringPerStream.get(stream.id)! - 1;
+        if (left === 0) this.recoveringPerStream.delete(stream.id);
+        else this.recoveringPerStream.set(stream.id, left);
+        return runtime;
+      },
+      (error: unknown) => {
+        recovering.opening = null;
+        throw error;
+      },
+    );
+    return recovering.opening;
   }
 
   /** Stops appends to a closing shard and records where it ends (its EndingSequenceNumber). */
@@ -79,12 +165,15 @@ export class ShardRegistry {
    * opening them (so a crash in between can finish the job), and they appear once open.
    */
   visibleShards(stream: StreamView): ShardView[] {
-    return stream.shards.filter((shard) => this.runtimes.has(ShardRuntime.keyOf(stream, shard)));
+    return stream.shards.filter((shard) => {
+      const key = ShardRuntime.keyOf(stream, shard);
+      return this.runtimes.has(key) || this.recovering.has(key);
+    });
   }
 
-  /** The runtimes of a stream's open-here shards. */
+  /** The runtimes of a stream's open shards (one still recovering gets the stream's settings as it opens). */
   runtimesOf(stream: StreamView): ShardRuntime[] {
-    return this.visibleShards(stream).map((shard) => this.runtime(stream, shard));
+    return stream.shards.flatMap((shard) => this.runtimes.get(ShardRuntime.keyOf(stream, shard)) ?? []);
   }
 
   /** Stops routing to a stream and closes its shards, here and on their workers. */

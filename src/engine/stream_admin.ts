@@ -87,6 +87,7 @@ export class StreamAdmin {
   /** Closes a DELETING stream's shards, removes its files, then its catalog entry. */
   async finishDelete(stream: StreamView): Promise<void> {
     const { catalog, shards } = this.context;
+    await shards.streamReady(stream); // its shards' opens, if it was never touched since a start
     await shards.closeStream(stream);
     fs.rmSync(catalog.streamDir(stream), { recursive: true, force: true });
     catalog.remove(stream);

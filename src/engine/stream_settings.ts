@@ -91,6 +91,7 @@ export class StreamSettings {
   private async setRetention(stream: StreamView, hours: number): Promise<void> {
     this.context.catalog.setRetention(stream, hours);
     await this.context.catalog.save();
+    await this.context.shards.streamReady(stream); // one opening now was sent the old retention
     await Promise.all(
       stream.shards.map((shard) =>
         this.context.pool.request({ kind: 'setRetention', shardKey: ShardRuntime.keyOf(stream, shard), retentionMs: hours * HOUR_MS }),

@@ -103,7 +103,7 @@ export class Subscriptions {
     checkRequest('SubscribeToShard', request);
     const { stream, consumer } = this.consumers.lookup({ ConsumerARN: request?.ConsumerARN });
     const shard = this.context.catalog.shard(stream, request.ShardId);
-    const runtime = this.context.shards.runtime(stream, shard);
+    const runtime = await this.context.shards.ready(stream, shard);
     const position = request.StartingPosition ?? ({} as { Type: IteratorType });
     const start = this.reads.startOf(stream, shard, runtime, {
       ShardIteratorType: position.Type,

@@ -35,7 +35,7 @@ export class Verifier {
   }
 
   private async verifyShard(stream: StreamView, shard: ShardView): Promise<ShardVerification> {
-    const runtime = this.context.shards.runtime(stream, shard);
+    const runtime = await this.context.shards.ready(stream, shard);
     const tasks = segmentTasks(runtime.dir, runtime.reader.startOffset, runtime.committed.read().nextOffset);
     this.tasks ??= startTaskPool(VERIFY_TASK, { maxThreads: VERIFY_THREADS_MAX });
     const pool = this.tasks;

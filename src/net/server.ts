@@ -93,7 +93,10 @@ export class ShardlineServer {
       },
     });
     app.get('/health', (res) => {
-      res.cork(() => res.writeStatus('200 OK').writeHeader('content-type', 'text/plain').end('ok\n'));
+      // Serving already: a shard still recovering answers once it is open.
+      const recovering = options.engine.shardsRecovering;
+      const body = recovering === 0 ? 'ok\n' : `ok: ${recovering} shards recovering\n`;
+      res.cork(() => res.writeStatus('200 OK').writeHeader('content-type', 'text/plain').end(body));
     });
     app.any('/*', (res) => {
       res.cork(() =>

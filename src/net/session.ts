@@ -304,7 +304,22 @@ export class Session {
       return;
     }
     const raw = dataPathOf(this.host.engine).getRecordsRaw({ ShardIterator: shardIterator, Limit: limit });
-    this.sendRecords(Opcode.RECORDS, reader.requestId, raw);
+    if (!(raw instanceof Promise)) {
+      this.sendRecords(Opcode.RECORDS, reader.requestId, raw);
+      return;
+    }
+    const requestId = reader.requestId;
+    this.inFlight.add(requestId);
+    raw.then(
+      (records) => {
+        this.inFlight.delete(requestId);
+        this.sendRecords(Opcode.RECORDS, requestId, records);
+      },
+      (error: unknown) => {
+        this.inFlight.delete(requestId);
+        this.fail(requestId, error);
+      },
+    );
   }
 
   private subscribe(reader: FrameReader): void {

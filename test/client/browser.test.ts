@@ -80,7 +80,7 @@ async function storedRecords(engine: Engine, streamName: string): Promise<PlainR
     let { ShardIterator } = await engine.getShardIterator({ StreamName: streamName, ShardId, ShardIteratorType: 'TRIM_HORIZON' });
     // Bounded: each shard holds at most RECORD_COUNT records, and every call returns at least one until the end.
     for (let calls = 0; calls <= RECORD_COUNT; calls++) {
-      const result = engine.getRecords({ ShardIterator });
+      const result = await engine.getRecords({ ShardIterator });
       for (const record of result.Records) {
         records.push({
           shardId: ShardId,

@@ -26,7 +26,7 @@ async function readAll(engine: Engine, streamName: string, shardId: string): Pro
   let { ShardIterator } = await engine.getShardIterator({ StreamName: streamName, ShardId: shardId, ShardIteratorType: 'TRIM_HORIZON' });
   const records: KinesisRecord[] = [];
   for (let calls = 0; calls < 1000; calls++) {
-    const result: GetRecordsResult = engine.getRecords({ ShardIterator });
+    const result: GetRecordsResult = await engine.getRecords({ ShardIterator });
     records.push(...result.Records);
     if (result.NextShardIterator === undefined || result.Records.length === 0) break;
     ShardIterator = result.NextShardIterator;
@@ -200,7 +200,7 @@ describe('Engine: streams, records and iterators', () => {
     const base = { StreamName: 'iter', ShardId: 'shardId-000000000000' };
     const readFrom = async (request: Record<string, unknown>): Promise<string[]> => {
       const { ShardIterator } = await engine.getShardIterator({ ...base, ...request } as never);
-      return engine.getRecords({ ShardIterator }).Records.map(text);
+      return (await engine.getRecords({ ShardIterator })).Records.map(text);
     };
     expect(await readFrom({ ShardIteratorType: 'TRIM_HORIZON' })).toEqual(['a', 'b']);
     expect(await readFrom({ ShardIteratorType: 'AT_SEQUENCE_NUMBER', StartingSequenceNumber: second.SequenceNumber })).toEqual(['b']);
@@ -208,7 +208,7 @@ describe('Engine: streams, records and iterators', () => {
     expect(await readFrom({ ShardIteratorType: 'AT_TIMESTAMP', Timestamp: new Date(secondAt) })).toEqual(['b']);
     const latest = await engine.getShardIterator({ ...base, ShardIteratorType: 'LATEST' });
     await engine.putRecord({ StreamName: 'iter', PartitionKey: 'k', Data: data('c') });
-    expect(engine.getRecords({ ShardIterator: latest.ShardIterator }).Records.map(text)).toEqual(['c']);
+    expect((await engine.getRecords({ ShardIterator: latest.ShardIterator })).Records.map(text)).toEqual(['c']);
     const other = await engine.putRecord({ StreamName: 'orders', PartitionKey: 'k', Data: data('x') });
     await expect(
       engine.getShardIterator({
@@ -233,7 +233,7 @@ describe('Engine: streams, records and iterators', () => {
     time.advance(3000);
     const pages: string[][] = [];
     for (let i = 0; i < 4; i++) {
-      const result = engine.getRecords({ ShardIterator, Limit: 10 });
+      const result = await engine.getRecords({ ShardIterator, Limit: 10 });
       pages.push(result.Records.map(text));
       if (i === 0) expect(result.MillisBehindLatest).toBeGreaterThanOrEqual(3000);
       if (i === 2) expect(result.MillisBehindLatest).toBe(0);
@@ -250,9 +250,9 @@ describe('Engine: streams, records and iterators', () => {
       ShardIteratorType: 'TRIM_HORIZON',
     });
     const tampered = ShardIterator.slice(0, 10) + (ShardIterator[10] === 'A' ? 'B' : 'A') + ShardIterator.slice(11);
-    expect(() => engine.getRecords({ ShardIterator: tampered })).toThrow(InvalidArgumentException);
+    await expect(engine.getRecords({ ShardIterator: tampered })).rejects.toThrow(InvalidArgumentException);
     time.advance(5 * 60 * 1000 + 1);
-    expect(() => engine.getRecords({ ShardIterator })).toThrow(ExpiredIteratorException);
+    await expect(engine.getRecords({ ShardIterator })).rejects.toThrow(ExpiredIteratorException);
   });
 
   it('manages tags within their limits', async () => {
@@ -331,7 +331,7 @@ describe('Engine: resharding', () => {
     expect(after.SequenceNumber > before.SequenceNumber).toBe(true);
     // The read that reaches the end of a closed shard returns its last records, no next
     // iterator, and the children to continue with.
-    const end = engine.getRecords({ ShardIterator });
+    const end = await engine.getRecords({ ShardIterator });
     expect(end.Records.map(text)).toEqual(['before']);
     expect(end.NextShardIterator).toBeUndefined();
     expect(end.ChildShards!.map((c) => c.ShardId)).toEqual(['shardId-000000000001', 'shardId-000000000002']);
@@ -390,7 +390,7 @@ describe('Engine: resharding', () => {
           }
           const iterator = iterators.get(shard.ShardId);
           if (iterator === undefined) continue;
-          const result = engine.getRecords({ ShardIterator: iterator });
+          const result = await engine.getRecords({ ShardIterator: iterator });
           tailed.set(shard.ShardId, [...(tailed.get(shard.ShardId) ?? []), ...result.Records.map((r) => r.SequenceNumber)]);
           iterators.set(shard.ShardId, result.NextShardIterator);
         }

@@ -72,7 +72,7 @@ describe('Engine: shard iterators across a restart', () => {
     }
     const after = await openEngine(dataDir);
     try {
-      const { Records } = after.getRecords({ ShardIterator: iterator });
+      const { Records } = await after.getRecords({ ShardIterator: iterator });
       expect(Records.map((record) => Buffer.from(record.Data).toString())).toEqual(['r0', 'r1', 'r2', 'r3', 'r4']);
     } finally {
       await after.close();

@@ -63,10 +63,10 @@ describe('Engine: limits, subscriptions and supervision', () => {
       ShardId: 'shardId-000000000000',
       ShardIteratorType: 'LATEST',
     });
-    for (let i = 0; i < 5; i++) engine.getRecords({ ShardIterator });
-    expect(() => engine.getRecords({ ShardIterator })).toThrow(ProvisionedThroughputExceededException);
+    for (let i = 0; i < 5; i++) await engine.getRecords({ ShardIterator });
+    await expect(engine.getRecords({ ShardIterator })).rejects.toThrow(ProvisionedThroughputExceededException);
     now += 200;
-    expect(() => engine.getRecords({ ShardIterator })).not.toThrow();
+    await expect(engine.getRecords({ ShardIterator })).resolves.toHaveProperty('Records');
   });
 
   it('an ON_DEMAND stream starts at four shards of 4 MiB/s', async () => {
@@ -149,7 +149,7 @@ describe('Engine: limits, subscriptions and supervision', () => {
           ShardIteratorType: 'TRIM_HORIZON',
         });
         now += 1000;
-        for (const record of engine.getRecords({ ShardIterator }).Records) stored.add(Buffer.from(record.Data).toString());
+        for (const record of (await engine.getRecords({ ShardIterator })).Records) stored.add(Buffer.from(record.Data).toString());
       }
       for (let i = 0; i < 50; i++) expect(stored.has(`a${i}`)).toBe(true);
       expect(stored.has('after')).toBe(true);

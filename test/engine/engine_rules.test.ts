@@ -93,7 +93,7 @@ describe('Engine: the Kinesis rules of every door', () => {
       engine.putRecord({ StreamName: 'elsewhere', PartitionKey: 'k', Data: Buffer.from('dry'), DryRun: true }),
     ).rejects.toBeInstanceOf(ResourceNotFoundException);
     const { ShardIterator } = await engine.getShardIterator({ StreamName: STREAM, ShardId: SHARD, ShardIteratorType: 'TRIM_HORIZON' });
-    expect(engine.getRecords({ ShardIterator }).Records).toEqual([]);
+    expect((await engine.getRecords({ ShardIterator })).Records).toEqual([]);
   });
 
   it("checks dry runs of reads; a dry GetRecords does not count against the shard's 5 reads a second", async () => {
@@ -105,8 +105,8 @@ describe('Engine: the Kinesis rules of every door', () => {
       engine.getShardIterator({ StreamName: STREAM, ShardId: SHARD, ShardIteratorType: 'LATEST', DryRun: true }),
     ).rejects.toBeInstanceOf(DryRunOperationException);
     const { ShardIterator } = await engine.getShardIterator({ StreamName: STREAM, ShardId: SHARD, ShardIteratorType: 'LATEST' });
-    for (let i = 0; i < 10; i++) expect(() => engine.getRecords({ ShardIterator, DryRun: true })).toThrow(DryRunOperationException);
-    for (let i = 0; i < 5; i++) expect(engine.getRecords({ ShardIterator }).Records).toEqual([]);
+    for (let i = 0; i < 10; i++) await expect(engine.getRecords({ ShardIterator, DryRun: true })).rejects.toThrow(DryRunOperationException);
+    for (let i = 0; i < 5; i++) expect((await engine.getRecords({ ShardIterator })).Records).toEqual([]);
   });
 
   it('checks a dry run of a subscription without taking the 5 seconds', async () => {

@@ -38,7 +38,7 @@ async function pages(engine: Engine): Promise<KinesisRecord[][]> {
   });
   const read: KinesisRecord[][] = [];
   for (let calls = 0; calls < 1000; calls++) {
-    const { Records, NextShardIterator } = engine.getRecords({ ShardIterator, Limit: 10_000 });
+    const { Records, NextShardIterator } = await engine.getRecords({ ShardIterator, Limit: 10_000 });
     if (Records.length === 0 || NextShardIterator === undefined) break;
     read.push(Records);
     ShardIterator = NextShardIterator;

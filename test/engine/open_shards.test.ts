@@ -56,7 +56,7 @@ async function open(dataDir: string, fsync: FsyncPolicy, openShardsMax?: number)
 
 async function recordsOf(engine: Engine, shardId: string): Promise<string[]> {
   const { ShardIterator } = await engine.getShardIterator({ StreamName: 'wide', ShardId: shardId, ShardIteratorType: 'TRIM_HORIZON' });
-  const { Records } = engine.getRecords({ ShardIterator: ShardIterator! });
+  const { Records } = await engine.getRecords({ ShardIterator: ShardIterator! });
   return Records.map((record) => Buffer.from(record.Data).toString());
 }
 

@@ -79,7 +79,7 @@ async function iterator(stream: string): Promise<string> {
 describe('a damaged sealed segment', () => {
   it('is CorruptLog to an embedded reader', async () => {
     const shardIterator = await iterator('damaged');
-    await expect((async () => engine.getRecords({ ShardIterator: shardIterator }))()).rejects.toThrow(CorruptLogError);
+    await expect((async () => await engine.getRecords({ ShardIterator: shardIterator }))()).rejects.toThrow(CorruptLogError);
   });
 
   it('is an ERROR frame with code CorruptLog over the WebSocket', async () => {

@@ -1081,7 +1081,7 @@ async function storedRecordCounts(engine: Engine): Promise<Map<string, number>> 
         ShardIteratorType: 'TRIM_HORIZON',
       });
       for (let reads = 0; reads < 10_000; reads++) {
-        const result = engine.getRecords({ ShardIterator, Limit: 10_000 });
+        const result = await engine.getRecords({ ShardIterator, Limit: 10_000 });
         count += result.Records.length;
         if (result.Records.length === 0 || result.NextShardIterator === undefined) break;
         ShardIterator = result.NextShardIterator;

@@ -106,7 +106,7 @@ async function storedCount(): Promise<number> {
     ShardId: 'shardId-000000000000',
     ShardIteratorType: 'TRIM_HORIZON',
   });
-  return engine.getRecords({ ShardIterator: iterator.ShardIterator }).Records.length;
+  return (await engine.getRecords({ ShardIterator: iterator.ShardIterator })).Records.length;
 }
 
 describe('a request body over the limit', () => {

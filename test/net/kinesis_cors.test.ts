@@ -208,7 +208,7 @@ describe('the AWS SDK in Chromium, on a page of another origin', () => {
         ShardId: 'shardId-000000000000',
         ShardIteratorType: 'TRIM_HORIZON',
       });
-      expect(engine.getRecords({ ShardIterator }).Records.map((record) => Buffer.from(record.Data).toString())).toEqual([
+      expect((await engine.getRecords({ ShardIterator })).Records.map((record) => Buffer.from(record.Data).toString())).toEqual([
         'hello from a page',
       ]);
     },

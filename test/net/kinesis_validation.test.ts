@@ -395,7 +395,9 @@ async function storedHex(stream: string): Promise<string[]> {
     ShardId: 'shardId-000000000000',
     ShardIteratorType: 'TRIM_HORIZON',
   });
-  return engine.getRecords({ ShardIterator: iterator.ShardIterator }).Records.map((record) => Buffer.from(record.Data).toString('hex'));
+  return (await engine.getRecords({ ShardIterator: iterator.ShardIterator })).Records.map((record) =>
+    Buffer.from(record.Data).toString('hex'),
+  );
 }
 
 describe('base64 blobs, in the standard alphabet only, as AWS reads them', () => {

@@ -63,7 +63,7 @@ describe('overload: bytes of puts in flight', () => {
       ShardId: 'shardId-000000000000',
       ShardIteratorType: 'TRIM_HORIZON',
     });
-    return engine.getRecords({ ShardIterator }).Records.length;
+    return (await engine.getRecords({ ShardIterator })).Records.length;
   };
 
   /** Sends `count` PUTs on each socket in one turn; the answers of each, by request id: taken or refused. */

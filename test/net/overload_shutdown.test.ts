@@ -33,7 +33,7 @@ function putFrame(id: number): Uint8Array {
 
 async function storedValues(engine: Engine): Promise<Set<string>> {
   const { ShardIterator } = await engine.getShardIterator({ StreamName: STREAM, ShardId: SHARD, ShardIteratorType: 'TRIM_HORIZON' });
-  return new Set(engine.getRecords({ ShardIterator }).Records.map((record) => Buffer.from(record.Data).toString()));
+  return new Set((await engine.getRecords({ ShardIterator })).Records.map((record) => Buffer.from(record.Data).toString()));
 }
 
 describe('overload: a graceful stop', () => {

@@ -57,7 +57,7 @@ describe('protocol: PUT refusals', () => {
     let count = 0;
     for (const { ShardId } of server.engine.listShards({ StreamName: STREAM }).Shards) {
       const { ShardIterator } = await server.engine.getShardIterator({ StreamName: STREAM, ShardId, ShardIteratorType: 'TRIM_HORIZON' });
-      count += server.engine.getRecords({ ShardIterator }).Records.length;
+      count += (await server.engine.getRecords({ ShardIterator })).Records.length;
     }
     return count;
   };

@@ -227,7 +227,7 @@ async function readShardEngine(server: TestServer, stream: string): Promise<stri
     for (let calls = 0; calls < 10_000; calls++) {
       let result;
       try {
-        result = server.engine.getRecords({ ShardIterator });
+        result = await server.engine.getRecords({ ShardIterator });
       } catch (error) {
         if (error instanceof ProvisionedThroughputExceededException) {
           await new Promise((resolve) => setTimeout(resolve, 200));
