@@ -65,6 +65,8 @@ export class Log {
   private failure: ShardlineError | null = null;
   private appendedAtLastIdleCheck = -1;
   private readonly dirty = new Set<LogSegment>();
+  /** A new log's segment files are named but their directory not synced yet (syncNames). */
+  private namesUnsynced = false;
   /** The segments the fdatasync in flight covers. */
   private flushingSegments: LogSegment[] = [];
   private pending: PendingAppend[] = [];
@@ -95,9 +97,14 @@ export class Log {
   /** Opens (creating, or recovering) the log in `dir`; see docs/FORMAT.md, "Opening a log". */
   static async open(dir: string, options: Partial<LogOptions> = {}): Promise<Log> {
     const resolved = resolveLogOptions(options);
-    const { segments, report } = await loadLog(dir, resolved);
+    const { segments, report, created } = await loadLog(dir, resolved);
     const log = new Log(dir, resolved, segments, report);
-    await log.enqueue(() => log.checkpoint());
+    // A new log has nothing to make durable or to record: its first appends will (a stream of
+    // 500 shards is created without 1,500 syncs).
+    if (created) {
+      log.checkpointed = log.appendedPosition();
+      log.namesUnsynced = true;
+    } else await log.enqueue(() => log.checkpoint());
     if (log.failure !== null) {
       await log.close();
       throw log.failure;
@@ -311,6 +318,7 @@ export class Log {
         this.flushingSegments = [...this.dirty];
         this.dirty.clear();
         await Promise.all(this.flushingSegments.map((segment) => segment.sync()));
+        await this.syncNames();
         this.flushingSegments = [];
         this.commit(target);
       }
@@ -319,6 +327,17 @@ export class Log {
     } finally {
       this.flushingSegments = [];
     }
+  }
+
+  /**
+   * A new log syncs its directory with its first sync, not as it opens: a stream of 500 shards
+   * then costs no fsync per shard in between file creations, each of which made the next ones
+   * wait for a journal commit (1.4 ms a shard against 0.14 ms).
+   */
+  private async syncNames(): Promise<void> {
+    if (!this.namesUnsynced) return;
+    await syncDirectory(this.dir, this.options.storage);
+    this.namesUnsynced = false;
   }
 
   /** Makes everything up to `target` visible to readers and resolves the appends it covers. */
@@ -391,6 +410,7 @@ export class Log {
     if (point.nextOffset < this.checkpointed.nextOffset) return;
     await writeRecoveryPoint(this.dir, point, this.options.storage);
     this.checkpointed = point;
+    this.namesUnsynced = false; // writing it synced the directory
   }
 
   /**
@@ -403,6 +423,7 @@ export class Log {
       const target = this.appendedPosition();
       while (this.flushing !== null) await this.flushing;
       await this.active.sync();
+      await this.syncNames();
       this.commit(target);
     });
     if (this.failure !== null) throw this.failure;

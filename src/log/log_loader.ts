@@ -27,6 +27,11 @@ export interface LoadedLog {
   /** In offset order; the last is the active segment, open for writing. */
   readonly segments: LogSegment[];
   readonly report: RecoveryReport;
+  /**
+   * No segment was on disk: the one segment is new and empty, so there is nothing to checkpoint,
+   * and its files' names are not durable yet.
+   */
+  readonly created: boolean;
 }
 
 /**
@@ -41,9 +46,10 @@ export async function loadLog(dir: string, geometry: SegmentGeometry): Promise<L
   const clean = fs.existsSync(path.join(dir, CLEAN_SHUTDOWN_FILE));
   const point = readRecoveryPoint(dir);
   if (bases.length === 0) {
+    // The new files' names become durable with the log's first sync (Log.syncNames).
     const segment = LogSegment.create(dir, point?.nextOffset ?? 0, geometry);
     await finishOpen(dir, clean, geometry.storage);
-    return { segments: [segment], report: emptyReport(clean) };
+    return { segments: [segment], report: emptyReport(clean), created: true };
   }
   const first = firstToRecover(bases, point);
   const segments = bases.slice(0, first).map((base, i) => LogSegment.trusted(dir, base, bases[i + 1]!, geometry));
@@ -54,6 +60,7 @@ export async function loadLog(dir: string, geometry: SegmentGeometry): Promise<L
   return {
     segments,
     report: { ...report, clean, durableRecordsLost: point === null ? 0 : Math.max(0, point.nextOffset - endOffset) },
+    created: false,
   };
 }
 
