@@ -50,7 +50,7 @@ export class ShardRegistry {
   async open(stream: StreamView, shard: ShardView): Promise<ShardRuntime> {
     const key = ShardRuntime.keyOf(stream, shard);
     const runtime = new ShardRuntime(stream, shard, this.catalog.shardDir(stream, shard), this.options, this.pool);
-    await this.pool.request({
+    const { segmentBases } = await this.pool.request<{ segmentBases: number[] }>({
       kind: 'open',
       shardKey: key,
       dir: runtime.dir,
@@ -58,7 +58,7 @@ export class ShardRegistry {
       committed: runtime.committed.shared,
       sealed: !isOpen(shard),
     });
-    runtime.startReading();
+    runtime.startReading(segmentBases);
     this.runtimes.set(key, runtime);
     return runtime;
   }

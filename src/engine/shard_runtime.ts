@@ -33,10 +33,10 @@ export class ShardRuntime {
     return `${stream.id}/${shard.shardId}`;
   }
 
-  /** Called once the owner opened the log (its directory and first segment exist). */
-  startReading(): void {
+  /** Called once the owner opened the log, with the base offsets of the segments it opened. */
+  startReading(segmentBases: readonly number[]): void {
     const { segmentBytes = DEFAULT_LOG_OPTIONS.segmentBytes, openSegmentsMax } = this.options.log;
-    this.logReader = new LogReader(this.dir, this.committed, { segmentBytes, openSegmentsMax });
+    this.logReader = new LogReader(this.dir, this.committed, { segmentBytes, openSegmentsMax, segmentBases });
   }
 
   /** The shard's reader: the registry hands out runtimes only once they read. */

@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Storage } from '../native/storage.js';
-import { syncDirectory } from './durable_file.js';
 import { CLEAN_SHUTDOWN_FILE, TMP_SUFFIX, parseSegmentFileName, segmentPaths } from './file_names.js';
 import { readRecoveryPoint, type LogPosition } from './recovery_point.js';
 import { LogSegment, type SegmentGeometry } from './segment.js';
@@ -28,10 +26,13 @@ export interface LoadedLog {
   readonly segments: LogSegment[];
   readonly report: RecoveryReport;
   /**
-   * No segment was on disk: the one segment is new and empty, so there is nothing to checkpoint,
-   * and its files' names are not durable yet.
+   * No segment was on disk: the one segment is new and empty, so there is nothing to checkpoint.
    */
   readonly created: boolean;
+  /** Names in the directory changed (new files, the clean-shutdown marker gone) and are not synced yet. */
+  readonly directoryUnsynced: boolean;
+  /** The recovery point found on disk, if any. */
+  readonly point: LogPosition | null;
 }
 
 /**
@@ -48,19 +49,21 @@ export async function loadLog(dir: string, geometry: SegmentGeometry): Promise<L
   if (bases.length === 0) {
     // The new files' names become durable with the log's first sync (Log.syncNames).
     const segment = LogSegment.create(dir, point?.nextOffset ?? 0, geometry);
-    await finishOpen(dir, clean, geometry.storage);
-    return { segments: [segment], report: emptyReport(clean), created: true };
+    removeCleanMarker(dir, clean);
+    return { segments: [segment], report: emptyReport(clean), created: true, directoryUnsynced: true, point };
   }
   const first = firstToRecover(bases, point);
   const segments = bases.slice(0, first).map((base, i) => LogSegment.trusted(dir, base, bases[i + 1]!, geometry));
   const report = await recoverTail(dir, bases.slice(first), verifyFrom(bases[first]!, point), geometry, segments);
   assertLoaded(segments);
   const endOffset = segments.at(-1)!.nextOffset;
-  await finishOpen(dir, clean, geometry.storage);
+  removeCleanMarker(dir, clean);
   return {
     segments,
     report: { ...report, clean, durableRecordsLost: point === null ? 0 : Math.max(0, point.nextOffset - endOffset) },
     created: false,
+    directoryUnsynced: clean,
+    point,
   };
 }
 
@@ -153,10 +156,13 @@ function nonZeroBytesAfter(segment: LogSegment, dir: string, endBytes: number): 
   return last - endBytes;
 }
 
-async function finishOpen(dir: string, clean: boolean, storage: Storage): Promise<void> {
-  if (!clean) return;
-  fs.rmSync(path.join(dir, CLEAN_SHUTDOWN_FILE), { force: true });
-  await syncDirectory(dir, storage);
+/**
+ * The marker goes, durably with the log's first sync (Log.syncNames): it only reports how the
+ * log was closed (recovery verifies from the recovery point either way), and a directory fsync
+ * per shard at every start made 10,000 shards wait on the journal.
+ */
+function removeCleanMarker(dir: string, clean: boolean): void {
+  if (clean) fs.rmSync(path.join(dir, CLEAN_SHUTDOWN_FILE), { force: true });
 }
 
 function emptyReport(clean: boolean): RecoveryReport {

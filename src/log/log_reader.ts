@@ -17,6 +17,12 @@ export interface LogReaderOptions {
   readonly segmentBytes: number;
   /** Segments kept mapped; the log's option of the same name (default in log_config.ts). */
   readonly openSegmentsMax?: number | undefined;
+  /**
+   * The segments the owner has, if it said (its open reply): otherwise the directory is listed
+   * at the first read. 10,000 shards opening after a start would list 10,000 directories on the
+   * engine's thread, each waiting on the journal while the owner changes it.
+   */
+  readonly segmentBases?: readonly number[] | undefined;
 }
 
 /** One segment as a reader sees it: its .log file, mapped read-only on first use. */
@@ -84,7 +90,7 @@ export class LogReader {
     });
     this.activeMapBytes = resolved.segmentBytes + BATCH_BYTES_MAX;
     this.segments = new SegmentSet<ReaderSegment>([], resolved.openSegmentsMax);
-    this.refresh();
+    if (options.segmentBases !== undefined) this.list(options.segmentBases);
   }
 
   /** The offset after the last committed record. */
@@ -154,13 +160,17 @@ export class LogReader {
 
   /** Re-lists the directory: new segments (rolls) appear, deleted ones (retention) go. */
   private refresh(): void {
-    const known = new Map(this.segments.all.map((segment) => [segment.baseOffset, segment]));
     const bases = fs
       .readdirSync(this.dir)
       .map(parseSegmentFileName)
       .filter((parsed) => parsed?.kind === 'log')
       .map((parsed) => parsed!.baseOffset)
       .sort((a, b) => a - b);
+    this.list(bases);
+  }
+
+  private list(bases: readonly number[]): void {
+    const known = new Map(this.segments.all.map((segment) => [segment.baseOffset, segment]));
     this.segments.replace(
       bases.map((base) => known.get(base) ?? new ReaderSegment(base, segmentPaths(this.dir, base).log, this.activeMapBytes)),
     );

@@ -124,6 +124,14 @@ export class LogSegment {
     return this.writable;
   }
 
+  /** The size covered by the last fdatasync (-1: none known). */
+  private syncedBytes = -1;
+
+  /** Its data up to now is known to be on disk (a recovery point at its end says so). */
+  assumeSynced(): void {
+    this.syncedBytes = this.size;
+  }
+
   get isOpen(): boolean {
     return this.logFile !== null;
   }
@@ -340,8 +348,13 @@ export class LogSegment {
 
   /** fdatasync of the .log file (indexes are derived: they are flushed only when sealing). */
   async sync(): Promise<void> {
+    // Nothing written since the last sync: nothing to do, and no reopen of closed files (the
+    // owner's bound on open files would not hold if every checkpoint opened them again).
+    if (this.syncedBytes === this.size) return;
     this.mapped();
+    const bytes = this.size;
     await this.geometry.storage.fdatasync(this.fd);
+    this.syncedBytes = bytes;
   }
 
   /**

@@ -15,6 +15,9 @@ interface HostedShard {
   sealed: boolean;
 }
 
+/** Logs closed at the same time when the worker shuts down. */
+const CLOSES_AT_ONCE = 32;
+
 const shards = new Map<string, HostedShard>();
 const openLogs = new OpenLogs((workerData as ShardWorkerData).openShardsMax);
 let outbox: WorkerReply[] = [];
@@ -55,11 +58,11 @@ async function handle(request: WorkerRequest): Promise<unknown> {
   switch (request.kind) {
     case 'open': {
       const existing = shards.get(request.shardKey);
-      if (existing !== undefined) return { endOffset: existing.log.endOffset };
+      if (existing !== undefined) return { endOffset: existing.log.endOffset, segmentBases: existing.log.segmentBases };
       const log = await Log.open(request.dir, { ...request.options, committedPosition: request.committed });
       shards.set(request.shardKey, { log, sealed: request.sealed });
       openLogs.touch(request.shardKey, log);
-      return { endOffset: log.endOffset };
+      return { endOffset: log.endOffset, segmentBases: log.segmentBases };
     }
     case 'appendBatch': {
       try {
@@ -117,15 +120,19 @@ function handleBatch(batch: Batch<WorkerRequest>): void {
 parentPort!.on('message', (message: Batch<WorkerRequest> | { shutdown: true } | CrashRequest) => {
   if ('crash' in message) crash(message.crash);
   if ('shutdown' in message) {
-    void Promise.all([...shards.values()].map((shard) => shard.log.close())).then(() => {
-      shards.clear();
-      parentPort!.postMessage({ shutdownComplete: true });
-    });
+    void closeAll().then(() => parentPort!.postMessage({ shutdownComplete: true }));
     return;
   }
   handleBatch(message);
 });
 parentPort!.postMessage({ ready: true });
+
+/** Closing a log opens its files again to seal them: a few at a time, within the descriptor bound. */
+async function closeAll(): Promise<void> {
+  const logs = [...shards.values()].map((shard) => shard.log);
+  shards.clear();
+  for (let i = 0; i < logs.length; i += CLOSES_AT_ONCE) await Promise.all(logs.slice(i, i + CLOSES_AT_ONCE).map((log) => log.close()));
+}
 
 function crash(how: CrashRequest['crash']): never {
   if (how === 'exit') process.exit(70);
