@@ -8,6 +8,7 @@ import {
   storageErrorFrom,
   StorageFullError,
 } from '../errors.js';
+import { Limiter } from '../util/limiter.js';
 import { CommittedPosition } from './committed_position.js';
 import { syncDirectory, syncDirectorySync, writeFileDurably } from './durable_file.js';
 import { CLEAN_SHUTDOWN_FILE } from './file_names.js';
@@ -42,6 +43,13 @@ interface PendingAppend {
   readonly resolve: (result: AppendResult) => void;
   readonly reject: (error: Error) => void;
 }
+
+/**
+ * Recovery points written at the same time by the logs of this thread. Each holds a descriptor
+ * (and its directory's) until its fsyncs get a turn on the thread pool: 10,000 shards written
+ * within one checkpoint interval would otherwise hold 10,000 more at once.
+ */
+const recoveryPointWrites = new Limiter(16);
 
 /**
  * One shard's log: segmented, append-only, memory-mapped for reads (docs/FORMAT.md).
@@ -414,7 +422,7 @@ export class Log {
 
   private async writeCheckpoint(point: LogPosition): Promise<void> {
     if (point.nextOffset < this.checkpointed.nextOffset) return;
-    await writeRecoveryPoint(this.dir, point, this.options.storage);
+    await recoveryPointWrites.run(() => writeRecoveryPoint(this.dir, point, this.options.storage));
     this.checkpointed = point;
     this.namesUnsynced = false; // writing it synced the directory
   }
