@@ -8,10 +8,11 @@
  *   3. disk (allocated blocks and apparent bytes) against the data, and the server's resident
  *      memory, descriptors and mappings against the empty server's;
  *   4. kill -9, a restart on the same directory: until the Kinesis HTTP port answers (and how
- *      many shards were still recovering then, from GET /health), and until every shard has
- *      served all its records (each checked byte for byte) and a put, CHECKS_IN_FLIGHT shards
- *      at a time over one connection, every stream at once (so most requests meet shards still
- *      recovering);
+ *      many shards were still recovering then, from GET /health); until every shard has served
+ *      a read (its first record) and a put, CHECKS_IN_FLIGHT shards at a time over one
+ *      connection, every stream at once (so most requests meet shards still recovering); then
+ *      every record read back and checked byte for byte (timed on its own: 1 GB through one
+ *      connection at the target size);
  *   5. Producer throughput to a stream of 4 shards and to one of THROUGHPUT_SHARDS.
  * The server runs with --no-limits (phase 5 measures it, not Kinesis' per-shard rates).
  * Usage: npm run build && npm run bench:scale [-- --json <file>]. Environment: STREAMS (10),
@@ -195,12 +196,14 @@ async function untilHttpAnswers(port: number): Promise<void> {
   }
 }
 
-/** Reads every shard from TRIM_HORIZON, checks each record, and puts one more. */
-async function checkEveryShard(client: ShardlineClient): Promise<void> {
+type ShardCheck = (client: ShardlineClient, s: number, j: number, shard: { ShardId: string; StartingHashKey: string }) => Promise<void>;
+
+/** Runs `check` on every shard, CHECKS_IN_FLIGHT at a time. */
+async function everyShard(client: ShardlineClient, check: ShardCheck): Promise<void> {
   const jobs: Array<() => Promise<void>> = [];
   for (let s = 0; s < config.streams; s++) {
     const shards = await shardsOf(client, streamName(s));
-    shards.forEach((shard, j) => jobs.push(() => checkShard(client, s, j, shard)));
+    shards.forEach((shard, j) => jobs.push(() => check(client, s, j, shard)));
   }
   // Interleaved by stream, so the first requests reach every stream's shards while they recover.
   const order = jobs.map((_, i) => i).sort((a, b) => (a % config.shards) - (b % config.shards) || a - b);
@@ -216,31 +219,38 @@ async function health(port: number): Promise<string> {
   return (await (await fetch(`http://127.0.0.1:${port}/health`)).text()).trim();
 }
 
-async function checkShard(
-  client: ShardlineClient,
-  s: number,
-  j: number,
-  shard: { ShardId: string; StartingHashKey: string },
-): Promise<void> {
+/** A read of the shard's first record and a put: the shard serves. */
+const servesShard: ShardCheck = async (client, s, j, shard) => {
+  const name = streamName(s);
+  const start = await client.call('GetShardIterator', { StreamName: name, ShardId: shard.ShardId, ShardIteratorType: 'TRIM_HORIZON' });
+  const page = await client.getRecords({ ShardIterator: start.ShardIterator!, Limit: 1 });
+  if (page.Records.length !== 1 || !Buffer.from(page.Records[0]!.Data).equals(recordData(s, j, 0)))
+    throw new Error(`${name} ${shard.ShardId}: its first record is not served after the restart`);
+  const [put] = await client.putRecords(name, [
+    { partitionKey: 'after', data: Buffer.from('after'), explicitHashKey: shard.StartingHashKey },
+  ]);
+  if (!('sequenceNumber' in put!)) throw new Error(`${name} ${shard.ShardId}: the put after the restart failed`);
+};
+
+/** Every record of the shard, checked byte for byte, then the put servesShard made. */
+const checkShard: ShardCheck = async (client, s, j, shard) => {
   const name = streamName(s);
   const start = await client.call('GetShardIterator', { StreamName: name, ShardId: shard.ShardId, ShardIteratorType: 'TRIM_HORIZON' });
   let iterator: string | undefined = start.ShardIterator;
+  const expected = [...Array.from({ length: config.records }, (_, i) => recordData(s, j, i)), Buffer.from('after')];
   let seen = 0;
-  while (seen < config.records && iterator !== undefined) {
+  while (seen < expected.length && iterator !== undefined) {
     const page = await client.getRecords({ ShardIterator: iterator });
     for (const record of page.Records) {
-      if (!Buffer.from(record.Data).equals(recordData(s, j, seen))) throw new Error(`${name} ${shard.ShardId}: record ${seen} differs`);
+      if (!Buffer.from(record.Data).equals(expected[seen] ?? Buffer.alloc(0)))
+        throw new Error(`${name} ${shard.ShardId}: record ${seen} differs`);
       seen++;
     }
     iterator = page.NextShardIterator;
     if (page.Records.length === 0 && page.MillisBehindLatest === 0) break;
   }
-  if (seen !== config.records) throw new Error(`${name} ${shard.ShardId}: ${seen} of ${config.records} records after the restart`);
-  const [put] = await client.putRecords(name, [
-    { partitionKey: 'after', data: Buffer.from('after'), explicitHashKey: shard.StartingHashKey },
-  ]);
-  if (!('sequenceNumber' in put!)) throw new Error(`${name} ${shard.ShardId}: the put after the restart failed`);
-}
+  if (seen !== expected.length) throw new Error(`${name} ${shard.ShardId}: ${seen} of ${expected.length} records after the restart`);
+};
 
 async function throughput(client: ShardlineClient, shards: number): Promise<number> {
   const name = `throughput-${shards}`;
@@ -292,10 +302,13 @@ async function main(): Promise<void> {
     await untilBanner(restarted).catch(() => undefined);
     const healthAtStart = await health(port);
     client = await connect(restarted.url);
-    await checkEveryShard(client);
+    await everyShard(client, servesShard);
     const everyShardServesMs = performance.now() - restarted.startedMs;
+    const checkStartedMs = performance.now();
+    await everyShard(client, checkShard);
+    const everyRecordCheckedMs = performance.now() - checkStartedMs;
     console.log(
-      `after kill -9: HTTP answered in ${Math.round(httpAnswersMs)} ms (health: ${healthAtStart}), every shard served in ${Math.round(everyShardServesMs)} ms`,
+      `after kill -9: HTTP answered in ${Math.round(httpAnswersMs)} ms (health: ${healthAtStart}), every shard served a read and a put in ${Math.round(everyShardServesMs)} ms; every record checked in ${Math.round(everyRecordCheckedMs)} ms more`,
     );
 
     const small = await throughput(client, 4);
@@ -325,7 +338,12 @@ async function main(): Promise<void> {
           descriptorsPerShard: round1((idle.descriptors - empty.descriptors) / shardCount),
           mappingsPerShard: round1((idle.mappings - empty.mappings) / shardCount),
         },
-        restart: { httpAnswersMs: Math.round(httpAnswersMs), healthAtStart, everyShardServesMs: Math.round(everyShardServesMs) },
+        restart: {
+          httpAnswersMs: Math.round(httpAnswersMs),
+          healthAtStart,
+          everyShardServesMs: Math.round(everyShardServesMs),
+          everyRecordCheckedMs: Math.round(everyRecordCheckedMs),
+        },
         putsPerSecond: { shards4: Math.round(small), [`shards${config.throughputShards}`]: Math.round(large), ratio: ratio(large, small) },
       },
       config.jsonPath,

@@ -3,6 +3,7 @@ import { ResourceNotFoundException } from '../errors.js';
 import { HOUR_MS } from '../log/log_config.js';
 import { HASH_KEY_WORDS, HashKeyRouter, writeHashKeyWords, type HashKeyRange } from '../streams/hash_key.js';
 import { isOpen } from '../streams/stream_records.js';
+import { Limiter } from '../util/limiter.js';
 import type { WorkerPool } from '../workers/worker_pool.js';
 import type { Catalog, ShardView, StreamView } from './catalog.js';
 import { ShardRuntime } from './shard_runtime.js';
@@ -13,6 +14,9 @@ export interface RouteEntry extends HashKeyRange {
   readonly startWords: Uint32Array;
   readonly endWords: Uint32Array;
 }
+
+/** Recovering shards' opens in flight on the workers at once, requests' and the background's. */
+const RECOVERY_OPENS_AT_ONCE = 16;
 
 /** A shard of the catalog whose log has not been opened since the engine started. */
 interface Recovering {
@@ -38,6 +42,7 @@ export class ShardRegistry {
   /** Shards still recovering, per stream id: a stream without any takes no wait. */
   private readonly recoveringPerStream = new Map<string, number>();
   private background: Promise<void> | null = null;
+  private readonly opening = new Limiter(RECOVERY_OPENS_AT_ONCE);
   private stopped = false;
 
   constructor(
@@ -80,7 +85,7 @@ export class ShardRegistry {
     const runner = async (): Promise<void> => {
       while (next < keys.length && !this.stopped) {
         const recovering = this.recovering.get(keys[next++]!);
-        if (recovering !== undefined) await this.openRecovering(recovering).catch(() => undefined);
+        if (recovering !== undefined) await this.openRecovering(recovering, false).catch(() => undefined);
       }
     };
     this.background = Promise.all(Array.from({ length: atOnce }, runner)).then(() => undefined);
@@ -95,7 +100,7 @@ export class ShardRegistry {
   /** The shard's runtime once it is open: at once, or after opening it ahead of the background's. */
   async ready(stream: StreamView, shard: ShardView): Promise<ShardRuntime> {
     const recovering = this.recovering.get(ShardRuntime.keyOf(stream, shard));
-    return recovering === undefined ? this.runtime(stream, shard) : this.openRecovering(recovering);
+    return recovering === undefined ? this.runtime(stream, shard) : this.openRecovering(recovering, true);
   }
 
   /** null when every shard of the stream is open; otherwise a promise that they are. */
@@ -114,9 +119,14 @@ export class ShardRegistry {
     return this.recovering.has(key) ? null : this.runtime(stream, shard);
   }
 
-  private openRecovering(recovering: Recovering): Promise<ShardRuntime> {
+  /**
+   * Through `opening`, so that a put to each of 20 streams of 500 shards does not open 10,000
+   * logs at once (30,000 descriptors); a request's opens go before the background's. One that
+   * the background already queued keeps its place.
+   */
+  private openRecovering(recovering: Recovering, urgent: boolean): Promise<ShardRuntime> {
     const { stream, shard } = recovering;
-    recovering.opening ??= this.open(stream, shard).then(
+    recovering.opening ??= this.opening.run(() => this.open(stream, shard), urgent).then(
       (runtime) => {
         this.recovering.delete(ShardRuntime.keyOf(stream, shard));
         const left = this.recoveringPerStream.get(stream.id)! - 1;

@@ -114,10 +114,8 @@ export class Log {
     // already its end (closed cleanly, or idle when it crashed): 10,000 shards restart without
     // 30,000 syncs.
     if (created) log.checkpointed = log.appendedPosition();
-    else if (point !== null && samePosition(point, log.appendedPosition())) {
-      log.checkpointed = point;
-      log.active.assumeSynced(); // a recovery point is written only once the data up to it is synced
-    } else await log.enqueue(() => log.checkpoint());
+    else if (point !== null && samePosition(point, log.appendedPosition())) log.checkpointed = point;
+    else await log.enqueue(() => log.checkpoint());
     if (log.failure !== null) {
       await log.close();
       throw log.failure;

@@ -55,4 +55,21 @@ describe('Limiter', () => {
     for (const g of held) g.open();
     await Promise.all(more);
   });
+
+  it('starts urgent waiters before the others, each kind in order', async () => {
+    const limiter = new Limiter(1);
+    const started: string[] = [];
+    const first = gate();
+    const runs = [limiter.run(() => first.promise)];
+    for (const [name, urgent] of [
+      ['a', false],
+      ['b', true],
+      ['c', false],
+      ['d', true],
+    ] as const)
+      runs.push(limiter.run(async () => void started.push(name), urgent));
+    first.open();
+    await Promise.all(runs);
+    expect(started).toEqual(['b', 'd', 'a', 'c']);
+  });
 });
