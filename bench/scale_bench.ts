@@ -215,6 +215,18 @@ async function everyShard(client: ShardlineClient, check: ShardCheck): Promise<v
   );
 }
 
+/** SIGTERM and the time until the server exits (it closes every log cleanly first). */
+async function stopGracefully(server: Server): Promise<number> {
+  const started = performance.now();
+  const exited = new Promise((resolve) => server.child.once('exit', resolve));
+  server.child.kill('SIGTERM');
+  const timer = setTimeout(() => server.child.kill('SIGKILL'), READY_TIMEOUT_MS);
+  await exited;
+  clearTimeout(timer);
+  if (server.child.signalCode === 'SIGKILL') throw new Error(`no exit ${READY_TIMEOUT_MS / 1000} s after SIGTERM`);
+  return performance.now() - started;
+}
+
 async function health(port: number): Promise<string> {
   return (await (await fetch(`http://127.0.0.1:${port}/health`)).text()).trim();
 }
@@ -314,7 +326,8 @@ async function main(): Promise<void> {
     const small = await throughput(client, 4);
     const large = await throughput(client, config.throughputShards);
     client.close();
-    await kill(server.child, 'SIGTERM');
+    const stopMs = await stopGracefully(restarted);
+    console.log(`graceful stop (SIGTERM, every log closed cleanly): ${Math.round(stopMs)} ms`);
 
     const shardCount = config.streams * config.shards;
     finish(
@@ -344,6 +357,7 @@ async function main(): Promise<void> {
           everyShardServesMs: Math.round(everyShardServesMs),
           everyRecordCheckedMs: Math.round(everyRecordCheckedMs),
         },
+        gracefulStopMs: Math.round(stopMs),
         putsPerSecond: { shards4: Math.round(small), [`shards${config.throughputShards}`]: Math.round(large), ratio: ratio(large, small) },
       },
       config.jsonPath,
