@@ -126,19 +126,21 @@ export class ShardRegistry {
    */
   private openRecovering(recovering: Recovering, urgent: boolean): Promise<ShardRuntime> {
     const { stream, shard } = recovering;
-    recovering.opening ??= this.opening.run(() => this.open(stream, shard), urgent).then(
-      (runtime) => {
-        this.recovering.delete(ShardRuntime.keyOf(stream, shard));
-        const left = this.recoveringPerStream.get(stream.id)! - 1;
-        if (left === 0) this.recoveringPerStream.delete(stream.id);
-        else this.recoveringPerStream.set(stream.id, left);
-        return runtime;
-      },
-      (error: unknown) => {
-        recovering.opening = null;
-        throw error;
-      },
-    );
+    recovering.opening ??= this.opening
+      .run(() => this.open(stream, shard), urgent)
+      .then(
+        (runtime) => {
+          this.recovering.delete(ShardRuntime.keyOf(stream, shard));
+          const left = this.recoveringPerStream.get(stream.id)! - 1;
+          if (left === 0) this.recoveringPerStream.delete(stream.id);
+          else this.recoveringPerStream.set(stream.id, left);
+          return runtime;
+        },
+        (error: unknown) => {
+          recovering.opening = null;
+          throw error;
+        },
+      );
     return recovering.opening;
   }
 
