@@ -75,7 +75,10 @@ export class Engine {
       getRecordsRaw: (request) => this.reads.getRecordsRaw(checkRequest('GetRecords', request)),
       subscribeRaw: (request, onStart) => this.subscriptions.subscribeRaw(request, onStart),
     });
-    attachTestHooks(this, { crashWorkerOf: (request, crash) => this.crashWorkerOf(request, crash) });
+    attachTestHooks(this, {
+      crashWorkerOf: (request, crash) => this.crashWorkerOf(request, crash),
+      workerOf: (request) => this.context.pool.workerOf(this.shardKeyOf(request)),
+    });
   }
 
   static async open(options: EngineOptions): Promise<Engine> {
@@ -275,8 +278,12 @@ export class Engine {
   }
 
   private crashWorkerOf(request: StreamReference & { readonly ShardId: string }, crash: WorkerCrash): Promise<void> {
+    return this.context.pool.crashWorkerOf(this.shardKeyOf(request), crash);
+  }
+
+  private shardKeyOf(request: StreamReference & { readonly ShardId: string }): string {
     const stream = this.context.stream(request);
-    return this.context.pool.crashWorkerOf(ShardRuntime.keyOf(stream, this.context.catalog.shard(stream, request.ShardId)), crash);
+    return ShardRuntime.keyOf(stream, this.context.catalog.shard(stream, request.ShardId));
   }
 }
 

@@ -10,6 +10,8 @@ import type { WorkerCrash } from '../workers/channel.js';
 export interface EngineTestHooks {
   /** Kills the worker thread that owns a shard, as a crash would: it is replaced and its shards recover. */
   crashWorkerOf(request: StreamReference & { readonly ShardId: string }, crash: WorkerCrash): Promise<void>;
+  /** The index of the worker thread that owns a shard. */
+  workerOf(request: StreamReference & { readonly ShardId: string }): number;
 }
 
 const hooks = new WeakMap<object, EngineTestHooks>();
@@ -29,4 +31,11 @@ export function simulateWorkerCrash(
   const engineHooks = hooks.get(engine);
   assert(engineHooks !== undefined, 'not an engine made by Engine.open');
   return engineHooks.crashWorkerOf(request, crash);
+}
+
+/** The index of the worker thread that owns the shard (placement: src/workers/worker_pool.ts). */
+export function workerOfShard(engine: object, request: StreamReference & { readonly ShardId: string }): number {
+  const engineHooks = hooks.get(engine);
+  assert(engineHooks !== undefined, 'not an engine made by Engine.open');
+  return engineHooks.workerOf(request);
 }

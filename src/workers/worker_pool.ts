@@ -18,9 +18,11 @@ import {
 import { moduleUrl, startThread } from './thread_entry.js';
 
 /*
- * The engine's side of the shard workers. Each shard belongs to one worker (by a stable hash of
- * its key), so one thread owns each log. Requests to a worker made in the same event-loop turn
- * travel as one message; replies come back the same way.
+ * The engine's side of the shard workers. Each shard belongs to one worker, chosen when it opens:
+ * the one with the least write load (bytes appended, decaying with a 10 s half-life), then the
+ * fewest shards; so one thread owns each log, and a busy shard's new neighbours go elsewhere.
+ * Requests to a worker made in the same event-loop turn travel as one message; replies come
+ * back the same way.
  *
  * Supervision: a worker that dies is replaced at once, every request it had not answered fails
  * with a retriable InternalFailure (its outcome is unknown to the caller, never wrong), and the
@@ -37,6 +39,11 @@ interface Pending {
 
 interface Slot {
   worker: Worker;
+  /** Shards placed on it. */
+  shards: number;
+  /** Bytes appended, decayed to `loadAtMs`. */
+  loadBytes: number;
+  loadAtMs: number;
   readonly pending: Map<number, Pending>;
   outbox: WorkerRequest[];
   transfer: TransferListItem[];
@@ -46,6 +53,10 @@ interface Slot {
 }
 
 const SHUTDOWN_TIMEOUT_MS = 30_000;
+/** Half-life of a worker's write load, as placement weighs it. */
+const LOAD_HALF_LIFE_MS = 10_000;
+/** Loads within this of each other count as equal: then the worker with fewer shards gets the next. */
+const LOAD_STEP_BYTES = 1024 * 1024;
 const SHARD_WORKER = moduleUrl('./shard_worker', import.meta.url);
 
 export class WorkerPool implements AppenderPort {
@@ -53,6 +64,8 @@ export class WorkerPool implements AppenderPort {
   private nextId = 1;
   /** Every shard's open request, to replay after a restart. */
   private readonly opens = new Map<string, OpenRequest>();
+  /** The worker of each open shard. */
+  private readonly placement = new Map<string, number>();
   private stopping = false;
   /** Workers replaced after a crash: visible for tests and operators. */
   restarts = 0;
@@ -66,6 +79,9 @@ export class WorkerPool implements AppenderPort {
   ) {
     this.slots = Array.from({ length: size }, () => ({
       worker: null as unknown as Worker,
+      shards: 0,
+      loadBytes: 0,
+      loadAtMs: performance.now(),
       pending: new Map(),
       outbox: [],
       transfer: [],
@@ -90,8 +106,14 @@ export class WorkerPool implements AppenderPort {
       const open = this.opens.get(request.shardKey);
       if (open !== undefined) this.opens.set(request.shardKey, { ...open, sealed: true });
     }
-    if (request.kind === 'close') this.opens.delete(request.shardKey);
-    return this.send(this.slotOf(request.shardKey), request, transfer) as Promise<T>;
+    const index = this.slotOf(request.shardKey);
+    if (request.kind === 'close') {
+      this.opens.delete(request.shardKey);
+      this.placement.delete(request.shardKey);
+      this.slots[index]!.shards--;
+    }
+    if (request.kind === 'appendBatch') this.addLoad(this.slots[index]!, request.batchBytes);
+    return this.send(index, request, transfer) as Promise<T>;
   }
 
   /** Runs `hook` just before this turn's message to the shard's worker goes out. */
@@ -132,11 +154,39 @@ export class WorkerPool implements AppenderPort {
     );
   }
 
+  /** The worker hosting the shard (placed now if it has none: its open). */
+  workerOf(shardKey: string): number {
+    return this.slotOf(shardKey);
+  }
+
   private slotOf(shardKey: string): number {
-    // FNV-1a: stable across restarts, so a shard always returns to the same worker.
-    let hash = 0x811c9dc5;
-    for (let i = 0; i < shardKey.length; i++) hash = Math.imul(hash ^ shardKey.charCodeAt(i), 0x01000193);
-    return (hash >>> 0) % this.slots.length;
+    const placed = this.placement.get(shardKey);
+    if (placed !== undefined) return placed;
+    const nowMs = performance.now();
+    let best = 0;
+    for (let i = 1; i < this.slots.length; i++) {
+      const [slot, bestSlot] = [this.slots[i]!, this.slots[best]!];
+      const [load, bestLoad] = [this.loadSteps(slot, nowMs), this.loadSteps(bestSlot, nowMs)];
+      if (load < bestLoad || (load === bestLoad && slot.shards < bestSlot.shards)) best = i;
+    }
+    this.placement.set(shardKey, best);
+    this.slots[best]!.shards++;
+    return best;
+  }
+
+  /** In LOAD_STEP_BYTES: a worker written to long ago is as idle as one never written to. */
+  private loadSteps(slot: Slot, nowMs: number): number {
+    return Math.floor(this.decayedLoad(slot, nowMs) / LOAD_STEP_BYTES);
+  }
+
+  private decayedLoad(slot: Slot, nowMs: number): number {
+    return slot.loadBytes * 0.5 ** ((nowMs - slot.loadAtMs) / LOAD_HALF_LIFE_MS);
+  }
+
+  private addLoad(slot: Slot, bytes: number): void {
+    const nowMs = performance.now();
+    slot.loadBytes = this.decayedLoad(slot, nowMs) + bytes;
+    slot.loadAtMs = nowMs;
   }
 
   private send(index: number, request: PoolRequest, transfer: readonly TransferListItem[] = []): Promise<unknown> {
