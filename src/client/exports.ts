@@ -16,6 +16,7 @@ export {
 } from './client.js';
 export { Producer, type ProducerOptions, type ProducerRecord, type ProducerResult } from './producer.js';
 export { Consumer, type ConsumedRecord, type StartingPosition, type SubscribeOptions } from './consumer.js';
+export { KPL_MAGIC, aggregate, deaggregate, hasMagic, type DeaggregatedRecord, type UserRecord } from './kpl_aggregation.js';
 export { ClientClosedError, ConnectionError, ProtocolError, type WebSocketFactory, type WebSocketLike } from './transport.js';
 export * from '../errors.js';
 export { DEFAULT_PORT, PROTOCOL_VERSION } from '../net/protocol.js';

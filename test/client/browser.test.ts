@@ -7,6 +7,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildBrowserClient } from '../../scripts/build_browser.js';
 import type { Engine } from '../../src/engine/engine.js';
+import { aggregate } from '../../src/client/kpl_aggregation.js';
 import { ResourceNotFoundException } from '../../src/errors.js';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../helpers/chromium.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
@@ -70,6 +71,14 @@ interface PageGlobals {
     consumeTimeoutMs: number;
   }): Promise<ScenarioReport>;
   describeMissingStream(args: { serverUrl: string; streamName: string }): Promise<MissingStreamReport>;
+  kplRoundTrip(args: { records: KplRecord[]; nodeAggregateHex: string }): { aggregateHex: string; fromNode: KplRecord[] };
+}
+
+interface KplRecord {
+  readonly partitionKey: string;
+  readonly explicitHashKey?: string;
+  readonly data: string;
+  readonly subSequenceNumber?: number;
 }
 
 /** Every record of a stream as the engine stored it, shard by shard in ListShards order. */
@@ -266,6 +275,24 @@ describe('the browser client in Chromium', () => {
     },
     SCENARIO_TIMEOUT_MS,
   );
+
+  it('aggregates KPL records the way Node reads them, and reads the ones Node writes', async () => {
+    checkSetUp();
+    const records: KplRecord[] = [
+      { partitionKey: 'p', data: 'one' },
+      { partitionKey: 'q', explicitHashKey: '42', data: 'two' },
+      { partitionKey: 'p', data: '' },
+    ];
+    const encoder = new TextEncoder();
+    const nodeAggregate = aggregate(records.map((record) => ({ ...record, data: encoder.encode(record.data) })));
+    const report = await page.evaluate((args) => (globalThis as unknown as PageGlobals).kplRoundTrip(args), {
+      records,
+      nodeAggregateHex: Buffer.from(nodeAggregate).toString('hex'),
+    });
+    expect(report.aggregateHex).toBe(Buffer.from(nodeAggregate).toString('hex'));
+    expect(report.fromNode).toEqual(records.map((record, i) => ({ ...record, subSequenceNumber: i })));
+    expect(pageErrors).toEqual([]);
+  });
 });
 
 async function closeServer(server: http.Server | undefined): Promise<void> {

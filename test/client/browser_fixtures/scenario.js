@@ -1,4 +1,4 @@
-import { Consumer, Producer, ResourceNotFoundException, ShardlineError, connect } from '/shardline-client.js';
+import { Consumer, Producer, ResourceNotFoundException, ShardlineError, aggregate, connect, deaggregate } from '/shardline-client.js';
 
 /*
  * What the page does with the bundled client; test/client/browser.test.ts calls the functions
@@ -121,5 +121,17 @@ function plainRecord(shardId, record) {
     arrivalMs: record.ApproximateArrivalTimestamp.getTime(),
   };
 }
+
+// KPL aggregation in the browser: aggregates these records (the test deaggregates the hex in
+// Node) and deaggregates the hex the test made in Node.
+window.kplRoundTrip = ({ records, nodeAggregateHex }) => {
+  const hex = (bytes) => Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('');
+  const fromHex = (text) => Uint8Array.from(text.match(/../g) ?? [], (pair) => parseInt(pair, 16));
+  const encoder = new TextEncoder();
+  const aggregated = aggregate(records.map((record) => ({ ...record, data: encoder.encode(record.data) })));
+  const fromNode = deaggregate(fromHex(nodeAggregateHex)) ?? [];
+  const decoder = new TextDecoder();
+  return { aggregateHex: hex(aggregated), fromNode: fromNode.map((record) => ({ ...record, data: decoder.decode(record.data) })) };
+};
 
 window.scenarioReady = true;
