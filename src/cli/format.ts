@@ -48,7 +48,9 @@ export function formatRecord(record: ConsumedRecord, format: RecordFormat): stri
   return JSON.stringify({
     ShardId: record.ShardId,
     SequenceNumber: record.SequenceNumber,
+    ...(record.SubSequenceNumber === undefined ? {} : { SubSequenceNumber: record.SubSequenceNumber }),
     PartitionKey: record.PartitionKey,
+    ...(record.ExplicitHashKey === undefined ? {} : { ExplicitHashKey: record.ExplicitHashKey }),
     ApproximateArrivalTimestamp: record.ApproximateArrivalTimestamp.toISOString(),
     Data: text,
   });

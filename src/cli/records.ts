@@ -19,6 +19,8 @@ interface PutOptions extends ClientOptions {
 
 interface TailOptions extends ClientOptions {
   readonly from: 'latest' | 'trim-horizon';
+  /** KPL aggregates as they are stored, not their user records. */
+  readonly raw?: boolean;
   readonly consumer: string;
   readonly format: RecordFormat;
   readonly maxRecords?: number;
@@ -45,6 +47,7 @@ export function addRecordCommands(program: Command): void {
     .argument('<stream>', 'stream name')
     .addOption(new Option('--from <position>', 'where to start').choices(['latest', 'trim-horizon']).default('latest'))
     .option('--consumer <name>', 'registered consumer to read as (registered if missing)', `shardline-tail-${process.pid}`)
+    .option('--raw', 'KPL aggregated records as they are stored, not the user records in them')
     .addOption(new Option('--format <format>', 'text: the data; json: one object per record').choices(['text', 'json']).default('text'))
     .addOption(new Option('--max-records <count>', 'exit after this many records').argParser(integerIn(1, Number.MAX_SAFE_INTEGER)))
     .addOption(urlOption())
@@ -117,7 +120,7 @@ async function tail(client: ShardlineClient, stream: string, options: TailOption
     const streamARN = String(StreamDescriptionSummary.StreamARN);
     const consumer = await takeConsumer(client, streamARN, options.consumer);
     try {
-      const records = new Consumer(client).subscribeStream({
+      const records = new Consumer(client, { deaggregate: options.raw !== true }).subscribeStream({
         streamName: stream,
         consumerARN: consumer.arn,
         startingPosition: { Type: options.from === 'latest' ? 'LATEST' : 'TRIM_HORIZON' },

@@ -3,6 +3,7 @@ import { InvalidArgumentException, ResourceInUseException, ResourceNotFoundExcep
 import type { SubscribeRequest } from '../net/messages/records.js';
 import { EndReason } from '../net/protocol.js';
 import type { ClientKinesisRecord, ClientSubscribeEvent, ShardSubscription, ShardlineClient, SubscriptionEnd } from './client.js';
+import { deaggregate, hasMagic } from './kpl_aggregation.js';
 import { ConnectionError } from './transport.js';
 
 export type StartingPosition =
@@ -12,6 +13,18 @@ export type StartingPosition =
 
 export interface ConsumedRecord extends ClientKinesisRecord {
   readonly ShardId: string;
+  /**
+   * A user record unpacked from a KPL aggregate: its index in it (with SequenceNumber, the
+   * outer record's, its identity), and its explicit hash key if it had one. Absent on a plain
+   * record, or when the Consumer does not deaggregate.
+   */
+  readonly SubSequenceNumber?: number;
+  readonly ExplicitHashKey?: string;
+}
+
+export interface ConsumerOptions {
+  /** Unpack KPL aggregated records into their user records (docs/FORMAT.md). Default true. */
+  readonly deaggregate?: boolean;
 }
 
 export interface SubscribeOptions {
@@ -47,7 +60,14 @@ const FINAL_ENDS: ReadonlySet<SubscriptionEnd | null> = new Set([
  *   among the shards being followed has ended, so records of a key stay in order.
  */
 export class Consumer {
-  constructor(private readonly client: ShardlineClient) {}
+  private readonly unpack: boolean;
+
+  constructor(
+    private readonly client: ShardlineClient,
+    options: ConsumerOptions = {},
+  ) {
+    this.unpack = options.deaggregate ?? true;
+  }
 
   /** Records of one shard and (by default) its descendants. */
   subscribe(options: SubscribeOptions): AsyncIterable<ConsumedRecord> {
@@ -124,6 +144,26 @@ export class Consumer {
     yield* merged;
   }
 
+  /** A Kinesis record as it is, or the user records of a KPL aggregate, in order. */
+  private *userRecords(record: ClientKinesisRecord, shardId: string): Generator<ConsumedRecord> {
+    const users = this.unpack && hasMagic(record.Data) ? deaggregate(record.Data) : null;
+    if (users === null) {
+      yield { ...record, ShardId: shardId };
+      return;
+    }
+    for (const user of users) {
+      yield {
+        SequenceNumber: record.SequenceNumber,
+        SubSequenceNumber: user.subSequenceNumber,
+        ApproximateArrivalTimestamp: record.ApproximateArrivalTimestamp,
+        Data: user.data,
+        PartitionKey: user.partitionKey,
+        ...(user.explicitHashKey === undefined ? {} : { ExplicitHashKey: user.explicitHashKey }),
+        ShardId: shardId,
+      };
+    }
+  }
+
   /** One shard's records, resubscribing after drops; calls `onEnd` with its children when it ends. */
   private async *shardRecords(
     consumerARN: string,
@@ -141,7 +181,7 @@ export class Consumer {
         subscription = await live.subscribe({ ConsumerARN: consumerARN, ShardId: shardId, StartingPosition: position });
         for await (const event of subscription) {
           failures = 0;
-          for (const record of event.Records) yield { ...record, ShardId: shardId };
+          for (const record of event.Records) yield* this.userRecords(record, shardId);
           if (event.ChildShards !== undefined) {
             onEnd(event.ChildShards);
             return;
