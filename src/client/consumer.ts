@@ -3,6 +3,7 @@ import { InvalidArgumentException, ResourceInUseException, ResourceNotFoundExcep
 import type { SubscribeRequest } from '../net/messages/records.js';
 import { EndReason } from '../net/protocol.js';
 import type { ClientKinesisRecord, ClientSubscribeEvent, ShardSubscription, ShardlineClient, SubscriptionEnd } from './client.js';
+import { md5 } from 'js-md5';
 import { deaggregate, hasMagic } from './kpl_aggregation.js';
 import { ConnectionError } from './transport.js';
 
@@ -20,6 +21,12 @@ export interface ConsumedRecord extends ClientKinesisRecord {
    */
   readonly SubSequenceNumber?: number;
   readonly ExplicitHashKey?: string;
+  /**
+   * A user record whose hash key is outside its shard's range (an aggregate made before a
+   * reshard, or by a producer that did not predict shards). The KCL drops the whole aggregate
+   * then; the Consumer delivers it, marks it and counts it (`userRecordsOutsideShard`).
+   */
+  readonly OutsideShard?: true;
 }
 
 export interface ConsumerOptions {
@@ -61,12 +68,19 @@ const FINAL_ENDS: ReadonlySet<SubscriptionEnd | null> = new Set([
  */
 export class Consumer {
   private readonly unpack: boolean;
+  private readonly ranges = new Map<string, Promise<ShardRanges>>();
+  private outsideShard = 0;
 
   constructor(
     private readonly client: ShardlineClient,
     options: ConsumerOptions = {},
   ) {
     this.unpack = options.deaggregate ?? true;
+  }
+
+  /** User records delivered although their hash key is outside their shard (see ConsumedRecord). */
+  get userRecordsOutsideShard(): number {
+    return this.outsideShard;
   }
 
   /** Records of one shard and (by default) its descendants. */
@@ -145,13 +159,16 @@ export class Consumer {
   }
 
   /** A Kinesis record as it is, or the user records of a KPL aggregate, in order. */
-  private *userRecords(record: ClientKinesisRecord, shardId: string): Generator<ConsumedRecord> {
+  private async *userRecords(record: ClientKinesisRecord, consumerARN: string, shardId: string): AsyncGenerator<ConsumedRecord> {
     const users = this.unpack && hasMagic(record.Data) ? deaggregate(record.Data) : null;
     if (users === null) {
       yield { ...record, ShardId: shardId };
       return;
     }
+    const range = await this.rangeOf(consumerARN, shardId);
     for (const user of users) {
+      const inside = range === undefined || holds(range, user);
+      if (!inside) this.outsideShard++;
       yield {
         SequenceNumber: record.SequenceNumber,
         SubSequenceNumber: user.subSequenceNumber,
@@ -160,8 +177,24 @@ export class Consumer {
         PartitionKey: user.partitionKey,
         ...(user.explicitHashKey === undefined ? {} : { ExplicitHashKey: user.explicitHashKey }),
         ShardId: shardId,
+        ...(inside ? {} : { OutsideShard: true as const }),
       };
     }
+  }
+
+  /**
+   * The shard's hash key range, from ListShards of the consumer's stream: read when the first
+   * aggregate arrives (plain records never need it), again for a shard it did not list (a child).
+   */
+  private async rangeOf(consumerARN: string, shardId: string): Promise<HashRange | undefined> {
+    const streamARN = consumerARN.slice(0, consumerARN.indexOf('/consumer/'));
+    let ranges = this.ranges.get(streamARN);
+    if (ranges === undefined || !(await ranges).has(shardId)) {
+      ranges = listRanges(this.client, streamARN);
+      this.ranges.set(streamARN, ranges);
+      ranges.catch(() => this.ranges.delete(streamARN));
+    }
+    return (await ranges).get(shardId);
   }
 
   /** One shard's records, resubscribing after drops; calls `onEnd` with its children when it ends. */
@@ -181,7 +214,7 @@ export class Consumer {
         subscription = await live.subscribe({ ConsumerARN: consumerARN, ShardId: shardId, StartingPosition: position });
         for await (const event of subscription) {
           failures = 0;
-          for (const record of event.Records) yield* this.userRecords(record, shardId);
+          for (const record of event.Records) yield* this.userRecords(record, consumerARN, shardId);
           if (event.ChildShards !== undefined) {
             onEnd(event.ChildShards);
             return;
@@ -290,4 +323,28 @@ class MergedQueue<T> implements AsyncIterable<T> {
     this.wake = null;
     wake?.();
   }
+}
+
+interface HashRange {
+  readonly start: bigint;
+  readonly end: bigint;
+}
+type ShardRanges = Map<string, HashRange>;
+
+async function listRanges(client: ShardlineClient, streamARN: string): Promise<ShardRanges> {
+  const ranges: ShardRanges = new Map();
+  let token: string | undefined;
+  do {
+    const page = await client.call('ListShards', token === undefined ? { StreamARN: streamARN } : { NextToken: token });
+    for (const shard of page.Shards)
+      ranges.set(shard.ShardId, { start: BigInt(shard.HashKeyRange.StartingHashKey), end: BigInt(shard.HashKeyRange.EndingHashKey) });
+    token = page.NextToken;
+  } while (token !== undefined);
+  return ranges;
+}
+
+/** Whether the user record's hash key (its explicit one, else the MD5 of its partition key) is in the range. */
+function holds(range: HashRange, user: { readonly partitionKey: string; readonly explicitHashKey?: string | undefined }): boolean {
+  const hashKey = user.explicitHashKey !== undefined ? BigInt(user.explicitHashKey) : BigInt(`0x${md5.hex(user.partitionKey)}`);
+  return range.start <= hashKey && hashKey <= range.end;
 }
