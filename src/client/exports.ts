@@ -15,6 +15,7 @@ export {
   type SubscriptionEnd,
 } from './client.js';
 export { Producer, type ProducerOptions, type ProducerRecord, type ProducerResult } from './producer.js';
+export type { AggregationOptions } from './aggregator.js';
 export { Consumer, type ConsumedRecord, type ConsumerOptions, type StartingPosition, type SubscribeOptions } from './consumer.js';
 export { KPL_MAGIC, aggregate, deaggregate, hasMagic, type DeaggregatedRecord, type UserRecord } from './kpl_aggregation.js';
 export { ClientClosedError, ConnectionError, ProtocolError, type WebSocketFactory, type WebSocketLike } from './transport.js';

@@ -2,6 +2,7 @@ import { PUT_RECORDS_BYTES_MAX, PUT_RECORDS_RECORDS_MAX } from '../limits.js';
 import { InvalidArgumentException, type ShardlineError } from '../errors.js';
 import type { PutFrameBuilder, PutResult } from '../net/messages/put.js';
 import { BuilderPool } from './builder_pool.js';
+import { Aggregator, type AggregationOptions } from './aggregator.js';
 import { putResults, type ShardlineClient } from './client.js';
 
 export interface ProducerOptions {
@@ -18,6 +19,12 @@ export interface ProducerOptions {
   /** First retry delay; doubles each attempt, with full jitter, up to retryMaxMs. Default 50 ms. */
   readonly retryBaseMs?: number;
   readonly retryMaxMs?: number;
+  /**
+   * KPL aggregation: user records predicted to land in one shard share a Kinesis record
+   * (aggregator.ts). Off by default: a consumer must deaggregate (the Consumer does; GetRecords
+   * through an AWS SDK does not). `true` takes the KPL's defaults.
+   */
+  readonly aggregation?: boolean | AggregationOptions;
 }
 
 export interface ProducerRecord {
@@ -30,6 +37,8 @@ export interface ProducerRecord {
 export interface ProducerResult {
   readonly shardId: string;
   readonly sequenceNumber: string;
+  /** With aggregation: the record's index in the Kinesis record it shares (absent if sent by itself). */
+  readonly subSequenceNumber?: number;
 }
 
 interface Queued {
@@ -37,6 +46,8 @@ interface Queued {
   readonly resolve: (result: ProducerResult) => void;
   readonly reject: (error: Error) => void;
   attempts: number;
+  /** Counted in inFlight: a user's record, not an aggregate carrying user records counted already. */
+  readonly counted: boolean;
 }
 
 interface Batch {
@@ -73,6 +84,7 @@ export class Producer {
   private retriesPending = 0;
   private closed = false;
   private readonly builders = new BuilderPool();
+  private readonly aggregator: Aggregator | null;
 
   constructor(
     private readonly client: ShardlineClient,
@@ -85,6 +97,11 @@ export class Producer {
     this.maxAttempts = checkOption(options.maxAttempts, 'maxAttempts', 10, 1, 1000);
     this.retryBaseMs = checkOption(options.retryBaseMs, 'retryBaseMs', 50, 1, 60_000);
     this.retryMaxMs = checkOption(options.retryMaxMs, 'retryMaxMs', 2000, this.retryBaseMs, 600_000);
+    const aggregation = options.aggregation ?? false;
+    this.aggregator =
+      aggregation === false
+        ? null
+        : new Aggregator(client, (record) => this.sendAggregate(record), aggregation === true ? {} : aggregation);
   }
 
   /** Records accepted and not yet acknowledged (or failed). */
@@ -108,11 +125,27 @@ export class Producer {
     // The common case takes no extra promise turn: the record is encoded into its batch now.
     if (!this.writable) return this.drain().then(() => this.put(record));
     this.inFlight++;
-    return new Promise((resolve, reject) => this.enqueue({ record, resolve, reject, attempts: 0 }));
+    if (this.aggregator !== null) {
+      const settled = (): void => this.settle({ counted: true }, () => undefined);
+      return this.aggregator.add(record).then(
+        (result) => (settled(), result),
+        (error: Error) => {
+          settled();
+          throw error;
+        },
+      );
+    }
+    return new Promise((resolve, reject) => this.enqueue({ record, resolve, reject, attempts: 0, counted: true }));
+  }
+
+  /** An aggregate (or a record sent by itself) from the aggregator: its user records are counted already. */
+  private sendAggregate(record: ProducerRecord): Promise<ProducerResult> {
+    return new Promise((resolve, reject) => this.enqueue({ record, resolve, reject, attempts: 0, counted: false }));
   }
 
   /** Sends everything gathered now and resolves when every record put so far is settled. */
   async flush(): Promise<void> {
+    this.aggregator?.flush();
     for (const stream of [...this.batches.keys()]) this.send(stream);
     while (this.inFlight > 0) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
   }
@@ -196,8 +229,8 @@ export class Producer {
     }, Math.random() * ceiling);
   }
 
-  private settle(entry: Queued, done: () => void): void {
-    this.inFlight--;
+  private settle(entry: Pick<Queued, 'counted'>, done: () => void): void {
+    if (entry.counted) this.inFlight--;
     done();
     this.roomWaiters.shift()?.();
     if (this.inFlight === 0 && this.retriesPending === 0) for (const wake of this.idleWaiters.splice(0)) wake();
