@@ -48,26 +48,33 @@ export interface DeaggregatedRecord extends UserRecord {
 export function aggregate(records: readonly UserRecord[]): Uint8Array {
   const keys = new Table();
   const hashKeys = new Table();
-  const indexed = records.map((record) => ({
-    key: keys.indexOf(record.partitionKey),
-    hashKey: record.explicitHashKey === undefined ? undefined : hashKeys.indexOf(record.explicitHashKey),
-    data: record.data,
-  }));
-  const writer = new ProtoWriter();
-  for (const key of keys.values) writer.string(1, key);
-  for (const hashKey of hashKeys.values) writer.string(2, hashKey);
-  for (const record of indexed) {
-    const inner = new ProtoWriter();
-    inner.uint(1, record.key);
-    if (record.hashKey !== undefined) inner.uint(2, record.hashKey);
-    inner.bytes(3, record.data);
-    writer.bytes(3, inner.finish());
-  }
-  const body = writer.finish();
-  const out = new Uint8Array(KPL_MAGIC.length + body.length + MD5_BYTES);
+  const indexed = records.map((record) => {
+    const key = keys.indexOf(record.partitionKey);
+    const hashKey = record.explicitHashKey === undefined ? undefined : hashKeys.indexOf(record.explicitHashKey);
+    const innerBytes =
+      ProtoWriter.uintBytes(1, key) +
+      (hashKey === undefined ? 0 : ProtoWriter.uintBytes(2, hashKey)) +
+      ProtoWriter.fieldBytes(3, record.data.length);
+    return { key, hashKey, data: record.data, innerBytes };
+  });
+  const bodyBytes =
+    keys.bytes.reduce((sum, key) => sum + ProtoWriter.fieldBytes(1, key.length), 0) +
+    hashKeys.bytes.reduce((sum, hashKey) => sum + ProtoWriter.fieldBytes(2, hashKey.length), 0) +
+    indexed.reduce((sum, record) => sum + ProtoWriter.fieldBytes(3, record.innerBytes), 0);
+  const out = new Uint8Array(KPL_MAGIC.length + bodyBytes + MD5_BYTES);
   out.set(KPL_MAGIC, 0);
-  out.set(body, KPL_MAGIC.length);
-  out.set(md5.array(body), KPL_MAGIC.length + body.length);
+  const writer = new ProtoWriter(out.subarray(KPL_MAGIC.length, KPL_MAGIC.length + bodyBytes));
+  for (const key of keys.bytes) writer.bytes(1, key);
+  for (const hashKey of hashKeys.bytes) writer.bytes(2, hashKey);
+  for (const record of indexed) {
+    writer.header(3, record.innerBytes);
+    writer.uint(1, record.key);
+    if (record.hashKey !== undefined) writer.uint(2, record.hashKey);
+    writer.bytes(3, record.data);
+  }
+  if (writer.written !== bodyBytes) throw new Error('the aggregate was sized wrong'); // a bug here, not bad input
+  const body = out.subarray(KPL_MAGIC.length, KPL_MAGIC.length + bodyBytes);
+  out.set(md5.array(body), KPL_MAGIC.length + bodyBytes);
   return out;
 }
 
@@ -137,16 +144,18 @@ function sameBytes(a: readonly number[], b: Uint8Array): boolean {
   return a.length === b.length && a.every((byte, i) => byte === b[i]);
 }
 
-/** Strings in order of first use, each with its index. */
+const encoder = new TextEncoder();
+
+/** Strings in order of first use, as UTF-8, each with its index. */
 class Table {
-  readonly values: string[] = [];
+  readonly bytes: Uint8Array[] = [];
   private readonly index = new Map<string, number>();
 
   indexOf(value: string): number {
     let found = this.index.get(value);
     if (found === undefined) {
-      found = this.values.length;
-      this.values.push(value);
+      found = this.bytes.length;
+      this.bytes.push(encoder.encode(value));
       this.index.set(value, found);
     }
     return found;

@@ -7,12 +7,17 @@ import { ProtoReader, ProtoWriter } from '../../src/client/protobuf_wire.js';
 const bytes = (...values: number[]): Uint8Array => Uint8Array.from(values);
 
 describe('protobuf wire', () => {
-  it('writes varint and length-delimited fields as the encoding guide does', () => {
-    const writer = new ProtoWriter();
+  it('writes varint and length-delimited fields as the encoding guide does, into a buffer sized beforehand', () => {
+    const testing = new TextEncoder().encode('testing');
+    const size = ProtoWriter.uintBytes(1, 150) + ProtoWriter.fieldBytes(2, testing.length) + ProtoWriter.fieldBytes(3, 2);
+    const buffer = new Uint8Array(size);
+    const writer = new ProtoWriter(buffer);
     writer.uint(1, 150);
-    writer.string(2, 'testing');
-    writer.bytes(3, bytes(1, 2));
-    expect(Buffer.from(writer.finish()).toString('hex')).toBe('089601' + '120774657374696e67' + '1a020102');
+    writer.bytes(2, testing);
+    writer.header(3, 2);
+    writer.uint(0, 1); // the two bytes of field 3: 00 01
+    expect(writer.written).toBe(size);
+    expect(Buffer.from(buffer).toString('hex')).toBe('089601' + '120774657374696e67' + '1a020001');
   });
 
   it('reads them back, skips fixed and length-delimited fields it does not know, and maps huge indexes to -1', () => {
