@@ -158,9 +158,9 @@ export class Consumer {
     yield* merged;
   }
 
-  /** A Kinesis record as it is, or the user records of a KPL aggregate, in order. */
+  /** The user records of a KPL aggregate in order, or the record as it is if it only looks like one. */
   private async *userRecords(record: ClientKinesisRecord, consumerARN: string, shardId: string): AsyncGenerator<ConsumedRecord> {
-    const users = this.unpack && hasMagic(record.Data) ? deaggregate(record.Data) : null;
+    const users = deaggregate(record.Data);
     if (users === null) {
       yield { ...record, ShardId: shardId };
       return;
@@ -214,7 +214,11 @@ export class Consumer {
         subscription = await live.subscribe({ ConsumerARN: consumerARN, ShardId: shardId, StartingPosition: position });
         for await (const event of subscription) {
           failures = 0;
-          for (const record of event.Records) yield* this.userRecords(record, consumerARN, shardId);
+          for (const record of event.Records) {
+            // Plain records take no extra generator: this is the hot path of every consumer.
+            if (this.unpack && hasMagic(record.Data)) yield* this.userRecords(record, consumerARN, shardId);
+            else yield { ...record, ShardId: shardId };
+          }
           if (event.ChildShards !== undefined) {
             onEnd(event.ChildShards);
             return;
