@@ -160,6 +160,14 @@ export class OffsetOutOfRangeError extends ShardlineError {
   }
 }
 
+/**
+ * The Producer gave up on a record whose RecordTtl passed while it was being retried; `cause` is
+ * the last failure. Nothing was stored by the attempts that failed.
+ */
+export class RecordExpiredError extends ShardlineError {
+  readonly code = 'RecordExpired' as const;
+}
+
 /** A log directory whose files contradict each other in a way recovery must not guess about. */
 export class CorruptLogError extends ShardlineError {
   readonly code = 'CorruptLog' as const;
@@ -190,6 +198,7 @@ const TYPES_BY_CODE: Record<string, new (message: string) => ShardlineError> = {
   StorageFull: StorageFullError,
   StorageError,
   CorruptLog: CorruptLogError,
+  RecordExpired: RecordExpiredError,
   SerializationException,
   UnknownOperationException,
   MissingAuthenticationTokenException,

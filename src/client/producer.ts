@@ -1,5 +1,5 @@
 import { PUT_RECORDS_BYTES_MAX, PUT_RECORDS_RECORDS_MAX } from '../limits.js';
-import { InvalidArgumentException, type ShardlineError } from '../errors.js';
+import { InvalidArgumentException, RecordExpiredError, type ShardlineError } from '../errors.js';
 import type { PutFrameBuilder, PutResult } from '../net/messages/put.js';
 import { BuilderPool } from './builder_pool.js';
 import { Aggregator, type AggregationOptions } from './aggregator.js';
@@ -16,6 +16,12 @@ export interface ProducerOptions {
   readonly maxRecordsInFlight?: number;
   /** Tries per record for throttled and retriable failures. Default 10. */
   readonly maxAttempts?: number;
+  /**
+   * How long a record may take, retries included, from put(): past it the record fails with
+   * RecordExpiredError instead of being tried again (the KPL's RecordTtl). 100 ms .. 24 h;
+   * default 30 s.
+   */
+  readonly recordTtlMs?: number;
   /** First retry delay; doubles each attempt, with full jitter, up to retryMaxMs. Default 50 ms. */
   readonly retryBaseMs?: number;
   readonly retryMaxMs?: number;
@@ -46,6 +52,8 @@ interface Queued {
   readonly resolve: (result: ProducerResult) => void;
   readonly reject: (error: Error) => void;
   attempts: number;
+  /** When the record expires (performance.now() time): no retry starts after it. */
+  readonly deadlineMs: number;
   /** Counted in inFlight: a user's record, not an aggregate carrying user records counted already. */
   readonly counted: boolean;
 }
@@ -77,6 +85,7 @@ export class Producer {
   private readonly maxAttempts: number;
   private readonly retryBaseMs: number;
   private readonly retryMaxMs: number;
+  private readonly recordTtlMs: number;
   private readonly batches = new Map<string, Batch>();
   private inFlight = 0;
   private readonly roomWaiters: Array<() => void> = [];
@@ -97,6 +106,7 @@ export class Producer {
     this.maxAttempts = checkOption(options.maxAttempts, 'maxAttempts', 10, 1, 1000);
     this.retryBaseMs = checkOption(options.retryBaseMs, 'retryBaseMs', 50, 1, 60_000);
     this.retryMaxMs = checkOption(options.retryMaxMs, 'retryMaxMs', 2000, this.retryBaseMs, 600_000);
+    this.recordTtlMs = checkOption(options.recordTtlMs, 'recordTtlMs', 30_000, 100, 86_400_000);
     const aggregation = options.aggregation ?? false;
     this.aggregator =
       aggregation === false
@@ -135,12 +145,20 @@ export class Producer {
         },
       );
     }
-    return new Promise((resolve, reject) => this.enqueue({ record, resolve, reject, attempts: 0, counted: true }));
+    return new Promise((resolve, reject) =>
+      this.enqueue({ record, resolve, reject, attempts: 0, deadlineMs: this.deadline(), counted: true }),
+    );
+  }
+
+  private deadline(): number {
+    return performance.now() + this.recordTtlMs;
   }
 
   /** An aggregate (or a record sent by itself) from the aggregator: its user records are counted already. */
   private sendAggregate(record: ProducerRecord): Promise<ProducerResult> {
-    return new Promise((resolve, reject) => this.enqueue({ record, resolve, reject, attempts: 0, counted: false }));
+    return new Promise((resolve, reject) =>
+      this.enqueue({ record, resolve, reject, attempts: 0, deadlineMs: this.deadline(), counted: false }),
+    );
   }
 
   /** Sends everything gathered now and resolves when every record put so far is settled. */
@@ -222,11 +240,21 @@ export class Producer {
       return;
     }
     const ceiling = Math.min(this.retryMaxMs, this.retryBaseMs * 2 ** (entry.attempts - 1));
+    const delayMs = Math.random() * ceiling;
+    if (performance.now() + delayMs >= entry.deadlineMs) {
+      const last = cause ?? Object.assign(new Error(`${code}: ${message}`), { code, retriable });
+      const expired = new RecordExpiredError(
+        `the record expired after ${entry.attempts} attempts (recordTtlMs ${this.recordTtlMs}); the last failure: ${code}: ${message}`,
+        { cause: last },
+      );
+      this.settle(entry, () => entry.reject(expired));
+      return;
+    }
     this.retriesPending++;
     setTimeout(() => {
       this.retriesPending--;
       this.enqueue(entry);
-    }, Math.random() * ceiling);
+    }, delayMs);
   }
 
   private settle(entry: Pick<Queued, 'counted'>, done: () => void): void {
