@@ -13,7 +13,12 @@ export async function withClient<T>(url: string, use: (client: ShardlineClient) 
 
 async function connectTo(url: string): Promise<ShardlineClient> {
   // Loaded here, when a client command runs: `serve` and --help need neither the client nor ws.
-  const [{ ConnectionError, connect }, { WebSocket }] = await Promise.all([import('../client/node.js'), import('ws')]);
+  // Not the Node entry (client/node.js): that one also loads the AWS SDK, for KinesisApiSink.
+  const [{ ShardlineClient }, { ConnectionError }, { WebSocket }] = await Promise.all([
+    import('../client/client.js'),
+    import('../client/transport.js'),
+    import('ws'),
+  ]);
   const last: { error?: Error } = {};
   // Our own socket, not connect()'s default, only to hear its error event: the client sees just
   // the close code (1006), the event says why (ECONNREFUSED, ENOTFOUND). Plain ws options: a
@@ -24,7 +29,9 @@ async function connectTo(url: string): Promise<ShardlineClient> {
     return socket as unknown as WebSocketLike;
   };
   try {
-    return await connect(url, { webSocket, clientName: 'shardline-cli' });
+    const client = new ShardlineClient(url, { webSocket, clientName: 'shardline-cli' });
+    await client.connect();
+    return client;
   } catch (error) {
     if (!(error instanceof ConnectionError)) throw error;
     throw new CannotConnectError(`cannot connect to ${url}: ${last.error?.message ?? error.message}`, { cause: error });

@@ -1,8 +1,6 @@
-import { md5 } from 'js-md5';
 import { InvalidArgumentException } from '../errors.js';
-import type { ShardlineClient } from './client.js';
-import { explicitHashKey } from './hash_keys.js';
 import { aggregate } from './kpl_aggregation.js';
+import { hashKeyOf, predictShard, type ShardMaps } from './shard_maps.js';
 
 /*
  * The KPL's aggregation for the Producer: user records predicted to land in the same shard
@@ -36,10 +34,12 @@ export interface UserRecordResult {
   readonly sequenceNumber: string;
   /** Absent when the record was sent by itself. */
   readonly subSequenceNumber?: number;
+  /** Sends of its Kinesis record, the first included. */
+  readonly attempts: number;
 }
 
 /** Sends one Kinesis record through the Producer's batching and retries. */
-export type SendRecord = (record: AggregatedRecord) => Promise<{ shardId: string; sequenceNumber: string }>;
+export type SendRecord = (record: AggregatedRecord) => Promise<{ shardId: string; sequenceNumber: string; attempts: number }>;
 
 interface Pending {
   readonly record: AggregatedRecord;
@@ -55,10 +55,6 @@ interface Container {
   readonly timer: ReturnType<typeof setTimeout>;
 }
 
-interface ShardMap {
-  readonly shards: ReadonlyArray<{ readonly shardId: string; readonly start: bigint }>;
-}
-
 /** Magic and MD5 around the protobuf, and what one record adds at most besides its key and data. */
 const AGGREGATE_OVERHEAD_BYTES = 4 + 16;
 const RECORD_OVERHEAD_BYTES = 24;
@@ -68,13 +64,12 @@ export class Aggregator {
   private readonly maxCount: number;
   private readonly maxBytes: number;
   private readonly maxBufferedTimeMs: number;
-  private readonly maps = new Map<string, Promise<ShardMap>>();
   private readonly containers = new Map<string, Container>();
   /** User records accepted and not yet handed to `send` (a map still loading, a container filling). */
   private held = 0;
 
   constructor(
-    private readonly client: ShardlineClient,
+    private readonly maps: ShardMaps,
     private readonly send: SendRecord,
     options: AggregationOptions = {},
   ) {
@@ -97,8 +92,8 @@ export class Aggregator {
     return new Promise((resolve, reject) => {
       this.held++;
       const pending: Pending = { record, hashKey, resolve, reject };
-      this.mapOf(record.streamName).then(
-        (map) => this.place(pending, predict(map, hashKey)),
+      this.maps.mapOf(record.streamName).then(
+        (map) => this.place(pending, predictShard(map, hashKey)),
         (error: Error) => this.fail([pending], error),
       );
     });
@@ -152,7 +147,7 @@ export class Aggregator {
     };
     this.send(outer).then(
       (result) => {
-        if (result.shardId !== container.shardId) this.maps.delete(outer.streamName); // mispredicted: read the map again
+        if (result.shardId !== container.shardId) this.maps.forget(outer.streamName);
         records.forEach((pending, subSequenceNumber) => pending.resolve({ ...result, subSequenceNumber }));
       },
       (error: Error) => this.fail(records, error, false),
@@ -163,54 +158,6 @@ export class Aggregator {
     if (held) this.held -= records.length;
     for (const pending of records) pending.reject(error);
   }
-
-  private mapOf(streamName: string): Promise<ShardMap> {
-    let map = this.maps.get(streamName);
-    if (map === undefined) {
-      map = readShardMap(this.client, streamName);
-      this.maps.set(streamName, map);
-      map.catch(() => this.maps.delete(streamName));
-    }
-    return map;
-  }
-}
-
-/** The stream's open shards by starting hash key, from ListShards. */
-async function readShardMap(client: ShardlineClient, streamName: string): Promise<ShardMap> {
-  const shards: Array<{ shardId: string; start: bigint }> = [];
-  let token: string | undefined;
-  do {
-    const page = await client.call('ListShards', token === undefined ? { StreamName: streamName } : { NextToken: token });
-    for (const shard of page.Shards)
-      if (shard.SequenceNumberRange.EndingSequenceNumber === undefined)
-        shards.push({ shardId: shard.ShardId, start: BigInt(shard.HashKeyRange.StartingHashKey) });
-    token = page.NextToken;
-  } while (token !== undefined);
-  shards.sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
-  return { shards };
-}
-
-/** The open shard whose range holds the hash key: the last one starting at or below it. */
-function predict(map: ShardMap, hashKey: bigint): string {
-  let low = 0;
-  let high = map.shards.length - 1;
-  while (low < high) {
-    const middle = (low + high + 1) >> 1;
-    if (map.shards[middle]!.start <= hashKey) low = middle;
-    else high = middle - 1;
-  }
-  return map.shards[low]?.shardId ?? '';
-}
-
-/** The record's routing hash key: its explicit one (checked), or the MD5 of its partition key (Kinesis' rule). */
-function hashKeyOf(record: AggregatedRecord): bigint {
-  if (record.explicitHashKey !== undefined) {
-    explicitHashKey(record.explicitHashKey);
-    return BigInt(record.explicitHashKey);
-  }
-  if (typeof record.partitionKey !== 'string' || record.partitionKey.length === 0)
-    throw new InvalidArgumentException('a record needs a partitionKey of 1 to 256 characters');
-  return BigInt(`0x${md5.hex(record.partitionKey)}`);
 }
 
 function integerIn(value: number | undefined, name: string, fallback: number, min: number, max: number): number {

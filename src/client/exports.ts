@@ -16,6 +16,7 @@ export {
 } from './client.js';
 export { Producer, type ProducerOptions, type ProducerRecord, type ProducerResult } from './producer.js';
 export type { AggregationOptions } from './aggregator.js';
+export { WebSocketSink, type OpenShard, type ProducerSink, type PutBatch, type StreamCapacityMode } from './producer_sink.js';
 export { Consumer, type ConsumedRecord, type ConsumerOptions, type StartingPosition, type SubscribeOptions } from './consumer.js';
 export { KPL_MAGIC, aggregate, deaggregate, hasMagic, type DeaggregatedRecord, type UserRecord } from './kpl_aggregation.js';
 export { ClientClosedError, ConnectionError, ProtocolError, type WebSocketFactory, type WebSocketLike } from './transport.js';

@@ -3,6 +3,7 @@ import { ShardlineClient, type ClientOptions } from './client.js';
 import type { WebSocketLike } from './transport.js';
 
 export * from './exports.js';
+export { KinesisApiSink, type KinesisApiSinkOptions } from './kinesis_sink.js';
 
 const WEBSOCKET_OPTIONS = {
   // The server's frames are bounded by its own limits (docs/PROTOCOL.md).

@@ -106,7 +106,11 @@ describe('native addon', () => {
     const file = fileWith(Buffer.alloc(4096)).file;
     // Only this file's mappings: a garbage collection on the main thread meanwhile may unmap
     // buffers earlier tests dropped, which would move a count of every mapping.
-    const countMaps = (): number => fs.readFileSync('/proc/self/maps', 'utf8').split('\n').filter((line) => line.endsWith(file)).length;
+    const countMaps = (): number =>
+      fs
+        .readFileSync('/proc/self/maps', 'utf8')
+        .split('\n')
+        .filter((line) => line.endsWith(file)).length;
     const addon = fileURLToPath(new URL('../../build/Release/shardline_mapping.node', import.meta.url));
     const before = countMaps();
     const worker = new Worker(
