@@ -185,6 +185,24 @@ describe('put', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
     expect((await storedRecords('cli-put-stdin')).map((record) => record.data)).toEqual(['one', 'two', 'three']);
   });
 
+  it('packs stdin lines into KPL aggregates with --aggregate; tail prints the user records', async () => {
+    await createStream('cli-put-aggregate');
+    const input = Array.from({ length: 50 }, (_, i) => `line-${i}`).join('\n');
+    const result = await runCli(['put', 'cli-put-aggregate', '--aggregate', '--verbose', '--rate-limit', 'off', '--url', url], { input });
+    expect(result.code, result.stderr).toBe(0);
+    // One shard, one stdin: every line lands in the first aggregate's run of sub-sequence numbers.
+    const placements = lines(result.stdout).map((line) => line.split(' '));
+    expect(placements.map((fields) => fields.length)).toEqual(Array(50).fill(3));
+    expect(new Set(placements.map((fields) => fields[1])).size).toBeLessThan(50);
+    const stored = await storedRecords('cli-put-aggregate');
+    expect(stored.length).toBeLessThan(50);
+    const tailed = await cli('tail', 'cli-put-aggregate', '--from', 'trim-horizon', '--max-records', '50');
+    expect(tailed.code, tailed.stderr).toBe(0);
+    expect(lines(tailed.stdout)).toEqual(input.split('\n'));
+    const bad = await cli('put', 'cli-put-aggregate', 'x', '--rate-limit', '0');
+    expect(bad.code).toBe(2);
+  });
+
   it('prints every stdin record with --verbose', async () => {
     await createStream('cli-put-stdin-verbose');
     const result = await runCli(['put', 'cli-put-stdin-verbose', '--key', 'k', '--verbose', '--url', url], { input: 'x\ny' });

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import readline from 'node:readline';
 import { Option, type Command } from 'commander';
-import type { ConsumedRecord, Producer, ProducerRecord, ShardlineClient } from '../client/node.js';
+import type { ConsumedRecord, Producer, ProducerRecord, ProducerResult, ShardlineClient } from '../client/node.js';
 import { ResourceInUseException } from '../errors.js';
 import { withClient } from './connection.js';
 import { describeError } from './errors.js';
@@ -15,6 +15,8 @@ interface PutOptions extends ClientOptions {
   readonly key?: string;
   readonly explicitHashKey?: string;
   readonly verbose?: boolean;
+  readonly aggregate?: boolean;
+  readonly rateLimit: number | false;
 }
 
 interface TailOptions extends ClientOptions {
@@ -37,6 +39,12 @@ export function addRecordCommands(program: Command): void {
       new Option('--explicit-hash-key <hashKey>', 'route by this decimal hash key instead of the partition key').argParser(parseHashKey),
     )
     .option('--verbose', 'with stdin: print every record, not only the count')
+    .option('--aggregate', 'pack records bound for one shard into KPL aggregates (printed with their sub-sequence number)')
+    .addOption(
+      new Option('--rate-limit <percent>', "per-shard rate, in % of the shard's write limit, or off (the KPL's RateLimit)")
+        .argParser(parseRateLimit)
+        .default(150),
+    )
     .addOption(urlOption())
     .action((stream: string, data: string[], options: PutOptions) =>
       withClient(options.url, (client) => put(client, stream, data, options)),
@@ -59,15 +67,25 @@ export function addRecordCommands(program: Command): void {
 async function put(client: ShardlineClient, stream: string, data: readonly string[], options: PutOptions): Promise<void> {
   // Imported here, not at the top, as the client is (connection.ts): --help and serve need neither.
   const { Producer } = await import('../client/producer.js');
-  const producer = new Producer(client);
+  const producer = new Producer(client, { aggregation: options.aggregate === true, rateLimit: options.rateLimit });
   if (data.length > 0) {
     const results = await Promise.all(data.map((text) => producer.put(producerRecord(stream, text, options))));
-    for (const result of results) await writeLine(`${result.shardId} ${result.sequenceNumber}`);
+    for (const result of results) await writeLine(placement(result));
     return;
   }
   if (process.stdin.isTTY) process.stderr.write('reading records from stdin, one a line (end with Ctrl-D)\n');
   const stored = await putLines(producer, stream, options);
   process.stderr.write(`put ${stored} records into ${stream}\n`);
+}
+
+/** "<shardId> <sequenceNumber>", and " <subSequenceNumber>" for a record in an aggregate. */
+function placement(result: ProducerResult): string {
+  const where = `${result.shardId} ${result.sequenceNumber}`;
+  return result.subSequenceNumber === undefined ? where : `${where} ${result.subSequenceNumber}`;
+}
+
+function parseRateLimit(text: string): number | false {
+  return text === 'off' ? false : integerIn(1, 10_000)(text);
 }
 
 function producerRecord(streamName: string, text: string, options: PutOptions): ProducerRecord {
@@ -92,7 +110,7 @@ async function putLines(producer: Producer, stream: string, options: PutOptions)
     const outcome = producer.put(producerRecord(stream, line, options)).then(
       (result) => {
         stored++;
-        return `${result.shardId} ${result.sequenceNumber}`;
+        return placement(result);
       },
       (error: unknown) => {
         failure.error ??= error;
