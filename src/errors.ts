@@ -168,6 +168,44 @@ export class RecordExpiredError extends ShardlineError {
   readonly code = 'RecordExpired' as const;
 }
 
+/** Why a sealed record (docs/FORMAT.md, "Client-side envelope encryption") could not be opened. */
+export type DecryptionFailure = 'NotSealed' | 'UnknownVersion' | 'Truncated' | 'Malformed' | 'UnwrapFailed' | 'AuthenticationFailed';
+
+/** Where a record that failed to decrypt was read: what a consumer knows of it. */
+export interface DecryptedRecordRef {
+  readonly streamName?: string;
+  readonly shardId?: string;
+  readonly sequenceNumber?: string;
+}
+
+/**
+ * A record that client-side envelope encryption could not open: not sealed, cut short, changed,
+ * or sealed under a key the key provider cannot unwrap. Retriable only when the key provider's
+ * own failure was (a KMS that was unreachable). Nothing of the plaintext is ever returned.
+ */
+export class DecryptionError extends ShardlineError {
+  readonly code = 'DecryptionFailed' as const;
+  readonly reason: DecryptionFailure;
+  readonly record: DecryptedRecordRef | undefined;
+
+  constructor(message: string, options: { reason: DecryptionFailure; record?: DecryptedRecordRef; cause?: unknown; retriable?: boolean }) {
+    super(message, options);
+    this.reason = options.reason;
+    this.record = options.record;
+  }
+
+  /** This error naming the record it was met on, for a consumer to throw in its place. */
+  withRecord(record: DecryptedRecordRef): DecryptionError {
+    const where = [record.streamName, record.shardId, record.sequenceNumber].filter((part) => part !== undefined).join(' ');
+    return new DecryptionError(`record ${where}: ${this.message}`, {
+      reason: this.reason,
+      record,
+      cause: this.cause,
+      retriable: this.retriable,
+    });
+  }
+}
+
 /** A log directory whose files contradict each other in a way recovery must not guess about. */
 export class CorruptLogError extends ShardlineError {
   readonly code = 'CorruptLog' as const;

@@ -1,9 +1,10 @@
 import { RESUBSCRIBE_INTERVAL_MS } from '../limits.js';
-import { InvalidArgumentException, ResourceInUseException, ResourceNotFoundException } from '../errors.js';
+import { DecryptionError, InvalidArgumentException, ResourceInUseException, ResourceNotFoundException } from '../errors.js';
 import type { SubscribeRequest } from '../net/messages/records.js';
 import { EndReason } from '../net/protocol.js';
 import type { ClientKinesisRecord, ClientSubscribeEvent, ShardSubscription, ShardlineClient, SubscriptionEnd } from './client.js';
 import { md5 } from 'js-md5';
+import { isSealed, type EnvelopeEncryption } from './envelope.js';
 import { deaggregate, hasMagic } from './kpl_aggregation.js';
 import { ConnectionError } from './transport.js';
 
@@ -32,6 +33,13 @@ export interface ConsumedRecord extends ClientKinesisRecord {
 export interface ConsumerOptions {
   /** Unpack KPL aggregated records into their user records (docs/FORMAT.md). Default true. */
   readonly deaggregate?: boolean;
+  /**
+   * Opens records sealed by a Producer's `encryption` (docs/FORMAT.md) before unpacking them; a
+   * record that fails to open (tampered, truncated, an unknown key) ends the iteration with
+   * DecryptionError naming its stream, shard and sequence number. Records not sealed pass as
+   * they are.
+   */
+  readonly encryption?: EnvelopeEncryption;
 }
 
 export interface SubscribeOptions {
@@ -68,6 +76,7 @@ const FINAL_ENDS: ReadonlySet<SubscriptionEnd | null> = new Set([
  */
 export class Consumer {
   private readonly unpack: boolean;
+  private readonly encryption: EnvelopeEncryption | null;
   private readonly ranges = new Map<string, Promise<ShardRanges>>();
   private outsideShard = 0;
 
@@ -76,6 +85,7 @@ export class Consumer {
     options: ConsumerOptions = {},
   ) {
     this.unpack = options.deaggregate ?? true;
+    this.encryption = options.encryption ?? null;
   }
 
   /** User records delivered although their hash key is outside their shard (see ConsumedRecord). */
@@ -158,6 +168,16 @@ export class Consumer {
     yield* merged;
   }
 
+  private async open(record: ClientKinesisRecord, consumerARN: string, shardId: string): Promise<ClientKinesisRecord> {
+    try {
+      return { ...record, Data: await this.encryption!.decrypt(record.Data) };
+    } catch (error) {
+      if (!(error instanceof DecryptionError)) throw error;
+      const streamName = consumerARN.slice(consumerARN.indexOf(':stream/') + ':stream/'.length, consumerARN.indexOf('/consumer/'));
+      throw error.withRecord({ streamName, shardId, sequenceNumber: record.SequenceNumber });
+    }
+  }
+
   /** The user records of a KPL aggregate in order, or the record as it is if it only looks like one. */
   private async *userRecords(record: ClientKinesisRecord, consumerARN: string, shardId: string): AsyncGenerator<ConsumedRecord> {
     const users = deaggregate(record.Data);
@@ -214,7 +234,8 @@ export class Consumer {
         subscription = await live.subscribe({ ConsumerARN: consumerARN, ShardId: shardId, StartingPosition: position });
         for await (const event of subscription) {
           failures = 0;
-          for (const record of event.Records) {
+          for (const sealed of event.Records) {
+            const record = this.encryption !== null && isSealed(sealed.Data) ? await this.open(sealed, consumerARN, shardId) : sealed;
             // Plain records take no extra generator: this is the hot path of every consumer.
             if (this.unpack && hasMagic(record.Data)) yield* this.userRecords(record, consumerARN, shardId);
             else yield { ...record, ShardId: shardId };

@@ -1,6 +1,7 @@
 import { PARTITION_KEY_CHARS_MAX, PUT_RECORDS_BYTES_MAX, PUT_RECORDS_RECORDS_MAX, RECORD_PAYLOAD_BYTES_MAX } from '../limits.js';
 import { InvalidArgumentException, RecordExpiredError, type ShardlineError } from '../errors.js';
 import { Aggregator, type AggregationOptions } from './aggregator.js';
+import type { EnvelopeEncryption } from './envelope.js';
 import type { ClientPutResult, ShardlineClient } from './client.js';
 import { explicitHashKey } from './hash_keys.js';
 import { WebSocketSink, type ProducerSink, type PutBatch } from './producer_sink.js';
@@ -41,6 +42,12 @@ export interface ProducerOptions {
   readonly rateLimit?: number | false;
   /** The KPL's FailIfThrottled: a throttled record fails at once instead of being retried. Default false. */
   readonly failIfThrottled?: boolean;
+  /**
+   * Client-side envelope encryption (docs/FORMAT.md): each Kinesis record's data is sealed, an
+   * aggregate as a whole, so its overhead is paid once per aggregate. A Consumer given the same
+   * keys opens them. The overhead counts against the record's 1 MiB.
+   */
+  readonly encryption?: EnvelopeEncryption;
 }
 
 export interface ProducerRecord {
@@ -112,6 +119,7 @@ export class Producer {
   private readonly limiter: RateLimiter | null;
   private readonly limiterPercent: number;
   private readonly failIfThrottled: boolean;
+  private readonly encryption: EnvelopeEncryption | null;
 
   /** `target`: a connected shardline client (the WebSocket), or a sink such as KinesisApiSink (any Kinesis HTTP endpoint). */
   constructor(target: ShardlineClient | ProducerSink, options: ProducerOptions = {}) {
@@ -129,6 +137,7 @@ export class Producer {
     this.limiterPercent = rateLimit === false ? 0 : checkOption(rateLimit, 'rateLimit', 150, 1, 10_000);
     this.limiter = rateLimit === false ? null : new RateLimiter(this.limiterPercent);
     this.failIfThrottled = options.failIfThrottled ?? false;
+    this.encryption = options.encryption ?? null;
     const aggregation = options.aggregation ?? false;
     this.aggregator =
       aggregation === false
@@ -173,7 +182,7 @@ export class Producer {
       );
     }
     return new Promise((resolve, reject) =>
-      this.submit({ record, resolve, reject, attempts: 0, deadlineMs: this.deadline(), counted: true }),
+      this.seal({ record, resolve, reject, attempts: 0, deadlineMs: this.deadline(), counted: true }),
     );
   }
 
@@ -184,7 +193,19 @@ export class Producer {
   /** An aggregate (or a record sent by itself) from the aggregator: its user records are counted already. */
   private sendAggregate(record: ProducerRecord): Promise<ProducerResult> {
     return new Promise((resolve, reject) =>
-      this.submit({ record, resolve, reject, attempts: 0, deadlineMs: this.deadline(), counted: false }),
+      this.seal({ record, resolve, reject, attempts: 0, deadlineMs: this.deadline(), counted: false }),
+    );
+  }
+
+  /** Encrypts the Kinesis record once, before its first attempt: retries send the same envelope. */
+  private seal(entry: Queued): void {
+    if (this.encryption === null) {
+      this.submit(entry);
+      return;
+    }
+    this.encryption.encrypt(entry.record.data).then(
+      (data) => this.submit({ ...entry, record: { ...entry.record, data } }),
+      (error: Error) => this.settle(entry, () => entry.reject(error)),
     );
   }
 
