@@ -243,19 +243,28 @@ async function provisioned(rateLimit: number) {
       const streamName = `provisioned-${rateLimit}`;
       await door.createStream(streamName, shards);
       const counts = { requests: 0, throttledRequests: 0, throttledRecords: 0 };
-      const producer = new Producer(countingSink(door.sink, counts), { rateLimit, maxRecordsInFlight: 1_000_000, recordTtlMs: 86_400_000 });
+      const producer = new Producer(countingSink(door.sink, counts), {
+        rateLimit,
+        maxRecordsInFlight: 1_000_000,
+        recordTtlMs: 86_400_000,
+        maxAttempts: 1000,
+      });
       const limit = shards * PROVISIONED_WRITE_RECORDS_PER_SEC;
       const data = new Uint8Array(config.recordBytes).fill(7);
       const started = performance.now();
       const endMs = started + config.provisionedSeconds * 1000;
       let fed = 0;
       let acceptedWhileFed = 0;
+      let failed = 0;
       for (let tick = 1; performance.now() < endMs; tick++) {
         const due = Math.round(((tick * 10) / 1000) * limit * 2);
         for (; fed < due; fed++)
-          void producer.put({ streamName, partitionKey: `k${fed}-${Math.random()}`, data }).then(() => {
-            if (performance.now() < endMs) acceptedWhileFed++;
-          });
+          producer.put({ streamName, partitionKey: `k${fed}-${Math.random()}`, data }).then(
+            () => {
+              if (performance.now() < endMs) acceptedWhileFed++;
+            },
+            () => failed++,
+          );
         await new Promise((resolve) => setTimeout(resolve, Math.max(0, started + tick * 10 - performance.now())));
       }
       const acceptedPerSecond = Math.round(acceptedWhileFed / config.provisionedSeconds);
@@ -271,11 +280,12 @@ async function provisioned(rateLimit: number) {
         requests: requestsWhileFed,
         throttledRequests: throttledWhileFed,
         throttledRequestShare: ratio(throttledWhileFed, requestsWhileFed),
+        failed,
       };
       console.log(
         `provisioned, 4 shards fed ${result.fedPerSecond}/s for ${config.provisionedSeconds} s, rateLimit ${rateLimit} %: ` +
           `accepted ${acceptedPerSecond}/s (${result.acceptedOfLimit} of the limit ${limit}/s, target within 5 %), ` +
-          `${throttledWhileFed} of ${requestsWhileFed} requests throttled (${round1(result.throttledRequestShare * 100)} %, target < 1 %)`,
+          `${throttledWhileFed} of ${requestsWhileFed} requests throttled (${round1(result.throttledRequestShare * 100)} %, target < 1 %), ${failed} records failed`,
       );
       return result;
     } finally {

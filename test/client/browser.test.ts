@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -8,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildBrowserClient } from '../../scripts/build_browser.js';
 import type { Engine } from '../../src/engine/engine.js';
 import { aggregate } from '../../src/client/kpl_aggregation.js';
+import { EnvelopeEncryption, keyProvider } from '../../src/client/node.js';
 import { ResourceNotFoundException } from '../../src/errors.js';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../helpers/chromium.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
@@ -72,6 +74,12 @@ interface PageGlobals {
   }): Promise<ScenarioReport>;
   describeMissingStream(args: { serverUrl: string; streamName: string }): Promise<MissingStreamReport>;
   kplRoundTrip(args: { records: KplRecord[]; nodeAggregateHex: string }): { aggregateHex: string; fromNode: KplRecord[] };
+  envelopeRoundTrip(args: {
+    keyId: string;
+    keyHex: string;
+    text: string;
+    nodeSealedHex: string;
+  }): Promise<{ sealedHex: string; fromNode: string }>;
 }
 
 interface KplRecord {
@@ -291,6 +299,22 @@ describe('the browser client in Chromium', () => {
     });
     expect(report.aggregateHex).toBe(Buffer.from(nodeAggregate).toString('hex'));
     expect(report.fromNode).toEqual(records.map((record, i) => ({ ...record, subSequenceNumber: i })));
+    expect(pageErrors).toEqual([]);
+  });
+
+  it("seals envelopes with the page's WebCrypto that node:crypto opens, and opens node:crypto's", async () => {
+    checkSetUp();
+    const key = randomBytes(32);
+    const encryption = new EnvelopeEncryption(keyProvider('browser-key', key));
+    const nodeSealed = await encryption.encrypt(Buffer.from('sealed in Node'));
+    const report = await page.evaluate((args) => (globalThis as unknown as PageGlobals).envelopeRoundTrip(args), {
+      keyId: 'browser-key',
+      keyHex: key.toString('hex'),
+      text: 'sealed in the page',
+      nodeSealedHex: Buffer.from(nodeSealed).toString('hex'),
+    });
+    expect(report.fromNode).toBe('sealed in Node');
+    expect(Buffer.from(await encryption.decrypt(Buffer.from(report.sealedHex, 'hex'))).toString()).toBe('sealed in the page');
     expect(pageErrors).toEqual([]);
   });
 });

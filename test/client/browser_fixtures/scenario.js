@@ -1,4 +1,14 @@
-import { Consumer, Producer, ResourceNotFoundException, ShardlineError, aggregate, connect, deaggregate } from '/shardline-client.js';
+import {
+  Consumer,
+  EnvelopeEncryption,
+  Producer,
+  ResourceNotFoundException,
+  ShardlineError,
+  aggregate,
+  connect,
+  deaggregate,
+  keyProvider,
+} from '/shardline-client.js';
 
 /*
  * What the page does with the bundled client; test/client/browser.test.ts calls the functions
@@ -132,6 +142,17 @@ window.kplRoundTrip = ({ records, nodeAggregateHex }) => {
   const fromNode = deaggregate(fromHex(nodeAggregateHex)) ?? [];
   const decoder = new TextDecoder();
   return { aggregateHex: hex(aggregated), fromNode: fromNode.map((record) => ({ ...record, data: decoder.decode(record.data) })) };
+};
+
+// Envelope encryption with the page's WebCrypto: seals this text under the key given (the test
+// opens it in Node with node:crypto) and opens the envelope the test sealed in Node.
+window.envelopeRoundTrip = async ({ keyId, keyHex, text, nodeSealedHex }) => {
+  const hex = (bytes) => Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('');
+  const fromHex = (value) => Uint8Array.from(value.match(/../g) ?? [], (pair) => parseInt(pair, 16));
+  const encryption = new EnvelopeEncryption(keyProvider(keyId, fromHex(keyHex)));
+  const sealed = await encryption.encrypt(new TextEncoder().encode(text));
+  const opened = await encryption.decrypt(fromHex(nodeSealedHex));
+  return { sealedHex: hex(sealed), fromNode: new TextDecoder().decode(opened) };
 };
 
 window.scenarioReady = true;
