@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { aggregate } from '../src/client/kpl_aggregation.js';
 import { Engine } from '../src/engine/engine.js';
@@ -13,7 +14,7 @@ import { tempDir } from './helpers/temp_dir.js';
 // as a child process (node --import tsx src/cli/main.ts) against its --url, on streams of its own.
 // Nothing waits on a clock: long-running children (serve, tail) are awaited by their output.
 
-const COMMANDS = ['serve', 'create-stream', 'list-streams', 'describe', 'put', 'tail', 'split', 'merge'];
+const COMMANDS = ['serve', 'create-stream', 'list-streams', 'describe', 'put', 'tail', 'split', 'merge', 'create-key-file'];
 const PUT_LINE = /^shardId-\d{12} \d{56}$/;
 const HASH_KEY_HALF = 2n ** 127n;
 /** Each test starts a few Node processes (about 0.6 s each here): room for a loaded 2-core machine. */
@@ -201,6 +202,22 @@ describe('put', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
     expect(lines(tailed.stdout)).toEqual(input.split('\n'));
     const bad = await cli('put', 'cli-put-aggregate', 'x', '--rate-limit', '0');
     expect(bad.code).toBe(2);
+  });
+
+  it('seals records with put --key-file (create-key-file made it) and opens them with tail --key-file', async () => {
+    await createStream('cli-put-sealed');
+    const keyFile = path.join(tempDir(), 'key.json');
+    const created = await runCli(['create-key-file', keyFile, '--key-id', 'cli-key']);
+    expect(created.code, created.stderr).toBe(0);
+    expect(created.stdout).toBe('cli-key\n');
+    const again = await runCli(['create-key-file', keyFile]);
+    expect([again.code, again.stderr]).toEqual([1, expect.stringMatching(/^shardline: .*exists/)]); // never overwrites a key
+    const put = await cli('put', 'cli-put-sealed', 'first secret', 'second secret', '--key-file', keyFile);
+    expect(put.code, put.stderr).toBe(0);
+    for (const record of await storedRecords('cli-put-sealed')) expect(record.data).not.toContain('secret');
+    const opened = await cli('tail', 'cli-put-sealed', '--from', 'trim-horizon', '--max-records', '2', '--key-file', keyFile);
+    expect(opened.code, opened.stderr).toBe(0);
+    expect(lines(opened.stdout)).toEqual(['first secret', 'second secret']);
   });
 
   it('prints every stdin record with --verbose', async () => {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import readline from 'node:readline';
 import { Option, type Command } from 'commander';
 import type { ConsumedRecord, Producer, ProducerRecord, ProducerResult, ShardlineClient } from '../client/node.js';
+import type { EnvelopeEncryption } from '../client/envelope.js';
 import { ResourceInUseException } from '../errors.js';
 import { withClient } from './connection.js';
 import { describeError } from './errors.js';
@@ -17,6 +18,7 @@ interface PutOptions extends ClientOptions {
   readonly verbose?: boolean;
   readonly aggregate?: boolean;
   readonly rateLimit: number | false;
+  readonly keyFile?: string;
 }
 
 interface TailOptions extends ClientOptions {
@@ -26,6 +28,7 @@ interface TailOptions extends ClientOptions {
   readonly consumer: string;
   readonly format: RecordFormat;
   readonly maxRecords?: number;
+  readonly keyFile?: string;
 }
 
 export function addRecordCommands(program: Command): void {
@@ -45,6 +48,7 @@ export function addRecordCommands(program: Command): void {
         .argParser(parseRateLimit)
         .default(150),
     )
+    .option('--key-file <file>', 'seal each record with envelope encryption under this key file (shardline create-key-file)')
     .addOption(urlOption())
     .action((stream: string, data: string[], options: PutOptions) =>
       withClient(options.url, (client) => put(client, stream, data, options)),
@@ -58,8 +62,30 @@ export function addRecordCommands(program: Command): void {
     .option('--raw', 'KPL aggregated records as they are stored, not the user records in them')
     .addOption(new Option('--format <format>', 'text: the data; json: one object per record').choices(['text', 'json']).default('text'))
     .addOption(new Option('--max-records <count>', 'exit after this many records').argParser(integerIn(1, Number.MAX_SAFE_INTEGER)))
+    .option('--key-file <file>', 'open records sealed under this key file')
     .addOption(urlOption())
     .action((stream: string, options: TailOptions) => withClient(options.url, (client) => tail(client, stream, options)));
+  program
+    .command('create-key-file')
+    .description('write a new key-encryption key (32 random bytes) for --key-file; mode 0600, never overwrites')
+    .argument('<file>', 'where to write it')
+    .option('--key-id <id>', 'the key id written into each envelope (default: local-<random>)')
+    .action(async (file: string, options: { keyId?: string }) => {
+      const { createKeyFile } = await import('../client/envelope_keys.js');
+      const provider = await createKeyFile(file, options.keyId);
+      await writeLine(provider.keyId);
+    });
+}
+
+/** Envelope encryption under a key file, for put and tail (loaded only when asked for). */
+async function encryptionOf(keyFile: string | undefined): Promise<EnvelopeEncryption | undefined> {
+  if (keyFile === undefined) return undefined;
+  const [{ EnvelopeEncryption }, { localKeyProvider }, { nodeCipherBackend }] = await Promise.all([
+    import('../client/envelope.js'),
+    import('../client/envelope_keys.js'),
+    import('../client/envelope_node.js'),
+  ]);
+  return new EnvelopeEncryption(await localKeyProvider(keyFile), { backend: nodeCipherBackend });
 }
 
 // ---- put ----
@@ -67,7 +93,12 @@ export function addRecordCommands(program: Command): void {
 async function put(client: ShardlineClient, stream: string, data: readonly string[], options: PutOptions): Promise<void> {
   // Imported here, not at the top, as the client is (connection.ts): --help and serve need neither.
   const { Producer } = await import('../client/producer.js');
-  const producer = new Producer(client, { aggregation: options.aggregate === true, rateLimit: options.rateLimit });
+  const encryption = await encryptionOf(options.keyFile);
+  const producer = new Producer(client, {
+    aggregation: options.aggregate === true,
+    rateLimit: options.rateLimit,
+    ...(encryption === undefined ? {} : { encryption }),
+  });
   if (data.length > 0) {
     const results = await Promise.all(data.map((text) => producer.put(producerRecord(stream, text, options))));
     for (const result of results) await writeLine(placement(result));
@@ -138,7 +169,11 @@ async function tail(client: ShardlineClient, stream: string, options: TailOption
     const streamARN = String(StreamDescriptionSummary.StreamARN);
     const consumer = await takeConsumer(client, streamARN, options.consumer);
     try {
-      const records = new Consumer(client, { deaggregate: options.raw !== true }).subscribeStream({
+      const encryption = await encryptionOf(options.keyFile);
+      const records = new Consumer(client, {
+        deaggregate: options.raw !== true,
+        ...(encryption === undefined ? {} : { encryption }),
+      }).subscribeStream({
         streamName: stream,
         consumerARN: consumer.arn,
         startingPosition: { Type: options.from === 'latest' ? 'LATEST' : 'TRIM_HORIZON' },
