@@ -6,8 +6,8 @@
  *   underneath, HTTP/2), BENCH_SECONDS each, limits off and rateLimit off: user records/s, and the
  *   Kinesis records' keys and data stored per user record. Targets: aggregated >= 1.5x plain over
  *   the WebSocket, >= 3x over HTTP.
- * - encryption: plain records against envelope-encrypted ones (node:crypto and WebCrypto) over
- *   the WebSocket: records/s, MB/s of data, stored bytes per record.
+ * - encryption: plain records against envelope-encrypted ones (node:crypto and WebCrypto, and
+ *   aggregated then sealed) over the WebSocket: records/s, MB/s of data, stored bytes per record.
  * - provisioned: a PROVISIONED stream of 4 shards with limits on, fed at twice its records limit
  *   for PROVISIONED_SECONDS with each RATE_LIMITS value: records accepted per second while fed
  *   (target within 5 % of the limit) and the share of PutRecords requests with a throttled
@@ -193,14 +193,16 @@ async function encryption() {
       const plain = await throughput(door, 'enc-plain', {});
       const node = await throughput(door, 'enc-node', { encryption: new EnvelopeEncryption(keys) });
       const web = await throughput(door, 'enc-web', { encryption: new EnvelopeEncryption(keys, { backend: webCipherBackend }) });
+      const aggregated = await throughput(door, 'enc-aggregated', { aggregation: true, encryption: new EnvelopeEncryption(keys) });
       const mbps = (phase: Throughput): number => round1((phase.userRecordsPerSecond * config.recordBytes) / 1e6);
       console.log(
         `encryption, ${config.recordBytes} B records: plain ${plain.userRecordsPerSecond}/s (${mbps(plain)} MB/s), ` +
           `node:crypto ${node.userRecordsPerSecond}/s (${mbps(node)} MB/s, ${ratio(node.userRecordsPerSecond, plain.userRecordsPerSecond)}x), ` +
           `WebCrypto ${web.userRecordsPerSecond}/s (${mbps(web)} MB/s, ${ratio(web.userRecordsPerSecond, plain.userRecordsPerSecond)}x); ` +
-          `stored per record ${plain.storedBytesPerUserRecord} / ${node.storedBytesPerUserRecord} B`,
+          `aggregated and sealed ${aggregated.userRecordsPerSecond}/s (${mbps(aggregated)} MB/s); ` +
+          `stored per record ${plain.storedBytesPerUserRecord} / ${node.storedBytesPerUserRecord} / ${aggregated.storedBytesPerUserRecord} B`,
       );
-      return { plain, node, web, nodeRatio: ratio(node.userRecordsPerSecond, plain.userRecordsPerSecond) };
+      return { plain, node, web, aggregated, nodeRatio: ratio(node.userRecordsPerSecond, plain.userRecordsPerSecond) };
     } finally {
       door.close();
     }
