@@ -1,5 +1,5 @@
 import { GET_RECORDS_RECORDS_MAX } from '../limits.js';
-import type { OperationName, OperationRequest, OperationResponse } from '../streams/api_types.js';
+import type { KinesisShard, OperationName, OperationRequest, OperationResponse, StreamReference } from '../streams/api_types.js';
 import { decodeJsonFrame, encodeCall } from '../net/messages/call.js';
 import { decodePutResult, type PutFrameBuilder, type PutResult } from '../net/messages/put.js';
 import {
@@ -64,7 +64,8 @@ export interface ClientOptions extends TransportOptions {
 
 /** Events a subscription holds unread before it stops reading the socket (Node). */
 const SUBSCRIPTION_QUEUE_EVENTS_MAX = 64;
-const RETRIABLE_PUT_CODES = new Set(['ProvisionedThroughputExceededException', 'InternalFailure']);
+/** Per-record PutRecords codes a later attempt can cure: Kinesis documents exactly these two. */
+export const RETRIABLE_PUT_CODES: ReadonlySet<string> = new Set(['ProvisionedThroughputExceededException', 'InternalFailure']);
 
 /**
  * A shardline client over the WebSocket protocol (docs/PROTOCOL.md). Control operations are
@@ -94,6 +95,18 @@ export class ShardlineClient {
       (id) => encodeCall(id, operation, request),
       (reader) => decodeJsonFrame(reader) as OperationResponse<K>,
     );
+  }
+
+  /** Every shard of a stream, ListShards page after page. */
+  async listAllShards(stream: StreamReference): Promise<KinesisShard[]> {
+    const shards: KinesisShard[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.call('ListShards', token === undefined ? stream : { NextToken: token });
+      shards.push(...page.Shards);
+      token = page.NextToken;
+    } while (token !== undefined);
+    return shards;
   }
 
   /** Puts records in one PUT frame (at most 500 records and 5 MiB); each record succeeds or fails alone. */

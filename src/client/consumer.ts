@@ -3,9 +3,9 @@ import { DecryptionError, InvalidArgumentException, ResourceInUseException, Reso
 import type { SubscribeRequest } from '../net/messages/records.js';
 import { EndReason } from '../net/protocol.js';
 import type { ClientKinesisRecord, ClientSubscribeEvent, ShardSubscription, ShardlineClient, SubscriptionEnd } from './client.js';
-import { md5 } from 'js-md5';
 import { isSealed, type EnvelopeEncryption } from './envelope.js';
 import { deaggregate, hasMagic } from './kpl_aggregation.js';
+import { routingHashKey } from './shard_maps.js';
 import { ConnectionError } from './transport.js';
 
 export type StartingPosition =
@@ -357,19 +357,17 @@ interface HashRange {
 type ShardRanges = Map<string, HashRange>;
 
 async function listRanges(client: ShardlineClient, streamARN: string): Promise<ShardRanges> {
-  const ranges: ShardRanges = new Map();
-  let token: string | undefined;
-  do {
-    const page = await client.call('ListShards', token === undefined ? { StreamARN: streamARN } : { NextToken: token });
-    for (const shard of page.Shards)
-      ranges.set(shard.ShardId, { start: BigInt(shard.HashKeyRange.StartingHashKey), end: BigInt(shard.HashKeyRange.EndingHashKey) });
-    token = page.NextToken;
-  } while (token !== undefined);
-  return ranges;
+  const shards = await client.listAllShards({ StreamARN: streamARN });
+  return new Map(
+    shards.map((shard) => [
+      shard.ShardId,
+      { start: BigInt(shard.HashKeyRange.StartingHashKey), end: BigInt(shard.HashKeyRange.EndingHashKey) },
+    ]),
+  );
 }
 
 /** Whether the user record's hash key (its explicit one, else the MD5 of its partition key) is in the range. */
 function holds(range: HashRange, user: { readonly partitionKey: string; readonly explicitHashKey?: string | undefined }): boolean {
-  const hashKey = user.explicitHashKey !== undefined ? BigInt(user.explicitHashKey) : BigInt(`0x${md5.hex(user.partitionKey)}`);
+  const hashKey = routingHashKey(user);
   return range.start <= hashKey && hashKey <= range.end;
 }

@@ -6,7 +6,7 @@ import {
   type PutRecordsRequestEntry,
 } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import type { ClientPutResult, ClientRecord } from './client.js';
+import { RETRIABLE_PUT_CODES, type ClientPutResult, type ClientRecord } from './client.js';
 import type { OpenShard, ProducerSink, PutBatch, StreamCapacityMode } from './producer_sink.js';
 
 /*
@@ -32,8 +32,6 @@ export interface KinesisApiSinkOptions {
   readonly client?: KinesisClient;
 }
 
-/** Per-record codes a later attempt can cure (Kinesis documents exactly these two for PutRecords). */
-const RETRIABLE_RECORD_CODES = new Set(['ProvisionedThroughputExceededException', 'InternalFailure']);
 /** Whole-call failures worth another attempt besides 5xx and network errors. */
 const RETRIABLE_CALL_ERRORS = new Set([
   'ProvisionedThroughputExceededException',
@@ -78,7 +76,7 @@ export class KinesisApiSink implements ProducerSink {
       return {
         errorCode: result.ErrorCode,
         errorMessage: result.ErrorMessage ?? '',
-        retriable: RETRIABLE_RECORD_CODES.has(result.ErrorCode),
+        retriable: RETRIABLE_PUT_CODES.has(result.ErrorCode),
       };
     });
   }

@@ -56,16 +56,10 @@ export class WebSocketSink implements ProducerSink {
   }
 
   async listOpenShards(streamName: string): Promise<OpenShard[]> {
-    const shards: OpenShard[] = [];
-    let token: string | undefined;
-    do {
-      const page = await this.client.call('ListShards', token === undefined ? { StreamName: streamName } : { NextToken: token });
-      for (const shard of page.Shards)
-        if (shard.SequenceNumberRange.EndingSequenceNumber === undefined)
-          shards.push({ shardId: shard.ShardId, startingHashKey: shard.HashKeyRange.StartingHashKey });
-      token = page.NextToken;
-    } while (token !== undefined);
-    return shards;
+    const shards = await this.client.listAllShards({ StreamName: streamName });
+    return shards
+      .filter((shard) => shard.SequenceNumberRange.EndingSequenceNumber === undefined)
+      .map((shard) => ({ shardId: shard.ShardId, startingHashKey: shard.HashKeyRange.StartingHashKey }));
   }
 
   async capacityMode(streamName: string): Promise<StreamCapacityMode> {

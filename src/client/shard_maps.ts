@@ -70,13 +70,20 @@ export function predictShard(map: ShardMap, hashKey: bigint): string {
   return map.shards[low]?.shardId ?? '';
 }
 
-/** The record's routing hash key: its explicit one (checked), or the MD5 of its partition key (Kinesis' rule). */
-export function hashKeyOf(record: { readonly partitionKey: string; readonly explicitHashKey?: string }): bigint {
-  if (record.explicitHashKey !== undefined) {
-    explicitHashKey(record.explicitHashKey);
-    return BigInt(record.explicitHashKey);
-  }
-  if (typeof record.partitionKey !== 'string' || record.partitionKey.length === 0)
+interface Keyed {
+  readonly partitionKey: string;
+  readonly explicitHashKey?: string | undefined;
+}
+
+/** The record's routing hash key, its keys checked first: a record to be sent. */
+export function hashKeyOf(record: Keyed): bigint {
+  if (record.explicitHashKey !== undefined) explicitHashKey(record.explicitHashKey);
+  else if (typeof record.partitionKey !== 'string' || record.partitionKey.length === 0)
     throw new InvalidArgumentException('a record needs a partitionKey of 1 to 256 characters');
-  return BigInt(`0x${md5.hex(record.partitionKey)}`);
+  return routingHashKey(record);
+}
+
+/** Kinesis' rule: the explicit hash key, or else the MD5 of the partition key, as a 128-bit integer. */
+export function routingHashKey(record: Keyed): bigint {
+  return record.explicitHashKey !== undefined ? BigInt(record.explicitHashKey) : BigInt(`0x${md5.hex(record.partitionKey)}`);
 }
