@@ -20,5 +20,6 @@ export { HASH_KEY_MAX, HashKeyRouter, hashKeyBytes, initialHashKeyRanges, parseH
 export { hashKeyOf } from './native/md5_keys.js';
 export { decodeSequenceNumber, encodeSequenceNumber, type SequencePosition } from './streams/sequence_number.js';
 export { Engine } from './engine/engine.js';
+export { engineSink } from './embedded_sink.js';
 export type * from './streams/api_types.js';
 export type { EngineOptions } from './config.js';
