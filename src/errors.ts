@@ -211,6 +211,25 @@ export class CorruptLogError extends ShardlineError {
   readonly code = 'CorruptLog' as const;
 }
 
+/** A conditional write found another counter or owner than it expected: nothing was changed (DynamoDB's name). */
+export class ConditionalCheckFailedException extends ShardlineError {
+  readonly code = 'ConditionalCheckFailedException' as const;
+  override readonly fault = 'client';
+}
+
+/** A consumer group's stored lease that does not parse: an error, never a silent start over. */
+export class CorruptLeaseError extends ShardlineError {
+  readonly code = 'CorruptLease' as const;
+}
+
+/**
+ * The worker no longer holds the shard's lease (another took it, or it could not renew it in
+ * time): the checkpoint was not written, and the processor must stop (the KCL's ShutdownException).
+ */
+export class LeaseLostError extends ShardlineError {
+  readonly code = 'LeaseLost' as const;
+}
+
 /** Maps a failed file system call to the operating error callers see. */
 export function storageErrorFrom(error: unknown, what: string): StorageFullError | StorageError {
   const code = (error as NodeJS.ErrnoException | null)?.code;
@@ -236,6 +255,9 @@ const TYPES_BY_CODE: Record<string, new (message: string) => ShardlineError> = {
   StorageFull: StorageFullError,
   StorageError,
   CorruptLog: CorruptLogError,
+  ConditionalCheckFailedException,
+  CorruptLease: CorruptLeaseError,
+  LeaseLost: LeaseLostError,
   RecordExpired: RecordExpiredError,
   SerializationException,
   UnknownOperationException,

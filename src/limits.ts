@@ -54,6 +54,13 @@ export const TAG_KEY_CHARS_MAX = 128;
 export const TAG_VALUE_CHARS_MAX = 256;
 /** Kinesis: 20 registered (enhanced fan-out) consumers per stream. */
 export const CONSUMERS_PER_STREAM_MAX = 20;
+
+// ---- consumer groups (shardline's lease tables; docs/GROUPS.md) ----
+/** Group names are the KCL's application names as a DynamoDB table takes them: [A-Za-z0-9_.-]. */
+export const GROUP_NAME_CHARS_MAX = 128;
+export const GROUPS_MAX = 1000;
+/** Leases in one group: every shard a stream can have had within retention, with room for lineage. */
+export const GROUP_LEASES_MAX = 10_000;
 /** Kinesis: UpdateShardCount moves at most from half to double the open shards. */
 export const SCALING_FACTOR_MAX = 2;
 

@@ -97,6 +97,14 @@ export class ShardlineClient {
     );
   }
 
+  /** An operation by a name outside the Kinesis API's (the consumer groups', docs/PROTOCOL.md), untyped. */
+  callNamed(operation: string, request: Record<string, unknown>): Promise<Record<string, unknown>> {
+    return this.transport.call(
+      (id) => encodeCall(id, operation, request),
+      (reader) => decodeJsonFrame(reader),
+    );
+  }
+
   /** Every shard of a stream, ListShards page after page. */
   async listAllShards(stream: StreamReference): Promise<KinesisShard[]> {
     const shards: KinesisShard[] = [];

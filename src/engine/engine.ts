@@ -11,6 +11,7 @@ import type * as api from '../streams/api_types.js';
 import { Catalog, type StreamView } from './catalog.js';
 import { ConsumerRegistry } from './consumer_registry.js';
 import { DataDirLock } from './data_dir_lock.js';
+import { Documents } from './documents.js';
 import { attachDataPath } from './data_path.js';
 import { EngineContext } from './engine_context.js';
 import { PutPath } from './put_path.js';
@@ -57,6 +58,7 @@ export class Engine {
   private readonly consumers: ConsumerRegistry;
   private readonly subscriptions: Subscriptions;
   private readonly verifier: Verifier;
+  private readonly documents: Documents;
 
   private constructor(
     private readonly context: EngineContext,
@@ -70,6 +72,7 @@ export class Engine {
     this.consumers = new ConsumerRegistry(context);
     this.subscriptions = new Subscriptions(context, this.reads, this.consumers);
     this.verifier = new Verifier(context);
+    this.documents = new Documents(context.options.dataDir);
     attachDataPath(this, {
       putEncoded: (request) => this.puts.putEncoded(request),
       getRecordsRaw: (request) => this.reads.getRecordsRaw(checkRequest('GetRecords', request)),
@@ -173,6 +176,14 @@ export class Engine {
   }
 
   /**
+   * shardline's, not Kinesis': where each shard's retained records begin and end (their count,
+   * the oldest and the latest sequence number), from which a consumer's lag in records follows.
+   */
+  async describeShardPositions(request: StreamReference): Promise<api.DescribeShardPositionsOutput> {
+    return this.reads.describeShardPositions(request);
+  }
+
+  /**
    * Events of records as they are committed, for a registered consumer (see subscriptions.ts);
    * a call within 5 seconds of the consumer's last one on the shard is ResourceInUseException.
    */
@@ -243,6 +254,30 @@ export class Engine {
   /** Verifies the checksum and fields of every stored batch of a stream (see verifier.ts). */
   async verifyStream(request: StreamReference): Promise<api.VerifyStreamOutput> {
     return this.verifier.verifyStream(checkRequest('VerifyStream', request));
+  }
+
+  // ---- documents: what the family keeps (docs/FORMAT.md) ----
+
+  /** A document's bytes, or null if there is none. */
+  readDocument(name: string): Buffer | null {
+    this.context.checkOpen();
+    return this.documents.read(name);
+  }
+
+  listDocuments(prefix?: string): string[] {
+    this.context.checkOpen();
+    return this.documents.list(prefix);
+  }
+
+  /** Replaces a document atomically; resolves once it is on disk (a crash leaves the old or the new). */
+  async writeDocument(name: string, bytes: Uint8Array): Promise<void> {
+    this.context.checkOpen();
+    return this.documents.write(name, bytes);
+  }
+
+  async deleteDocument(name: string): Promise<void> {
+    this.context.checkOpen();
+    return this.documents.remove(name);
   }
 
   /**

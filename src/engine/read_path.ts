@@ -6,9 +6,11 @@ import {
   ValidationException,
 } from '../errors.js';
 import { ACCOUNT_ID } from '../streams/kinesis_shapes.js';
-import { SequenceNumberRun, decodeSequenceNumber } from '../streams/sequence_number.js';
+import { SequenceNumberRun, decodeSequenceNumber, encodeSequenceNumber } from '../streams/sequence_number.js';
+import type { StreamReference } from '../streams/kinesis_shapes.js';
 import type {
   ChildShard,
+  DescribeShardPositionsOutput,
   GetRecordsInput,
   GetRecordsResult,
   GetShardIteratorInput,
@@ -53,6 +55,24 @@ export class ReadPath {
         options.clock(),
       ),
     };
+  }
+
+  /** Where each shard's retained records begin and end (shardline's: lag is counted from it). */
+  async describeShardPositions(request: StreamReference): Promise<DescribeShardPositionsOutput> {
+    const stream = this.context.stream(request);
+    const positions = await Promise.all(
+      stream.shards.map(async (shard) => {
+        const { startOffset, endOffset } = (await this.context.shards.ready(stream, shard)).reader;
+        if (endOffset === startOffset) return { ShardId: shard.shardId, RecordCount: 0 };
+        return {
+          ShardId: shard.shardId,
+          RecordCount: endOffset - startOffset,
+          OldestSequenceNumber: encodeSequenceNumber(shard.serial, startOffset),
+          LatestSequenceNumber: encodeSequenceNumber(shard.serial, endOffset - 1),
+        };
+      }),
+    );
+    return { Shards: positions };
   }
 
   /** Checks a starting position against the shard (InvalidArgumentException, as Kinesis words it). */

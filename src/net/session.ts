@@ -8,6 +8,7 @@ import { encodeError } from './messages/error.js';
 import { decodeHello, encodeHelloOk } from './messages/hello.js';
 import { decodePut, encodePutResult } from './messages/put.js';
 import { decodeGetRecords, decodeSubscribe, encodeRecordsHeader } from './messages/records.js';
+import { groupOperation } from '../groups/group_operations.js';
 import { operationNamed } from './operations.js';
 import {
   CloseCode,
@@ -231,14 +232,14 @@ export class Session {
 
   private call(reader: FrameReader): void {
     const { operation, request } = decodeCall(reader);
-    const run = operationNamed(operation);
+    const engine = this.host.engine;
+    const kinesis = operationNamed(operation);
+    const run = kinesis === undefined ? groupOperation(engine, operation) : (body: unknown) => kinesis(engine, body as never);
     if (run === undefined)
       throw new MalformedFrameError(
         `unknown operation ${operation}: CALL takes the operations docs/PROTOCOL.md lists (SubscribeToShard is the SUBSCRIBE frame)`,
       );
-    this.answer(reader.requestId, async () =>
-      encodeJsonFrame(Opcode.RESULT, reader.requestId, await run(this.host.engine, request as never)),
-    );
+    this.answer(reader.requestId, async () => encodeJsonFrame(Opcode.RESULT, reader.requestId, await run(request as never)));
   }
 
   private put(reader: FrameReader): void {

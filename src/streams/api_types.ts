@@ -303,6 +303,18 @@ export interface VerifyStreamOutput {
   readonly Shards: ShardVerification[];
 }
 
+/** A shard's retained records (shardline's operation): absent sequence numbers when it holds none. */
+export interface ShardPosition {
+  readonly ShardId: string;
+  readonly RecordCount: number;
+  readonly OldestSequenceNumber?: string;
+  readonly LatestSequenceNumber?: string;
+}
+
+export interface DescribeShardPositionsOutput {
+  readonly Shards: ShardPosition[];
+}
+
 // ---- the operations, by their Kinesis names ----
 
 interface Operation<Request, Response> {

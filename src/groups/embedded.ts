@@ -1,0 +1,141 @@
+import type { Engine } from '../engine/engine.js';
+import type { Lease, LeaseExpectation, LeaseStore } from './lease.js';
+import { LeaseTables } from './lease_tables.js';
+import type { ChildShardRef } from './processor.js';
+import {
+  pollBatches,
+  pushBatches,
+  type PushSubscription,
+  type ReadStart,
+  type RecordSource,
+  type SourceBatch,
+  type SourceShard,
+} from './record_source.js';
+import { groupConsumerARN, iteratorStart, sourceShard, subscribeStart } from './sources.js';
+import { IDLE_BETWEEN_READS_DEFAULT_MS, type SourceOptions } from './websocket.js';
+
+/** A group's leases in the lease tables of an Engine in this process (the ones its WebSocket door serves). */
+export class EngineLeaseStore implements LeaseStore {
+  private readonly tables: LeaseTables;
+
+  constructor(
+    engine: Engine,
+    private readonly groupName: string,
+    private readonly streamName: string,
+  ) {
+    this.tables = LeaseTables.of(engine);
+  }
+
+  prepare(): Promise<void> {
+    return this.tables.prepare(this.groupName, this.streamName);
+  }
+
+  list(): Promise<Lease[]> {
+    return this.tables.listLeases(this.groupName);
+  }
+
+  async get(leaseKey: string): Promise<Lease | null> {
+    return (await this.list()).find((lease) => lease.leaseKey === leaseKey) ?? null;
+  }
+
+  create(lease: Lease): Promise<void> {
+    return this.tables.createLease(this.groupName, lease);
+  }
+
+  update(lease: Lease, expected: LeaseExpectation): Promise<void> {
+    return this.tables.updateLease(this.groupName, lease, expected);
+  }
+
+  delete(leaseKey: string, expected: LeaseExpectation): Promise<void> {
+    return this.tables.deleteLease(this.groupName, leaseKey, expected);
+  }
+}
+
+/** A stream of an Engine in this process, read through its public operations. */
+export class EngineSource implements RecordSource {
+  private consumerARN: string | null = null;
+
+  constructor(
+    private readonly engine: Engine,
+    readonly streamName: string,
+    private readonly options: SourceOptions = {},
+  ) {}
+
+  async listShards(): Promise<SourceShard[]> {
+    const shards: SourceShard[] = [];
+    let token: string | undefined;
+    do {
+      const page = this.engine.listShards(token === undefined ? { StreamName: this.streamName } : { NextToken: token });
+      shards.push(...page.Shards.map(sourceShard));
+      token = page.NextToken;
+    } while (token !== undefined);
+    return shards;
+  }
+
+  async prepare(groupName: string): Promise<void> {
+    if ((this.options.retrieval ?? 'push') !== 'push') return;
+    this.consumerARN = await groupConsumerARN(
+      {
+        streamARN: async () => this.engine.describeStreamSummary({ StreamName: this.streamName }).StreamDescriptionSummary.StreamARN,
+        register: async (StreamARN, ConsumerName) => void (await this.engine.registerStreamConsumer({ StreamARN, ConsumerName })),
+        describe: async (StreamARN, ConsumerName) => this.engine.describeStreamConsumer({ StreamARN, ConsumerName }).ConsumerDescription,
+      },
+      groupName,
+    );
+  }
+
+  read(shardId: string, start: ReadStart, signal: AbortSignal): AsyncIterable<SourceBatch> {
+    const consumerARN = this.consumerARN;
+    if (consumerARN === null)
+      return pollBatches(
+        {
+          iterator: async (from) =>
+            (await this.engine.getShardIterator({ StreamName: this.streamName, ShardId: shardId, ...iteratorStart(from) })).ShardIterator!,
+          records: async (iterator) => {
+            const answer = await this.engine.getRecords({ ShardIterator: iterator, Limit: this.options.maxRecords ?? 10_000 });
+            return {
+              records: answer.Records,
+              next: answer.NextShardIterator ?? null,
+              millisBehindLatest: answer.MillisBehindLatest,
+              ...(answer.ChildShards === undefined ? {} : { childShards: answer.ChildShards as readonly ChildShardRef[] }),
+            };
+          },
+        },
+        start,
+        this.options.idleTimeBetweenReadsMillis ?? IDLE_BETWEEN_READS_DEFAULT_MS,
+        { signal },
+      );
+    return pushBatches(
+      async (from) =>
+        subscription(this.engine.subscribeToShard({ ConsumerARN: consumerARN, ShardId: shardId, StartingPosition: subscribeStart(from) })),
+      start,
+      { signal },
+    );
+  }
+}
+
+/**
+ * The engine's subscription as a PushSubscription. Its first event (the engine checks the
+ * request as it starts) is read before returning, so a refusal rejects the subscribe.
+ */
+async function subscription(events: ReturnType<Engine['subscribeToShard']>): Promise<PushSubscription> {
+  let continuation: string | null = null;
+  const first = await events.next();
+  return {
+    get continuation() {
+      return continuation;
+    },
+    cancel: () => void events.return(undefined),
+    async *[Symbol.asyncIterator]() {
+      for (let next = first; next.done !== true; next = await events.next()) {
+        const event = next.value;
+        continuation = event.ContinuationSequenceNumber;
+        yield {
+          records: event.Records,
+          millisBehindLatest: event.MillisBehindLatest,
+          ...(event.ChildShards === undefined ? {} : { childShards: event.ChildShards as readonly ChildShardRef[] }),
+        };
+      }
+    },
+  };
+}

@@ -1,0 +1,146 @@
+import type { ShardlineClient } from '../client/client.js';
+import type { Lease, LeaseExpectation, LeaseStore } from './lease.js';
+import type { ChildShardRef } from './processor.js';
+import { parseLease, corruptLease } from './lease.js';
+import {
+  pollBatches,
+  pushBatches,
+  type PushSubscription,
+  type ReadStart,
+  type RecordSource,
+  type Retrieval,
+  type SourceBatch,
+  type SourceShard,
+} from './record_source.js';
+import { groupConsumerARN, iteratorStart, sourceShard, subscribeStart } from './sources.js';
+
+/** A group's leases in shardline's lease tables, over the WebSocket (docs/PROTOCOL.md, "Consumer groups"). */
+export class ShardlineLeaseStore implements LeaseStore {
+  constructor(
+    private readonly client: ShardlineClient,
+    private readonly groupName: string,
+    private readonly streamName: string,
+  ) {}
+
+  async prepare(): Promise<void> {
+    await this.call('PrepareGroup', { StreamName: this.streamName });
+  }
+
+  async list(): Promise<Lease[]> {
+    const { Leases } = (await this.call('ListLeases', {})) as { Leases: unknown[] };
+    return Leases.map((lease) => parseLease(lease, corruptLease(`group ${this.groupName}`)));
+  }
+
+  async get(leaseKey: string): Promise<Lease | null> {
+    return (await this.list()).find((lease) => lease.leaseKey === leaseKey) ?? null;
+  }
+
+  async create(lease: Lease): Promise<void> {
+    await this.call('CreateLease', { Lease: lease });
+  }
+
+  async update(lease: Lease, expected: LeaseExpectation): Promise<void> {
+    await this.call('UpdateLease', { Lease: lease, Expected: wireExpected(expected) });
+  }
+
+  async delete(leaseKey: string, expected: LeaseExpectation): Promise<void> {
+    await this.call('DeleteLease', { LeaseKey: leaseKey, Expected: wireExpected(expected) });
+  }
+
+  private call(operation: string, request: Record<string, unknown>): Promise<Record<string, unknown>> {
+    return this.client.callNamed(operation, { GroupName: this.groupName, ...request });
+  }
+}
+
+function wireExpected(expected: LeaseExpectation): Record<string, unknown> {
+  return { LeaseCounter: expected.leaseCounter, LeaseOwner: expected.leaseOwner };
+}
+
+export interface SourceOptions {
+  /** push (default): a subscription of the group's registered consumer per shard; polling: GetRecords. */
+  readonly retrieval?: Retrieval;
+  /** Polling: the wait after an empty GetRecords. Default 1,000 ms (the KCL's: 1,500). */
+  readonly idleTimeBetweenReadsMillis?: number;
+  /** Polling: records per GetRecords. Default 10,000. */
+  readonly maxRecords?: number;
+}
+
+export const IDLE_BETWEEN_READS_DEFAULT_MS = 1000;
+
+/** A stream read over shardline's WebSocket protocol. */
+export class WebSocketSource implements RecordSource {
+  private consumerARN: string | null = null;
+
+  constructor(
+    private readonly client: ShardlineClient,
+    readonly streamName: string,
+    private readonly options: SourceOptions = {},
+  ) {}
+
+  async listShards(): Promise<SourceShard[]> {
+    return (await this.client.listAllShards({ StreamName: this.streamName })).map(sourceShard);
+  }
+
+  async prepare(groupName: string): Promise<void> {
+    if ((this.options.retrieval ?? 'push') !== 'push') return;
+    this.consumerARN = await groupConsumerARN(
+      {
+        streamARN: async () =>
+          (await this.client.call('DescribeStreamSummary', { StreamName: this.streamName })).StreamDescriptionSummary.StreamARN,
+        register: async (StreamARN, ConsumerName) => void (await this.client.call('RegisterStreamConsumer', { StreamARN, ConsumerName })),
+        describe: async (StreamARN, ConsumerName) =>
+          (await this.client.call('DescribeStreamConsumer', { StreamARN, ConsumerName })).ConsumerDescription,
+      },
+      groupName,
+    );
+  }
+
+  read(shardId: string, start: ReadStart, signal: AbortSignal): AsyncIterable<SourceBatch> {
+    if (this.consumerARN === null)
+      return pollBatches(
+        {
+          iterator: async (from) =>
+            (await this.client.call('GetShardIterator', { StreamName: this.streamName, ShardId: shardId, ...iteratorStart(from) }))
+              .ShardIterator!,
+          records: async (iterator) => {
+            const answer = await this.client.getRecords({ ShardIterator: iterator, Limit: this.options.maxRecords ?? 10_000 });
+            return {
+              records: answer.Records,
+              next: answer.NextShardIterator ?? null,
+              millisBehindLatest: answer.MillisBehindLatest,
+              ...(answer.ChildShards === undefined ? {} : { childShards: answer.ChildShards as readonly ChildShardRef[] }),
+            };
+          },
+        },
+        start,
+        this.options.idleTimeBetweenReadsMillis ?? IDLE_BETWEEN_READS_DEFAULT_MS,
+        { signal },
+      );
+    const consumerARN = this.consumerARN;
+    return pushBatches(
+      async (from) =>
+        subscription(
+          await this.client.subscribeToShard({ ConsumerARN: consumerARN, ShardId: shardId, StartingPosition: subscribeStart(from) }),
+        ),
+      start,
+      { signal },
+    );
+  }
+}
+
+function subscription(shard: Awaited<ReturnType<ShardlineClient['subscribeToShard']>>): PushSubscription {
+  return {
+    get continuation() {
+      return shard.continuationSequenceNumber === '' ? null : shard.continuationSequenceNumber;
+    },
+    cancel: () => shard.cancel(),
+    async *[Symbol.asyncIterator]() {
+      for await (const event of shard)
+        yield {
+          records: event.Records,
+          millisBehindLatest: event.MillisBehindLatest,
+          ...(event.ChildShards === undefined ? {} : { childShards: event.ChildShards }),
+        };
+    },
+  };
+}
