@@ -28,6 +28,12 @@ module.exports = {
       '^src/client/',
       '^src/(engine|workers|log/(?!batch_format|key_text)|index|native|cli/|net/(?!protocol|messages/))',
     ),
+    layer(
+      'groups-sit-on-the-public-interfaces',
+      '^src/groups/',
+      '^src/(net/(?!messages/call\\.ts)|cli/|workers|log|index|native|engine/(?!engine\\.ts))',
+    ),
+    layer('client-entries-alone-see-groups', '^src/client/(?!exports\\.ts|node\\.ts)', '^src/groups/'),
     {
       name: 'data-path-is-the-doors',
       severity: 'error',
@@ -40,7 +46,7 @@ module.exports = {
       severity: 'error',
       comment: 'the protocol codecs, the pure model and the browser client run in browsers: no Node modules',
       from: {
-        path: '^src/(net/protocol\\.ts|net/messages/|client/(?!node\\.ts|envelope_node\\.ts|envelope_keys\\.ts)|streams/(hash_key|sequence_number)\\.ts|limits\\.ts)',
+        path: '^src/(net/protocol\\.ts|net/messages/|client/(?!node\\.ts|envelope_node\\.ts|envelope_keys\\.ts)|groups/(?!embedded|lease_tables|group_operations|dynamodb_lease_store|kinesis_source)|streams/(hash_key|sequence_number)\\.ts|limits\\.ts)',
       },
       to: { dependencyTypes: ['core'] },
     },

@@ -23,3 +23,6 @@ export { Engine } from './engine/engine.js';
 export { engineSink } from './embedded_sink.js';
 export type * from './streams/api_types.js';
 export type { EngineOptions } from './config.js';
+export { EngineLeaseStore, EngineSource, overEngine } from './groups/embedded.js';
+export { GroupWorker, groupRecords } from './groups/exports.js';
+export type * from './groups/exports.js';

@@ -33,3 +33,4 @@ export { KPL_MAGIC, aggregate, deaggregate, hasMagic, type DeaggregatedRecord, t
 export { ClientClosedError, ConnectionError, ProtocolError, type WebSocketFactory, type WebSocketLike } from './transport.js';
 export * from '../errors.js';
 export { DEFAULT_PORT, PROTOCOL_VERSION } from '../net/protocol.js';
+export * from '../groups/exports.js';

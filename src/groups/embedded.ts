@@ -139,3 +139,13 @@ async function subscription(events: ReturnType<Engine['subscribeToShard']>): Pro
     },
   };
 }
+
+/** A group's source and lease store on an Engine of this process: `new GroupWorker({ groupName, ...overEngine(...), processor })`. */
+export function overEngine(
+  engine: Engine,
+  groupName: string,
+  streamName: string,
+  options: SourceOptions = {},
+): { source: EngineSource; leases: EngineLeaseStore } {
+  return { source: new EngineSource(engine, streamName, options), leases: new EngineLeaseStore(engine, groupName, streamName) };
+}

@@ -144,3 +144,13 @@ function subscription(shard: Awaited<ReturnType<ShardlineClient['subscribeToShar
     },
   };
 }
+
+/** A group's source and lease store over one WebSocket client: `new GroupWorker({ groupName, ...overWebSocket(...), processor })`. */
+export function overWebSocket(
+  client: ShardlineClient,
+  groupName: string,
+  streamName: string,
+  options: SourceOptions = {},
+): { source: WebSocketSource; leases: ShardlineLeaseStore } {
+  return { source: new WebSocketSource(client, streamName, options), leases: new ShardlineLeaseStore(client, groupName, streamName) };
+}
