@@ -4,6 +4,7 @@ import {
   ListShardsCommand,
   PutRecordsCommand,
   type PutRecordsRequestEntry,
+  type Shard,
 } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { RETRIABLE_PUT_CODES, type ClientPutResult, type ClientRecord } from './client.js';
@@ -13,10 +14,13 @@ import type { OpenShard, ProducerSink, PutBatch, StreamCapacityMode } from './pr
  * The Producer over the Kinesis HTTP API, through the AWS SDK's own client: shardline's HTTP
  * door, kinesalite, or AWS Kinesis itself. The SDK's retries are turned off in the client made
  * here, so that the Producer's backoff, TTL and rate limit are the only ones (two layers of
- * retries multiply each other's attempts and hide throttling from the rate limit).
+ * retries multiply each other's attempts and hide throttling from the rate limit). Consumer
+ * groups (src/groups/kinesis_source.ts) reach an endpoint through the same client, for the same
+ * reason: their reads retry by themselves.
  */
 
-export interface KinesisApiSinkOptions {
+/** How a client of the AWS SDK reaches a Kinesis endpoint. */
+export interface KinesisEndpointOptions {
   /** e.g. http://127.0.0.1:4567 for a local shardline; omitted for AWS (the region's endpoint). */
   readonly endpoint?: string;
   /** Default us-east-1. */
@@ -32,6 +36,38 @@ export interface KinesisApiSinkOptions {
   readonly client?: KinesisClient;
 }
 
+export type KinesisApiSinkOptions = KinesisEndpointOptions;
+
+/** The caller's client, or one for the endpoint without the SDK's retries. */
+export function kinesisClient(options: KinesisEndpointOptions): KinesisClient {
+  return (
+    options.client ??
+    new KinesisClient({
+      region: options.region ?? 'us-east-1',
+      maxAttempts: 1,
+      ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
+      ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
+      ...(options.httpVersion === '1.1' ? { requestHandler: new NodeHttpHandler() } : {}),
+    })
+  );
+}
+
+/** Every shard of the stream (ListShards, page after page), open and closed. */
+export async function listAllShards(client: KinesisClient, streamName: string): Promise<Shard[]> {
+  const shards: Shard[] = [];
+  let token: string | undefined;
+  do {
+    const page = await client
+      .send(new ListShardsCommand(token === undefined ? { StreamName: streamName } : { NextToken: token }))
+      .catch((error: unknown) => {
+        throw callError(error);
+      });
+    shards.push(...(page.Shards ?? []));
+    token = page.NextToken;
+  } while (token !== undefined);
+  return shards;
+}
+
 /** Whole-call failures worth another attempt besides 5xx and network errors. */
 const RETRIABLE_CALL_ERRORS = new Set([
   'ProvisionedThroughputExceededException',
@@ -45,15 +81,7 @@ export class KinesisApiSink implements ProducerSink {
   readonly client: KinesisClient;
 
   constructor(options: KinesisApiSinkOptions = {}) {
-    this.client =
-      options.client ??
-      new KinesisClient({
-        region: options.region ?? 'us-east-1',
-        maxAttempts: 1,
-        ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
-        ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
-        ...(options.httpVersion === '1.1' ? { requestHandler: new NodeHttpHandler() } : {}),
-      });
+    this.client = kinesisClient(options);
   }
 
   newBatch(streamName: string): PutBatch {
@@ -82,20 +110,9 @@ export class KinesisApiSink implements ProducerSink {
   }
 
   async listOpenShards(streamName: string): Promise<OpenShard[]> {
-    const shards: OpenShard[] = [];
-    let token: string | undefined;
-    do {
-      const page = await this.client
-        .send(new ListShardsCommand(token === undefined ? { StreamName: streamName } : { NextToken: token }))
-        .catch((error: unknown) => {
-          throw callError(error);
-        });
-      for (const shard of page.Shards ?? [])
-        if (shard.SequenceNumberRange?.EndingSequenceNumber === undefined)
-          shards.push({ shardId: shard.ShardId!, startingHashKey: shard.HashKeyRange!.StartingHashKey! });
-      token = page.NextToken;
-    } while (token !== undefined);
-    return shards;
+    return (await listAllShards(this.client, streamName))
+      .filter((shard) => shard.SequenceNumberRange?.EndingSequenceNumber === undefined)
+      .map((shard) => ({ shardId: shard.ShardId!, startingHashKey: shard.HashKeyRange!.StartingHashKey! }));
   }
 
   async capacityMode(streamName: string): Promise<StreamCapacityMode> {
@@ -111,8 +128,8 @@ export class KinesisApiSink implements ProducerSink {
   }
 }
 
-/** The SDK's error, with the `code` and `retriable` the Producer decides on. */
-function callError(error: unknown): Error {
+/** The SDK's error, with the `code` and `retriable` the Producer (and a group's reads) decide on. */
+export function callError(error: unknown): Error {
   const failure = error instanceof Error ? error : new Error(String(error));
   const status = (failure as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
   // No status: the request never got an answer (a refused or dropped connection), unless the
