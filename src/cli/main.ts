@@ -2,7 +2,7 @@
 /*
  * The `shardline` command (package.json's bin, built to dist/cli/main.js): `serve` runs an
  * engine behind the WebSocket server and the Kinesis HTTP API; the other commands are a small
- * client (create-stream, list-streams, describe, put, tail, split, merge) over the Node client,
+ * client (create-stream, list-streams, describe, put, tail, split, merge, group) over the Node client,
  * for scripts and for poking at a running server by hand. One file per command group; each
  * loads what its command needs when it runs, so --help or a client command starts fast.
  *
@@ -13,6 +13,7 @@
 import fs from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { OutputClosedError, describeError } from './errors.js';
+import { addGroupCommands } from './groups.js';
 import { addRecordCommands } from './records.js';
 import { addServeCommand } from './serve.js';
 import { addShardCommands } from './shards.js';
@@ -47,6 +48,7 @@ function buildProgram(): Command {
   addStreamCommands(program);
   addRecordCommands(program);
   addShardCommands(program);
+  addGroupCommands(program);
   return program;
 }
 
