@@ -77,8 +77,20 @@ export class ShardlineClient {
   readonly hashKeys = new HashKeys();
   private readonly builders = new BuilderPool();
 
-  constructor(url: string, options: ClientOptions) {
+  constructor(
+    url: string,
+    private readonly options: ClientOptions,
+  ) {
     this.transport = new Transport(url, options.webSocket, options);
+  }
+
+  /**
+   * Another client of the same server and options, on a connection of its own (made at its first
+   * request). Subscriptions pause their connection while their reader is busy: what the reader
+   * awaits meanwhile (a checkpoint) must not travel on that connection.
+   */
+  clone(): ShardlineClient {
+    return new ShardlineClient(this.transport.url, this.options);
   }
 
   connect(): Promise<void> {

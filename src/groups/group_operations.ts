@@ -139,7 +139,12 @@ async function lagOf(engine: Engine, streamName: string, lease: Lease, position:
           : { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER' as const, StartingSequenceNumber: lease.checkpoint };
     const { ShardIterator } = await engine.getShardIterator({ StreamName: streamName, ShardId: lease.leaseKey, ...start });
     const read = await engine.getRecords({ ShardIterator: ShardIterator!, Limit: 1 });
-    return { LagRecords: lagRecords, LagMillis: read.Records.length === 0 ? 0 : read.MillisBehindLatest };
+    const oldest = read.Records[0];
+    // Not MillisBehindLatest: a read that reaches the tip answers 0 however old its record.
+    return {
+      LagRecords: lagRecords,
+      LagMillis: oldest === undefined ? 0 : Math.max(0, Date.now() - oldest.ApproximateArrivalTimestamp.getTime()),
+    };
   } catch (error) {
     // A provisioned shard's read limit, or a checkpoint past a shard trimmed since: no figure now.
     if (error instanceof ShardlineError) return { LagRecords: lagRecords, LagMillis: null };

@@ -48,6 +48,8 @@ export interface RecordSource {
   prepare(groupName: string): Promise<void>;
   /** The shard's batches from `start`; ends after the batch with childShards, or when `signal` aborts. */
   read(shardId: string, start: ReadStart, signal: AbortSignal): AsyncIterable<SourceBatch>;
+  /** Frees what prepare() opened (the worker calls it once it has shut down). */
+  close?(): void;
 }
 
 /** One push subscription's events, and where to resume after them. */

@@ -70,6 +70,12 @@ export const IDLE_BETWEEN_READS_DEFAULT_MS = 1000;
 /** A stream read over shardline's WebSocket protocol. */
 export class WebSocketSource implements RecordSource {
   private consumerARN: string | null = null;
+  /**
+   * The subscriptions' own connection: a subscription whose processor is busy pauses its
+   * connection (backpressure), and the processor's checkpoint, or any call it makes, must not be
+   * waiting behind that pause.
+   */
+  private subscriptions: ShardlineClient | null = null;
 
   constructor(
     private readonly client: ShardlineClient,
@@ -117,14 +123,20 @@ export class WebSocketSource implements RecordSource {
         { signal },
       );
     const consumerARN = this.consumerARN;
+    const subscriptions = (this.subscriptions ??= this.client.clone());
     return pushBatches(
       async (from) =>
         subscription(
-          await this.client.subscribeToShard({ ConsumerARN: consumerARN, ShardId: shardId, StartingPosition: subscribeStart(from) }),
+          await subscriptions.subscribeToShard({ ConsumerARN: consumerARN, ShardId: shardId, StartingPosition: subscribeStart(from) }),
         ),
       start,
       { signal },
     );
+  }
+
+  close(): void {
+    this.subscriptions?.close();
+    this.subscriptions = null;
   }
 }
 

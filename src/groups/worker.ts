@@ -129,6 +129,7 @@ export class GroupWorker {
       }),
     );
     this.held.clear();
+    this.options.source.close?.();
   }
 
   private async loop(intervalMs: number, run: () => Promise<void>): Promise<void> {
