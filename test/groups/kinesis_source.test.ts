@@ -10,7 +10,6 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import type { Engine } from '../../src/engine/engine.js';
 import { EngineLeaseStore } from '../../src/groups/embedded.js';
 import { KinesisApiSource } from '../../src/groups/kinesis_source.js';
-import type { LeaseStore } from '../../src/groups/lease.js';
 import type { Retrieval } from '../../src/groups/record_source.js';
 import type { ShardRecordProcessor } from '../../src/groups/processor.js';
 import { GroupWorker } from '../../src/groups/worker.js';
@@ -74,13 +73,7 @@ function processorInto(processed: Processed[]): () => ShardRecordProcessor {
   };
 }
 
-function startWorker(
-  streamName: string,
-  retrieval: Retrieval,
-  workerId: string,
-  processed: Processed[],
-  leases: LeaseStore = new EngineLeaseStore(engine, streamName, streamName),
-): GroupWorker {
+function startWorker(streamName: string, retrieval: Retrieval, workerId: string, processed: Processed[]): GroupWorker {
   const source = new KinesisApiSource({
     streamName,
     endpoint,
@@ -92,7 +85,7 @@ function startWorker(
     groupName: streamName,
     workerId,
     source,
-    leases,
+    leases: new EngineLeaseStore(engine, streamName, streamName),
     processor: processorInto(processed),
     onError: (error) => errors.push(error),
     initialPosition: 'TRIM_HORIZON',
