@@ -109,6 +109,9 @@ export class ShardConsumer {
           if (signal.aborted) return null;
           const records = await userRecords(batch.records, this.context.shard(shardId), unpacking, after, source.streamName);
           const atEnd = batch.childShards !== undefined;
+          // A heartbeat with nothing in it is no call (the KCL's default): a processor that
+          // checkpoints each batch would otherwise write its lease on every one.
+          if (records.length === 0 && !atEnd) continue;
           const before = this.checkpointer.delivered;
           if (records.length > 0) this.checkpointer.delivered = records.at(-1)!;
           this.checkpointer.atShardEnd = atEnd;
