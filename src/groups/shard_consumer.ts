@@ -58,14 +58,18 @@ export class ShardConsumer {
     await this.call('leaseLost', () => this.processor.leaseLost({}));
   }
 
-  /** Graceful: stop after the batch in hand, let the processor checkpoint, then hand the lease back. */
-  async shutdown(): Promise<void> {
+  /** Graceful: stop after the batch in hand, let the processor checkpoint, then hand the lease back; whether it was. */
+  async shutdown(): Promise<boolean> {
     await this.stop();
-    if (this.held.lost) return;
+    if (this.held.lost) return false;
     await this.call('shutdownRequested', () => this.processor.shutdownRequested({ checkpointer: this.checkpointer }));
-    await this.held.release().catch((error: unknown) => {
+    try {
+      await this.held.release();
+      return true;
+    } catch (error) {
       if (!(error instanceof LeaseLostError)) this.context.onError(error, this.held.shardId, 'release');
-    });
+      return false;
+    }
   }
 
   private async stop(): Promise<void> {

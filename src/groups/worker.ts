@@ -124,8 +124,7 @@ export class GroupWorker {
     await this.shardSync?.catch(() => undefined);
     await Promise.all(
       [...this.held.values()].map(async ({ held, consumer }) => {
-        await consumer.shutdown();
-        this.event('released', held);
+        if (await consumer.shutdown()) this.event('released', held);
       }),
     );
     this.held.clear();
