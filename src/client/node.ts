@@ -7,6 +7,7 @@ import type { WebSocketLike } from './transport.js';
 export * from './exports.js';
 export { KinesisApiSink, type KinesisApiSinkOptions } from './kinesis_sink.js';
 export { KinesisApiSource, type KinesisApiSourceOptions } from '../groups/kinesis_source.js';
+export { DynamoDBLeaseStore, type DynamoDBLeaseStoreOptions } from '../groups/dynamodb_lease_store.js';
 export { createKeyFile, localKeyProvider } from './envelope_keys.js';
 export { nodeCipherBackend } from './envelope_node.js';
 

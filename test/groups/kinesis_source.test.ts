@@ -8,19 +8,24 @@ import {
 } from '@aws-sdk/client-kinesis';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Engine } from '../../src/engine/engine.js';
+import { DynamoDBLeaseStore } from '../../src/groups/dynamodb_lease_store.js';
 import { EngineLeaseStore } from '../../src/groups/embedded.js';
+import type { LeaseStore } from '../../src/groups/lease.js';
 import { KinesisApiSource } from '../../src/groups/kinesis_source.js';
 import type { Retrieval } from '../../src/groups/record_source.js';
 import type { ShardRecordProcessor } from '../../src/groups/processor.js';
 import { GroupWorker } from '../../src/groups/worker.js';
+import { DYNALITE_CREDENTIALS, useDynalite } from '../helpers/dynalite.js';
 import { useKinesisServer } from '../helpers/kinesis_server.js';
 
 // Goal: a consumer group reads any Kinesis endpoint through the AWS SDK, by push
 // (SubscribeToShard's event stream) and by polling (GetShardIterator, GetRecords): every record
 // processed exactly once over two workers, and a split shard's children after all of its
-// records for each key. Method: shardline's real HTTP server (HTTP/2, the SDK's default) on a
-// free port, records put and shards split through the SDK, the leases in the lease tables of
-// the server's engine; workers in this process with failover 600 ms.
+// records for each key; with the leases in shardline's lease tables or in a DynamoDB table (the
+// whole path a group takes on AWS). Method: shardline's real HTTP server (HTTP/2, the SDK's
+// default) on a free port, records put and shards split through the SDK; the leases in the
+// lease tables of the server's engine, or in dynalite (the DynamoDB emulator from npm) on a free
+// port through @aws-sdk/client-dynamodb; workers in this process with failover 600 ms.
 
 const CREDENTIALS = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' };
 const FAST = { failoverTimeMillis: 600, takeIntervalMillis: 300, shardSyncIntervalMillis: 300, parentShardPollIntervalMillis: 100 };
@@ -34,6 +39,9 @@ useKinesisServer('shardline-group-kinesis-api-', (running) => {
   endpoint = running.server.url;
 });
 
+let dynamoEndpoint = '';
+useDynalite((url) => (dynamoEndpoint = url));
+
 let sdk: KinesisClient;
 beforeAll(() => {
   sdk = new KinesisClient({ endpoint, region: 'us-east-1', credentials: CREDENTIALS });
@@ -41,10 +49,12 @@ beforeAll(() => {
 afterAll(() => sdk.destroy());
 
 const workers: GroupWorker[] = [];
+const closing: { close(): void }[] = [];
 /** What the workers got past: a read's failure the source did not recognize as retriable, a processor's. */
 const errors: unknown[] = [];
 afterEach(async () => {
   await Promise.all(workers.splice(0).map((worker) => worker.shutdown()));
+  for (const client of closing.splice(0)) client.close();
   errors.splice(0);
 });
 
@@ -73,7 +83,17 @@ function processorInto(processed: Processed[]): () => ShardRecordProcessor {
   };
 }
 
-function startWorker(streamName: string, retrieval: Retrieval, workerId: string, processed: Processed[]): GroupWorker {
+type Leases = 'lease tables' | 'DynamoDB';
+
+/** The group's leases: the KCL names its table after the application, as the group here. */
+function leaseStore(leases: Leases, streamName: string): LeaseStore {
+  if (leases === 'lease tables') return new EngineLeaseStore(engine, streamName, streamName);
+  const store = new DynamoDBLeaseStore({ tableName: streamName, endpoint: dynamoEndpoint, credentials: DYNALITE_CREDENTIALS });
+  closing.push(store);
+  return store;
+}
+
+function startWorker(streamName: string, retrieval: Retrieval, leases: Leases, workerId: string, processed: Processed[]): GroupWorker {
   const source = new KinesisApiSource({
     streamName,
     endpoint,
@@ -85,13 +105,14 @@ function startWorker(streamName: string, retrieval: Retrieval, workerId: string,
     groupName: streamName,
     workerId,
     source,
-    leases: new EngineLeaseStore(engine, streamName, streamName),
+    leases: leaseStore(leases, streamName),
     processor: processorInto(processed),
     onError: (error) => errors.push(error),
     initialPosition: 'TRIM_HORIZON',
     ...FAST,
   });
   workers.push(worker);
+  closing.push(source);
   return worker;
 }
 
@@ -111,18 +132,27 @@ async function shards(streamName: string): Promise<Shard[]> {
 
 const recordsProcessed = (worker: GroupWorker): number => worker.shardProgress.reduce((sum, shard) => sum + shard.recordsProcessed, 0);
 
-describe.each(['push', 'polling'] as const)('consumer group over the Kinesis HTTP API by %s', (retrieval) => {
+const PATHS: [Retrieval, Leases][] = [
+  ['push', 'lease tables'],
+  ['polling', 'lease tables'],
+  ['push', 'DynamoDB'],
+  ['polling', 'DynamoDB'],
+];
+
+describe.each(PATHS)('consumer group over the Kinesis HTTP API by %s, leases in %s', (retrieval, leases) => {
+  const name = (test: string): string => `${test}-${retrieval}-${leases === 'DynamoDB' ? 'ddb' : 'tables'}`;
+
   it('moves leases to a joining worker and processes every record exactly once', async () => {
-    const streamName = `join-${retrieval}`;
+    const streamName = name('join');
     await createStream(streamName, 4);
     await put(streamName, 0, 400, 400);
     const processed: Processed[] = [];
-    const a = startWorker(streamName, retrieval, 'a', processed);
+    const a = startWorker(streamName, retrieval, leases, 'a', processed);
     await a.start();
     await vi.waitFor(() => expect(recordsProcessed(a)).toBe(400), WAIT);
     // a is idle when b steals: each lease moves between batches, after a's checkpoint of all it
     // processed (a steal during a batch would have b read that batch again: at least once).
-    const b = startWorker(streamName, retrieval, 'b', processed);
+    const b = startWorker(streamName, retrieval, leases, 'b', processed);
     await b.start();
     await vi.waitFor(() => expect([a.heldShards.length, b.heldShards.length]).toEqual([2, 2]), WAIT);
     await put(streamName, 400, 400, 400);
@@ -134,11 +164,11 @@ describe.each(['push', 'polling'] as const)('consumer group over the Kinesis HTT
   });
 
   it("processes a split shard's children after all of its records, for each partition key", async () => {
-    const streamName = `split-${retrieval}`;
+    const streamName = name('split');
     await createStream(streamName, 2);
     const processed: Processed[] = [];
-    const a = startWorker(streamName, retrieval, 'a', processed);
-    const b = startWorker(streamName, retrieval, 'b', processed);
+    const a = startWorker(streamName, retrieval, leases, 'a', processed);
+    const b = startWorker(streamName, retrieval, leases, 'b', processed);
     await Promise.all([a.start(), b.start()]);
     await put(streamName, 0, 400, 40);
     const [parent] = await shards(streamName);
