@@ -4,16 +4,19 @@
  * - throughput: RECORDS records of RECORD_BYTES in SHARDS shards, read from TRIM_HORIZON by one
  *   plain Consumer (subscribeStream) and by a group of WORKERS GroupWorkers (push, a checkpoint
  *   after every batch): records/s of each and their ratio, and the cost of a checkpoint (p50/p99).
- * - rebalance: a group of WORKERS - 1 workers at the KCL's default timings (failover 10 s, take
- *   20.05 s); the time until a joining worker holds its share, and until the others hold every
- *   lease after one worker drops off the network without handing its leases back (its
- *   connections closed: a crash, as the others see it), against the failover time.
+ * - rebalance: a group of WORKERS - 1 workers in this process at the KCL's default timings
+ *   (failover 10 s, take 20.05 s) and one worker process (bench/group_worker_process.ts) joining
+ *   it: the time from the process's start until it holds its share, and from its kill -9 until
+ *   the others hold every lease, against the failover time.
  * Usage: npm run bench:groups [-- --json <file>]. Environment: RECORDS (200000), SHARDS (8),
  * WORKERS (4), RECORD_BYTES (100). Last line: one JSON object.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import readline from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { Consumer, GroupWorker, connect, overWebSocket, type ShardRecordProcessor, type ShardlineClient } from '../src/client/node.js';
 import {
   echoEnvironment,
@@ -27,6 +30,7 @@ import {
   summarizeHistogram,
 } from './bench_common.js';
 import { startBenchServer } from './bench_server.js';
+import { track } from '../scripts/peers.js';
 
 const config = {
   records: Math.round(envNumber('RECORDS', 200_000, 1000, 10_000_000)),
@@ -36,6 +40,7 @@ const config = {
   jsonPath: jsonPathArg(process.argv.slice(2)),
 };
 const FAILOVER_MS = 10_000;
+const WORKER_SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'group_worker_process.ts');
 
 async function fill(client: ShardlineClient, stream: string): Promise<void> {
   await client.call('CreateStream', { StreamName: stream, ShardCount: config.shards });
@@ -76,26 +81,22 @@ function countingProcessor(counter: { count: number }, checkpoints: ReturnType<t
 }
 
 async function group(url: string, stream: string, name: string, count: number, processor: () => ShardRecordProcessor, fast: boolean) {
-  const members: Array<{ worker: GroupWorker; client: ShardlineClient; source: { close(): void } }> = [];
+  const members: Array<{ worker: GroupWorker; client: ShardlineClient }> = [];
   const timings = fast ? { failoverTimeMillis: 1000, takeIntervalMillis: 200 } : { failoverTimeMillis: FAILOVER_MS };
-  const add = async (): Promise<GroupWorker> => {
+  for (let i = 0; i < count; i++) {
     const client = await connect(url);
-    const parts = overWebSocket(client, name, stream);
-    // A worker cut off the network keeps failing its renewals: expected here, not worth printing.
     const worker = new GroupWorker({
       groupName: name,
-      ...parts,
+      ...overWebSocket(client, name, stream),
       initialPosition: 'TRIM_HORIZON',
       ...timings,
       processor,
-      onError: () => undefined,
+      onError: (error) => console.error(`worker: ${String(error)}`),
     });
-    members.push({ worker, client, source: parts.source });
+    members.push({ worker, client });
     await worker.start();
-    return worker;
-  };
-  for (let i = 0; i < count; i++) await add();
-  return { members, add };
+  }
+  return members;
 }
 
 async function until(condition: () => boolean, timeoutMs: number): Promise<number> {
@@ -105,6 +106,36 @@ async function until(condition: () => boolean, timeoutMs: number): Promise<numbe
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
   return performance.now() - started;
+}
+
+/**
+ * A worker of `group` in its own process; held() resolves, with the time since the process
+ * printed its first count, once the count of leases it holds passes `enough`.
+ */
+function spawnWorker(url: string, group: string, stream: string) {
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', WORKER_SCRIPT], {
+    env: { ...process.env, GROUP_URL: url, GROUP_NAME: group, GROUP_STREAM: stream, GROUP_FAILOVER_MS: String(FAILOVER_MS) },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  track(child);
+  let startedAt: number | null = null;
+  const counts = readline.createInterface({ input: child.stdout! });
+  return {
+    child,
+    held: (enough: (count: number) => boolean, timeoutMs: number) =>
+      new Promise<number>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('the worker process did not take its share in time')), timeoutMs);
+        child.once('exit', (code, signal) => reject(new Error(`the worker process ended (${code ?? signal})`)));
+        counts.on('line', (line) => {
+          const match = /^HELD (\d+)$/.exec(line);
+          if (match === null) return;
+          startedAt ??= performance.now();
+          if (!enough(Number(match[1]))) return;
+          clearTimeout(timer);
+          resolve(performance.now() - startedAt);
+        });
+      }),
+  };
 }
 
 async function main(): Promise<void> {
@@ -123,7 +154,7 @@ async function main(): Promise<void> {
     const readers = await group(url, 'groups', 'throughput', config.workers, countingProcessor(counter, checkpoints), true);
     await until(() => counter.count >= config.records, 300_000);
     const groupPerSecond = config.records / ((performance.now() - started) / 1000);
-    await Promise.all(readers.members.map(async ({ worker, client: own }) => (await worker.shutdown(), own.close())));
+    await Promise.all(readers.map(async ({ worker, client: own }) => (await worker.shutdown(), own.close())));
     const checkpoint = summarizeHistogram(checkpoints);
     console.log(
       `group of ${config.workers}: ${Math.round(groupPerSecond)} records/s (${ratio(groupPerSecond, plainPerSecond)}x the plain Consumer); checkpoint p50 ${checkpoint.p50Us} us, p99 ${checkpoint.p99Us} us`,
@@ -132,18 +163,18 @@ async function main(): Promise<void> {
     const idle = { count: 0 };
     const balancing = await group(url, 'groups', 'rebalance', config.workers - 1, countingProcessor(idle, latencyHistogram()), false);
     const share = Math.floor(config.shards / config.workers);
-    const joiner = await balancing.add();
-    const joinMs = await until(() => joiner.heldShards.length >= share, 120_000);
+    const joiner = spawnWorker(url, 'rebalance', 'groups');
+    const joinMs = await joiner.held((count) => count >= share, 120_000);
     console.log(
-      `join: the new worker held ${share} leases after ${round1(joinMs / 1000)} s (take period ${(2 * (FAILOVER_MS + 25)) / 1000} s)`,
+      `join: the worker process held ${share} leases ${round1(joinMs / 1000)} s after it started (take period ${(2 * (FAILOVER_MS + 25)) / 1000} s)`,
     );
-    const [crashed, ...rest] = balancing.members;
-    crashed!.client.close();
-    crashed!.source.close();
-    const failoverMs = await until(() => rest.reduce((sum, { worker }) => sum + worker.heldShards.length, 0) === config.shards, 180_000);
-    console.log(`crash: the others held every lease ${round1(failoverMs / 1000)} s after (failover ${FAILOVER_MS / 1000} s)`);
-    await Promise.all(rest.map(async ({ worker, client: own }) => (await worker.shutdown(), own.close())));
-    await crashed!.worker.shutdown();
+    const others = balancing.map(({ worker }) => worker);
+    const killedAt = performance.now();
+    joiner.child.kill('SIGKILL');
+    await until(() => others.reduce((sum, worker) => sum + worker.heldShards.length, 0) === config.shards, 180_000);
+    const failoverMs = performance.now() - killedAt;
+    console.log(`kill -9: the others held every lease ${round1(failoverMs / 1000)} s after (failover ${FAILOVER_MS / 1000} s)`);
+    await Promise.all(balancing.map(async ({ worker, client: own }) => (await worker.shutdown(), own.close())));
     finish(
       {
         plainRecordsPerSecond: Math.round(plainPerSecond),
@@ -152,7 +183,7 @@ async function main(): Promise<void> {
         checkpointP50Us: checkpoint.p50Us,
         checkpointP99Us: checkpoint.p99Us,
         joinSeconds: round1(joinMs / 1000),
-        crashSeconds: round1(failoverMs / 1000),
+        killSeconds: round1(failoverMs / 1000),
         failoverSeconds: FAILOVER_MS / 1000,
       },
       config.jsonPath,

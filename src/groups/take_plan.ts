@@ -15,6 +15,8 @@ export interface TakeInput {
   readonly failoverMs: number;
   readonly maxLeasesForWorker: number;
   readonly maxLeasesToStealAtOneTime: number;
+  /** False on the passes between take periods, which only pick up expired leases. */
+  readonly maySteal: boolean;
 }
 
 export interface TakePlan {
@@ -54,6 +56,7 @@ export function planTakes(input: TakeInput): TakePlan {
   const available = shuffle(others.filter(expired)).slice(0, needed);
   if (available.length > 0)
     return { take: available.map(({ lease }) => lease), stole: false, belowTarget: input.held + available.length < target };
+  if (!input.maySteal) return { take: [], stole: false, belowTarget: true };
   return steal(owners, input, target, needed);
 }
 

@@ -100,7 +100,7 @@ export class GroupWorker {
     await this.options.leases.prepare();
     await this.options.source.prepare(this.options.groupName);
     await this.syncShards();
-    await this.takePass();
+    await this.takePass(true);
     this.loops = [this.loop(this.timing.renew, () => this.renewAll()), this.takeLoop()];
   }
 
@@ -139,17 +139,25 @@ export class GroupWorker {
     }
   }
 
-  /** Takes every take period; sooner (after a renew period) while a steal left it below its share. */
+  /**
+   * Takes every take period (sooner, after a renew period, while a steal left it below its
+   * share), and between take periods looks at the leases every failover time for expired ones
+   * only: the KCL's taker, listing every 20 s, sees a dead worker's leases expire up to two take
+   * periods (40 s) after the crash; listing every failover time bounds it by two failover times.
+   */
   private async takeLoop(): Promise<void> {
-    let next = this.timing.take;
+    const expiryCheck = Math.min(this.timing.take, this.timing.failover + EPSILON_MS);
+    let fullAt = performance.now() + this.timing.take;
     while (!this.stopping.signal.aborted) {
-      await sleep(next, this.stopping.signal);
+      const now = performance.now();
+      await sleep(Math.max(0, Math.min(fullAt - now, expiryCheck)), this.stopping.signal);
       if (this.stopping.signal.aborted) return;
-      const more = await this.takePass().catch((error: unknown) => {
+      const full = performance.now() >= fullAt - 1;
+      const more = await this.takePass(full).catch((error: unknown) => {
         this.report(error, '', 'take');
         return false;
       });
-      next = more ? this.timing.renew : this.timing.take;
+      if (full) fullAt = performance.now() + (more ? this.timing.renew : this.timing.take);
     }
   }
 
@@ -169,8 +177,8 @@ export class GroupWorker {
     );
   }
 
-  /** One pass of the KCL's LeaseTaker; true if it stole and still holds fewer than its share. */
-  private async takePass(): Promise<boolean> {
+  /** One pass of the KCL's LeaseTaker (without steals unless `full`); true if it stole and still holds fewer than its share. */
+  private async takePass(full: boolean): Promise<boolean> {
     if (performance.now() - this.lastShardSyncMs >= this.timing.shardSync) await this.syncShards();
     const leases = await this.options.leases.list();
     const now = performance.now();
@@ -188,6 +196,7 @@ export class GroupWorker {
       failoverMs: this.timing.failover,
       maxLeasesForWorker: this.options.maxLeasesForWorker ?? Number.MAX_SAFE_INTEGER,
       maxLeasesToStealAtOneTime: this.options.maxLeasesToStealAtOneTime ?? 1,
+      maySteal: full,
     });
     for (const lease of plan.take) await this.take(lease);
     return plan.stole && plan.belowTarget;
