@@ -1,18 +1,8 @@
 import type { Engine } from '../engine/engine.js';
 import type { Lease, LeaseExpectation, LeaseStore } from './lease.js';
 import { LeaseTables } from './lease_tables.js';
-import type { ChildShardRef } from './processor.js';
-import {
-  pollBatches,
-  pushBatches,
-  type PushSubscription,
-  type ReadStart,
-  type RecordSource,
-  type SourceBatch,
-  type SourceShard,
-} from './record_source.js';
-import { groupConsumerARN, iteratorStart, sourceShard, subscribeStart } from './sources.js';
-import { IDLE_BETWEEN_READS_DEFAULT_MS, type SourceOptions } from './websocket.js';
+import type { PushSubscription, ReadStart, RecordSource, SourceBatch, SourceShard } from './record_source.js';
+import { groupConsumerARN, readShard, readsByPush, sourceBatch, sourceShard, type KinesisBatch, type SourceOptions } from './sources.js';
 
 /** A group's leases in the lease tables of an Engine in this process (the ones its WebSocket door serves). */
 export class EngineLeaseStore implements LeaseStore {
@@ -73,7 +63,7 @@ export class EngineSource implements RecordSource {
   }
 
   async prepare(groupName: string): Promise<void> {
-    if ((this.options.retrieval ?? 'push') !== 'push') return;
+    if (!readsByPush(this.options)) return;
     this.consumerARN = await groupConsumerARN(
       {
         streamARN: async () => this.engine.describeStreamSummary({ StreamName: this.streamName }).StreamDescriptionSummary.StreamARN,
@@ -85,31 +75,18 @@ export class EngineSource implements RecordSource {
   }
 
   read(shardId: string, start: ReadStart, signal: AbortSignal): AsyncIterable<SourceBatch> {
-    const consumerARN = this.consumerARN;
-    if (consumerARN === null)
-      return pollBatches(
-        {
-          iterator: async (from) =>
-            (await this.engine.getShardIterator({ StreamName: this.streamName, ShardId: shardId, ...iteratorStart(from) })).ShardIterator!,
-          records: async (iterator) => {
-            const answer = await this.engine.getRecords({ ShardIterator: iterator, Limit: this.options.maxRecords ?? 10_000 });
-            return {
-              records: answer.Records,
-              next: answer.NextShardIterator ?? null,
-              millisBehindLatest: answer.MillisBehindLatest,
-              ...(answer.ChildShards === undefined ? {} : { childShards: answer.ChildShards as readonly ChildShardRef[] }),
-            };
-          },
-        },
-        start,
-        this.options.idleTimeBetweenReadsMillis ?? IDLE_BETWEEN_READS_DEFAULT_MS,
-        { signal },
-      );
-    return pushBatches(
-      async (from) =>
-        subscription(this.engine.subscribeToShard({ ConsumerARN: consumerARN, ShardId: shardId, StartingPosition: subscribeStart(from) })),
+    return readShard(
+      this.consumerARN,
+      {
+        subscribe: async (ConsumerARN, StartingPosition) =>
+          subscription(this.engine.subscribeToShard({ ConsumerARN, ShardId: shardId, StartingPosition })),
+        iterator: async (start) =>
+          (await this.engine.getShardIterator({ StreamName: this.streamName, ShardId: shardId, ...start })).ShardIterator!,
+        records: async (request) => (await this.engine.getRecords(request)) as KinesisBatch,
+      },
+      this.options,
       start,
-      { signal },
+      signal,
     );
   }
 }
@@ -130,11 +107,7 @@ async function subscription(events: ReturnType<Engine['subscribeToShard']>): Pro
       for (let next = first; next.done !== true; next = await events.next()) {
         const event = next.value;
         continuation = event.ContinuationSequenceNumber;
-        yield {
-          records: event.Records,
-          millisBehindLatest: event.MillisBehindLatest,
-          ...(event.ChildShards === undefined ? {} : { childShards: event.ChildShards as readonly ChildShardRef[] }),
-        };
+        yield sourceBatch(event as KinesisBatch);
       }
     },
   };

@@ -14,4 +14,5 @@ export { groupRecords, type GroupRecord } from './group_records.js';
 export type * from './processor.js';
 export { SENTINELS, type Lease, type LeaseExpectation, type LeaseStore, type Sentinel } from './lease.js';
 export type { ReadStart, RecordSource, Retrieval, SourceBatch, SourceRecord, SourceShard } from './record_source.js';
-export { ShardlineLeaseStore, WebSocketSource, overWebSocket, type SourceOptions } from './websocket.js';
+export { ShardlineLeaseStore, WebSocketSource, overWebSocket } from './websocket.js';
+export type { SourceOptions } from './sources.js';

@@ -7,26 +7,24 @@ import {
   SubscribeToShardCommand,
   type ChildShard,
   type KinesisClient,
+  type SubscribeToShardCommandInput,
   type SubscribeToShardEvent,
   type SubscribeToShardEventStream,
   type _Record,
 } from '@aws-sdk/client-kinesis';
 import { callError, kinesisClient, listAllShards, type KinesisEndpointOptions } from '../client/kinesis_sink.js';
 import { errorFromCode } from '../errors.js';
-import type { ChildShardRef } from './processor.js';
+import type { PushSubscription, ReadStart, RecordSource, SourceBatch, SourceShard } from './record_source.js';
 import {
-  pollBatches,
-  pushBatches,
-  type PollingCalls,
-  type PushSubscription,
-  type ReadStart,
-  type RecordSource,
-  type SourceBatch,
-  type SourceRecord,
-  type SourceShard,
-} from './record_source.js';
-import { groupConsumerARN, iteratorStart, sourceShard, subscribeStart, type ConsumerCalls } from './sources.js';
-import { IDLE_BETWEEN_READS_DEFAULT_MS, type SourceOptions } from './websocket.js';
+  groupConsumerARN,
+  readShard,
+  readsByPush,
+  sourceBatch,
+  sourceShard,
+  type ConsumerCalls,
+  type KinesisBatch,
+  type SourceOptions,
+} from './sources.js';
 
 /*
  * A consumer group's records from any Kinesis endpoint (AWS Kinesis, shardline's HTTP door, an
@@ -58,14 +56,23 @@ export class KinesisApiSource implements RecordSource {
   }
 
   async prepare(groupName: string): Promise<void> {
-    if ((this.options.retrieval ?? 'push') === 'push') this.consumerARN = await groupConsumerARN(this.consumerCalls(), groupName);
+    if (readsByPush(this.options)) this.consumerARN = await groupConsumerARN(this.consumerCalls(), groupName);
   }
 
   read(shardId: string, start: ReadStart, signal: AbortSignal): AsyncIterable<SourceBatch> {
-    const consumerARN = this.consumerARN;
-    if (consumerARN !== null) return pushBatches((from) => this.subscribe(consumerARN, shardId, from), start, { signal });
-    const idleMs = this.options.idleTimeBetweenReadsMillis ?? IDLE_BETWEEN_READS_DEFAULT_MS;
-    return pollBatches(this.pollingCalls(shardId), start, idleMs, { signal });
+    return readShard(
+      this.consumerARN,
+      {
+        subscribe: (consumerARN, startingPosition) => this.subscribe(consumerARN, shardId, startingPosition),
+        iterator: async (start) =>
+          (await sdkCall(this.client.send(new GetShardIteratorCommand({ StreamName: this.streamName, ShardId: shardId, ...start }))))
+            .ShardIterator!,
+        records: async (request) => kinesisBatch(await sdkCall(this.client.send(new GetRecordsCommand(request)))),
+      },
+      this.options,
+      start,
+      signal,
+    );
   }
 
   /** A client of the caller's is theirs to destroy. */
@@ -87,26 +94,18 @@ export class KinesisApiSource implements RecordSource {
     };
   }
 
-  private pollingCalls(ShardId: string): PollingCalls {
-    return {
-      iterator: async (from) =>
-        (await sdkCall(this.client.send(new GetShardIteratorCommand({ StreamName: this.streamName, ShardId, ...iteratorStart(from) }))))
-          .ShardIterator!,
-      records: async (ShardIterator) => {
-        const answer = await sdkCall(this.client.send(new GetRecordsCommand({ ShardIterator, Limit: this.options.maxRecords ?? 10_000 })));
-        return { ...sourceBatch(answer), next: answer.NextShardIterator ?? null };
-      },
-    };
-  }
-
   /**
    * Cancelled by aborting the request: the SDK then closes the subscription's stream (and the
    * connection it has to itself), where leaving the events' iterator would wait for the next one.
    */
-  private async subscribe(ConsumerARN: string, ShardId: string, from: ReadStart): Promise<PushSubscription> {
+  private async subscribe(
+    ConsumerARN: string,
+    ShardId: string,
+    StartingPosition: SubscribeToShardCommandInput['StartingPosition'],
+  ): Promise<PushSubscription> {
     const request = new AbortController();
     const { EventStream } = await sdkCall(
-      this.client.send(new SubscribeToShardCommand({ ConsumerARN, ShardId, StartingPosition: subscribeStart(from) }), {
+      this.client.send(new SubscribeToShardCommand({ ConsumerARN, ShardId, StartingPosition }), {
         abortSignal: request.signal,
       }),
     );
@@ -121,7 +120,7 @@ export class KinesisApiSource implements RecordSource {
           for await (const message of EventStream!) {
             const event = shardEvent(message);
             continuation = event.ContinuationSequenceNumber ?? continuation;
-            yield sourceBatch(event);
+            yield sourceBatch(kinesisBatch(event));
           }
         } catch (error) {
           throw sourceError(error);
@@ -137,18 +136,11 @@ function shardEvent(message: SubscribeToShardEventStream): SubscribeToShardEvent
   return message.SubscribeToShardEvent;
 }
 
-/** GetRecords' answer or a SubscribeToShardEvent, which share these members. */
-function sourceBatch(answer: {
-  readonly Records?: _Record[] | undefined;
-  readonly MillisBehindLatest?: number | undefined;
-  readonly ChildShards?: ChildShard[] | undefined;
-}): SourceBatch {
-  return {
-    // The SDK types the model's required members as optional; Kinesis always sends them.
-    records: (answer.Records ?? []) as SourceRecord[],
-    millisBehindLatest: answer.MillisBehindLatest ?? 0,
-    ...(answer.ChildShards === undefined ? {} : { childShards: answer.ChildShards as ChildShardRef[] }),
-  };
+/** The SDK types the model's required members as optional; Kinesis always sends them. */
+function kinesisBatch<T extends { readonly Records?: _Record[] | undefined; readonly ChildShards?: ChildShard[] | undefined }>(
+  answer: T,
+): T & KinesisBatch {
+  return answer as T & KinesisBatch;
 }
 
 async function sdkCall<T>(call: Promise<T>): Promise<T> {

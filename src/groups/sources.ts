@@ -1,6 +1,82 @@
 import { ResourceInUseException } from '../errors.js';
-import type { ReadStart, SourceShard } from './record_source.js';
-import { sleep } from './record_source.js';
+import type { ChildShardRef } from './processor.js';
+import {
+  pollBatches,
+  pushBatches,
+  sleep,
+  type PollingCalls,
+  type PushSubscription,
+  type ReadStart,
+  type Retrieval,
+  type SourceBatch,
+  type SourceRecord,
+  type SourceShard,
+} from './record_source.js';
+
+/*
+ * What the record sources (embedded, WebSocket, the AWS SDK) share: their options, the mapping
+ * of the Kinesis answers they all get, and the choice between push and polling.
+ */
+
+export interface SourceOptions {
+  /** push (default): a subscription of the group's registered consumer per shard; polling: GetRecords. */
+  readonly retrieval?: Retrieval;
+  /** Polling: the wait after an empty GetRecords. Default 1,000 ms (the KCL's: 1,500). */
+  readonly idleTimeBetweenReadsMillis?: number;
+  /** Polling: records per GetRecords. Default 10,000. */
+  readonly maxRecords?: number;
+}
+
+export const IDLE_BETWEEN_READS_DEFAULT_MS = 1000;
+const MAX_RECORDS_DEFAULT = 10_000;
+
+/** A source reads by push unless told to poll. */
+export function readsByPush(options: SourceOptions): boolean {
+  return (options.retrieval ?? 'push') === 'push';
+}
+
+/** A GetRecords answer or a subscription's event: every API's has these members (the SDK's typed optional). */
+export interface KinesisBatch {
+  readonly Records?: readonly SourceRecord[] | undefined;
+  readonly MillisBehindLatest?: number | undefined;
+  readonly ChildShards?: readonly ChildShardRef[] | undefined;
+}
+
+export function sourceBatch(answer: KinesisBatch): SourceBatch {
+  return {
+    records: answer.Records ?? [],
+    millisBehindLatest: answer.MillisBehindLatest ?? 0,
+    ...(answer.ChildShards === undefined ? {} : { childShards: answer.ChildShards }),
+  };
+}
+
+/** A GetRecords answer as pollBatches takes it. */
+function polledBatch(answer: KinesisBatch & { readonly NextShardIterator?: string | undefined }) {
+  return { ...sourceBatch(answer), next: answer.NextShardIterator ?? null };
+}
+
+/** How a source reaches one shard's records: SubscribeToShard of the group's consumer, or GetShardIterator and GetRecords. */
+export interface ShardReads {
+  subscribe(consumerARN: string, startingPosition: ReturnType<typeof subscribeStart>): Promise<PushSubscription>;
+  iterator(start: ReturnType<typeof iteratorStart>): Promise<string>;
+  records(request: { ShardIterator: string; Limit: number }): Promise<KinesisBatch & { readonly NextShardIterator?: string | undefined }>;
+}
+
+/** A shard's batches: by push when prepare() found the group's consumer, else by polling. */
+export function readShard(
+  consumerARN: string | null,
+  reads: ShardReads,
+  options: SourceOptions,
+  start: ReadStart,
+  signal: AbortSignal,
+): AsyncIterable<SourceBatch> {
+  if (consumerARN !== null) return pushBatches((from) => reads.subscribe(consumerARN, subscribeStart(from)), start, { signal });
+  const polling: PollingCalls = {
+    iterator: (from) => reads.iterator(iteratorStart(from)),
+    records: async (ShardIterator) => polledBatch(await reads.records({ ShardIterator, Limit: options.maxRecords ?? MAX_RECORDS_DEFAULT })),
+  };
+  return pollBatches(polling, start, options.idleTimeBetweenReadsMillis ?? IDLE_BETWEEN_READS_DEFAULT_MS, { signal });
+}
 
 /** A shard as ListShards answers it (shardline's API, the engine's, and the AWS SDK's). */
 export interface ListedShard {

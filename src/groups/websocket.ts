@@ -1,18 +1,8 @@
 import type { ShardlineClient } from '../client/client.js';
 import type { Lease, LeaseExpectation, LeaseStore } from './lease.js';
-import type { ChildShardRef } from './processor.js';
 import { parseLease, corruptLease } from './lease.js';
-import {
-  pollBatches,
-  pushBatches,
-  type PushSubscription,
-  type ReadStart,
-  type RecordSource,
-  type Retrieval,
-  type SourceBatch,
-  type SourceShard,
-} from './record_source.js';
-import { groupConsumerARN, iteratorStart, sourceShard, subscribeStart } from './sources.js';
+import type { PushSubscription, ReadStart, RecordSource, SourceBatch, SourceShard } from './record_source.js';
+import { groupConsumerARN, readShard, readsByPush, sourceBatch, sourceShard, type KinesisBatch, type SourceOptions } from './sources.js';
 
 /** A group's leases in shardline's lease tables, over the WebSocket (docs/PROTOCOL.md, "Consumer groups"). */
 export class ShardlineLeaseStore implements LeaseStore {
@@ -56,17 +46,6 @@ function wireExpected(expected: LeaseExpectation): Record<string, unknown> {
   return { LeaseCounter: expected.leaseCounter, LeaseOwner: expected.leaseOwner };
 }
 
-export interface SourceOptions {
-  /** push (default): a subscription of the group's registered consumer per shard; polling: GetRecords. */
-  readonly retrieval?: Retrieval;
-  /** Polling: the wait after an empty GetRecords. Default 1,000 ms (the KCL's: 1,500). */
-  readonly idleTimeBetweenReadsMillis?: number;
-  /** Polling: records per GetRecords. Default 10,000. */
-  readonly maxRecords?: number;
-}
-
-export const IDLE_BETWEEN_READS_DEFAULT_MS = 1000;
-
 /** A stream read over shardline's WebSocket protocol. */
 export class WebSocketSource implements RecordSource {
   private consumerARN: string | null = null;
@@ -88,7 +67,7 @@ export class WebSocketSource implements RecordSource {
   }
 
   async prepare(groupName: string): Promise<void> {
-    if ((this.options.retrieval ?? 'push') !== 'push') return;
+    if (!readsByPush(this.options)) return;
     this.consumerARN = await groupConsumerARN(
       {
         streamARN: async () =>
@@ -102,35 +81,20 @@ export class WebSocketSource implements RecordSource {
   }
 
   read(shardId: string, start: ReadStart, signal: AbortSignal): AsyncIterable<SourceBatch> {
-    if (this.consumerARN === null)
-      return pollBatches(
-        {
-          iterator: async (from) =>
-            (await this.client.call('GetShardIterator', { StreamName: this.streamName, ShardId: shardId, ...iteratorStart(from) }))
-              .ShardIterator!,
-          records: async (iterator) => {
-            const answer = await this.client.getRecords({ ShardIterator: iterator, Limit: this.options.maxRecords ?? 10_000 });
-            return {
-              records: answer.Records,
-              next: answer.NextShardIterator ?? null,
-              millisBehindLatest: answer.MillisBehindLatest,
-              ...(answer.ChildShards === undefined ? {} : { childShards: answer.ChildShards as readonly ChildShardRef[] }),
-            };
-          },
+    return readShard(
+      this.consumerARN,
+      {
+        subscribe: async (ConsumerARN, StartingPosition) => {
+          const subscriptions = (this.subscriptions ??= this.client.clone());
+          return subscription(await subscriptions.subscribeToShard({ ConsumerARN, ShardId: shardId, StartingPosition }));
         },
-        start,
-        this.options.idleTimeBetweenReadsMillis ?? IDLE_BETWEEN_READS_DEFAULT_MS,
-        { signal },
-      );
-    const consumerARN = this.consumerARN;
-    const subscriptions = (this.subscriptions ??= this.client.clone());
-    return pushBatches(
-      async (from) =>
-        subscription(
-          await subscriptions.subscribeToShard({ ConsumerARN: consumerARN, ShardId: shardId, StartingPosition: subscribeStart(from) }),
-        ),
+        iterator: async (start) =>
+          (await this.client.call('GetShardIterator', { StreamName: this.streamName, ShardId: shardId, ...start })).ShardIterator!,
+        records: async (request) => (await this.client.getRecords(request)) as KinesisBatch,
+      },
+      this.options,
       start,
-      { signal },
+      signal,
     );
   }
 
@@ -147,12 +111,7 @@ function subscription(shard: Awaited<ReturnType<ShardlineClient['subscribeToShar
     },
     cancel: () => shard.cancel(),
     async *[Symbol.asyncIterator]() {
-      for await (const event of shard)
-        yield {
-          records: event.Records,
-          millisBehindLatest: event.MillisBehindLatest,
-          ...(event.ChildShards === undefined ? {} : { childShards: event.ChildShards }),
-        };
+      for await (const event of shard) yield sourceBatch(event);
     },
   };
 }
