@@ -118,6 +118,30 @@ export class IncompleteSignatureException extends ShardlineError {
   override readonly fault = 'client';
 }
 
+/** A SigV4 signature that does not match, that was made too far from the server's clock, or both kinds of signature at once. */
+export class InvalidSignatureException extends ShardlineError {
+  readonly code = 'InvalidSignatureException' as const;
+  override readonly fault = 'client';
+}
+
+/** An access key id the server does not know (AWS's "The security token included in the request is invalid."). */
+export class UnrecognizedClientException extends ShardlineError {
+  readonly code = 'UnrecognizedClientException' as const;
+  override readonly fault = 'client';
+}
+
+/** A policy document that is not one (IAM's name): the file, where in it, and why. */
+export class MalformedPolicyDocumentException extends ShardlineError {
+  readonly code = 'MalformedPolicyDocumentException' as const;
+  override readonly fault = 'client';
+}
+
+/** A credentials file that cannot be used: its path, line and reason. */
+export class InvalidCredentialsFileError extends ShardlineError {
+  readonly code = 'InvalidCredentialsFile' as const;
+  override readonly fault = 'client';
+}
+
 /** A shard's owner is restarting or unreachable: nothing was changed, retry. */
 export class InternalFailureException extends ShardlineError {
   readonly code = 'InternalFailure' as const;
@@ -263,6 +287,10 @@ const TYPES_BY_CODE: Record<string, new (message: string) => ShardlineError> = {
   UnknownOperationException,
   MissingAuthenticationTokenException,
   IncompleteSignatureException,
+  InvalidSignatureException,
+  UnrecognizedClientException,
+  MalformedPolicyDocumentException,
+  InvalidCredentialsFile: InvalidCredentialsFileError,
 };
 
 /**
