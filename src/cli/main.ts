@@ -12,8 +12,11 @@
  */
 import fs from 'node:fs';
 import { Command, CommanderError } from 'commander';
+import { addAuditCommands } from './audit.js';
+import { addAuthCommands } from './auth.js';
 import { OutputClosedError, describeError } from './errors.js';
 import { addGroupCommands } from './groups.js';
+import { addKmsCommands } from './kms.js';
 import { addRecordCommands } from './records.js';
 import { addServeCommand } from './serve.js';
 import { addShardCommands } from './shards.js';
@@ -49,6 +52,9 @@ function buildProgram(): Command {
   addRecordCommands(program);
   addShardCommands(program);
   addGroupCommands(program);
+  addAuditCommands(program);
+  addAuthCommands(program);
+  addKmsCommands(program);
   return program;
 }
 

@@ -28,6 +28,12 @@ interface ServeOptions {
   readonly kinesisPort: number;
   readonly kinesisTlsCert?: string;
   readonly kinesisTlsKey?: string;
+  readonly tlsCert?: string;
+  readonly tlsKey?: string;
+  readonly auth?: string;
+  /** A directory, or true for <data dir>/audit. */
+  readonly audit?: string | boolean;
+  readonly auditDataEvents?: boolean;
 }
 
 /** Exit code of a second signal: the shutdown did not finish. */
@@ -58,15 +64,26 @@ export function addServeCommand(program: Command): void {
     .option('--no-kinesis', 'do not serve the Kinesis HTTP API')
     .option('--kinesis-tls-cert <file>', 'PEM certificate: the Kinesis API on https:// (HTTP/2 or HTTP/1.1 by ALPN)')
     .option('--kinesis-tls-key <file>', 'PEM private key for --kinesis-tls-cert')
+    .option('--tls-cert <file>', 'PEM certificate: both ports on TLS (wss:// and https://)')
+    .option('--tls-key <file>', 'PEM private key for --tls-cert')
+    .option('--auth <file>', 'credentials file (docs/SECURITY.md): SigV4 and policies on every door; reloaded on SIGHUP')
+    .option('--audit [dir]', 'a CloudTrail-shaped, hash-chained audit log of every control-plane call (default dir: <data dir>/audit)')
+    .option('--audit-data-events', 'also audit PutRecord(s), GetRecords, GetShardIterator and SubscribeToShard')
     .action((options: ServeOptions) => serve(options));
 }
 
 async function serve(options: ServeOptions): Promise<void> {
-  const tls = options.kinesis ? kinesisTls(options) : {};
+  const tls = tlsFiles(options);
+  const kinesisTlsOptions = options.kinesis ? kinesisTls(options, tls) : {};
   const dataDir = path.resolve(options.dataDir);
   // The servers' modules load while the engine opens (its workers start and recover the shards
   // on their own threads); a failed open leaves this promise unawaited, hence the catch.
-  const servers = Promise.all([import('../net/server.js'), import('../net/kinesis/server.js')]);
+  const servers = Promise.all([
+    import('../net/server.js'),
+    import('../net/kinesis/server.js'),
+    import('../auth/access_control.js'),
+    import('./serve_audit.js'),
+  ]);
   servers.catch(() => undefined);
   const { Engine } = await import('../engine/engine.js');
   const engine = await Engine.open({
@@ -76,12 +93,24 @@ async function serve(options: ServeOptions): Promise<void> {
     enforceLimits: options.limits,
     ...(options.workers === undefined ? {} : { workers: options.workers }),
   });
-  const [{ ShardlineServer }, { KinesisHttpServer }] = await servers;
+  const [{ ShardlineServer }, { KinesisHttpServer }, { AccessControl }, { openAuditTrail }] = await servers;
+  let access: ReturnType<typeof AccessControl.off>;
+  let trail: Awaited<ReturnType<typeof openAuditTrail>>;
+  try {
+    access = options.auth === undefined ? AccessControl.off(engine) : AccessControl.fromFile(engine, path.resolve(options.auth));
+    trail = await openAuditTrail(options.audit, dataDir, options.auditDataEvents === true);
+    if (trail !== null) access.auditTo(trail);
+  } catch (error) {
+    await engine.close();
+    throw error;
+  }
+  const openTrail = trail;
   let server: Awaited<ReturnType<typeof ShardlineServer.start>> | null = null;
   let kinesis: Awaited<ReturnType<typeof KinesisHttpServer.start>> | null = null;
   try {
-    server = await ShardlineServer.start({ engine, host: options.host, port: options.port });
-    if (options.kinesis) kinesis = await KinesisHttpServer.start({ engine, host: options.host, port: options.kinesisPort, ...tls });
+    server = await ShardlineServer.start({ engine, host: options.host, port: options.port, access, ...(tls === null ? {} : { tls }) });
+    if (options.kinesis)
+      kinesis = await KinesisHttpServer.start({ engine, host: options.host, port: options.kinesisPort, access, ...kinesisTlsOptions });
   } catch (error) {
     await server?.stop();
     await engine.close();
@@ -89,27 +118,52 @@ async function serve(options: ServeOptions): Promise<void> {
   }
   // The handlers go in before the banner: a script that waits for the banner may signal at once.
   const stop = untilSignal();
-  printBanner(server.url, kinesis?.url ?? null, dataDir);
+  const reload = (): void => reloadCredentials(access);
+  process.on('SIGHUP', reload);
+  printBanner(server.url, kinesis?.url ?? null, dataDir, access.enabled);
   await stop.signal;
   stop.dispose();
+  process.off('SIGHUP', reload);
   process.stdout.write('shutting down\n');
   forceExitOnSecondSignal();
   await kinesis?.stop();
   await server.stop();
+  await openTrail?.close();
   await engine.close();
   process.stdout.write('stopped\n');
 }
 
-/** Both TLS files or neither; read before anything listens, so a bad path fails at once. */
-function kinesisTls(options: ServeOptions): { tls?: { key: Buffer; cert: Buffer } } {
+/** --tls-cert and --tls-key: both or neither, and readable before anything listens (uWS takes the paths). */
+function tlsFiles(options: ServeOptions): { certFile: string; keyFile: string } | null {
+  const { tlsCert, tlsKey } = options;
+  if (tlsCert === undefined && tlsKey === undefined) return null;
+  if (tlsCert === undefined || tlsKey === undefined) throw new OptionsConflictError('--tls-cert and --tls-key go together');
+  for (const file of [tlsCert, tlsKey]) fs.accessSync(file, fs.constants.R_OK);
+  return { certFile: path.resolve(tlsCert), keyFile: path.resolve(tlsKey) };
+}
+
+/** The Kinesis API's own TLS files, or those of both ports; read before anything listens, so a bad path fails at once. */
+function kinesisTls(options: ServeOptions, both: { certFile: string; keyFile: string } | null): { tls?: { key: Buffer; cert: Buffer } } {
   const { kinesisTlsCert: cert, kinesisTlsKey: key } = options;
-  if (cert === undefined && key === undefined) return {};
+  if (cert === undefined && key === undefined)
+    return both === null ? {} : { tls: { cert: fs.readFileSync(both.certFile), key: fs.readFileSync(both.keyFile) } };
   if (cert === undefined || key === undefined) throw new OptionsConflictError('--kinesis-tls-cert and --kinesis-tls-key go together');
   return { tls: { cert: fs.readFileSync(cert), key: fs.readFileSync(key) } };
 }
 
-function printBanner(url: string, kinesisUrl: string | null, dataDir: string): void {
-  const lines = [`shardline listening on ${url} (data in ${dataDir})`];
+/** SIGHUP: the credentials file again; a file that does not load leaves the identities as they were. */
+function reloadCredentials(access: { reload(): void; enabled: boolean }): void {
+  if (!access.enabled) return;
+  try {
+    access.reload();
+    process.stdout.write('credentials reloaded\n');
+  } catch (error) {
+    process.stderr.write(`shardline: credentials not reloaded, the previous ones stay: ${(error as Error).message}\n`);
+  }
+}
+
+function printBanner(url: string, kinesisUrl: string | null, dataDir: string, auth: boolean): void {
+  const lines = [`shardline listening on ${url} (data in ${dataDir})${auth ? ', auth on' : ''}`];
   if (kinesisUrl !== null) lines.push(`Kinesis HTTP API on ${kinesisUrl} (AWS SDKs: endpoint '${kinesisUrl}')`);
   lines.push(
     `connect: import { connect } from 'shardline/client'; await connect('${url}')`,

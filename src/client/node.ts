@@ -33,14 +33,21 @@ const WEBSOCKET_OPTIONS = {
   },
 };
 
+export interface NodeConnectOptions extends Partial<ClientOptions> {
+  /** For wss://: the certificates to trust beyond the system's (a self-signed server's, in PEM). */
+  readonly ca?: string | Buffer | readonly (string | Buffer)[];
+}
+
 /**
  * Connects to a shardline server from Node (the `ws` package, with bufferutil when installed):
- * `const client = await connect('ws://127.0.0.1:4567')`.
+ * `const client = await connect('ws://127.0.0.1:4567')`; with auth on, `{ credentials }`.
  */
-export async function connect(url: string, options: Partial<ClientOptions> = {}): Promise<ShardlineClient> {
+export async function connect(url: string, options: NodeConnectOptions = {}): Promise<ShardlineClient> {
+  const { ca, ...rest } = options;
+  const socketOptions = ca === undefined ? WEBSOCKET_OPTIONS : { ...WEBSOCKET_OPTIONS, ca: ca as string | Buffer | (string | Buffer)[] };
   const client = new ShardlineClient(url, {
-    webSocket: (target) => new WebSocket(target, WEBSOCKET_OPTIONS) as unknown as WebSocketLike,
-    ...options,
+    webSocket: (target) => new WebSocket(target, socketOptions) as unknown as WebSocketLike,
+    ...rest,
   });
   await client.connect();
   return client;

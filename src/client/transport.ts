@@ -3,6 +3,7 @@ import { ShardlineError, errorFromCode } from '../errors.js';
 import { decodeError } from '../net/messages/error.js';
 import { decodeHelloOk, encodeHello } from '../net/messages/hello.js';
 import { FrameReader, Opcode, PROTOCOL_VERSION, ProtocolErrorCode } from '../net/protocol.js';
+import { presignUrl, type SigningCredentials } from './sigv4_presign.js';
 
 /*
  * The client's connection (docs/PROTOCOL.md): one WebSocket, the HELLO handshake, request ids,
@@ -60,6 +61,13 @@ export function errorOfFrame(reader: FrameReader): ShardlineError {
 
 export interface TransportOptions {
   readonly clientName?: string;
+  /**
+   * The access key of an identity of a server with auth on: each connection's upgrade request is
+   * SigV4-presigned with it (docs/PROTOCOL.md, "Authentication"). Without: no signature.
+   */
+  readonly credentials?: SigningCredentials;
+  /** The region of the credential scope. Default us-east-1. */
+  readonly region?: string;
   /** How long connecting (and the handshake) may take. Default 10 s. */
   readonly connectTimeoutMs?: number;
 }
@@ -176,11 +184,18 @@ export class Transport {
     }
   }
 
+  /** A fresh signature per connection (a presigned URL expires after 5 minutes); unsigned, the socket is made at once. */
   private open(): Promise<void> {
+    const { credentials, region } = this.options;
+    if (credentials === undefined) return this.openAt(this.url);
+    return presignUrl(this.url, credentials, region === undefined ? {} : { region }).then((target) => this.openAt(target));
+  }
+
+  private openAt(target: string): Promise<void> {
     return new Promise((resolve, reject) => {
       let socket: WebSocketLike;
       try {
-        socket = this.factory(this.url);
+        socket = this.factory(target);
       } catch (error) {
         reject(new ConnectionError(`cannot connect to ${this.url}: ${String(error)}`, { cause: error }));
         return;

@@ -176,6 +176,15 @@ export class Engine {
   }
 
   /**
+   * shardline's: the stream a ShardIterator reads, for an access check made before GetRecords
+   * (AWS authorizes GetRecords on the stream's ARN); InvalidArgumentException or
+   * ExpiredIteratorException as GetRecords would answer.
+   */
+  streamOfShardIterator(shardIterator: string): string {
+    return this.reads.streamOfShardIterator(shardIterator);
+  }
+
+  /**
    * shardline's, not Kinesis': where each shard's retained records begin and end (their count,
    * the oldest and the latest sequence number), from which a consumer's lag in records follows.
    */

@@ -131,6 +131,14 @@ export class ReadPath {
     return { Records, NextShardIterator: raw.nextShardIterator, MillisBehindLatest };
   }
 
+  /** The name of the stream a shard iterator reads (an access check needs it before GetRecords). */
+  streamOfShardIterator(token: string): string {
+    const position = this.context.iterators.decode(token, this.context.options.clock());
+    const stream = this.context.catalog.live(position.streamId);
+    if (stream === undefined) throw new ResourceNotFoundException('the stream of this ShardIterator no longer exists');
+    return stream.name;
+  }
+
   /**
    * getRecords without decoding: whole batches as views of the mapped files (the data path's).
    * At once when the shard is open; a promise while it still recovers after a start.

@@ -52,6 +52,8 @@ export const CloseCode = {
   HANDSHAKE_REQUIRED: 4001,
   UNSUPPORTED_VERSION: 4002,
   TOO_MANY_ERRORS: 4003,
+  /** The upgrade request's signature was refused; the ERROR answering HELLO says why. */
+  UNAUTHENTICATED: 4004,
 } as const;
 
 /** Protocol error codes (ERROR frames), beside the Kinesis exception names. */

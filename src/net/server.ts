@@ -1,9 +1,11 @@
 import { BACKPRESSURE_CLOSE_BYTES, PUT_BYTES_IN_FLIGHT_MAX, WRITE_BYTES_IN_FLIGHT_MAX } from '../limits.js';
 import { createRequire } from 'node:module';
 import uWS from 'uWebSockets.js';
+import { AccessControl } from '../auth/access_control.js';
 import type { Engine } from '../engine/engine.js';
+import { ShardlineError } from '../errors.js';
 import { DEFAULT_PORT, MESSAGE_BYTES_MAX } from './protocol.js';
-import { Session } from './session.js';
+import { Session, type Admission } from './session.js';
 
 export interface ServerOptions {
   readonly engine: Engine;
@@ -17,6 +19,10 @@ export interface ServerOptions {
   readonly writeBytesInFlightMax?: number;
   /** The same bound per connection. Default 64 MiB. */
   readonly putBytesInFlightMax?: number;
+  /** Who may do what (docs/SECURITY.md). Default: auth off, any client. */
+  readonly access?: AccessControl;
+  /** PEM files: wss:// instead of ws:// (uWS's SSLApp). */
+  readonly tls?: { readonly certFile: string; readonly keyFile: string };
 }
 
 /**
@@ -55,10 +61,14 @@ export class ShardlineServer {
 
   static start(options: ServerOptions): Promise<ShardlineServer> {
     const host = options.host ?? '127.0.0.1';
-    const app = uWS.App();
+    const app =
+      options.tls === undefined ? uWS.App() : uWS.SSLApp({ cert_file_name: options.tls.certFile, key_file_name: options.tls.keyFile });
+    const access = options.access ?? AccessControl.off(options.engine);
     let server: ShardlineServer | null = null;
     const sessionHost = {
       engine: options.engine,
+      access,
+      secure: options.tls !== undefined,
       serverName: SERVER_NAME,
       putBytesInFlightMax: options.putBytesInFlightMax ?? PUT_BYTES_IN_FLIGHT_MAX,
       get stopping() {
@@ -68,7 +78,7 @@ export class ShardlineServer {
       releaseWrite: (bytes: number) => server?.releaseWrite(bytes),
       track: (write: Promise<unknown>, bytes: number) => server?.track(write, bytes),
     };
-    app.ws<{ session: Session }>('/*', {
+    app.ws<{ session: Session; admission: Admission; sourceIp: string }>('/*', {
       // Above FRAME_BYTES_MAX, so that the session answers frames up to MESSAGE_BYTES_MAX and
       // closes with 1009; uWS drops bigger ones without a close frame (1006).
       maxPayloadLength: MESSAGE_BYTES_MAX,
@@ -78,8 +88,20 @@ export class ShardlineServer {
       closeOnBackpressureLimit: true,
       idleTimeout: IDLE_TIMEOUT_SECONDS,
       sendPingsAutomatically: true,
+      upgrade: (res, req, context) => {
+        const admission = admit(access, req);
+        const sourceIp = Buffer.from(res.getRemoteAddressAsText()).toString();
+        res.upgrade(
+          { admission, sourceIp },
+          req.getHeader('sec-websocket-key'),
+          req.getHeader('sec-websocket-protocol'),
+          req.getHeader('sec-websocket-extensions'),
+          context,
+        );
+      },
       open: (ws) => {
-        const session = new Session(ws, sessionHost);
+        const { admission, sourceIp } = ws.getUserData();
+        const session = new Session(ws, sessionHost, admission, sourceIp);
         ws.getUserData().session = session;
         server?.sessions.add(session);
         if (server?.stopping === true) session.shutDown();
@@ -121,7 +143,7 @@ export class ShardlineServer {
   }
 
   get url(): string {
-    return `ws://${this.host}:${this.port}/`;
+    return `${this.options.tls === undefined ? 'ws' : 'wss'}://${this.host}:${this.port}/`;
   }
 
   /** The bounds on bytes of puts in flight this server applies, per connection and in all. */
@@ -194,5 +216,25 @@ export class ShardlineServer {
       this.releaseWrite(bytes);
     };
     write.then(forget, forget);
+  }
+}
+
+/**
+ * The upgrade request's SigV4 presigned query (docs/PROTOCOL.md, "Authentication"), read while
+ * uWS still holds the request. A refusal is not answered here: the session answers the HELLO
+ * with the typed error, which a browser could not read from a refused upgrade.
+ */
+function admit(access: AccessControl, req: uWS.HttpRequest): Admission {
+  const headers: Record<string, string> = {};
+  req.forEach((name, value) => {
+    headers[name] = value;
+  });
+  try {
+    return {
+      caller: access.authenticate({ method: 'GET', path: req.getUrl(), query: req.getQuery() ?? '', headers, body: new Uint8Array(0) }),
+    };
+  } catch (error) {
+    if (error instanceof ShardlineError) return { refusal: error };
+    throw error;
   }
 }

@@ -1,8 +1,10 @@
 import { FRAME_BYTES_MAX, IN_FLIGHT_MAX, PROTOCOL_ERRORS_MAX, READ_BACKPRESSURE_BYTES } from '../limits.js';
 import type { RecognizedString, WebSocket } from 'uWebSockets.js';
 import { dataPathOf, type EncodedPutResult, type RawRecords } from '../engine/data_path.js';
+import type { AccessControl, Caller, Origin } from '../auth/access_control.js';
+import { simulateAuthorization } from '../auth/simulation.js';
 import type { Engine } from '../engine/engine.js';
-import { describeError } from '../errors.js';
+import { describeError, type ShardlineError } from '../errors.js';
 import { decodeCall, encodeJsonFrame } from './messages/call.js';
 import { encodeError } from './messages/error.js';
 import { decodeHello, encodeHelloOk } from './messages/hello.js';
@@ -33,8 +35,14 @@ interface FragmentingWebSocket extends WebSocket<unknown> {
   sendLastFragment(message: RecognizedString, compress?: boolean): number;
 }
 
+/** What a connection's upgrade request proved: its caller, or why it has none. */
+export type Admission = { readonly caller: Caller } | { readonly refusal: ShardlineError };
+
 export interface SessionHost {
   readonly engine: Engine;
+  readonly access: AccessControl;
+  /** Served over TLS (aws:SecureTransport). */
+  readonly secure: boolean;
   readonly serverName: string;
   readonly stopping: boolean;
   /** Bytes of puts stored but not yet answered on one connection before its PUTs get SlowDown. */
@@ -70,12 +78,16 @@ export class Session {
   private readonly subscriptions: SessionSubscriptions;
 
   private readonly ws: FragmentingWebSocket;
+  private readonly origin: Origin;
 
   constructor(
     ws: WebSocket<unknown>,
     private readonly host: SessionHost,
+    private readonly admission: Admission,
+    sourceIp: string,
   ) {
     this.ws = ws as FragmentingWebSocket;
+    this.origin = { sourceIp, secureTransport: host.secure };
     this.subscriptions = new SessionSubscriptions({
       engine: host.engine,
       stopping: () => host.stopping,
@@ -169,6 +181,12 @@ export class Session {
       return;
     }
     const { version } = decodeHello(reader);
+    if ('refusal' in this.admission) {
+      this.host.access.audit({ caller: null, operation: 'Connect', request: null, origin: this.origin, error: this.admission.refusal });
+      this.fail(reader.requestId, this.admission.refusal);
+      this.end(CloseCode.UNAUTHENTICATED, 'authentication failed');
+      return;
+    }
     if (version !== PROTOCOL_VERSION) {
       this.send(
         encodeError(reader.requestId, {
@@ -230,21 +248,58 @@ export class Session {
     else this.subscribe(reader);
   }
 
+  /** The caller the upgrade request proved (a refused one never gets past HELLO). */
+  private get caller(): Caller {
+    return (this.admission as { caller: Caller }).caller;
+  }
+
+  /** Authorized, or audited as refused and thrown. */
+  private authorize(operation: string, request: Readonly<Record<string, unknown>>): void {
+    try {
+      this.host.access.authorize(this.caller, operation, request, this.origin);
+    } catch (error) {
+      this.audit(operation, request, error);
+      throw error;
+    }
+  }
+
+  private audit(operation: string, request: Readonly<Record<string, unknown>>, error?: unknown): void {
+    this.host.access.audit({ caller: this.caller, operation, request, origin: this.origin, ...(error === undefined ? {} : { error }) });
+  }
+
   private call(reader: FrameReader): void {
     const { operation, request } = decodeCall(reader);
     const engine = this.host.engine;
     const kinesis = operationNamed(operation);
-    const run = kinesis === undefined ? groupOperation(engine, operation) : (body: unknown) => kinesis(engine, body as never);
+    const run =
+      operation === 'SimulateAuthorization'
+        ? (body: unknown) => simulateAuthorization(this.host.access, this.caller, body, this.origin)
+        : kinesis === undefined
+          ? groupOperation(engine, operation)
+          : (body: unknown) => kinesis(engine, body as never);
     if (run === undefined)
       throw new MalformedFrameError(
         `unknown operation ${operation}: CALL takes the operations docs/PROTOCOL.md lists (SubscribeToShard is the SUBSCRIBE frame)`,
       );
-    this.answer(reader.requestId, async () => encodeJsonFrame(Opcode.RESULT, reader.requestId, await run(request as never)));
+    const body = (request ?? {}) as Record<string, unknown>;
+    this.authorize(operation, body);
+    this.answer(reader.requestId, async () => {
+      try {
+        const frame = encodeJsonFrame(Opcode.RESULT, reader.requestId, await run(request as never));
+        this.audit(operation, body);
+        return frame;
+      } catch (error) {
+        this.audit(operation, body, error);
+        throw error;
+      }
+    });
   }
 
   private put(reader: FrameReader): void {
     const requestId = reader.requestId;
     const frame = decodePut(reader);
+    this.authorize('PutRecords', { StreamName: frame.stream });
+    this.audit('PutRecords', { StreamName: frame.stream, RecordCount: frame.recordCount });
     const bytes = frame.records.length;
     // Client-to-server backpressure: uWS cannot stop reading a socket, so a producer faster
     // than the disk is told to back off (retriable) instead of queueing without bound.
@@ -294,6 +349,8 @@ export class Session {
 
   private getRecords(reader: FrameReader): void {
     const { limit, shardIterator } = decodeGetRecords(reader);
+    this.authorize('GetRecords', { ShardIterator: shardIterator });
+    this.audit('GetRecords', { ShardIterator: shardIterator, Limit: limit });
     if (this.ws.getBufferedAmount() > READ_BACKPRESSURE_BYTES) {
       this.send(
         encodeError(reader.requestId, {
@@ -325,6 +382,8 @@ export class Session {
 
   private subscribe(reader: FrameReader): void {
     const request = decodeSubscribe(reader);
+    this.authorize('SubscribeToShard', request as unknown as Record<string, unknown>);
+    this.audit('SubscribeToShard', request as unknown as Record<string, unknown>);
     this.inFlight.add(reader.requestId);
     this.subscriptions.start(reader.requestId, request);
   }

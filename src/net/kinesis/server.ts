@@ -12,6 +12,7 @@ import http2 from 'node:http2';
 import net from 'node:net';
 import type { Engine } from '../../engine/engine.js';
 import { ShardlineError, UnknownOperationException, describeError } from '../../errors.js';
+import { AccessControl, LOCAL_CALLER, type Caller } from '../../auth/access_control.js';
 import { operationNamed } from '../operations.js';
 import { checkAuthorization } from './auth.js';
 import { type CorsHeaders, corsHeaders, isPreflight, preflightHeaders } from './cors.js';
@@ -30,6 +31,8 @@ export interface KinesisHttpOptions {
   readonly port?: number;
   /** PEM key and certificate: https:// instead, HTTP/2 or HTTP/1.1 as ALPN settles it. */
   readonly tls?: { readonly key: string | Buffer; readonly cert: string | Buffer };
+  /** Who may do what (docs/SECURITY.md). Default: auth off, any credentials. */
+  readonly access?: AccessControl;
 }
 
 const TARGET_PREFIX = 'Kinesis_20131202.';
@@ -80,7 +83,11 @@ export class KinesisHttpServer {
   ) {}
 
   static async start(options: KinesisHttpOptions): Promise<KinesisHttpServer> {
-    const api: Api = { engine: options.engine };
+    const api: Api = {
+      engine: options.engine,
+      access: options.access ?? AccessControl.off(options.engine),
+      secure: options.tls !== undefined,
+    };
     const handle = (request: Request, response: Response): void => void answerRequest(api, request, response);
     const listener =
       options.tls === undefined ? plainListener(handle) : http2.createSecureServer({ ...options.tls, allowHTTP1: true }, handle);
@@ -147,6 +154,9 @@ function routeConnection(socket: net.Socket, h1: http.Server, h2: http2.Http2Ser
 /** What one server's requests share. */
 interface Api {
   readonly engine: Engine;
+  readonly access: AccessControl;
+  /** Served over TLS (aws:SecureTransport). */
+  readonly secure: boolean;
 }
 
 /** Errors are answered in the request's format, or in JSON when it has none we know. */
@@ -211,23 +221,66 @@ async function answerFor(
   format: WireFormat | undefined,
 ): Promise<Answer | Subscription> {
   const { engine } = api;
-  if (request.method !== 'POST') throw new UnknownOperationException(`${request.method} is not supported: the Kinesis API takes POST /`);
-  checkAuthorization(request.headers);
   const target = header(request, 'x-amz-target') ?? '';
   const name = target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : '';
-  // SubscribeToShard streams its answer, so it is no table operation.
-  const operation = name === 'SubscribeToShard' ? null : operationNamed(name);
-  if (operation === undefined) throw new UnknownOperationException(target === '' ? 'Missing X-Amz-Target' : `Unknown operation ${target}`);
-  if (format === undefined)
-    throw new UnknownOperationException(
-      `Content-Type ${contentType || '(none)'} is not supported: use application/x-amz-json-1.1 or application/x-amz-cbor-1.1`,
-    );
-  // Every served operation has an input shape (a test holds the two tables together).
-  // DryRun and SubscribeToShard's 5-second rule are the engine's, as for every door.
-  const parsed = readInput(format, INPUT_SHAPES[name]!, format.parse(body));
-  if (operation === null) return subscribe(api, parsed, format);
-  const result = await operation(engine, parsed as never);
+  const origin = { sourceIp: request.socket.remoteAddress ?? '', secureTransport: api.secure };
+  const audited = { caller: null as Caller | null, operation: name || target, request: null as Record<string, unknown> | null, origin };
+  const userAgent = header(request, 'user-agent') ?? '';
+  try {
+    if (request.method !== 'POST') throw new UnknownOperationException(`${request.method} is not supported: the Kinesis API takes POST /`);
+    audited.caller = authenticate(api, request, body);
+    // SubscribeToShard streams its answer, so it is no table operation.
+    const operation = name === 'SubscribeToShard' ? null : operationNamed(name);
+    if (operation === undefined)
+      throw new UnknownOperationException(target === '' ? 'Missing X-Amz-Target' : `Unknown operation ${target}`);
+    if (format === undefined)
+      throw new UnknownOperationException(
+        `Content-Type ${contentType || '(none)'} is not supported: use application/x-amz-json-1.1 or application/x-amz-cbor-1.1`,
+      );
+    // Every served operation has an input shape (a test holds the two tables together).
+    // DryRun and SubscribeToShard's 5-second rule are the engine's, as for every door.
+    const parsed = readInput(format, INPUT_SHAPES[name]!, format.parse(body));
+    audited.request = parsed;
+    api.access.authorize(audited.caller, name, parsed, origin);
+    const answer =
+      operation === null ? await subscribe(api, parsed, format) : await answerOperation(operation, engine, name, parsed, format);
+    api.access.audit({ ...audited, userAgent });
+    return answer;
+  } catch (error) {
+    api.access.audit({ ...audited, userAgent, error });
+    throw error;
+  }
+}
+
+async function answerOperation(
+  operation: (engine: Engine, request: never) => unknown,
+  engine: Engine,
+  name: string,
+  request: Record<string, unknown>,
+  format: WireFormat,
+): Promise<Answer> {
+  const result = await operation(engine, request as never);
   return { status: 200, body: EMPTY_RESULTS.has(name) ? undefined : result, format, plain: PLAIN_RESULTS.has(name) };
+}
+
+/**
+ * With auth off, any credentials, but a request must carry a well-formed Authorization header as
+ * it must for AWS; with auth on, a SigV4 signature (header or presigned query) of a known key.
+ */
+function authenticate(api: Api, request: Request, body: Buffer): Caller {
+  if (!api.access.enabled) {
+    checkAuthorization(request.headers);
+    return LOCAL_CALLER;
+  }
+  const url = request.url ?? '/';
+  const queryAt = url.indexOf('?');
+  return api.access.authenticate({
+    method: request.method ?? 'POST',
+    path: queryAt < 0 ? url : url.slice(0, queryAt),
+    query: queryAt < 0 ? '' : url.slice(queryAt + 1),
+    headers: request.headers,
+    body,
+  });
 }
 
 // ---- SubscribeToShard: an event stream over the response ----

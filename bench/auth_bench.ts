@@ -1,0 +1,173 @@
+/**
+ * The cost of security per request (issue 17), in one run, in this process:
+ * - SigV4 verification of a signed PutRecord (verifySigV4, the signing key cached as on a server)
+ *   and the policy check of it (AccessControl.authorize, a three-statement policy with a
+ *   condition): p50/p99 in nanoseconds per call.
+ * - PutRecord through the AWS SDK (HTTP/2) one at a time, and a one-record putRecords over the
+ *   WebSocket one at a time, each against a server with auth off and one with auth on, on one
+ *   engine: latency p50/p99 of both, and their ratio.
+ * Usage: npm run bench:auth [-- --json <file>]. Environment: CALLS (20000), REQUESTS (2000).
+ * Last line: one JSON object.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { KinesisClient, PutRecordCommand } from '@aws-sdk/client-kinesis';
+import { Hash } from '@smithy/hash-node';
+import { SignatureV4 } from '@smithy/signature-v4';
+import { AccessControl } from '../src/auth/access_control.js';
+import { verifySigV4, type SignedRequest } from '../src/auth/sigv4.js';
+import { connect } from '../src/client/node.js';
+import { Engine } from '../src/engine/engine.js';
+import { KinesisHttpServer } from '../src/net/kinesis/server.js';
+import { ShardlineServer } from '../src/net/server.js';
+import {
+  echoEnvironment,
+  envNumber,
+  environment,
+  finish,
+  jsonPathArg,
+  latencyHistogram,
+  ratio,
+  summarizeHistogram,
+} from './bench_common.js';
+
+const config = {
+  calls: Math.round(envNumber('CALLS', 20_000, 100, 10_000_000)),
+  requests: Math.round(envNumber('REQUESTS', 2000, 100, 1_000_000)),
+  jsonPath: jsonPathArg(process.argv.slice(2)),
+};
+const KEY = { accessKeyId: 'AKIABENCHWRITER00001', secretAccessKey: 'bench-secret-0123456789abcdef' };
+const POLICY = {
+  Version: '2012-10-17',
+  Statement: [
+    {
+      Effect: 'Allow',
+      Action: ['kinesis:PutRecord*', 'kinesis:Describe*'],
+      Resource: 'arn:aws:kinesis:us-east-1:000000000000:stream/bench*',
+    },
+    { Effect: 'Deny', Action: 'kinesis:Delete*', Resource: '*' },
+    {
+      Effect: 'Allow',
+      Action: 'kinesis:ListStreams',
+      Resource: '*',
+      Condition: { IpAddress: { 'aws:SourceIp': ['127.0.0.0/8', '::1/128'] } },
+    },
+  ],
+};
+
+/** Nanoseconds per call of `run` over `count` calls, as p50/p99. */
+function perCall(count: number, run: (index: number) => void): { p50Ns: number; p99Ns: number } {
+  const times = new Float64Array(count);
+  for (let i = 0; i < count; i++) {
+    const started = process.hrtime.bigint();
+    run(i);
+    times[i] = Number(process.hrtime.bigint() - started);
+  }
+  times.sort();
+  return { p50Ns: Math.round(times[Math.floor(count * 0.5)]!), p99Ns: Math.round(times[Math.floor(count * 0.99)]!) };
+}
+
+async function signedRequests(count: number): Promise<SignedRequest[]> {
+  const signer = new SignatureV4({ credentials: KEY, region: 'us-east-1', service: 'kinesis', sha256: Hash.bind(null, 'sha256') });
+  const requests: SignedRequest[] = [];
+  for (let i = 0; i < count; i++) {
+    const body = JSON.stringify({ StreamName: 'bench', PartitionKey: `k${i}`, Data: 'eHl6' });
+    const headers = { host: '127.0.0.1:4568', 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'Kinesis_20131202.PutRecord' };
+    const signed = await signer.sign({ method: 'POST', protocol: 'http:', hostname: '127.0.0.1', port: 4568, path: '/', headers, body });
+    requests.push({ method: 'POST', path: '/', query: '', headers: signed.headers, body: new TextEncoder().encode(body) });
+  }
+  return requests;
+}
+
+async function sdkLatency(endpoint: string): Promise<ReturnType<typeof summarizeHistogram>> {
+  const sdk = new KinesisClient({ endpoint, region: 'us-east-1', credentials: KEY, maxAttempts: 1 });
+  const histogram = latencyHistogram();
+  try {
+    for (let i = 0; i < config.requests; i++) {
+      const started = performance.now();
+      await sdk.send(new PutRecordCommand({ StreamName: 'bench', PartitionKey: `k${i}`, Data: new Uint8Array(100) }));
+      histogram.recordValue(Math.max(1, Math.round((performance.now() - started) * 1000)));
+    }
+  } finally {
+    sdk.destroy();
+  }
+  return summarizeHistogram(histogram);
+}
+
+async function webSocketLatency(url: string): Promise<ReturnType<typeof summarizeHistogram>> {
+  const client = await connect(url, { credentials: KEY });
+  const histogram = latencyHistogram();
+  const data = new Uint8Array(100);
+  try {
+    for (let i = 0; i < config.requests; i++) {
+      const started = performance.now();
+      await client.putRecords('bench', [{ partitionKey: `k${i}`, data }]);
+      histogram.recordValue(Math.max(1, Math.round((performance.now() - started) * 1000)));
+    }
+  } finally {
+    client.close();
+  }
+  return summarizeHistogram(histogram);
+}
+
+async function main(): Promise<void> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'shardline-auth-bench-'));
+  echoEnvironment('bench:auth', { ...environment(dataDir), ...config });
+  const credentials = path.join(dataDir, 'credentials.json');
+  const identity = { name: 'writer', accessKeys: [KEY], policies: [{ name: 'bench', document: POLICY }] };
+  fs.writeFileSync(credentials, JSON.stringify({ version: 1, identities: [identity] }), { mode: 0o600 });
+  const engine = await Engine.open({ dataDir: path.join(dataDir, 'data'), fsync: 'never', enforceLimits: false });
+  const on = AccessControl.fromFile(engine, credentials);
+  const off = AccessControl.off(engine);
+  const servers = {
+    httpOff: await KinesisHttpServer.start({ engine, port: 0, access: off }),
+    httpOn: await KinesisHttpServer.start({ engine, port: 0, access: on }),
+    wsOff: await ShardlineServer.start({ engine, port: 0, access: off }),
+    wsOn: await ShardlineServer.start({ engine, port: 0, access: on }),
+  };
+  try {
+    await engine.createStream({ StreamName: 'bench', ShardCount: 4 });
+    const requests = await signedRequests(config.calls);
+    const secretOf = (id: string): string | undefined => (id === KEY.accessKeyId ? KEY.secretAccessKey : undefined);
+    const verify = perCall(config.calls, (i) => verifySigV4(requests[i]!, secretOf, { service: 'kinesis' }));
+    console.log(`SigV4 verification: p50 ${verify.p50Ns} ns, p99 ${verify.p99Ns} ns`);
+    const caller = on.callerOf(KEY.accessKeyId);
+    const origin = { sourceIp: '127.0.0.1', secureTransport: false };
+    const policy = perCall(config.calls, () => on.authorize(caller, 'PutRecord', { StreamName: 'bench' }, origin));
+    console.log(`policy check: p50 ${policy.p50Ns} ns, p99 ${policy.p99Ns} ns`);
+    const httpOff = await sdkLatency(servers.httpOff.url);
+    const httpOn = await sdkLatency(servers.httpOn.url);
+    console.log(
+      `SDK PutRecord: auth off p50 ${httpOff.p50Us} us p99 ${httpOff.p99Us} us; auth on p50 ${httpOn.p50Us} us p99 ${httpOn.p99Us} us`,
+    );
+    const wsOff = await webSocketLatency(servers.wsOff.url);
+    const wsOn = await webSocketLatency(servers.wsOn.url);
+    console.log(`WebSocket put: auth off p50 ${wsOff.p50Us} us p99 ${wsOff.p99Us} us; auth on p50 ${wsOn.p50Us} us p99 ${wsOn.p99Us} us`);
+    finish(
+      {
+        sigv4P50Ns: verify.p50Ns,
+        sigv4P99Ns: verify.p99Ns,
+        policyP50Ns: policy.p50Ns,
+        policyP99Ns: policy.p99Ns,
+        sdkPutOffP50Us: httpOff.p50Us,
+        sdkPutOffP99Us: httpOff.p99Us,
+        sdkPutOnP50Us: httpOn.p50Us,
+        sdkPutOnP99Us: httpOn.p99Us,
+        sdkPutOnToOffP50: ratio(httpOn.p50Us, httpOff.p50Us),
+        wsPutOffP50Us: wsOff.p50Us,
+        wsPutOffP99Us: wsOff.p99Us,
+        wsPutOnP50Us: wsOn.p50Us,
+        wsPutOnP99Us: wsOn.p99Us,
+        wsPutOnToOffP50: ratio(wsOn.p50Us, wsOff.p50Us),
+      },
+      config.jsonPath,
+    );
+  } finally {
+    for (const server of Object.values(servers)) await server.stop();
+    await engine.close();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+await main();

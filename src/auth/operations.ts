@@ -1,0 +1,82 @@
+import type { Engine } from '../engine/engine.js';
+import { ACCOUNT_ID, REGION, streamArn } from '../streams/kinesis_shapes.js';
+
+/*
+ * What each request asks to do, as IAM sees it: its action and the resource it acts on
+ * (../shared/reference/kinesis-family.md §7.1). Kinesis operations are `kinesis:<Operation>`
+ * on the stream's ARN, the consumer's for SubscribeToShard, DescribeStreamConsumer and
+ * DeregisterStreamConsumer, and "*" for ListStreams; shardline's own operations (consumer
+ * groups, VerifyStream, the simulation) are `shardline:<Operation>`.
+ */
+
+export interface AccessRequest {
+  readonly action: string;
+  readonly resource: string;
+  /** The stream the resource belongs to, for its tags (aws:ResourceTag/<key>). */
+  readonly streamName?: string;
+  /** Tags the request sets (aws:RequestTag/<key>, aws:TagKeys). */
+  readonly requestTags?: Readonly<Record<string, string>>;
+}
+
+/** A consumer group as a resource: shardline's, since the KCL keeps its leases in DynamoDB instead. */
+export function groupArn(groupName: string): string {
+  return `arn:aws:kinesis:${REGION}:${ACCOUNT_ID}:group/${groupName}`;
+}
+
+type Request = Readonly<Record<string, unknown>>;
+
+const SHARDLINE_OPERATIONS = new Set(['VerifyStream', 'SimulateAuthorization']);
+const GROUP_OPERATIONS = new Set([
+  'PrepareGroup',
+  'DescribeGroup',
+  'ResetGroup',
+  'DeleteGroup',
+  'ListLeases',
+  'CreateLease',
+  'UpdateLease',
+  'DeleteLease',
+]);
+const ACCOUNT_WIDE = new Set(['ListStreams', 'DescribeLimits', 'ListGroups', 'SimulateAuthorization']);
+const CONSUMER_OPERATIONS = new Set(['SubscribeToShard', 'DescribeStreamConsumer', 'DeregisterStreamConsumer']);
+
+/**
+ * The checks a request needs, most often one; CreateStream with Tags also needs
+ * kinesis:AddTagsToStream, as on AWS. Reading the engine (a shard iterator's stream, a consumer's
+ * ARN) may throw the error the operation itself would answer.
+ */
+export function accessRequests(engine: Engine, operation: string, request: Request): AccessRequest[] {
+  const action = `${SHARDLINE_OPERATIONS.has(operation) || GROUP_OPERATIONS.has(operation) || operation === 'ListGroups' ? 'shardline' : 'kinesis'}:${operation}`;
+  if (ACCOUNT_WIDE.has(operation)) return [{ action, resource: '*' }];
+  if (GROUP_OPERATIONS.has(operation)) return [{ action, resource: groupArn(String(request['GroupName'])) }];
+  if (CONSUMER_OPERATIONS.has(operation)) return [consumerRequest(engine, action, request)];
+  const streamName = streamNameIn(engine, operation, request);
+  const tags = requestTags(operation, request);
+  const base: AccessRequest = { action, resource: streamArn(streamName), streamName, ...(tags === undefined ? {} : { requestTags: tags }) };
+  if (operation === 'CreateStream' && tags !== undefined) return [base, { ...base, action: 'kinesis:AddTagsToStream' }];
+  return [base];
+}
+
+function streamNameIn(engine: Engine, operation: string, request: Request): string {
+  if (operation === 'GetRecords') return engine.streamOfShardIterator(request['ShardIterator'] as string);
+  if (operation === 'ListShards' && typeof request['NextToken'] === 'string') return request['NextToken'].split('/')[0]!;
+  if (typeof request['StreamName'] === 'string') return request['StreamName'];
+  if (typeof request['StreamARN'] === 'string') return request['StreamARN'].split(':stream/')[1] ?? '';
+  return '';
+}
+
+/** A consumer named by stream and name is authorized on its ARN, which the registry knows. */
+function consumerRequest(engine: Engine, action: string, request: Request): AccessRequest {
+  let consumerArn = typeof request['ConsumerARN'] === 'string' ? request['ConsumerARN'] : undefined;
+  if (consumerArn === undefined) {
+    const reference = { StreamARN: String(request['StreamARN']), ConsumerName: String(request['ConsumerName']) };
+    consumerArn = engine.describeStreamConsumer(reference).ConsumerDescription.ConsumerARN;
+  }
+  const streamName = consumerArn.split(':stream/')[1]?.split('/consumer/')[0] ?? '';
+  return { action, resource: consumerArn, streamName };
+}
+
+function requestTags(operation: string, request: Request): Readonly<Record<string, string>> | undefined {
+  if (operation !== 'CreateStream' && operation !== 'AddTagsToStream') return undefined;
+  const tags = request['Tags'];
+  return typeof tags === 'object' && tags !== null ? (tags as Record<string, string>) : undefined;
+}
