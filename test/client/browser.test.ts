@@ -11,6 +11,9 @@ import type { Engine } from '../../src/engine/engine.js';
 import { aggregate } from '../../src/client/kpl_aggregation.js';
 import { EnvelopeEncryption, keyProvider } from '../../src/client/node.js';
 import { ResourceNotFoundException } from '../../src/errors.js';
+import { AccessControl } from '../../src/auth/access_control.js';
+import { ShardlineServer } from '../../src/net/server.js';
+import { keyOf, writeCredentials } from '../auth/fixtures.js';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../helpers/chromium.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { suiteTempDir } from '../helpers/temp_dir.js';
@@ -73,6 +76,10 @@ interface PageGlobals {
     consumeTimeoutMs: number;
   }): Promise<ScenarioReport>;
   describeMissingStream(args: { serverUrl: string; streamName: string }): Promise<MissingStreamReport>;
+  signedConnect(args: { serverUrl: string; credentials: { accessKeyId: string; secretAccessKey: string } }): Promise<{
+    streamNames: string[];
+    wrongSecret: string;
+  }>;
   kplRoundTrip(args: { records: KplRecord[]; nodeAggregateHex: string }): { aggregateHex: string; fromNode: KplRecord[] };
   envelopeRoundTrip(args: {
     keyId: string;
@@ -316,6 +323,27 @@ describe('the browser client in Chromium', () => {
     expect(report.fromNode).toBe('sealed in Node');
     expect(Buffer.from(await encryption.decrypt(Buffer.from(report.sealedHex, 'hex'))).toString()).toBe('sealed in the page');
     expect(pageErrors).toEqual([]);
+  });
+
+  it('signs its connection with WebCrypto to a server with auth on, and gets the typed error for a wrong secret', async () => {
+    checkSetUp();
+    const file = writeCredentials(bundleDir!.dir, { lister: [{ Effect: 'Allow', Action: 'kinesis:ListStreams', Resource: '*' }] });
+    const secure = await ShardlineServer.start({
+      engine: shardline!.engine,
+      host: '127.0.0.1',
+      port: 0,
+      access: AccessControl.fromFile(shardline!.engine, file),
+    });
+    try {
+      const report = await page.evaluate((args) => (globalThis as unknown as PageGlobals).signedConnect(args), {
+        serverUrl: secure.url,
+        credentials: keyOf('lister'),
+      });
+      expect(report).toEqual({ streamNames: shardline!.engine.listStreams().StreamNames, wrongSecret: 'InvalidSignatureException' });
+      expect(pageErrors).toEqual([]);
+    } finally {
+      await secure.stop();
+    }
   });
 });
 

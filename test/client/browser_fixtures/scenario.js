@@ -156,3 +156,20 @@ window.envelopeRoundTrip = async ({ keyId, keyHex, text, nodeSealedHex }) => {
 };
 
 window.scenarioReady = true;
+
+/** Connects to a server with auth on, signing with the page's WebCrypto: the streams it lists, and what a wrong secret gets. */
+window.signedConnect = async ({ serverUrl, credentials }) => {
+  const client = await connect(serverUrl, { clientName: 'shardline-browser-test', credentials });
+  let streamNames;
+  try {
+    streamNames = (await client.call('ListStreams', {})).StreamNames;
+  } finally {
+    client.close();
+  }
+  try {
+    await connect(serverUrl, { credentials: { ...credentials, secretAccessKey: 'not-the-secret-0123456789' } });
+    return { streamNames, wrongSecret: 'accepted' };
+  } catch (error) {
+    return { streamNames, wrongSecret: error.code };
+  }
+};
