@@ -32,6 +32,7 @@ const GROUP_OPERATIONS = new Set([
   'ResetGroup',
   'DeleteGroup',
   'ListLeases',
+  'GetLease',
   'CreateLease',
   'UpdateLease',
   'DeleteLease',

@@ -24,8 +24,8 @@ export class EngineLeaseStore implements LeaseStore {
     return this.tables.listLeases(this.groupName);
   }
 
-  async get(leaseKey: string): Promise<Lease | null> {
-    return (await this.list()).find((lease) => lease.leaseKey === leaseKey) ?? null;
+  get(leaseKey: string): Promise<Lease | null> {
+    return this.tables.getLease(this.groupName, leaseKey);
   }
 
   create(lease: Lease): Promise<void> {

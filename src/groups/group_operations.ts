@@ -45,6 +45,7 @@ export interface GroupOperations {
   ResetGroup(request: Request): Promise<Record<string, never>>;
   DeleteGroup(request: Request): Promise<Record<string, never>>;
   ListLeases(request: Request): Promise<{ Leases: Lease[] }>;
+  GetLease(request: Request): Promise<{ Lease: Lease | null }>;
   CreateLease(request: Request): Promise<Record<string, never>>;
   UpdateLease(request: Request): Promise<Record<string, never>>;
   DeleteLease(request: Request): Promise<Record<string, never>>;
@@ -72,6 +73,10 @@ function operations(engine: Engine): GroupOperations {
       return DONE;
     },
     ListLeases: async (request) => ({ Leases: await tables.listLeases(checkGroupName(request['GroupName'])) }),
+    GetLease: async (request) => {
+      if (typeof request['LeaseKey'] !== 'string') throw new InvalidArgumentException('GetLease needs LeaseKey');
+      return { Lease: await tables.getLease(checkGroupName(request['GroupName']), request['LeaseKey']) };
+    },
     CreateLease: async (request) => {
       await tables.createLease(checkGroupName(request['GroupName']), parseLease(request['Lease']));
       return DONE;

@@ -150,6 +150,13 @@ export class LeaseTables {
     return [...table.leases.values()];
   }
 
+  /** One lease, or null: a child waiting for its parents asks for theirs every poll. */
+  async getLease(groupName: string, leaseKey: string): Promise<Lease | null> {
+    const table = this.get(groupName);
+    await table.settled();
+    return table.leases.get(leaseKey) ?? null;
+  }
+
   /** When each lease last changed on this server's clock (for describing a group). */
   changedAt(groupName: string): ReadonlyMap<string, number> {
     return this.get(groupName).changedAtMs;

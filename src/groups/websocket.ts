@@ -22,7 +22,8 @@ export class ShardlineLeaseStore implements LeaseStore {
   }
 
   async get(leaseKey: string): Promise<Lease | null> {
-    return (await this.list()).find((lease) => lease.leaseKey === leaseKey) ?? null;
+    const { Lease } = (await this.call('GetLease', { LeaseKey: leaseKey })) as { Lease: unknown };
+    return Lease === null || Lease === undefined ? null : parseLease(Lease, corruptLease(`group ${this.groupName}`));
   }
 
   async create(lease: Lease): Promise<void> {
