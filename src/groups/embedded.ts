@@ -41,12 +41,24 @@ export class EngineLeaseStore implements LeaseStore {
   }
 }
 
+/** The operations a group's reads use: the Engine's, or those of a handle acting as an identity (`withIdentity`). */
+export type EngineReads = Pick<
+  Engine,
+  | 'listShards'
+  | 'describeStreamSummary'
+  | 'registerStreamConsumer'
+  | 'describeStreamConsumer'
+  | 'subscribeToShard'
+  | 'getShardIterator'
+  | 'getRecords'
+>;
+
 /** A stream of an Engine in this process, read through its public operations. */
 export class EngineSource implements RecordSource {
   private consumerARN: string | null = null;
 
   constructor(
-    private readonly engine: Engine,
+    private readonly engine: EngineReads,
     readonly streamName: string,
     private readonly options: SourceOptions = {},
   ) {}

@@ -2,6 +2,8 @@ import fs from 'node:fs';
 import { KinesisClient, ListStreamsCommand, PutRecordCommand } from '@aws-sdk/client-kinesis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withIdentity, type EngineOperations } from '../../src/auth/embedded.js';
+import { EngineLeaseStore, EngineSource } from '../../src/groups/embedded.js';
+import { GroupWorker } from '../../src/groups/worker.js';
 import { connect, type ShardlineClient } from '../../src/client/node.js';
 import { AccessDeniedException, InvalidCredentialsFileError, UnrecognizedClientException } from '../../src/errors.js';
 import { INPUT_SHAPES } from '../../src/streams/input_shapes.js';
@@ -237,5 +239,48 @@ describe('reloading the credentials file', () => {
     writeCredentials(root.dir, IDENTITIES);
     access.reload();
     expect(() => access.callerOf(keyOf('late').accessKeyId)).toThrow(UnrecognizedClientException);
+  });
+});
+
+describe('a consumer group acting as an identity (embedded)', () => {
+  async function runGroup(identity: string): Promise<{ processed: number; errors: string[] }> {
+    const handle = withIdentity(servers.engine, { credentials: servers.access, accessKeyId: keyOf(identity).accessKeyId });
+    const errors: string[] = [];
+    let processed = 0;
+    const worker = new GroupWorker({
+      groupName: `group-${identity}`,
+      source: new EngineSource(handle, 'orders', { retrieval: 'polling', idleTimeBetweenReadsMillis: 20 }),
+      leases: new EngineLeaseStore(servers.engine, `group-${identity}`, 'orders'),
+      initialPosition: 'TRIM_HORIZON',
+      failoverTimeMillis: 600,
+      processor: () => ({
+        initialize: () => undefined,
+        processRecords: ({ records }) => void (processed += records.length),
+        leaseLost: () => undefined,
+        shardEnded: ({ checkpointer }) => checkpointer.checkpoint(),
+        shutdownRequested: () => undefined,
+      }),
+      onError: (error) => errors.push((error as { code?: string }).code ?? String(error)),
+    });
+    try {
+      await worker.start();
+      const deadline = Date.now() + 10_000;
+      while (processed === 0 && errors.length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    } catch (error) {
+      errors.push((error as { code?: string }).code ?? String(error));
+    } finally {
+      await worker.shutdown();
+    }
+    return { processed, errors };
+  }
+
+  it("reads with the reader's policies, and is refused what they do not allow", async () => {
+    await servers.engine.putRecord({ StreamName: 'orders', PartitionKey: 'g', Data: Buffer.from('for the group') });
+    const reader = await runGroup('reader');
+    expect(reader.processed).toBeGreaterThan(0);
+    expect(reader.errors).toEqual([]);
+    const writer = await runGroup('writer');
+    expect(writer.processed).toBe(0);
+    expect(writer.errors).toContain('AccessDeniedException');
   });
 });
