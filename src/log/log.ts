@@ -12,13 +12,14 @@ import { Limiter } from '../util/limiter.js';
 import { CommittedPosition } from './committed_position.js';
 import { syncDirectory, syncDirectorySync, writeFileDurably } from './durable_file.js';
 import { CLEAN_SHUTDOWN_FILE } from './file_names.js';
-import { resolveLogOptions, MIB, type LogOptions } from './log_config.js';
+import { checkBatchKey, resolveLogOptions, MIB, type LogOptions } from './log_config.js';
 import { loadLog, type RecoveryReport } from './log_loader.js';
 import { lookup, offsetForTimestamp, readBatches, recordsOf, type RecordsResult } from './log_reads.js';
 import { BatchBuilder, recordsFill, sealBatch, type LogRecord } from './record_batch.js';
 import { writeRecoveryPoint, type LogPosition } from './recovery_point.js';
 import { LogSegment } from './segment.js';
 import { SegmentSet } from './segment_set.js';
+import { ENCRYPTION_OVERHEAD_BYTES, encryptBatch, openBatches, type BatchKey } from './batch_cipher.js';
 
 export type { RecordsResult } from './log_reads.js';
 
@@ -84,6 +85,7 @@ export class Log {
   private closing: Promise<void> | null = null;
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly segments: SegmentSet<LogSegment>;
+  private encryption: BatchKey | null;
 
   private constructor(
     readonly dir: string,
@@ -92,6 +94,7 @@ export class Log {
     readonly recovery: RecoveryReport,
   ) {
     this.segments = new SegmentSet(segments, options.openSegmentsMax);
+    this.encryption = options.encryption;
     this.committedShared = options.committedPosition === null ? null : new CommittedPosition(options.committedPosition);
     this.committed = this.appendedPosition();
     // No recovery point written by this instance yet: the first checkpoint always writes.
@@ -224,7 +227,8 @@ export class Log {
     this.checkWritable();
     if (arrivalMs !== undefined && !(Number.isSafeInteger(arrivalMs) && arrivalMs >= 0))
       throw new InvalidArgumentException(`arrivalMs must be a non-negative integer, got ${arrivalMs}`);
-    const batchBytes = batch.length;
+    const key = this.encryption;
+    const batchBytes = batch.length + (key === null ? 0 : ENCRYPTION_OVERHEAD_BYTES);
     const timestampMs = Math.max(arrivalMs ?? this.options.clock(), this.lastTimestamp);
     if (this.needsRoll(batchBytes, recordCount, timestampMs)) this.roll();
     const active = this.active;
@@ -235,8 +239,9 @@ export class Log {
     }
     const baseOffset = active.nextOffset;
     sealBatch(batch, recordCount, baseOffset, timestampMs);
+    const stored = key === null ? batch : encryptBatch(batch, key);
     try {
-      active.append(batch, { batchBytes, baseOffset, timestampMs, recordCount });
+      active.append(stored, { batchBytes, baseOffset, timestampMs, recordCount });
       if (active.nextOffset !== baseOffset + recordCount)
         assert.fail(`batch ${baseOffset} of ${recordCount} records ended at ${active.nextOffset}`);
     } catch (error) {
@@ -504,7 +509,19 @@ export class Log {
   readRecords(offset: number, maxRecords: number, maxBytes: number = READ_BYTES_DEFAULT): RecordsResult {
     if (!Number.isSafeInteger(maxRecords) || maxRecords < 1)
       throw new InvalidArgumentException(`maxRecords must be a positive integer, got ${maxRecords}`);
-    return recordsOf(this.read(offset, maxBytes), offset, maxRecords);
+    const read = this.read(offset, maxBytes);
+    return recordsOf({ ...read, chunks: read.chunks.map((chunk) => this.opened(chunk)) }, offset, maxRecords);
+  }
+
+  /** Batches from now on are encrypted with `key` (null: plaintext again). */
+  setEncryption(key: BatchKey | null): void {
+    if (key !== null) checkBatchKey(key);
+    this.encryption = key;
+  }
+
+  /** A chunk with its encrypted batches opened with options.dataKeys (CorruptLog for a key it lacks). */
+  private opened(chunk: Buffer): Buffer {
+    return openBatches(chunk, (number) => this.options.dataKeys?.(number), `log ${this.dir}`);
   }
 
   /** Where the batch holding a committed `offset` is: segment and position. */

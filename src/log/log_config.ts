@@ -1,6 +1,7 @@
 import { SEGMENT_BYTES_MAX, SEGMENT_BYTES_MIN } from '../limits.js';
 import { InvalidArgumentException } from '../errors.js';
 import { realStorage, type Storage } from '../native/storage.js';
+import type { BatchKey } from './batch_cipher.js';
 
 export const KIB = 1024;
 export const MIB = 1024 * KIB;
@@ -69,6 +70,10 @@ export interface LogOptions {
    * simulated storage here to lose power at any point; everything else keeps the default.
    */
   readonly storage: Storage;
+  /** Encrypt the batches appended from now on with this data key (batch_cipher.ts); null: plaintext. setEncryption() changes it. */
+  readonly encryption: BatchKey | null;
+  /** The data keys readRecords() opens encrypted batches with, by number; null: it cannot. */
+  readonly dataKeys: ((number: number) => Uint8Array | undefined) | null;
 }
 
 /** The first extension of a new active segment; later ones double up to preallocateBytes. */
@@ -89,6 +94,8 @@ export const DEFAULT_LOG_OPTIONS: LogOptions = {
   clock: Date.now,
   committedPosition: null,
   storage: realStorage,
+  encryption: null,
+  dataKeys: null,
 };
 
 /** Fills defaults and checks every option, naming the first bad one. */
@@ -111,10 +118,16 @@ export function resolveLogOptions(options: Partial<LogOptions> = {}): LogOptions
     throw new InvalidArgumentException(`fsync must be "always", "never" or { intervalMs }, got ${JSON.stringify(fsync)}`);
   }
   if (typeof resolved.clock !== 'function') throw new InvalidArgumentException('clock must be a function');
+  if (resolved.encryption !== null) checkBatchKey(resolved.encryption);
   if (resolved.committedPosition !== null && !(resolved.committedPosition instanceof SharedArrayBuffer)) {
     throw new InvalidArgumentException('committedPosition must be a SharedArrayBuffer');
   }
   return resolved;
+}
+
+export function checkBatchKey(key: BatchKey): void {
+  checkInteger('encryption.number', key.number, 1, 0xffff_ffff);
+  if (!(key.key instanceof Uint8Array) || key.key.length !== 32) throw new InvalidArgumentException('encryption.key must be 32 bytes');
 }
 
 function checkInteger(name: string, value: unknown, min: number, max: number): void {

@@ -1,4 +1,3 @@
-import { BATCH_BYTES_MAX } from '../limits.js';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { ClosedError, InvalidArgumentException, OffsetOutOfRangeError } from '../errors.js';
@@ -9,6 +8,7 @@ import { resolveLogOptions } from './log_config.js';
 import { readBatchHeader } from './record_batch.js';
 import type { LogPosition } from './recovery_point.js';
 import { SegmentSet, type ReadHint, type ReaderReadResult, type SetSegment } from './segment_set.js';
+import { BATCH_STORED_BYTES_MAX } from './batch_cipher.js';
 
 export type { ChunkStart, ReadHint, ReaderReadResult } from './segment_set.js';
 
@@ -88,7 +88,7 @@ export class LogReader {
       segmentBytes: options.segmentBytes,
       ...(openSegmentsMax === undefined ? {} : { openSegmentsMax }),
     });
-    this.activeMapBytes = resolved.segmentBytes + BATCH_BYTES_MAX;
+    this.activeMapBytes = resolved.segmentBytes + BATCH_STORED_BYTES_MAX;
     this.segments = new SegmentSet<ReaderSegment>([], resolved.openSegmentsMax);
     if (options.segmentBases !== undefined) this.list(options.segmentBases);
   }

@@ -8,6 +8,7 @@ import {
 } from '../limits.js';
 import assert from 'node:assert/strict';
 import { CorruptLogError, InvalidArgumentException } from '../errors.js';
+import { ATTRIBUTE_ENCRYPTED, BATCH_STORED_BYTES_MAX, ENCRYPTION_OVERHEAD_BYTES, isEncrypted } from './batch_cipher.js';
 import { checksum } from './checksum.js';
 import { writeShortAsciiKey } from './key_text.js';
 import { readU64, writeU64 } from './u64.js';
@@ -228,7 +229,7 @@ export function readBatchHeader(buf: Buffer, position: number): BatchHeader {
  */
 export function assertBatchHeader(buf: Buffer, position: number, expected: BatchHeader): void {
   const { batchBytes, baseOffset, timestampMs, recordCount } = readBatchHeader(buf, position);
-  if (!(batchBytes === expected.batchBytes && batchBytes >= BATCH_HEADER_BYTES && batchBytes <= BATCH_BYTES_MAX))
+  if (!(batchBytes === expected.batchBytes && batchBytes >= BATCH_HEADER_BYTES && batchBytes <= BATCH_STORED_BYTES_MAX))
     assert.fail(`batch length ${batchBytes}, expected ${expected.batchBytes}`);
   if (!(baseOffset === expected.baseOffset && timestampMs === expected.timestampMs))
     assert.fail(`batch stamped ${baseOffset}@${timestampMs}, expected ${expected.baseOffset}@${expected.timestampMs}`);
@@ -237,10 +238,16 @@ export function assertBatchHeader(buf: Buffer, position: number, expected: Batch
   assert(
     buf.readUInt16LE(position + MAGIC_POSITION) === BATCH_MAGIC &&
       buf[position + VERSION_POSITION] === BATCH_VERSION &&
-      buf[position + ATTRIBUTES_POSITION] === 0 &&
-      buf.readUInt32LE(position + RESERVED_POSITION) === 0,
+      attributesFit(buf, position),
     'batch magic, version, attributes or reserved field not as sealed',
   );
+}
+
+/** Plaintext: attributes and reserved 0; encrypted (batch_cipher.ts): attributes 1 and a data key number. */
+function attributesFit(buf: Buffer, position: number): boolean {
+  const attributes = buf[position + ATTRIBUTES_POSITION];
+  const reserved = buf.readUInt32LE(position + RESERVED_POSITION);
+  return attributes === 0 ? reserved === 0 : attributes === ATTRIBUTE_ENCRYPTED && reserved >= 1;
 }
 
 /**
@@ -253,12 +260,11 @@ export function verifyBatch(buf: Buffer, position: number, limit: number): Batch
   if (limit - position < BATCH_HEADER_BYTES) return null;
   const header = readBatchHeader(buf, position);
   const { batchBytes, recordCount } = header;
-  if (batchBytes < BATCH_HEADER_BYTES || batchBytes > BATCH_BYTES_MAX || batchBytes > limit - position) return null;
+  if (batchBytes < BATCH_HEADER_BYTES || batchBytes > BATCH_STORED_BYTES_MAX || batchBytes > limit - position) return null;
   if (
     buf.readUInt16LE(position + MAGIC_POSITION) !== BATCH_MAGIC ||
     buf[position + VERSION_POSITION] !== BATCH_VERSION ||
-    buf[position + ATTRIBUTES_POSITION] !== 0 ||
-    buf.readUInt32LE(position + RESERVED_POSITION) !== 0 ||
+    !attributesFit(buf, position) ||
     header.baseOffset < 0 ||
     header.timestampMs < 0 ||
     recordCount < 1 ||
@@ -268,6 +274,8 @@ export function verifyBatch(buf: Buffer, position: number, limit: number): Batch
   }
   const batch = buf.subarray(position, position + batchBytes);
   if (checksum(batch.subarray(BATCH_LENGTH_POSITION)) !== batch.readBigUInt64LE(CHECKSUM_POSITION)) return null;
+  // An encrypted batch's records are checked when they are opened (its tag), by the reader that holds the key.
+  if (isEncrypted(batch, 0)) return batchBytes >= BATCH_HEADER_BYTES + ENCRYPTION_OVERHEAD_BYTES + RECORD_HEADER_BYTES + 1 ? header : null;
   return recordsFill(batch, recordCount) ? header : null;
 }
 

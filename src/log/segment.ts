@@ -1,4 +1,3 @@
-import { BATCH_BYTES_MAX } from '../limits.js';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { CorruptLogError } from '../errors.js';
@@ -9,6 +8,7 @@ import { TimeIndex } from '../index/time_index.js';
 import { segmentPaths, type SegmentPaths } from './file_names.js';
 import { PREALLOCATE_FIRST_BYTES } from './log_config.js';
 import { BATCH_HEADER_BYTES, assertBatchHeader, readBatchHeader, verifyBatch, walkable, type BatchHeader } from './record_batch.js';
+import { BATCH_STORED_BYTES_MAX } from './batch_cipher.js';
 
 /** Sizes that decide a segment's files, and the storage they are written with; the log's options. */
 export interface SegmentGeometry {
@@ -20,7 +20,7 @@ export interface SegmentGeometry {
 
 /** The most bytes a segment file can hold: it rolls before passing segmentBytes, but a batch is never split. */
 function segmentBytesMax(geometry: SegmentGeometry): number {
-  return geometry.segmentBytes + BATCH_BYTES_MAX;
+  return geometry.segmentBytes + BATCH_STORED_BYTES_MAX;
 }
 
 function indexEntriesMax(geometry: SegmentGeometry): number {
