@@ -6,7 +6,11 @@
  * - PutRecord through the AWS SDK (HTTP/2) one at a time, and a one-record putRecords over the
  *   WebSocket one at a time, each against a server with auth off and one with auth on, on one
  *   engine, in alternating rounds: latency p50/p99 of both, and their ratio.
- * Usage: npm run bench:auth [-- --json <file>]. Environment: CALLS (20000), REQUESTS (2000).
+ * - Encryption at rest: records/s and MB/s of putRecords (500 per call) and of reading them back
+ *   with getRecords, embedded, for 100 B and 64 KiB records, on a plaintext stream and on one
+ *   encrypted with StartStreamEncryption, one after the other for each size, in one run.
+ * Usage: npm run bench:auth [-- --json <file>]. Environment: CALLS (20000), REQUESTS (2000),
+ * STORE_MIB (64, per side and record size).
  * Last line: one JSON object.
  */
 import fs from 'node:fs';
@@ -35,6 +39,7 @@ import {
 const config = {
   calls: Math.round(envNumber('CALLS', 20_000, 100, 10_000_000)),
   requests: Math.round(envNumber('REQUESTS', 2000, 100, 1_000_000)),
+  storeMiB: Math.round(envNumber('STORE_MIB', 64, 1, 4096)),
   jsonPath: jsonPathArg(process.argv.slice(2)),
 };
 const KEY = { accessKeyId: 'AKIABENCHWRITER00001', secretAccessKey: 'bench-secret-0123456789abcdef' };
@@ -122,6 +127,61 @@ async function webSocketLatency(url: string, histogram: Histogram | null, count:
   }
 }
 
+interface StoreRate {
+  readonly putRecordsPerSecond: number;
+  readonly putMBps: number;
+  readonly readRecordsPerSecond: number;
+  readonly readMBps: number;
+}
+
+/** Puts `bytes` of `recordBytes` records into the stream (500 per call, at most 4 MiB), then reads them all back. */
+async function storeRate(engine: Engine, stream: string, recordBytes: number, bytes: number): Promise<StoreRate> {
+  const perCall = Math.max(1, Math.min(500, Math.floor((4 * 1024 * 1024) / recordBytes)));
+  const calls = Math.max(1, Math.round(bytes / (recordBytes * perCall)));
+  const data = new Uint8Array(recordBytes).fill(0x61);
+  const Records = Array.from({ length: perCall }, (_, i) => ({ PartitionKey: `k${i}`, Data: data }));
+  const putStarted = performance.now();
+  for (let i = 0; i < calls; i++) await engine.putRecords({ StreamName: stream, Records });
+  const putSeconds = (performance.now() - putStarted) / 1000;
+  const { ShardId } = engine.listShards({ StreamName: stream }).Shards[0]!;
+  let iterator: string | undefined = (await engine.getShardIterator({ StreamName: stream, ShardId, ShardIteratorType: 'TRIM_HORIZON' }))
+    .ShardIterator;
+  let read = 0;
+  const readStarted = performance.now();
+  while (iterator !== undefined && read < calls * perCall) {
+    const page = await engine.getRecords({ ShardIterator: iterator });
+    read += page.Records.length;
+    iterator = page.NextShardIterator;
+  }
+  const readSeconds = (performance.now() - readStarted) / 1000;
+  const total = calls * perCall;
+  return {
+    putRecordsPerSecond: Math.round(total / putSeconds),
+    putMBps: Math.round((total * recordBytes) / 1e6 / putSeconds),
+    readRecordsPerSecond: Math.round(read / readSeconds),
+    readMBps: Math.round((read * recordBytes) / 1e6 / readSeconds),
+  };
+}
+
+/** A plaintext and an encrypted stream of one shard each, for each record size. */
+async function encryptionRates(engine: Engine): Promise<Record<string, StoreRate>> {
+  const rates: Record<string, StoreRate> = {};
+  for (const recordBytes of [100, 64 * 1024]) {
+    for (const side of ['plain', 'encrypted'] as const) {
+      const stream = `store-${side}-${recordBytes}`;
+      await engine.createStream({ StreamName: stream, ShardCount: 1 });
+      if (side === 'encrypted')
+        await engine.startStreamEncryption({ StreamName: stream, EncryptionType: 'KMS', KeyId: 'alias/aws/kinesis' });
+      rates[`${side}${recordBytes}`] = await storeRate(engine, stream, recordBytes, config.storeMiB * 1024 * 1024);
+      const rate = rates[`${side}${recordBytes}`]!;
+      console.log(
+        `${side} ${recordBytes} B: put ${rate.putRecordsPerSecond} records/s (${rate.putMBps} MB/s), read ${rate.readRecordsPerSecond} records/s (${rate.readMBps} MB/s)`,
+      );
+    }
+  }
+  return rates;
+}
+
 async function main(): Promise<void> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'shardline-auth-bench-'));
   echoEnvironment('bench:auth', { ...environment(dataDir), ...config });
@@ -159,8 +219,15 @@ async function main(): Promise<void> {
       ReturnType<typeof summarizeHistogram>,
     ];
     console.log(`WebSocket put: auth off p50 ${wsOff.p50Us} us p99 ${wsOff.p99Us} us; auth on p50 ${wsOn.p50Us} us p99 ${wsOn.p99Us} us`);
+    const rates = await encryptionRates(engine);
+    const of = (name: string): StoreRate => rates[name]!;
     finish(
       {
+        encryptedToPlainPut100: ratio(of('encrypted100').putRecordsPerSecond, of('plain100').putRecordsPerSecond),
+        encryptedToPlainRead100: ratio(of('encrypted100').readRecordsPerSecond, of('plain100').readRecordsPerSecond),
+        encryptedToPlainPut64k: ratio(of('encrypted65536').putMBps, of('plain65536').putMBps),
+        encryptedToPlainRead64k: ratio(of('encrypted65536').readMBps, of('plain65536').readMBps),
+        rates,
         sigv4P50Ns: verify.p50Ns,
         sigv4P99Ns: verify.p99Ns,
         policyP50Ns: policy.p50Ns,

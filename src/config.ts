@@ -24,6 +24,11 @@ export interface EngineOptions {
    * the open-file limit (ulimit -n) over 3. At least 16 per worker.
    */
   readonly openShardsMax?: number;
+  /**
+   * The passphrase the key store's master key derives from (docs/SECURITY.md), for streams
+   * encrypted at rest; default: the key file `<dataDir>/kms/master.key`.
+   */
+  readonly kmsPassphrase?: string;
 }
 
 export interface ResolvedEngineOptions {
@@ -33,6 +38,7 @@ export interface ResolvedEngineOptions {
   readonly log: PortableLogOptions;
   readonly clock: () => number;
   readonly openShardsMax: number;
+  readonly kmsPassphrase?: string;
 }
 
 export function resolveEngineOptions(options: EngineOptions): ResolvedEngineOptions {
@@ -56,5 +62,6 @@ export function resolveEngineOptions(options: EngineOptions): ResolvedEngineOpti
     enforceLimits: options.enforceLimits ?? true,
     log: { ...options.log, ...(options.fsync === undefined ? {} : { fsync: options.fsync }) },
     clock: options.clock ?? Date.now,
+    ...(options.kmsPassphrase === undefined ? {} : { kmsPassphrase: options.kmsPassphrase }),
   };
 }

@@ -25,6 +25,8 @@ const OPERATIONS = [
   'increaseStreamRetentionPeriod',
   'decreaseStreamRetentionPeriod',
   'updateStreamMode',
+  'startStreamEncryption',
+  'stopStreamEncryption',
   'registerStreamConsumer',
   'deregisterStreamConsumer',
   'describeStreamConsumer',

@@ -7,7 +7,16 @@ import { writeFileDurably } from '../log/durable_file.js';
 import { HASH_KEY_MAX, initialHashKeyRanges } from '../streams/hash_key.js';
 import { findShard } from '../streams/kinesis_shapes.js';
 import { SHARD_SERIAL_MAX } from '../streams/sequence_number.js';
-import { isOpen, shardIdOf, type ConsumerRecord, type ShardRecord, type StreamMode, type StreamRecord } from '../streams/stream_records.js';
+import {
+  isOpen,
+  shardIdOf,
+  type ConsumerRecord,
+  type DataKeyRecord,
+  type ShardRecord,
+  type StreamEncryption,
+  type StreamMode,
+  type StreamRecord,
+} from '../streams/stream_records.js';
 
 /*
  * The catalog: every stream and shard of a data directory, with the Kinesis attributes the API
@@ -176,6 +185,14 @@ export class Catalog {
     const record = this.record(stream);
     assert(record.consumers.includes(consumer), `consumer ${consumer.consumerName} is not registered`);
     record.consumers = record.consumers.filter((candidate) => candidate !== consumer);
+  }
+
+  /** Starts encrypting with a new data key (kept with the stream's others), or stops (null). */
+  setEncryption(stream: StreamView, encryption: StreamEncryption | null, added?: DataKeyRecord): void {
+    const record = this.record(stream);
+    if (added !== undefined) record.dataKeys = [...(record.dataKeys ?? []), added];
+    if (encryption === null) delete record.encryption;
+    else record.encryption = encryption;
   }
 
   setRetention(stream: StreamView, hours: number): void {

@@ -24,6 +24,8 @@ import { StreamSettings } from './stream_settings.js';
 import { Subscriptions } from './subscriptions.js';
 import { attachTestHooks } from './test_hooks.js';
 import { Verifier } from './verifier.js';
+import { StreamKeys } from './stream_keys.js';
+import type { KeyStore } from '../kms/key_store.js';
 
 export type * from '../streams/api_types.js';
 
@@ -98,7 +100,9 @@ export class Engine {
       throw error;
     }
     const pool = new WorkerPool(resolved.workers, Math.floor(resolved.openShardsMax / resolved.workers));
-    const engine = new Engine(new EngineContext(resolved, catalog, pool, new ShardRegistry(catalog, pool, resolved), iterators), lock);
+    const keys = new StreamKeys(resolved.dataDir, resolved.kmsPassphrase);
+    const registry = new ShardRegistry(catalog, pool, resolved, keys);
+    const engine = new Engine(new EngineContext(resolved, catalog, pool, registry, iterators, keys), lock);
     try {
       await engine.resume();
     } catch (error) {
@@ -226,6 +230,24 @@ export class Engine {
 
   async updateStreamMode(request: api.UpdateStreamModeInput): Promise<void> {
     return this.settings.updateStreamMode(checkRequest('UpdateStreamMode', request));
+  }
+
+  /** The engine's local KMS (`<dataDir>/kms`, docs/SECURITY.md): the keys StartStreamEncryption names. */
+  keyStore(): Promise<KeyStore> {
+    return this.context.keys.keyStore();
+  }
+
+  /**
+   * Encrypts the batches put from now on with a new data key of the KMS key `KeyId` (any of its
+   * four forms; the local key store at <dataDir>/kms, docs/SECURITY.md); the stream stays ACTIVE.
+   */
+  async startStreamEncryption(request: api.StreamEncryptionInput): Promise<void> {
+    return this.settings.startEncryption(checkRequest('StartStreamEncryption', request));
+  }
+
+  /** Batches put from now on are plaintext; those encrypted before stay so, and readable. */
+  async stopStreamEncryption(request: api.StreamEncryptionInput): Promise<void> {
+    return this.settings.stopEncryption(checkRequest('StopStreamEncryption', request));
   }
 
   async addTagsToStream(request: api.AddTagsToStreamInput): Promise<void> {

@@ -5,6 +5,7 @@ import type { ShardIterator } from '../streams/shard_iterator.js';
 import type { WorkerPool } from '../workers/worker_pool.js';
 import type { Catalog, StreamView } from './catalog.js';
 import type { ShardRegistry } from './shard_registry.js';
+import type { StreamKeys } from './stream_keys.js';
 
 /**
  * DryRun: called once a request is validated and what it names looked up, before anything is
@@ -28,6 +29,7 @@ export class EngineContext {
     readonly pool: WorkerPool,
     readonly shards: ShardRegistry,
     readonly iterators: ShardIterator,
+    readonly keys: StreamKeys,
   ) {}
 
   get closed(): boolean {

@@ -47,7 +47,7 @@ export class PutPath {
     const result = await this.put(request, [request], PUT_RECORD_NAMES);
     const entry = result.Records[0]!;
     if ('ErrorCode' in entry) throw errorFromCode(entry.ErrorCode, entry.ErrorMessage);
-    return { ShardId: entry.ShardId, SequenceNumber: entry.SequenceNumber, EncryptionType: 'NONE' };
+    return { ShardId: entry.ShardId, SequenceNumber: entry.SequenceNumber, EncryptionType: result.EncryptionType };
   }
 
   /**
@@ -68,6 +68,7 @@ export class PutPath {
    */
   putEncoded(request: EncodedPutRequest): Promise<EncodedPutResult> {
     const stream = this.context.stream(request.stream.startsWith('arn:') ? { StreamARN: request.stream } : { StreamName: request.stream });
+    this.context.keys.checkWritable(stream);
     const recovering = this.context.shards.streamReady(stream);
     if (recovering !== null) {
       // The caller may reuse its buffers once this returns: the records wait as a copy.
@@ -93,6 +94,7 @@ export class PutPath {
     names: EntryNames,
   ): Promise<PutRecordsOutput> {
     const stream = this.context.stream(request);
+    this.context.keys.checkWritable(stream);
     // Before staging: the staging area is this thread's, and free again only when putStaged returns.
     const recovering = this.context.shards.streamReady(stream);
     if (recovering !== null) await recovering;
@@ -118,7 +120,7 @@ export class PutPath {
       );
     }
     const failed = results.reduce((count, result) => count + ('ErrorCode' in result ? 1 : 0), 0);
-    return { FailedRecordCount: failed, Records: results, EncryptionType: 'NONE' };
+    return { FailedRecordCount: failed, Records: results, EncryptionType: stream.encryption === undefined ? 'NONE' : 'KMS' };
   }
 
   /**

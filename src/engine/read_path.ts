@@ -162,7 +162,8 @@ export class ReadPath {
         `Rate exceeded for shard ${shard.shardId} in stream ${stream.name} under account ${ACCOUNT_ID}.`,
       );
     }
-    const read = readRaw(runtime.reader, Math.max(position.offset, runtime.reader.startOffset), limit, position);
+    const open = this.context.keys.opener(stream, `stream ${stream.name} ${shard.shardId}`);
+    const read = readRaw(runtime.reader, Math.max(position.offset, runtime.reader.startOffset), limit, position, open);
     if (options.enforceLimits) runtime.throughput.chargeRead(read.bytes, nowMs);
     const base = this.rawRecords(stream, shard, runtime, read, nowMs);
     if (base.childShards !== undefined) return base;

@@ -33,12 +33,23 @@ export interface RawRead {
   readonly hint: ReadPosition;
 }
 
+/** The plaintext batch of the stored one at `at` of a chunk: itself, or opened with the stream's data key. */
+export type BatchOpener = (chunk: Buffer, at: number) => Buffer;
+
 /**
  * Batches from `offset` holding up to `limit` records and GetRecords' 10 MiB, read through the
  * shard's LogReader. The iterator's position (if any) is a hint that skips the search. Only
  * headers are read: batch headers to walk, record headers to count bytes and apply the limit.
+ * With `open` (an encrypted stream), the batches come back opened, as new buffers; positions
+ * (the hints) stay those of the stored batches.
  */
-export function readRaw(reader: LogReader, offset: number, limit: number, position: { offset: number } & ReadPosition): RawRead {
+export function readRaw(
+  reader: LogReader,
+  offset: number,
+  limit: number,
+  position: { offset: number } & ReadPosition,
+  open: BatchOpener | null = null,
+): RawRead {
   const hint: ReadHint | undefined =
     position.offset === offset && position.positionBytes > 0
       ? { offset, segmentBaseOffset: position.segmentBaseOffset, positionBytes: position.positionBytes }
@@ -53,6 +64,7 @@ export function readRaw(reader: LogReader, offset: number, limit: number, positi
   read.chunks.forEach((chunk, c) => {
     if (stoppedAt !== null) return;
     let at = 0;
+    const opened: Buffer[] = [];
     while (at < chunk.length) {
       const header = readBatchHeader(chunk, at);
       if (header.baseOffset >= toOffsetMax) {
@@ -60,9 +72,12 @@ export function readRaw(reader: LogReader, offset: number, limit: number, positi
         stoppedAt = { segmentBaseOffset: read.chunkStarts[c]!.segmentBaseOffset, positionBytes: read.chunkStarts[c]!.positionBytes + at };
         break;
       }
+      const batch = open === null ? chunk : open(chunk, at);
+      const batchAt = open === null ? at : 0;
+      if (open !== null) opened.push(batch);
       const first = Math.max(offset, header.baseOffset);
       const last = Math.min(toOffsetMax, header.baseOffset + header.recordCount);
-      bytes += payloadBytes(chunk, at, header.recordCount, first - header.baseOffset, last - header.baseOffset);
+      bytes += payloadBytes(batch, batchAt, header.recordCount, first - header.baseOffset, last - header.baseOffset);
       lastTimestampMs = header.timestampMs;
       toOffset = last;
       if (last < header.baseOffset + header.recordCount) {
@@ -73,7 +88,9 @@ export function readRaw(reader: LogReader, offset: number, limit: number, positi
       }
       at += header.batchBytes;
     }
-    if (at > 0) chunks.push(at === chunk.length ? chunk : chunk.subarray(0, at));
+    if (open !== null) {
+      if (opened.length > 0) chunks.push(opened.length === 1 ? opened[0]! : Buffer.concat(opened));
+    } else if (at > 0) chunks.push(at === chunk.length ? chunk : chunk.subarray(0, at));
   });
   return {
     chunks,

@@ -7,6 +7,7 @@ import { Limiter } from '../util/limiter.js';
 import type { WorkerPool } from '../workers/worker_pool.js';
 import type { Catalog, ShardView, StreamView } from './catalog.js';
 import { ShardRuntime } from './shard_runtime.js';
+import type { StreamKeys } from './stream_keys.js';
 
 /** An open shard as a stream's router holds it, with its range as routing words. */
 export interface RouteEntry extends HashKeyRange {
@@ -49,17 +50,19 @@ export class ShardRegistry {
     private readonly catalog: Catalog,
     private readonly pool: WorkerPool,
     private readonly options: ResolvedEngineOptions,
+    private readonly keys: StreamKeys,
   ) {}
 
   /** Opens a shard's log on its worker (recovering it if needed), then reads it here. */
   async open(stream: StreamView, shard: ShardView): Promise<ShardRuntime> {
     const key = ShardRuntime.keyOf(stream, shard);
     const runtime = new ShardRuntime(stream, shard, this.catalog.shardDir(stream, shard), this.options, this.pool);
+    await this.keys.load(stream);
     const { segmentBases } = await this.pool.request<{ segmentBases: number[] }>({
       kind: 'open',
       shardKey: key,
       dir: runtime.dir,
-      options: { ...this.options.log, retentionMs: stream.retentionHours * HOUR_MS },
+      options: { ...this.options.log, retentionMs: stream.retentionHours * HOUR_MS, encryption: this.keys.current(stream) },
       committed: runtime.committed.shared,
       sealed: !isOpen(shard),
     });

@@ -184,6 +184,6 @@ function streamHeader(stream: StreamView): StreamHeader {
     RetentionPeriodHours: stream.retentionHours,
     StreamCreationTimestamp: new Date(stream.createdAtMs),
     EnhancedMonitoring: [{ ShardLevelMetrics: [] }],
-    EncryptionType: 'NONE',
+    ...(stream.encryption === undefined ? { EncryptionType: 'NONE' } : { EncryptionType: 'KMS', KeyId: stream.encryption.keyId }),
   };
 }

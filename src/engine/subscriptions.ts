@@ -72,7 +72,8 @@ export class Subscriptions {
     let lastEventMs = this.context.options.clock();
     while (this.goesOn(stream, consumer)) {
       const sequence = runtime.committed.sequence;
-      const read = readRaw(runtime.reader, Math.max(offset, runtime.reader.startOffset), GET_RECORDS_RECORDS_MAX, position);
+      const open = this.context.keys.opener(stream, `stream ${stream.name} ${shard.shardId}`);
+      const read = readRaw(runtime.reader, Math.max(offset, runtime.reader.startOffset), GET_RECORDS_RECORDS_MAX, position, open);
       const nowMs = this.context.options.clock();
       const event = this.reads.rawRecords(stream, shard, runtime, read, nowMs);
       const hasRecords = read.toOffset > read.fromOffset;

@@ -7,33 +7,7 @@ import { ShardlineError } from '../errors.js';
  * are. KeyStoreError is the store's own: the store itself cannot be opened or written.
  */
 
-/** The key is disabled: enable it again to use it. */
-export class KMSDisabledException extends ShardlineError {
-  readonly code = 'KMSDisabledException' as const;
-  override readonly fault = 'client';
-}
-
-/**
- * The key is not in a state that allows the request (pending deletion), or what was asked of it
- * does not hold together: a wrapped data key that was changed or cut short, key material in the
- * catalog that fails authentication under the master key.
- */
-export class KMSInvalidStateException extends ShardlineError {
-  readonly code = 'KMSInvalidStateException' as const;
-  override readonly fault = 'client';
-}
-
-/** No key answers to the KeyId (in any of its four forms), or the KeyId is none of them. */
-export class KMSNotFoundException extends ShardlineError {
-  readonly code = 'KMSNotFoundException' as const;
-  override readonly fault = 'client';
-}
-
-/** The request would change an AWS managed key (`alias/aws/...`), which only AWS (here: the store) changes. */
-export class KMSAccessDeniedException extends ShardlineError {
-  readonly code = 'KMSAccessDeniedException' as const;
-  override readonly fault = 'client';
-}
+export { KMSAccessDeniedException, KMSDisabledException, KMSInvalidStateException, KMSNotFoundException } from '../errors.js';
 
 /** Why a key store could not be opened or written. */
 export type KeyStoreFailure =

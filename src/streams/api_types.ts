@@ -73,7 +73,17 @@ export interface StreamHeader {
   readonly RetentionPeriodHours: number;
   readonly StreamCreationTimestamp: Date;
   readonly EnhancedMonitoring: Array<{ readonly ShardLevelMetrics: string[] }>;
-  readonly EncryptionType: 'NONE';
+  readonly EncryptionType: EncryptionType;
+  /** With EncryptionType KMS: the KeyId StartStreamEncryption was given. */
+  readonly KeyId?: string;
+}
+
+export type EncryptionType = 'NONE' | 'KMS';
+
+/** StartStreamEncryption and StopStreamEncryption. */
+export interface StreamEncryptionInput extends StreamReference {
+  readonly EncryptionType: string;
+  readonly KeyId: string;
 }
 
 export interface StreamDescriptionSummary extends StreamHeader {
@@ -146,7 +156,7 @@ export type PutRecordInput = PutRecordsRequestEntry & StreamReference & DryRunna
 export interface PutRecordOutput {
   readonly ShardId: string;
   readonly SequenceNumber: string;
-  readonly EncryptionType: 'NONE';
+  readonly EncryptionType: EncryptionType;
 }
 
 export interface PutRecordsInput extends StreamReference, DryRunnable {
@@ -159,7 +169,7 @@ export type PutRecordsResultEntry =
 export interface PutRecordsOutput {
   readonly FailedRecordCount: number;
   readonly Records: PutRecordsResultEntry[];
-  readonly EncryptionType: 'NONE';
+  readonly EncryptionType: EncryptionType;
 }
 
 export interface GetShardIteratorInput extends StreamReference, DryRunnable {
@@ -343,6 +353,8 @@ export interface Operations {
   IncreaseStreamRetentionPeriod: Operation<RetentionPeriodInput, void>;
   DecreaseStreamRetentionPeriod: Operation<RetentionPeriodInput, void>;
   UpdateStreamMode: Operation<UpdateStreamModeInput, void>;
+  StartStreamEncryption: Operation<StreamEncryptionInput, void>;
+  StopStreamEncryption: Operation<StreamEncryptionInput, void>;
   RegisterStreamConsumer: Operation<RegisterStreamConsumerInput, RegisterStreamConsumerOutput>;
   DeregisterStreamConsumer: Operation<ConsumerReference, void>;
   DescribeStreamConsumer: Operation<ConsumerReference, DescribeStreamConsumerOutput>;

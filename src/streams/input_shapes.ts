@@ -294,6 +294,20 @@ export const INPUT_SHAPES: Readonly<Record<string, StructureShape>> = Object.ass
     'StreamModeDetails!': STREAM_MODE_DETAILS,
     WarmThroughputMiBps: WARM_THROUGHPUT,
   }),
+  StartStreamEncryption: structure('StartStreamEncryptionInput', {
+    StreamName: STREAM_NAME,
+    'EncryptionType!': string({ enum: ['NONE', 'KMS'] }),
+    'KeyId!': string({ minLength: 1, maxLength: 2048 }),
+    StreamARN: STREAM_ARN,
+    StreamId: STREAM_ID,
+  }),
+  StopStreamEncryption: structure('StopStreamEncryptionInput', {
+    StreamName: STREAM_NAME,
+    'EncryptionType!': string({ enum: ['NONE', 'KMS'] }),
+    'KeyId!': string({ minLength: 1, maxLength: 2048 }),
+    StreamARN: STREAM_ARN,
+    StreamId: STREAM_ID,
+  }),
   RegisterStreamConsumer: structure('RegisterStreamConsumerInput', {
     'StreamARN!': STREAM_ARN,
     'ConsumerName!': CONSUMER_NAME,

@@ -39,6 +39,24 @@ export interface StreamRecord {
   shards: ShardRecord[];
   tags: Record<string, string>;
   consumers: ConsumerRecord[];
+  /** Encryption at rest (StartStreamEncryption): new batches use data key `dataKey`; absent: they are plaintext. */
+  encryption?: StreamEncryption;
+  /** Every data key the stream's batches were encrypted with, wrapped by its KMS key. */
+  dataKeys?: DataKeyRecord[];
+}
+
+export interface StreamEncryption {
+  /** The KeyId as StartStreamEncryption was given it (DescribeStream answers it so). */
+  readonly keyId: string;
+  readonly keyArn: string;
+  readonly dataKey: number;
+}
+
+export interface DataKeyRecord {
+  readonly number: number;
+  readonly keyArn: string;
+  /** The key store's wrapped data key, base64. */
+  readonly wrapped: string;
 }
 
 export function shardIdOf(serial: number): string {

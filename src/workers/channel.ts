@@ -1,4 +1,5 @@
 import type { LogOptions } from '../log/log_config.js';
+import type { BatchKey } from '../log/batch_cipher.js';
 
 /*
  * Messages between the engine's thread and its shard workers. Every message is one batch:
@@ -50,6 +51,8 @@ export type WorkerRequest =
   /** Replies { offset }: the first offset that arrived at or after the time. */
   | { readonly kind: 'offsetForTimestamp'; readonly id: number; readonly shardKey: string; readonly timestampMs: number }
   | { readonly kind: 'setRetention'; readonly id: number; readonly shardKey: string; readonly retentionMs: number }
+  /** Batches appended from now on are encrypted with this data key (null: plaintext). */
+  | { readonly kind: 'setEncryption'; readonly id: number; readonly shardKey: string; readonly encryption: BatchKey | null }
   /** Closes the shard's log (its stream is being deleted). */
   | { readonly kind: 'close'; readonly id: number; readonly shardKey: string };
 

@@ -86,6 +86,9 @@ async function handle(request: WorkerRequest): Promise<unknown> {
       openLogs.touch(request.shardKey, log); // a lookup in the active segment opens its files
       return { offset: log.offsetForTimestamp(request.timestampMs) };
     }
+    case 'setEncryption':
+      hosted(request.shardKey).log.setEncryption(request.encryption);
+      return null;
     case 'setRetention':
       hosted(request.shardKey).log.setRetentionMs(request.retentionMs);
       return null;

@@ -102,10 +102,12 @@ export class WorkerPool implements AppenderPort {
   request<T>(request: PoolRequest, transfer: readonly TransferListItem[] = []): Promise<T> {
     if (this.stopping) return Promise.reject(new errors.ClosedError('the engine is closed'));
     if (request.kind === 'open') this.opens.set(request.shardKey, request);
-    if (request.kind === 'seal') {
-      const open = this.opens.get(request.shardKey);
-      if (open !== undefined) this.opens.set(request.shardKey, { ...open, sealed: true });
-    }
+    if (request.kind === 'seal') this.amendOpen(request.shardKey, (open) => ({ ...open, sealed: true }));
+    // A restarted worker reopens the shard with the settings it has now, not those it opened with.
+    if (request.kind === 'setEncryption')
+      this.amendOpen(request.shardKey, (open) => ({ ...open, options: { ...open.options, encryption: request.encryption } }));
+    if (request.kind === 'setRetention')
+      this.amendOpen(request.shardKey, (open) => ({ ...open, options: { ...open.options, retentionMs: request.retentionMs } }));
     const index = this.slotOf(request.shardKey);
     if (request.kind === 'close') {
       this.opens.delete(request.shardKey);
@@ -234,6 +236,11 @@ export class WorkerPool implements AppenderPort {
       if (this.stopping) return;
       this.restart(slot, index);
     });
+  }
+
+  private amendOpen(shardKey: string, amend: (open: OpenRequest) => OpenRequest): void {
+    const open = this.opens.get(shardKey);
+    if (open !== undefined) this.opens.set(shardKey, amend(open));
   }
 
   private restart(slot: Slot, index: number): void {

@@ -53,6 +53,8 @@ const EMPTY_RESULTS = new Set([
   'IncreaseStreamRetentionPeriod',
   'DecreaseStreamRetentionPeriod',
   'UpdateStreamMode',
+  'StartStreamEncryption',
+  'StopStreamEncryption',
   'DeregisterStreamConsumer',
   'AddTagsToStream',
   'RemoveTagsFromStream',
