@@ -33,8 +33,15 @@ export interface RawRead {
   readonly hint: ReadPosition;
 }
 
-/** The plaintext batch of the stored one at `at` of a chunk: itself, or opened with the stream's data key. */
-export type BatchOpener = (chunk: Buffer, at: number) => Buffer;
+/**
+ * The plaintext batch of the stored one at `at` of a chunk (`where`: its segment and byte, for
+ * errors): itself, or opened with the stream's data key.
+ */
+export type BatchOpener = (
+  chunk: Buffer,
+  at: number,
+  where: { readonly segmentBaseOffset: number; readonly positionBytes: number },
+) => Buffer;
 
 /**
  * Batches from `offset` holding up to `limit` records and GetRecords' 10 MiB, read through the
@@ -72,7 +79,9 @@ export function readRaw(
         stoppedAt = { segmentBaseOffset: read.chunkStarts[c]!.segmentBaseOffset, positionBytes: read.chunkStarts[c]!.positionBytes + at };
         break;
       }
-      const batch = open === null ? chunk : open(chunk, at);
+      const start = read.chunkStarts[c]!;
+      const batch =
+        open === null ? chunk : open(chunk, at, { segmentBaseOffset: start.segmentBaseOffset, positionBytes: start.positionBytes + at });
       const batchAt = open === null ? at : 0;
       if (open !== null) opened.push(batch);
       const first = Math.max(offset, header.baseOffset);

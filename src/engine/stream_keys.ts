@@ -111,12 +111,13 @@ export class StreamKeys {
     if (!this.encrypts(stream)) return null;
     this.checkUsable(stream);
     const keyOf = this.keysOf(stream);
-    return (chunk, at) => {
+    return (chunk, at, { segmentBaseOffset, positionBytes }) => {
       const stored = chunk.readUInt32LE(at + BATCH_LENGTH_POSITION);
       if (!isEncrypted(chunk, at)) return chunk.subarray(at, at + stored);
+      const batch = `${where}, segment ${segmentBaseOffset} at byte ${positionBytes}`;
       const key = keyOf(dataKeyNumber(chunk, at));
-      if (key === undefined) throw new CorruptLogError(`${where}: no data key ${dataKeyNumber(chunk, at)} for an encrypted batch`);
-      return decryptBatch(chunk, at, key, where);
+      if (key === undefined) throw new CorruptLogError(`${batch}: no data key ${dataKeyNumber(chunk, at)} for an encrypted batch`);
+      return decryptBatch(chunk, at, key, batch);
     };
   }
 

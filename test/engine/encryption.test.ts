@@ -3,7 +3,8 @@ import path from 'node:path';
 import { DescribeStreamSummaryCommand, KinesisClient, PutRecordCommand, StartStreamEncryptionCommand } from '@aws-sdk/client-kinesis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Engine } from '../../src/engine/engine.js';
-import { InvalidArgumentException, KMSDisabledException, KMSNotFoundException } from '../../src/errors.js';
+import { CorruptLogError, InvalidArgumentException, KMSDisabledException, KMSNotFoundException } from '../../src/errors.js';
+import { checksum } from '../../src/log/checksum.js';
 import { KinesisHttpServer } from '../../src/net/kinesis/server.js';
 import { tempDir } from '../helpers/temp_dir.js';
 
@@ -112,6 +113,33 @@ describe('encryption at rest', () => {
     expect((await put(target, 'guarded', 'open again')).EncryptionType).toBe('NONE');
     expect(target.describeStreamSummary({ StreamName: 'guarded' }).StreamDescriptionSummary.EncryptionType).toBe('NONE');
     expect(await readAll(target, 'guarded')).toEqual(['open again', 'sealed']);
+  });
+
+  it('answers CorruptLog naming the shard and segment for a changed ciphertext, never its bytes', async () => {
+    const dataDir = tempDir();
+    const first = await openEngine(dataDir);
+    await first.createStream({ StreamName: 'tampered', ShardCount: 1 });
+    await first.startStreamEncryption({ StreamName: 'tampered', EncryptionType: 'KMS', KeyId: 'alias/aws/kinesis' });
+    await put(first, 'tampered', 'the one record');
+    await first.close();
+    engine = undefined;
+    const segments: string[] = [];
+    const walk = (at: string): void => {
+      for (const entry of fs.readdirSync(at, { withFileTypes: true }))
+        if (entry.isDirectory()) walk(path.join(at, entry.name));
+        else if (entry.name.endsWith('.log')) segments.push(path.join(at, entry.name));
+    };
+    walk(dataDir);
+    const [segment] = segments.filter((file) => fs.statSync(file).size > 0);
+    const bytes = fs.readFileSync(segment!);
+    bytes[60] = bytes[60]! ^ 0x01;
+    bytes.writeBigUInt64LE(checksum(bytes.subarray(8, bytes.readUInt32LE(8))), 0);
+    fs.writeFileSync(segment!, bytes);
+    const again = await openEngine(dataDir);
+    await expect(readAll(again, 'tampered')).rejects.toThrow(CorruptLogError);
+    await expect(readAll(again, 'tampered')).rejects.toThrow(
+      /stream tampered shardId-000000000000, segment 0 at byte 0: the encrypted batch does not open/,
+    );
   });
 
   it('names a bad KeyId or EncryptionType with the errors AWS uses', async () => {
