@@ -170,6 +170,12 @@ export class KMSAccessDeniedException extends ShardlineError {
   override readonly fault = 'client';
 }
 
+/** Lambda's refusal of a parameter (an event source mapping's): nothing was created or changed. */
+export class InvalidParameterValueException extends ShardlineError {
+  readonly code = 'InvalidParameterValueException' as const;
+  override readonly fault = 'client';
+}
+
 /** A shard's owner is restarting or unreachable: nothing was changed, retry. */
 export class InternalFailureException extends ShardlineError {
   readonly code = 'InternalFailure' as const;
@@ -323,6 +329,7 @@ const TYPES_BY_CODE: Record<string, new (message: string) => ShardlineError> = {
   KMSInvalidStateException,
   KMSNotFoundException,
   KMSAccessDeniedException,
+  InvalidParameterValueException,
 };
 
 /**
