@@ -34,8 +34,13 @@ export function startThread(module: URL, options: Omit<WorkerOptions, 'eval' | '
   return new Worker(entry, { ...options, ...(env === undefined ? {} : { env }) });
 }
 
-/** A piscina pool whose task is the default export of `module`. */
-export function startTaskPool(module: URL, options: { readonly maxThreads: number }): Piscina {
+/** A piscina pool whose task is the default export of `module`; `memoryMb` bounds each thread's heap. */
+export function startTaskPool(module: URL, options: { readonly maxThreads: number; readonly memoryMb?: number }): Piscina {
   const { entry, env } = entryOf(module);
-  return new Piscina({ filename: entry.href, maxThreads: options.maxThreads, ...(env === undefined ? {} : { env }) });
+  return new Piscina({
+    filename: entry.href,
+    maxThreads: options.maxThreads,
+    ...(env === undefined ? {} : { env }),
+    ...(options.memoryMb === undefined ? {} : { resourceLimits: { maxOldGenerationSizeMb: options.memoryMb } }),
+  });
 }
