@@ -176,6 +176,12 @@ export class InvalidParameterValueException extends ShardlineError {
   override readonly fault = 'client';
 }
 
+/** Lambda's: the resource exists already (an event source mapping of the same stream and function). */
+export class ResourceConflictException extends ShardlineError {
+  readonly code = 'ResourceConflictException' as const;
+  override readonly fault = 'client';
+}
+
 /** A shard's owner is restarting or unreachable: nothing was changed, retry. */
 export class InternalFailureException extends ShardlineError {
   readonly code = 'InternalFailure' as const;
@@ -330,6 +336,7 @@ const TYPES_BY_CODE: Record<string, new (message: string) => ShardlineError> = {
   KMSNotFoundException,
   KMSAccessDeniedException,
   InvalidParameterValueException,
+  ResourceConflictException,
 };
 
 /**

@@ -107,6 +107,14 @@ export class AccessControl {
     }
   }
 
+  /** The check of an action that is no Kinesis operation (Lambda's API): AccessDeniedException unless allowed. */
+  authorizeAction(caller: Caller, action: string, resource: string, origin: Origin): void {
+    if (this.store === null) return;
+    const asked = this.authorizationRequest(caller.identity, { action, resource }, origin);
+    const decision = evaluate(caller.identity.policies, asked);
+    if (!decision.allowed) throw new AccessDeniedException(accessDeniedMessage(asked, decision));
+  }
+
   /** What the identity's policies decide for an action on a resource, and which statements decided it. */
   simulate(identity: Identity, action: string, resource: string, origin: Origin, context: Record<string, ContextValue> = {}): Simulation {
     const streamName = resource.split(':stream/')[1]?.split('/')[0];

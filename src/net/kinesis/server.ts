@@ -12,7 +12,8 @@ import http2 from 'node:http2';
 import net from 'node:net';
 import type { Engine } from '../../engine/engine.js';
 import { ShardlineError, UnknownOperationException, describeError } from '../../errors.js';
-import { AccessControl, LOCAL_CALLER, type Caller } from '../../auth/access_control.js';
+import { AccessControl, LOCAL_CALLER, type Caller, type Origin } from '../../auth/access_control.js';
+import { answerLambda, isLambdaPath } from './lambda_api.js';
 import { operationNamed } from '../operations.js';
 import { checkAuthorization } from './auth.js';
 import { type CorsHeaders, corsHeaders, isPreflight, preflightHeaders } from './cors.js';
@@ -228,6 +229,8 @@ async function answerFor(
   const origin = { sourceIp: request.socket.remoteAddress ?? '', secureTransport: api.secure };
   const audited = { caller: null as Caller | null, operation: name || target, request: null as Record<string, unknown> | null, origin };
   const userAgent = header(request, 'user-agent') ?? '';
+  const url = new URL(request.url ?? '/', 'http://shardline.invalid');
+  if (isLambdaPath(url.pathname)) return answerLambdaRequest(api, request, body, url, origin);
   try {
     if (request.method !== 'POST') throw new UnknownOperationException(`${request.method} is not supported: the Kinesis API takes POST /`);
     audited.caller = authenticate(api, request, body);
@@ -269,20 +272,46 @@ async function answerOperation(
  * With auth off, any credentials, but a request must carry a well-formed Authorization header as
  * it must for AWS; with auth on, a SigV4 signature (header or presigned query) of a known key.
  */
-function authenticate(api: Api, request: Request, body: Buffer): Caller {
+function authenticate(api: Api, request: Request, body: Buffer, service = 'kinesis'): Caller {
   if (!api.access.enabled) {
     checkAuthorization(request.headers);
     return LOCAL_CALLER;
   }
   const url = request.url ?? '/';
   const queryAt = url.indexOf('?');
-  return api.access.authenticate({
-    method: request.method ?? 'POST',
-    path: queryAt < 0 ? url : url.slice(0, queryAt),
-    query: queryAt < 0 ? '' : url.slice(queryAt + 1),
-    headers: request.headers,
+  return api.access.authenticate(
+    {
+      method: request.method ?? 'POST',
+      path: queryAt < 0 ? url : url.slice(0, queryAt),
+      query: queryAt < 0 ? '' : url.slice(queryAt + 1),
+      headers: request.headers,
+      body,
+    },
+    service,
+  );
+}
+
+/** Lambda's event-source-mapping API, signed for `lambda`; answered in JSON with Lambda's status codes. */
+async function answerLambdaRequest(api: Api, request: Request, body: Buffer, url: URL, origin: Origin): Promise<Answer> {
+  let caller: Caller;
+  try {
+    caller = authenticate(api, request, body, 'lambda');
+  } catch (error) {
+    return errorAnswer(error, JSON_FORMAT);
+  }
+  const answer = await answerLambda(api.engine, api.access, caller, origin, {
+    method: request.method ?? 'GET',
+    path: url.pathname,
+    query: url.searchParams,
     body,
   });
+  return {
+    status: answer.status,
+    body: answer.body,
+    format: JSON_FORMAT,
+    plain: true,
+    ...(answer.errorType === undefined ? {} : { errorType: answer.errorType }),
+  };
 }
 
 // ---- SubscribeToShard: an event stream over the response ----

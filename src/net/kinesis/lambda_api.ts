@@ -1,0 +1,109 @@
+import { InvalidParameterValueException, ShardlineError, UnknownOperationException, describeError } from '../../errors.js';
+import type { AccessControl, Caller, Origin } from '../../auth/access_control.js';
+import type { Engine } from '../../engine/engine.js';
+import { TriggerRegistry } from '../../triggers/registry.js';
+import type { MappingRequest } from '../../triggers/mapping.js';
+
+/*
+ * Lambda's event-source-mapping REST API (restJson1, signing name `lambda`) on the HTTP port, so
+ * `@aws-sdk/client-lambda` creates, lists, reads, updates and deletes triggers unchanged
+ * (docs/TRIGGERS.md): `POST /2015-03-31/event-source-mappings/` (202), `GET ...?EventSourceArn=&
+ * FunctionName=&Marker=&MaxItems=`, `GET|PUT|DELETE .../{UUID}`. Errors carry Lambda's status
+ * codes and `x-amzn-errortype`.
+ */
+
+export const LAMBDA_PATH = '/2015-03-31/event-source-mappings';
+const LIST_MAX = 100;
+
+export interface LambdaAnswer {
+  readonly status: number;
+  readonly body: unknown;
+  readonly errorType?: string;
+}
+
+const STATUS_OF: Readonly<Record<string, number>> = {
+  ResourceNotFoundException: 404,
+  ResourceConflictException: 409,
+  AccessDeniedException: 403,
+};
+
+export function isLambdaPath(path: string): boolean {
+  return path === LAMBDA_PATH || path.startsWith(`${LAMBDA_PATH}/`);
+}
+
+export async function answerLambda(
+  engine: Engine,
+  access: AccessControl,
+  caller: Caller,
+  origin: Origin,
+  request: { method: string; path: string; query: URLSearchParams; body: Buffer },
+): Promise<LambdaAnswer> {
+  try {
+    const registry = TriggerRegistry.of(engine);
+    const uuid = decodeURIComponent(request.path.slice(LAMBDA_PATH.length).replace(/^\/+|\/+$/g, ''));
+    const { operation, run } = route(registry, request.method, uuid, request);
+    access.authorizeAction(
+      caller,
+      `lambda:${operation}`,
+      uuid === '' ? '*' : `arn:aws:lambda:us-east-1:000000000000:event-source-mapping:${uuid}`,
+      origin,
+    );
+    return await run();
+  } catch (error) {
+    const { code, message } = describeError(error);
+    const client = error instanceof ShardlineError && error.fault === 'client';
+    return { status: client ? (STATUS_OF[code] ?? 400) : 500, errorType: code, body: { Type: client ? 'User' : 'Service', message } };
+  }
+}
+
+function route(
+  registry: TriggerRegistry,
+  method: string,
+  uuid: string,
+  request: { query: URLSearchParams; body: Buffer },
+): { operation: string; run: () => Promise<LambdaAnswer> } {
+  if (uuid === '' && method === 'POST')
+    return { operation: 'CreateEventSourceMapping', run: async () => ({ status: 202, body: await registry.create(bodyOf(request.body)) }) };
+  if (uuid === '' && method === 'GET')
+    return { operation: 'ListEventSourceMappings', run: async () => ({ status: 200, body: list(registry, request.query) }) };
+  if (uuid !== '' && method === 'GET')
+    return { operation: 'GetEventSourceMapping', run: async () => ({ status: 200, body: registry.get(uuid) }) };
+  if (uuid !== '' && method === 'PUT')
+    return {
+      operation: 'UpdateEventSourceMapping',
+      run: async () => ({ status: 202, body: await registry.update(uuid, bodyOf(request.body)) }),
+    };
+  if (uuid !== '' && method === 'DELETE')
+    return { operation: 'DeleteEventSourceMapping', run: async () => ({ status: 202, body: await registry.delete(uuid) }) };
+  throw new UnknownOperationException(
+    `${method} ${LAMBDA_PATH}${uuid === '' ? '' : `/${uuid}`} is no operation of the event-source-mapping API`,
+  );
+}
+
+function bodyOf(body: Buffer): MappingRequest {
+  let parsed: unknown;
+  try {
+    parsed = body.length === 0 ? {} : JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new InvalidParameterValueException('the request body is not JSON');
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw new InvalidParameterValueException('the request body is a JSON object');
+  return parsed as MappingRequest;
+}
+
+/** Lambda's paging: Marker is the index of the next mapping, MaxItems at most 100. */
+function list(registry: TriggerRegistry, query: URLSearchParams): { EventSourceMappings: unknown[]; NextMarker?: string } {
+  const eventSourceArn = query.get('EventSourceArn') ?? undefined;
+  const functionName = query.get('FunctionName') ?? undefined;
+  const all = registry.list({
+    ...(eventSourceArn === undefined ? {} : { eventSourceArn }),
+    ...(functionName === undefined ? {} : { functionName }),
+  });
+  const from = Number(query.get('Marker') ?? '0');
+  const max = Math.min(LIST_MAX, Number(query.get('MaxItems') ?? String(LIST_MAX)));
+  if (!Number.isSafeInteger(from) || from < 0 || !Number.isSafeInteger(max) || max < 1)
+    throw new InvalidParameterValueException('Marker or MaxItems is not valid');
+  const page = all.slice(from, from + max);
+  return { EventSourceMappings: page, ...(from + max < all.length ? { NextMarker: String(from + max) } : {}) };
+}
