@@ -38,6 +38,14 @@ const GROUP_OPERATIONS = new Set([
   'DeleteLease',
 ]);
 const ACCOUNT_WIDE = new Set(['ListStreams', 'DescribeLimits', 'ListGroups', 'SimulateAuthorization']);
+/** Lambda's event-source-mapping operations (over the CALL): on `*`, or the mapping's ARN. */
+const LAMBDA_OPERATIONS = new Set([
+  'CreateEventSourceMapping',
+  'GetEventSourceMapping',
+  'ListEventSourceMappings',
+  'UpdateEventSourceMapping',
+  'DeleteEventSourceMapping',
+]);
 const CONSUMER_OPERATIONS = new Set(['SubscribeToShard', 'DescribeStreamConsumer', 'DeregisterStreamConsumer']);
 
 /**
@@ -47,6 +55,15 @@ const CONSUMER_OPERATIONS = new Set(['SubscribeToShard', 'DescribeStreamConsumer
  */
 export function accessRequests(engine: Engine, operation: string, request: Request): AccessRequest[] {
   const action = `${SHARDLINE_OPERATIONS.has(operation) || GROUP_OPERATIONS.has(operation) || operation === 'ListGroups' ? 'shardline' : 'kinesis'}:${operation}`;
+  if (LAMBDA_OPERATIONS.has(operation)) {
+    const uuid = request['UUID'];
+    return [
+      {
+        action: `lambda:${operation}`,
+        resource: typeof uuid === 'string' ? `arn:aws:lambda:${REGION}:${ACCOUNT_ID}:event-source-mapping:${uuid}` : '*',
+      },
+    ];
+  }
   if (ACCOUNT_WIDE.has(operation)) return [{ action, resource: '*' }];
   if (GROUP_OPERATIONS.has(operation)) return [{ action, resource: groupArn(String(request['GroupName'])) }];
   if (CONSUMER_OPERATIONS.has(operation)) return [consumerRequest(engine, action, request)];

@@ -71,7 +71,7 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-function addKey(file: string, options: AddKeyOptions): void {
+async function addKey(file: string, options: AddKeyOptions): Promise<void> {
   const document: CredentialsDocument = fs.existsSync(file) ? read(file) : { version: CREDENTIALS_VERSION, identities: [] };
   const existing = document.identities.find((identity) => identity.name === options.identity);
   const key = { accessKeyId: newAccessKeyId(), secretAccessKey: randomBytes(30).toString('base64') };
@@ -88,10 +88,10 @@ function addKey(file: string, options: AddKeyOptions): void {
     policies: [...base.policies.filter((policy) => !policies.some((added) => added.name === policy.name)), ...policies],
   };
   write(file, { ...document, identities: [...document.identities.filter((identity) => identity !== existing), updated] });
-  writeLine(`${key.accessKeyId} ${key.secretAccessKey}`);
+  await writeLine(`${key.accessKeyId} ${key.secretAccessKey}`);
 }
 
-function removeKey(file: string, accessKeyId: string): void {
+async function removeKey(file: string, accessKeyId: string): Promise<void> {
   const document = read(file);
   if (!document.identities.some((identity) => identity.accessKeys.some((key) => key.accessKeyId === accessKeyId)))
     throw new ResourceNotFoundException(`no access key ${accessKeyId} in ${file}`);
@@ -100,21 +100,21 @@ function removeKey(file: string, accessKeyId: string): void {
     accessKeys: identity.accessKeys.filter((key) => key.accessKeyId !== accessKeyId),
   }));
   write(file, { ...document, identities });
-  writeLine(`removed ${accessKeyId}`);
+  await writeLine(`removed ${accessKeyId}`);
 }
 
-function list(file: string): void {
+async function list(file: string): Promise<void> {
   const store = CredentialStore.load(file);
   const document = read(file);
   for (const identity of store.identities) {
     const entry = document.identities.find((candidate) => candidate.name === identity.name)!;
     const keys = entry.accessKeys.map((key) => key.accessKeyId).join(',') || '-';
     const policies = identity.policies.map((policy) => policy.name).join(',') || '-';
-    writeLine(`${identity.name}\t${identity.arn}\tkeys ${keys}\tpolicies ${policies}`);
+    await writeLine(`${identity.name}\t${identity.arn}\tkeys ${keys}\tpolicies ${policies}`);
   }
 }
 
-function simulate(file: string, options: SimulateOptions): void {
+async function simulate(file: string, options: SimulateOptions): Promise<void> {
   const identity = CredentialStore.load(file).identityNamed(options.identity);
   if (identity === undefined) throw new ResourceNotFoundException(`no identity ${options.identity} in ${file}`);
   const request = {
@@ -130,9 +130,9 @@ function simulate(file: string, options: SimulateOptions): void {
     },
   };
   const decision = evaluate(identity.policies, request);
-  writeLine(decision.allowed ? 'allowed' : `denied (${decision.reason}): ${accessDeniedMessage(request, decision)}`);
+  await writeLine(decision.allowed ? 'allowed' : `denied (${decision.reason}): ${accessDeniedMessage(request, decision)}`);
   for (const statement of decision.matched)
-    writeLine(
+    await writeLine(
       `  ${statement.effect} by policy ${statement.policy}, statement ${statement.index}${statement.sid === undefined ? '' : ` (${statement.sid})`}`,
     );
 }

@@ -21,6 +21,7 @@ import { addRecordCommands } from './records.js';
 import { addServeCommand } from './serve.js';
 import { addShardCommands } from './shards.js';
 import { addStreamCommands } from './streams.js';
+import { addTriggerCommands } from './triggers.js';
 
 const EXIT_OK = 0;
 const EXIT_FAILED = 1;
@@ -55,6 +56,7 @@ function buildProgram(): Command {
   addAuditCommands(program);
   addAuthCommands(program);
   addKmsCommands(program);
+  addTriggerCommands(program);
   return program;
 }
 

@@ -34,6 +34,7 @@ interface ServeOptions {
   /** A directory, or true for <data dir>/audit. */
   readonly audit?: string | boolean;
   readonly auditDataEvents?: boolean;
+  readonly functions?: string;
 }
 
 /** Exit code of a second signal: the shutdown did not finish. */
@@ -69,6 +70,7 @@ export function addServeCommand(program: Command): void {
     .option('--auth <file>', 'credentials file (docs/SECURITY.md): SigV4 and policies on every door; reloaded on SIGHUP')
     .option('--audit [dir]', 'a CloudTrail-shaped, hash-chained audit log of every control-plane call (default dir: <data dir>/audit)')
     .option('--audit-data-events', 'also audit PutRecord(s), GetRecords, GetShardIterator and SubscribeToShard')
+    .option('--functions <file>', 'functions for triggers (docs/TRIGGERS.md): { "<name>": { "handler": "./f.mjs#handler" } }')
     .action((options: ServeOptions) => serve(options));
 }
 
@@ -100,6 +102,9 @@ async function serve(options: ServeOptions): Promise<void> {
     access = options.auth === undefined ? AccessControl.off(engine) : AccessControl.fromFile(engine, path.resolve(options.auth));
     trail = await openAuditTrail(options.audit, dataDir, options.auditDataEvents === true);
     if (trail !== null) access.auditTo(trail);
+    // Only then are the triggers' modules (and the consumer groups' under them) loaded.
+    if (options.functions !== undefined)
+      await (await import('./serve_functions.js')).registerFunctions(engine, path.resolve(options.functions));
   } catch (error) {
     await engine.close();
     throw error;
@@ -128,6 +133,7 @@ async function serve(options: ServeOptions): Promise<void> {
   forceExitOnSecondSignal();
   await kinesis?.stop();
   await server.stop();
+  if (options.functions !== undefined) await (await import('../triggers/registry.js')).TriggerRegistry.of(engine).stopAll();
   await openTrail?.close();
   await engine.close();
   process.stdout.write('stopped\n');

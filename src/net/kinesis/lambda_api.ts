@@ -1,7 +1,7 @@
 import { InvalidParameterValueException, ShardlineError, UnknownOperationException, describeError } from '../../errors.js';
 import type { AccessControl, Caller, Origin } from '../../auth/access_control.js';
 import type { Engine } from '../../engine/engine.js';
-import { TriggerRegistry } from '../../triggers/registry.js';
+import type { TriggerRegistry } from '../../triggers/registry.js';
 import type { MappingRequest } from '../../triggers/mapping.js';
 
 /*
@@ -39,6 +39,8 @@ export async function answerLambda(
   request: { method: string; path: string; query: URLSearchParams; body: Buffer },
 ): Promise<LambdaAnswer> {
   try {
+    // Loaded on the first call: a server that runs no trigger does not load the family's modules.
+    const { TriggerRegistry } = await import('../../triggers/registry.js');
     const registry = TriggerRegistry.of(engine);
     const uuid = decodeURIComponent(request.path.slice(LAMBDA_PATH.length).replace(/^\/+|\/+$/g, ''));
     const { operation, run } = route(registry, request.method, uuid, request);

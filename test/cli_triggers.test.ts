@@ -1,0 +1,78 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { connect } from '../src/client/node.js';
+import { killAllClis, runCli, startCli } from './helpers/cli.js';
+import { tempDir } from './helpers/temp_dir.js';
+
+// Goal: `serve --functions` registers module handlers, and `shardline trigger create|list|
+// describe|update|delete` manages mappings of a running server over the WebSocket CALL; the
+// handler (a module on the server's threads) gets the stream's records. Method: the CLI from its
+// sources as child processes; the handler appends what it gets to a file the test reads.
+
+afterEach(killAllClis);
+
+const SINK = fileURLToPath(new URL('./triggers/fixtures/sink.mjs', import.meta.url));
+
+async function until(condition: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+describe('shardline trigger', () => {
+  it('creates, lists, describes, updates and deletes a mapping whose module handler gets the records', async () => {
+    const dir = tempDir();
+    const out = path.join(dir, 'out.txt');
+    const functions = path.join(dir, 'functions.json');
+    fs.writeFileSync(functions, JSON.stringify({ sink: { handler: `${SINK}#handler`, timeoutSeconds: 10 } }));
+    const serve = startCli(['serve', '--data-dir', path.join(dir, 'data'), '--port', '0', '--no-kinesis', '--functions', functions], {
+      env: { TRIGGER_OUT: out },
+    });
+    const url = (await serve.waitForOutput(/listening on (ws:\/\/127\.0\.0\.1:\d+\/)/))[1]!;
+    const client = await connect(url);
+    try {
+      await client.call('CreateStream', { StreamName: 'events', ShardCount: 1 });
+      await client.putRecords(
+        'events',
+        Array.from({ length: 12 }, (_, i) => ({ partitionKey: `k${i}`, data: Buffer.from(`record-${i}`) })),
+      );
+      const created = await runCli([
+        'trigger',
+        'create',
+        '--stream',
+        'events',
+        '--function',
+        'sink',
+        '--starting-position',
+        'TRIM_HORIZON',
+        '--batch-size',
+        '5',
+        '--url',
+        url,
+      ]);
+      expect(created.stderr).toBe('');
+      const uuid = created.stdout.trim();
+      expect(uuid).toMatch(/^[0-9a-f-]{36}$/);
+      await until(() => fs.existsSync(out) && fs.readFileSync(out, 'utf8').trim().split('\n').length >= 12, 'the records in the handler');
+      expect(fs.readFileSync(out, 'utf8').trim().split('\n')).toEqual(Array.from({ length: 12 }, (_, i) => `record-${i}`));
+      const listed = await runCli(['trigger', 'list', '--url', url]);
+      expect(listed.stdout).toMatch(new RegExp(`^${uuid}\\tEnabled\\tsink\\tevents\\t5\\t`));
+      const described = JSON.parse((await runCli(['trigger', 'describe', uuid, '--url', url])).stdout) as Record<string, unknown>;
+      expect(described).toMatchObject({ UUID: uuid, BatchSize: 5, FunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:sink' });
+      expect((await runCli(['trigger', 'update', uuid, '--batch-size', '50', '--enabled', 'false', '--url', url])).stdout).toBe(
+        `${uuid}\tDisabled\tbatch size 50\n`,
+      );
+      const refused = await runCli(['trigger', 'create', '--stream', 'events', '--function', 'nothing', '--url', url]);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(/ResourceNotFoundException: Function not found/);
+      expect((await runCli(['trigger', 'delete', uuid, '--url', url])).stdout).toBe(`deleted ${uuid}\n`);
+      expect((await runCli(['trigger', 'list', '--url', url])).stdout).toBe('');
+    } finally {
+      client.close();
+    }
+  });
+});
