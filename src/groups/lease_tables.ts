@@ -44,6 +44,8 @@ class GroupTable {
   private changes = 0;
   private written = 0;
   private writing: Promise<void> | null = null;
+  /** Deleted: a change still in flight must not write the document back. */
+  dropped = false;
 
   constructor(
     readonly groupName: string,
@@ -58,6 +60,7 @@ class GroupTable {
   async flush(write: (bytes: Uint8Array) => Promise<void>): Promise<void> {
     const target = this.changes;
     while (this.written < target) {
+      if (this.dropped) throw new ResourceNotFoundException(`group ${this.groupName} was deleted`);
       if (this.writing === null) {
         const upTo = this.changes;
         this.writing = write(this.encode()).then(
@@ -105,6 +108,8 @@ const tablesOf = new WeakMap<Engine, LeaseTables>();
 
 export class LeaseTables {
   private readonly tables = new Map<string, GroupTable>();
+  /** Groups whose document is being deleted: not read back from disk meanwhile. */
+  private readonly deleting = new Set<string>();
 
   private constructor(private readonly engine: Engine) {}
 
@@ -201,9 +206,16 @@ export class LeaseTables {
   async deleteGroup(groupName: string, force: boolean): Promise<void> {
     const table = this.get(groupName);
     if (!force) this.refuseIfRunning(table, 'delete');
-    await table.settled();
+    // A renewal arriving meanwhile finds no group, and one in flight writes nothing back.
+    table.dropped = true;
     this.tables.delete(groupName);
-    await this.engine.deleteDocument(documentName(groupName));
+    this.deleting.add(groupName);
+    try {
+      await table.settled();
+      await this.engine.deleteDocument(documentName(groupName));
+    } finally {
+      this.deleting.delete(groupName);
+    }
   }
 
   private refuseIfRunning(table: GroupTable, what: string): void {
@@ -252,6 +264,7 @@ export class LeaseTables {
     checkGroupName(groupName);
     const cached = this.tables.get(groupName);
     if (cached !== undefined) return cached;
+    if (this.deleting.has(groupName)) return null;
     const bytes = this.engine.readDocument(documentName(groupName));
     if (bytes === null) return null;
     const table = load(groupName, bytes);
