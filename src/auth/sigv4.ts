@@ -29,6 +29,7 @@
  * Cost: the signing key (four HMACs) is cached per secret, date, region and service, so a
  * verification is a SHA-256 of the body, one of the canonical request, and one HMAC.
  */
+import { canonicalPath, canonicalQuery, isoBasic, parseQueryPieces, type QueryPair } from '../util/sigv4_canonical.js';
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import {
   IncompleteSignatureException,
@@ -115,7 +116,7 @@ export function verifySigV4(
 ): VerifiedSignature {
   const nowMs = options.nowMs ?? Date.now();
   const maxSkewMs = options.maxSkewMs ?? SIGV4_SKEW_MS_MAX;
-  const query = parseQuery(request.query);
+  const query = parseQueryPieces(request.query === '' ? [] : request.query.split('&'));
   const claim = readClaim(request, query);
   checkClock(claim, nowMs, maxSkewMs);
 
@@ -320,72 +321,6 @@ function canonicalHeaderValue(value: string | readonly string[] | undefined): st
         .replace(/^ | $/g, ''),
     )
     .join(',');
-}
-
-/**
- * The path as @smithy/signature-v4 canonicalizes it with `uriEscapePath` (the default for every
- * service but S3): empty and '.' segments dropped, '..' taking one back, and the raw (already
- * encoded) path URI-encoded once more, its slashes kept.
- */
-function canonicalPath(path: string): string {
-  const segments: string[] = [];
-  for (const segment of path.split('/')) {
-    if (segment === '' || segment === '.') continue;
-    if (segment === '..') segments.pop();
-    else segments.push(segment);
-  }
-  const leading = path.startsWith('/') ? '/' : '';
-  const trailing = segments.length > 0 && path.endsWith('/') ? '/' : '';
-  return escapeUri(`${leading}${segments.join('/')}${trailing}`).replace(/%2F/g, '/');
-}
-
-/** A query parameter, decoded. */
-type QueryPair = readonly [key: string, value: string];
-
-/** The raw query's parameters, decoded ('+' is a plus: the SDKs encode a space as %20), in order. */
-function parseQuery(raw: string): QueryPair[] {
-  const pairs: QueryPair[] = [];
-  if (raw === '') return pairs;
-  for (const piece of raw.split('&')) {
-    if (piece === '') continue;
-    const equals = piece.indexOf('=');
-    pairs.push(equals < 0 ? [decode(piece), ''] : [decode(piece.slice(0, equals)), decode(piece.slice(equals + 1))]);
-  }
-  return pairs;
-}
-
-/** Sorted by encoded name, then (for a repeated name) by encoded value; X-Amz-Signature left out. */
-function canonicalQuery(pairs: readonly QueryPair[]): string {
-  const encoded: [string, string][] = [];
-  for (const [key, value] of pairs) {
-    if (key.toLowerCase() === 'x-amz-signature') continue;
-    const name = escapeUri(key);
-    encoded.push([name, `${name}=${escapeUri(value)}`]);
-  }
-  encoded.sort(([a, aPair], [b, bPair]) => (a < b ? -1 : a > b ? 1 : aPair < bPair ? -1 : aPair > bPair ? 1 : 0));
-  return encoded.map(([, pair]) => pair).join('&');
-}
-
-/** RFC 3986 encoding of all but the unreserved characters, as AWS's UriEncode. */
-function escapeUri(text: string): string {
-  return encodeURIComponent(text).replace(/[!'()*]/g, (char) => `%${char.charCodeAt(0).toString(16).toUpperCase()}`);
-}
-
-/** A malformed escape is kept as it came: it cannot match what a signer encoded, and the signature says so. */
-function decode(text: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return text;
-  }
-}
-
-/** yyyyMMdd'T'HHmmss'Z' of a time, its milliseconds dropped. */
-function isoBasic(ms: number): string {
-  return new Date(ms)
-    .toISOString()
-    .replace(/\.\d{3}Z$/, 'Z')
-    .replace(/[-:]/g, '');
 }
 
 /** As AWS words a window: "5 min", or seconds when it is not whole minutes. */

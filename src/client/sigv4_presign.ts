@@ -12,6 +12,7 @@
  * src/auth/sigv4.ts verifies. The canonicalization below is that file's, written again here
  * because that one is Node's (node:crypto); the tests hold the two to the SDK's signer.
  */
+import { canonicalPath, canonicalQuery, decode, escapeUri, isoBasic, parseQueryPieces, type QueryPair } from '../util/sigv4_canonical.js';
 import { InvalidArgumentException } from '../errors.js';
 
 export interface SigningCredentials {
@@ -51,8 +52,6 @@ const SIGNING_PARAMS = new Set(
   ].map((name) => name.toLowerCase()),
 );
 
-type Pair = readonly [key: string, value: string];
-
 /** The URL (ws://, wss://, http://, https://) with SigV4 query parameters for a GET with an empty body, signing only `host`. */
 export async function presignUrl(url: string, credentials: SigningCredentials, options: PresignOptions = {}): Promise<string> {
   const target = new URL(url);
@@ -72,7 +71,7 @@ export async function presignUrl(url: string, credentials: SigningCredentials, o
     .slice(1)
     .split('&')
     .filter((piece) => piece !== '' && !SIGNING_PARAMS.has(decode(piece.split('=', 1)[0] ?? '').toLowerCase()));
-  const added: Pair[] = [
+  const added: QueryPair[] = [
     ['X-Amz-Algorithm', ALGORITHM],
     ['X-Amz-Credential', `${credentials.accessKeyId}/${scope}`],
     ['X-Amz-Date', amzDate],
@@ -82,7 +81,7 @@ export async function presignUrl(url: string, credentials: SigningCredentials, o
   ];
   const pieces = [...kept, ...added.map(([key, value]) => `${escapeUri(key)}=${escapeUri(value)}`)];
 
-  const canonical = `GET\n${canonicalPath(target.pathname)}\n${canonicalQuery(parseQuery(pieces))}\nhost:${target.host}\n\nhost\n${EMPTY_SHA256}`;
+  const canonical = `GET\n${canonicalPath(target.pathname)}\n${canonicalQuery(parseQueryPieces(pieces))}\nhost:${target.host}\n\nhost\n${EMPTY_SHA256}`;
   const stringToSign = `${ALGORITHM}\n${amzDate}\n${scope}\n${hex(await globalThis.crypto.subtle.digest('SHA-256', utf8(canonical)))}`;
   const key = await signingKey(credentials.secretAccessKey, amzDate.slice(0, 8), region, service);
   const signature = hex(await hmac(key, stringToSign));
@@ -102,58 +101,6 @@ async function signingKey(secret: string, date: string, region: string, service:
 async function hmac(key: ArrayBuffer | Uint8Array<ArrayBuffer>, data: string): Promise<ArrayBuffer> {
   const imported = await globalThis.crypto.subtle.importKey('raw', key, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
   return globalThis.crypto.subtle.sign('HMAC', imported, utf8(data));
-}
-
-/** The path canonicalized as @smithy/signature-v4 does for every service but S3 (see src/auth/sigv4.ts). */
-function canonicalPath(path: string): string {
-  const segments: string[] = [];
-  for (const segment of path.split('/')) {
-    if (segment === '' || segment === '.') continue;
-    if (segment === '..') segments.pop();
-    else segments.push(segment);
-  }
-  const leading = path.startsWith('/') ? '/' : '';
-  const trailing = segments.length > 0 && path.endsWith('/') ? '/' : '';
-  return escapeUri(`${leading}${segments.join('/')}${trailing}`).replace(/%2F/g, '/');
-}
-
-/** Raw `key=value` pieces, decoded ('+' is a plus, as the verifier reads it). */
-function parseQuery(pieces: readonly string[]): Pair[] {
-  return pieces.map((piece) => {
-    const equals = piece.indexOf('=');
-    return equals < 0 ? [decode(piece), ''] : [decode(piece.slice(0, equals)), decode(piece.slice(equals + 1))];
-  });
-}
-
-/** Sorted by encoded name, then by encoded value; X-Amz-Signature left out. */
-function canonicalQuery(pairs: readonly Pair[]): string {
-  const encoded: [string, string][] = [];
-  for (const [key, value] of pairs) {
-    if (key.toLowerCase() === 'x-amz-signature') continue;
-    const name = escapeUri(key);
-    encoded.push([name, `${name}=${escapeUri(value)}`]);
-  }
-  encoded.sort(([a, aPair], [b, bPair]) => (a < b ? -1 : a > b ? 1 : aPair < bPair ? -1 : aPair > bPair ? 1 : 0));
-  return encoded.map(([, pair]) => pair).join('&');
-}
-
-function escapeUri(text: string): string {
-  return encodeURIComponent(text).replace(/[!'()*]/g, (char) => `%${char.charCodeAt(0).toString(16).toUpperCase()}`);
-}
-
-function decode(text: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return text;
-  }
-}
-
-function isoBasic(ms: number): string {
-  return new Date(ms)
-    .toISOString()
-    .replace(/\.\d{3}Z$/, 'Z')
-    .replace(/[-:]/g, '');
 }
 
 function utf8(text: string): Uint8Array<ArrayBuffer> {
