@@ -1,3 +1,4 @@
+import { syncDirectory } from '../util/sync_directory.js';
 import { createHash } from 'node:crypto';
 import fs, { type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
@@ -695,15 +696,6 @@ async function makeDirectory(dir: string, fsync: boolean): Promise<void> {
   for (let made = dir; ; made = path.dirname(made)) {
     await syncDirectory(path.dirname(made));
     if (made === created || path.dirname(made) === made) return;
-  }
-}
-
-async function syncDirectory(dir: string): Promise<void> {
-  const handle = await fs.open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
 }
 

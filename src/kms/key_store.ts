@@ -1,3 +1,4 @@
+import { syncDirectory } from '../util/sync_directory.js';
 import { createCipheriv, createDecipheriv, randomBytes, randomUUID, scrypt } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -841,15 +842,6 @@ async function writeFileDurably(dir: string, name: string, bytes: Uint8Array): P
   } catch (error) {
     const failed: DurableWriteError = { cause: error, replaced };
     throw failed;
-  }
-}
-
-async function syncDirectory(dir: string): Promise<void> {
-  const handle = await fs.open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
 }
 
