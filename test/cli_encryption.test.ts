@@ -1,9 +1,8 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect } from '../src/client/node.js';
 import type { ShardlineClient } from '../src/client/client.js';
 import { killAllClis, startCli, type CliProcess } from './helpers/cli.js';
+import { filesContain } from './helpers/files.js';
 import { tempDir } from './helpers/temp_dir.js';
 
 // Goal: an encrypted stream keeps every acknowledged record through kill -9 of the server,
@@ -39,16 +38,6 @@ async function readAll(client: ShardlineClient): Promise<string[]> {
     next = page.NextShardIterator;
   }
   return texts;
-}
-
-function filesContain(dir: string, text: string): boolean {
-  const needle = Buffer.from(text);
-  const walk = (at: string): boolean =>
-    fs.readdirSync(at, { withFileTypes: true }).some((entry) => {
-      const full = path.join(at, entry.name);
-      return entry.isDirectory() ? walk(full) : fs.readFileSync(full).includes(needle);
-    });
-  return walk(dir);
 }
 
 describe('an encrypted stream and kill -9', () => {

@@ -6,6 +6,7 @@ import { Engine } from '../../src/engine/engine.js';
 import { CorruptLogError, InvalidArgumentException, KMSDisabledException, KMSNotFoundException } from '../../src/errors.js';
 import { checksum } from '../../src/log/checksum.js';
 import { KinesisHttpServer } from '../../src/net/kinesis/server.js';
+import { filesContain } from '../helpers/files.js';
 import { tempDir } from '../helpers/temp_dir.js';
 
 // Goal: streams encrypted at rest (docs/SECURITY.md): StartStreamEncryption with a KeyId of
@@ -25,16 +26,6 @@ afterEach(async () => {
 async function openEngine(dataDir: string): Promise<Engine> {
   engine = await Engine.open({ dataDir, fsync: 'never', enforceLimits: false, workers: 1 });
   return engine;
-}
-
-function filesContain(dir: string, text: string): boolean {
-  const needle = Buffer.from(text);
-  const walk = (at: string): boolean =>
-    fs.readdirSync(at, { withFileTypes: true }).some((entry) => {
-      const full = path.join(at, entry.name);
-      return entry.isDirectory() ? walk(full) : fs.readFileSync(full).includes(needle);
-    });
-  return walk(dir);
 }
 
 async function readAll(target: Engine, stream: string): Promise<string[]> {
