@@ -61,6 +61,11 @@ export class AccessControl {
     this.trail = trail;
   }
 
+  /** Whether calls are audited: a door's hot path builds no record without a trail. */
+  get auditing(): boolean {
+    return this.trail !== null;
+  }
+
   /** A call's record in the audit trail, if there is one (the doors call it with each outcome). */
   audit(call: AuditedCall): void {
     this.trail?.record(call);

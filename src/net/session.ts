@@ -265,6 +265,7 @@ export class Session {
   }
 
   private audit(operation: string, request: Readonly<Record<string, unknown>>, error?: unknown): void {
+    if (!this.host.access.auditing) return;
     this.host.access.audit({ caller: this.caller, operation, request, origin: this.origin, ...(error === undefined ? {} : { error }) });
   }
 
