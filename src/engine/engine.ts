@@ -133,6 +133,11 @@ export class Engine {
     return this.context.pool.restarts;
   }
 
+  /** The engine's time (its `clock` option): arrival times, expiry and ages are by it, so the family reads it too. */
+  now(): number {
+    return this.context.options.clock();
+  }
+
   // ---- streams ----
 
   async createStream(request: api.CreateStreamInput): Promise<void> {

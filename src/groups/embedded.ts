@@ -82,7 +82,7 @@ export class EngineSource implements RecordSource {
         register: async (StreamARN, ConsumerName) => void (await this.engine.registerStreamConsumer({ StreamARN, ConsumerName })),
         describe: async (StreamARN, ConsumerName) => this.engine.describeStreamConsumer({ StreamARN, ConsumerName }).ConsumerDescription,
       },
-      groupName,
+      this.options.consumerName ?? groupName,
     );
   }
 

@@ -56,7 +56,7 @@ export class KinesisApiSource implements RecordSource {
   }
 
   async prepare(groupName: string): Promise<void> {
-    if (readsByPush(this.options)) this.consumerARN = await groupConsumerARN(this.consumerCalls(), groupName);
+    if (readsByPush(this.options)) this.consumerARN = await groupConsumerARN(this.consumerCalls(), this.options.consumerName ?? groupName);
   }
 
   read(shardId: string, start: ReadStart, signal: AbortSignal): AsyncIterable<SourceBatch> {

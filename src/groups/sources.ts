@@ -21,6 +21,8 @@ import {
 export interface SourceOptions {
   /** push (default): a subscription of the group's registered consumer per shard; polling: GetRecords. */
   readonly retrieval?: Retrieval;
+  /** Push: the registered consumer of this name (registered if missing) rather than one named as the group. */
+  readonly consumerName?: string;
   /** Polling: the wait after an empty GetRecords. Default 1,000 ms (the KCL's: 1,500). */
   readonly idleTimeBetweenReadsMillis?: number;
   /** Polling: records per GetRecords. Default 10,000. */

@@ -77,7 +77,7 @@ export class WebSocketSource implements RecordSource {
         describe: async (StreamARN, ConsumerName) =>
           (await this.client.call('DescribeStreamConsumer', { StreamARN, ConsumerName })).ConsumerDescription,
       },
-      groupName,
+      this.options.consumerName ?? groupName,
     );
   }
 

@@ -28,6 +28,13 @@ export interface KinesisEventRecord {
 
 export interface KinesisEvent {
   readonly Records: KinesisEventRecord[];
+  /** With TumblingWindowInSeconds (ISO times). */
+  readonly window?: { readonly start: string; readonly end: string };
+  readonly state?: Record<string, unknown>;
+  readonly shardId?: string;
+  readonly eventSourceARN?: string;
+  readonly isFinalInvokeForWindow?: boolean;
+  readonly isWindowTerminatedEarly?: boolean;
 }
 
 export interface EventSource {

@@ -83,6 +83,17 @@ export function resolveMapping(request: MappingRequest): MappingSettings {
   };
 }
 
+/** The stream of a stream or consumer ARN. */
+export function streamNameOf(arn: string): string {
+  return arn.split(':stream/')[1]!.split('/')[0]!;
+}
+
+/** The consumer of a consumer ARN (`.../stream/<name>/consumer/<consumer>:<created>`), else null. */
+export function consumerNameOf(arn: string): string | null {
+  const rest = arn.split('/consumer/')[1];
+  return rest === undefined ? null : rest.slice(0, rest.lastIndexOf(':'));
+}
+
 function invalid(message: string): InvalidParameterValueException {
   return new InvalidParameterValueException(message);
 }

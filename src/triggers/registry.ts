@@ -3,7 +3,7 @@ import { CorruptLogError, InvalidParameterValueException, ResourceConflictExcept
 import type { Engine } from '../engine/engine.js';
 import { LeaseTables } from '../groups/lease_tables.js';
 import { callableFunction, type FunctionDefinition } from './functions.js';
-import { resolveMapping, type MappingRequest, type MappingSettings } from './mapping.js';
+import { consumerNameOf, resolveMapping, streamNameOf, type MappingRequest, type MappingSettings } from './mapping.js';
 import { Trigger } from './trigger.js';
 
 /*
@@ -45,6 +45,8 @@ export interface MappingDescription {
   readonly LastProcessingResult: string;
   readonly State: 'Enabled' | 'Disabled';
   readonly StateTransitionReason: string;
+  /** shardline's, not Lambda's: per shard held while the mapping runs, its progress and lag. */
+  readonly Shards?: { ShardId: string; RecordsProcessed: number; MillisBehindLatest: number }[];
 }
 
 const registries = new WeakMap<Engine, TriggerRegistry>();
@@ -139,8 +141,8 @@ export class TriggerRegistry {
 
   private check(request: MappingRequest, uuid: string | null = null): MappingSettings {
     const settings = resolveMapping(request);
-    const streamName = settings.eventSourceArn.split(':stream/')[1]!.split('/')[0]!;
-    this.engine.describeStreamSummary({ StreamName: streamName });
+    this.engine.describeStreamSummary({ StreamName: streamNameOf(settings.eventSourceArn) });
+    if (consumerNameOf(settings.eventSourceArn) !== null) this.engine.describeStreamConsumer({ ConsumerARN: settings.eventSourceArn });
     if (!this.functions.has(settings.functionName))
       throw new ResourceNotFoundException(`Function not found: arn:aws:lambda:${REGION}:${ACCOUNT}:function:${settings.functionName}`);
     const duplicate = [...this.mappings.values()].find(
@@ -216,6 +218,15 @@ export class TriggerRegistry {
       LastProcessingResult: running?.status.lastProcessingResult ?? 'No records processed',
       State: settings.enabled ? 'Enabled' : 'Disabled',
       StateTransitionReason: 'User action',
+      ...(running === undefined
+        ? {}
+        : {
+            Shards: running.shards.map((shard) => ({
+              ShardId: shard.shardId,
+              RecordsProcessed: shard.recordsProcessed,
+              MillisBehindLatest: shard.millisBehindLatest,
+            })),
+          }),
     };
   }
 

@@ -2,22 +2,22 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Engine } from '../../src/engine/engine.js';
+import type { Engine } from '../../src/engine/engine.js';
 import { InvalidParameterValueException } from '../../src/errors.js';
 import { callableFunction, type Handler } from '../../src/triggers/functions.js';
 import type { KinesisEvent } from '../../src/triggers/kinesis_event.js';
 import { resolveMapping, type MappingRequest } from '../../src/triggers/mapping.js';
 import { Trigger } from '../../src/triggers/trigger.js';
 import { tempDir } from '../helpers/temp_dir.js';
+import { STREAM_ARN, indexOf, newTrigger, openEngine, putAll, until } from './trigger_helpers.js';
 
 // Goal: an event source mapping on an engine of this process hands every record to its function
 // in AWS's event shape, in order per shard and within BatchSize; a failing record goes to a
 // file destination as AWS's on-failure record and processing goes on; FilterCriteria drop the
 // records no filter matches; a trigger started again on the same mapping resumes after the last
-// finished batch (its positions are on its group's leases); settings not built yet are refused.
+// finished batch (its positions are on its group's leases); a combination shardline does not run is refused.
 // Method: a real engine on a temporary directory, embedded handler functions, polling at 20 ms.
 
-const STREAM_ARN = 'arn:aws:kinesis:us-east-1:000000000000:stream/events';
 let engine: Engine | undefined;
 const triggers: Trigger[] = [];
 afterEach(async () => {
@@ -26,51 +26,16 @@ afterEach(async () => {
   engine = undefined;
 });
 
-async function openEngine(dataDir: string): Promise<Engine> {
-  engine = await Engine.open({ dataDir, fsync: 'never', enforceLimits: false, workers: 1 });
-  return engine;
-}
-
 async function startTrigger(target: Engine, uuid: string, mapping: Partial<MappingRequest>, handler: Handler): Promise<Trigger> {
-  const settings = resolveMapping({ EventSourceArn: STREAM_ARN, FunctionName: 'f', StartingPosition: 'TRIM_HORIZON', ...mapping });
-  const trigger = new Trigger({
-    engine: target,
-    uuid,
-    settings,
-    fn: callableFunction('f', { handler }),
-    pollIntervalMs: 20,
-    failoverTimeMillis: 1000,
-    retryDelayMs: () => 5,
-  });
+  const trigger = newTrigger(target, uuid, mapping, handler);
   triggers.push(trigger);
   await trigger.start();
   return trigger;
 }
 
-async function until(condition: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
-async function putAll(target: Engine, count: number, from = 0, data = (i: number) => JSON.stringify({ i })): Promise<void> {
-  for (let at = from; at < from + count; at += 100) {
-    const Records = Array.from({ length: Math.min(100, from + count - at) }, (_, j) => ({
-      PartitionKey: `k${(at + j) % 7}`,
-      Data: Buffer.from(data(at + j)),
-    }));
-    await target.putRecords({ StreamName: 'events', Records });
-  }
-}
-
-const indexOf = (record: KinesisEvent['Records'][number]): number =>
-  (JSON.parse(Buffer.from(record.kinesis.data, 'base64').toString()) as { i: number }).i;
-
 describe('a trigger on an embedded engine', () => {
   it('hands every record over in order per shard, in batches of at most BatchSize', async () => {
-    const target = await openEngine(tempDir());
+    const target = (engine = await openEngine(tempDir()));
     await target.createStream({ StreamName: 'events', ShardCount: 2 });
     await putAll(target, 300);
     const events: KinesisEvent[] = [];
@@ -90,7 +55,7 @@ describe('a trigger on an embedded engine', () => {
 
   it('sends a record that keeps failing to the file destination, goes on, and filters', async () => {
     const dir = tempDir();
-    const target = await openEngine(path.join(dir, 'data'));
+    const target = (engine = await openEngine(path.join(dir, 'data')));
     await target.createStream({ StreamName: 'events', ShardCount: 1 });
     await putAll(target, 40);
     const failures = path.join(dir, 'failures.jsonl');
@@ -125,7 +90,7 @@ describe('a trigger on an embedded engine', () => {
 
   it('resumes after the last finished batch when started again on the same mapping', async () => {
     const dataDir = tempDir();
-    const target = await openEngine(dataDir);
+    const target = (engine = await openEngine(dataDir));
     await target.createStream({ StreamName: 'events', ShardCount: 1 });
     await putAll(target, 50);
     const first: number[] = [];
@@ -140,13 +105,17 @@ describe('a trigger on an embedded engine', () => {
     expect(second).toEqual(Array.from({ length: 20 }, (_, i) => 50 + i));
   });
 
-  it('refuses what it does not do yet, rather than ignoring it', async () => {
-    const target = await openEngine(tempDir());
-    for (const mapping of [{ ParallelizationFactor: 2 }, { TumblingWindowInSeconds: 60 }, { MaximumBatchingWindowInSeconds: 5 }]) {
-      const settings = resolveMapping({ EventSourceArn: STREAM_ARN, FunctionName: 'f', StartingPosition: 'LATEST', ...mapping });
-      expect(() => new Trigger({ engine: target, uuid: 'x', settings, fn: callableFunction('f', { handler: () => undefined }) })).toThrow(
-        InvalidParameterValueException,
-      );
-    }
+  it('refuses tumbling windows with a ParallelizationFactor above 1, rather than ignoring either', async () => {
+    const target = (engine = await openEngine(tempDir()));
+    const settings = resolveMapping({
+      EventSourceArn: STREAM_ARN,
+      FunctionName: 'f',
+      StartingPosition: 'LATEST',
+      ParallelizationFactor: 2,
+      TumblingWindowInSeconds: 60,
+    });
+    expect(() => new Trigger({ engine: target, uuid: 'x', settings, fn: callableFunction('f', { handler: () => undefined }) })).toThrow(
+      InvalidParameterValueException,
+    );
   });
 });
