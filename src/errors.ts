@@ -176,6 +176,12 @@ export class InvalidParameterValueException extends ShardlineError {
   override readonly fault = 'client';
 }
 
+/** Lambda's: an Invoke payload that is not JSON. */
+export class InvalidRequestContentException extends ShardlineError {
+  readonly code = 'InvalidRequestContentException' as const;
+  override readonly fault = 'client';
+}
+
 /** Lambda's: the resource exists already (an event source mapping of the same stream and function). */
 export class ResourceConflictException extends ShardlineError {
   readonly code = 'ResourceConflictException' as const;

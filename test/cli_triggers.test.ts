@@ -7,7 +7,7 @@ import { killAllClis, runCli, startCli } from './helpers/cli.js';
 import { tempDir } from './helpers/temp_dir.js';
 
 // Goal: `serve --functions` registers module handlers, and `shardline trigger create|list|
-// describe|update|delete` manages mappings of a running server over the WebSocket CALL; the
+// describe|update|delete|invoke` manages mappings of a running server over the WebSocket CALL; the
 // handler (a module on the server's threads) gets the stream's records; after a kill -9 of the
 // server mid-batch, the restarted server goes on with no record skipped, repeating only the
 // interrupted batch. Method: the CLI from its sources as child processes; the handler appends
@@ -16,6 +16,7 @@ import { tempDir } from './helpers/temp_dir.js';
 afterEach(killAllClis);
 
 const SINK = fileURLToPath(new URL('./triggers/fixtures/sink.mjs', import.meta.url));
+const HANDLERS = fileURLToPath(new URL('./triggers/fixtures/handlers.mjs', import.meta.url));
 
 async function until(condition: () => boolean, what: string): Promise<void> {
   const deadline = Date.now() + 30_000;
@@ -30,7 +31,10 @@ describe('shardline trigger', () => {
     const dir = tempDir();
     const out = path.join(dir, 'out.txt');
     const functions = path.join(dir, 'functions.json');
-    fs.writeFileSync(functions, JSON.stringify({ sink: { handler: `${SINK}#handler`, timeoutSeconds: 10 } }));
+    fs.writeFileSync(
+      functions,
+      JSON.stringify({ sink: { handler: `${SINK}#handler`, timeoutSeconds: 10 }, broken: { handler: `${HANDLERS}#throws` } }),
+    );
     const serve = startCli(['serve', '--data-dir', path.join(dir, 'data'), '--port', '0', '--no-kinesis', '--functions', functions], {
       env: { TRIGGER_OUT: out },
     });
@@ -71,6 +75,15 @@ describe('shardline trigger', () => {
       const refused = await runCli(['trigger', 'create', '--stream', 'events', '--function', 'nothing', '--url', url]);
       expect(refused.code).toBe(1);
       expect(refused.stderr).toMatch(/ResourceNotFoundException: Function not found/);
+      const invoked = await runCli(['trigger', 'invoke', 'sink', '--data', 'by-hand-1', 'by-hand-2', '--url', url]);
+      expect([invoked.code, invoked.stdout]).toEqual([0, 'null\n']);
+      expect(fs.readFileSync(out, 'utf8').trim().split('\n').slice(-2)).toEqual(['by-hand-1', 'by-hand-2']);
+      const failed = await runCli(['trigger', 'invoke', 'broken', '--payload', '{}', '--url', url]);
+      expect(failed.code).toBe(1);
+      expect(JSON.parse(failed.stdout)).toMatchObject({
+        errorType: 'FunctionError',
+        errorMessage: expect.stringContaining('the handler failed') as unknown,
+      });
       expect((await runCli(['trigger', 'delete', uuid, '--url', url])).stdout).toBe(`deleted ${uuid}\n`);
       expect((await runCli(['trigger', 'list', '--url', url])).stdout).toBe('');
     } finally {

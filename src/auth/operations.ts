@@ -64,6 +64,10 @@ export function accessRequests(engine: Engine, operation: string, request: Reque
       },
     ];
   }
+  if (operation === 'Invoke')
+    return [
+      { action: 'lambda:InvokeFunction', resource: `arn:aws:lambda:${REGION}:${ACCOUNT_ID}:function:${String(request['FunctionName'])}` },
+    ];
   if (ACCOUNT_WIDE.has(operation)) return [{ action, resource: '*' }];
   if (GROUP_OPERATIONS.has(operation)) return [{ action, resource: groupArn(String(request['GroupName'])) }];
   if (CONSUMER_OPERATIONS.has(operation)) return [consumerRequest(engine, action, request)];

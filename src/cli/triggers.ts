@@ -1,13 +1,15 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { ShardlineClient } from '../client/node.js';
+import { kinesisEvent, type KinesisEvent } from '../triggers/kinesis_event.js';
 import { withClient } from './connection.js';
 import { urlOption, type ClientOptions } from './options.js';
 import { writeLine } from './process_io.js';
 
 /*
- * `shardline trigger create|list|describe|update|delete`: event source mappings (docs/TRIGGERS.md)
- * over the WebSocket CALL, with Lambda's operation and member names. The functions they name are
- * registered by the server (`serve --functions <file>`) or by embedded code.
+ * `shardline trigger create|list|describe|update|delete|invoke`: event source mappings
+ * (docs/TRIGGERS.md) over the WebSocket CALL, with Lambda's operation and member names, and a
+ * registered function invoked by hand (with a payload, or a Kinesis event made of given records).
+ * The functions are registered by the server (`serve --functions <file>`) or by embedded code.
  */
 
 interface CreateOptions extends ClientOptions {
@@ -20,6 +22,18 @@ interface CreateOptions extends ClientOptions {
   readonly bisect?: boolean;
   readonly reportBatchItemFailures?: boolean;
   readonly onFailure?: string;
+  readonly startingPositionTimestamp?: number;
+  readonly parallelizationFactor?: number;
+  readonly batchingWindow?: number;
+  readonly tumblingWindow?: number;
+  readonly filter?: string[];
+}
+
+interface InvokeOptions extends ClientOptions {
+  readonly payload?: string;
+  readonly data?: string[];
+  readonly partitionKey: string;
+  readonly stream: string;
 }
 
 interface UpdateOptions extends ClientOptions {
@@ -41,14 +55,21 @@ export function addTriggerCommands(program: Command): void {
     .requiredOption('--stream <name|arn>', 'the stream')
     .requiredOption('--function <name>', 'a registered function')
     .addOption(
-      new Option('--starting-position <position>', 'where a new mapping starts').choices(['TRIM_HORIZON', 'LATEST']).default('LATEST'),
+      new Option('--starting-position <position>', 'where a new mapping starts')
+        .choices(['TRIM_HORIZON', 'LATEST', 'AT_TIMESTAMP'])
+        .default('LATEST'),
     )
+    .addOption(new Option('--starting-position-timestamp <epoch seconds>', 'with AT_TIMESTAMP').argParser(Number))
     .addOption(new Option('--batch-size <n>', 'records per invocation (1 .. 10,000; default 100)').argParser(integer))
     .addOption(new Option('--max-retries <n>', 'retries of a failing batch (-1: until the records expire)').argParser(integer))
     .addOption(new Option('--max-record-age <seconds>', 'give up older records (-1, or 60 .. 604,800)').argParser(integer))
     .option('--bisect', 'split a failing batch in two before retrying')
     .option('--report-batch-item-failures', 'the function answers batchItemFailures')
     .option('--on-failure <destination>', 'a stream ARN or a file:// URL for the records given up')
+    .addOption(new Option('--parallelization-factor <n>', 'concurrent batches per shard, each key in order (1 .. 10)').argParser(integer))
+    .addOption(new Option('--batching-window <seconds>', 'gather records up to this long (0 .. 300)').argParser(integer))
+    .addOption(new Option('--tumbling-window <seconds>', 'windows of this length with state (1 .. 900)').argParser(integer))
+    .option('--filter <pattern...>', 'EventBridge patterns over the data (a record is kept if one matches)')
     .addOption(urlOption())
     .action((options: CreateOptions) => withClient(options.url, (client) => create(client, options)));
   trigger
@@ -88,6 +109,16 @@ export function addTriggerCommands(program: Command): void {
         await writeLine(`deleted ${uuid}`);
       }),
     );
+  trigger
+    .command('invoke')
+    .description('invoke a registered function once and print its answer (exit 1 if it failed)')
+    .argument('<function>', 'a registered function')
+    .option('--payload <json>', 'the event, as JSON')
+    .option('--data <text...>', 'or: a Kinesis event of records with these data')
+    .option('--partition-key <key>', "the --data records' partition key", 'test')
+    .option('--stream <name|arn>', "the --data records' stream", 'test')
+    .addOption(urlOption())
+    .action((name: string, options: InvokeOptions) => withClient(options.url, (client) => invoke(client, name, options)));
 }
 
 function streamArnOf(stream: string): string {
@@ -105,6 +136,11 @@ async function create(client: ShardlineClient, options: CreateOptions): Promise<
     ...(options.bisect === true ? { BisectBatchOnFunctionError: true } : {}),
     ...(options.reportBatchItemFailures === true ? { FunctionResponseTypes: ['ReportBatchItemFailures'] } : {}),
     ...(options.onFailure === undefined ? {} : { DestinationConfig: { OnFailure: { Destination: options.onFailure } } }),
+    ...(options.startingPositionTimestamp === undefined ? {} : { StartingPositionTimestamp: options.startingPositionTimestamp }),
+    ...(options.parallelizationFactor === undefined ? {} : { ParallelizationFactor: options.parallelizationFactor }),
+    ...(options.batchingWindow === undefined ? {} : { MaximumBatchingWindowInSeconds: options.batchingWindow }),
+    ...(options.tumblingWindow === undefined ? {} : { TumblingWindowInSeconds: options.tumblingWindow }),
+    ...(options.filter === undefined ? {} : { FilterCriteria: { Filters: options.filter.map((Pattern) => ({ Pattern })) } }),
   };
   const { UUID } = (await client.callNamed('CreateEventSourceMapping', request)) as { UUID: string };
   await writeLine(UUID);
@@ -146,4 +182,42 @@ async function update(client: ShardlineClient, uuid: string, options: UpdateOpti
   };
   const { State, BatchSize } = (await client.callNamed('UpdateEventSourceMapping', changes)) as unknown as Listed;
   await writeLine(`${uuid}\t${State}\tbatch size ${BatchSize}`);
+}
+
+async function invoke(client: ShardlineClient, functionName: string, options: InvokeOptions): Promise<void> {
+  const payload = options.payload === undefined ? testEvent(options) : parsePayload(options.payload);
+  const { Payload, FunctionError } = (await client.callNamed('Invoke', { FunctionName: functionName, Payload: payload })) as {
+    Payload: unknown;
+    FunctionError?: string;
+  };
+  await writeLine(JSON.stringify(Payload, null, 2));
+  if (FunctionError !== undefined) throw new Error(`the function ${functionName} failed (${FunctionError})`);
+}
+
+function parsePayload(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new InvalidArgumentError('--payload is not JSON');
+  }
+}
+
+/** A Kinesis event as a mapping would deliver it, of records made up from --data (sequence numbers 1, 2, ...). */
+function testEvent(options: InvokeOptions): KinesisEvent {
+  const now = Date.now();
+  const records = (options.data ?? []).map((data, index) => ({
+    sequenceNumber: String(index + 1),
+    subSequenceNumber: 0,
+    partitionKey: options.partitionKey,
+    data: new TextEncoder().encode(data),
+    approximateArrivalTimestamp: new Date(now),
+    aggregated: false,
+  }));
+  return kinesisEvent(records, {
+    streamArn: streamArnOf(options.stream),
+    shardId: 'shardId-000000000000',
+    region: 'us-east-1',
+    invokeIdentityArn: 'arn:aws:iam::000000000000:role/shardline-trigger',
+    encrypted: false,
+  });
 }

@@ -42,6 +42,7 @@ export interface CallableFunction {
 
 const TIMEOUT_DEFAULT_S = 3;
 const MEMORY_DEFAULT_MB = 128;
+const WARM_MS = 60_000;
 const HANDLER_TASK = moduleUrl('./handler_task', import.meta.url);
 
 export function callableFunction(name: string, definition: FunctionDefinition, baseDir = process.cwd()): CallableFunction {
@@ -110,13 +111,16 @@ function overHttp(name: string, url: string, timeoutMs: number): CallableFunctio
   };
 }
 
-/** Threads come and go with the invocations; a timed-out one is terminated by piscina's abort. */
+/**
+ * A thread stays warm for a minute after its last invocation (as Lambda keeps an environment), so
+ * a busy mapping does not start one per batch; a timed-out one is terminated by piscina's abort.
+ */
 function inThreads(name: string, module: string, exportName: string, timeoutMs: number, memoryMb: number): CallableFunction {
   let pool: Piscina | null = null;
   return {
     name,
     invoke: async (event) => {
-      pool ??= startTaskPool(HANDLER_TASK, { maxThreads: 10, memoryMb });
+      pool ??= startTaskPool(HANDLER_TASK, { maxThreads: 10, memoryMb, idleTimeoutMs: WARM_MS });
       const task: HandlerTask = {
         module,
         exportName,

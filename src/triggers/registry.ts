@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { CorruptLogError, InvalidParameterValueException, ResourceConflictException, ResourceNotFoundException } from '../errors.js';
 import type { Engine } from '../engine/engine.js';
 import { LeaseTables } from '../groups/lease_tables.js';
-import { callableFunction, type FunctionDefinition } from './functions.js';
+import { callableFunction, type CallableFunction, type FunctionDefinition } from './functions.js';
+import type { KinesisEvent } from './kinesis_event.js';
 import { consumerNameOf, resolveMapping, streamNameOf, type MappingRequest, type MappingSettings } from './mapping.js';
 import { Trigger } from './trigger.js';
 
@@ -49,12 +50,21 @@ export interface MappingDescription {
   readonly Shards?: { ShardId: string; RecordsProcessed: number; MillisBehindLatest: number }[];
 }
 
+export interface InvokeResult {
+  /** The function's answer; on a failure, Lambda's `{ errorMessage, errorType }`. */
+  readonly payload: unknown;
+  /** 'Unhandled' when the function failed (threw, timed out, ran out of memory). */
+  readonly functionError?: 'Unhandled';
+}
+
 const registries = new WeakMap<Engine, TriggerRegistry>();
 
 export class TriggerRegistry {
   private readonly functions = new Map<string, FunctionDefinition>();
   private readonly mappings = new Map<string, StoredMapping>();
   private readonly running = new Map<string, Trigger>();
+  /** The functions Invoke has called, kept warm. */
+  private readonly invoked = new Map<string, CallableFunction>();
   private loaded = false;
   private writing: Promise<void> = Promise.resolve();
 
@@ -76,6 +86,8 @@ export class TriggerRegistry {
       .close()
       .catch(() => undefined); // checks the definition
     this.functions.set(name, definition);
+    await this.invoked.get(name)?.close();
+    this.invoked.delete(name);
     this.load();
     for (const stored of this.mappings.values())
       if (stored.request.FunctionName === name && !this.running.has(stored.uuid)) await this.startIfEnabled(stored);
@@ -134,17 +146,35 @@ export class TriggerRegistry {
     return description;
   }
 
+  /** Lambda's Invoke (RequestResponse) of a registered function with any JSON payload: its answer, or its failure as Lambda reports it. */
+  async invoke(functionName: string, payload: unknown): Promise<InvokeResult> {
+    const definition = this.functions.get(functionName);
+    if (definition === undefined) throw functionNotFound(functionName);
+    let callable = this.invoked.get(functionName);
+    if (callable === undefined) {
+      callable = callableFunction(functionName, definition);
+      this.invoked.set(functionName, callable);
+    }
+    try {
+      return { payload: await callable.invoke(payload as KinesisEvent) };
+    } catch (error) {
+      const { name, message } = error instanceof Error ? error : new Error(String(error));
+      return { payload: { errorMessage: message, errorType: name }, functionError: 'Unhandled' };
+    }
+  }
+
   /** Stops every running mapping (the engine is closing); they start again from the document. */
   async stopAll(): Promise<void> {
     await Promise.all([...this.running.keys()].map((uuid) => this.stopRunning(uuid)));
+    await Promise.all([...this.invoked.values()].map((callable) => callable.close()));
+    this.invoked.clear();
   }
 
   private check(request: MappingRequest, uuid: string | null = null): MappingSettings {
     const settings = resolveMapping(request);
     this.engine.describeStreamSummary({ StreamName: streamNameOf(settings.eventSourceArn) });
     if (consumerNameOf(settings.eventSourceArn) !== null) this.engine.describeStreamConsumer({ ConsumerARN: settings.eventSourceArn });
-    if (!this.functions.has(settings.functionName))
-      throw new ResourceNotFoundException(`Function not found: arn:aws:lambda:${REGION}:${ACCOUNT}:function:${settings.functionName}`);
+    if (!this.functions.has(settings.functionName)) throw functionNotFound(settings.functionName);
     const duplicate = [...this.mappings.values()].find(
       (stored) =>
         stored.uuid !== uuid &&
@@ -254,6 +284,10 @@ export class TriggerRegistry {
     this.writing = this.writing.catch(() => undefined).then(() => this.engine.writeDocument(DOCUMENT, bytes));
     return this.writing;
   }
+}
+
+function functionNotFound(name: string): ResourceNotFoundException {
+  return new ResourceNotFoundException(`Function not found: arn:aws:lambda:${REGION}:${ACCOUNT}:function:${name}`);
 }
 
 function withoutUndefined<T extends object>(value: T): Partial<T> {

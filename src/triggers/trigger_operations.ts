@@ -18,6 +18,7 @@ export const TRIGGER_OPERATIONS: ReadonlySet<string> = new Set([
   'ListEventSourceMappings',
   'UpdateEventSourceMapping',
   'DeleteEventSourceMapping',
+  'Invoke',
 ]);
 
 export function triggerOperation(engine: Engine, name: string): ((request: Request) => Promise<unknown>) | undefined {
@@ -45,6 +46,13 @@ function operationOf(registry: TriggerRegistry, name: string): (request: Request
       return (request) => {
         const { UUID: _uuid, ...changes } = request;
         return registry.update(uuidOf(request), changes as MappingRequest);
+      };
+    case 'Invoke':
+      return async (request) => {
+        const name = request['FunctionName'];
+        if (typeof name !== 'string' || name === '') throw new InvalidParameterValueException('FunctionName is required');
+        const { payload, functionError } = await registry.invoke(name, request['Payload'] ?? {});
+        return { StatusCode: 200, Payload: payload ?? null, ...(functionError === undefined ? {} : { FunctionError: functionError }) };
       };
     default:
       return (request) => registry.delete(uuidOf(request));

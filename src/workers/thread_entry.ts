@@ -35,11 +35,15 @@ export function startThread(module: URL, options: Omit<WorkerOptions, 'eval' | '
 }
 
 /** A piscina pool whose task is the default export of `module`; `memoryMb` bounds each thread's heap. */
-export function startTaskPool(module: URL, options: { readonly maxThreads: number; readonly memoryMb?: number }): Piscina {
+export function startTaskPool(
+  module: URL,
+  options: { readonly maxThreads: number; readonly memoryMb?: number; readonly idleTimeoutMs?: number },
+): Piscina {
   const { entry, env } = entryOf(module);
   return new Piscina({
     filename: entry.href,
     maxThreads: options.maxThreads,
+    ...(options.idleTimeoutMs === undefined ? {} : { idleTimeout: options.idleTimeoutMs }),
     ...(env === undefined ? {} : { env }),
     ...(options.memoryMb === undefined ? {} : { resourceLimits: { maxOldGenerationSizeMb: options.memoryMb } }),
   });

@@ -2,6 +2,7 @@ import {
   CreateEventSourceMappingCommand,
   DeleteEventSourceMappingCommand,
   GetEventSourceMappingCommand,
+  InvokeCommand,
   LambdaClient,
   ListEventSourceMappingsCommand,
   UpdateEventSourceMappingCommand,
@@ -18,7 +19,8 @@ import { tempDir } from '../helpers/temp_dir.js';
 // (Lambda's event-source-mapping REST API): create (202, and the function then gets the
 // stream's records), get, list with filters, update, delete; Lambda's errors for an unknown
 // function, a bad parameter, a duplicate mapping and an unknown UUID; and a mapping comes back
-// after the engine restarts, resuming after what it had processed. Method: a real engine and HTTP
+// after the engine restarts, resuming after what it had processed; Invoke of a registered
+// function, with Lambda's answer for a function error. Method: a real engine and HTTP
 // server on a free port, embedded functions registered by name, @aws-sdk/client-lambda.
 
 const STREAM_ARN = 'arn:aws:kinesis:us-east-1:000000000000:stream/orders';
@@ -35,9 +37,18 @@ afterEach(async () => {
 
 async function start(dataDir: string, seen: number[]): Promise<{ engine: Engine; lambda: LambdaClient }> {
   engine = await Engine.open({ dataDir, fsync: 'never', enforceLimits: false, workers: 1 });
-  await TriggerRegistry.of(engine).registerFunction('collector', {
+  const registry = TriggerRegistry.of(engine);
+  await registry.registerFunction('collector', {
     handler: (event: KinesisEvent) =>
       void seen.push(...event.Records.map((record) => Number(Buffer.from(record.kinesis.data, 'base64').toString()))),
+  });
+  await registry.registerFunction('echo', {
+    // Invoked by hand with any payload, not a Kinesis event.
+    handler: (event: KinesisEvent) => {
+      const payload = event as unknown as { fail?: string };
+      if (payload.fail !== undefined) throw new TypeError(payload.fail);
+      return { got: payload };
+    },
   });
   server = await KinesisHttpServer.start({ engine, port: 0 });
   lambda = new LambdaClient({
@@ -128,6 +139,26 @@ describe("Lambda's event-source-mapping API through @aws-sdk/client-lambda", () 
     expect((await client.send(new ListEventSourceMappingsCommand({}))).EventSourceMappings?.map((mapping) => mapping.UUID)).toEqual([
       first.UUID,
     ]);
+  });
+
+  it('invokes a registered function: its answer, its failure as X-Amz-Function-Error, an unknown one a 404', async () => {
+    const { lambda: client } = await start(tempDir(), []);
+    const payloadOf = (answer: { Payload?: Uint8Array }): unknown => JSON.parse(Buffer.from(answer.Payload!).toString());
+    const ok = await client.send(new InvokeCommand({ FunctionName: 'echo', Payload: Buffer.from('{"a":1}') }));
+    expect([ok.StatusCode, ok.FunctionError, payloadOf(ok)]).toEqual([200, undefined, { got: { a: 1 } }]);
+    const failed = await client.send(new InvokeCommand({ FunctionName: 'echo', Payload: Buffer.from('{"fail":"no"}') }));
+    expect([failed.StatusCode, failed.FunctionError, payloadOf(failed)]).toEqual([
+      200,
+      'Unhandled',
+      { errorMessage: 'no', errorType: 'TypeError' },
+    ]);
+    await expect(client.send(new InvokeCommand({ FunctionName: 'missing', Payload: Buffer.from('{}') }))).rejects.toMatchObject({
+      name: 'ResourceNotFoundException',
+      $metadata: { httpStatusCode: 404 },
+    });
+    await expect(client.send(new InvokeCommand({ FunctionName: 'echo', Payload: Buffer.from('{not json') }))).rejects.toMatchObject({
+      name: 'InvalidRequestContentException',
+    });
   });
 
   it('keeps a mapping across a restart and resumes after the records it processed', async () => {

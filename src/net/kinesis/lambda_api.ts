@@ -1,4 +1,10 @@
-import { InvalidParameterValueException, ShardlineError, UnknownOperationException, describeError } from '../../errors.js';
+import {
+  InvalidParameterValueException,
+  InvalidRequestContentException,
+  ShardlineError,
+  UnknownOperationException,
+  describeError,
+} from '../../errors.js';
 import type { AccessControl, Caller, Origin } from '../../auth/access_control.js';
 import type { Engine } from '../../engine/engine.js';
 import type { TriggerRegistry } from '../../triggers/registry.js';
@@ -8,17 +14,31 @@ import type { MappingRequest } from '../../triggers/mapping.js';
  * Lambda's event-source-mapping REST API (restJson1, signing name `lambda`) on the HTTP port, so
  * `@aws-sdk/client-lambda` creates, lists, reads, updates and deletes triggers unchanged
  * (docs/TRIGGERS.md): `POST /2015-03-31/event-source-mappings/` (202), `GET ...?EventSourceArn=&
- * FunctionName=&Marker=&MaxItems=`, `GET|PUT|DELETE .../{UUID}`. Errors carry Lambda's status
- * codes and `x-amzn-errortype`.
+ * FunctionName=&Marker=&MaxItems=`, `GET|PUT|DELETE .../{UUID}`; and Invoke of a registered
+ * function (`POST /2015-03-31/functions/{name}/invocations`, RequestResponse: the function's
+ * answer as the body, its failure as X-Amz-Function-Error). Errors carry Lambda's status codes
+ * and `x-amzn-errortype`.
  */
 
 export const LAMBDA_PATH = '/2015-03-31/event-source-mappings';
+const FUNCTIONS_PATH = '/2015-03-31/functions/';
+const INVOCATIONS = /^\/2015-03-31\/functions\/([^/]+)\/invocations\/?$/;
 const LIST_MAX = 100;
 
 export interface LambdaAnswer {
   readonly status: number;
   readonly body: unknown;
   readonly errorType?: string;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+export interface LambdaRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly query: URLSearchParams;
+  readonly body: Buffer;
+  /** X-Amz-Invocation-Type. */
+  readonly invocationType?: string;
 }
 
 const STATUS_OF: Readonly<Record<string, number>> = {
@@ -28,7 +48,7 @@ const STATUS_OF: Readonly<Record<string, number>> = {
 };
 
 export function isLambdaPath(path: string): boolean {
-  return path === LAMBDA_PATH || path.startsWith(`${LAMBDA_PATH}/`);
+  return path === LAMBDA_PATH || path.startsWith(`${LAMBDA_PATH}/`) || path.startsWith(FUNCTIONS_PATH);
 }
 
 export async function answerLambda(
@@ -36,12 +56,13 @@ export async function answerLambda(
   access: AccessControl,
   caller: Caller,
   origin: Origin,
-  request: { method: string; path: string; query: URLSearchParams; body: Buffer },
+  request: LambdaRequest,
 ): Promise<LambdaAnswer> {
   try {
     // Loaded on the first call: a server that runs no trigger does not load the family's modules.
     const { TriggerRegistry } = await import('../../triggers/registry.js');
     const registry = TriggerRegistry.of(engine);
+    if (request.path.startsWith(FUNCTIONS_PATH)) return await invoke(registry, access, caller, origin, request);
     const uuid = decodeURIComponent(request.path.slice(LAMBDA_PATH.length).replace(/^\/+|\/+$/g, ''));
     const { operation, run } = route(registry, request.method, uuid, request);
     access.authorizeAction(
@@ -56,6 +77,30 @@ export async function answerLambda(
     const client = error instanceof ShardlineError && error.fault === 'client';
     return { status: client ? (STATUS_OF[code] ?? 400) : 500, errorType: code, body: { Type: client ? 'User' : 'Service', message } };
   }
+}
+
+/** Invoke, RequestResponse only: a function error is a 200 with X-Amz-Function-Error, as on Lambda. */
+async function invoke(registry: TriggerRegistry, access: AccessControl, caller: Caller, origin: Origin, request: LambdaRequest) {
+  const name = INVOCATIONS.exec(request.path)?.[1];
+  if (name === undefined || request.method !== 'POST')
+    throw new UnknownOperationException(`${request.method} ${request.path} is no operation of shardline's Lambda API`);
+  const functionName = decodeURIComponent(name);
+  access.authorizeAction(caller, 'lambda:InvokeFunction', `arn:aws:lambda:us-east-1:000000000000:function:${functionName}`, origin);
+  const type = request.invocationType ?? 'RequestResponse';
+  if (type !== 'RequestResponse')
+    throw new InvalidParameterValueException(`InvocationType ${type}: shardline invokes RequestResponse only`);
+  let payload: unknown;
+  try {
+    payload = request.body.length === 0 ? {} : JSON.parse(request.body.toString('utf8'));
+  } catch {
+    throw new InvalidRequestContentException('Could not parse request body into json');
+  }
+  const result = await registry.invoke(functionName, payload);
+  return {
+    status: 200,
+    body: result.payload ?? null,
+    ...(result.functionError === undefined ? {} : { headers: { 'x-amz-function-error': result.functionError } }),
+  };
 }
 
 function route(

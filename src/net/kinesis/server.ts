@@ -73,6 +73,7 @@ interface Answer {
   readonly format: WireFormat;
   /** No blob or timestamp in the body (see PLAIN_RESULTS). */
   readonly plain?: boolean;
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 export class KinesisHttpServer {
@@ -188,6 +189,7 @@ function writeAnswer(answer: Answer, response: Response, cors: CorsHeaders, { en
     'content-length': body.length,
     'x-amzn-requestid': randomUUID(),
     ...cors,
+    ...answer.headers,
   };
   if (answer.errorType !== undefined) headers['x-amzn-errortype'] = answer.errorType;
   // HTTP/2 has no Connection header (Node refuses it): a refused stream ends alone.
@@ -304,6 +306,7 @@ async function answerLambdaRequest(api: Api, request: Request, body: Buffer, url
     path: url.pathname,
     query: url.searchParams,
     body,
+    ...(header(request, 'x-amz-invocation-type') === undefined ? {} : { invocationType: header(request, 'x-amz-invocation-type')! }),
   });
   return {
     status: answer.status,
@@ -311,6 +314,7 @@ async function answerLambdaRequest(api: Api, request: Request, body: Buffer, url
     format: JSON_FORMAT,
     plain: true,
     ...(answer.errorType === undefined ? {} : { errorType: answer.errorType }),
+    ...(answer.headers === undefined ? {} : { headers: answer.headers }),
   };
 }
 
