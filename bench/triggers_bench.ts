@@ -28,8 +28,8 @@ import {
   type PutRecordsRequestEntry,
   type ShardPosition,
   type TriggerHandler,
+  TriggerRegistry,
 } from '../src/index.js';
-import { TriggerRegistry } from '../src/triggers/registry.js';
 import {
   MB,
   Progress,

@@ -27,6 +27,7 @@ export { EngineLeaseStore, EngineSource, overEngine } from './groups/embedded.js
 export { GroupWorker, groupRecords } from './groups/exports.js';
 export type * from './groups/exports.js';
 export { Trigger, type TriggerOptions, type TriggerState } from './triggers/trigger.js';
+export { TriggerRegistry, type InvokeResult, type MappingDescription } from './triggers/registry.js';
 export { callableFunction, type FunctionDefinition, type Handler as TriggerHandler } from './triggers/functions.js';
 export { resolveMapping, type MappingRequest, type MappingSettings } from './triggers/mapping.js';
 export type { KinesisEvent, KinesisEventRecord } from './triggers/kinesis_event.js';
