@@ -176,6 +176,24 @@ export class InvalidParameterValueException extends ShardlineError {
   override readonly fault = 'client';
 }
 
+/** Firehose's: the operation does not fit the delivery stream's source (a put to a KinesisStreamAsSource one). */
+export class InvalidSourceException extends ShardlineError {
+  readonly code = 'InvalidSourceException' as const;
+  override readonly fault = 'client';
+}
+
+/** Firehose's: a put over the delivery stream's rate, or its buffer log refusing records for now; retry. */
+export class ServiceUnavailableException extends ShardlineError {
+  readonly code = 'ServiceUnavailableException' as const;
+  override readonly fault = 'client';
+}
+
+/** Firehose's: the delivery stream changed since the version the update names. */
+export class ConcurrentModificationException extends ShardlineError {
+  readonly code = 'ConcurrentModificationException' as const;
+  override readonly fault = 'client';
+}
+
 /** Lambda's: an Invoke payload that is not JSON. */
 export class InvalidRequestContentException extends ShardlineError {
   readonly code = 'InvalidRequestContentException' as const;

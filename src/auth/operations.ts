@@ -64,6 +64,7 @@ export function accessRequests(engine: Engine, operation: string, request: Reque
       },
     ];
   }
+  if (operation.startsWith('Firehose.')) return [firehoseRequest(operation.slice('Firehose.'.length), request)];
   if (operation === 'Invoke')
     return [
       { action: 'lambda:InvokeFunction', resource: `arn:aws:lambda:${REGION}:${ACCOUNT_ID}:function:${String(request['FunctionName'])}` },
@@ -101,4 +102,13 @@ function requestTags(operation: string, request: Request): Readonly<Record<strin
   if (operation !== 'CreateStream' && operation !== 'AddTagsToStream') return undefined;
   const tags = request['Tags'];
   return typeof tags === 'object' && tags !== null ? (tags as Record<string, string>) : undefined;
+}
+
+/** A Firehose operation: on its delivery stream's ARN, or `*` for the list. */
+export function firehoseRequest(operation: string, request: Request): AccessRequest {
+  const name = request['DeliveryStreamName'];
+  return {
+    action: `firehose:${operation}`,
+    resource: typeof name === 'string' ? `arn:aws:firehose:${REGION}:${ACCOUNT_ID}:deliverystream/${name}` : '*',
+  };
 }

@@ -22,6 +22,7 @@ import { addServeCommand } from './serve.js';
 import { addShardCommands } from './shards.js';
 import { addStreamCommands } from './streams.js';
 import { addTriggerCommands } from './triggers.js';
+import { addDeliveryCommands } from './delivery.js';
 
 const EXIT_OK = 0;
 const EXIT_FAILED = 1;
@@ -57,6 +58,7 @@ function buildProgram(): Command {
   addAuthCommands(program);
   addKmsCommands(program);
   addTriggerCommands(program);
+  addDeliveryCommands(program);
   return program;
 }
 

@@ -35,6 +35,8 @@ interface ServeOptions {
   readonly audit?: string | boolean;
   readonly auditDataEvents?: boolean;
   readonly functions?: string;
+  readonly s3Dir?: string;
+  readonly s3Endpoint?: string;
 }
 
 /** Exit code of a second signal: the shutdown did not finish. */
@@ -71,6 +73,8 @@ export function addServeCommand(program: Command): void {
     .option('--audit [dir]', 'a CloudTrail-shaped, hash-chained audit log of every control-plane call (default dir: <data dir>/audit)')
     .option('--audit-data-events', 'also audit PutRecord(s), GetRecords, GetShardIterator and SubscribeToShard')
     .option('--functions <file>', 'functions for triggers (docs/TRIGGERS.md): { "<name>": { "handler": "./f.mjs#handler" } }')
+    .option('--s3-dir <dir>', "delivery streams' S3 objects as files (docs/DELIVERY.md; default: <data dir>/s3)")
+    .option('--s3-endpoint <url>', "delivery streams' S3 objects to this S3 API (credentials: the AWS SDK's, from the environment)")
     .action((options: ServeOptions) => serve(options));
 }
 
@@ -105,6 +109,7 @@ async function serve(options: ServeOptions): Promise<void> {
     // Only then are the triggers' modules (and the consumer groups' under them) loaded.
     if (options.functions !== undefined)
       await (await import('./serve_functions.js')).registerFunctions(engine, path.resolve(options.functions));
+    await (await import('./serve_delivery.js')).startDelivery(engine, options);
   } catch (error) {
     await engine.close();
     throw error;
@@ -133,6 +138,7 @@ async function serve(options: ServeOptions): Promise<void> {
   forceExitOnSecondSignal();
   await kinesis?.stop();
   await server.stop();
+  await (await import('./serve_delivery.js')).stopDelivery(engine);
   if (options.functions !== undefined) await (await import('../triggers/registry.js')).TriggerRegistry.of(engine).stopAll();
   await openTrail?.close();
   await engine.close();

@@ -133,6 +133,11 @@ export class Engine {
     return this.context.pool.restarts;
   }
 
+  /** The data directory: the family keeps files of its own beside the engine's (delivery's default S3 directory). */
+  get dataDir(): string {
+    return this.context.options.dataDir;
+  }
+
   /** The engine's time (its `clock` option): arrival times, expiry and ages are by it, so the family reads it too. */
   now(): number {
     return this.context.options.clock();

@@ -12,6 +12,7 @@ import { decodePut, encodePutResult } from './messages/put.js';
 import { decodeGetRecords, decodeSubscribe, encodeRecordsHeader } from './messages/records.js';
 import { groupOperation } from '../groups/group_operations.js';
 import { triggerOperation } from '../triggers/trigger_operations.js';
+import { deliveryOperation } from '../delivery/delivery_operations.js';
 import { operationNamed } from './operations.js';
 import {
   CloseCode,
@@ -277,7 +278,7 @@ export class Session {
       operation === 'SimulateAuthorization'
         ? (body: unknown) => simulateAuthorization(this.host.access, this.caller, body, this.origin)
         : kinesis === undefined
-          ? (groupOperation(engine, operation) ?? triggerOperation(engine, operation))
+          ? (groupOperation(engine, operation) ?? triggerOperation(engine, operation) ?? deliveryOperation(engine, operation))
           : (body: unknown) => kinesis(engine, body as never);
     if (run === undefined)
       throw new MalformedFrameError(

@@ -14,6 +14,8 @@ import type { Engine } from '../../engine/engine.js';
 import { ShardlineError, UnknownOperationException, describeError } from '../../errors.js';
 import { AccessControl, LOCAL_CALLER, type Caller, type Origin } from '../../auth/access_control.js';
 import { answerLambda, isLambdaPath } from './lambda_api.js';
+import { firehoseRequest } from '../../auth/operations.js';
+import { isFirehoseOperation, runFirehoseOperation } from '../../delivery/delivery_operations.js';
 import { operationNamed } from '../operations.js';
 import { checkAuthorization } from './auth.js';
 import { type CorsHeaders, corsHeaders, isPreflight, preflightHeaders } from './cors.js';
@@ -37,6 +39,7 @@ export interface KinesisHttpOptions {
 }
 
 const TARGET_PREFIX = 'Kinesis_20131202.';
+const FIREHOSE_PREFIX = 'Firehose_20150804.';
 /** The HTTP/2 connection preface starts "PRI * HTTP/2.0"; no HTTP/1.1 method starts "PRI". */
 const H2_PREFACE_START = Buffer.from('PRI');
 /** The hot operations whose results carry no blob and no timestamp: serialized without a replacer. */
@@ -233,6 +236,7 @@ async function answerFor(
   const userAgent = header(request, 'user-agent') ?? '';
   const url = new URL(request.url ?? '/', 'http://shardline.invalid');
   if (isLambdaPath(url.pathname)) return answerLambdaRequest(api, request, body, url, origin);
+  if (target.startsWith(FIREHOSE_PREFIX)) return answerFirehoseRequest(api, request, body, target.slice(FIREHOSE_PREFIX.length), origin);
   try {
     if (request.method !== 'POST') throw new UnknownOperationException(`${request.method} is not supported: the Kinesis API takes POST /`);
     audited.caller = authenticate(api, request, body);
@@ -316,6 +320,20 @@ async function answerLambdaRequest(api: Api, request: Request, body: Buffer, url
     ...(answer.errorType === undefined ? {} : { errorType: answer.errorType }),
     ...(answer.headers === undefined ? {} : { headers: answer.headers }),
   };
+}
+
+/** Firehose's API (awsJson1_1), signed for `firehose`, on the delivery registry (docs/DELIVERY.md). */
+async function answerFirehoseRequest(api: Api, request: Request, body: Buffer, name: string, origin: Origin): Promise<Answer> {
+  try {
+    const caller = authenticate(api, request, body, 'firehose');
+    if (!isFirehoseOperation(name)) throw new UnknownOperationException(`Unknown operation ${FIREHOSE_PREFIX}${name}`);
+    const parsed = (body.length === 0 ? {} : JSON_FORMAT.parse(body)) as Record<string, unknown>;
+    const { action, resource } = firehoseRequest(name, parsed);
+    api.access.authorizeAction(caller, action, resource, origin);
+    return { status: 200, body: await runFirehoseOperation(api.engine, name, parsed), format: JSON_FORMAT };
+  } catch (error) {
+    return errorAnswer(error, JSON_FORMAT);
+  }
 }
 
 // ---- SubscribeToShard: an event stream over the response ----
