@@ -104,7 +104,8 @@ function mappingsOf(value: unknown, path: string): Record<string, string> {
   if (value === undefined || value === null) return {};
   const mappings = objectOf(value, path);
   for (const [column, key] of Object.entries(mappings)) {
-    if (!/^\S{1,1024}$/.test(column)) throw invalid(`${path} key "${column}" must be 1 to ${MAPPING_MAX} characters without whitespace`);
+    if (column.length === 0 || column.length > MAPPING_MAX || /\s/.test(column))
+      throw invalid(`${path} key "${column}" must be 1 to ${MAPPING_MAX} characters without whitespace`);
     if (typeof key !== 'string' || key.length > MAPPING_MAX || key.trim() === '')
       throw invalid(`${path}.${column} must be a JSON key of 1 to ${MAPPING_MAX} characters, not blank`);
   }
@@ -425,7 +426,7 @@ function jsonText(value: Json): string {
   return JSON.stringify(value);
 }
 
-/** A decimal number as an integer and a power of ten: 12.5e1 is 125 × 10^-0, { unscaled: 125n, scale: 0 }. */
+/** A decimal number as an integer and a power of ten: 12.5e1 is { unscaled: 125n, scale: 0 }, 0.05 is { unscaled: 5n, scale: 2 }. */
 interface Decimal {
   readonly unscaled: bigint;
   readonly scale: number;
@@ -441,6 +442,7 @@ function decimalOf(text: string): Decimal | undefined {
   const [, sign = '', whole = '', fraction = '', exponent = '0'] = parts;
   if (whole.length + fraction.length === 0) return undefined;
   const unscaled = BigInt(`${sign}${whole}${fraction}`);
+  // Zero fits every column whatever its exponent, 0e999999999 included.
   return { unscaled, scale: unscaled === 0n ? 0 : fraction.length - Number(exponent) };
 }
 
@@ -744,8 +746,9 @@ function objectCell(value: Json, path: string): JsonObject {
 /**
  * Every column optional, as the SerDes leave a missing field null. Lists and maps take the
  * three-level layout of the Parquet spec (`list.element`, `key_value.key/value`) that Hive, Spark
- * and Athena read. Decimals carry no statistics: parquetjs orders their bytes unsigned, which
- * would give negative values the wrong min and max.
+ * and Athena read. Strings and decimals carry no statistics: parquetjs would store a string's
+ * min and max whole, ten times over (a 1 MB value made a 14 MB file), and orders a decimal's
+ * bytes unsigned, which gives negative values the wrong min and max.
  */
 function schemaOf(columns: readonly Column[], compression: ParquetCompression): ParquetSchema {
   return new ParquetSchema(Object.fromEntries(columns.map(({ name, type }) => [name, fieldOf(type, compression)])));
@@ -755,7 +758,7 @@ function fieldOf(type: HiveType, compression: ParquetCompression): FieldDefiniti
   const leaf = (parquetType: ParquetType): FieldDefinition => ({ type: parquetType, optional: true, compression });
   switch (type.kind) {
     case 'string':
-      return leaf('UTF8');
+      return { ...leaf('UTF8'), statistics: false };
     case 'boolean':
       return leaf('BOOLEAN');
     case 'tinyint':
@@ -792,7 +795,12 @@ function fieldOf(type: HiveType, compression: ParquetCompression): FieldDefiniti
       return {
         type: 'MAP',
         optional: true,
-        fields: { key_value: { repeated: true, fields: { key: { type: 'UTF8', compression }, value: fieldOf(type.value, compression) } } },
+        fields: {
+          key_value: {
+            repeated: true,
+            fields: { key: { type: 'UTF8', compression, statistics: false }, value: fieldOf(type.value, compression) },
+          },
+        },
       };
     case 'struct':
       return {

@@ -19,7 +19,7 @@ export function encodeCall(requestId: number, operation: string, request: unknow
 
 export function decodeCall(reader: FrameReader): { operation: string; request: Record<string, unknown> } {
   const operation = reader.string(1);
-  if (operation.length === 0 || operation.length > OPERATION_NAME_BYTES_MAX || !/^[A-Za-z]+$/.test(operation))
+  if (operation.length === 0 || operation.length > OPERATION_NAME_BYTES_MAX || !/^[A-Za-z]+(\.[A-Za-z]+)?$/.test(operation))
     throw new MalformedFrameError(`not an operation name: ${JSON.stringify(operation)}`);
   return { operation, request: fromWire(reader.restJson()) as Record<string, unknown> };
 }
