@@ -18,7 +18,7 @@ function delivered(dataDir: string, bucket: string): string[] {
   if (!fs.existsSync(root)) return [];
   return fs
     .readdirSync(root, { recursive: true, withFileTypes: true })
-    .filter((file) => file.isFile())
+    .filter((file) => file.isFile() && !file.name.startsWith('.shardline-'))
     .flatMap((file) => fs.readFileSync(path.join(file.parentPath, file.name), 'utf8').split('\n'))
     .filter((line) => line !== '');
 }

@@ -37,6 +37,7 @@ interface ServeOptions {
   readonly functions?: string;
   readonly s3Dir?: string;
   readonly s3Endpoint?: string;
+  readonly glueTables?: string;
 }
 
 /** Exit code of a second signal: the shutdown did not finish. */
@@ -75,6 +76,7 @@ export function addServeCommand(program: Command): void {
     .option('--functions <file>', 'functions for triggers (docs/TRIGGERS.md): { "<name>": { "handler": "./f.mjs#handler" } }')
     .option('--s3-dir <dir>', "delivery streams' S3 objects as files (docs/DELIVERY.md; default: <data dir>/s3)")
     .option('--s3-endpoint <url>', "delivery streams' S3 objects to this S3 API (credentials: the AWS SDK's, from the environment)")
+    .option('--glue-tables <file>', 'Glue tables for Parquet conversion: { "<db>.<table>": [{ "Name": "id", "Type": "bigint" }] }')
     .action((options: ServeOptions) => serve(options));
 }
 

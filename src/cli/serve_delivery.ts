@@ -1,6 +1,8 @@
 import path from 'node:path';
 import type { Engine } from '../engine/engine.js';
-import { configureDeliveryStore } from '../delivery/store_config.js';
+import fs from 'node:fs';
+import { InvalidArgumentException } from '../errors.js';
+import { configureDeliveryStore, configureGlueTables, type GlueColumn } from '../delivery/store_config.js';
 
 /*
  * `serve`'s delivery streams (docs/DELIVERY.md): where their S3 objects go (`--s3-dir`, default
@@ -12,6 +14,7 @@ import { configureDeliveryStore } from '../delivery/store_config.js';
 export interface DeliveryServeOptions {
   readonly s3Dir?: string;
   readonly s3Endpoint?: string;
+  readonly glueTables?: string;
 }
 
 const DOCUMENT = 'delivery.json';
@@ -26,10 +29,24 @@ export async function startDelivery(engine: Engine, options: DeliveryServeOption
     const root = path.resolve(options.s3Dir);
     configureDeliveryStore(engine, () => new DirectoryStore(root));
   }
+  if (options.glueTables !== undefined) configureGlueTables(engine, readGlueTables(path.resolve(options.glueTables)));
   if (engine.readDocument(DOCUMENT) !== null) await (await import('../delivery/registry.js')).DeliveryRegistry.of(engine);
 }
 
 export async function stopDelivery(engine: Engine): Promise<void> {
   if (engine.readDocument(DOCUMENT) === null) return;
   await (await (await import('../delivery/registry.js')).DeliveryRegistry.of(engine)).stopAll();
+}
+
+/** `{ "<database>.<table>": [{ "Name": "id", "Type": "bigint" }, ...] }`. */
+function readGlueTables(file: string): Record<string, GlueColumn[]> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new InvalidArgumentException(`--glue-tables ${file}: ${(error as Error).message}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed) || !Object.values(parsed).every(Array.isArray))
+    throw new InvalidArgumentException(`--glue-tables ${file}: a map of "<database>.<table>" to a list of { Name, Type }`);
+  return parsed as Record<string, GlueColumn[]>;
 }

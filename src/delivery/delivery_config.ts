@@ -76,13 +76,16 @@ const UNSUPPORTED_DESTINATIONS = [
 
 type Request = Readonly<Record<string, unknown>>;
 
-export function resolveDeliveryStream(request: Request): DeliverySettings {
+/** The Glue tables a Parquet schema may name, by `<database>.<table>`. */
+export type GlueTables = Readonly<Record<string, readonly { readonly Name: string; readonly Type: string }[]>>;
+
+export function resolveDeliveryStream(request: Request, tables: GlueTables = {}): DeliverySettings {
   const name = request['DeliveryStreamName'];
   if (typeof name !== 'string' || !NAME.test(name)) throw invalid(`DeliveryStreamName ${String(name)} must be 1 to 64 of [a-zA-Z0-9_.-]`);
   const type = request['DeliveryStreamType'] ?? 'DirectPut';
   if (type !== 'DirectPut' && type !== 'KinesisStreamAsSource')
     throw invalid(`DeliveryStreamType ${String(type)} is not supported: DirectPut or KinesisStreamAsSource`);
-  return { name, type, ...sourceOf(type, request['KinesisStreamSourceConfiguration']), destination: destinationOf(request) };
+  return { name, type, ...sourceOf(type, request['KinesisStreamSourceConfiguration']), destination: destinationOf(request, tables) };
 }
 
 /** UpdateDestination: the same destination kind, its members replaced by those given. */
@@ -113,7 +116,7 @@ function sourceOf(type: DeliveryStreamType, source: unknown): { sourceStreamArn?
   return { sourceStreamArn: arn };
 }
 
-function destinationOf(request: Request): DestinationSettings {
+function destinationOf(request: Request, tables: GlueTables): DestinationSettings {
   const unsupported = UNSUPPORTED_DESTINATIONS.find((member) => request[member] !== undefined);
   if (unsupported !== undefined)
     throw invalid(`${unsupported} is not supported by shardline: S3 (a directory or an S3 API) and HTTP endpoints are`);
@@ -123,10 +126,10 @@ function destinationOf(request: Request): DestinationSettings {
   if (given.length !== 1) throw invalid('exactly one destination configuration is required');
   const config = request[given[0]!] as Request;
   if (given[0] === 'HttpEndpointDestinationConfiguration') return httpOf(config);
-  return s3Of(config, given[0] === 'ExtendedS3DestinationConfiguration');
+  return s3Of(config, given[0] === 'ExtendedS3DestinationConfiguration', tables);
 }
 
-function s3Of(config: Request, extended: boolean): S3Settings {
+function s3Of(config: Request, extended: boolean, tables: GlueTables = {}): S3Settings {
   const bucketArn = config['BucketARN'];
   const bucket = typeof bucketArn === 'string' ? BUCKET_ARN.exec(bucketArn)?.[1] : undefined;
   if (bucket === undefined) throw invalid(`BucketARN ${String(bucketArn)} is not an S3 bucket ARN (arn:aws:s3:::<bucket>)`);
@@ -134,7 +137,7 @@ function s3Of(config: Request, extended: boolean): S3Settings {
   const errorOutputPrefix = optionalString(config['ErrorOutputPrefix'], 'ErrorOutputPrefix');
   const dynamicPartitioning = extended && enabled(config['DynamicPartitioningConfiguration']);
   validatePrefixes(prefix, errorOutputPrefix, { dynamicPartitioning });
-  const formatConversion = extended ? resolveFormatConversion(config['DataFormatConversionConfiguration']) : null;
+  const formatConversion = extended ? resolveFormatConversion(withGlueColumns(config['DataFormatConversionConfiguration'], tables)) : null;
   const compression = compressionOf(config['CompressionFormat'], formatConversion !== null);
   const processors = extended ? processorsOf(config['ProcessingConfiguration']) : { appendDelimiter: false };
   if (dynamicPartitioning && processors.metadataQuery === undefined && processors.lambda === undefined)
@@ -166,6 +169,17 @@ function httpOf(config: Request): HttpSettings {
     processors: processorsOf(config['ProcessingConfiguration']),
     backup: s3Of(backup as Request, false),
   };
+}
+
+/** A schema that names a Glue table gets the table's columns (an unknown table is refused). */
+function withGlueColumns(conversion: unknown, tables: GlueTables): unknown {
+  const schema = (conversion as { SchemaConfiguration?: Record<string, unknown> } | undefined)?.SchemaConfiguration;
+  if (schema === undefined || schema['Columns'] !== undefined || schema['TableName'] === undefined) return conversion;
+  const table = `${String(schema['DatabaseName'])}.${String(schema['TableName'])}`;
+  const columns = tables[table];
+  if (columns === undefined)
+    throw invalid(`SchemaConfiguration names the Glue table ${table}, which shardline was not given (serve --glue-tables)`);
+  return { ...(conversion as object), SchemaConfiguration: { ...schema, Columns: columns } };
 }
 
 function optionalString(value: unknown, member: string): string | undefined {

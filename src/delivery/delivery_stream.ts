@@ -49,6 +49,8 @@ export interface DeliveryStatus {
 }
 
 interface Entry {
+  /** When it came into the buffer, on the engine's clock: the interval counts from the oldest. */
+  readonly at: number;
   readonly shardId: string;
   readonly checkpointer: Checkpointer;
   readonly record: KinesisClientRecord;
@@ -64,7 +66,6 @@ export class DeliveryStream {
   private worker: GroupWorker | null = null;
   private buffer: Entry[] = [];
   private bytes = 0;
-  private firstAtMs = 0;
   private flushing: Promise<void> | null = null;
   private readonly seen = new Map<string, bigint>();
   private readonly stopping = new AbortController();
@@ -76,6 +77,10 @@ export class DeliveryStream {
 
   get groupName(): string {
     return `delivery-${this.options.settings.name}`;
+  }
+
+  private get withKinesis(): boolean {
+    return this.options.settings.type === 'KinesisStreamAsSource';
   }
 
   get status(): DeliveryStatus {
@@ -152,9 +157,9 @@ export class DeliveryStream {
 
   private async take(shardId: string, records: readonly KinesisClientRecord[], checkpointer: Checkpointer): Promise<void> {
     const { buffering } = this.options.settings.destination;
-    if (this.buffer.length === 0 && records.length > 0) this.firstAtMs = this.options.engine.now();
+    const at = this.options.engine.now();
     for (const record of records) {
-      this.buffer.push({ shardId, checkpointer, record, buffered: bufferedOf(shardId, record) });
+      this.buffer.push({ at, shardId, checkpointer, record, buffered: bufferedOf(shardId, record, this.withKinesis) });
       this.bytes += record.data.length;
     }
     if (records.length > 0) this.seen.set(shardId, BigInt(records.at(-1)!.sequenceNumber));
@@ -165,15 +170,13 @@ export class DeliveryStream {
 
   private tick(): void {
     if (this.buffer.length === 0 || this.flushing !== null) return;
-    if (this.options.engine.now() - this.firstAtMs >= this.options.settings.destination.buffering.intervalMs) void this.flush();
+    if (this.options.engine.now() - this.buffer[0]!.at >= this.options.settings.destination.buffering.intervalMs) void this.flush();
   }
 
   /** One flush at a time: a caller arriving during one waits for it (and calls again if it still must). */
   private flush(): Promise<void> {
     if (this.flushing === null && this.buffer.length > 0) {
-      const taken = this.buffer;
-      this.buffer = [];
-      this.bytes = 0;
+      const taken = this.cut();
       this.flushing = this.deliver(taken)
         .catch((error: unknown) => {
           // Not delivered (the stream is stopping): none of it is checkpointed, so it is read again.
@@ -181,10 +184,23 @@ export class DeliveryStream {
         })
         .finally(() => {
           this.flushing = null;
-          if (this.buffer.length > 0) this.firstAtMs = this.options.engine.now();
+          // A read can bring more than a buffer's worth: the rest goes in the next objects.
+          if (this.bytes >= this.options.settings.destination.buffering.sizeBytes) void this.flush();
         });
     }
     return this.flushing ?? Promise.resolve();
+  }
+
+  /** The oldest records up to SizeInMBs (at least one): an object is no bigger than the buffer, as Firehose's. */
+  private cut(): Entry[] {
+    const { sizeBytes } = this.options.settings.destination.buffering;
+    let taken = 0;
+    let bytes = 0;
+    while (taken < this.buffer.length && (taken === 0 || bytes + this.buffer[taken]!.record.data.length <= sizeBytes))
+      bytes += this.buffer[taken++]!.record.data.length;
+    const entries = this.buffer.splice(0, taken);
+    this.bytes -= bytes;
+    return entries;
   }
 
   private async deliver(entries: readonly Entry[]): Promise<void> {
@@ -266,16 +282,21 @@ export class DeliveryStream {
   }
 }
 
-function bufferedOf(shardId: string, record: KinesisClientRecord): BufferedRecord {
+/** The processor sees a record's Kinesis place only when the source is a Kinesis stream, as on Firehose. */
+function bufferedOf(shardId: string, record: KinesisClientRecord, withKinesis: boolean): BufferedRecord {
   return {
     recordId: `${record.sequenceNumber}:${record.subSequenceNumber}`,
     data: record.data,
     arrivalMs: record.approximateArrivalTimestamp.getTime(),
-    kinesis: {
-      shardId,
-      partitionKey: record.partitionKey,
-      sequenceNumber: record.sequenceNumber,
-      subsequenceNumber: record.subSequenceNumber,
-    },
+    ...(withKinesis
+      ? {
+          kinesis: {
+            shardId,
+            partitionKey: record.partitionKey,
+            sequenceNumber: record.sequenceNumber,
+            subsequenceNumber: record.subSequenceNumber,
+          },
+        }
+      : {}),
   };
 }

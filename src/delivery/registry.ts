@@ -20,11 +20,11 @@ import {
 } from '../errors.js';
 import { LeaseTables } from '../groups/lease_tables.js';
 import { TriggerRegistry } from '../triggers/registry.js';
-import { resolveDeliveryStream, resolveDestinationUpdate, type DeliverySettings } from './delivery_config.js';
+import { resolveDeliveryStream, resolveDestinationUpdate, type DeliverySettings, type GlueTables } from './delivery_config.js';
 import { DeliveryStream, type DeliveryStatus } from './delivery_stream.js';
 import { DirectoryStore } from './directory_store.js';
 import type { ObjectStore } from './object_store.js';
-import { deliveryStoreOf } from './store_config.js';
+import { deliveryStoreOf, glueTablesOf } from './store_config.js';
 
 const DOCUMENT = 'delivery.json';
 const REGION = 'us-east-1';
@@ -55,11 +55,13 @@ export class DeliveryRegistry {
   private readonly stored = new Map<string, Stored>();
   private readonly running = new Map<string, DeliveryStream>();
   private readonly store: ObjectStore;
+  private readonly tables: GlueTables;
   private started: Promise<void> | null = null;
   private writing: Promise<void> = Promise.resolve();
 
   private constructor(private readonly engine: Engine) {
     this.store = (deliveryStoreOf(engine) ?? (() => new DirectoryStore(path.join(engine.dataDir, 's3'))))();
+    this.tables = glueTablesOf(engine);
   }
 
   /** The one registry of an engine; its stored delivery streams start on the first call. */
@@ -75,7 +77,7 @@ export class DeliveryRegistry {
   }
 
   async create(request: Request): Promise<{ DeliveryStreamARN: string }> {
-    const settings = resolveDeliveryStream(request);
+    const settings = resolveDeliveryStream(request, this.tables);
     if (this.stored.has(settings.name))
       throw new ResourceInUseException(`Firehose ${settings.name} under accountId ${ACCOUNT} already exists`);
     if (settings.sourceStreamArn !== undefined) this.engine.describeStreamSummary({ StreamARN: settings.sourceStreamArn });
@@ -98,7 +100,7 @@ export class DeliveryRegistry {
 
   describe(name: unknown): Record<string, unknown> {
     const stored = this.find(name);
-    const settings = resolveDeliveryStream(stored.request);
+    const settings = resolveDeliveryStream(stored.request, this.tables);
     const status = this.running.get(stored.name)?.status;
     return {
       DeliveryStreamDescription: {
@@ -169,25 +171,34 @@ export class DeliveryRegistry {
     }
   }
 
+  /** PutRecordBatch: a record over 1,000 KiB is refused on its own (its entry says why); the others are stored. */
   async putRecordBatch(name: unknown, records: unknown): Promise<Record<string, unknown>> {
     const stored = this.directPut(name);
     if (!Array.isArray(records) || records.length < 1 || records.length > BATCH_RECORDS_MAX)
       throw new InvalidArgumentException(`Records must hold 1 to ${BATCH_RECORDS_MAX} records`);
-    const data = records.map((record: unknown, index) => recordData(record, `Records[${index}]`));
+    const data = records.map((record: unknown, index) => recordBytes(record, `Records[${index}]`));
     if (data.reduce((sum, bytes) => sum + bytes.length, 0) > BATCH_BYTES_MAX)
       throw new InvalidArgumentException('the records of a PutRecordBatch must be at most 4 MiB together');
-    const answer = await this.engine.putRecords({
-      StreamName: bufferLogOf(stored.name),
-      Records: data.map((Data) => ({ PartitionKey: randomUUID(), Data })),
+    const fitting = data.filter((bytes) => bytes.length <= RECORD_BYTES_MAX);
+    const answer =
+      fitting.length === 0
+        ? { Records: [] }
+        : await this.engine.putRecords({
+            StreamName: bufferLogOf(stored.name),
+            Records: fitting.map((Data) => ({ PartitionKey: randomUUID(), Data })),
+          });
+    const results = [...answer.Records];
+    const responses = data.map((bytes) => {
+      if (bytes.length > RECORD_BYTES_MAX) return { ErrorCode: 'InvalidArgumentException', ErrorMessage: tooLarge(bytes.length) };
+      const result = results.shift()!;
+      return 'ErrorCode' in result
+        ? { ErrorCode: 'ServiceUnavailableException', ErrorMessage: 'Slow down.' }
+        : { RecordId: recordId(result.ShardId, result.SequenceNumber) };
     });
     return {
-      FailedPutCount: answer.FailedRecordCount ?? 0,
+      FailedPutCount: responses.filter((response) => 'ErrorCode' in response).length,
       Encrypted: false,
-      RequestResponses: answer.Records.map((result) =>
-        'ErrorCode' in result
-          ? { ErrorCode: 'ServiceUnavailableException', ErrorMessage: 'Slow down.' }
-          : { RecordId: recordId(result.ShardId, result.SequenceNumber) },
-      ),
+      RequestResponses: responses,
     };
   }
 
@@ -200,7 +211,7 @@ export class DeliveryRegistry {
     if (request['DestinationId'] !== 'destinationId-000000000001')
       throw new InvalidArgumentException(`DestinationId ${String(request['DestinationId'])} is not the delivery stream's`);
     const merged = resolveDestinationUpdate(stored.request, request);
-    resolveDeliveryStream(merged);
+    resolveDeliveryStream(merged, this.tables);
     const next: Stored = { ...stored, request: merged, versionId: stored.versionId + 1, updatedAtMs: this.engine.now() };
     await this.stopStream(stored.name);
     this.stored.set(stored.name, next);
@@ -272,7 +283,7 @@ export class DeliveryRegistry {
   }
 
   private async startStream(stored: Stored): Promise<void> {
-    const settings: DeliverySettings = resolveDeliveryStream(stored.request);
+    const settings: DeliverySettings = resolveDeliveryStream(stored.request, this.tables);
     const triggers = TriggerRegistry.of(this.engine);
     const stream = new DeliveryStream({
       engine: this.engine,
@@ -330,11 +341,20 @@ function recordId(shardId: string, sequenceNumber: string): string {
   return Buffer.from(`${shardId}:${sequenceNumber}`).toString('base64');
 }
 
-function recordData(record: unknown, member: string): Uint8Array {
+function recordBytes(record: unknown, member: string): Uint8Array {
   const data = (record as { Data?: unknown } | null)?.Data;
   if (!(data instanceof Uint8Array)) throw new InvalidArgumentException(`${member}.Data is required (bytes)`);
-  if (data.length > RECORD_BYTES_MAX) throw new InvalidArgumentException(`${member}.Data is over 1,000 KiB (${data.length} bytes)`);
   return data;
+}
+
+function recordData(record: unknown, member: string): Uint8Array {
+  const data = recordBytes(record, member);
+  if (data.length > RECORD_BYTES_MAX) throw new InvalidArgumentException(`${member}: ${tooLarge(data.length)}`);
+  return data;
+}
+
+function tooLarge(bytes: number): string {
+  return `the record is ${bytes} bytes, over Firehose's 1,000 KiB (1,024,000 bytes)`;
 }
 
 function tagsOf(tags: unknown): Record<string, string> {

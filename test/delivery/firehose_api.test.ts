@@ -10,13 +10,15 @@ import {
   ListTagsForDeliveryStreamCommand,
   PutRecordBatchCommand,
   PutRecordCommand,
+  UpdateDestinationCommand,
   type CreateDeliveryStreamCommandInput,
 } from '@aws-sdk/client-firehose';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Engine } from '../../src/engine/engine.js';
 import { DeliveryRegistry } from '../../src/delivery/registry.js';
 import { S3Store } from '../../src/delivery/s3_store.js';
-import { configureDeliveryStore } from '../../src/delivery/store_config.js';
+import { configureDeliveryStore, configureGlueTables } from '../../src/delivery/store_config.js';
+import { parquetReadObjects } from 'hyparquet';
 import { KinesisHttpServer } from '../../src/net/kinesis/server.js';
 import { TriggerRegistry } from '../../src/triggers/registry.js';
 import { S3_SERVER_CREDENTIALS, startS3Server, type S3Server } from '../helpers/s3_server.js';
@@ -75,7 +77,8 @@ function objects(target: Engine, bucket = 'lake'): Map<string, Buffer> {
   const found = new Map<string, Buffer>();
   if (!fs.existsSync(root)) return found;
   for (const file of fs.readdirSync(root, { recursive: true, withFileTypes: true }))
-    if (file.isFile()) {
+    // The directory store writes a `.shardline-*.tmp` file, then renames it into place.
+    if (file.isFile() && !file.name.startsWith('.shardline-')) {
       const full = path.join(file.parentPath, file.name);
       found.set(path.relative(root, full).split(path.sep).join('/'), fs.readFileSync(full));
     }
@@ -144,7 +147,7 @@ describe("Firehose's API through @aws-sdk/client-firehose", () => {
     ).toEqual(Array.from({ length: 11 }, (_, i) => i));
   });
 
-  it('flushes a full buffer at once, compresses with GZIP, and reads a Kinesis stream as its source', async () => {
+  it('flushes a full buffer at once (cut at the size), compresses with GZIP, and reads a Kinesis stream as its source', async () => {
     const { target, client } = await start();
     await client.send(
       new CreateDeliveryStreamCommand(
@@ -161,7 +164,10 @@ describe("Firehose's API through @aws-sdk/client-firehose", () => {
     await until(() => objects(target).size === 1, 'the full buffer written');
     const [key, body] = [...objects(target)][0]!;
     expect(key).toMatch(new RegExp(`^big/2027-01-15/${NAME_PATTERN('big')}\\.gz$`));
-    expect(gunzipSync(body!).length).toBe(1_250_000);
+    // Cut at SizeInMBs (1 MiB): four records of 250,000 bytes; the fifth waits for the next object.
+    expect(gunzipSync(body!).length).toBe(1_000_000);
+    await (await DeliveryRegistry.of(target)).flush('big');
+    expect([...objects(target).values()].map((bytes) => gunzipSync(bytes).length).sort()).toEqual([1_000_000, 250_000].sort());
 
     await target.createStream({ StreamName: 'orders', ShardCount: 2 });
     const source = {
@@ -254,6 +260,100 @@ describe("Firehose's API through @aws-sdk/client-firehose", () => {
       lambdaArn: 'arn:aws:lambda:us-east-1:000000000000:function:shape',
     });
     expect(JSON.parse(Buffer.from(errorRecord['rawData'] as string, 'base64').toString())).toEqual({ i: 4, customer: 'c0' });
+  });
+
+  it('refuses a record over 1,000 KiB alone, and UpdateDestination moves the prefix and the version', async () => {
+    const { target, client } = await start();
+    await client.send(
+      new CreateDeliveryStreamCommand(directS3('v', { Prefix: 'one/', BufferingHints: { SizeInMBs: 5, IntervalInSeconds: 900 } })),
+    );
+    const batch = await client.send(
+      new PutRecordBatchCommand({
+        DeliveryStreamName: 'v',
+        Records: [{ Data: Buffer.from('a\n') }, { Data: Buffer.alloc(1_024_001) }, { Data: Buffer.from('b\n') }],
+      }),
+    );
+    expect(batch.FailedPutCount).toBe(1);
+    expect(batch.RequestResponses![1]).toMatchObject({ ErrorCode: 'InvalidArgumentException' });
+    expect(batch.RequestResponses![0]!.RecordId).toBeDefined();
+    await (await DeliveryRegistry.of(target)).flush('v');
+    await expect(
+      client.send(
+        new UpdateDestinationCommand({
+          DeliveryStreamName: 'v',
+          CurrentDeliveryStreamVersionId: '7',
+          DestinationId: 'destinationId-000000000001',
+          ExtendedS3DestinationUpdate: { Prefix: 'two/' },
+        }),
+      ),
+    ).rejects.toMatchObject({ name: 'ConcurrentModificationException' });
+    await client.send(
+      new UpdateDestinationCommand({
+        DeliveryStreamName: 'v',
+        CurrentDeliveryStreamVersionId: '1',
+        DestinationId: 'destinationId-000000000001',
+        ExtendedS3DestinationUpdate: { Prefix: 'two/' },
+      }),
+    );
+    expect((await client.send(new DescribeDeliveryStreamCommand({ DeliveryStreamName: 'v' }))).DeliveryStreamDescription!.VersionId).toBe(
+      '2',
+    );
+    await client.send(new PutRecordCommand({ DeliveryStreamName: 'v', Record: { Data: Buffer.from('c\n') } }));
+    await (await DeliveryRegistry.of(target)).flush('v');
+    const keys = [...objects(target).keys()].sort();
+    expect(keys).toHaveLength(2);
+    expect(keys[0]).toMatch(/^one\/2027\/01\/15\/08\/v-1-/);
+    expect(keys[1]).toMatch(/^two\/2027\/01\/15\/08\/v-2-/);
+    // Direct PUT spreads records over the buffer log's shards: an object's order is not the puts'.
+    const contents = [...objects(target).values()].map((body) => body.toString().split('\n').filter(Boolean).sort().join(','));
+    expect(contents.sort()).toEqual(['a,b', 'c']);
+  });
+
+  it('converts JSON to Parquet by a Glue table, read back by an independent reader; a bad record to format-conversion-failed', async () => {
+    const { target, client } = await start();
+    configureGlueTables(target, {
+      'shop.events': [
+        { Name: 'i', Type: 'int' },
+        { Name: 'customer', Type: 'string' },
+      ],
+    });
+    await client.send(
+      new CreateDeliveryStreamCommand(
+        directS3('pq', {
+          Prefix: 'pq/',
+          DataFormatConversionConfiguration: {
+            Enabled: true,
+            SchemaConfiguration: { DatabaseName: 'shop', TableName: 'events', RoleARN: 'arn:aws:iam::000000000000:role/f' },
+            InputFormatConfiguration: { Deserializer: { OpenXJsonSerDe: {} } },
+            OutputFormatConfiguration: { Serializer: { ParquetSerDe: {} } },
+          },
+        }),
+      ),
+    );
+    await client.send(
+      new PutRecordBatchCommand({ DeliveryStreamName: 'pq', Records: [...records(0, 4), { Data: Buffer.from('not json') }] }),
+    );
+    await (await DeliveryRegistry.of(target)).flush('pq');
+    const written = [...objects(target)];
+    const parquet = written.filter(([key]) => key.endsWith('.parquet'));
+    expect(parquet).toHaveLength(1);
+    expect(parquet[0]![0]).toMatch(new RegExp(`^pq/2027/01/15/08/${NAME_PATTERN('pq')}\\.parquet$`));
+    const bytes = parquet[0]![1];
+    const rows = await parquetReadObjects({
+      file: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer,
+    });
+    expect(rows.map((row) => [row['i'], row['customer']]).sort()).toEqual([
+      [0, 'c0'],
+      [1, 'c1'],
+      [2, 'c0'],
+      [3, 'c1'],
+    ]);
+    const failed = written.filter(([key]) => key.startsWith('pq/format-conversion-failed/'));
+    expect(failed).toHaveLength(1);
+    expect(JSON.parse(failed[0]![1].toString())).toMatchObject({
+      errorCode: 'DataFormatConversion.ParseError',
+      rawData: Buffer.from('not json').toString('base64'),
+    });
   });
 
   it('writes to an S3-compatible server, holding the data while its bucket is missing', async () => {
