@@ -6,6 +6,7 @@
  * of retries would multiply each other's attempts.
  */
 
+import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { DeliveryObject, ObjectStore } from './object_store.js';
 
@@ -20,6 +21,9 @@ export interface S3StoreOptions {
   readonly forcePathStyle?: boolean;
 }
 
+const CONNECT_TIMEOUT_MS = 10_000;
+const REQUEST_TIMEOUT_MS = 120_000;
+
 export class S3Store implements ObjectStore {
   private readonly client: S3Client;
 
@@ -30,6 +34,8 @@ export class S3Store implements ObjectStore {
       forcePathStyle: options.forcePathStyle ?? options.endpoint !== undefined,
       ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
       ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
+      // An S3 that hangs fails the put (and it is retried) instead of holding the flush forever.
+      requestHandler: new NodeHttpHandler({ connectionTimeout: CONNECT_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS }),
     });
   }
 

@@ -15,6 +15,7 @@ import {
 } from '@aws-sdk/client-firehose';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Engine } from '../../src/engine/engine.js';
+import { aggregate } from '../../src/client/kpl_aggregation.js';
 import { DeliveryRegistry } from '../../src/delivery/registry.js';
 import { S3Store } from '../../src/delivery/s3_store.js';
 import { configureDeliveryStore, configureGlueTables } from '../../src/delivery/store_config.js';
@@ -190,6 +191,12 @@ describe("Firehose's API through @aws-sdk/client-firehose", () => {
       StreamName: 'orders',
       Records: Array.from({ length: 20 }, (_, i) => ({ PartitionKey: `k${i}`, Data: Buffer.from(`o${i};`) })),
     });
+    // A KPL aggregate is unpacked into its user records, as Firehose does.
+    const packed = aggregate([
+      { partitionKey: 'k0', data: Buffer.from('o20;') },
+      { partitionKey: 'k0', data: Buffer.from('o21;') },
+    ]);
+    await target.putRecord({ StreamName: 'orders', PartitionKey: 'k0', Data: packed });
     await (await DeliveryRegistry.of(target)).flush('from-orders');
     const delivered = [...objects(target, 'orders-lake').values()].map((bytes) => bytes.toString()).join('');
     expect(
@@ -197,7 +204,7 @@ describe("Firehose's API through @aws-sdk/client-firehose", () => {
         .split(';')
         .filter((part) => part !== '')
         .sort(),
-    ).toEqual(Array.from({ length: 20 }, (_, i) => `o${i}`).sort());
+    ).toEqual(Array.from({ length: 22 }, (_, i) => `o${i}`).sort());
   });
 
   it('transforms by a function (Ok, Dropped, ProcessingFailed to the error output) and partitions by a query', async () => {
@@ -358,12 +365,21 @@ describe("Firehose's API through @aws-sdk/client-firehose", () => {
 
   it('writes to an S3-compatible server, holding the data while its bucket is missing', async () => {
     s3 = await startS3Server({ buckets: [] });
-    const clock = new ManualClock();
-    engine = await openEngine(tempDir(), clock);
-    configureDeliveryStore(engine, () => new S3Store({ endpoint: s3!.endpoint, credentials: S3_SERVER_CREDENTIALS }));
+    const endpoint = s3.endpoint;
+    engine = await openEngine(tempDir(), new ManualClock());
+    configureDeliveryStore(engine, () => new S3Store({ endpoint, credentials: S3_SERVER_CREDENTIALS }));
+    server = await KinesisHttpServer.start({ engine, port: 0 });
+    const client = (firehose = new FirehoseClient({
+      endpoint: server.url,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' },
+      maxAttempts: 1,
+    }));
+    await client.send(
+      new CreateDeliveryStreamCommand(directS3('to-s3', { Prefix: 'in/', BufferingHints: { SizeInMBs: 1, IntervalInSeconds: 0 } })),
+    );
+    await client.send(new PutRecordBatchCommand({ DeliveryStreamName: 'to-s3', Records: records(0, 5) }));
     const registry = await DeliveryRegistry.of(engine);
-    await registry.create(directS3('to-s3', { Prefix: 'in/', BufferingHints: { SizeInMBs: 1, IntervalInSeconds: 0 } }) as never);
-    await registry.putRecordBatch('to-s3', records(0, 5));
     await until(() => (registry.status('to-s3')?.retries ?? 0) > 0, 'a failed put (no bucket yet)');
     expect(registry.status('to-s3')!.lastError).toMatch(/bucket/i);
     await s3.createBucket('lake');

@@ -2,7 +2,14 @@ import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import {
+  CreateDeliveryStreamCommand,
+  FirehoseClient,
+  PutRecordBatchCommand,
+  type CreateDeliveryStreamCommandInput,
+} from '@aws-sdk/client-firehose';
 import { afterEach, describe, expect, it } from 'vitest';
+import { KinesisHttpServer } from '../../src/net/kinesis/server.js';
 import type { Engine } from '../../src/engine/engine.js';
 import { DeliveryRegistry } from '../../src/delivery/registry.js';
 import { tempDir } from '../helpers/temp_dir.js';
@@ -11,12 +18,18 @@ import { openEngine, until } from '../triggers/trigger_helpers.js';
 // Goal: a delivery stream with an HTTP endpoint destination delivers its buffer by Firehose's
 // protocol (headers, the access key, base64 records, the requestId echoed), and what the
 // endpoint does not take goes to the backup bucket under http-endpoint-failed/ with Firehose's
-// error record; a buffer is delivered once, in order. Method: a real engine and a real node:http
-// endpoint on a free port, the registry embedded, the backup bucket in the directory store.
+// error record; a buffer is delivered once. Method: a real engine, its HTTP port with
+// @aws-sdk/client-firehose, and a real node:http endpoint on a free port; the backup bucket in
+// the directory store.
 
 let engine: Engine | undefined;
 let endpoint: http.Server | undefined;
+let server: KinesisHttpServer | undefined;
+let firehose: FirehoseClient | undefined;
 afterEach(async () => {
+  firehose?.destroy();
+  await server?.stop();
+  server = firehose = undefined;
   if (engine !== undefined) await (await DeliveryRegistry.of(engine)).stopAll();
   await engine?.close();
   await new Promise((resolve) => (endpoint === undefined ? resolve(undefined) : endpoint.close(resolve)));
@@ -67,9 +80,17 @@ describe('an HTTP endpoint destination', () => {
   it("delivers the buffer by Firehose's protocol", async () => {
     const { url, received } = await startEndpoint(200);
     engine = await openEngine(tempDir());
+    server = await KinesisHttpServer.start({ engine, port: 0 });
+    firehose = new FirehoseClient({
+      endpoint: server.url,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' },
+      maxAttempts: 1,
+    });
+    await firehose.send(new CreateDeliveryStreamCommand(httpStream(url, 0) as unknown as CreateDeliveryStreamCommandInput));
+    const Records = Array.from({ length: 6 }, (_, i) => ({ Data: Buffer.from(`event-${i}`) }));
+    await firehose.send(new PutRecordBatchCommand({ DeliveryStreamName: 'hooks', Records }));
     const registry = await DeliveryRegistry.of(engine);
-    await registry.create(httpStream(url, 0));
-    await put(registry, 6);
     await registry.flush('hooks');
     await until(() => received.length >= 1, 'the delivery');
     expect(received).toHaveLength(1);
