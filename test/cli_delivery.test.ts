@@ -62,7 +62,7 @@ describe('shardline delivery', () => {
       DeliveryMetrics: Record<string, unknown>;
     };
     expect(described.DeliveryStreamDescription).toMatchObject({ DeliveryStreamName: 'logs', DeliveryStreamStatus: 'ACTIVE' });
-    expect(described.DeliveryMetrics).toMatchObject({ recordsDelivered: 4, objectsWritten: 1 });
+    expect(described.DeliveryMetrics).toMatchObject({ recordsIn: 4, recordsDelivered: 4, objectsWritten: 1 });
     const refused = await runCli(['delivery', 'put', 'missing', 'x', '--url', again]);
     expect([refused.code, refused.stderr]).toEqual([1, expect.stringMatching(/ResourceNotFoundException/) as unknown]);
     expect((await runCli(['delivery', 'delete', 'logs', '--url', again])).stdout).toBe('deleted logs\n');

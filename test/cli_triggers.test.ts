@@ -37,6 +37,37 @@ function linesOf(file: string): string[] {
     : [];
 }
 
+/**
+ * A server with one function, a stream of `count` records `record-<i>`, and a mapping on it:
+ * what the kill -9 tests share. The server's arguments come back to start it again.
+ */
+async function serveMapping(
+  functions: Record<string, unknown>,
+  count: number,
+  mapping: Record<string, unknown>,
+): Promise<{ out: string; args: string[]; first: ReturnType<typeof startCli> }> {
+  const dir = tempDir();
+  const out = path.join(dir, 'out.txt');
+  const file = path.join(dir, 'functions.json');
+  fs.writeFileSync(file, JSON.stringify(functions));
+  const args = ['serve', '--data-dir', path.join(dir, 'data'), '--port', '0', '--no-kinesis', '--workers', '1', '--functions', file];
+  const first = startCli(args, { env: { TRIGGER_OUT: out } });
+  const url = (await first.waitForOutput(/listening on (ws:\/\/127\.0\.0\.1:\d+\/)/))[1]!;
+  const client = await connect(url);
+  await client.call('CreateStream', { StreamName: 'events', ShardCount: 1 });
+  await client.putRecords(
+    'events',
+    Array.from({ length: count }, (_, i) => ({ partitionKey: `k${i}`, data: Buffer.from(`record-${i}`) })),
+  );
+  await client.callNamed('CreateEventSourceMapping', {
+    EventSourceArn: 'arn:aws:kinesis:us-east-1:000000000000:stream/events',
+    StartingPosition: 'TRIM_HORIZON',
+    ...mapping,
+  });
+  client.close();
+  return { out, args, first };
+}
+
 describe('shardline trigger', () => {
   it('creates, lists, describes, updates and deletes a mapping whose module handler gets the records', async () => {
     const dir = tempDir();
@@ -103,26 +134,10 @@ describe('shardline trigger', () => {
   });
 
   it('goes on after a kill -9 mid-batch: no record skipped, only the interrupted batch repeated', async () => {
-    const dir = tempDir();
-    const out = path.join(dir, 'out.txt');
-    const functions = path.join(dir, 'functions.json');
-    fs.writeFileSync(functions, JSON.stringify({ slow: { handler: `${SINK}#slowHandler`, timeoutSeconds: 10 } }));
-    const args = ['serve', '--data-dir', path.join(dir, 'data'), '--port', '0', '--no-kinesis', '--workers', '1', '--functions', functions];
-    const first = startCli(args, { env: { TRIGGER_OUT: out } });
-    const url = (await first.waitForOutput(/listening on (ws:\/\/127\.0\.0\.1:\d+\/)/))[1]!;
-    const client = await connect(url);
-    await client.call('CreateStream', { StreamName: 'events', ShardCount: 1 });
-    await client.putRecords(
-      'events',
-      Array.from({ length: 40 }, (_, i) => ({ partitionKey: `k${i}`, data: Buffer.from(`record-${i}`) })),
-    );
-    await client.callNamed('CreateEventSourceMapping', {
-      EventSourceArn: 'arn:aws:kinesis:us-east-1:000000000000:stream/events',
+    const { out, args, first } = await serveMapping({ slow: { handler: `${SINK}#slowHandler`, timeoutSeconds: 10 } }, 40, {
       FunctionName: 'slow',
-      StartingPosition: 'TRIM_HORIZON',
       BatchSize: 5,
     });
-    client.close();
     const lines = (): string[] => linesOf(out);
     await until(() => lines().length >= 12, 'a few batches');
     first.child.kill('SIGKILL');
@@ -141,27 +156,11 @@ describe('shardline trigger', () => {
   });
 
   it("keeps a tumbling window's state through a kill -9: every record counted once in its window's final call", async () => {
-    const dir = tempDir();
-    const out = path.join(dir, 'out.txt');
-    const functions = path.join(dir, 'functions.json');
-    fs.writeFileSync(functions, JSON.stringify({ windows: { handler: `${WINDOWS}#handler`, timeoutSeconds: 10 } }));
-    const args = ['serve', '--data-dir', path.join(dir, 'data'), '--port', '0', '--no-kinesis', '--workers', '1', '--functions', functions];
-    const first = startCli(args, { env: { TRIGGER_OUT: out } });
-    const url = (await first.waitForOutput(/listening on (ws:\/\/127\.0\.0\.1:\d+\/)/))[1]!;
-    const client = await connect(url);
-    await client.call('CreateStream', { StreamName: 'events', ShardCount: 1 });
-    await client.putRecords(
-      'events',
-      Array.from({ length: 30 }, (_, i) => ({ partitionKey: `k${i}`, data: Buffer.from(`record-${i}`) })),
-    );
-    await client.callNamed('CreateEventSourceMapping', {
-      EventSourceArn: 'arn:aws:kinesis:us-east-1:000000000000:stream/events',
+    const { out, args, first } = await serveMapping({ windows: { handler: `${WINDOWS}#handler`, timeoutSeconds: 10 } }, 30, {
       FunctionName: 'windows',
-      StartingPosition: 'TRIM_HORIZON',
       BatchSize: 3,
       TumblingWindowInSeconds: 2,
     });
-    client.close();
     await until(() => linesOf(out).filter((line) => line.startsWith('batch')).length >= 3, 'a few batches');
     first.child.kill('SIGKILL');
     await first.exited();

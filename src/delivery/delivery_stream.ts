@@ -37,6 +37,9 @@ export interface DeliveryStreamOptions {
 }
 
 export interface DeliveryStatus {
+  /** Records read from the source (the buffer log or the Kinesis stream) since the start. */
+  readonly recordsIn: number;
+  readonly bytesIn: number;
   readonly recordsDelivered: number;
   readonly bytesDelivered: number;
   readonly objectsWritten: number;
@@ -70,7 +73,7 @@ export class DeliveryStream {
   private readonly seen = new Map<string, bigint>();
   private readonly stopping = new AbortController();
   private timer: NodeJS.Timeout | null = null;
-  private counters = { recordsDelivered: 0, bytesDelivered: 0, objectsWritten: 0, recordsFailed: 0, retries: 0 };
+  private counters = { recordsIn: 0, bytesIn: 0, recordsDelivered: 0, bytesDelivered: 0, objectsWritten: 0, recordsFailed: 0, retries: 0 };
   private lastError: string | undefined;
 
   constructor(private readonly options: DeliveryStreamOptions) {}
@@ -161,7 +164,9 @@ export class DeliveryStream {
     for (const record of records) {
       this.buffer.push({ at, shardId, checkpointer, record, buffered: bufferedOf(shardId, record, this.withKinesis) });
       this.bytes += record.data.length;
+      this.counters.bytesIn += record.data.length;
     }
+    this.counters.recordsIn += records.length;
     if (records.length > 0) this.seen.set(shardId, BigInt(records.at(-1)!.sequenceNumber));
     if (this.buffer.length > 0 && (this.bytes >= buffering.sizeBytes || buffering.intervalMs === 0)) await this.flush();
     // Reading pauses while twice the buffer waits for a destination that is slow or down.

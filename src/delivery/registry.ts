@@ -11,7 +11,6 @@ import path from 'node:path';
 import type { Engine } from '../engine/engine.js';
 import {
   ConcurrentModificationException,
-  CorruptLogError,
   InvalidArgumentException,
   ProvisionedThroughputExceededException,
   ResourceInUseException,
@@ -25,6 +24,7 @@ import { DeliveryStream, type DeliveryStatus } from './delivery_stream.js';
 import { DirectoryStore } from './directory_store.js';
 import type { ObjectStore } from './object_store.js';
 import { deliveryStoreOf, glueTablesOf } from './store_config.js';
+import { listDocument, readListDocument } from '../util/list_document.js';
 
 const DOCUMENT = 'delivery.json';
 const REGION = 'us-east-1';
@@ -306,24 +306,15 @@ export class DeliveryRegistry {
     await stream?.stop();
   }
 
-  /** Reads the document (a document that does not parse is refused, never dropped) and starts what it holds. */
+  /** Reads the document and starts what it holds. */
   private async load(): Promise<void> {
-    const bytes = this.engine.readDocument(DOCUMENT);
-    if (bytes === null) return;
-    let document: { version?: unknown; streams?: unknown };
-    try {
-      document = JSON.parse(bytes.toString('utf8')) as typeof document;
-    } catch (error) {
-      throw new CorruptLogError(`documents/${DOCUMENT} is not JSON`, { cause: error });
-    }
-    if (document.version !== 1 || !Array.isArray(document.streams))
-      throw new CorruptLogError(`documents/${DOCUMENT} is not a version 1 delivery document`);
-    for (const stored of document.streams as Stored[]) this.stored.set(stored.name, stored);
+    const streams = readListDocument<Stored>(this.engine.readDocument(DOCUMENT), DOCUMENT, 'streams', 'delivery');
+    for (const stored of streams ?? []) this.stored.set(stored.name, stored);
     for (const stored of this.stored.values()) await this.startStream(stored);
   }
 
   private persist(): Promise<void> {
-    const bytes = new TextEncoder().encode(JSON.stringify({ version: 1, streams: [...this.stored.values()] }));
+    const bytes = listDocument('streams', [...this.stored.values()]);
     this.writing = this.writing.catch(() => undefined).then(() => this.engine.writeDocument(DOCUMENT, bytes));
     return this.writing;
   }

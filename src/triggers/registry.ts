@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { CorruptLogError, InvalidParameterValueException, ResourceConflictException, ResourceNotFoundException } from '../errors.js';
+import { InvalidParameterValueException, ResourceConflictException, ResourceNotFoundException } from '../errors.js';
 import type { Engine } from '../engine/engine.js';
 import { LeaseTables } from '../groups/lease_tables.js';
 import { callableFunction, type CallableFunction, type FunctionDefinition } from './functions.js';
 import type { KinesisEvent } from './kinesis_event.js';
 import { consumerNameOf, resolveMapping, streamNameOf, type MappingRequest, type MappingSettings } from './mapping.js';
 import { Trigger } from './trigger.js';
+import { listDocument, readListDocument } from '../util/list_document.js';
 
 /*
  * The functions and event source mappings of an engine (docs/TRIGGERS.md): functions are
@@ -260,27 +261,17 @@ export class TriggerRegistry {
     };
   }
 
-  /** The stored mappings, read once; a document that does not parse is refused, never dropped. */
+  /** The stored mappings, read once. */
   private load(): void {
     if (this.loaded) return;
-    const bytes = this.engine.readDocument(DOCUMENT);
-    if (bytes !== null) {
-      let document: { version?: unknown; mappings?: unknown };
-      try {
-        document = JSON.parse(bytes.toString('utf8')) as typeof document;
-      } catch (error) {
-        throw new CorruptLogError(`documents/${DOCUMENT} is not JSON`, { cause: error });
-      }
-      if (document.version !== 1 || !Array.isArray(document.mappings))
-        throw new CorruptLogError(`documents/${DOCUMENT} is not a version 1 trigger document`);
-      for (const stored of document.mappings as StoredMapping[]) this.mappings.set(stored.uuid, stored);
-    }
+    const mappings = readListDocument<StoredMapping>(this.engine.readDocument(DOCUMENT), DOCUMENT, 'mappings', 'trigger');
+    for (const stored of mappings ?? []) this.mappings.set(stored.uuid, stored);
     this.loaded = true;
   }
 
   /** One write at a time, each of the whole document (docs/FORMAT.md). */
   private persist(): Promise<void> {
-    const bytes = new TextEncoder().encode(JSON.stringify({ version: 1, mappings: [...this.mappings.values()] }));
+    const bytes = listDocument('mappings', [...this.mappings.values()]);
     this.writing = this.writing.catch(() => undefined).then(() => this.engine.writeDocument(DOCUMENT, bytes));
     return this.writing;
   }

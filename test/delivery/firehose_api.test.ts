@@ -14,6 +14,7 @@ import {
   type CreateDeliveryStreamCommandInput,
 } from '@aws-sdk/client-firehose';
 import { afterEach, describe, expect, it } from 'vitest';
+import { firehoseClient } from './firehose_client.js';
 import type { Engine } from '../../src/engine/engine.js';
 import { aggregate } from '../../src/client/kpl_aggregation.js';
 import { DeliveryRegistry } from '../../src/delivery/registry.js';
@@ -55,12 +56,7 @@ const BUCKET_ARN = 'arn:aws:s3:::lake';
 async function start(clock = new ManualClock()): Promise<{ target: Engine; client: FirehoseClient; clock: ManualClock }> {
   engine = await openEngine(tempDir(), clock);
   server = await KinesisHttpServer.start({ engine, port: 0 });
-  firehose = new FirehoseClient({
-    endpoint: server.url,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' },
-    maxAttempts: 1,
-  });
+  firehose = firehoseClient(server.url);
   return { target: engine, client: firehose, clock };
 }
 
@@ -369,12 +365,7 @@ describe("Firehose's API through @aws-sdk/client-firehose", () => {
     engine = await openEngine(tempDir(), new ManualClock());
     configureDeliveryStore(engine, () => new S3Store({ endpoint, credentials: S3_SERVER_CREDENTIALS }));
     server = await KinesisHttpServer.start({ engine, port: 0 });
-    const client = (firehose = new FirehoseClient({
-      endpoint: server.url,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' },
-      maxAttempts: 1,
-    }));
+    const client = (firehose = firehoseClient(server.url));
     await client.send(
       new CreateDeliveryStreamCommand(directS3('to-s3', { Prefix: 'in/', BufferingHints: { SizeInMBs: 1, IntervalInSeconds: 0 } })),
     );

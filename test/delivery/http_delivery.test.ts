@@ -9,6 +9,7 @@ import {
   type CreateDeliveryStreamCommandInput,
 } from '@aws-sdk/client-firehose';
 import { afterEach, describe, expect, it } from 'vitest';
+import { firehoseClient } from './firehose_client.js';
 import { KinesisHttpServer } from '../../src/net/kinesis/server.js';
 import type { Engine } from '../../src/engine/engine.js';
 import { DeliveryRegistry } from '../../src/delivery/registry.js';
@@ -81,12 +82,7 @@ describe('an HTTP endpoint destination', () => {
     const { url, received } = await startEndpoint(200);
     engine = await openEngine(tempDir());
     server = await KinesisHttpServer.start({ engine, port: 0 });
-    firehose = new FirehoseClient({
-      endpoint: server.url,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' },
-      maxAttempts: 1,
-    });
+    firehose = firehoseClient(server.url);
     await firehose.send(new CreateDeliveryStreamCommand(httpStream(url, 0) as unknown as CreateDeliveryStreamCommandInput));
     const Records = Array.from({ length: 6 }, (_, i) => ({ Data: Buffer.from(`event-${i}`) }));
     await firehose.send(new PutRecordBatchCommand({ DeliveryStreamName: 'hooks', Records }));
