@@ -3,6 +3,7 @@
 # - Debian's chromium (test/client/browser.test.ts, test/bench/report.test.ts drive it headless);
 # - redis-server and nats-server (test/bench/peers.test.ts starts them);
 # - strace (test/cli_durability.test.ts watches the server's fdatasync and send calls);
+# - logrotate (test/agent/rotation.test.ts rotates the files the agent tails);
 # - the native addons, build/Release/shardline_native.node and shardline_mapping.node (npm ci
 #   builds them; rebuilt if missing).
 # As root, missing packages are installed through apt. Otherwise it prints the command that
@@ -27,6 +28,7 @@ find_missing() {
   have redis-server || missing+=(redis-server)
   have nats-server || missing+=(nats-server)
   have strace || missing+=(strace)
+  have logrotate || missing+=(logrotate)
 }
 
 install_missing() {

@@ -23,6 +23,7 @@ import { addShardCommands } from './shards.js';
 import { addStreamCommands } from './streams.js';
 import { addTriggerCommands } from './triggers.js';
 import { addDeliveryCommands } from './delivery.js';
+import { addAgentCommand } from './agent.js';
 
 const EXIT_OK = 0;
 const EXIT_FAILED = 1;
@@ -59,6 +60,7 @@ function buildProgram(): Command {
   addKmsCommands(program);
   addTriggerCommands(program);
   addDeliveryCommands(program);
+  addAgentCommand(program);
   return program;
 }
 
