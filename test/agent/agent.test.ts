@@ -2,6 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Agent } from '../../src/agent/agent.js';
+import { DeliveryRegistry } from '../../src/delivery/registry.js';
+import { KinesisHttpServer } from '../../src/net/kinesis/server.js';
 import { ShardlineServer } from '../../src/net/server.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { tempDir } from '../helpers/temp_dir.js';
@@ -155,5 +157,49 @@ describe('shardline agent', () => {
       expect.arrayContaining(['BytesSent', 'RecordSendAttempts', 'RecordSendErrors', 'ServiceErrors', 'RecordsSent']),
     );
     expect(status.flows[0]!.metrics).toMatchObject({ RecordsSent: 1, RecordParsingErrors: 1 });
+  });
+
+  it('sends to a Kinesis HTTP endpoint, and to a delivery stream through the Firehose API', async () => {
+    server = await startTestServer();
+    const http = await KinesisHttpServer.start({ engine: server.engine, port: 0 });
+    try {
+      await server.engine.createStream({ StreamName: 'logs', ShardCount: 1 });
+      const registry = await DeliveryRegistry.of(server.engine);
+      await registry.create({
+        DeliveryStreamName: 'lake',
+        ExtendedS3DestinationConfiguration: { RoleARN: 'arn:aws:iam::000000000000:role/f', BucketARN: 'arn:aws:s3:::lake' },
+      });
+      const dir = tempDir();
+      fs.writeFileSync(path.join(dir, 'a.log'), numbered(0, 50, 'a'));
+      fs.writeFileSync(path.join(dir, 'b.log'), numbered(0, 30, 'b'));
+      const config = JSON.stringify({
+        'kinesis.endpoint': http.url,
+        'firehose.endpoint': http.url,
+        awsAccessKeyId: 'AKIDEXAMPLE',
+        awsSecretAccessKey: 'secret',
+        checkpointFile: path.join(dir, 'checkpoints.json'),
+        flows: [flow(path.join(dir, 'a.log')), { ...flow(path.join(dir, 'b.log')), kinesisStream: undefined, deliveryStream: 'lake' }],
+      });
+      const agent = Agent.open(config, 'agent.json');
+      agents.push(agent);
+      await agent.start();
+      await until(async () => (await streamLines(server!.engine, 'logs')).length >= 50, 'the Kinesis flow');
+      expect(await streamLines(server.engine, 'logs')).toEqual(numbered(0, 50, 'a').split(/(?<=\n)/));
+      await until(() => (agent.report().flows[1]!['metrics'] as { RecordsSent: number }).RecordsSent >= 30, 'the Firehose flow');
+      await registry.flush('lake');
+      const root = path.join(server.engine.dataDir, 's3', 'lake');
+      const objects = fs
+        .readdirSync(root, { recursive: true, withFileTypes: true })
+        .filter((file) => file.isFile() && !file.name.startsWith('.'));
+      const delivered = objects.map((file) => fs.readFileSync(path.join(file.parentPath, file.name), 'utf8')).join('');
+      expect(delivered.split(/(?<=\n)/).sort()).toEqual(
+        numbered(0, 30, 'b')
+          .split(/(?<=\n)/)
+          .sort(),
+      );
+      await registry.stopAll();
+    } finally {
+      await http.stop();
+    }
   });
 });
