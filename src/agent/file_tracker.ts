@@ -55,6 +55,8 @@ export interface TrackerOptions {
   readonly fromEnd: boolean;
   /** Called when a file starts over or is let go, so that its pending records are dropped or flushed. */
   readonly onRestart: (file: TrackedFile) => void;
+  /** A file that matches but cannot be opened (permissions): reported, and tried again at the next refresh. */
+  readonly onUnreadable: (file: string, error: unknown) => void;
 }
 
 export class FileTracker {
@@ -168,7 +170,10 @@ export class FileTracker {
 
   /** A file not tracked yet: a copy of a truncated one, a file of the checkpoints, or a new file. */
   private async open(file: string, stat: fs.Stats, nowMs: number, truncated: readonly Truncated[]): Promise<TrackedFile | null> {
-    const handle = await fs.promises.open(file, 'r').catch(() => null);
+    const handle = await fs.promises.open(file, 'r').catch((error: unknown) => {
+      this.options.onUnreadable(file, error);
+      return null;
+    });
     if (handle === null) return null;
     const { fingerprint, bytes } = await fingerprintOf(handle);
     const sameContent = (known: { fingerprint: string; fingerprintBytes: number }): boolean =>

@@ -79,6 +79,7 @@ export class Flow {
         exclude: config.exclude,
         fromEnd: config.initialPosition === 'END_OF_FILE',
         onRestart: (file) => this.splitters.delete(file),
+        onUnreadable: (file, error) => this.report(new Error(`${file} cannot be read: ${(error as Error).message}`)),
       },
       checkpoints.of(config.id),
     );
