@@ -29,6 +29,8 @@ const TTL_MS = 7 * 24 * 3600 * 1000;
 export class CheckpointFile {
   private flows = new Map<string, FileCheckpoint[]>();
   private writing: Promise<void> = Promise.resolve();
+  /** The write after the one in progress: every save meanwhile joins it (it writes the newest state). */
+  private queued: Promise<void> | null = null;
 
   private constructor(private readonly file: string) {}
 
@@ -52,15 +54,22 @@ export class CheckpointFile {
     return this.flows.get(flow) ?? [];
   }
 
-  /** Replaces a flow's positions and writes the file (one write at a time; each write is of the newest state). */
+  /** Replaces a flow's positions; resolves once a write holding them is on disk (one write at a time, saves meanwhile coalesced). */
   save(flow: string, files: readonly FileCheckpoint[], nowMs: number): Promise<void> {
     this.flows.set(
       flow,
       files.filter((file) => nowMs - file.updatedMs < TTL_MS),
     );
-    const bytes = JSON.stringify({ version: VERSION, flows: Object.fromEntries(this.flows) });
-    this.writing = this.writing.catch(() => undefined).then(() => writeAtomically(this.file, bytes));
-    return this.writing;
+    if (this.queued === null) {
+      this.queued = this.writing
+        .catch(() => undefined)
+        .then(() => {
+          this.queued = null;
+          return writeAtomically(this.file, JSON.stringify({ version: VERSION, flows: Object.fromEntries(this.flows) }));
+        });
+      this.writing = this.queued;
+    }
+    return this.queued;
   }
 }
 

@@ -203,14 +203,42 @@ export class Flow {
   }
 
   private maybeSend(now: number): void {
-    if (this.sending !== null || this.buffer.length === 0) return;
-    const { maxBufferSizeRecords, maxBufferSizeBytes, maxBufferAgeMillis } = this.config;
-    const full = this.buffer.length >= maxBufferSizeRecords || this.bufferBytes >= maxBufferSizeBytes;
-    if (!full && now - this.buffer[0]!.at < maxBufferAgeMillis && !this.stopping.signal.aborted) return;
-    this.sending = this.sendBatch(this.cut()).finally(() => {
+    if (this.sending !== null || !this.ready(now)) return;
+    this.sending = this.sendLoop().finally(() => {
       this.sending = null;
       this.maybeSend(this.clock());
     });
+  }
+
+  /** A batch is due: full, or its oldest record maxBufferAgeMillis old, or the flow stopping. */
+  private ready(now: number): boolean {
+    if (this.buffer.length === 0) return false;
+    const { maxBufferSizeRecords, maxBufferSizeBytes, maxBufferAgeMillis } = this.config;
+    const full = this.buffer.length >= maxBufferSizeRecords || this.bufferBytes >= maxBufferSizeBytes;
+    return full || now - this.buffer[0]!.at >= maxBufferAgeMillis || this.stopping.signal.aborted;
+  }
+
+  /**
+   * Batch after batch while one is due, each saved as sent before it goes; one write of the
+   * checkpoint file serves both the batch just acknowledged and the next one sent.
+   */
+  private async sendLoop(): Promise<void> {
+    let batch = this.cut();
+    this.mark(batch, 'sentOffset');
+    await this.save();
+    for (;;) {
+      if (!(await this.deliver(batch))) return;
+      this.mark(batch, 'ackedOffset');
+      if (!this.ready(this.clock())) return this.save();
+      batch = this.cut();
+      this.mark(batch, 'sentOffset');
+      await this.save();
+    }
+  }
+
+  private mark(batch: readonly Pending[], position: 'sentOffset' | 'ackedOffset'): void {
+    for (const pending of batch)
+      if (pending.generation === pending.file.generation) pending.file[position] = Math.max(pending.file[position], pending.endOffset);
   }
 
   private cut(): Pending[] {
@@ -226,20 +254,15 @@ export class Flow {
     return this.buffer.splice(0, count);
   }
 
-  /** Saves where the batch ends as sent, sends it until every record is taken, then saves it as acknowledged. */
-  private async sendBatch(batch: readonly Pending[]): Promise<void> {
-    for (const pending of batch)
-      if (pending.generation === pending.file.generation) pending.file.sentOffset = Math.max(pending.file.sentOffset, pending.endOffset);
-    await this.save();
+  /** Sends the batch until every record is taken; false if the shutdown deadline came first. */
+  private async deliver(batch: readonly Pending[]): Promise<boolean> {
     let left = batch.filter((pending) => !pending.dead);
     for (let attempt = 0; left.length > 0; attempt++) {
       if (attempt > 0) await sleep(Math.min(10_000, 100 * 2 ** (attempt - 1)), this.abandon.signal).catch(() => undefined);
-      if (this.abandon.signal.aborted) return;
+      if (this.abandon.signal.aborted) return false;
       left = await this.attempt(left);
     }
-    for (const pending of batch)
-      if (pending.generation === pending.file.generation) pending.file.ackedOffset = Math.max(pending.file.ackedOffset, pending.endOffset);
-    await this.save();
+    return true;
   }
 
   /** One PutRecords of what is left; the records still to send. */
