@@ -142,7 +142,9 @@ export function withoutRecordData(members: Record<string, unknown> | null): Reco
     kept[cloudTrailName(name)] =
       isRecordsMember(name) && Array.isArray(value)
         ? value.map((entry: unknown) => (isMap(entry) ? withoutRecordData(entry) : entry))
-        : value;
+        : isRecordMember(name) && isMap(value)
+          ? withoutRecordData(value)
+          : value;
   }
   return kept;
 }
@@ -192,6 +194,11 @@ function holdsRecordData(members: Record<string, unknown>): boolean {
 
 function isDataMember(name: string): boolean {
   return name === 'Data' || name === 'data';
+}
+
+/** Firehose's PutRecord holds its one record as `Record`. */
+function isRecordMember(name: string): boolean {
+  return name === 'Record' || name === 'record';
 }
 
 function isRecordsMember(name: string): boolean {

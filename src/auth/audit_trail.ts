@@ -14,7 +14,25 @@ import { auditRecord, type AuditResource, type AuditUserIdentity } from './audit
  * commit, and a record still in the write at a crash is lost (the calls' own effects are not).
  */
 
-const DATA_EVENTS: ReadonlySet<string> = new Set(['PutRecord', 'PutRecords', 'GetRecords', 'GetShardIterator', 'SubscribeToShard']);
+const DATA_EVENTS: ReadonlySet<string> = new Set([
+  'PutRecord',
+  'PutRecords',
+  'GetRecords',
+  'GetShardIterator',
+  'SubscribeToShard',
+  'PutRecordBatch',
+  'Invoke',
+]);
+/** The family's operations, audited under their own service (as CloudTrail would): the CALL's `Firehose.<Op>`, Lambda's names. */
+const FIREHOSE_PREFIX = 'Firehose.';
+const LAMBDA_OPERATIONS: ReadonlySet<string> = new Set([
+  'CreateEventSourceMapping',
+  'GetEventSourceMapping',
+  'ListEventSourceMappings',
+  'UpdateEventSourceMapping',
+  'DeleteEventSourceMapping',
+  'Invoke',
+]);
 
 /** Who called: the shape of access_control.ts's Caller, which imports this module. */
 interface AuditedCaller {
@@ -41,13 +59,15 @@ export class AuditTrail {
   ) {}
 
   record(call: AuditedCall): void {
-    const data = DATA_EVENTS.has(call.operation);
+    const { eventName, eventSource } = serviceOf(call.operation);
+    const data = DATA_EVENTS.has(eventName);
     if (data && !this.dataEvents) return;
     const failure = call.error === undefined ? null : describeError(call.error);
     const resources = resourcesOf(call.request);
     const record = auditRecord({
       userIdentity: identityOf(call.caller),
-      eventName: call.operation,
+      eventName,
+      ...(eventSource === undefined ? {} : { eventSource }),
       awsRegion: REGION,
       sourceIPAddress: call.origin.sourceIp,
       userAgent: call.userAgent ?? '',
@@ -64,6 +84,13 @@ export class AuditTrail {
   close(): Promise<void> {
     return this.log.close();
   }
+}
+
+function serviceOf(operation: string): { eventName: string; eventSource?: string } {
+  if (operation.startsWith(FIREHOSE_PREFIX))
+    return { eventName: operation.slice(FIREHOSE_PREFIX.length), eventSource: 'firehose.amazonaws.com' };
+  if (LAMBDA_OPERATIONS.has(operation)) return { eventName: operation, eventSource: 'lambda.amazonaws.com' };
+  return { eventName: operation };
 }
 
 function identityOf(caller: AuditedCaller | null): AuditUserIdentity {

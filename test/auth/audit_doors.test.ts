@@ -1,4 +1,7 @@
 import fs from 'node:fs';
+import { CreateDeliveryStreamCommand, FirehoseClient, PutRecordCommand } from '@aws-sdk/client-firehose';
+import { LambdaClient, ListEventSourceMappingsCommand } from '@aws-sdk/client-lambda';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditLog, readAuditLog, verifyAuditLog } from '../../src/auth/audit_log.js';
 import type { AuditRecord } from '../../src/auth/audit_record.js';
@@ -84,6 +87,41 @@ describe('the audit trail of every door', () => {
         .map((name) => fs.readFileSync(`${auditDir}/${name}`, 'utf8'))
         .join(''),
     ).not.toContain('secret payload');
+    expect((await verifyAuditLog(auditDir)).problem).toBeUndefined();
+  });
+
+  it("records the family's calls on the HTTP port under their own services, without record data", async () => {
+    const before = (await records()).length;
+    const firehose = new FirehoseClient({ endpoint: servers.http.url, region: 'us-east-1', credentials: keyOf('admin'), maxAttempts: 1 });
+    const lambda = new LambdaClient({
+      endpoint: servers.http.url,
+      region: 'us-east-1',
+      credentials: keyOf('admin'),
+      maxAttempts: 1,
+      requestHandler: new NodeHttpHandler(),
+    });
+    try {
+      await firehose.send(
+        new CreateDeliveryStreamCommand({
+          DeliveryStreamName: 'audited-delivery',
+          ExtendedS3DestinationConfiguration: { RoleARN: 'arn:aws:iam::000000000000:role/f', BucketARN: 'arn:aws:s3:::audited' },
+        }),
+      );
+      await firehose.send(
+        new PutRecordCommand({ DeliveryStreamName: 'audited-delivery', Record: { Data: Buffer.from('secret payload') } }),
+      );
+      await lambda.send(new ListEventSourceMappingsCommand({}));
+    } finally {
+      firehose.destroy();
+      lambda.destroy();
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const added = (await records()).slice(before);
+    expect(added.map((record) => [record.eventSource, record.eventName, record.userIdentity.userName])).toEqual([
+      ['firehose.amazonaws.com', 'CreateDeliveryStream', 'admin'],
+      ['lambda.amazonaws.com', 'ListEventSourceMappings', 'admin'],
+    ]);
+    expect(JSON.stringify(await records())).not.toContain(Buffer.from('secret payload').toString('base64'));
     expect((await verifyAuditLog(auditDir)).problem).toBeUndefined();
   });
 });

@@ -58,25 +58,55 @@ export async function answerLambda(
   origin: Origin,
   request: LambdaRequest,
 ): Promise<LambdaAnswer> {
+  const invoking = request.path.startsWith(FUNCTIONS_PATH);
+  const uuid = invoking ? '' : decodeURIComponent(request.path.slice(LAMBDA_PATH.length).replace(/^\/+|\/+$/g, ''));
+  let operation = invoking ? 'Invoke' : '';
   try {
     // Loaded on the first call: a server that runs no trigger does not load the family's modules.
     const { TriggerRegistry } = await import('../../triggers/registry.js');
     const registry = TriggerRegistry.of(engine);
-    if (request.path.startsWith(FUNCTIONS_PATH)) return await invoke(registry, access, caller, origin, request);
-    const uuid = decodeURIComponent(request.path.slice(LAMBDA_PATH.length).replace(/^\/+|\/+$/g, ''));
-    const { operation, run } = route(registry, request.method, uuid, request);
+    if (invoking) return audited(access, caller, origin, operation, request, await invoke(registry, access, caller, origin, request));
+    const routed = route(registry, request.method, uuid, request);
+    operation = routed.operation;
     access.authorizeAction(
       caller,
       `lambda:${operation}`,
       uuid === '' ? '*' : `arn:aws:lambda:us-east-1:000000000000:event-source-mapping:${uuid}`,
       origin,
     );
-    return await run();
+    return audited(access, caller, origin, operation, request, await routed.run(), uuid);
   } catch (error) {
+    if (operation !== '') access.audit({ caller, operation, request: auditedRequest(request, uuid), origin, error });
     const { code, message } = describeError(error);
     const client = error instanceof ShardlineError && error.fault === 'client';
     return { status: client ? (STATUS_OF[code] ?? 400) : 500, errorType: code, body: { Type: client ? 'User' : 'Service', message } };
   }
+}
+
+/** The call in the audit trail (when the server keeps one), as CloudTrail's lambda.amazonaws.com events. */
+function audited(
+  access: AccessControl,
+  caller: Caller,
+  origin: Origin,
+  operation: string,
+  request: LambdaRequest,
+  answer: LambdaAnswer,
+  uuid = '',
+): LambdaAnswer {
+  if (access.auditing) access.audit({ caller, operation, request: auditedRequest(request, uuid), origin });
+  return answer;
+}
+
+function auditedRequest(request: LambdaRequest, uuid: string): Record<string, unknown> {
+  if (request.path.startsWith(FUNCTIONS_PATH)) return { FunctionName: decodeURIComponent(INVOCATIONS.exec(request.path)?.[1] ?? '') };
+  if (request.body.length > 0 && (request.method === 'POST' || request.method === 'PUT')) {
+    try {
+      return { ...(JSON.parse(request.body.toString('utf8')) as Record<string, unknown>), ...(uuid === '' ? {} : { UUID: uuid }) };
+    } catch {
+      return uuid === '' ? {} : { UUID: uuid };
+    }
+  }
+  return uuid === '' ? {} : { UUID: uuid };
 }
 
 /** Invoke, RequestResponse only: a function error is a 200 with X-Amz-Function-Error, as on Lambda. */

@@ -324,14 +324,20 @@ async function answerLambdaRequest(api: Api, request: Request, body: Buffer, url
 
 /** Firehose's API (awsJson1_1), signed for `firehose`, on the delivery registry (docs/DELIVERY.md). */
 async function answerFirehoseRequest(api: Api, request: Request, body: Buffer, name: string, origin: Origin): Promise<Answer> {
+  const audited = { caller: null as Caller | null, operation: `Firehose.${name}`, request: null as Record<string, unknown> | null, origin };
+  const userAgent = header(request, 'user-agent') ?? '';
   try {
-    const caller = authenticate(api, request, body, 'firehose');
+    audited.caller = authenticate(api, request, body, 'firehose');
     if (!isFirehoseOperation(name)) throw new UnknownOperationException(`Unknown operation ${FIREHOSE_PREFIX}${name}`);
     const parsed = (body.length === 0 ? {} : JSON_FORMAT.parse(body)) as Record<string, unknown>;
+    audited.request = parsed;
     const { action, resource } = firehoseRequest(name, parsed);
-    api.access.authorizeAction(caller, action, resource, origin);
-    return { status: 200, body: await runFirehoseOperation(api.engine, name, parsed), format: JSON_FORMAT };
+    api.access.authorizeAction(audited.caller, action, resource, origin);
+    const answer: Answer = { status: 200, body: await runFirehoseOperation(api.engine, name, parsed), format: JSON_FORMAT };
+    api.access.audit({ ...audited, userAgent });
+    return answer;
   } catch (error) {
+    api.access.audit({ ...audited, userAgent, error });
     return errorAnswer(error, JSON_FORMAT);
   }
 }
