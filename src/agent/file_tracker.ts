@@ -176,10 +176,13 @@ export class FileTracker {
     });
     if (handle === null) return null;
     const { fingerprint, bytes } = await fingerprintOf(handle);
-    const sameContent = (known: { fingerprint: string; fingerprintBytes: number }): boolean =>
-      bytes > 0 && known.fingerprintBytes > 0 && samePrefix(fingerprint, bytes, known, handle);
-    const copied = truncated.find((entry) => sameContent(entry));
-    const checkpoint = copied === undefined ? this.checkpoints.find((entry) => this.resumes(entry, stat, sameContent)) : undefined;
+    const sameContent = async (known: { fingerprint: string; fingerprintBytes: number }): Promise<boolean> =>
+      bytes > 0 && known.fingerprintBytes > 0 && (await samePrefix(fingerprint, bytes, known, handle));
+    const copied = await firstOf(truncated, sameContent);
+    const checkpoint =
+      copied === undefined
+        ? await firstOf(this.checkpoints, async (entry) => (await sameContent(entry)) && resumesIn(entry, stat))
+        : undefined;
     const start = copied?.readOffset ?? checkpoint?.ackedOffset ?? (this.first && this.options.fromEnd ? stat.size : 0);
     const tracked: TrackedFile = {
       path: file,
@@ -202,12 +205,16 @@ export class FileTracker {
     else this.files.splice(this.files.indexOf(copied.file), 0, tracked);
     return tracked;
   }
+}
 
-  /** A checkpoint is this file's when the inode and the content agree, or the content alone (the file was copied). */
-  private resumes(entry: FileCheckpoint, stat: fs.Stats, sameContent: (known: FileCheckpoint) => boolean): boolean {
-    if (!sameContent(entry)) return false;
-    return (entry.dev === stat.dev && entry.ino === stat.ino) || entry.ackedOffset <= stat.size;
-  }
+/** A checkpoint whose content matches is this file's when the inode agrees too, or the file holds its position (it was copied). */
+function resumesIn(entry: FileCheckpoint, stat: fs.Stats): boolean {
+  return (entry.dev === stat.dev && entry.ino === stat.ino) || entry.ackedOffset <= stat.size;
+}
+
+async function firstOf<T>(items: readonly T[], matches: (item: T) => Promise<boolean>): Promise<T | undefined> {
+  for (const item of items) if (await matches(item)) return item;
+  return undefined;
 }
 
 /** The pattern's directory without globs, and the rest (tinyglobby matches below a directory). */
@@ -225,16 +232,15 @@ async function fingerprintOf(handle: fs.promises.FileHandle): Promise<{ fingerpr
 }
 
 /** Whether the file's first `known.fingerprintBytes` hash as `known` did (a file only grows past its prefix). */
-function samePrefix(
+async function samePrefix(
   fingerprint: string,
   bytes: number,
   known: { fingerprint: string; fingerprintBytes: number },
   handle: fs.promises.FileHandle,
-): boolean {
+): Promise<boolean> {
   if (bytes === known.fingerprintBytes) return fingerprint === known.fingerprint;
   if (bytes < known.fingerprintBytes) return false;
-  // A synchronous read of at most FINGERPRINT_BYTES: the prefix the checkpoint knew.
   const buffer = Buffer.alloc(known.fingerprintBytes);
-  fs.readSync(handle.fd, buffer, 0, known.fingerprintBytes, 0);
+  await handle.read(buffer, 0, known.fingerprintBytes, 0);
   return createHash('sha256').update(buffer).digest('hex') === known.fingerprint;
 }

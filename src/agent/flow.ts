@@ -134,17 +134,20 @@ export class Flow {
     }
   }
 
+  /** Reads each file up to the size one stat found (a file that has not grown costs that stat alone). */
   private async readAll(now: number): Promise<void> {
+    const sizes = new Map<TrackedFile, number>();
+    for (const file of this.tracker.files) sizes.set(file, (await file.handle.stat()).size);
     // A file shorter than where reading is was truncated (copytruncate): reconcile before a refill is read as new data.
-    for (const file of this.tracker.files)
-      if ((await file.handle.stat()).size < file.readOffset) {
-        await this.tracker.refresh(now);
-        break;
-      }
+    if (this.tracker.files.some((file) => sizes.get(file)! < file.readOffset)) {
+      await this.tracker.refresh(now);
+      return;
+    }
     for (const file of this.tracker.files) {
-      while (this.bufferBytes < 2 * this.config.maxBufferSizeBytes && !this.stopping.signal.aborted) {
-        const chunk = Buffer.alloc(CHUNK_BYTES);
-        const { bytesRead } = await file.handle.read(chunk, 0, CHUNK_BYTES, file.readOffset);
+      const size = sizes.get(file)!;
+      while (file.readOffset < size && this.bufferBytes < 2 * this.config.maxBufferSizeBytes && !this.stopping.signal.aborted) {
+        const chunk = Buffer.alloc(Math.min(CHUNK_BYTES, size - file.readOffset));
+        const { bytesRead } = await file.handle.read(chunk, 0, chunk.length, file.readOffset);
         if (bytesRead === 0) break;
         const splitter = this.splitterOf(file); // made at the offset this chunk starts at
         file.readOffset += bytesRead;

@@ -92,9 +92,9 @@ export function resolveDeliveryStream(request: Request, tables: GlueTables = {})
 export function resolveDestinationUpdate(current: Request, update: Request): Request {
   const merged: Record<string, unknown> = { ...current };
   for (const [member, value] of Object.entries(update)) {
-    const kind = member.replace(/Update$/, 'Configuration');
     if (!member.endsWith('DestinationUpdate')) continue;
-    const before = current[kind] ?? current['ExtendedS3DestinationConfiguration'];
+    const kind = member.replace(/Update$/, 'Configuration');
+    const before = current[kind];
     if (before === undefined) throw invalid(`${member} does not match the delivery stream's destination`);
     merged[kind] = { ...(before as object), ...(value as object) };
   }

@@ -76,7 +76,12 @@ export class DeliveryStream {
   private counters = { recordsIn: 0, bytesIn: 0, recordsDelivered: 0, bytesDelivered: 0, objectsWritten: 0, recordsFailed: 0, retries: 0 };
   private lastError: string | undefined;
 
-  constructor(private readonly options: DeliveryStreamOptions) {}
+  /** The group's leases: the worker's, and where flushNow finds what is delivered already. */
+  private readonly leases: EngineLeaseStore;
+
+  constructor(private readonly options: DeliveryStreamOptions) {
+    this.leases = new EngineLeaseStore(options.engine, this.groupName, options.sourceStreamName);
+  }
 
   get groupName(): string {
     return `delivery-${this.options.settings.name}`;
@@ -100,7 +105,7 @@ export class DeliveryStream {
     this.worker = new GroupWorker({
       groupName: this.groupName,
       source: new EngineSource(engine, sourceStreamName, { retrieval: 'polling', idleTimeBetweenReadsMillis: this.options.pollIntervalMs }),
-      leases: new EngineLeaseStore(engine, this.groupName, sourceStreamName),
+      leases: this.leases,
       initialPosition: { AT_TIMESTAMP: this.options.startAtMs },
       processor: () => this.processor(),
       onError: (error) => this.report(error),
@@ -137,7 +142,7 @@ export class DeliveryStream {
   }
 
   private async checkpointedPast(shardId: string, target: bigint): Promise<boolean> {
-    const lease = await new EngineLeaseStore(this.options.engine, this.groupName, this.options.sourceStreamName).get(shardId);
+    const lease = await this.leases.get(shardId);
     const checkpoint = lease?.checkpoint;
     return checkpoint === 'SHARD_END' || (checkpoint !== undefined && /^\d+$/.test(checkpoint) && BigInt(checkpoint) >= target);
   }

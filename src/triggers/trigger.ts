@@ -141,15 +141,16 @@ export class Trigger {
 
   private async run(batch: readonly KinesisClientRecord[], shardId: string, invoke: Invoke, signal: AbortSignal): Promise<boolean> {
     const { settings, fn, engine } = this.options;
-    const encrypted = engine.describeStreamSummary({ StreamName: this.streamName }).StreamDescriptionSummary.EncryptionType === 'KMS';
+    // Read per batch: the stream's encryption may have been started or stopped since the last one.
+    const stream = engine.describeStreamSummary({ StreamName: this.streamName }).StreamDescriptionSummary;
     const report = await runBatch(batch, {
       settings,
       source: {
-        streamArn: this.streamArn,
+        streamArn: stream.StreamARN,
         shardId,
         region: 'us-east-1',
         invokeIdentityArn: 'arn:aws:iam::000000000000:role/shardline-trigger',
-        encrypted,
+        encrypted: stream.EncryptionType === 'KMS',
       },
       functionArn: `arn:aws:lambda:us-east-1:000000000000:function:${fn.name}`,
       invoke,
