@@ -17,6 +17,7 @@ import { FileTracker, type TrackedFile } from './file_tracker.js';
 import { processRecord } from './processing.js';
 import { RecordSplitter, type SplitRecord } from './records.js';
 import type { Sender } from './senders.js';
+import { fittingPrefix } from '../util/byte_prefix.js';
 
 /** The Kinesis Agent's metric names, and shardline's (parsing failures, possible duplicates after a restart). */
 export interface FlowMetrics {
@@ -245,14 +246,8 @@ export class Flow {
   }
 
   private cut(): Pending[] {
-    let count = 0;
-    let bytes = 0;
-    while (
-      count < this.buffer.length &&
-      count < this.config.maxBufferSizeRecords &&
-      (count === 0 || bytes + this.buffer[count]!.record.data.length <= this.config.maxBufferSizeBytes)
-    )
-      bytes += this.buffer[count++]!.record.data.length;
+    const { maxBufferSizeBytes, maxBufferSizeRecords } = this.config;
+    const { count, bytes } = fittingPrefix(this.buffer, (pending) => pending.record.data.length, maxBufferSizeBytes, maxBufferSizeRecords);
     this.bufferBytes -= bytes;
     return this.buffer.splice(0, count);
   }

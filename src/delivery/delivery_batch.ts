@@ -11,6 +11,7 @@ import { gzipSync } from 'node:zlib';
 import type { DeliverySettings, S3Settings } from './delivery_config.js';
 import { MetadataExtractionError, extractPartitionKeys } from './metadata_query.js';
 import type { DeliveryObject } from './object_store.js';
+import { fittingBatches } from '../util/byte_prefix.js';
 import { toParquet } from './parquet.js';
 import { PrefixEvaluationError, evaluateErrorOutputPrefix, evaluatePrefix, objectName, type ErrorOutputType } from './prefixes.js';
 
@@ -118,20 +119,7 @@ async function transform(records: readonly BufferedRecord[], context: BatchConte
 
 /** Invocations of at most INVOKE_PAYLOAD_BYTES of data each (Lambda's 6 MB payload, base64 inflating it). */
 function chunks(records: readonly BufferedRecord[]): BufferedRecord[][] {
-  const out: BufferedRecord[][] = [];
-  let current: BufferedRecord[] = [];
-  let bytes = 0;
-  for (const record of records) {
-    if (current.length > 0 && bytes + record.data.length > INVOKE_PAYLOAD_BYTES) {
-      out.push(current);
-      current = [];
-      bytes = 0;
-    }
-    current.push(record);
-    bytes += record.data.length;
-  }
-  if (current.length > 0) out.push(current);
-  return out;
+  return fittingBatches(records, (record) => record.data.length, INVOKE_PAYLOAD_BYTES);
 }
 
 async function transformChunk(

@@ -19,6 +19,7 @@ import { errorObject, planBatch, type BufferedRecord, type Invoke, type Plan, ty
 import type { DeliverySettings, S3Settings } from './delivery_config.js';
 import { deliverToHttpEndpoint } from './http_endpoint.js';
 import type { ObjectStore } from './object_store.js';
+import { fittingPrefix } from '../util/byte_prefix.js';
 
 export interface DeliveryStreamOptions {
   readonly engine: Engine;
@@ -203,14 +204,13 @@ export class DeliveryStream {
 
   /** The oldest records up to SizeInMBs (at least one): an object is no bigger than the buffer, as Firehose's. */
   private cut(): Entry[] {
-    const { sizeBytes } = this.options.settings.destination.buffering;
-    let taken = 0;
-    let bytes = 0;
-    while (taken < this.buffer.length && (taken === 0 || bytes + this.buffer[taken]!.record.data.length <= sizeBytes))
-      bytes += this.buffer[taken++]!.record.data.length;
-    const entries = this.buffer.splice(0, taken);
+    const { count, bytes } = fittingPrefix(
+      this.buffer,
+      (entry) => entry.record.data.length,
+      this.options.settings.destination.buffering.sizeBytes,
+    );
     this.bytes -= bytes;
-    return entries;
+    return this.buffer.splice(0, count);
   }
 
   private async deliver(entries: readonly Entry[]): Promise<void> {
