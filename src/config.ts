@@ -29,6 +29,8 @@ export interface EngineOptions {
    * encrypted at rest; default: the key file `<dataDir>/kms/master.key`.
    */
   readonly kmsPassphrase?: string;
+  /** Count CloudWatch's metrics (Engine.metrics(), docs/OPERATIONS.md). Default true; false measures their cost. */
+  readonly metrics?: boolean;
 }
 
 export interface ResolvedEngineOptions {
@@ -39,6 +41,7 @@ export interface ResolvedEngineOptions {
   readonly clock: () => number;
   readonly openShardsMax: number;
   readonly kmsPassphrase?: string;
+  readonly metrics: boolean;
 }
 
 export function resolveEngineOptions(options: EngineOptions): ResolvedEngineOptions {
@@ -62,6 +65,7 @@ export function resolveEngineOptions(options: EngineOptions): ResolvedEngineOpti
     enforceLimits: options.enforceLimits ?? true,
     log: { ...options.log, ...(options.fsync === undefined ? {} : { fsync: options.fsync }) },
     clock: options.clock ?? Date.now,
+    metrics: options.metrics ?? true,
     ...(options.kmsPassphrase === undefined ? {} : { kmsPassphrase: options.kmsPassphrase }),
   };
 }

@@ -65,6 +65,8 @@ export function accessRequests(engine: Engine, operation: string, request: Reque
     ];
   }
   if (operation.startsWith('Firehose.')) return [firehoseRequest(operation.slice('Firehose.'.length), request)];
+  // The metrics are CloudWatch's on AWS; reading them is its action, on no resource of Kinesis'.
+  if (operation === 'GetMetrics') return [{ action: 'cloudwatch:GetMetricData', resource: '*' }];
   if (operation === 'Invoke')
     return [
       { action: 'lambda:InvokeFunction', resource: `arn:aws:lambda:${REGION}:${ACCOUNT_ID}:function:${String(request['FunctionName'])}` },

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { writeFileDurably } from '../log/durable_file.js';
 import { HASH_KEY_MAX, initialHashKeyRanges } from '../streams/hash_key.js';
 import { findShard } from '../streams/kinesis_shapes.js';
+import { SHARD_LEVEL_METRICS, type ShardLevelMetric } from '../streams/metrics_types.js';
 import { SHARD_SERIAL_MAX } from '../streams/sequence_number.js';
 import {
   isOpen,
@@ -61,6 +62,8 @@ interface CatalogFile {
 }
 
 export class Catalog {
+  /** Hears each change of a stream's shape just before it is made (the metering charges the old shape up to then). */
+  onChange: (stream: StreamView) => void = () => undefined;
   /** Saves run one at a time: two at once would write the same temporary file. */
   private saving: Promise<void> = Promise.resolve();
 
@@ -122,6 +125,7 @@ export class Catalog {
   }
 
   beginDelete(stream: StreamView): void {
+    this.onChange(stream);
     const record = this.record(stream);
     assert(record.status === 'ACTIVE' || record.status === 'UPDATING', `stream ${stream.name} cannot be deleted from ${record.status}`);
     record.status = 'DELETING';
@@ -137,6 +141,7 @@ export class Catalog {
    * the parents marked closing. The children must cover exactly the parents' hash keys.
    */
   beginReshard(stream: StreamView, parents: readonly ShardView[], children: readonly ChildShardPlan[]): ShardView[] {
+    this.onChange(stream);
     const record = this.record(stream);
     assert.equal(record.status, 'ACTIVE', `stream ${stream.name} reshards only when ACTIVE`);
     const parentRecords = parents.map((parent) => this.shardRecord(record, parent));
@@ -156,6 +161,7 @@ export class Catalog {
 
   /** Records where a closing shard ends: the offset after its last record. */
   sealShard(stream: StreamView, shard: ShardView, endOffset: number): void {
+    this.onChange(stream);
     const record = this.shardRecord(this.record(stream), shard);
     assert(
       record.closing === true && record.endOffset === undefined,
@@ -172,6 +178,7 @@ export class Catalog {
   }
 
   addConsumer(stream: StreamView, consumer: ConsumerRecord): void {
+    this.onChange(stream);
     const record = this.record(stream);
     assert(
       !record.consumers.some((candidate) => candidate.consumerName === consumer.consumerName),
@@ -182,6 +189,7 @@ export class Catalog {
   }
 
   removeConsumer(stream: StreamView, consumer: ConsumerRecord): void {
+    this.onChange(stream);
     const record = this.record(stream);
     assert(record.consumers.includes(consumer), `consumer ${consumer.consumerName} is not registered`);
     record.consumers = record.consumers.filter((candidate) => candidate !== consumer);
@@ -196,13 +204,23 @@ export class Catalog {
   }
 
   setRetention(stream: StreamView, hours: number): void {
+    this.onChange(stream);
     assert(Number.isSafeInteger(hours) && hours >= RETENTION_HOURS_MIN && hours <= RETENTION_HOURS_MAX, `bad retention ${hours} hours`);
     this.record(stream).retentionHours = hours;
   }
 
   setMode(stream: StreamView, mode: StreamMode): void {
+    this.onChange(stream);
     assert(mode === 'PROVISIONED' || mode === 'ON_DEMAND', `bad stream mode ${String(mode)}`);
     this.record(stream).mode = mode;
+  }
+
+  /** EnableEnhancedMonitoring and DisableEnhancedMonitoring: the shard-level metrics the stream now has. */
+  setShardLevelMetrics(stream: StreamView, metrics: readonly ShardLevelMetric[]): void {
+    for (const metric of metrics) assert(SHARD_LEVEL_METRICS.includes(metric), `bad shard-level metric ${String(metric)}`);
+    const record = this.record(stream);
+    if (metrics.length === 0) delete record.shardLevelMetrics;
+    else record.shardLevelMetrics = [...metrics];
   }
 
   shardDir(stream: StreamView, shard: ShardView): string {

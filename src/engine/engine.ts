@@ -14,6 +14,9 @@ import { DataDirLock } from './data_dir_lock.js';
 import { Documents } from './documents.js';
 import { attachDataPath } from './data_path.js';
 import { EngineContext } from './engine_context.js';
+import { Metering, type CallListener } from './metering.js';
+import { EnhancedMonitoring } from './enhanced_monitoring.js';
+import type { EngineMetrics } from '../streams/metrics_types.js';
 import { PutPath } from './put_path.js';
 import { ReadPath } from './read_path.js';
 import { Resharder } from './resharder.js';
@@ -61,6 +64,7 @@ export class Engine {
   private readonly subscriptions: Subscriptions;
   private readonly verifier: Verifier;
   private readonly documents: Documents;
+  private readonly monitoring: EnhancedMonitoring;
 
   private constructor(
     private readonly context: EngineContext,
@@ -75,9 +79,10 @@ export class Engine {
     this.subscriptions = new Subscriptions(context, this.reads, this.consumers);
     this.verifier = new Verifier(context);
     this.documents = new Documents(context.options.dataDir);
+    this.monitoring = new EnhancedMonitoring(context);
     attachDataPath(this, {
-      putEncoded: (request) => this.puts.putEncoded(request),
-      getRecordsRaw: (request) => this.reads.getRecordsRaw(checkRequest('GetRecords', request)),
+      putEncoded: (request) => context.meter.call('PutRecords', () => this.puts.putEncoded(request)),
+      getRecordsRaw: (request) => context.meter.call('GetRecords', () => this.reads.getRecordsRaw(checkRequest('GetRecords', request))),
       subscribeRaw: (request, onStart) => this.subscriptions.subscribeRaw(request, onStart),
     });
     attachTestHooks(this, {
@@ -102,7 +107,9 @@ export class Engine {
     const pool = new WorkerPool(resolved.workers, Math.floor(resolved.openShardsMax / resolved.workers));
     const keys = new StreamKeys(resolved.dataDir, resolved.kmsPassphrase);
     const registry = new ShardRegistry(catalog, pool, resolved, keys);
-    const engine = new Engine(new EngineContext(resolved, catalog, pool, registry, iterators, keys), lock);
+    const meter = new Metering(resolved.clock, resolved.metrics);
+    catalog.onChange = (stream) => meter.accrue(stream);
+    const engine = new Engine(new EngineContext(resolved, catalog, pool, registry, iterators, keys, meter), lock);
     try {
       await engine.resume();
     } catch (error) {
@@ -146,47 +153,49 @@ export class Engine {
   // ---- streams ----
 
   async createStream(request: api.CreateStreamInput): Promise<void> {
-    return this.admin.createStream(checkRequest('CreateStream', request));
+    return this.context.meter.call('CreateStream', () => this.admin.createStream(checkRequest('CreateStream', request)));
   }
 
   async deleteStream(request: api.DeleteStreamInput): Promise<void> {
-    return this.admin.deleteStream(checkRequest('DeleteStream', request));
+    return this.context.meter.call('DeleteStream', () => this.admin.deleteStream(checkRequest('DeleteStream', request)));
   }
 
   describeStreamSummary(request: StreamReference): api.DescribeStreamSummaryOutput {
-    return this.admin.describeStreamSummary(checkRequest('DescribeStreamSummary', request));
+    return this.context.meter.call('DescribeStreamSummary', () =>
+      this.admin.describeStreamSummary(checkRequest('DescribeStreamSummary', request)),
+    );
   }
 
   describeStream(request: api.DescribeStreamInput): api.DescribeStreamOutput {
-    return this.admin.describeStream(checkRequest('DescribeStream', request));
+    return this.context.meter.call('DescribeStream', () => this.admin.describeStream(checkRequest('DescribeStream', request)));
   }
 
   listStreams(request: api.ListStreamsInput = {}): api.ListStreamsOutput {
-    return this.admin.listStreams(checkRequest('ListStreams', request));
+    return this.context.meter.call('ListStreams', () => this.admin.listStreams(checkRequest('ListStreams', request)));
   }
 
   listShards(request: api.ListShardsInput): api.ListShardsOutput {
-    return this.admin.listShards(checkRequest('ListShards', request));
+    return this.context.meter.call('ListShards', () => this.admin.listShards(checkRequest('ListShards', request)));
   }
 
   // ---- records ----
 
   async putRecord(request: api.PutRecordInput): Promise<api.PutRecordOutput> {
-    return this.puts.putRecord(checkRequest('PutRecord', request));
+    return this.context.meter.call('PutRecord', () => this.puts.putRecord(checkRequest('PutRecord', request)));
   }
 
   /** Each entry succeeds or fails on its own; records to one shard keep their order. */
   async putRecords(request: api.PutRecordsInput): Promise<api.PutRecordsOutput> {
-    return this.puts.putRecords(checkRequest('PutRecords', request));
+    return this.context.meter.call('PutRecords', () => this.puts.putRecords(checkRequest('PutRecords', request)));
   }
 
   async getShardIterator(request: api.GetShardIteratorInput): Promise<api.GetShardIteratorOutput> {
-    return this.reads.getShardIterator(checkRequest('GetShardIterator', request));
+    return this.context.meter.call('GetShardIterator', () => this.reads.getShardIterator(checkRequest('GetShardIterator', request)));
   }
 
   /** At most Limit (10,000) records and 10 MiB; at a closed shard's end, ChildShards instead of NextShardIterator. */
   async getRecords(request: api.GetRecordsInput): Promise<api.GetRecordsResult> {
-    return this.reads.getRecords(checkRequest('GetRecords', request));
+    return this.context.meter.call('GetRecords', () => this.reads.getRecords(checkRequest('GetRecords', request)));
   }
 
   /**
@@ -217,29 +226,60 @@ export class Engine {
   // ---- resharding ----
 
   async splitShard(request: api.SplitShardInput): Promise<void> {
-    return this.resharder.splitShard(checkRequest('SplitShard', request));
+    return this.context.meter.call('SplitShard', () => this.resharder.splitShard(checkRequest('SplitShard', request)));
   }
 
   async mergeShards(request: api.MergeShardsInput): Promise<void> {
-    return this.resharder.mergeShards(checkRequest('MergeShards', request));
+    return this.context.meter.call('MergeShards', () => this.resharder.mergeShards(checkRequest('MergeShards', request)));
   }
 
   async updateShardCount(request: api.UpdateShardCountInput): Promise<api.UpdateShardCountOutput> {
-    return this.resharder.updateShardCount(checkRequest('UpdateShardCount', request));
+    return this.context.meter.call('UpdateShardCount', () => this.resharder.updateShardCount(checkRequest('UpdateShardCount', request)));
   }
 
   // ---- stream settings ----
 
+  /** Shard-level metrics for the stream (ALL: the seven), shown by DescribeStream and a scrape. */
+  async enableEnhancedMonitoring(request: api.EnhancedMonitoringInput): Promise<api.EnhancedMonitoringOutput> {
+    return this.context.meter.call('EnableEnhancedMonitoring', () =>
+      this.monitoring.enable(checkRequest('EnableEnhancedMonitoring', request)),
+    );
+  }
+
+  async disableEnhancedMonitoring(request: api.EnhancedMonitoringInput): Promise<api.EnhancedMonitoringOutput> {
+    return this.context.meter.call('DisableEnhancedMonitoring', () =>
+      this.monitoring.disable(checkRequest('DisableEnhancedMonitoring', request)),
+    );
+  }
+
+  /**
+   * CloudWatch's AWS/Kinesis metrics of every stream since the engine opened (src/streams/metrics_types.ts),
+   * with the time integrals a cost estimate prices.
+   */
+  metrics(): EngineMetrics {
+    this.context.checkOpen();
+    return this.context.meter.snapshot(this.context.catalog.all());
+  }
+
+  /** Hears each operation's outcome and duration (the API metrics); returns the way to stop. */
+  observeCalls(listener: CallListener): () => void {
+    return this.context.meter.observeCalls(listener);
+  }
+
   async increaseStreamRetentionPeriod(request: api.RetentionPeriodInput): Promise<void> {
-    return this.settings.increaseRetention(checkRequest('IncreaseStreamRetentionPeriod', request));
+    return this.context.meter.call('IncreaseStreamRetentionPeriod', () =>
+      this.settings.increaseRetention(checkRequest('IncreaseStreamRetentionPeriod', request)),
+    );
   }
 
   async decreaseStreamRetentionPeriod(request: api.RetentionPeriodInput): Promise<void> {
-    return this.settings.decreaseRetention(checkRequest('DecreaseStreamRetentionPeriod', request));
+    return this.context.meter.call('DecreaseStreamRetentionPeriod', () =>
+      this.settings.decreaseRetention(checkRequest('DecreaseStreamRetentionPeriod', request)),
+    );
   }
 
   async updateStreamMode(request: api.UpdateStreamModeInput): Promise<void> {
-    return this.settings.updateStreamMode(checkRequest('UpdateStreamMode', request));
+    return this.context.meter.call('UpdateStreamMode', () => this.settings.updateStreamMode(checkRequest('UpdateStreamMode', request)));
   }
 
   /** The engine's local KMS (`<dataDir>/kms`, docs/SECURITY.md): the keys StartStreamEncryption names. */
@@ -252,49 +292,59 @@ export class Engine {
    * four forms; the local key store at <dataDir>/kms, docs/SECURITY.md); the stream stays ACTIVE.
    */
   async startStreamEncryption(request: api.StreamEncryptionInput): Promise<void> {
-    return this.settings.startEncryption(checkRequest('StartStreamEncryption', request));
+    return this.context.meter.call('StartStreamEncryption', () =>
+      this.settings.startEncryption(checkRequest('StartStreamEncryption', request)),
+    );
   }
 
   /** Batches put from now on are plaintext; those encrypted before stay so, and readable. */
   async stopStreamEncryption(request: api.StreamEncryptionInput): Promise<void> {
-    return this.settings.stopEncryption(checkRequest('StopStreamEncryption', request));
+    return this.context.meter.call('StopStreamEncryption', () =>
+      this.settings.stopEncryption(checkRequest('StopStreamEncryption', request)),
+    );
   }
 
   async addTagsToStream(request: api.AddTagsToStreamInput): Promise<void> {
-    return this.settings.addTags(checkRequest('AddTagsToStream', request));
+    return this.context.meter.call('AddTagsToStream', () => this.settings.addTags(checkRequest('AddTagsToStream', request)));
   }
 
   async removeTagsFromStream(request: api.RemoveTagsFromStreamInput): Promise<void> {
-    return this.settings.removeTags(checkRequest('RemoveTagsFromStream', request));
+    return this.context.meter.call('RemoveTagsFromStream', () => this.settings.removeTags(checkRequest('RemoveTagsFromStream', request)));
   }
 
   listTagsForStream(request: api.ListTagsForStreamInput): api.ListTagsForStreamOutput {
-    return this.settings.listTags(checkRequest('ListTagsForStream', request));
+    return this.context.meter.call('ListTagsForStream', () => this.settings.listTags(checkRequest('ListTagsForStream', request)));
   }
 
   // ---- enhanced fan-out consumers ----
 
   async registerStreamConsumer(request: api.RegisterStreamConsumerInput): Promise<api.RegisterStreamConsumerOutput> {
-    return this.consumers.register(checkRequest('RegisterStreamConsumer', request));
+    return this.context.meter.call('RegisterStreamConsumer', () =>
+      this.consumers.register(checkRequest('RegisterStreamConsumer', request)),
+    );
   }
 
   async deregisterStreamConsumer(request: api.ConsumerReference): Promise<void> {
-    return this.consumers.deregister(checkRequest('DeregisterStreamConsumer', request));
+    return this.context.meter.call('DeregisterStreamConsumer', () =>
+      this.consumers.deregister(checkRequest('DeregisterStreamConsumer', request)),
+    );
   }
 
   describeStreamConsumer(request: api.ConsumerReference): api.DescribeStreamConsumerOutput {
-    return this.consumers.describe(checkRequest('DescribeStreamConsumer', request));
+    return this.context.meter.call('DescribeStreamConsumer', () =>
+      this.consumers.describe(checkRequest('DescribeStreamConsumer', request)),
+    );
   }
 
   listStreamConsumers(request: api.ListStreamConsumersInput): api.ListStreamConsumersOutput {
-    return this.consumers.list(checkRequest('ListStreamConsumers', request));
+    return this.context.meter.call('ListStreamConsumers', () => this.consumers.list(checkRequest('ListStreamConsumers', request)));
   }
 
   // ---- verification ----
 
   /** Verifies the checksum and fields of every stored batch of a stream (see verifier.ts). */
   async verifyStream(request: StreamReference): Promise<api.VerifyStreamOutput> {
-    return this.verifier.verifyStream(checkRequest('VerifyStream', request));
+    return this.context.meter.call('VerifyStream', () => this.verifier.verifyStream(checkRequest('VerifyStream', request)));
   }
 
   // ---- documents: what the family keeps (docs/FORMAT.md) ----

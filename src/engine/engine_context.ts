@@ -5,6 +5,7 @@ import type { ShardIterator } from '../streams/shard_iterator.js';
 import type { WorkerPool } from '../workers/worker_pool.js';
 import type { Catalog, StreamView } from './catalog.js';
 import type { ShardRegistry } from './shard_registry.js';
+import type { Metering } from './metering.js';
 import type { StreamKeys } from './stream_keys.js';
 
 /**
@@ -30,6 +31,7 @@ export class EngineContext {
     readonly shards: ShardRegistry,
     readonly iterators: ShardIterator,
     readonly keys: StreamKeys,
+    readonly meter: Metering,
   ) {}
 
   get closed(): boolean {

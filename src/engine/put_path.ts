@@ -20,6 +20,7 @@ import { holdsHashKey } from './shard_registry.js';
 
 /** A put that meets a shard sealed by a concurrent split or merge is routed again, this often at most. */
 const REROUTES_MAX = 8;
+const THROTTLED = 'ProvisionedThroughputExceededException';
 
 interface PutOutcome {
   readonly runs: Array<{ readonly shardId: string; readonly serial: number; readonly firstOffset: number; readonly indices: number[] }>;
@@ -76,15 +77,20 @@ export class PutPath {
       return recovering.then(() => this.putEncoded(copy));
     }
     this.staging.stageEncoded(request.records, request.recordCount, request.hashKeys);
-    return this.putStaged(stream).then((outcome) => ({
-      runs: outcome.runs,
-      failures: [
-        ...outcome.failures,
-        ...(outcome.sealed.length === 0
-          ? []
-          : [{ indices: outcome.sealed, code: 'InternalFailure', message: 'the shard was split or merged during the put: retry' }]),
-      ],
-    }));
+    return this.putStaged(stream).then((outcome) => {
+      const failed = outcome.sealed.length + outcome.failures.reduce((count, failure) => count + failure.indices.length, 0);
+      const throttled = outcome.failures.reduce((count, failure) => count + (failure.code === THROTTLED ? failure.indices.length : 0), 0);
+      this.context.meter.putCall(stream, false, request.recordCount, failed, throttled);
+      return {
+        runs: outcome.runs,
+        failures: [
+          ...outcome.failures,
+          ...(outcome.sealed.length === 0
+            ? []
+            : [{ indices: outcome.sealed, code: 'InternalFailure', message: 'the shard was split or merged during the put: retry' }]),
+        ],
+      };
+    });
   }
 
   /** Stages, stores, and routes again (up to REROUTES_MAX times) what met a sealed shard. */
@@ -120,6 +126,8 @@ export class PutPath {
       );
     }
     const failed = results.reduce((count, result) => count + ('ErrorCode' in result ? 1 : 0), 0);
+    const throttled = results.reduce((count, result) => count + ('ErrorCode' in result && result.ErrorCode === THROTTLED ? 1 : 0), 0);
+    this.context.meter.putCall(stream, names === PUT_RECORD_NAMES, entries.length, failed, throttled);
     return { FailedRecordCount: failed, Records: results, EncryptionType: stream.encryption === undefined ? 'NONE' : 'KMS' };
   }
 
@@ -135,12 +143,14 @@ export class PutPath {
     const appends = [...groups].map(([shard, group]) => {
       const admitted = this.admit(stream, shard, group, outcome);
       if (admitted.length === 0) return undefined;
+      const measured = this.context.meter.measure(this.staging.payloadBytes, admitted);
       return this.context.shards
         .runtime(stream, shard)
         .appender.append(this.staging, admitted)
         .then(
           (firstOffset) => {
             outcome.runs.push({ shardId: shard.shardId, serial: shard.serial, firstOffset, indices: admitted });
+            this.context.meter.stored(stream, shard.shardId, measured);
             this.onStored(stream, shard);
           },
           (error: unknown) => {
@@ -185,9 +195,10 @@ export class PutPath {
     );
     const rejected = group.filter((_, j) => !decisions[j]);
     if (rejected.length > 0) {
+      this.context.meter.writeThrottled(stream, shard.shardId, rejected.length);
       outcome.failures.push({
         indices: rejected,
-        code: 'ProvisionedThroughputExceededException',
+        code: THROTTLED,
         message: `Rate exceeded for shard ${shard.shardId} in stream ${stream.name} under account ${ACCOUNT_ID}.`,
       });
     }

@@ -158,6 +158,7 @@ export class ReadPath {
     // A dry run stops before the read, which is what would count against the shard's limits.
     refuseDryRun(request);
     if (options.enforceLimits && !runtime.throughput.admitRead(nowMs)) {
+      this.context.meter.readThrottled(stream, shard.shardId);
       throw new ProvisionedThroughputExceededException(
         `Rate exceeded for shard ${shard.shardId} in stream ${stream.name} under account ${ACCOUNT_ID}.`,
       );
@@ -165,6 +166,7 @@ export class ReadPath {
     const open = this.context.keys.opener(stream, `stream ${stream.name} ${shard.shardId}`);
     const read = readRaw(runtime.reader, Math.max(position.offset, runtime.reader.startOffset), limit, position, open);
     if (options.enforceLimits) runtime.throughput.chargeRead(read.bytes, nowMs);
+    this.context.meter.read(stream, shard.shardId, read.toOffset - read.fromOffset, read.bytes, read.lastTimestampMs);
     const base = this.rawRecords(stream, shard, runtime, read, nowMs);
     if (base.childShards !== undefined) return base;
     const nextShardIterator = iterators.encode(

@@ -91,6 +91,7 @@ export class StreamAdmin {
     await shards.closeStream(stream);
     fs.rmSync(catalog.streamDir(stream), { recursive: true, force: true });
     catalog.remove(stream);
+    this.context.meter.forget(stream);
     await catalog.save();
   }
 
@@ -183,7 +184,7 @@ function streamHeader(stream: StreamView): StreamHeader {
     StreamModeDetails: { StreamMode: stream.mode },
     RetentionPeriodHours: stream.retentionHours,
     StreamCreationTimestamp: new Date(stream.createdAtMs),
-    EnhancedMonitoring: [{ ShardLevelMetrics: [] }],
+    EnhancedMonitoring: [{ ShardLevelMetrics: [...(stream.shardLevelMetrics ?? [])] }],
     ...(stream.encryption === undefined ? { EncryptionType: 'NONE' } : { EncryptionType: 'KMS', KeyId: stream.encryption.keyId }),
   };
 }

@@ -79,6 +79,8 @@ export class Subscriptions {
       const hasRecords = read.toOffset > read.fromOffset;
       if (hasRecords || event.childShards !== undefined || nowMs - lastEventMs >= SUBSCRIPTION_HEARTBEAT_MS) {
         if (read.bytes > 0) await this.pace(runtime, consumer.consumerArn, read.bytes);
+        const records = read.toOffset - read.fromOffset;
+        this.context.meter.pushed(stream, shard.shardId, consumer.consumerName, records, read.bytes, event.millisBehindLatest);
         yield {
           ...event,
           continuationSequenceNumber:
@@ -112,11 +114,23 @@ export class Subscriptions {
       Timestamp: position.Timestamp,
     });
     refuseDryRun(request);
-    const release = this.consumers.claimSubscription(consumer, shard);
+    const release = this.claim(stream, consumer, shard);
     try {
       return { stream, consumer, shard, runtime, offset: await this.reads.offsetOf(stream, shard, start) };
     } catch (error) {
       release();
+      throw error;
+    }
+  }
+
+  /** The 5-second rule's claim, counted as SubscribeToShard.Success or .RateExceeded. */
+  private claim(stream: StreamView, consumer: ConsumerRecord, shard: ShardView): () => void {
+    try {
+      const release = this.consumers.claimSubscription(consumer, shard);
+      this.context.meter.subscribed(stream, consumer.consumerName, 'success');
+      return release;
+    } catch (error) {
+      this.context.meter.subscribed(stream, consumer.consumerName, 'rateExceeded');
       throw error;
     }
   }

@@ -6,6 +6,7 @@ import type { Engine } from '../engine/engine.js';
 import { ShardlineError } from '../errors.js';
 import { DEFAULT_PORT, MESSAGE_BYTES_MAX } from './protocol.js';
 import { Session, type Admission } from './session.js';
+import { addHttpRoutes, type HttpRoutes } from './http_routes.js';
 
 export interface ServerOptions {
   readonly engine: Engine;
@@ -23,6 +24,8 @@ export interface ServerOptions {
   readonly access?: AccessControl;
   /** PEM files: wss:// instead of ws:// (uWS's SSLApp). */
   readonly tls?: { readonly certFile: string; readonly keyFile: string };
+  /** Plain HTTP beside the WebSocket: /metrics and the web console (http_routes.ts). */
+  readonly http?: HttpRoutes;
 }
 
 /**
@@ -120,6 +123,7 @@ export class ShardlineServer {
       const body = recovering === 0 ? 'ok\n' : `ok: ${recovering} shards recovering\n`;
       res.cork(() => res.writeStatus('200 OK').writeHeader('content-type', 'text/plain').end(body));
     });
+    addHttpRoutes(app, options.http ?? {});
     app.any('/*', (res) => {
       res.cork(() =>
         res

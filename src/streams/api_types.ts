@@ -1,4 +1,5 @@
 import type { KinesisShard, StreamReference } from './kinesis_shapes.js';
+import type { EngineMetrics, ShardLevelMetric } from './metrics_types.js';
 import type { StreamMode, StreamStatus } from './stream_records.js';
 
 /*
@@ -247,6 +248,17 @@ export interface UpdateStreamModeInput {
   readonly StreamModeDetails: { readonly StreamMode: StreamMode };
 }
 
+export interface EnhancedMonitoringInput extends StreamReference {
+  readonly ShardLevelMetrics: ReadonlyArray<ShardLevelMetric | 'ALL'>;
+}
+
+export interface EnhancedMonitoringOutput {
+  readonly StreamName: string;
+  readonly StreamARN: string;
+  readonly CurrentShardLevelMetrics: ShardLevelMetric[];
+  readonly DesiredShardLevelMetrics: ShardLevelMetric[];
+}
+
 export interface AddTagsToStreamInput extends StreamReference {
   readonly Tags: Record<string, string>;
 }
@@ -359,6 +371,9 @@ export interface Operations {
   DeregisterStreamConsumer: Operation<ConsumerReference, void>;
   DescribeStreamConsumer: Operation<ConsumerReference, DescribeStreamConsumerOutput>;
   ListStreamConsumers: Operation<ListStreamConsumersInput, ListStreamConsumersOutput>;
+  EnableEnhancedMonitoring: Operation<EnhancedMonitoringInput, EnhancedMonitoringOutput>;
+  DisableEnhancedMonitoring: Operation<EnhancedMonitoringInput, EnhancedMonitoringOutput>;
+  GetMetrics: Operation<Record<string, never>, EngineMetrics>;
   AddTagsToStream: Operation<AddTagsToStreamInput, void>;
   RemoveTagsFromStream: Operation<RemoveTagsFromStreamInput, void>;
   ListTagsForStream: Operation<ListTagsForStreamInput, ListTagsForStreamOutput>;

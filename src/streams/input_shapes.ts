@@ -31,6 +31,7 @@ import {
   TAG_VALUE_CHARS_MAX,
   TAGS_PER_STREAM_MAX,
 } from '../limits.js';
+import { SHARD_LEVEL_METRICS } from './metrics_types.js';
 
 export interface Sized {
   readonly minLength?: number;
@@ -169,6 +170,12 @@ const TAG_MAP: MapShape = { type: 'map', key: TAG_KEY, value: TAG_VALUE, minLeng
 /** "Not Implemented. Reserved for future use." in AWS's reference: taken and ignored. */
 const STREAM_ID = string();
 const DRY_RUN = BOOLEAN;
+const SHARD_LEVEL_METRICS_LIST: ListShape = {
+  type: 'list',
+  member: string({ enum: [...SHARD_LEVEL_METRICS, 'ALL'] }),
+  minLength: 1,
+  maxLength: SHARD_LEVEL_METRICS.length,
+};
 const WARM_THROUGHPUT: UnsupportedShape = { type: 'unsupported', why: 'there is no warm throughput to provision on one machine' };
 
 const SHARD_FILTER = structure('ShardFilter', {
@@ -333,6 +340,18 @@ export const INPUT_SHAPES: Readonly<Record<string, StructureShape>> = Object.ass
     StreamCreationTimestamp: TIMESTAMP,
     StreamId: STREAM_ID,
   }),
+  EnableEnhancedMonitoring: structure('EnableEnhancedMonitoringInput', {
+    StreamName: STREAM_NAME,
+    'ShardLevelMetrics!': SHARD_LEVEL_METRICS_LIST,
+    StreamARN: STREAM_ARN,
+    StreamId: STREAM_ID,
+  }),
+  DisableEnhancedMonitoring: structure('DisableEnhancedMonitoringInput', {
+    StreamName: STREAM_NAME,
+    'ShardLevelMetrics!': SHARD_LEVEL_METRICS_LIST,
+    StreamARN: STREAM_ARN,
+    StreamId: STREAM_ID,
+  }),
   AddTagsToStream: structure('AddTagsToStreamInput', {
     StreamName: STREAM_NAME,
     'Tags!': TAG_MAP,
@@ -361,4 +380,6 @@ export const INPUT_SHAPES: Readonly<Record<string, StructureShape>> = Object.ass
   }),
   // shardline's own: checks a stream's logs end to end (docs/PROTOCOL.md).
   VerifyStream: structure('VerifyStreamInput', { StreamName: STREAM_NAME, StreamARN: STREAM_ARN }),
+  /** shardline's, not Kinesis': the metrics CloudWatch would hold (src/streams/metrics_types.ts). */
+  GetMetrics: structure('GetMetricsInput', {}),
 } satisfies Record<string, StructureShape>);

@@ -1,3 +1,4 @@
+import type { ShardLevelMetric } from './metrics_types.js';
 import { encodeSequenceNumber } from './sequence_number.js';
 
 /*
@@ -43,6 +44,8 @@ export interface StreamRecord {
   encryption?: StreamEncryption;
   /** Every data key the stream's batches were encrypted with, wrapped by its KMS key. */
   dataKeys?: DataKeyRecord[];
+  /** EnableEnhancedMonitoring's shard-level metrics; absent: none. */
+  shardLevelMetrics?: ShardLevelMetric[];
 }
 
 export interface StreamEncryption {

@@ -5,7 +5,7 @@ import { LeaseTables } from '../groups/lease_tables.js';
 import { callableFunction, type CallableFunction, type FunctionDefinition } from './functions.js';
 import type { KinesisEvent } from './kinesis_event.js';
 import { consumerNameOf, resolveMapping, streamNameOf, type MappingRequest, type MappingSettings } from './mapping.js';
-import { Trigger } from './trigger.js';
+import { Trigger, type TriggerState } from './trigger.js';
 import { listDocument, readListDocument } from '../util/list_document.js';
 
 /*
@@ -169,6 +169,11 @@ export class TriggerRegistry {
     await Promise.all([...this.running.keys()].map((uuid) => this.stopRunning(uuid)));
     await Promise.all([...this.invoked.values()].map((callable) => callable.close()));
     this.invoked.clear();
+  }
+
+  /** A running mapping's counters (invocations, failed records); undefined while it does not run. */
+  status(uuid: string): TriggerState | undefined {
+    return this.running.get(uuid)?.status;
   }
 
   private check(request: MappingRequest, uuid: string | null = null): MappingSettings {
