@@ -2,14 +2,16 @@
  * `shardline agent --config agent.json` (docs/AGENT.md): the configuration's flows, each tailing
  * its files into its stream or delivery stream, positions in the checkpoint file, and a status
  * endpoint (`GET /status` on 127.0.0.1:<statusPort>) with each flow's metrics under the Kinesis
- * Agent's names. A destination that cannot be reached at start (or later) is tried again at the
+ * Agent's names, and the same in Prometheus' text at `GET /metrics`. A destination that cannot be reached at start (or later) is tried again at the
  * next send: the agent never stops for it; reading pauses while its buffer is full.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseAgentConfig, type AgentConfig, type FlowConfig } from './agent_config.js';
 import { CheckpointFile } from './checkpoints.js';
-import { Flow } from './flow.js';
+import type { Registry } from 'prom-client';
+import { agentRegistry } from '../metrics/agent_metrics.js';
+import { FLOW_METRIC_NAMES, Flow } from './flow.js';
 import { openSender, type Sender } from './senders.js';
 
 const SHUTDOWN_TIMEOUT_MS = 10_000;
@@ -42,7 +44,9 @@ export class Agent {
 
   async start(): Promise<void> {
     for (const flow of this.flows) flow.start();
-    if (this.config.statusPort !== undefined) this.status = await listen(this.config.statusPort, () => this.report());
+    if (this.config.statusPort === undefined) return;
+    const registry = agentRegistry(() => this.flows.map((flow) => flow.counters), FLOW_METRIC_NAMES);
+    this.status = await listen(this.config.statusPort, () => this.report(), registry);
   }
 
   /** Sends what is buffered (for at most 10 s), saves the positions, stops. */
@@ -84,11 +88,18 @@ function reconnecting(config: AgentConfig, flow: FlowConfig): { get: () => Promi
   return { get, close: drop };
 }
 
-function listen(port: number, report: () => unknown): Promise<http.Server> {
+function listen(port: number, report: () => unknown, registry: Registry): Promise<http.Server> {
   const server = http.createServer((request, response) => {
+    if (request.method === 'GET' && request.url === '/metrics') {
+      registry.metrics().then(
+        (text) => response.writeHead(200, { 'content-type': registry.contentType }).end(text),
+        (error: unknown) => response.writeHead(500).end(String(error)),
+      );
+      return;
+    }
     const found = request.method === 'GET' && request.url === '/status';
     response.writeHead(found ? 200 : 404, { 'content-type': 'application/json' });
-    response.end(JSON.stringify(found ? report() : { message: 'GET /status' }));
+    response.end(JSON.stringify(found ? report() : { message: 'GET /status or GET /metrics' }));
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);

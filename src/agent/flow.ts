@@ -7,6 +7,7 @@
  * while the destination is down or throttling, the buffer fills to twice its size and reading
  * pauses, so memory stays bounded.
  */
+import type { FlowReport } from '../metrics/agent_metrics.js';
 import { createHash, randomInt } from 'node:crypto';
 import fs from 'node:fs';
 import type { ClientRecord } from '../client/client.js';
@@ -20,16 +21,19 @@ import type { Sender } from './senders.js';
 import { fittingPrefix } from '../util/byte_prefix.js';
 
 /** The Kinesis Agent's metric names, and shardline's (parsing failures, possible duplicates after a restart). */
-export interface FlowMetrics {
-  BytesSent: number;
-  RecordSendAttempts: number;
-  RecordSendErrors: number;
-  ServiceErrors: number;
-  RecordsSent: number;
-  RecordParsingErrors: number;
-  PossibleDuplicates: number;
-  BytesTruncated: number;
-}
+export const FLOW_METRIC_NAMES = [
+  'BytesSent',
+  'RecordSendAttempts',
+  'RecordSendErrors',
+  'ServiceErrors',
+  'RecordsSent',
+  'RecordParsingErrors',
+  'PossibleDuplicates',
+  'BytesTruncated',
+] as const;
+
+/** The Kinesis Agent's counters, by its names. */
+export type FlowMetrics = Record<(typeof FLOW_METRIC_NAMES)[number], number>;
 
 interface Pending {
   readonly file: TrackedFile;
@@ -84,6 +88,10 @@ export class Flow {
       },
       checkpoints.of(config.id),
     );
+  }
+
+  get counters(): FlowReport {
+    return { flow: this.config.id, metrics: { ...this.metrics }, buffered: this.buffer.length };
   }
 
   get status(): Record<string, unknown> {

@@ -32,7 +32,7 @@ export function shardTable(shards: readonly KinesisShard[]): string[] {
 }
 
 /** Columns padded to their widest cell; the last column is not padded (no trailing blanks). */
-function formatTable(rows: readonly string[][]): string[] {
+export function formatTable(rows: readonly string[][]): string[] {
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
   return rows.map((row) => row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column]!))).join('  '));
 }

@@ -24,6 +24,7 @@ import { addStreamCommands } from './streams.js';
 import { addTriggerCommands } from './triggers.js';
 import { addDeliveryCommands } from './delivery.js';
 import { addAgentCommand } from './agent.js';
+import { addMetricsCommands } from './metrics.js';
 
 const EXIT_OK = 0;
 const EXIT_FAILED = 1;
@@ -61,6 +62,7 @@ function buildProgram(): Command {
   addTriggerCommands(program);
   addDeliveryCommands(program);
   addAgentCommand(program);
+  addMetricsCommands(program);
   return program;
 }
 

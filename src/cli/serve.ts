@@ -8,6 +8,7 @@ import { DEFAULT_PORT } from '../net/protocol.js';
 import { OptionsConflictError } from './errors.js';
 import { PORT_MAX, integerIn, parseFsync } from './options.js';
 import { untilSignal } from './process_io.js';
+import { startMetrics } from './serve_metrics.js';
 
 /*
  * `shardline serve`: an engine on a data directory behind the WebSocket server and the Kinesis
@@ -38,6 +39,9 @@ interface ServeOptions {
   readonly s3Dir?: string;
   readonly s3Endpoint?: string;
   readonly glueTables?: string;
+  /** false with --no-console. */
+  readonly console: boolean;
+  readonly prices?: string;
 }
 
 /** Exit code of a second signal: the shutdown did not finish. */
@@ -77,6 +81,8 @@ export function addServeCommand(program: Command): void {
     .option('--s3-dir <dir>', "delivery streams' S3 objects as files (docs/DELIVERY.md; default: <data dir>/s3)")
     .option('--s3-endpoint <url>', "delivery streams' S3 objects to this S3 API (credentials: the AWS SDK's, from the environment)")
     .option('--glue-tables <file>', 'Glue tables for Parquet conversion: { "<db>.<table>": [{ "Name": "id", "Type": "bigint" }] }')
+    .option('--no-console', 'do not serve the web console (http://<host>:<port>/console/)')
+    .option('--prices <file>', 'the price table of `shardline cost` and the console (default: src/metrics/prices.json)')
     .action((options: ServeOptions) => serve(options));
 }
 
@@ -104,6 +110,7 @@ async function serve(options: ServeOptions): Promise<void> {
   const [{ ShardlineServer }, { KinesisHttpServer }, { AccessControl }, { openAuditTrail }] = await servers;
   let access: ReturnType<typeof AccessControl.off>;
   let trail: Awaited<ReturnType<typeof openAuditTrail>>;
+  let metrics: Awaited<ReturnType<typeof startMetrics>>;
   try {
     access = options.auth === undefined ? AccessControl.off(engine) : AccessControl.fromFile(engine, path.resolve(options.auth));
     trail = await openAuditTrail(options.audit, dataDir, options.auditDataEvents === true);
@@ -112,6 +119,7 @@ async function serve(options: ServeOptions): Promise<void> {
     if (options.functions !== undefined)
       await (await import('./serve_functions.js')).registerFunctions(engine, path.resolve(options.functions));
     await (await import('./serve_delivery.js')).startDelivery(engine, options);
+    metrics = await startMetrics(engine, options, access.enabled);
   } catch (error) {
     await engine.close();
     throw error;
@@ -120,7 +128,14 @@ async function serve(options: ServeOptions): Promise<void> {
   let server: Awaited<ReturnType<typeof ShardlineServer.start>> | null = null;
   let kinesis: Awaited<ReturnType<typeof KinesisHttpServer.start>> | null = null;
   try {
-    server = await ShardlineServer.start({ engine, host: options.host, port: options.port, access, ...(tls === null ? {} : { tls }) });
+    server = await ShardlineServer.start({
+      engine,
+      host: options.host,
+      port: options.port,
+      access,
+      http: metrics.routes,
+      ...(tls === null ? {} : { tls }),
+    });
     if (options.kinesis)
       kinesis = await KinesisHttpServer.start({ engine, host: options.host, port: options.kinesisPort, access, ...kinesisTlsOptions });
   } catch (error) {
@@ -132,7 +147,7 @@ async function serve(options: ServeOptions): Promise<void> {
   const stop = untilSignal();
   const reload = (): void => reloadCredentials(access);
   process.on('SIGHUP', reload);
-  printBanner(server.url, kinesis?.url ?? null, dataDir, access.enabled);
+  printBanner(server.url, kinesis?.url ?? null, dataDir, access.enabled, metrics.consoleBuilt);
   await stop.signal;
   stop.dispose();
   process.off('SIGHUP', reload);
@@ -143,6 +158,7 @@ async function serve(options: ServeOptions): Promise<void> {
   await (await import('./serve_delivery.js')).stopDelivery(engine);
   if (options.functions !== undefined) await (await import('../triggers/registry.js')).TriggerRegistry.of(engine).stopAll();
   await openTrail?.close();
+  metrics.exporter.close();
   await engine.close();
   process.stdout.write('stopped\n');
 }
@@ -176,9 +192,11 @@ function reloadCredentials(access: { reload(): void; enabled: boolean }): void {
   }
 }
 
-function printBanner(url: string, kinesisUrl: string | null, dataDir: string, auth: boolean): void {
+function printBanner(url: string, kinesisUrl: string | null, dataDir: string, auth: boolean, consoleBuilt: boolean): void {
   const lines = [`shardline listening on ${url} (data in ${dataDir})${auth ? ', auth on' : ''}`];
   if (kinesisUrl !== null) lines.push(`Kinesis HTTP API on ${kinesisUrl} (AWS SDKs: endpoint '${kinesisUrl}')`);
+  const http = url.replace(/^ws/, 'http');
+  lines.push(`metrics: ${http}metrics${consoleBuilt ? `; console: ${http}console/` : ''}`);
   lines.push(
     `connect: import { connect } from 'shardline/client'; await connect('${url}')`,
     `try:     npx shardline list-streams --url ${url}`,

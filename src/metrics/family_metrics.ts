@@ -16,7 +16,8 @@ export interface FamilySources {
   /** The engine whose lease tables hold the consumer groups. */
   readonly groups?: Engine;
   readonly triggers?: TriggerRegistry;
-  readonly delivery?: DeliveryRegistry;
+  /** The delivery streams' registry, once there is one (it starts the stored streams when made). */
+  readonly delivery?: () => Promise<DeliveryRegistry | null>;
 }
 
 type Labels = LabelValues<string>;
@@ -87,14 +88,19 @@ function triggerCollectors(registry: Registry, triggers: TriggerRegistry): void 
   );
 }
 
-function deliveryCollectors(registry: Registry, delivery: DeliveryRegistry): void {
+type DeliveryStatus = NonNullable<ReturnType<DeliveryRegistry['status']>>;
+
+function deliveryCollectors(registry: Registry, delivery: () => Promise<DeliveryRegistry | null>): void {
   const labelNames = ['delivery_stream'];
-  const each = (value: (status: NonNullable<ReturnType<DeliveryRegistry['status']>>) => number): Series =>
-    delivery.list({ Limit: 10_000 }).DeliveryStreamNames.flatMap((name) => {
-      const status = delivery.status(name);
+  const each = async (value: (status: DeliveryStatus) => number): Promise<Series> => {
+    const found = await delivery();
+    if (found === null) return [];
+    return found.list({ Limit: 10_000 }).DeliveryStreamNames.flatMap((name) => {
+      const status = found.status(name);
       return status === undefined ? [] : [[{ delivery_stream: name }, value(status)] as const];
     });
-  const counters: Array<[string, string, (status: NonNullable<ReturnType<DeliveryRegistry['status']>>) => number]> = [
+  };
+  const counters: Array<[string, string, (status: DeliveryStatus) => number]> = [
     ['records_in_total', 'Records read from the source', (s) => s.recordsIn],
     ['bytes_in_total', 'Bytes read from the source', (s) => s.bytesIn],
     ['records_delivered_total', 'Records written to the destination', (s) => s.recordsDelivered],
@@ -126,15 +132,16 @@ function gauge(registry: Registry, name: string, help: string, labelNames: strin
   });
 }
 
-function counter(registry: Registry, name: string, help: string, labelNames: string[], series: () => Series): void {
+function counter(registry: Registry, name: string, help: string, labelNames: string[], series: () => Series | Promise<Series>): void {
   new Counter({
     name,
     help,
     labelNames,
     registers: [registry],
-    collect(this: Counter) {
+    async collect(this: Counter) {
+      const values = await series();
       this.reset();
-      for (const [labels, value] of series()) this.inc(labels, value);
+      for (const [labels, value] of values) this.inc(labels, value);
     },
   });
 }

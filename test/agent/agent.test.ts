@@ -159,6 +159,11 @@ describe('shardline agent', () => {
       expect.arrayContaining(['BytesSent', 'RecordSendAttempts', 'RecordSendErrors', 'ServiceErrors', 'RecordsSent']),
     );
     expect(status.flows[0]!.metrics).toMatchObject({ RecordsSent: 1, RecordParsingErrors: 1 });
+    // The same counters in Prometheus' text, one series per flow.
+    const exposition = await (await fetch(agent.statusUrl!.replace('/status', '/metrics'))).text();
+    const flowId = (status.flows[0] as unknown as { flow: string }).flow;
+    expect(exposition).toContain(`shardline_agent_records_sent_total{flow="${flowId}"} 1`);
+    expect(exposition).toContain(`shardline_agent_record_parsing_errors_total{flow="${flowId}"} 1`);
   });
 
   it('sends to a Kinesis HTTP endpoint, and to a delivery stream through the Firehose API', async () => {
