@@ -7,7 +7,9 @@
  *      burst allowance is spent; every accepted record is read back (none lost);
  *   3. put -> subscriber latency at 10,000 records/s, open loop (each record's latency runs from
  *      its intended send time, so a stall counts), fsync "never" and "always", and the floor
- *      under it: a worker-thread round trip at the same rate and pacing.
+ *      under it: a worker-thread round trip at the same rate and pacing;
+ *   4. the metrics' cost on the put path: 100 B on 4 shards with them off, on (the Prometheus
+ *      exporter observing), and with enhanced monitoring, in turns.
  *
  * Usage: npm run bench:engine [-- --json <file>]
  * Environment: BENCH_SECONDS (3, per throughput phase), LIMIT_SECONDS (10), LATENCY_SECONDS (10),
@@ -22,6 +24,7 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { Engine, type FsyncPolicy, type PutRecordsRequestEntry } from '../src/index.js';
 import { initialHashKeyRanges } from '../src/streams/hash_key.js';
+import { PrometheusExporter } from '../src/metrics/prometheus.js';
 import {
   KIB,
   MB,
@@ -53,6 +56,8 @@ const LIMIT_WARMUP_SECONDS = 2;
 const LIMIT_TICK_MS = 10;
 const LATENCY_WARMUP_SECONDS = 1;
 const STREAM = 'bench';
+/** Rounds of the metrics phase: each of off, on and enhanced runs this often, in turn. */
+const METRICS_ROUNDS = 3;
 
 interface Config {
   readonly seconds: number;
@@ -79,7 +84,7 @@ function readConfig(): Config {
 async function withEngine<T>(
   root: string,
   name: string,
-  options: { fsync: FsyncPolicy; enforceLimits: boolean },
+  options: { fsync: FsyncPolicy; enforceLimits: boolean; metrics?: boolean },
   run: (engine: Engine) => Promise<T>,
 ): Promise<T> {
   const dataDir = path.join(root, name);
@@ -172,6 +177,68 @@ async function throughputPhase(
       `${label}: ${figures.recordsPerSec} records/s, ${figures.dataMBps} MB/s; ${formatLatency('putRecords latency', run.latency)}`,
     );
     return figures;
+  });
+}
+
+// ---------------------------------------------------------------- metrics
+
+interface MetricsCostFigures {
+  readonly recordBytes: number;
+  readonly shards: number;
+  /** Engines opened with `metrics: false`: nothing counted, no observer. */
+  readonly offRecordsPerSec: number;
+  /** Counted, with the Prometheus exporter observing every call (as `serve` runs). */
+  readonly onRecordsPerSec: number;
+  /** As on, and enhanced monitoring ALL: every shard's meters too. */
+  readonly enhancedRecordsPerSec: number;
+  /** on / off and enhanced / off: 1 is free. */
+  readonly onRatio: number;
+  readonly enhancedRatio: number;
+}
+
+type MetricsMode = 'off' | 'on' | 'enhanced';
+
+/**
+ * The put path's cost of the metrics: 100 B on 4 shards, fsync never, with them off, on and
+ * with enhanced monitoring, each measured METRICS_ROUNDS times in turn (so drift on a shared
+ * machine falls on all three alike), the best round of each kept.
+ */
+async function metricsCostPhase(root: string, config: Config): Promise<MetricsCostFigures> {
+  const best: Record<MetricsMode, number> = { off: 0, on: 0, enhanced: 0 };
+  for (let round = 0; round < METRICS_ROUNDS; round++)
+    for (const mode of ['off', 'on', 'enhanced'] as const) best[mode] = Math.max(best[mode], await metricsRound(root, mode, config));
+  const figures = {
+    recordBytes: 100,
+    shards: 4,
+    offRecordsPerSec: best.off,
+    onRecordsPerSec: best.on,
+    enhancedRecordsPerSec: best.enhanced,
+    onRatio: Math.round((best.on / best.off) * 1000) / 1000,
+    enhancedRatio: Math.round((best.enhanced / best.off) * 1000) / 1000,
+  };
+  console.log(
+    `metrics on the put path (100 B x 4 shards, fsync never, best of ${METRICS_ROUNDS}): off ${best.off} records/s, on ${best.on} (${figures.onRatio}x), enhanced ${best.enhanced} (${figures.enhancedRatio}x)`,
+  );
+  return figures;
+}
+
+async function metricsRound(root: string, mode: MetricsMode, config: Config): Promise<number> {
+  const options = { fsync: 'never' as const, enforceLimits: false, metrics: mode !== 'off' };
+  return withEngine(root, `metrics-${mode}`, options, async (engine) => {
+    const exporter = mode === 'off' ? null : PrometheusExporter.create(engine);
+    try {
+      await engine.createStream({ StreamName: STREAM, ShardCount: 4 });
+      if (mode === 'enhanced') await engine.enableEnhancedMonitoring({ StreamName: STREAM, ShardLevelMetrics: ['ALL'] });
+      const requests = putRequests(100);
+      await putFor(engine, requests, config.window, WARMUP_SECONDS, null);
+      const run = await putFor(engine, requests, config.window, config.seconds, `put 100 B x 4 shards, metrics ${mode}`);
+      // A scrape at the end, so that what was counted is also what an exporter would show.
+      if (exporter !== null && !(await exporter.text()).includes('shardline_incoming_records_total'))
+        throw new Error('no metrics exported');
+      return Math.round(run.records / run.seconds);
+    } finally {
+      exporter?.close();
+    }
   });
 }
 
@@ -444,11 +511,23 @@ async function main(): Promise<void> {
     const limits = [await limitPhase(root, 100, 'records', config), await limitPhase(root, 8 * KIB, 'bytes', config)];
     const latency = [await latencyPhase(root, 'never', config), await latencyPhase(root, 'always', config)];
     const threadFloor = await threadFloorPhase(config);
+    const metricsCost = await metricsCostPhase(root, config);
     const targets = targetsOf(throughput, limits, latency);
     for (const [name, met] of Object.entries(targets)) console.log(`target ${name}: ${met ? 'met' : 'MISSED'}`);
     const { rootDir: _rootDir, ...shownConfig } = config;
     finish(
-      { bench: 'engine', mbBytes: MB, config: shownConfig, environment: env, throughput, limits, latency, threadFloor, targets },
+      {
+        bench: 'engine',
+        mbBytes: MB,
+        config: shownConfig,
+        environment: env,
+        throughput,
+        limits,
+        latency,
+        threadFloor,
+        metricsCost,
+        targets,
+      },
       config.jsonPath,
     );
   } finally {

@@ -15,6 +15,7 @@ import { readPriceTable } from './metrics.js';
 /** The built console: dist/ sits two levels above dist/cli/ and src/cli/ alike. */
 const CONSOLE_DIR = new URL('../../dist/console', import.meta.url);
 const DELIVERY_DOCUMENT = 'delivery.json';
+const TRIGGERS_DOCUMENT = 'triggers.json';
 
 export interface MetricsServeOptions {
   /** false with --no-console. */
@@ -28,15 +29,14 @@ export async function startMetrics(
   auth: boolean,
 ): Promise<{ exporter: PrometheusExporter; routes: HttpRoutes; consoleBuilt: boolean }> {
   const prices = readPriceTable(options.prices === undefined ? undefined : path.resolve(options.prices));
-  const [{ PrometheusExporter }, { TriggerRegistry }, { DeliveryRegistry }] = await Promise.all([
-    import('../metrics/prometheus.js'),
-    import('../triggers/registry.js'),
-    import('../delivery/registry.js'),
-  ]);
+  const { PrometheusExporter } = await import('../metrics/prometheus.js');
+  // The registries load at the first scrape that finds them used: not at every start.
   const exporter = PrometheusExporter.create(engine, {
     groups: engine,
-    triggers: TriggerRegistry.of(engine),
-    delivery: async () => (engine.readDocument(DELIVERY_DOCUMENT) === null ? null : DeliveryRegistry.of(engine)),
+    triggers: async () =>
+      engine.readDocument(TRIGGERS_DOCUMENT) === null ? null : (await import('../triggers/registry.js')).TriggerRegistry.of(engine),
+    delivery: async () =>
+      engine.readDocument(DELIVERY_DOCUMENT) === null ? null : (await import('../delivery/registry.js')).DeliveryRegistry.of(engine),
   });
   const dir = CONSOLE_DIR.pathname;
   const consoleBuilt = options.console && fs.existsSync(path.join(dir, 'index.html'));

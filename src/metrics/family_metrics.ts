@@ -15,7 +15,8 @@ import type { TriggerRegistry } from '../triggers/registry.js';
 export interface FamilySources {
   /** The engine whose lease tables hold the consumer groups. */
   readonly groups?: Engine;
-  readonly triggers?: TriggerRegistry;
+  /** The triggers' registry, once there is one. */
+  readonly triggers?: () => Promise<TriggerRegistry | null>;
   /** The delivery streams' registry, once there is one (it starts the stored streams when made). */
   readonly delivery?: () => Promise<DeliveryRegistry | null>;
 }
@@ -67,22 +68,25 @@ async function readGroups(engine: Engine): Promise<GroupDescription[]> {
   return Promise.all(Groups.map((group) => describe({ GroupName: group.GroupName }) as Promise<GroupDescription>));
 }
 
-function triggerCollectors(registry: Registry, triggers: TriggerRegistry): void {
+function triggerCollectors(registry: Registry, triggers: () => Promise<TriggerRegistry | null>): void {
   const labelNames = ['uuid', 'function'];
-  const each = (value: (uuid: string) => number | undefined): Series =>
-    triggers.list().flatMap((mapping) => {
-      const found = value(mapping.UUID);
-      return found === undefined ? [] : [[{ uuid: mapping.UUID, function: mapping.FunctionArn.split(':').pop()! }, found] as const];
+  const each = async (value: (found: TriggerRegistry, uuid: string) => number | undefined): Promise<Series> => {
+    const found = await triggers();
+    if (found === null) return [];
+    return found.list().flatMap((mapping) => {
+      const number = value(found, mapping.UUID);
+      return number === undefined ? [] : [[{ uuid: mapping.UUID, function: mapping.FunctionArn.split(':').pop()! }, number] as const];
     });
+  };
   counter(registry, 'shardline_trigger_invocations_total', 'Function invocations of an event source mapping', labelNames, () =>
-    each((uuid) => triggers.status(uuid)?.invocations),
+    each((found, uuid) => found.status(uuid)?.invocations),
   );
   counter(registry, 'shardline_trigger_failed_records_total', 'Records a mapping gave up on (retries or age exhausted)', labelNames, () =>
-    each((uuid) => triggers.status(uuid)?.failedRecords),
+    each((found, uuid) => found.status(uuid)?.failedRecords),
   );
   gauge(registry, 'shardline_trigger_lag_seconds', 'MillisBehindLatest of the mapping, the largest over its shards', labelNames, () =>
-    each((uuid) => {
-      const shards = triggers.get(uuid).Shards;
+    each((found, uuid) => {
+      const shards = found.get(uuid).Shards;
       return shards === undefined ? undefined : Math.max(0, ...shards.map((shard) => shard.MillisBehindLatest)) / MS_PER_SECOND;
     }),
   );

@@ -48,7 +48,7 @@ describe('the cost estimate', () => {
     clock.advance(HOUR_MS / 2);
     const { ShardIterator } = await engine.getShardIterator({
       StreamName: 'o',
-      ShardId: put.Records[0]!.ShardId!,
+      ShardId: (put.Records[0] as { ShardId: string }).ShardId,
       ShardIteratorType: 'TRIM_HORIZON',
     });
     expect((await engine.getRecords({ ShardIterator: ShardIterator! })).Records).toHaveLength(5);
