@@ -21,7 +21,8 @@ module.exports = {
     layer('log-sits-on-index', '^src/log/', '^src/(streams|workers|engine|net|client|cli/|config\\.ts)'),
     layer('streams-are-pure', '^src/streams/', '^src/(native|index|workers|engine|net|client|cli/|config\\.ts)'),
     layer('workers-hold-threads-only', '^src/workers/', '^src/(engine|net|client|cli/)'),
-    layer('engine-knows-no-door', '^src/(engine|config\\.ts)', '^src/(net|client|cli/)'),
+    layer('engine-knows-no-door', '^src/(engine|config\\.ts)', '^src/(net|client|cli/|metrics/|console/)'),
+    layer('console-is-a-browser-client', '^src/console/', '^src/(engine|net/(?!protocol|messages/)|workers|log|index|native|cli/|auth|groups/(?!exports))'),
     layer('net-is-a-door', '^src/net/', '^src/(client|cli|workers|index|native)'),
     layer(
       'client-talks-over-the-wire',
@@ -48,7 +49,7 @@ module.exports = {
       severity: 'error',
       comment: 'the protocol codecs, the pure model and the browser client run in browsers: no Node modules',
       from: {
-        path: '^src/(net/protocol\\.ts|net/messages/|client/(?!node\\.ts|envelope_node\\.ts|envelope_keys\\.ts)|groups/(?!embedded|lease_tables|group_operations|dynamodb_lease_store|kinesis_source)|streams/(hash_key|sequence_number)\\.ts|limits\\.ts)',
+        path: '^src/(console/|metrics/cost\\.ts|streams/metrics_types\\.ts|net/protocol\\.ts|net/messages/|client/(?!node\\.ts|envelope_node\\.ts|envelope_keys\\.ts)|groups/(?!embedded|lease_tables|group_operations|dynamodb_lease_store|kinesis_source)|streams/(hash_key|sequence_number)\\.ts|limits\\.ts)',
       },
       to: { dependencyTypes: ['core'] },
     },
