@@ -22,7 +22,11 @@ module.exports = {
     layer('streams-are-pure', '^src/streams/', '^src/(native|index|workers|engine|net|client|cli/|config\\.ts)'),
     layer('workers-hold-threads-only', '^src/workers/', '^src/(engine|net|client|cli/)'),
     layer('engine-knows-no-door', '^src/(engine|config\\.ts)', '^src/(net|client|cli/|metrics/|console/)'),
-    layer('console-is-a-browser-client', '^src/console/', '^src/(engine|net/(?!protocol|messages/)|workers|log|index|native|cli/|auth|groups/(?!exports))'),
+    layer(
+      'console-is-a-browser-client',
+      '^src/console/',
+      '^src/(engine|net/(?!protocol|messages/)|workers|log|index|native|cli/|auth|groups/(?!exports))',
+    ),
     layer('net-is-a-door', '^src/net/', '^src/(client|cli|workers|index|native)'),
     layer(
       'client-talks-over-the-wire',
