@@ -31,3 +31,7 @@ export { TriggerRegistry, type InvokeResult, type MappingDescription } from './t
 export { callableFunction, type FunctionDefinition, type Handler as TriggerHandler } from './triggers/functions.js';
 export { resolveMapping, type MappingRequest, type MappingSettings } from './triggers/mapping.js';
 export type { KinesisEvent, KinesisEventRecord } from './triggers/kinesis_event.js';
+export type * from './streams/metrics_types.js';
+export { SHARD_LEVEL_METRICS } from './streams/metrics_types.js';
+export { PrometheusExporter } from './metrics/prometheus.js';
+export { estimateCost, parsePriceTable, type CostEstimate, type PriceTable, type StreamCost } from './metrics/cost.js';
