@@ -2,8 +2,9 @@
  * `shardline agent --config agent.json` (docs/AGENT.md): the configuration's flows, each tailing
  * its files into its stream or delivery stream, positions in the checkpoint file, and a status
  * endpoint (`GET /status` on 127.0.0.1:<statusPort>) with each flow's metrics under the Kinesis
- * Agent's names, and the same in Prometheus' text at `GET /metrics`. A destination that cannot be reached at start (or later) is tried again at the
- * next send: the agent never stops for it; reading pauses while its buffer is full.
+ * Agent's names, and the same in Prometheus' text at `GET /metrics`. A destination that cannot
+ * be reached at start (or later) is tried again at the next send: the agent never stops for it;
+ * reading pauses while its buffer is full.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';

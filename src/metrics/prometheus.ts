@@ -219,14 +219,14 @@ export class PrometheusExporter {
     definition: { readonly name: string; readonly help: string; readonly labels?: readonly string[] },
     series: (metrics: EngineMetrics) => Series,
   ): void {
-    const exporter = this;
+    const current = (): EngineMetrics | null => this.snapshot;
     new Type({
       name: `shardline_${definition.name}`,
       help: definition.help,
       labelNames: definition.labels ?? ['stream'],
       registers: [this.registry],
       collect(this: Counter | Gauge) {
-        const metrics = exporter.snapshot;
+        const metrics = current();
         this.reset();
         if (metrics === null) return;
         for (const [labels, value] of series(metrics)) {
@@ -252,14 +252,17 @@ export class PrometheusExporter {
   }
 
   private omittedGauge(): void {
-    const exporter = this;
+    const take = (): number => {
+      const omitted = this.omitted;
+      this.omitted = 0;
+      return omitted;
+    };
     new Gauge({
       name: 'shardline_metrics_series_omitted',
       help: `shard-level series left out of the last scrape (over ${SHARD_SERIES_MAX})`,
       registers: [this.registry],
       collect(this: Gauge) {
-        this.set(exporter.omitted);
-        exporter.omitted = 0;
+        this.set(take());
       },
     });
   }

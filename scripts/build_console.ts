@@ -1,0 +1,109 @@
+import fs from 'node:fs';
+import { builtinModules } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { build, type Metafile } from 'esbuild';
+
+/*
+ * Bundles the web console (src/console/, Preact and uPlot) into dist/console: index.html, one
+ * minified ES module console.js and console.css (uPlot's stylesheet and ours), with source maps.
+ * src/net/http_routes.ts serves the directory under /console/. Everything the page loads is in
+ * it (no CDN: shardline runs where there may be no network). The console imports the client,
+ * which shares the wire codecs with the server, so as for the browser client
+ * (scripts/build_browser.ts) a bundle that would pull in Node-only code is refused, nothing is
+ * written, and the import chain that brought each Node-only module in is named.
+ */
+
+const ROOT_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const CONSOLE_SOURCE_DIR = 'src/console';
+const ENTRY_POINT = `${CONSOLE_SOURCE_DIR}/main.tsx`;
+export const CONSOLE_DIR = path.join(ROOT_DIR, 'dist/console');
+
+const NODE_ONLY_PACKAGES = ['ws', 'bufferutil', 'utf-8-validate', 'uWebSockets.js', 'piscina', 'commander', 'node-addon-api'];
+/** External so that esbuild finishes and its metafile shows who imports them. */
+const NODE_ONLY_IMPORTS = ['node:*', ...builtinModules, ...NODE_ONLY_PACKAGES, ...NODE_ONLY_PACKAGES.map((name) => `${name}/*`)];
+/** Our modules only the server runs: reaching one means the engine came along. */
+const SERVER_ONLY_PATHS = ['src/engine/', 'src/net/server.ts', 'src/net/session.ts', 'src/workers/', 'src/native/', 'src/auth/'];
+
+export interface ConsoleBuild {
+  /** The files written, by name (source maps included). */
+  readonly files: string[];
+  /** What a browser downloads (index.html, console.js, console.css), raw and gzipped. */
+  readonly bytes: number;
+  readonly gzipBytes: number;
+}
+
+export async function buildConsole(outDir: string = CONSOLE_DIR): Promise<ConsoleBuild> {
+  const result = await build({
+    absWorkingDir: ROOT_DIR,
+    entryPoints: { console: ENTRY_POINT },
+    outdir: outDir,
+    tsconfig: `${CONSOLE_SOURCE_DIR}/tsconfig.json`,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    bundle: true,
+    minify: true,
+    sourcemap: true,
+    external: NODE_ONLY_IMPORTS,
+    metafile: true,
+    write: false,
+    logLevel: 'warning',
+  });
+  const chains = nodeOnlyChains(result.metafile);
+  if (chains.length > 0) {
+    throw new Error(
+      `the console bundle would pull in Node-only modules:\n${chains.map((chain) => `  ${chain.join('\n    -> ')}`).join('\n')}`,
+    );
+  }
+  const outputs = new Map(result.outputFiles.map((output) => [path.basename(output.path), output.contents]));
+  outputs.set('index.html', fs.readFileSync(path.join(ROOT_DIR, CONSOLE_SOURCE_DIR, 'index.html')));
+  for (const name of ['console.js', 'console.css'])
+    if (!outputs.has(name)) throw new Error(`esbuild wrote no ${name}: the entry point imports no stylesheet?`);
+  fs.mkdirSync(outDir, { recursive: true });
+  let bytes = 0;
+  let gzipBytes = 0;
+  for (const [name, contents] of outputs) {
+    fs.writeFileSync(path.join(outDir, name), contents);
+    if (name.endsWith('.map')) continue;
+    bytes += contents.length;
+    gzipBytes += gzipSync(contents).length;
+  }
+  return { files: [...outputs.keys()].sort(), bytes, gzipBytes };
+}
+
+/** For each Node-only module the bundle reaches, the import chain from the entry point to it. */
+function nodeOnlyChains(metafile: Metafile): string[][] {
+  const chains: string[][] = [];
+  for (const [input, { imports }] of Object.entries(metafile.inputs)) {
+    if (SERVER_ONLY_PATHS.some((serverPath) => input.startsWith(serverPath))) chains.push(importChain(metafile, input));
+    // Only the Node-only imports are external, so each external import found is one.
+    for (const imported of imports) if (imported.external === true) chains.push([...importChain(metafile, input), imported.path]);
+  }
+  return chains;
+}
+
+/** The shortest import chain from the entry point to `target`, by breadth-first search. */
+function importChain(metafile: Metafile, target: string): string[] {
+  const cameFrom = new Map<string, string | null>([[ENTRY_POINT, null]]);
+  const queue = [ENTRY_POINT];
+  // Each input is queued at most once, so the search ends after every input was seen.
+  for (let next = queue.shift(); next !== undefined && !cameFrom.has(target); next = queue.shift()) {
+    for (const imported of metafile.inputs[next]?.imports ?? []) {
+      if (imported.external === true || cameFrom.has(imported.path)) continue;
+      cameFrom.set(imported.path, next);
+      queue.push(imported.path);
+    }
+  }
+  const chain: string[] = [];
+  for (let at: string | null | undefined = target; at !== undefined && at !== null; at = cameFrom.get(at)) chain.unshift(at);
+  return chain;
+}
+
+const executedDirectly = process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url);
+if (executedDirectly) {
+  const outDir = process.argv[2] === undefined ? CONSOLE_DIR : path.resolve(process.argv[2]);
+  const { bytes, gzipBytes } = await buildConsole(outDir);
+  console.log(`built ${path.relative(process.cwd(), outDir)}: ${bytes} bytes, ${gzipBytes} bytes gzipped`);
+}
