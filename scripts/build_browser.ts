@@ -22,7 +22,7 @@ const NODE_ONLY_PACKAGES = ['ws', 'bufferutil', 'utf-8-validate', 'uWebSockets.j
  * Marked external so that esbuild finishes and its metafile shows who imports them: left to
  * esbuild, a node:* import fails the build with only the last importer named.
  */
-const NODE_ONLY_IMPORTS = ['node:*', ...builtinModules, ...NODE_ONLY_PACKAGES, ...NODE_ONLY_PACKAGES.map((name) => `${name}/*`)];
+export const NODE_ONLY_IMPORTS = ['node:*', ...builtinModules, ...NODE_ONLY_PACKAGES, ...NODE_ONLY_PACKAGES.map((name) => `${name}/*`)];
 /** Our modules that only the server runs; reaching one means the engine came along. */
 const SERVER_ONLY_PATHS = [
   'src/engine/',
@@ -49,7 +49,7 @@ export async function buildBrowserClient(outFile: string = BROWSER_BUNDLE_FILE):
     write: false,
     logLevel: 'warning',
   });
-  const chains = nodeOnlyChains(result.metafile);
+  const chains = nodeOnlyChains(result.metafile, ENTRY_POINT, SERVER_ONLY_PATHS);
   if (chains.length > 0) {
     throw new Error(
       `the browser bundle would pull in Node-only modules:\n${chains.map((chain) => `  ${chain.join('\n    -> ')}`).join('\n')}`,
@@ -60,21 +60,25 @@ export async function buildBrowserClient(outFile: string = BROWSER_BUNDLE_FILE):
   return outFile;
 }
 
-/** For each Node-only module the bundle reaches, the import chain from the entry point to it. */
-function nodeOnlyChains(metafile: Metafile): string[][] {
+/**
+ * For each Node-only module a bundle reaches (an external import, or one of `serverOnly`), the
+ * import chain from the entry point to it. The console's build checks its bundle the same way.
+ */
+export function nodeOnlyChains(metafile: Metafile, entryPoint: string, serverOnly: readonly string[]): string[][] {
   const chains: string[][] = [];
   for (const [input, { imports }] of Object.entries(metafile.inputs)) {
-    if (SERVER_ONLY_PATHS.some((serverPath) => input.startsWith(serverPath))) chains.push(importChain(metafile, input));
+    if (serverOnly.some((serverPath) => input.startsWith(serverPath))) chains.push(importChain(metafile, input, entryPoint));
     // Only the externals above are external here, so each one found is a Node-only import.
-    for (const imported of imports) if (imported.external === true) chains.push([...importChain(metafile, input), imported.path]);
+    for (const imported of imports)
+      if (imported.external === true) chains.push([...importChain(metafile, input, entryPoint), imported.path]);
   }
   return chains;
 }
 
 /** The shortest import chain from the entry point to `target`, by breadth-first search. */
-function importChain(metafile: Metafile, target: string): string[] {
-  const cameFrom = new Map<string, string | null>([[ENTRY_POINT, null]]);
-  const queue = [ENTRY_POINT];
+function importChain(metafile: Metafile, target: string, entryPoint: string): string[] {
+  const cameFrom = new Map<string, string | null>([[entryPoint, null]]);
+  const queue = [entryPoint];
   // Each input is queued at most once, so the search ends after every input was seen.
   for (let next = queue.shift(); next !== undefined && !cameFrom.has(target); next = queue.shift()) {
     for (const imported of metafile.inputs[next]?.imports ?? []) {

@@ -1,9 +1,9 @@
 import fs from 'node:fs';
-import { builtinModules } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { build, type Metafile } from 'esbuild';
+import { build } from 'esbuild';
+import { NODE_ONLY_IMPORTS, nodeOnlyChains } from './build_browser.js';
 
 /*
  * Bundles the web console (src/console/, Preact and uPlot) into dist/console: index.html, one
@@ -20,9 +20,6 @@ const CONSOLE_SOURCE_DIR = 'src/console';
 const ENTRY_POINT = `${CONSOLE_SOURCE_DIR}/main.tsx`;
 export const CONSOLE_DIR = path.join(ROOT_DIR, 'dist/console');
 
-const NODE_ONLY_PACKAGES = ['ws', 'bufferutil', 'utf-8-validate', 'uWebSockets.js', 'piscina', 'commander', 'node-addon-api'];
-/** External so that esbuild finishes and its metafile shows who imports them. */
-const NODE_ONLY_IMPORTS = ['node:*', ...builtinModules, ...NODE_ONLY_PACKAGES, ...NODE_ONLY_PACKAGES.map((name) => `${name}/*`)];
 /** Our modules only the server runs: reaching one means the engine came along. */
 const SERVER_ONLY_PATHS = ['src/engine/', 'src/net/server.ts', 'src/net/session.ts', 'src/workers/', 'src/native/', 'src/auth/'];
 
@@ -51,7 +48,7 @@ export async function buildConsole(outDir: string = CONSOLE_DIR): Promise<Consol
     write: false,
     logLevel: 'warning',
   });
-  const chains = nodeOnlyChains(result.metafile);
+  const chains = nodeOnlyChains(result.metafile, ENTRY_POINT, SERVER_ONLY_PATHS);
   if (chains.length > 0) {
     throw new Error(
       `the console bundle would pull in Node-only modules:\n${chains.map((chain) => `  ${chain.join('\n    -> ')}`).join('\n')}`,
@@ -71,34 +68,6 @@ export async function buildConsole(outDir: string = CONSOLE_DIR): Promise<Consol
     gzipBytes += gzipSync(contents).length;
   }
   return { files: [...outputs.keys()].sort(), bytes, gzipBytes };
-}
-
-/** For each Node-only module the bundle reaches, the import chain from the entry point to it. */
-function nodeOnlyChains(metafile: Metafile): string[][] {
-  const chains: string[][] = [];
-  for (const [input, { imports }] of Object.entries(metafile.inputs)) {
-    if (SERVER_ONLY_PATHS.some((serverPath) => input.startsWith(serverPath))) chains.push(importChain(metafile, input));
-    // Only the Node-only imports are external, so each external import found is one.
-    for (const imported of imports) if (imported.external === true) chains.push([...importChain(metafile, input), imported.path]);
-  }
-  return chains;
-}
-
-/** The shortest import chain from the entry point to `target`, by breadth-first search. */
-function importChain(metafile: Metafile, target: string): string[] {
-  const cameFrom = new Map<string, string | null>([[ENTRY_POINT, null]]);
-  const queue = [ENTRY_POINT];
-  // Each input is queued at most once, so the search ends after every input was seen.
-  for (let next = queue.shift(); next !== undefined && !cameFrom.has(target); next = queue.shift()) {
-    for (const imported of metafile.inputs[next]?.imports ?? []) {
-      if (imported.external === true || cameFrom.has(imported.path)) continue;
-      cameFrom.set(imported.path, next);
-      queue.push(imported.path);
-    }
-  }
-  const chain: string[] = [];
-  for (let at: string | null | undefined = target; at !== undefined && at !== null; at = cameFrom.get(at)) chain.unshift(at);
-  return chain;
 }
 
 const executedDirectly = process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url);
