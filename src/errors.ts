@@ -206,6 +206,24 @@ export class ResourceConflictException extends ShardlineError {
   override readonly fault = 'client';
 }
 
+/**
+ * A continuous query (docs/QUERIES.md) that does not parse, or names what does not exist: the
+ * message gives the line and column and the reason; nothing was created.
+ */
+export class InvalidQueryException extends ShardlineError {
+  readonly code = 'InvalidQueryException' as const;
+  override readonly fault = 'client';
+  readonly line: number | undefined;
+  readonly column: number | undefined;
+  /** Without a position, the message's own (an error that crossed a wire) is read back. */
+  constructor(message: string, line?: number, column?: number) {
+    super(line === undefined ? message : `line ${line}, column ${column}: ${message}`);
+    const position = /^line (\d+), column (\d+): /.exec(this.message);
+    this.line = position === null ? undefined : Number(position[1]);
+    this.column = position === null ? undefined : Number(position[2]);
+  }
+}
+
 /** A shard's owner is restarting or unreachable: nothing was changed, retry. */
 export class InternalFailureException extends ShardlineError {
   readonly code = 'InternalFailure' as const;
@@ -361,6 +379,7 @@ const TYPES_BY_CODE: Record<string, new (message: string) => ShardlineError> = {
   KMSAccessDeniedException,
   InvalidParameterValueException,
   ResourceConflictException,
+  InvalidQueryException,
 };
 
 /**

@@ -65,6 +65,7 @@ export function accessRequests(engine: Engine, operation: string, request: Reque
     ];
   }
   if (operation.startsWith('Firehose.')) return [firehoseRequest(operation.slice('Firehose.'.length), request)];
+  if (operation.startsWith('Queries.')) return [queryRequest(operation.slice('Queries.'.length), request)];
   // The metrics are CloudWatch's on AWS; reading them is its action, on no resource of Kinesis'.
   if (operation === 'GetMetrics') return [{ action: 'cloudwatch:GetMetricData', resource: '*' }];
   if (operation === 'Invoke')
@@ -104,6 +105,21 @@ function requestTags(operation: string, request: Request): Readonly<Record<strin
   if (operation !== 'CreateStream' && operation !== 'AddTagsToStream') return undefined;
   const tags = request['Tags'];
   return typeof tags === 'object' && tags !== null ? (tags as Record<string, string>) : undefined;
+}
+
+/**
+ * A query operation (docs/QUERIES.md): on the query's ARN (kinesisanalytics' application ARN), or
+ * `*` for the list. CreateQuery's name is its QueryName member, else the name its Sql creates.
+ */
+export function queryRequest(operation: string, request: Request): AccessRequest {
+  const named = request['QueryName'];
+  const sql = request['Sql'];
+  const created = typeof sql === 'string' ? /^(?:\s|--[^\n]*\n)*CREATE\s+(?:QUERY|PUMP)\s+"?([A-Za-z0-9_-]+)/i.exec(sql)?.[1] : undefined;
+  const name = typeof named === 'string' ? named : created;
+  return {
+    action: `kinesisanalytics:${operation}`,
+    resource: name === undefined ? '*' : `arn:aws:kinesisanalytics:${REGION}:${ACCOUNT_ID}:application/${name}`,
+  };
 }
 
 /** A Firehose operation: on its delivery stream's ARN, or `*` for the list. */

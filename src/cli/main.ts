@@ -23,6 +23,7 @@ import { addShardCommands } from './shards.js';
 import { addStreamCommands } from './streams.js';
 import { addTriggerCommands } from './triggers.js';
 import { addDeliveryCommands } from './delivery.js';
+import { addQueryCommands } from './queries.js';
 import { addAgentCommand } from './agent.js';
 import { addMetricsCommands } from './metrics.js';
 
@@ -61,6 +62,7 @@ function buildProgram(): Command {
   addKmsCommands(program);
   addTriggerCommands(program);
   addDeliveryCommands(program);
+  addQueryCommands(program);
   addAgentCommand(program);
   addMetricsCommands(program);
   return program;

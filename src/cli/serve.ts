@@ -119,6 +119,7 @@ async function serve(options: ServeOptions): Promise<void> {
     if (options.functions !== undefined)
       await (await import('./serve_functions.js')).registerFunctions(engine, path.resolve(options.functions));
     await (await import('./serve_delivery.js')).startDelivery(engine, options);
+    await (await import('./serve_queries.js')).startQueries(engine);
     metrics = await startMetrics(engine, options, access.enabled);
   } catch (error) {
     await engine.close();
@@ -155,6 +156,7 @@ async function serve(options: ServeOptions): Promise<void> {
   forceExitOnSecondSignal();
   await kinesis?.stop();
   await server.stop();
+  await (await import('./serve_queries.js')).stopQueries(engine);
   await (await import('./serve_delivery.js')).stopDelivery(engine);
   if (options.functions !== undefined) await (await import('../triggers/registry.js')).TriggerRegistry.of(engine).stopAll();
   await openTrail?.close();

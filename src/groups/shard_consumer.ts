@@ -15,6 +15,8 @@ export interface ShardConsumerContext {
   /** Where a lease with no checkpoint of its own starts (AT_TIMESTAMP's time). */
   readonly initialTimestampMs: number | undefined;
   readonly skipFailedBatches: boolean;
+  /** The KCL's callProcessRecordsEvenForEmptyRecordList: a processor that tracks how far behind it is sees every read. */
+  readonly processEmptyBatches: boolean;
   shard(shardId: string): SourceShard | undefined;
   onError(error: unknown, shardId: string, stage: string): void;
   /** The shard ended and SHARD_END is checkpointed: its children need leases. */
@@ -115,7 +117,7 @@ export class ShardConsumer {
           const atEnd = batch.childShards !== undefined;
           // A heartbeat with nothing in it is no call (the KCL's default): a processor that
           // checkpoints each batch would otherwise write its lease on every one.
-          if (records.length === 0 && !atEnd) continue;
+          if (records.length === 0 && !atEnd && !this.context.processEmptyBatches) continue;
           const before = this.checkpointer.delivered;
           if (records.length > 0) this.checkpointer.delivered = records.at(-1)!;
           this.checkpointer.atShardEnd = atEnd;

@@ -38,6 +38,8 @@ export interface GroupWorkerOptions {
   readonly encryption?: EnvelopeEncryption;
   /** The KCL's behaviour for a batch whose processRecords throws: go on to the next. Default false: retry it. */
   readonly skipFailedBatches?: boolean;
+  /** The KCL's: call processRecords for a read that found nothing too (default false), so the processor sees millisBehindLatest. */
+  readonly callProcessRecordsEvenForEmptyRecordList?: boolean;
   /** Errors the worker got past (a processor that threw, a read that failed and is retried). Default: console.error. */
   readonly onError?: (error: unknown, shardId: string, stage: string) => void;
   /** Every lease write this worker made (for audits and tests). */
@@ -234,6 +236,7 @@ export class GroupWorker {
       parentPollMs: this.timing.parentPoll,
       initialTimestampMs: this.initialTimestampMs(),
       skipFailedBatches: this.options.skipFailedBatches ?? false,
+      processEmptyBatches: this.options.callProcessRecordsEvenForEmptyRecordList ?? false,
       shard: (shardId) => this.shards.get(shardId),
       onError: (error, shardId, stage) => this.report(error, shardId, stage),
       onShardEnd: (ended, children) => this.endShard(ended, children),

@@ -13,6 +13,7 @@ import { decodeGetRecords, decodeSubscribe, encodeRecordsHeader } from './messag
 import { groupOperation } from '../groups/group_operations.js';
 import { triggerOperation } from '../triggers/trigger_operations.js';
 import { deliveryOperation } from '../delivery/delivery_operations.js';
+import { queryOperation } from '../queries/query_operations.js';
 import { operationNamed } from './operations.js';
 import {
   CloseCode,
@@ -278,7 +279,10 @@ export class Session {
       operation === 'SimulateAuthorization'
         ? (body: unknown) => simulateAuthorization(this.host.access, this.caller, body, this.origin)
         : kinesis === undefined
-          ? (groupOperation(engine, operation) ?? triggerOperation(engine, operation) ?? deliveryOperation(engine, operation))
+          ? (groupOperation(engine, operation) ??
+            triggerOperation(engine, operation) ??
+            deliveryOperation(engine, operation) ??
+            queryOperation(engine, operation))
           : (body: unknown) => kinesis(engine, body as never);
     if (run === undefined)
       throw new MalformedFrameError(

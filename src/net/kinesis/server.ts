@@ -14,8 +14,9 @@ import type { Engine } from '../../engine/engine.js';
 import { ShardlineError, UnknownOperationException, describeError } from '../../errors.js';
 import { AccessControl, LOCAL_CALLER, type Caller, type Origin } from '../../auth/access_control.js';
 import { answerLambda, isLambdaPath } from './lambda_api.js';
-import { firehoseRequest } from '../../auth/operations.js';
+import { firehoseRequest, queryRequest } from '../../auth/operations.js';
 import { isFirehoseOperation, runFirehoseOperation } from '../../delivery/delivery_operations.js';
+import { isQueryOperation, QUERY_TARGET_PREFIX, runQueryOperation } from '../../queries/query_operations.js';
 import { operationNamed } from '../operations.js';
 import { checkAuthorization } from './auth.js';
 import { type CorsHeaders, corsHeaders, isPreflight, preflightHeaders } from './cors.js';
@@ -236,7 +237,8 @@ async function answerFor(
   const userAgent = header(request, 'user-agent') ?? '';
   const url = new URL(request.url ?? '/', 'http://shardline.invalid');
   if (isLambdaPath(url.pathname)) return answerLambdaRequest(api, request, body, url, origin);
-  if (target.startsWith(FIREHOSE_PREFIX)) return answerFirehoseRequest(api, request, body, target.slice(FIREHOSE_PREFIX.length), origin);
+  for (const json of [FIREHOSE_API, QUERIES_API])
+    if (target.startsWith(json.prefix)) return answerJsonApi(json, api, request, body, target.slice(json.prefix.length), origin);
   try {
     if (request.method !== 'POST') throw new UnknownOperationException(`${request.method} is not supported: the Kinesis API takes POST /`);
     audited.caller = authenticate(api, request, body);
@@ -322,18 +324,52 @@ async function answerLambdaRequest(api: Api, request: Request, body: Buffer, url
   };
 }
 
-/** Firehose's API (awsJson1_1), signed for `firehose`, on the delivery registry (docs/DELIVERY.md). */
-async function answerFirehoseRequest(api: Api, request: Request, body: Buffer, name: string, origin: Origin): Promise<Answer> {
-  const audited = { caller: null as Caller | null, operation: `Firehose.${name}`, request: null as Record<string, unknown> | null, origin };
+/** A JSON API of the family beside Kinesis' (awsJson1_1): its target prefix, signing name, operations and access. */
+interface JsonApi {
+  readonly prefix: string;
+  readonly service: string;
+  readonly auditPrefix: string;
+  isOperation(name: string): boolean;
+  accessOf(name: string, request: Record<string, unknown>): { action: string; resource: string };
+  run(engine: Api['engine'], name: string, request: Record<string, unknown>): Promise<unknown>;
+}
+
+/** Firehose's API, on the delivery registry (docs/DELIVERY.md). */
+const FIREHOSE_API: JsonApi = {
+  prefix: FIREHOSE_PREFIX,
+  service: 'firehose',
+  auditPrefix: 'Firehose.',
+  isOperation: isFirehoseOperation,
+  accessOf: firehoseRequest,
+  run: runFirehoseOperation,
+};
+
+/** shardline's queries (docs/QUERIES.md), signed for `kinesisanalytics`. */
+const QUERIES_API: JsonApi = {
+  prefix: QUERY_TARGET_PREFIX,
+  service: 'kinesisanalytics',
+  auditPrefix: 'Queries.',
+  isOperation: isQueryOperation,
+  accessOf: queryRequest,
+  run: runQueryOperation,
+};
+
+async function answerJsonApi(json: JsonApi, api: Api, request: Request, body: Buffer, name: string, origin: Origin): Promise<Answer> {
+  const audited = {
+    caller: null as Caller | null,
+    operation: `${json.auditPrefix}${name}`,
+    request: null as Record<string, unknown> | null,
+    origin,
+  };
   const userAgent = header(request, 'user-agent') ?? '';
   try {
-    audited.caller = authenticate(api, request, body, 'firehose');
-    if (!isFirehoseOperation(name)) throw new UnknownOperationException(`Unknown operation ${FIREHOSE_PREFIX}${name}`);
+    audited.caller = authenticate(api, request, body, json.service);
+    if (!json.isOperation(name)) throw new UnknownOperationException(`Unknown operation ${json.prefix}${name}`);
     const parsed = (body.length === 0 ? {} : JSON_FORMAT.parse(body)) as Record<string, unknown>;
     audited.request = parsed;
-    const { action, resource } = firehoseRequest(name, parsed);
+    const { action, resource } = json.accessOf(name, parsed);
     api.access.authorizeAction(audited.caller, action, resource, origin);
-    const answer: Answer = { status: 200, body: await runFirehoseOperation(api.engine, name, parsed), format: JSON_FORMAT };
+    const answer: Answer = { status: 200, body: await json.run(api.engine, name, parsed), format: JSON_FORMAT };
     api.access.audit({ ...audited, userAgent });
     return answer;
   } catch (error) {
