@@ -38,6 +38,11 @@ module.exports = {
       '^src/groups/',
       '^src/(net/(?!messages/call\\.ts)|cli/|workers|log|index|native|engine/(?!engine\\.ts))',
     ),
+    layer(
+      'queries-sit-on-the-public-interfaces',
+      '^src/queries/',
+      '^src/(net/|cli/|client/|log|index|native|engine/(?!engine\\.ts)|workers/(?!thread_entry\\.ts))',
+    ),
     layer('auth-sits-below-the-doors', '^src/auth/', '^src/(net|cli|client|groups|workers|log|index|native)/|^src/engine/(?!engine\\.ts)'),
     layer('kms-is-a-leaf-service', '^src/kms/', '^src/(?!kms/|util/|errors\\.ts|limits\\.ts|streams/kinesis_shapes\\.ts)'),
     layer('client-entries-alone-see-groups', '^src/client/(?!exports\\.ts|node\\.ts)', '^src/groups/'),

@@ -31,6 +31,10 @@ export { TriggerRegistry, type InvokeResult, type MappingDescription } from './t
 export { callableFunction, type FunctionDefinition, type Handler as TriggerHandler } from './triggers/functions.js';
 export { resolveMapping, type MappingRequest, type MappingSettings } from './triggers/mapping.js';
 export type { KinesisEvent, KinesisEventRecord } from './triggers/kinesis_event.js';
+export { QueryRegistry, QUERIES_MAX, QUERY_TEXT_CHARS_MAX } from './queries/registry.js';
+export type { QueryState, QueryStatus } from './queries/query_runner.js';
+export { parseQuery } from './queries/parser.js';
+export type { QueryAst } from './queries/ast.js';
 export type * from './streams/metrics_types.js';
 export { SHARD_LEVEL_METRICS } from './streams/metrics_types.js';
 export { PrometheusExporter } from './metrics/prometheus.js';

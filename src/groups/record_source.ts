@@ -86,8 +86,8 @@ export async function* pushBatches(
     const cancel = (): void => subscription?.cancel();
     options.signal.addEventListener('abort', cancel);
     try {
-      subscription = await subscribe(position);
-      if (options.signal.aborted) return;
+      subscription = await subscribedUnlessAborted(subscribe(position), options.signal);
+      if (subscription === null || options.signal.aborted) return;
       for await (const batch of untilAborted(subscription, options.signal)) {
         failures = 0;
         yield batch;
@@ -106,6 +106,24 @@ export async function* pushBatches(
     }
     await sleep(refused ? RESUBSCRIBE_INTERVAL_MS : backoffMs(failures), options.signal);
   }
+}
+
+/**
+ * The subscription, or null once the signal aborts: a subscription's first event (which the
+ * subscribe waits for) can be a heartbeat 5 s away. One that comes after the abort is cancelled.
+ */
+async function subscribedUnlessAborted(pending: Promise<PushSubscription>, signal: AbortSignal): Promise<PushSubscription | null> {
+  const aborted = new Promise<null>((resolve) => {
+    if (signal.aborted) resolve(null);
+    signal.addEventListener('abort', () => resolve(null), { once: true });
+  });
+  const subscription = await Promise.race([pending, aborted]);
+  if (subscription === null)
+    pending.then(
+      (late) => late.cancel(),
+      () => undefined,
+    );
+  return subscription;
 }
 
 /**

@@ -76,6 +76,14 @@ export async function startSecureServers(dataDir: string, credentialsFile: strin
   };
 }
 
+/** An awsJson1_1 API of the HTTP port: its X-Amz-Target prefix and the service it is signed for. */
+export interface JsonApiName {
+  readonly targetPrefix: string;
+  readonly service: string;
+}
+
+const KINESIS_API: JsonApiName = { targetPrefix: 'Kinesis_20131202.', service: 'kinesis' };
+
 /** A Kinesis API call signed as the SDK signs it (header), with `key`, or unsigned: its status and JSON body. */
 export async function rawCall(
   endpoint: string,
@@ -83,16 +91,17 @@ export async function rawCall(
   request: unknown,
   key: Key | null,
   nowMs = Date.now(),
+  api: JsonApiName = KINESIS_API,
 ): Promise<{ status: number; type: string; message: string; body: Record<string, unknown> }> {
   const url = new URL(endpoint);
   const body = JSON.stringify(request);
   let headers: Record<string, string> = {
     host: url.host,
     'content-type': 'application/x-amz-json-1.1',
-    'x-amz-target': `Kinesis_20131202.${operation}`,
+    'x-amz-target': `${api.targetPrefix}${operation}`,
   };
   if (key !== null) {
-    const signer = new SignatureV4({ credentials: key, region: 'us-east-1', service: 'kinesis', sha256: Hash.bind(null, 'sha256') });
+    const signer = new SignatureV4({ credentials: key, region: 'us-east-1', service: api.service, sha256: Hash.bind(null, 'sha256') });
     const signed = await signer.sign(
       { method: 'POST', protocol: url.protocol, hostname: url.hostname, port: Number(url.port), path: '/', headers, body },
       { signingDate: new Date(nowMs) },
