@@ -71,8 +71,9 @@ function durationOf(option: OptionValue, minMs: number, maxMs: number): number {
 }
 
 function textDurationMs(text: string): number | null {
-  const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]+?)s?\s*$/i.exec(text);
-  const unit = match === null ? undefined : UNITS_MS[match[2]!.toLowerCase()];
+  const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]+)\s*$/i.exec(text);
+  const word = match?.[2]!.toLowerCase() ?? '';
+  const unit = match === null ? undefined : (UNITS_MS[word] ?? UNITS_MS[word.replace(/s$/, '')]);
   return unit === undefined ? null : Math.round(Number(match![1]) * unit);
 }
 
