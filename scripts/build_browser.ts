@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { builtinModules } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build, type Metafile } from 'esbuild';
+import { build, type BuildOptions, type Metafile } from 'esbuild';
 
 /*
  * Bundles the browser client (src/client/browser.ts) into one ES module,
@@ -34,21 +34,22 @@ const SERVER_ONLY_PATHS = [
 ];
 
 /** Builds the bundle (and its source map) into `outFile`; returns its path. */
+/** What every browser bundle of this package is built with: one ES module, Node's modules left out, and a metafile for the check. */
+export const BROWSER_BUILD_OPTIONS = {
+  absWorkingDir: ROOT_DIR,
+  format: 'esm',
+  platform: 'browser',
+  target: 'es2022',
+  bundle: true,
+  sourcemap: true,
+  external: NODE_ONLY_IMPORTS,
+  metafile: true,
+  write: false,
+  logLevel: 'warning',
+} as const satisfies BuildOptions;
+
 export async function buildBrowserClient(outFile: string = BROWSER_BUNDLE_FILE): Promise<string> {
-  const result = await build({
-    absWorkingDir: ROOT_DIR,
-    entryPoints: [ENTRY_POINT],
-    outfile: outFile,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    bundle: true,
-    sourcemap: true,
-    external: NODE_ONLY_IMPORTS,
-    metafile: true,
-    write: false,
-    logLevel: 'warning',
-  });
+  const result = await build({ ...BROWSER_BUILD_OPTIONS, entryPoints: [ENTRY_POINT], outfile: outFile });
   const chains = nodeOnlyChains(result.metafile, ENTRY_POINT, SERVER_ONLY_PATHS);
   if (chains.length > 0) {
     throw new Error(

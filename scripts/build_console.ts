@@ -3,7 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
-import { NODE_ONLY_IMPORTS, nodeOnlyChains } from './build_browser.js';
+import { BROWSER_BUILD_OPTIONS, nodeOnlyChains } from './build_browser.js';
 
 /*
  * Bundles the web console (src/console/, Preact and uPlot) into dist/console: index.html, one
@@ -33,20 +33,11 @@ export interface ConsoleBuild {
 
 export async function buildConsole(outDir: string = CONSOLE_DIR): Promise<ConsoleBuild> {
   const result = await build({
-    absWorkingDir: ROOT_DIR,
+    ...BROWSER_BUILD_OPTIONS,
     entryPoints: { console: ENTRY_POINT },
     outdir: outDir,
     tsconfig: `${CONSOLE_SOURCE_DIR}/tsconfig.json`,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    bundle: true,
     minify: true,
-    sourcemap: true,
-    external: NODE_ONLY_IMPORTS,
-    metafile: true,
-    write: false,
-    logLevel: 'warning',
   });
   const chains = nodeOnlyChains(result.metafile, ENTRY_POINT, SERVER_ONLY_PATHS);
   if (chains.length > 0) {

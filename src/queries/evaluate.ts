@@ -432,9 +432,9 @@ function binary<I>(expr: Extract<Expr, { readonly kind: 'binary' }>, sub: (child
   const left = sub(expr.left);
   switch (expr.op) {
     case 'AND':
-      return and(left, sub(expr.right));
+      return connective(left, sub(expr.right), false, 'AND');
     case 'OR':
-      return or(left, sub(expr.right));
+      return connective(left, sub(expr.right), true, 'OR');
     case 'LIKE':
       return like(left, expr.right, sub);
     case '||':
@@ -489,23 +489,14 @@ function not<I>(operand: Compiled<I>): Compiled<I> {
   };
 }
 
-function and<I>(left: Compiled<I>, right: Compiled<I>): Compiled<I> {
+/** AND (decisive false) and OR (decisive true), in SQL's three-valued logic: either side's decisive value decides. */
+function connective<I>(left: Compiled<I>, right: Compiled<I>, decisive: boolean, name: string): Compiled<I> {
   return (input) => {
-    const a = truth(left(input), 'AND');
-    if (a === false) return false;
-    const b = truth(right(input), 'AND');
-    if (b === false) return false;
-    return a === null || b === null ? null : true;
-  };
-}
-
-function or<I>(left: Compiled<I>, right: Compiled<I>): Compiled<I> {
-  return (input) => {
-    const a = truth(left(input), 'OR');
-    if (a === true) return true;
-    const b = truth(right(input), 'OR');
-    if (b === true) return true;
-    return a === null || b === null ? null : false;
+    const a = truth(left(input), name);
+    if (a === decisive) return decisive;
+    const b = truth(right(input), name);
+    if (b === decisive) return decisive;
+    return a === null || b === null ? null : !decisive;
   };
 }
 
