@@ -95,11 +95,16 @@ export class QueryExecutor {
   }
 
   process(shardId: string, records: readonly InputRecord[], millisBehindLatest: number, nowMs: number): void {
-    const position = this.positions.get(shardId);
+    // Only a batch read again after a restart holds records at or before the position.
+    let replayedUpTo = this.positions.get(shardId);
     let newestMs = -Infinity;
     for (const record of records) {
-      if (position !== undefined && !isAfter(record, position)) continue;
-      this.positions.set(shardId, { sequence: BigInt(record.sequenceNumber), sub: record.subSequenceNumber, text: record.sequenceNumber });
+      const sequence = BigInt(record.sequenceNumber);
+      if (replayedUpTo !== undefined) {
+        if (!isAfter(sequence, record.subSequenceNumber, replayedUpTo)) continue;
+        replayedUpTo = undefined;
+      }
+      this.positions.set(shardId, { sequence, sub: record.subSequenceNumber, text: record.sequenceNumber });
       this.counters.recordsIn++;
       if (this.plan.rowtime) newestMs = Math.max(newestMs, record.arrivalMs);
       const timeMs = this.add(shardId, record);
@@ -213,9 +218,8 @@ export class QueryExecutor {
   }
 }
 
-function isAfter(record: InputRecord, position: { sequence: bigint; sub: number }): boolean {
-  const sequence = BigInt(record.sequenceNumber);
-  return sequence > position.sequence || (sequence === position.sequence && record.subSequenceNumber > position.sub);
+function isAfter(sequence: bigint, sub: number, position: { sequence: bigint; sub: number }): boolean {
+  return sequence > position.sequence || (sequence === position.sequence && sub > position.sub);
 }
 
 /** The same for a window however often it is computed: its start and its group. */

@@ -147,12 +147,11 @@ export class QueryRunner {
   }
 
   private async writeCheckpoint(): Promise<void> {
-    const answer = await this.run({ type: 'snapshot' });
-    const snapshot = JSON.parse(Buffer.from(answer.snapshot!).toString('utf8')) as ExecutorSnapshot;
+    const snapshot = (await this.run({ type: 'snapshot' })).snapshot!;
     const sink = this.sink!;
     await sink.then(async () => {
       const savedAtMs = this.engine.now();
-      await this.checkpoints.write(answer.snapshot!, await sink.positions(), savedAtMs);
+      await this.checkpoints.write(snapshot.bytes, await sink.positions(), savedAtMs);
       if (this.replayed(snapshot)) {
         this.replayUntil = null;
         sink.forgetWritten();
@@ -162,7 +161,7 @@ export class QueryRunner {
     await this.checkpointLeases(snapshot);
   }
 
-  private replayed(snapshot: ExecutorSnapshot): boolean {
+  private replayed(snapshot: Pick<ExecutorSnapshot, 'positions' | 'ended'>): boolean {
     if (this.replayUntil === null) return true;
     for (const [shardId, until] of this.replayUntil) {
       const position = snapshot.positions[shardId];
@@ -183,7 +182,7 @@ export class QueryRunner {
   }
 
   /** Each lease at the state's position: the group's start after a restart, never past what the state holds. */
-  private async checkpointLeases(snapshot: ExecutorSnapshot): Promise<void> {
+  private async checkpointLeases(snapshot: Pick<ExecutorSnapshot, 'positions' | 'ended'>): Promise<void> {
     for (const [shardId, [sequenceNumber, sub]] of Object.entries(snapshot.positions)) {
       const checkpointer = this.checkpointers.get(shardId);
       if (checkpointer !== undefined && !snapshot.ended.includes(shardId))

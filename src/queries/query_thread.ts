@@ -16,7 +16,9 @@ const executor = new QueryExecutor(
   snapshot === null ? undefined : (JSON.parse(Buffer.from(snapshot).toString('utf8')) as ExecutorSnapshot),
 );
 
-function handle(request: ThreadRequest): Uint8Array | undefined {
+type Snapshot = NonNullable<Extract<ThreadReply, { output: unknown }>['snapshot']>;
+
+function handle(request: ThreadRequest): Snapshot | undefined {
   switch (request.type) {
     case 'process':
       executor.process(request.shardId, unpackBatch(request.batch), request.millisBehindLatest, request.nowMs);
@@ -30,19 +32,21 @@ function handle(request: ThreadRequest): Uint8Array | undefined {
     case 'advance':
       executor.advance(request.nowMs);
       return undefined;
-    case 'snapshot':
+    case 'snapshot': {
+      const snapshot = executor.snapshot();
       // Its own buffer (not a slice of Buffer's pool), since it is transferred.
-      return new TextEncoder().encode(JSON.stringify(executor.snapshot()));
+      return { bytes: new TextEncoder().encode(JSON.stringify(snapshot)), positions: snapshot.positions, ended: snapshot.ended };
+    }
   }
 }
 
 parentPort!.on('message', ({ id, request }: { id: number; request: ThreadRequest }) => {
   let reply: ThreadReply;
   try {
-    const bytes = handle(request);
-    reply = { id, output: executor.take(), status: executor.status, ...(bytes === undefined ? {} : { snapshot: bytes }) };
+    const snapshot = handle(request);
+    reply = { id, output: executor.take(), status: executor.status, ...(snapshot === undefined ? {} : { snapshot }) };
   } catch (error) {
     reply = { id, error: error instanceof Error ? (error.stack ?? error.message) : String(error) };
   }
-  parentPort!.postMessage(reply, 'snapshot' in reply && reply.snapshot !== undefined ? [reply.snapshot.buffer as ArrayBuffer] : []);
+  parentPort!.postMessage(reply, 'snapshot' in reply && reply.snapshot !== undefined ? [reply.snapshot.bytes.buffer as ArrayBuffer] : []);
 });

@@ -4,18 +4,13 @@
  */
 import type { Worker } from 'node:worker_threads';
 import { moduleUrl, startThread } from '../workers/thread_entry.js';
-import type { ExecutorOutput, ExecutorStatus } from './executor.js';
 import { transferablesOf, type ThreadData, type ThreadReply, type ThreadRequest } from './thread_messages.js';
 
 const THREAD_MODULE = moduleUrl('./query_thread', import.meta.url);
 /** A query's thread holds its windows: a bound keeps one query from taking the machine's memory. */
 const THREAD_MEMORY_MB = 2048;
 
-export interface ThreadAnswer {
-  readonly output: ExecutorOutput;
-  readonly status: ExecutorStatus;
-  readonly snapshot?: Uint8Array;
-}
+export type ThreadAnswer = Extract<ThreadReply, { output: unknown }>;
 
 export class QueryThread {
   private readonly worker: Worker;

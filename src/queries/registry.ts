@@ -37,6 +37,8 @@ const registries = new WeakMap<Engine, QueryRegistry>();
 export class QueryRegistry {
   private readonly stored = new Map<string, Stored>();
   private readonly running = new Map<string, QueryRunner>();
+  /** Parsed and planned once per stored form, not per describe. */
+  private readonly definitions = new WeakMap<Stored, QueryDefinition>();
   private started: Promise<void> | null = null;
   private writing: Promise<void> = Promise.resolve();
 
@@ -77,7 +79,7 @@ export class QueryRegistry {
 
   describe(name: unknown): Record<string, unknown> {
     const stored = this.find(name);
-    const definition = this.definitionOf(stored.sql, stored.createdAtMs);
+    const definition = this.definitionFor(stored);
     const { settings } = definition;
     return {
       QueryDescription: {
@@ -102,7 +104,7 @@ export class QueryRegistry {
       Queries: [...this.stored.values()]
         .sort((a, b) => (a.name < b.name ? -1 : 1))
         .map((stored) => {
-          const definition = this.definitionOf(stored.sql, stored.createdAtMs);
+          const definition = this.definitionFor(stored);
           return {
             QueryName: stored.name,
             QueryStatus: this.statusOf(stored).state,
@@ -139,7 +141,7 @@ export class QueryRegistry {
     const stored = this.find(name);
     const runner = this.running.get(stored.name);
     await this.stopQuery(stored.name);
-    await (runner ?? new QueryRunner(this.engine, this.definitionOf(stored.sql, stored.createdAtMs))).forget();
+    await (runner ?? new QueryRunner(this.engine, this.definitionFor(stored))).forget();
     this.stored.delete(stored.name);
     await this.persist();
     await this.removeGroup(stored);
@@ -160,6 +162,12 @@ export class QueryRegistry {
     return this.running.get(stored.name)?.status ?? { state: 'STOPPED' };
   }
 
+  private definitionFor(stored: Stored): QueryDefinition {
+    let definition = this.definitions.get(stored);
+    if (definition === undefined) this.definitions.set(stored, (definition = this.definitionOf(stored.sql, stored.createdAtMs)));
+    return definition;
+  }
+
   private definitionOf(sql: string, createdAtMs: number): QueryDefinition {
     const plan = planQuery(parseQuery(sql));
     return { name: plan.ast.name, sql, source: plan.ast.source.stream, output: plan.ast.output, settings: plan.settings, createdAtMs };
@@ -178,7 +186,7 @@ export class QueryRegistry {
   }
 
   private async startQuery(stored: Stored): Promise<void> {
-    const runner = new QueryRunner(this.engine, this.definitionOf(stored.sql, stored.createdAtMs));
+    const runner = new QueryRunner(this.engine, this.definitionFor(stored));
     this.running.set(stored.name, runner);
     await runner.start();
   }
@@ -196,7 +204,7 @@ export class QueryRegistry {
       .catch((error: unknown) => {
         if (!(error instanceof ResourceNotFoundException)) throw error;
       });
-    const source = this.definitionOf(stored.sql, stored.createdAtMs).source;
+    const source = this.definitionFor(stored).source;
     const { StreamARN } = this.engine.describeStreamSummary({ StreamName: source }).StreamDescriptionSummary;
     await this.engine.deregisterStreamConsumer({ StreamARN, ConsumerName: group }).catch((error: unknown) => {
       if (!(error instanceof ResourceNotFoundException)) throw error;

@@ -3,7 +3,7 @@
  * travels as one transferred buffer of their data, with the rest in flat arrays, so posting it
  * copies no record and clones no view of a larger buffer.
  */
-import type { ExecutorOutput, ExecutorStatus, InputRecord } from './executor.js';
+import type { ExecutorOutput, ExecutorSnapshot, ExecutorStatus, InputRecord } from './executor.js';
 
 export interface PackedBatch {
   readonly data: ArrayBuffer;
@@ -29,7 +29,17 @@ export type ThreadRequest =
   | { readonly type: 'snapshot' };
 
 export type ThreadReply =
-  | { readonly id: number; readonly output: ExecutorOutput; readonly status: ExecutorStatus; readonly snapshot?: Uint8Array }
+  | {
+      readonly id: number;
+      readonly output: ExecutorOutput;
+      readonly status: ExecutorStatus;
+      /** The state as JSON, with the positions in it apart, so the runner need not parse the whole state for them. */
+      readonly snapshot?: {
+        readonly bytes: Uint8Array;
+        readonly positions: ExecutorSnapshot['positions'];
+        readonly ended: ExecutorSnapshot['ended'];
+      };
+    }
   | { readonly id: number; readonly error: string };
 
 /** What a thread starts with: the query's text, and its last checkpoint's state (JSON bytes). */
