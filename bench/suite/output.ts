@@ -50,18 +50,24 @@ export function fileStamp(iso: string): string {
 }
 
 /** Writes <out>/<time>-<workload>-<system>.json and .html; returns the HTML's path. */
-export function saveRun(result: RunResult, outDir: string): string {
+export function saveRun(result: RunResult, outDir: string): Saved {
   const base = path.join(outDir, `${fileStamp(result.startedAt)}-${result.workload.name}-${result.system.name}`);
   return save(base, result, renderRunReport(result));
 }
 
-export function saveComparison(result: ComparisonResult, outDir: string): string {
+export function saveComparison(result: ComparisonResult, outDir: string): Saved {
   return save(path.join(outDir, `${fileStamp(result.startedAt)}-compare`), result, renderComparisonReport(result));
 }
 
-function save(base: string, result: object, html: string): string {
+/** Where a result went: its JSON (what scripts read) and its HTML report. */
+export interface Saved {
+  readonly json: string;
+  readonly html: string;
+}
+
+function save(base: string, result: object, html: string): Saved {
   fs.mkdirSync(path.dirname(base), { recursive: true });
   fs.writeFileSync(`${base}.json`, `${JSON.stringify(result, null, 2)}\n`);
   writeReport(html, `${base}.html`);
-  return `${base}.html`;
+  return { json: `${base}.json`, html: `${base}.html` };
 }

@@ -268,4 +268,6 @@ export interface ComparisonResult {
   readonly runs: readonly RunResult[];
   readonly targets: readonly TargetCheck[];
   readonly profiles?: readonly ProfileSummary[];
+  /** Why the comparison stopped before its last run (the runs before it are kept). */
+  readonly failure?: string;
 }

@@ -90,6 +90,8 @@ function serviceOf(operation: string): { eventName: string; eventSource?: string
   if (operation.startsWith(FIREHOSE_PREFIX))
     return { eventName: operation.slice(FIREHOSE_PREFIX.length), eventSource: 'firehose.amazonaws.com' };
   if (LAMBDA_OPERATIONS.has(operation)) return { eventName: operation, eventSource: 'lambda.amazonaws.com' };
+  if (operation.startsWith('Queries.'))
+    return { eventName: operation.slice('Queries.'.length), eventSource: 'kinesisanalytics.amazonaws.com' };
   return { eventName: operation };
 }
 

@@ -114,7 +114,10 @@ function requestTags(operation: string, request: Request): Readonly<Record<strin
 export function queryRequest(operation: string, request: Request): AccessRequest {
   const named = request['QueryName'];
   const sql = request['Sql'];
-  const created = typeof sql === 'string' ? /^(?:\s|--[^\n]*\n)*CREATE\s+(?:QUERY|PUMP)\s+"?([A-Za-z0-9_-]+)/i.exec(sql)?.[1] : undefined;
+  const created =
+    typeof sql === 'string'
+      ? /^(?:\s|--[^\n]*\n|\/\*[\s\S]*?\*\/)*CREATE\s+(?:QUERY|PUMP)\s+"?([A-Za-z0-9_-]+)/i.exec(sql)?.[1]
+      : undefined;
   const name = typeof named === 'string' ? named : created;
   return {
     action: `kinesisanalytics:${operation}`,

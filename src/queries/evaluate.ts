@@ -132,9 +132,11 @@ export function convertValue(value: Value, type: ScalarType): Value | undefined 
   }
 }
 
+/** A number from a number or decimal text; text too large for a double ('1e400') is none, as no value is Infinity. */
 function numberOf(value: Value): number | undefined {
   if (typeof value === 'number') return value;
-  return typeof value === 'string' && DECIMAL.test(value) ? Number(value) : undefined;
+  const number = typeof value === 'string' && DECIMAL.test(value) ? Number(value) : undefined;
+  return number !== undefined && Number.isFinite(number) ? number : undefined;
 }
 
 function booleanOf(value: Value): boolean | undefined {

@@ -196,7 +196,8 @@ export class QueryExecutor {
       windowEnd: window.end,
     };
     if (plan.having !== null && plan.having(row) !== true) return;
-    const fields: Record<string, unknown> = {};
+    // No prototype: an output named __proto__ is a field like any other.
+    const fields: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
     plan.names.forEach((name, index) => (fields[name] = plan.select[index]!(row)));
     fields['window_start'] ??= window.start;
     fields['window_end'] ??= window.end;

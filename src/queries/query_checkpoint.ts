@@ -52,7 +52,7 @@ export class CheckpointStore {
       await this.engine.writeDocument(this.chunkName(generation, index), state.subarray(index * CHUNK_BYTES, (index + 1) * CHUNK_BYTES));
     const head: Head = { generation, chunks, written, savedAtMs };
     await this.engine.writeDocument(this.headName, Buffer.from(JSON.stringify(head)));
-    if (previous !== null) await this.removeChunks(previous);
+    await this.removeChunksBut(generation);
   }
 
   async delete(): Promise<void> {
@@ -64,8 +64,11 @@ export class CheckpointStore {
     return bytes === null ? null : (JSON.parse(bytes.toString('utf8')) as Head);
   }
 
-  private async removeChunks(head: Head): Promise<void> {
-    for (let index = 0; index < head.chunks; index++) await this.engine.deleteDocument(this.chunkName(head.generation, index));
+  /** Every other generation's chunks: the last one's, and any a crash between a head and this left behind. */
+  private async removeChunksBut(generation: number): Promise<void> {
+    const kept = `query.${this.queryName}.g${generation}.`;
+    for (const name of this.engine.listDocuments(`query.${this.queryName}.g`))
+      if (!name.startsWith(kept)) await this.engine.deleteDocument(name);
   }
 
   private get headName(): string {

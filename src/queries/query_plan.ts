@@ -46,12 +46,18 @@ export function planQuery(ast: QueryAst): QueryPlan {
   const scope = { groupBy: ast.groupBy, aggregates, format };
   const select = ast.select.map((item) => compileOutputExpression(item.expr, scope));
   const having = ast.having === undefined ? null : compileOutputExpression(ast.having, scope);
-  if (ast.source.stream === ast.output)
-    refuseAt(ast.source.at, `the query reads ${ast.output} and writes it: its rows would be read again`);
+  const settings = querySettings(ast);
+  for (const [written, what] of [
+    [ast.output, 'rows'],
+    [settings.lateStream, 'late records'],
+    [settings.errorStream, 'unreadable records'],
+  ] as const)
+    if (written === ast.source.stream)
+      refuseAt(ast.source.at, `the query reads ${written} and writes its ${what} there: they would be read again`);
   const rowtime = isRowtime(ast.window.time, format);
   return {
     ast,
-    settings: querySettings(ast),
+    settings,
     decode: recordDecoder(format),
     where: ast.where === undefined ? null : compileRowExpression(ast.where, format),
     rowtime,

@@ -32,6 +32,8 @@ export type QueryState = 'STARTING' | 'RUNNING' | 'STOPPED' | 'FAILED';
 
 export interface QueryStatus extends Partial<ExecutorStatus> {
   readonly state: QueryState;
+  /** Rows over a record's 1 MiB, not put (lastError says the last). */
+  readonly rowsTooLarge?: number;
   readonly lastCheckpointMs?: number;
   readonly lastError?: string;
 }
@@ -40,6 +42,11 @@ export interface QueryStatus extends Partial<ExecutorStatus> {
 const TICK_MS = 100;
 /** One worker holds every lease; a short failover lets a restart after a kill -9 take them back soon. */
 const FAILOVER_MS = 2000;
+/**
+ * A stop waits this long for puts being retried (a written stream deleted, throttling); then it
+ * gives up on them, and checkpoints nothing that covers them.
+ */
+const STOP_PUTS_WAIT_MS = 10_000;
 
 export function groupNameOf(queryName: string): string {
   return `query-${queryName}`;
@@ -73,11 +80,11 @@ export class QueryRunner {
   }
 
   get status(): QueryStatus {
-    const sinkError = this.sink?.lastError;
-    const lastError = this.lastError ?? sinkError;
+    const lastError = this.lastError ?? this.sink?.lastError ?? this.sink?.lastTooLarge;
     return {
       state: this.state,
       ...this.executor,
+      ...(this.sink === null || this.sink.recordsTooLarge === 0 ? {} : { rowsTooLarge: this.sink.recordsTooLarge }),
       ...(this.lastCheckpointMs === undefined ? {} : { lastCheckpointMs: this.lastCheckpointMs }),
       ...(lastError === undefined ? {} : { lastError }),
     };
@@ -107,6 +114,9 @@ export class QueryRunner {
     this.thread = new QueryThread({ sql: definition.sql, snapshot: checkpoint?.state ?? null, nowMs: engine.now() }, definition.name);
     const shards = engine.listShards({ StreamName: definition.source }).Shards.map((shard) => shard.ShardId);
     await this.run({ type: 'expect', shardIds: shards, nowMs: engine.now() });
+    // The first checkpoint holds where the written streams were before any row: a restart before
+    // the next one finds every row put since.
+    if (checkpoint === null) await this.checkpoint();
     this.worker = new GroupWorker({
       groupName: groupNameOf(definition.name),
       source: new EngineSource(engine, definition.source),
@@ -128,8 +138,10 @@ export class QueryRunner {
   /** Stops reading, checkpoints what was done, and ends the thread; the query starts again where it stopped. */
   async stop(): Promise<void> {
     for (const timer of this.timers) clearInterval(timer);
+    const giveUp = setTimeout(() => this.stopping.abort(), STOP_PUTS_WAIT_MS);
     await this.worker?.shutdown();
     if (this.state === 'RUNNING') await this.checkpoint().catch((error: unknown) => this.report(error));
+    clearTimeout(giveUp);
     this.stopping.abort();
     await this.thread?.close();
     if (this.state !== 'FAILED') this.state = 'STOPPED';
@@ -150,6 +162,7 @@ export class QueryRunner {
     const snapshot = (await this.run({ type: 'snapshot' })).snapshot!;
     const sink = this.sink!;
     await sink.then(async () => {
+      if (sink.abandoned) return;
       const savedAtMs = this.engine.now();
       await this.checkpoints.write(snapshot.bytes, await sink.positions(), savedAtMs);
       if (this.replayed(snapshot)) {
@@ -264,7 +277,7 @@ export class QueryRunner {
     this.state = 'FAILED';
     this.lastError = (error as Error).message;
     for (const timer of this.timers) clearInterval(timer);
-    void this.worker?.shutdown();
+    void this.worker?.shutdown().finally(() => this.thread?.close());
   }
 
   private report(error: unknown): void {

@@ -19,7 +19,11 @@ export class QuerySink {
   /** Partition keys written since the checkpoint, per stream: found by `recoverWritten`, forgotten at the next checkpoint. */
   private written = new Map<string, Set<string>>();
   lastError: string | undefined;
+  /** Rows over a record's 1 MiB, which cannot be put, and the last of them. */
   recordsTooLarge = 0;
+  lastTooLarge: string | undefined;
+  /** Set when a stop gave up on records not put: no checkpoint may then cover them. */
+  abandoned = false;
 
   constructor(
     private readonly engine: Engine,
@@ -89,17 +93,20 @@ export class QuerySink {
     for (let attempt = 0; pending.length > 0; attempt++) {
       if (attempt > 0) await sleep(Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** Math.min(attempt, 10)), this.stopping);
       // Not put, and not covered by a checkpoint: computed again after the next start.
-      if (this.stopping.aborted) throw new Error(`the query stopped with ${pending.length} records not put into ${stream}`);
+      if (this.stopping.aborted) {
+        this.abandoned = true;
+        throw new Error(`the query stopped with ${pending.length} records not put into ${stream}`);
+      }
       pending = await this.tryPut(stream, pending);
     }
   }
 
-  /** A row over a Kinesis record's 1 MiB cannot be put: it is reported, not retried for ever. */
+  /** A row over a Kinesis record's 1 MiB (its data and partition key) cannot be put: it is reported, not retried for ever. */
   private fits(stream: string, record: Emitted): boolean {
-    const bytes = Buffer.byteLength(record.data);
+    const bytes = Buffer.byteLength(record.data) + Buffer.byteLength(record.partitionKey);
     if (bytes <= RECORD_PAYLOAD_BYTES_MAX) return true;
     this.recordsTooLarge++;
-    this.lastError = `a record for ${stream} of ${bytes} bytes is over the 1 MiB a record may have: it was not put`;
+    this.lastTooLarge = `a record for ${stream} of ${bytes} bytes with its key is over the 1 MiB a record may have: it was not put`;
     return false;
   }
 

@@ -37,6 +37,8 @@ const registries = new WeakMap<Engine, QueryRegistry>();
 export class QueryRegistry {
   private readonly stored = new Map<string, Stored>();
   private readonly running = new Map<string, QueryRunner>();
+  /** What a stopped query had counted when it stopped, until it starts again. */
+  private readonly lastStatus = new Map<string, QueryStatus>();
   /** Parsed and planned once per stored form, not per describe. */
   private readonly definitions = new WeakMap<Stored, QueryDefinition>();
   private started: Promise<void> | null = null;
@@ -73,7 +75,17 @@ export class QueryRegistry {
     const stored: Stored = { name: definition.name, sql, createdAtMs: definition.createdAtMs, stopped: false };
     this.stored.set(stored.name, stored);
     await this.persist();
-    await this.startQuery(stored);
+    try {
+      await this.startQuery(stored);
+    } catch (error) {
+      // Not started (its source's registered consumers all taken, say): not created either.
+      await this.stopQuery(stored.name);
+      this.stored.delete(stored.name);
+      await this.persist();
+      await new QueryRunner(this.engine, this.definitionFor(stored)).forget();
+      await this.removeGroup(stored).catch(() => undefined);
+      throw error;
+    }
     return { QueryARN: arnOf(stored.name) };
   }
 
@@ -143,6 +155,7 @@ export class QueryRegistry {
     await this.stopQuery(stored.name);
     await (runner ?? new QueryRunner(this.engine, this.definitionFor(stored))).forget();
     this.stored.delete(stored.name);
+    this.lastStatus.delete(stored.name);
     await this.persist();
     await this.removeGroup(stored);
     return {};
@@ -159,7 +172,7 @@ export class QueryRegistry {
   }
 
   private statusOf(stored: Stored): QueryStatus {
-    return this.running.get(stored.name)?.status ?? { state: 'STOPPED' };
+    return this.running.get(stored.name)?.status ?? { ...this.lastStatus.get(stored.name), state: 'STOPPED' };
   }
 
   private definitionFor(stored: Stored): QueryDefinition {
@@ -195,6 +208,7 @@ export class QueryRegistry {
     const runner = this.running.get(name);
     this.running.delete(name);
     await runner?.stop();
+    if (runner !== undefined) this.lastStatus.set(name, runner.status);
   }
 
   private async removeGroup(stored: Stored): Promise<void> {
@@ -205,10 +219,13 @@ export class QueryRegistry {
         if (!(error instanceof ResourceNotFoundException)) throw error;
       });
     const source = this.definitionFor(stored).source;
-    const { StreamARN } = this.engine.describeStreamSummary({ StreamName: source }).StreamDescriptionSummary;
-    await this.engine.deregisterStreamConsumer({ StreamARN, ConsumerName: group }).catch((error: unknown) => {
+    try {
+      const { StreamARN } = this.engine.describeStreamSummary({ StreamName: source }).StreamDescriptionSummary;
+      await this.engine.deregisterStreamConsumer({ StreamARN, ConsumerName: group });
+    } catch (error) {
+      // The source deleted (and its consumers with it), or the consumer never registered.
       if (!(error instanceof ResourceNotFoundException)) throw error;
-    });
+    }
   }
 
   private async load(): Promise<void> {
@@ -240,6 +257,7 @@ function metricsOf(status: QueryStatus): Record<string, unknown> {
     InputLagMs: status.inputLagMs ?? 0,
     ...(status.watermarkMs === undefined || status.watermarkMs === null ? {} : { WatermarkMs: status.watermarkMs }),
     ...(status.lastCheckpointMs === undefined ? {} : { LastCheckpointMs: status.lastCheckpointMs }),
+    ...(status.rowsTooLarge === undefined ? {} : { RowsTooLarge: status.rowsTooLarge }),
     ...(status.lastError === undefined ? {} : { LastError: status.lastError }),
     ...(status.lastRecordError === undefined ? {} : { LastRecordError: status.lastRecordError }),
   };

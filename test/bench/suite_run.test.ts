@@ -130,7 +130,7 @@ function runCli(args: string[]): Promise<{ code: number | null; output: string }
 }
 
 describe('bench:run', () => {
-  it('writes the result and its report, and exits 1 naming the bound it missed', async () => {
+  it('writes the result and its report, exits 1 naming the bound it missed, and names the result last', async () => {
     const dir = tempDir();
     const file = path.join(dir, 'unreachable.json');
     fs.writeFileSync(
@@ -147,6 +147,7 @@ describe('bench:run', () => {
       summary: { records: 250 },
     });
     expect(written.some((name) => name.endsWith('-unreachable-shardline.html'))).toBe(true);
+    expect(output.trim().split('\n').at(-1)).toBe(`result: ${path.join(dir, 'out', json)}`);
   });
 
   it('exits 2 on a bad workload and says what is wrong', async () => {

@@ -140,3 +140,20 @@ describe('late records and bad records', () => {
     expect(metrics(registry, 'raw_counts')['RecordsIn']).toBe(4);
   });
 });
+
+describe('a query whose output stream is gone', () => {
+  it('reports the failing puts, and a stop gives up on them and keeps its last checkpoint', async () => {
+    const registry = await start(
+      `CREATE QUERY orphan WITH (start = 'TRIM_HORIZON') AS INSERT INTO out
+       SELECT k, COUNT(*) AS n FROM events GROUP BY k, TUMBLE(ts, INTERVAL '1' SECOND)`,
+    );
+    await engine!.deleteStream({ StreamName: 'out' });
+    await putOne(registry, 'orphan', event('a', 100));
+    await putOne(registry, 'orphan', event('a', 5000));
+    await until(() => /putting into out/.test(String(metrics(registry, 'orphan')['LastError'])), 'the failing put reported');
+    const checkpointed = metrics(registry, 'orphan')['LastCheckpointMs'];
+    await registry.stop('orphan');
+    expect(registry.describe('orphan')['QueryDescription']).toMatchObject({ QueryStatus: 'STOPPED' });
+    expect(metrics(registry, 'orphan')).toMatchObject({ RecordsIn: 2, LastCheckpointMs: checkpointed });
+  }, 30_000);
+});
