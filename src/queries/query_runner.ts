@@ -63,7 +63,7 @@ export class QueryRunner {
   private state: QueryState = 'STARTING';
   private executor: ExecutorStatus | undefined;
   private lastCheckpointMs: number | undefined;
-  private lastError: string | undefined;
+  private lastError: { readonly message: string; readonly atMs: number } | undefined;
   private checkpointing: Promise<void> | null = null;
   /**
    * After a restart from a checkpoint: where the source ended then. Until a checkpoint's state has
@@ -80,7 +80,10 @@ export class QueryRunner {
   }
 
   get status(): QueryStatus {
-    const lastError = this.lastError ?? this.sink?.lastError ?? this.sink?.lastTooLarge;
+    // The newest of the failures outside records: a stale one must not hide what fails now.
+    const lastError = [this.lastError, this.sink?.lastError, this.sink?.lastTooLarge]
+      .filter((error) => error !== undefined)
+      .sort((a, b) => b.atMs - a.atMs)[0]?.message;
     return {
       state: this.state,
       ...this.executor,
@@ -275,12 +278,12 @@ export class QueryRunner {
 
   private fail(error: unknown): void {
     this.state = 'FAILED';
-    this.lastError = (error as Error).message;
+    this.lastError = { message: (error as Error).message, atMs: performance.now() };
     for (const timer of this.timers) clearInterval(timer);
     void this.worker?.shutdown().finally(() => this.thread?.close());
   }
 
   private report(error: unknown): void {
-    this.lastError = (error as Error).message;
+    this.lastError = { message: (error as Error).message, atMs: performance.now() };
   }
 }

@@ -18,10 +18,11 @@ export class QuerySink {
   private chain: Promise<void> = Promise.resolve();
   /** Partition keys written since the checkpoint, per stream: found by `recoverWritten`, forgotten at the next checkpoint. */
   private written = new Map<string, Set<string>>();
-  lastError: string | undefined;
+  /** The last failed put, with when it failed (performance.now()); cleared by a put that stores everything. */
+  lastError: { readonly message: string; readonly atMs: number } | undefined;
   /** Rows over a record's 1 MiB, which cannot be put, and the last of them. */
   recordsTooLarge = 0;
-  lastTooLarge: string | undefined;
+  lastTooLarge: { readonly message: string; readonly atMs: number } | undefined;
   /** Set when a stop gave up on records not put: no checkpoint may then cover them. */
   abandoned = false;
 
@@ -106,7 +107,10 @@ export class QuerySink {
     const bytes = Buffer.byteLength(record.data) + Buffer.byteLength(record.partitionKey);
     if (bytes <= RECORD_PAYLOAD_BYTES_MAX) return true;
     this.recordsTooLarge++;
-    this.lastTooLarge = `a record for ${stream} of ${bytes} bytes with its key is over the 1 MiB a record may have: it was not put`;
+    this.lastTooLarge = {
+      message: `a record for ${stream} of ${bytes} bytes with its key is over the 1 MiB a record may have: it was not put`,
+      atMs: performance.now(),
+    };
     return false;
   }
 
@@ -125,7 +129,7 @@ export class QuerySink {
         if (answer.FailedRecordCount === 0) this.lastError = undefined;
       } catch (error) {
         if (this.stopping.aborted) throw error;
-        this.lastError = `putting into ${stream}: ${(error as Error).message}`;
+        this.lastError = { message: `putting into ${stream}: ${(error as Error).message}`, atMs: performance.now() };
         failed.push(...batch);
       }
     }

@@ -155,5 +155,5 @@ describe('a query whose output stream is gone', () => {
     await registry.stop('orphan');
     expect(registry.describe('orphan')['QueryDescription']).toMatchObject({ QueryStatus: 'STOPPED' });
     expect(metrics(registry, 'orphan')).toMatchObject({ RecordsIn: 2, LastCheckpointMs: checkpointed });
-  }, 30_000);
+  }, 60_000);
 });
