@@ -141,7 +141,7 @@ export function kinesaliteModule(): string {
 // ---------------------------------------------------------------- processes
 
 /** A command by name from PATH or the usual system directories; throws when it is nowhere. */
-function findBinary(name: string): string {
+export function findBinary(name: string): string {
   const dirs = [...(process.env.PATH ?? '').split(path.delimiter).filter((dir) => dir !== ''), ...EXTRA_BINARY_DIRS];
   for (const dir of dirs) {
     const file = path.join(dir, name);

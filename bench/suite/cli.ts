@@ -20,7 +20,16 @@ import { runWorkload } from './runner.js';
 import { shardlineFactory } from './adapters/shardline.js';
 import { profilingServerWrap, readProfiles, type ThreadProfile } from './cpu_profile.js';
 import { SYSTEMS, systemNamed } from './systems.js';
-import type { ComparisonResult, ProfileSummary, RunResult, SystemFactory, ThreadSummary, Workload } from './types.js';
+import type {
+  Ceiling,
+  ComparisonResult,
+  ProfileSummary,
+  RunResult,
+  SystemFactory,
+  SystemUnderTest,
+  ThreadSummary,
+  Workload,
+} from './types.js';
 import { WorkloadError, loadWorkload, withOverrides } from './workload.js';
 
 const BENCH_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -28,6 +37,8 @@ const DEFAULT_OUT = path.join(BENCH_DIR, 'results', 'suite');
 /** Functions per thread in a missed target's profile, and the busy share a thread needs to be shown. */
 const PROFILE_TOP = 12;
 const BUSY_SHARE_MIN = 0.05;
+/** How long a peer's own load tool runs for its ceiling. */
+const CEILING_SECONDS = 3;
 const COMPARE_WORKLOADS = ['compare-throughput.json', 'compare-latency.json'].map((name) => path.join(BENCH_DIR, 'workloads', name));
 
 interface CommonOptions {
@@ -130,11 +141,20 @@ async function runOn(
     const usable = !fit || workload.consumers === 0 || system.consumerModes.includes(workload.consumerMode);
     if (!usable) console.log(`  ${system.name} has no ${workload.consumerMode} consumer: using ${system.consumerModes[0]}`);
     const result = await runWorkload(system, usable ? workload : { ...workload, consumerMode: system.consumerModes[0]! }, env);
-    printRun(result);
-    return result;
+    const ceiling = await ceilingOf(system, workload);
+    const measured = ceiling === null ? result : { ...result, ceiling };
+    printRun(measured);
+    return measured;
   } finally {
     await system.stop();
   }
+}
+
+/** After a throughput run of fixed-size records, the server's own ceiling, on the same server: what its ratio is taken against. */
+async function ceilingOf(system: SystemUnderTest, workload: Workload): Promise<Ceiling | null> {
+  if (system.ceiling === undefined || workload.rate !== 'max' || !('bytes' in workload.recordSize)) return null;
+  console.log(`  ${system.name}: measuring its ceiling with its own tool (${CEILING_SECONDS} s)`);
+  return system.ceiling({ recordBytes: workload.recordSize.bytes, seconds: CEILING_SECONDS });
 }
 
 async function commandRun(file: string, options: CommonOptions & { system: string }): Promise<number> {

@@ -8,6 +8,14 @@ import type { ComparisonResult, RunResult, TargetCheck } from './types.js';
 
 /** Producer throughput shardline must reach, as a multiple of each peer's, for 100 B records. */
 export const THROUGHPUT_FACTORS: Readonly<Record<string, number>> = { redis: 2, nats: 5, kinesalite: 20 };
+/**
+ * shardline's records/s over the WebSocket against a peer's own ceiling (its native load tool, on
+ * the same server in the same run), at equal durability: at least Redis's redis-benchmark XADD
+ * with its page-cache AOF, twice it with appendfsync always against shardline's fsync always.
+ */
+export const CEILING_FACTORS: Readonly<Record<string, (fsync: RunResult['workload']['fsync']) => number>> = {
+  redis: (fsync) => (fsync === 'always' ? 2 : 1),
+};
 /** Peers whose end-to-end p99 at LATENCY_RATE shardline must be below. */
 export const LATENCY_PEERS: readonly string[] = ['redis', 'nats'];
 const TARGET_RECORD_BYTES = 100;
@@ -25,7 +33,7 @@ function targetsOf(runs: readonly RunResult[]): TargetCheck[] {
     if (ours === undefined) continue;
     const size = ours.workload.recordSize;
     if (!('bytes' in size) || size.bytes !== TARGET_RECORD_BYTES) continue;
-    if (ours.workload.rate === 'max') targets.push(...throughputTargets(workload, ours, of));
+    if (ours.workload.rate === 'max') targets.push(...throughputTargets(workload, ours, of), ...ceilingTargets(workload, ours, of));
     if (ours.workload.rate === LATENCY_RATE && ours.summary.endToEnd !== null) targets.push(...latencyTargets(workload, ours, of));
   }
   return targets;
@@ -62,6 +70,23 @@ function throughputTargets(workload: string, ours: RunResult, of: (system: strin
   });
 }
 
+function ceilingTargets(workload: string, ours: RunResult, of: (system: string) => RunResult | undefined): TargetCheck[] {
+  return Object.entries(CEILING_FACTORS).flatMap(([peer, factorOf]) => {
+    const theirs = of(peer);
+    if (theirs?.ceiling === undefined) return [];
+    const factor = factorOf(ours.workload.fsync);
+    const name = `${workload}: shardline records/s >= ${factor}x ${peer}'s own ceiling`;
+    const invalid = voidReason([ours]);
+    if (invalid !== null) return [{ name, workload, met: false, detail: invalid }];
+    const ceiling = theirs.ceiling.recordsPerSec;
+    const times = ours.summary.recordsPerSec / ceiling;
+    const met = times >= factor;
+    const shortBy = met ? '' : `: short by ${Math.round(factor * ceiling - ours.summary.recordsPerSec)} records/s`;
+    const detail = `${times.toFixed(2)}x (${ours.summary.recordsPerSec} vs ${ceiling} records/s by ${theirs.ceiling.tool}; target ${factor}x)${shortBy}`;
+    return [{ name, workload, met, detail }];
+  });
+}
+
 function latencyTargets(workload: string, ours: RunResult, of: (system: string) => RunResult | undefined): TargetCheck[] {
   return LATENCY_PEERS.flatMap((peer) => {
     const run = of(peer);
@@ -82,6 +107,18 @@ function latencyCells(summary: LatencySummary | null): string[] {
   return summary === null ? ['-', '-', '-'] : [ms(summary.p50Us), ms(summary.p99Us), ms(summary.p999Us)];
 }
 
+/** Each peer's ceiling beside shardline's figure on the same workload: the ratio against the server, not its Node client. */
+function ceilingRatios(comparison: ComparisonResult): string[] {
+  return comparison.runs.flatMap((run) => {
+    const ours = comparison.runs.find((other) => other.workload.name === run.workload.name && other.system.name === 'shardline');
+    if (run.ceiling === undefined || ours === undefined) return [];
+    const library = run.summary.recordsPerSec === 0 ? '-' : (ours.summary.recordsPerSec / run.summary.recordsPerSec).toFixed(2);
+    return [
+      `${run.workload.name}: shardline / ${run.system.name}: ${(ours.summary.recordsPerSec / run.ceiling.recordsPerSec).toFixed(2)}x its ceiling (${run.ceiling.tool}), ${library}x its Node client`,
+    ];
+  });
+}
+
 /** One plain-text table of every run, with durability stated per row. */
 export function comparisonTable(comparison: ComparisonResult): string {
   const header = [
@@ -95,6 +132,7 @@ export function comparisonTable(comparison: ComparisonResult): string {
     'e2e p50',
     'e2e p99',
     'e2e p99.9',
+    'ceiling r/s',
     'durability',
   ];
   const rows = comparison.runs.map((run) => [
@@ -104,11 +142,18 @@ export function comparisonTable(comparison: ComparisonResult): string {
     String(run.summary.MBps),
     ...latencyCells(run.summary.publish),
     ...latencyCells(run.summary.endToEnd),
+    run.ceiling === undefined ? '-' : String(run.ceiling.recordsPerSec),
     run.system.durability,
   ]);
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
   const line = (cells: string[]): string =>
     cells.map((cell, column) => (column === cells.length - 1 ? cell : cell.padEnd(widths[column]!))).join('  ');
   const targets = comparison.targets.map((target) => `target ${target.name}: ${target.met ? 'met' : 'MISSED'}, ${target.detail}`);
-  return [line(header), ...rows.map(line), '(latencies in ms)', ...targets].join('\n');
+  return [
+    line(header),
+    ...rows.map(line),
+    '(latencies in ms; ceiling: the server under its own load tool)',
+    ...ceilingRatios(comparison),
+    ...targets,
+  ].join('\n');
 }

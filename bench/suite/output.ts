@@ -34,6 +34,10 @@ export function printRun(result: RunResult): void {
       `  limits: ${l.shards} shards offered ${l.offeredRecordsPerSec} records/s (${l.offeredMBps} MB/s), accepted ${l.acceptedRecordsPerSec} records/s (${l.acceptedMBps} MB/s): ${l.ratioOfLimit} of the ${l.binding} limit, ${l.throttled} throttled, ${l.lost} lost`,
     );
   }
+  if (result.ceiling !== undefined)
+    console.log(
+      `  ceiling (the server under its own tool): ${result.ceiling.recordsPerSec} records/s (${result.ceiling.tool}, ${result.ceiling.records} records in ${result.ceiling.seconds} s)`,
+    );
   for (const check of result.bounds)
     console.log(
       `  bound ${check.name}: ${check.met ? 'met' : 'MISSED'} (limit ${check.limit} ${check.unit}, actual ${round3(check.actual)} ${check.unit})`,

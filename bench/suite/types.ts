@@ -127,6 +127,28 @@ export interface SystemUnderTest {
   openConsumer(options: ConsumerOptions): Promise<ConsumerPort>;
   /** Stops the system and removes its data. */
   stop(): Promise<void>;
+  /**
+   * The server's own ingest ceiling, measured on this running system (same durability) by its
+   * native load tool or a pipelined raw-protocol client, not by the Node library the runs use:
+   * what a ratio against this peer should be taken against. Absent where the run's client is
+   * already the native one (shardline's).
+   */
+  ceiling?(spec: CeilingSpec): Promise<Ceiling>;
+}
+
+export interface CeilingSpec {
+  /** Each record's data, in bytes. */
+  readonly recordBytes: number;
+  /** About how long to load the server for. */
+  readonly seconds: number;
+}
+
+export interface Ceiling {
+  /** The tool and its settings, e.g. "redis-benchmark -P 64 -c 1 XADD". */
+  readonly tool: string;
+  readonly records: number;
+  readonly seconds: number;
+  readonly recordsPerSec: number;
 }
 
 export interface SystemFactory {
@@ -232,6 +254,8 @@ export interface RunResult {
   readonly findMax: FindMaxResult | null;
   readonly limits: LimitsResult | null;
   readonly bounds: readonly BoundCheck[];
+  /** The system's own ceiling, measured right after the run on the same server (throughput workloads of peers). */
+  readonly ceiling?: Ceiling;
 }
 
 export interface TargetCheck {

@@ -36,6 +36,25 @@ describe('comparison targets', () => {
     expect(targets[1]!.detail).toBe('4.55x (500000 vs 110000 records/s; target 5x): short by 50000 records/s');
   });
 
+  it("checks shardline against Redis's own ceiling at equal durability: 1x, and 2x under fsync always", () => {
+    const ceiling = { tool: 'redis-benchmark -c 1 -P 64 XADD (100 B)', records: 1_200_000, seconds: 3, recordsPerSec: 400_000 };
+    const runsAt = (fsync: 'never' | 'always'): RunResult[] =>
+      [
+        atMax(runResultFixture({ systemName: 'shardline', recordsPerSec: 500_000, endToEnd: false })),
+        { ...atMax(runResultFixture({ systemName: 'redis', recordsPerSec: 70_000, endToEnd: false })), ceiling },
+      ].map((run) => withoutBounds({ ...run, workload: { ...run.workload, fsync } }));
+    const named = (fsync: 'never' | 'always'): [string, boolean][] =>
+      comparisonOf(runsAt(fsync), {}, 'now')
+        .targets.filter((target) => target.name.includes('ceiling'))
+        .map((target) => [target.name, target.met]);
+    expect(named('never')).toEqual([["throughput: shardline records/s >= 1x redis's own ceiling", true]]);
+    expect(named('always')).toEqual([["throughput: shardline records/s >= 2x redis's own ceiling", false]]);
+    const table = comparisonTable(comparisonOf(runsAt('never'), {}, 'now'));
+    expect(table).toContain(
+      'throughput: shardline / redis: 1.25x its ceiling (redis-benchmark -c 1 -P 64 XADD (100 B)), 7.14x its Node client',
+    );
+  });
+
   it('checks end-to-end p99 at a fixed rate against Redis and NATS only', () => {
     const runs = [
       runResultFixture({ systemName: 'shardline', workloadName: 'latency', latencyScale: 1 }),

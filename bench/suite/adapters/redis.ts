@@ -5,12 +5,15 @@
  * on the producer's own connection, acknowledged when every reply is in. A consumer is one
  * blocking XREAD over all N keys on a connection of its own, which close() disconnects.
  */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import {
   OpenPorts,
   PEER_HOST,
   PeerError,
   asBuffer,
+  findBinary,
   readUntilClosed,
   shardOfKey,
   startRedis,
@@ -18,12 +21,26 @@ import {
   type PeerProcess,
   type PeerSystemUnderTest,
 } from '../../../scripts/peers.js';
-import type { BenchRecord, ConsumerOptions, ConsumerPort, FsyncSetting, ProducerPort, PutOutcome, StreamSpec } from '../types.js';
+import type {
+  BenchRecord,
+  Ceiling,
+  CeilingSpec,
+  ConsumerOptions,
+  ConsumerPort,
+  FsyncSetting,
+  ProducerPort,
+  PutOutcome,
+  StreamSpec,
+} from '../types.js';
 
 /** Entries one XREAD returns per key at most: bounds a reply while keeping calls few. */
 const READ_COUNT_MAX = 1000;
 /** The one field of every entry, holding the record's data. */
 const DATA_FIELD = 'd';
+/** redis-benchmark's ceiling: one connection, 64 commands pipelined (the issue's measurement), and a count for about the time asked. */
+const CEILING_PIPELINE = 64;
+const CEILING_RECORDS_PER_SECOND_GUESS = 400_000;
+const CEILING_KEY = 'ceiling';
 
 function durabilityOf(fsync: FsyncSetting): string {
   if (fsync === 'always')
@@ -110,6 +127,24 @@ class RedisSystem implements PeerSystemUnderTest {
     return { close: this.ports.add(close) };
   }
 
+  /** redis-benchmark's XADD of records of the same size, on this server as it is configured (its AOF setting). */
+  async ceiling(spec: CeilingSpec): Promise<Ceiling> {
+    const records = Math.round(CEILING_RECORDS_PER_SECOND_GUESS * spec.seconds);
+    const args = ['-h', PEER_HOST, '-p', String(this.peer.port), '-c', '1', '-P', String(CEILING_PIPELINE), '-n', String(records), '--csv'];
+    const command = ['XADD', CEILING_KEY, '*', DATA_FIELD, 'x'.repeat(spec.recordBytes)];
+    const { stdout } = await promisify(execFile)(findBinary('redis-benchmark'), [...args, ...command], { maxBuffer: 1 << 20 });
+    const recordsPerSec = rpsOf(stdout);
+    const stored = await this.admin.xlen(CEILING_KEY);
+    await this.admin.del(CEILING_KEY);
+    if (stored !== records) throw new PeerError('PeerRequestFailed', `redis-benchmark: ${stored} of ${records} XADDs stored`);
+    return {
+      tool: `redis-benchmark -c 1 -P ${CEILING_PIPELINE} XADD (${spec.recordBytes} B)`,
+      records,
+      seconds: Math.round((records / recordsPerSec) * 1000) / 1000,
+      recordsPerSec: Math.round(recordsPerSec),
+    };
+  }
+
   async stop(): Promise<void> {
     await this.ports.closeAll();
     this.admin.disconnect();
@@ -121,6 +156,18 @@ class RedisSystem implements PeerSystemUnderTest {
     if (keys === undefined) throw new PeerError('PeerRequestFailed', `redis: stream ${stream} was not created`);
     return keys;
   }
+}
+
+/** The rps column of redis-benchmark's --csv output (a header line, then one line per test). */
+function rpsOf(csv: string): number {
+  const [header, row] = csv
+    .trim()
+    .split('\n')
+    .map((line) => line.split(',').map((cell) => cell.replace(/^"|"$/g, '')));
+  const column = header?.indexOf('rps') ?? -1;
+  const rps = column < 0 ? NaN : Number(row?.[column]);
+  if (!Number.isFinite(rps) || rps <= 0) throw new PeerError('PeerRequestFailed', `redis-benchmark printed no rps: ${csv}`);
+  return rps;
 }
 
 async function put(redis: Redis, keys: readonly string[], records: readonly BenchRecord[]): Promise<PutOutcome> {
