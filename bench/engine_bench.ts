@@ -43,6 +43,7 @@ import {
   yieldToLoop,
   type LatencySummary,
 } from './bench_common.js';
+import { phaseCpu, threadCpuSeconds } from './thread_cpu.js';
 
 const RECORDS_PER_PUT = 500;
 /** Distinct partition keys the throughput producers cycle through. */
@@ -84,7 +85,7 @@ function readConfig(): Config {
 async function withEngine<T>(
   root: string,
   name: string,
-  options: { fsync: FsyncPolicy; enforceLimits: boolean; metrics?: boolean },
+  options: { fsync: FsyncPolicy; enforceLimits: boolean; metrics?: boolean; workers?: number },
   run: (engine: Engine) => Promise<T>,
 ): Promise<T> {
   const dataDir = path.join(root, name);
@@ -472,6 +473,80 @@ async function threadFloorPhase(config: Config): Promise<LatencySummary> {
   return floor;
 }
 
+// ---------------------------------------------------------------- cost model
+
+interface CostRun {
+  readonly workers: number;
+  readonly recordsPerSec: number;
+  /** The I/O (main) thread's CPU per record and per putRecords of RECORDS_PER_PUT, in us. */
+  readonly ioUsPerRecord: number;
+  readonly ioUsPerBatch: number;
+  /** Each shard worker's CPU per record (of all records), in us, busiest first. */
+  readonly workerUsPerRecord: readonly number[];
+  /** GC and libuv helpers' CPU per record, in us. */
+  readonly otherUsPerRecord: number;
+}
+
+interface CostModel {
+  readonly runs: readonly CostRun[];
+  /** From the 1-worker run: the predicted records/s on N cores (N - 1 workers), and for the 2-worker run beside its measure. */
+  readonly predictedRecordsPerSec: Readonly<Record<string, number>>;
+  readonly predictedTwoWorkers: number;
+  readonly measuredTwoWorkers: number;
+}
+
+/**
+ * The put path's cost per thread (100 B, 4 shards, fsync never), measured with 1 and 2 shard
+ * workers. The model: a record costs the I/O thread c_io, the workers c_w together, the helpers
+ * c_h; the I/O thread is one thread, each worker one more, and all share the cores, so on N
+ * cores with W workers: min(1 / c_io, min(W, N) / c_w, N / (c_io + c_w + c_h)) records/s.
+ */
+async function costModelPhase(root: string, config: Config): Promise<CostModel> {
+  const runs: CostRun[] = [];
+  for (const workers of [1, 2]) runs.push(await costRun(root, workers, config));
+  const [one, two] = runs as [CostRun, CostRun];
+  const predict = (cores: number, workers: number): number => {
+    const worker = one.workerUsPerRecord.reduce((sum, us) => sum + us, 0);
+    const bounds = [1 / one.ioUsPerRecord, Math.min(workers, cores) / worker, cores / (one.ioUsPerRecord + worker + one.otherUsPerRecord)];
+    return Math.round(Math.min(...bounds) * 1e6);
+  };
+  const predictedRecordsPerSec = Object.fromEntries([2, 4, 8, 16].map((cores) => [`${cores} cores`, predict(cores, cores - 1)]));
+  const cores = os.availableParallelism();
+  const model = { runs, predictedRecordsPerSec, predictedTwoWorkers: predict(cores, 2), measuredTwoWorkers: two.recordsPerSec };
+  console.log(
+    `cost model (from 1 worker): ${Object.entries(predictedRecordsPerSec)
+      .map(([n, rate]) => `${n} ${rate}`)
+      .join(
+        ', ',
+      )} records/s predicted; 2 workers on this machine's ${cores} cores: predicted ${model.predictedTwoWorkers}, measured ${model.measuredTwoWorkers}`,
+  );
+  return model;
+}
+
+async function costRun(root: string, workers: number, config: Config): Promise<CostRun> {
+  return withEngine(root, `cost-${workers}`, { fsync: 'never', enforceLimits: false, workers }, async (engine) => {
+    await engine.createStream({ StreamName: STREAM, ShardCount: 4 });
+    const requests = putRequests(100);
+    await putFor(engine, requests, config.window, WARMUP_SECONDS, null);
+    const before = threadCpuSeconds();
+    const run = await putFor(engine, requests, config.window, config.seconds, `cost model, ${workers} worker(s)`);
+    const cpu = phaseCpu(before, threadCpuSeconds(), workers);
+    const perRecord = (seconds: number): number => Math.round((seconds * 1e9) / run.records) / 1000;
+    const figures: CostRun = {
+      workers,
+      recordsPerSec: Math.round(run.records / run.seconds),
+      ioUsPerRecord: perRecord(cpu.main),
+      ioUsPerBatch: round1((cpu.main * 1e6) / (run.records / RECORDS_PER_PUT)),
+      workerUsPerRecord: cpu.workers.map(perRecord),
+      otherUsPerRecord: perRecord(cpu.other),
+    };
+    console.log(
+      `cost, ${workers} worker(s): ${figures.recordsPerSec} records/s; I/O thread ${figures.ioUsPerRecord} us/record (${figures.ioUsPerBatch} us a putRecords of ${RECORDS_PER_PUT}), workers ${figures.workerUsPerRecord.join(' + ')} us/record, helpers ${figures.otherUsPerRecord} us/record`,
+    );
+    return figures;
+  });
+}
+
 // ---------------------------------------------------------------- main
 
 function targetsOf(throughput: ThroughputFigures[], limits: LimitFigures[], latency: LatencyFigures[]): Record<string, boolean> {
@@ -512,6 +587,7 @@ async function main(): Promise<void> {
     const latency = [await latencyPhase(root, 'never', config), await latencyPhase(root, 'always', config)];
     const threadFloor = await threadFloorPhase(config);
     const metricsCost = await metricsCostPhase(root, config);
+    const costModel = await costModelPhase(root, config);
     const targets = targetsOf(throughput, limits, latency);
     for (const [name, met] of Object.entries(targets)) console.log(`target ${name}: ${met ? 'met' : 'MISSED'}`);
     const { rootDir: _rootDir, ...shownConfig } = config;
@@ -526,6 +602,7 @@ async function main(): Promise<void> {
         latency,
         threadFloor,
         metricsCost,
+        costModel,
         targets,
       },
       config.jsonPath,
