@@ -9,6 +9,9 @@
  * no 5 calls/s or 2 MB/s per shard on reads, no 10 MiB per GetRecords), so a consumer that
  * finds nothing polls again after EMPTY_POLL_WAIT_MS, and sizes its next call to about what one
  * Kinesis GetRecords may return.
+ *
+ * The ceiling keeps CEILING_IN_FLIGHT PutRecords of 500 records in flight on a stream of its
+ * own, their bodies built once: what the server takes, without the producers' per-put encoding.
  */
 import fs from 'node:fs';
 import http from 'node:http';
@@ -26,7 +29,17 @@ import {
   type PeerProcess,
   type PeerSystemUnderTest,
 } from '../../../scripts/peers.js';
-import type { BenchRecord, ConsumerOptions, ConsumerPort, FsyncSetting, ProducerPort, PutOutcome, StreamSpec } from '../types.js';
+import type {
+  BenchRecord,
+  Ceiling,
+  CeilingSpec,
+  ConsumerOptions,
+  ConsumerPort,
+  FsyncSetting,
+  ProducerPort,
+  PutOutcome,
+  StreamSpec,
+} from '../types.js';
 
 const PUT_RECORDS_MAX = 500;
 /** PutRecords' limit on data and partition keys together: base64 keeps the body under kinesalite's 7 MiB. */
@@ -44,6 +57,16 @@ const GET_RECORDS_LIMIT_MAX = 10_000;
 const GET_RECORDS_BYTES_TARGET = 10 * 1024 * 1024;
 const ACTIVE_WAIT_MS_MAX = 10_000;
 const ACTIVE_POLL_MS = 10;
+/** The ceiling's own stream, deleted after. */
+const CEILING_STREAM = 'ceiling';
+/**
+ * Shards add no parallelism: kinesalite runs a stream's PutRecords one at a time (a lock) and
+ * finds each record's shard by a scan of them all, so 16 shards took 10% off, 64 took 40%. As
+ * many as the throughput workloads, where 1 did no better.
+ */
+const CEILING_SHARDS = 4;
+/** PutRecords calls in flight, one connection each. */
+const CEILING_IN_FLIGHT = 8;
 
 interface PutRecordsEntry {
   readonly Data: string;
@@ -89,12 +112,21 @@ function kinesaliteVersion(): string {
  * Signature are there, not what they say: so no request is really signed.
  */
 class KinesisHttp {
-  private readonly agent = new http.Agent({ keepAlive: true });
+  private readonly agent: http.Agent;
 
-  constructor(private readonly port: number) {}
+  constructor(
+    private readonly port: number,
+    maxSockets = Infinity,
+  ) {
+    this.agent = new http.Agent({ keepAlive: true, maxSockets });
+  }
 
   call<T>(operation: string, input: unknown): Promise<T> {
-    const body = JSON.stringify(input);
+    return this.post<T>(operation, JSON.stringify(input));
+  }
+
+  /** A call whose JSON body is already encoded, for bodies sent again and again. */
+  post<T>(operation: string, body: string | Buffer): Promise<T> {
     const amzDate = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+/, '');
     const headers = {
       'Content-Type': 'application/x-amz-json-1.1',
@@ -192,6 +224,24 @@ class KinesaliteSystem implements PeerSystemUnderTest {
     return { close: this.ports.add(readUntilClosed(`kinesalite consumer of ${options.stream}`, read, () => client.close())) };
   }
 
+  async ceiling(spec: CeilingSpec): Promise<Ceiling> {
+    await this.admin.call('CreateStream', { StreamName: CEILING_STREAM, ShardCount: CEILING_SHARDS });
+    const client = new KinesisHttp(this.peer.port, CEILING_IN_FLIGHT);
+    try {
+      await untilActive(this.admin, CEILING_STREAM);
+      const { records, seconds } = await putFlatOut(client, spec);
+      return {
+        tool: `raw HTTP PutRecords, ${PUT_RECORDS_MAX} records a call, ${CEILING_IN_FLIGHT} in flight, keep-alive`,
+        records,
+        seconds,
+        recordsPerSec: Math.round(records / seconds),
+      };
+    } finally {
+      client.close();
+      await this.admin.call('DeleteStream', { StreamName: CEILING_STREAM });
+    }
+  }
+
   async stop(): Promise<void> {
     await this.ports.closeAll();
     this.admin.close();
@@ -214,6 +264,30 @@ async function untilActive(client: KinesisHttp, stream: string): Promise<void> {
 async function put(client: KinesisHttp, stream: string, records: readonly BenchRecord[], retryThrottled: boolean): Promise<PutOutcome> {
   const throttled = await Promise.all(requestsOf(records).map((entries) => putRequest(client, stream, entries, retryThrottled)));
   return { throttled: throttled.reduce((sum, count) => sum + count, 0) };
+}
+
+/**
+ * Each of CEILING_IN_FLIGHT loops sends its own body again as soon as the last is answered,
+ * until spec.seconds are up; the clock stops at the last answer. Partition keys differ across
+ * all the bodies' records, so every shard takes its share.
+ */
+async function putFlatOut(client: KinesisHttp, spec: CeilingSpec): Promise<{ records: number; seconds: number }> {
+  const data = Buffer.alloc(spec.recordBytes, 'x').toString('base64');
+  const bodies = Array.from({ length: CEILING_IN_FLIGHT }, (_, loop) => {
+    const entries = Array.from({ length: PUT_RECORDS_MAX }, (_, i) => ({ Data: data, PartitionKey: `key-${loop}-${i}` }));
+    return Buffer.from(JSON.stringify({ StreamName: CEILING_STREAM, Records: entries }));
+  });
+  const startedAt = performance.now();
+  const until = startedAt + spec.seconds * 1000;
+  let records = 0;
+  const loop = async (body: Buffer): Promise<void> => {
+    while (performance.now() < until) {
+      const { FailedRecordCount } = await client.post<PutRecordsOutput>('PutRecords', body);
+      records += PUT_RECORDS_MAX - FailedRecordCount;
+    }
+  };
+  await Promise.all(bodies.map(loop));
+  return { records, seconds: Math.round(performance.now() - startedAt) / 1000 };
 }
 
 /** The records as PutRecords entries, cut into requests within Kinesis' count and byte limits. */
