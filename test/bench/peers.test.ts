@@ -110,6 +110,22 @@ describe.each([redisFactory, natsFactory, kinesaliteFactory])('$name adapter', (
   }, 120_000);
 });
 
+describe.each([redisFactory, natsFactory, kinesaliteFactory])('$name ceiling', (factory) => {
+  it('loads the server with its own tool, every record it counts stored (the adapter checks), and says how', async () => {
+    const root = tempDir('shardline-peers-');
+    const system = await factory.start('never', root);
+    try {
+      const ceiling = await system.ceiling!({ recordBytes: 100, seconds: 0.3 });
+      expect(ceiling.records).toBeGreaterThan(0);
+      // redis-benchmark reports its own rate; its seconds are derived from it, to the ms.
+      expect(Math.abs(ceiling.recordsPerSec - ceiling.records / ceiling.seconds)).toBeLessThan(ceiling.recordsPerSec * 0.01);
+      expect(ceiling.tool).toMatch(/redis-benchmark|raw/);
+    } finally {
+      await system.stop();
+    }
+  }, 60_000);
+});
+
 describe.each([redisFactory, natsFactory])('$name fsync settings', (factory) => {
   it('starts under every setting and states a different durability for each', async () => {
     const settings: FsyncSetting[] = ['never', 'always', { intervalMs: 5 }];
