@@ -113,17 +113,24 @@ export async function* pushBatches(
  * subscribe waits for) can be a heartbeat 5 s away. One that comes after the abort is cancelled.
  */
 async function subscribedUnlessAborted(pending: Promise<PushSubscription>, signal: AbortSignal): Promise<PushSubscription | null> {
+  let onAbort = (): void => undefined;
   const aborted = new Promise<null>((resolve) => {
+    onAbort = () => resolve(null);
     if (signal.aborted) resolve(null);
-    signal.addEventListener('abort', () => resolve(null), { once: true });
+    signal.addEventListener('abort', onAbort, { once: true });
   });
-  const subscription = await Promise.race([pending, aborted]);
-  if (subscription === null)
-    pending.then(
-      (late) => late.cancel(),
-      () => undefined,
-    );
-  return subscription;
+  try {
+    const subscription = await Promise.race([pending, aborted]);
+    if (subscription === null)
+      pending.then(
+        (late) => late.cancel(),
+        () => undefined,
+      );
+    return subscription;
+  } finally {
+    // A shard subscribes again every 5 minutes: one listener a subscription would pile up.
+    signal.removeEventListener('abort', onAbort);
+  }
 }
 
 /**
