@@ -143,7 +143,7 @@ export class QueryRunner {
     for (const timer of this.timers) clearInterval(timer);
     const giveUp = setTimeout(() => this.stopping.abort(), STOP_PUTS_WAIT_MS);
     await this.worker?.shutdown();
-    if (this.state === 'RUNNING') await this.checkpoint().catch((error: unknown) => this.report(error));
+    if (this.state === 'RUNNING') await this.freshCheckpoint().catch((error: unknown) => this.report(error));
     clearTimeout(giveUp);
     this.stopping.abort();
     await this.thread?.close();
@@ -159,6 +159,15 @@ export class QueryRunner {
   checkpoint(): Promise<void> {
     this.checkpointing ??= this.writeCheckpoint().finally(() => (this.checkpointing = null));
     return this.checkpointing;
+  }
+
+  /**
+   * A checkpoint whose state is taken after now: one already running took its state earlier (a
+   * shard's end, or the last batch before a stop, may not be in it), so it is waited out first.
+   */
+  private async freshCheckpoint(): Promise<void> {
+    await this.checkpointing?.catch(() => undefined);
+    await this.checkpoint();
   }
 
   private async writeCheckpoint(): Promise<void> {
@@ -258,7 +267,7 @@ export class QueryRunner {
       },
       // The state must hold the shard's end before its lease does, or a restart would skip the records after the last checkpoint.
       shardEnded: async ({ checkpointer }) => {
-        await this.checkpoint();
+        await this.freshCheckpoint();
         await checkpointer.checkpoint();
         this.checkpointers.delete(shardId);
       },
