@@ -44,6 +44,8 @@ async function writeAndRotate(dir: string, mode: string): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, ROTATION_EVERY_MS));
     const rotated = await runProcess([LOGROTATE, '-f', '-s', path.join(dir, 'logrotate.state'), conf]);
     expect(rotated.code, rotated.stderr).toBe(0);
+    // logrotate moves aside a file that a writer made in its gap ("destination ... already exists"): none may.
+    expect(rotated.stderr).toBe('');
   }
   expect((await writing).stdout).toBe('done\n');
 }
@@ -69,20 +71,12 @@ async function followThrough(
   await writeAndRotate(dir, mode);
   const kept = linesInFiles(dir);
   const allArrived = async (): Promise<boolean> => (await streamLines(server!.engine, 'logs')).length >= kept.size;
-  // Not all may come: see LOST_UNDER_LOAD_MAX.
+  // A timeout is not a failure yet: the lines missing are named below.
   await until(allArrived, 'every line kept', 45_000).catch(() => undefined);
   // A moment more: a line sent twice would arrive now.
   await new Promise((resolve) => setTimeout(resolve, 1500));
   return { sent: await streamLines(server.engine, 'logs'), kept, dir };
 }
-
-/**
- * A known bug, not yet found: under the whole suite's load on 2 cores, a rename-and-create
- * rotation has twice lost 3 lines of 15,000 (present in the files, never sent). Until it is
- * fixed, these tests allow that many and name the lost lines and the files holding them; a
- * line sent twice or out of order fails them, as does any larger loss.
- */
-const LOST_UNDER_LOAD_MAX = 5;
 
 function expectOnceInOrder(sent: readonly string[], dir: string): void {
   expect(new Set(sent).size, 'no line twice').toBe(sent.length);
@@ -93,14 +87,14 @@ function expectOnceInOrder(sent: readonly string[], dir: string): void {
   const holders = (line: string): string[] =>
     fs.readdirSync(dir).filter((name) => name.startsWith('app.log') && fs.readFileSync(path.join(dir, name), 'utf8').includes(line));
   const detail = lost.slice(0, 20).map((line) => `${line.trim()} in ${holders(line).join(', ') || 'no file'}`);
-  expect(lost.length, `lost: ${detail.join('; ')}`).toBeLessThanOrEqual(LOST_UNDER_LOAD_MAX);
+  expect(lost.length, `lost: ${detail.join('; ')}`).toBe(0);
 }
 
 const written = Array.from({ length: LINES }, (_, n) => `w-${n}\n`);
 
 describe('the agent through logrotate', () => {
   it(
-    'rename and create: every line once, in order (but the known loss under load)',
+    'rename and create: every line once, in order',
     async () => {
       const { sent, dir } = await followThrough('create', (dir) => path.join(dir, 'app.log'));
       expectOnceInOrder(sent, dir);
@@ -109,7 +103,7 @@ describe('the agent through logrotate', () => {
   );
 
   it(
-    'dated names (dateext): every line once, in order (but the known loss under load)',
+    'dated names (dateext): every line once, in order',
     async () => {
       const { sent, dir } = await followThrough('create\n  dateext\n  dateformat -%Y%m%d-%s', (dir) => path.join(dir, 'app.log'));
       expectOnceInOrder(sent, dir);
