@@ -24,6 +24,7 @@ import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Log, readBatchHeader, type FsyncPolicy, type LogRecord, type RecoveryReport } from '../src/index.js';
 import { seededRandom } from '../test/helpers/random.js';
+import { rawWritePhase, type RawFigures } from './page_cache_write.js';
 import {
   GIB,
   KIB,
@@ -99,14 +100,6 @@ interface AppendFigures {
   /** Batch bytes written to segment files. */
   readonly diskMBps: number;
   readonly latency: LatencySummary;
-}
-
-interface RawFigures {
-  readonly writes: number;
-  readonly bytes: number;
-  readonly seconds: number;
-  readonly mbPerSec: number;
-  readonly fdatasyncEvery: number | null;
 }
 
 interface ScanFigures {
@@ -265,51 +258,6 @@ async function appendPhase(
     await log.close();
     fs.rmSync(dir, { recursive: true, force: true });
   }
-}
-
-/** Writes `buf` to `fd` until the deadline; returns the write count and the seconds taken. */
-function writeUntil(
-  fd: number,
-  buf: Buffer,
-  deadline: number,
-  fdatasyncEvery: number | null,
-  label: string,
-): { writes: number; seconds: number } {
-  const writesMax = Math.ceil(PHASE_BYTES_MAX / buf.length);
-  const progress = new Progress(label);
-  const start = performance.now();
-  let writes = 0;
-  for (; writes < writesMax && performance.now() < deadline; writes++) {
-    const written = fs.writeSync(fd, buf, 0, buf.length);
-    assert.equal(written, buf.length, 'short write');
-    if (fdatasyncEvery !== null && (writes + 1) % fdatasyncEvery === 0) fs.fdatasyncSync(fd);
-    progress.tick(writes + 1, (writes + 1) * buf.length);
-  }
-  return { writes, seconds: (performance.now() - start) / 1000 };
-}
-
-/** fs.writeSync of LARGE_RECORD_BYTES buffers, appended to one new file, for `seconds`. */
-function rawWritePhase(root: string, name: string, fdatasyncEvery: number | null, seconds: number): RawFigures {
-  const file = path.join(root, `${name}.dat`);
-  const buf = Buffer.from(patternBytes(LARGE_RECORD_BYTES));
-  const fd = fs.openSync(file, 'w');
-  let timed: { writes: number; seconds: number };
-  try {
-    timed = writeUntil(fd, buf, performance.now() + seconds * 1000, fdatasyncEvery, name);
-  } finally {
-    fs.closeSync(fd);
-    fs.rmSync(file, { force: true });
-  }
-  const { writes } = timed;
-  const figures = {
-    writes,
-    bytes: writes * buf.length,
-    seconds: Math.round(timed.seconds * 100) / 100,
-    mbPerSec: round1((writes * buf.length) / MB / timed.seconds),
-    fdatasyncEvery,
-  };
-  console.log(`${name}: ${figures.mbPerSec} MB/s (${writes} writes of ${buf.length} B)`);
-  return figures;
 }
 
 // ---------------------------------------------------------------- the large log: build, lookups, scan
@@ -584,9 +532,15 @@ async function appendPhases(root: string, config: Config): Promise<AppendResults
   const smallNever = await appendPhase(root, 'append-100B-never', 'never', small, config);
   const smallAlways = await appendPhase(root, 'append-100B-always', 'always', small, config);
   // Raw writes run next to the log phases they are compared with, on the same directory.
-  const raw = rawWritePhase(root, 'raw-write-64KiB', null, config.seconds);
+  const raw = rawWritePhase(root, 'raw-write-64KiB', LARGE_RECORD_BYTES, null, config.seconds);
   const largeNever = await appendPhase(root, 'append-64KiB-never', 'never', large, config);
-  const rawSynced = rawWritePhase(root, `raw-write-64KiB-fdatasync-every-${config.rawSyncEvery}`, config.rawSyncEvery, config.seconds);
+  const rawSynced = rawWritePhase(
+    root,
+    `raw-write-64KiB-fdatasync-every-${config.rawSyncEvery}`,
+    LARGE_RECORD_BYTES,
+    config.rawSyncEvery,
+    config.seconds,
+  );
   const largeAlways = await appendPhase(root, 'append-64KiB-always', 'always', large, config);
   return { smallNever, smallAlways, largeNever, largeAlways, raw, rawSynced };
 }

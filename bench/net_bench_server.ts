@@ -13,6 +13,7 @@ import net from 'node:net';
 import uWS from 'uWebSockets.js';
 import { Engine, type FsyncPolicy } from '../src/index.js';
 import { encodeHelloOk } from '../src/net/messages/hello.js';
+import { decodeCall, encodeJsonFrame } from '../src/net/messages/call.js';
 import { decodePut, encodePutResult } from '../src/net/messages/put.js';
 import { FrameReader, Opcode, PROTOCOL_VERSION } from '../src/net/protocol.js';
 import { KinesisHttpServer } from '../src/net/kinesis/server.js';
@@ -59,6 +60,10 @@ function runEcho(): Promise<() => Promise<void>> {
         );
         return;
       }
+      if (reader.opcode === Opcode.CALL) {
+        ws.send(encodeJsonFrame(Opcode.RESULT, reader.requestId, echoCall(decodeCall(reader).operation)), true);
+        return;
+      }
       const put = decodePut(reader);
       const result = { shards: [{ serial: 0, firstOffset: offset }], slots: new Uint16Array(put.recordCount), failures: [] };
       offset += put.recordCount;
@@ -75,6 +80,18 @@ function runEcho(): Promise<() => Promise<void>> {
       });
     });
   });
+}
+
+/** The Producer's shard map (one shard over every hash key) and capacity mode: the only CALLs it makes. */
+function echoCall(operation: string): unknown {
+  if (operation === 'DescribeStreamSummary') return { StreamDescriptionSummary: { StreamModeDetails: { StreamMode: 'PROVISIONED' } } };
+  if (operation !== 'ListShards') throw new Error(`the echo server answers no ${operation}`);
+  const shard = {
+    ShardId: 'shardId-000000000000',
+    HashKeyRange: { StartingHashKey: '0', EndingHashKey: (2n ** 128n - 1n).toString() },
+    SequenceNumberRange: { StartingSequenceNumber: '0' },
+  };
+  return { Shards: [shard] };
 }
 
 function runTcp(): Promise<() => Promise<void>> {
