@@ -45,6 +45,8 @@ export class ShardAppender {
   private count = 0;
   private arrivalMs = 0;
   private waiters: Waiter[] = [];
+  /** Where the last batch ended: steady traffic starts the next one that big, never copying one to grow it. */
+  private lastBatchBytes = BATCH_BYTES_INITIAL;
 
   constructor(
     private readonly pool: AppenderPort,
@@ -80,7 +82,7 @@ export class ShardAppender {
   private makeRoom(bytes: number, count: number): void {
     if (this.batch !== null && (this.position + bytes > BATCH_BYTES_TARGET || this.count + count > BATCH_RECORDS_MAX)) this.flush();
     if (this.batch === null) {
-      this.batch = this.pool.buffers.take(Math.max(BATCH_BYTES_INITIAL, BATCH_HEADER_BYTES + bytes));
+      this.batch = this.pool.buffers.take(Math.max(this.lastBatchBytes, BATCH_HEADER_BYTES + bytes));
       this.position = BATCH_HEADER_BYTES;
       this.count = 0;
       this.arrivalMs = this.clock();
@@ -102,6 +104,7 @@ export class ShardAppender {
     const batch = this.batch;
     if (batch === null) return;
     const waiters = this.waiters;
+    this.lastBatchBytes = Math.max(BATCH_BYTES_INITIAL, this.position);
     this.batch = null;
     this.waiters = [];
     this.pool
