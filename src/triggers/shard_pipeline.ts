@@ -226,11 +226,15 @@ export class ShardPipeline {
     this.write();
   }
 
-  /** One write at a time, always of the newest target; a lost lease stops the pipeline. */
+  /**
+   * One write at a time, always of the newest target; a lost lease stops the pipeline. A stop
+   * does not end the loop: what finished before it is checkpointed (close waits for it), so a
+   * restart neither runs a finished batch again nor loses a window's state.
+   */
   private write(): void {
     if (this.writing !== null) return;
     this.writing = (async () => {
-      while (this.target !== null && !this.signal.aborted) {
+      while (this.target !== null) {
         const { record, snapshot } = this.target;
         this.target = null;
         try {
