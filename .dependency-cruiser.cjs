@@ -45,6 +45,11 @@ module.exports = {
     ),
     layer('auth-sits-below-the-doors', '^src/auth/', '^src/(net|cli|client|groups|workers|log|index|native)/|^src/engine/(?!engine\\.ts)'),
     layer('kms-is-a-leaf-service', '^src/kms/', '^src/(?!kms/|util/|errors\\.ts|limits\\.ts|streams/kinesis_shapes\\.ts)'),
+    layer(
+      'capture-sits-on-the-public-interfaces',
+      '^src/testkit/capture_',
+      '^src/(net/(?!messages/)|cli/|workers|log|index|native|engine/(?!engine\\.ts))',
+    ),
     layer('client-entries-alone-see-groups', '^src/client/(?!exports\\.ts|node\\.ts)', '^src/groups/'),
     {
       name: 'data-path-is-the-doors',

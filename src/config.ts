@@ -1,6 +1,7 @@
-import { WORKERS_MAX } from './limits.js';
+import { STATE_DURATION_MS_MAX, WORKERS_MAX } from './limits.js';
 import os from 'node:os';
 import { InvalidArgumentException } from './errors.js';
+import { ManualClock } from './util/manual_clock.js';
 import type { FsyncPolicy } from './log/log_config.js';
 import type { PortableLogOptions } from './workers/channel.js';
 import { OPEN_SHARDS_PER_WORKER_MIN, defaultOpenShardsMax } from './workers/open_logs.js';
@@ -16,8 +17,21 @@ export interface EngineOptions {
   readonly enforceLimits?: boolean;
   /** Log settings for every shard (segment size and the like; see LogOptions). */
   readonly log?: PortableLogOptions;
-  /** The clock for arrival times, iterators and limits (tests move it). Default Date.now. */
-  readonly clock?: () => number;
+  /**
+   * The clock for arrival times, iterators and limits (tests move it). Default Date.now. A
+   * function is read on the engine's thread only (the shard workers' retention keeps Date.now);
+   * 'manual' is real time plus an offset that `Engine.advanceClock` moves forward, read by the
+   * shard workers too (docs/TESTING.md, "A controllable clock").
+   */
+  readonly clock?: (() => number) | 'manual';
+  /**
+   * Realistic state durations (docs/TESTING.md), as kinesalite's: a new stream stays CREATING,
+   * a resharded or updated one UPDATING, a deleted one DELETING for this long by the engine's
+   * clock. Default 0 each: ACTIVE (or gone) at once. At most STATE_DURATION_MS_MAX.
+   */
+  readonly createStreamMs?: number;
+  readonly updateStreamMs?: number;
+  readonly deleteStreamMs?: number;
   /**
    * Shards whose active segment keeps its files open (3 descriptors each), across all workers;
    * past it the least recently written shard's files close until its next append. Default: half
@@ -39,9 +53,19 @@ export interface ResolvedEngineOptions {
   readonly enforceLimits: boolean;
   readonly log: PortableLogOptions;
   readonly clock: () => number;
+  /** The clock behind `clock` when it is 'manual'; null otherwise. */
+  readonly manualClock: ManualClock | null;
+  readonly stateDurations: StateDurations;
   readonly openShardsMax: number;
   readonly kmsPassphrase?: string;
   readonly metrics: boolean;
+}
+
+/** How long streams stay in each passing state, in the engine's milliseconds (0: not at all). */
+export interface StateDurations {
+  readonly createStreamMs: number;
+  readonly updateStreamMs: number;
+  readonly deleteStreamMs: number;
 }
 
 export function resolveEngineOptions(options: EngineOptions): ResolvedEngineOptions {
@@ -64,8 +88,30 @@ export function resolveEngineOptions(options: EngineOptions): ResolvedEngineOpti
     workers,
     enforceLimits: options.enforceLimits ?? true,
     log: { ...options.log, ...(options.fsync === undefined ? {} : { fsync: options.fsync }) },
-    clock: options.clock ?? Date.now,
+    ...resolveClock(options.clock),
+    stateDurations: {
+      createStreamMs: stateDuration('createStreamMs', options.createStreamMs),
+      updateStreamMs: stateDuration('updateStreamMs', options.updateStreamMs),
+      deleteStreamMs: stateDuration('deleteStreamMs', options.deleteStreamMs),
+    },
     metrics: options.metrics ?? true,
     ...(options.kmsPassphrase === undefined ? {} : { kmsPassphrase: options.kmsPassphrase }),
   };
+}
+
+function resolveClock(clock: EngineOptions['clock']): Pick<ResolvedEngineOptions, 'clock' | 'manualClock'> {
+  if (clock === 'manual') {
+    const manualClock = new ManualClock();
+    return { clock: manualClock.now, manualClock };
+  }
+  if (clock !== undefined && typeof clock !== 'function')
+    throw new InvalidArgumentException(`clock must be a function or 'manual', got ${JSON.stringify(clock)}`);
+  return { clock: clock ?? Date.now, manualClock: null };
+}
+
+function stateDuration(name: string, value: number | undefined): number {
+  if (value === undefined) return 0;
+  if (!Number.isSafeInteger(value) || value < 0 || value > STATE_DURATION_MS_MAX)
+    throw new InvalidArgumentException(`${name} must be an integer from 0 to ${STATE_DURATION_MS_MAX}, got ${String(value)}`);
+  return value;
 }

@@ -12,9 +12,19 @@
  */
 export type ErrorFault = 'client' | 'server';
 
+/** How the message of an error a fault rule injected ends (docs/TESTING.md, "Fault injection"). */
+const INJECTED_MARKER = / \(injected by fault rule ([A-Za-z0-9_.-]{1,64})\)$/;
+
+/** The message of an error injected by the fault rule `ruleId`: its `injected` is read back from it, on every door. */
+export function injectedMessage(message: string, ruleId: string): string {
+  return `${message} (injected by fault rule ${ruleId})`;
+}
+
 export abstract class ShardlineError extends Error {
   abstract readonly code: string;
   readonly retriable: boolean;
+  /** The id of the fault rule that injected this error; undefined for a real one. */
+  readonly injected: string | undefined;
   /**
    * The server's unless the class says otherwise: an error nobody classified is answered as the
    * server's (500, which the AWS SDKs retry), never blamed on a request that may have been right.
@@ -24,6 +34,7 @@ export abstract class ShardlineError extends Error {
   constructor(message: string, options: { cause?: unknown; retriable?: boolean } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.retriable = options.retriable ?? false;
+    this.injected = message.endsWith(')') ? INJECTED_MARKER.exec(message)?.[1] : undefined;
   }
 
   override get name(): string {
@@ -188,6 +199,17 @@ export class ServiceUnavailableException extends ShardlineError {
   override readonly fault = 'client';
 }
 
+/**
+ * AWS's common ServiceUnavailable (HTTP 503): a temporary failure of the server; retry. Only a
+ * fault rule (docs/TESTING.md) answers it today.
+ */
+export class ServiceUnavailableError extends ShardlineError {
+  readonly code = 'ServiceUnavailable' as const;
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super(message, { ...options, retriable: true });
+  }
+}
+
 /** Firehose's: the delivery stream changed since the version the update names. */
 export class ConcurrentModificationException extends ShardlineError {
   readonly code = 'ConcurrentModificationException' as const;
@@ -336,6 +358,24 @@ export class LeaseLostError extends ShardlineError {
   readonly code = 'LeaseLost' as const;
 }
 
+/**
+ * A capture file (docs/FORMAT.md, "Capture files") that is truncated, corrupt or not a capture:
+ * refused at the first bad frame or line. `position` is its first byte in the file, `line` its
+ * line (JSON lines only, from 1), `recordIndex` the number of records read before it.
+ */
+export class CaptureFormatError extends ShardlineError {
+  readonly code = 'CaptureFormat' as const;
+  override readonly fault = 'client';
+  constructor(
+    reason: string,
+    readonly position: number,
+    readonly line: number | undefined,
+    readonly recordIndex: number,
+  ) {
+    super(`${line === undefined ? '' : `line ${line}, `}byte ${position} (after ${recordIndex} records): ${reason}`);
+  }
+}
+
 /** Maps a failed file system call to the operating error callers see. */
 export function storageErrorFrom(error: unknown, what: string): StorageFullError | StorageError {
   const code = (error as NodeJS.ErrnoException | null)?.code;
@@ -357,6 +397,7 @@ const TYPES_BY_CODE: Record<string, new (message: string) => ShardlineError> = {
   DryRunOperationException,
   AccessDeniedException,
   InternalFailure: InternalFailureException,
+  ServiceUnavailable: ServiceUnavailableError,
   Closed: ClosedError,
   StorageFull: StorageFullError,
   StorageError,

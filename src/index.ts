@@ -22,8 +22,21 @@ export { decodeSequenceNumber, encodeSequenceNumber, type SequencePosition } fro
 export { Engine } from './engine/engine.js';
 export { engineSink } from './embedded_sink.js';
 export type * from './streams/api_types.js';
-export type { EngineOptions } from './config.js';
+export { type EngineOptions } from './config.js';
+export { STATE_DURATION_MS_MAX } from './limits.js';
+export { CLOCK_ADVANCE_MS_MAX, type AdvanceClockInput, type ClockDescription } from './engine/clock_control.js';
+export {
+  FAULT_DELAY_MS_MAX,
+  type FaultFailure,
+  type FaultGranularity,
+  type FaultKind,
+  type FaultLatency,
+  type FaultRule,
+  type FaultRuleInput,
+} from './streams/fault_rules.js';
+export type { FaultRuleDescription } from './engine/fault_injector.js';
 export { EngineLeaseStore, EngineSource, overEngine } from './groups/embedded.js';
+export { expireLease, stealLease, type ExpireLeaseInput, type StealLeaseInput } from './groups/group_operations.js';
 export { GroupWorker, groupRecords } from './groups/exports.js';
 export type * from './groups/exports.js';
 export { Trigger, type TriggerOptions, type TriggerState } from './triggers/trigger.js';
@@ -39,3 +52,8 @@ export type * from './streams/metrics_types.js';
 export { SHARD_LEVEL_METRICS } from './streams/metrics_types.js';
 export { PrometheusExporter } from './metrics/prometheus.js';
 export { estimateCost, parsePriceTable, type CostEstimate, type PriceTable, type StreamCost } from './metrics/cost.js';
+export { exportStream, type ExportOptions, type ExportResult } from './testkit/capture_export.js';
+export { checkCapture, importCapture, type ImportOptions, type ImportResult, type PutTarget } from './testkit/capture_import.js';
+export { replayCapture, type PutTiming, type ReplayOptions, type ReplayResult, type TimingSummary } from './testkit/capture_replay.js';
+export { openCapture, type CaptureInput } from './testkit/capture_reader.js';
+export type { CaptureEncoding, CaptureHeader, CaptureRecord, CaptureShard } from './testkit/capture_format.js';

@@ -131,6 +131,9 @@ export const WRITE_BYTES_IN_FLIGHT_MAX = 512 * MIB;
 /** A request body: a PutRecords at its limits in base64 JSON, with room for its members. */
 export const HTTP_BODY_BYTES_MAX = 8 * MIB;
 
+/** A stream state's duration (docs/TESTING.md): a day, longer than any test waits, short enough that a typo of a unit shows. */
+export const STATE_DURATION_MS_MAX = 24 * 60 * 60 * 1000;
+
 // ---- how they relate ----
 
 /** The largest PUT frame: a PutRecords at its limits in the on-disk record layout. */

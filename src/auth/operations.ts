@@ -37,6 +37,7 @@ const GROUP_OPERATIONS = new Set([
   'UpdateLease',
   'DeleteLease',
 ]);
+const LEASE_FAULTS = new Set(['ExpireLease', 'StealLease']);
 const ACCOUNT_WIDE = new Set(['ListStreams', 'DescribeLimits', 'ListGroups', 'SimulateAuthorization']);
 /** Lambda's event-source-mapping operations (over the CALL): on `*`, or the mapping's ARN. */
 const LAMBDA_OPERATIONS = new Set([
@@ -66,6 +67,8 @@ export function accessRequests(engine: Engine, operation: string, request: Reque
   }
   if (operation.startsWith('Firehose.')) return [firehoseRequest(operation.slice('Firehose.'.length), request)];
   if (operation.startsWith('Queries.')) return [queryRequest(operation.slice('Queries.'.length), request)];
+  if (operation.startsWith('Faults.')) return [faultRequest(operation.slice('Faults.'.length), request)];
+  if (operation.startsWith('Clock.')) return [clockRequest(operation.slice('Clock.'.length))];
   // The metrics are CloudWatch's on AWS; reading them is its action, on no resource of Kinesis'.
   if (operation === 'GetMetrics') return [{ action: 'cloudwatch:GetMetricData', resource: '*' }];
   if (operation === 'Invoke')
@@ -123,6 +126,21 @@ export function queryRequest(operation: string, request: Request): AccessRequest
     action: `kinesisanalytics:${operation}`,
     resource: name === undefined ? '*' : `arn:aws:kinesisanalytics:${REGION}:${ACCOUNT_ID}:application/${name}`,
   };
+}
+
+/**
+ * A fault operation (docs/TESTING.md): `shardline:<Operation>` on `*`, since a rule may reach
+ * every stream and the account-wide operations; a lease fault on its group's ARN, as the
+ * UpdateLease it amounts to.
+ */
+export function faultRequest(operation: string, request: Request): AccessRequest {
+  if (LEASE_FAULTS.has(operation)) return { action: `shardline:${operation}`, resource: groupArn(String(request['GroupName'])) };
+  return { action: `shardline:${operation}`, resource: '*' };
+}
+
+/** A manual clock operation (docs/TESTING.md): `shardline:<Operation>` on `*`, since the clock is the whole engine's. */
+export function clockRequest(operation: string): AccessRequest {
+  return { action: `shardline:${operation}`, resource: '*' };
 }
 
 /** A Firehose operation: on its delivery stream's ARN, or `*` for the list. */

@@ -26,6 +26,9 @@ import { addDeliveryCommands } from './delivery.js';
 import { addQueryCommands } from './queries.js';
 import { addAgentCommand } from './agent.js';
 import { addMetricsCommands } from './metrics.js';
+import { addClockCommands } from './clock.js';
+import { addCaptureCommands } from './capture.js';
+import { addFaultCommands } from './faults.js';
 
 const EXIT_OK = 0;
 const EXIT_FAILED = 1;
@@ -65,6 +68,9 @@ function buildProgram(): Command {
   addQueryCommands(program);
   addAgentCommand(program);
   addMetricsCommands(program);
+  addClockCommands(program);
+  addCaptureCommands(program);
+  addFaultCommands(program);
   return program;
 }
 

@@ -1,4 +1,4 @@
-import { SEGMENT_BYTES_MAX, SEGMENT_BYTES_MIN, WORKERS_MAX } from '../limits.js';
+import { SEGMENT_BYTES_MAX, SEGMENT_BYTES_MIN, STATE_DURATION_MS_MAX, WORKERS_MAX } from '../limits.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
@@ -42,6 +42,10 @@ interface ServeOptions {
   /** false with --no-console. */
   readonly console: boolean;
   readonly prices?: string;
+  readonly clock: 'system' | 'manual';
+  readonly createStreamMs?: number;
+  readonly updateStreamMs?: number;
+  readonly deleteStreamMs?: number;
 }
 
 /** Exit code of a second signal: the shutdown did not finish. */
@@ -83,6 +87,14 @@ export function addServeCommand(program: Command): void {
     .option('--glue-tables <file>', 'Glue tables for Parquet conversion: { "<db>.<table>": [{ "Name": "id", "Type": "bigint" }] }')
     .option('--no-console', 'do not serve the web console (http://<host>:<port>/console/)')
     .option('--prices <file>', 'the price table of `shardline cost` and the console (default: src/metrics/prices.json)')
+    .addOption(
+      new Option('--clock <clock>', 'manual: real time plus an offset `shardline clock advance` moves forward (docs/TESTING.md)')
+        .choices(['system', 'manual'])
+        .default('system'),
+    )
+    .addOption(stateDurationOption('--create-stream-ms <ms>', 'a new stream stays CREATING this long (default 0)'))
+    .addOption(stateDurationOption('--update-stream-ms <ms>', 'a reshard, mode or encryption change keeps the stream UPDATING this long'))
+    .addOption(stateDurationOption('--delete-stream-ms <ms>', 'a deleted stream stays DELETING this long before it is gone (default 0)'))
     .action((options: ServeOptions) => serve(options));
 }
 
@@ -106,6 +118,8 @@ async function serve(options: ServeOptions): Promise<void> {
     ...(options.segmentBytes === undefined ? {} : { log: { segmentBytes: options.segmentBytes } }),
     enforceLimits: options.limits,
     ...(options.workers === undefined ? {} : { workers: options.workers }),
+    ...(options.clock === 'manual' ? { clock: 'manual' as const } : {}),
+    ...stateDurations(options),
   });
   const [{ ShardlineServer }, { KinesisHttpServer }, { AccessControl }, { openAuditTrail }] = await servers;
   let access: ReturnType<typeof AccessControl.off>;
@@ -163,6 +177,20 @@ async function serve(options: ServeOptions): Promise<void> {
   metrics.exporter.close();
   await engine.close();
   process.stdout.write('stopped\n');
+}
+
+/** Realistic state durations (docs/TESTING.md), in the engine's milliseconds. */
+function stateDurationOption(flags: string, description: string): Option {
+  return new Option(flags, description).argParser(integerIn(0, STATE_DURATION_MS_MAX));
+}
+
+function stateDurations(options: ServeOptions): { createStreamMs?: number; updateStreamMs?: number; deleteStreamMs?: number } {
+  const { createStreamMs, updateStreamMs, deleteStreamMs } = options;
+  return {
+    ...(createStreamMs === undefined ? {} : { createStreamMs }),
+    ...(updateStreamMs === undefined ? {} : { updateStreamMs }),
+    ...(deleteStreamMs === undefined ? {} : { deleteStreamMs }),
+  };
 }
 
 /** --tls-cert and --tls-key: both or neither, and readable before anything listens (uWS takes the paths). */

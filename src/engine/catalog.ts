@@ -30,8 +30,9 @@ import {
  *
  * The rest of the engine sees the records read-only (StreamView, ShardView): every change is a
  * method here that asserts the transition it makes. A stream's status moves
- *   ACTIVE -> UPDATING (beginReshard) -> ACTIVE (endReshard), and ACTIVE | UPDATING -> DELETING
- *   (beginDelete) -> gone (remove);
+ *   CREATING (create, under a create duration) -> ACTIVE (activate); or ACTIVE at once (create);
+ *   ACTIVE -> UPDATING (beginReshard, or beginUpdate under an update duration) -> ACTIVE
+ *   (endReshard), and ACTIVE | UPDATING -> DELETING (beginDelete) -> gone (remove);
  * a shard moves open -> closing (beginReshard) -> sealed (sealShard: its endOffset is set), and
  * never back. The requests' own checks (with Kinesis' errors) come first, in the engine's
  * modules; a failed assertion here is a bug of the engine, not a bad request.
@@ -102,8 +103,15 @@ export class Catalog {
     return findShard(this.record(stream), shardId);
   }
 
-  /** A new ACTIVE stream with `shardCount` shards splitting the hash key space evenly. */
-  create(name: string, shardCount: number, mode: StreamMode, nowMs: number, tags: Record<string, string>): StreamView {
+  /** A new stream, ACTIVE or CREATING, with `shardCount` shards splitting the hash key space evenly. */
+  create(
+    name: string,
+    shardCount: number,
+    mode: StreamMode,
+    nowMs: number,
+    tags: Record<string, string>,
+    status: 'ACTIVE' | 'CREATING' = 'ACTIVE',
+  ): StreamView {
     assert(!this.streams.has(name), `stream ${name} exists`);
     assertTags(tags);
     // Kinesis' default retention is its minimum, 24 hours.
@@ -111,7 +119,7 @@ export class Catalog {
       id: randomBytes(8).toString('hex'),
       name,
       createdAtMs: nowMs,
-      status: 'ACTIVE',
+      status,
       mode,
       retentionHours: RETENTION_HOURS_MIN,
       nextShardSerial: 0,
@@ -122,6 +130,20 @@ export class Catalog {
     for (const range of initialHashKeyRanges(shardCount)) addShard(stream, { ...range });
     this.streams.set(name, stream);
     return stream;
+  }
+
+  /** A stream created CREATING is ACTIVE: its create duration passed, or an open found it so. */
+  activate(stream: StreamView): void {
+    const record = this.record(stream);
+    assert.equal(record.status, 'CREATING', `stream ${stream.name} is activated only from CREATING`);
+    record.status = 'ACTIVE';
+  }
+
+  /** An update of an ACTIVE stream (a reshard done, a setting changed) that keeps it UPDATING for the update duration. */
+  beginUpdate(stream: StreamView): void {
+    const record = this.record(stream);
+    assert.equal(record.status, 'ACTIVE', `stream ${stream.name} is updated only when ACTIVE`);
+    record.status = 'UPDATING';
   }
 
   beginDelete(stream: StreamView): void {
@@ -153,9 +175,10 @@ export class Catalog {
     return added;
   }
 
+  /** The end of a reshard or of an update (beginUpdate). */
   endReshard(stream: StreamView): void {
     const record = this.record(stream);
-    assert.equal(record.status, 'UPDATING', `stream ${stream.name} is not resharding`);
+    assert.equal(record.status, 'UPDATING', `stream ${stream.name} is not being updated`);
     record.status = 'ACTIVE';
   }
 

@@ -24,8 +24,12 @@ import { ShardRegistry } from './shard_registry.js';
 import { ShardRuntime } from './shard_runtime.js';
 import { StreamAdmin } from './stream_admin.js';
 import { StreamSettings } from './stream_settings.js';
+import { StreamStates } from './stream_states.js';
+import { ClockControl, type AdvanceClockInput, type ClockDescription } from './clock_control.js';
 import { Subscriptions } from './subscriptions.js';
 import { attachTestHooks } from './test_hooks.js';
+import { FaultInjector, attachFaults, type FaultRuleDescription } from './fault_injector.js';
+import type { FaultRuleInput } from '../streams/fault_rules.js';
 import { Verifier } from './verifier.js';
 import { StreamKeys } from './stream_keys.js';
 import type { KeyStore } from '../kms/key_store.js';
@@ -65,14 +69,19 @@ export class Engine {
   private readonly verifier: Verifier;
   private readonly documents: Documents;
   private readonly monitoring: EnhancedMonitoring;
+  private readonly faults: FaultInjector;
+  private readonly states: StreamStates;
+  private readonly clockControl: ClockControl;
 
   private constructor(
     private readonly context: EngineContext,
     private readonly lock: DataDirLock,
   ) {
-    this.admin = new StreamAdmin(context);
-    this.settings = new StreamSettings(context);
-    this.resharder = new Resharder(context);
+    this.states = new StreamStates(context);
+    this.clockControl = new ClockControl(context, () => this.states.endDue());
+    this.admin = new StreamAdmin(context, this.states);
+    this.settings = new StreamSettings(context, this.states);
+    this.resharder = new Resharder(context, this.states);
     this.puts = new PutPath(context, (stream, shard) => this.resharder.scaleOnDemand(stream, shard));
     this.reads = new ReadPath(context);
     this.consumers = new ConsumerRegistry(context);
@@ -80,10 +89,15 @@ export class Engine {
     this.verifier = new Verifier(context);
     this.documents = new Documents(context.options.dataDir);
     this.monitoring = new EnhancedMonitoring(context);
+    this.faults = new FaultInjector(context);
+    attachFaults(this, this.faults);
     attachDataPath(this, {
-      putEncoded: (request) => context.meter.call('PutRecords', () => this.puts.putEncoded(request)),
-      getRecordsRaw: (request) => context.meter.call('GetRecords', () => this.reads.getRecordsRaw(checkRequest('GetRecords', request))),
-      subscribeRaw: (request, onStart) => this.subscriptions.subscribeRaw(request, onStart),
+      putEncoded: (request) =>
+        context.meter.call('PutRecords', () =>
+          this.faults.active ? this.faults.putEncoded(request, () => this.puts.putEncoded(request)) : this.puts.putEncoded(request),
+        ),
+      getRecordsRaw: (request) => this.call('GetRecords', request, () => this.reads.getRecordsRaw(checkRequest('GetRecords', request))),
+      subscribeRaw: (request, onStart) => this.faults.subscription(request, () => this.subscriptions.subscribeRaw(request, onStart)),
     });
     attachTestHooks(this, {
       crashWorkerOf: (request, crash) => this.crashWorkerOf(request, crash),
@@ -98,13 +112,15 @@ export class Engine {
     let catalog: Catalog;
     let iterators: ShardIterator;
     try {
+      ClockControl.restore(resolved);
       catalog = Catalog.open(resolved.dataDir);
       iterators = new ShardIterator(iteratorSecret(resolved.dataDir));
     } catch (error) {
       lock.release();
       throw error;
     }
-    const pool = new WorkerPool(resolved.workers, Math.floor(resolved.openShardsMax / resolved.workers));
+    const openShardsPerWorker = Math.floor(resolved.openShardsMax / resolved.workers);
+    const pool = new WorkerPool(resolved.workers, openShardsPerWorker, resolved.manualClock?.shared ?? null);
     const keys = new StreamKeys(resolved.dataDir, resolved.kmsPassphrase);
     const registry = new ShardRegistry(catalog, pool, resolved, keys);
     const meter = new Metering(resolved.clock, resolved.metrics);
@@ -123,6 +139,7 @@ export class Engine {
   async close(): Promise<void> {
     if (this.context.closed) return;
     this.context.markClosed();
+    await this.states.stop();
     await this.context.shards.stopRecovery();
     this.context.shards.closeAll();
     await this.context.pool.shutdown();
@@ -150,52 +167,69 @@ export class Engine {
     return this.context.options.clock();
   }
 
+  /**
+   * Moves the manual clock (`clock: 'manual'`) forward by ByMillis for the engine and its shard
+   * workers, then runs retention and ends the stream states whose time has come (docs/TESTING.md).
+   * Refused with InvalidArgumentException, nothing changed, for any other clock, a ByMillis that
+   * is not a whole number from 1 to CLOCK_ADVANCE_MS_MAX, or a move back.
+   */
+  async advanceClock(request: AdvanceClockInput): Promise<ClockDescription> {
+    return this.clockControl.advance(request);
+  }
+
+  /** The engine's clock: its mode, its time now, and how far a manual clock is ahead of real time. */
+  describeClock(): ClockDescription {
+    this.context.checkOpen();
+    return this.clockControl.describe();
+  }
+
   // ---- streams ----
 
   async createStream(request: api.CreateStreamInput): Promise<void> {
-    return this.context.meter.call('CreateStream', () => this.admin.createStream(checkRequest('CreateStream', request)));
+    return this.call('CreateStream', request, () => this.admin.createStream(checkRequest('CreateStream', request)));
   }
 
   async deleteStream(request: api.DeleteStreamInput): Promise<void> {
-    return this.context.meter.call('DeleteStream', () => this.admin.deleteStream(checkRequest('DeleteStream', request)));
+    return this.call('DeleteStream', request, () => this.admin.deleteStream(checkRequest('DeleteStream', request)));
   }
 
   describeStreamSummary(request: StreamReference): api.DescribeStreamSummaryOutput {
-    return this.context.meter.call('DescribeStreamSummary', () =>
+    return this.call('DescribeStreamSummary', request, () =>
       this.admin.describeStreamSummary(checkRequest('DescribeStreamSummary', request)),
     );
   }
 
   describeStream(request: api.DescribeStreamInput): api.DescribeStreamOutput {
-    return this.context.meter.call('DescribeStream', () => this.admin.describeStream(checkRequest('DescribeStream', request)));
+    return this.call('DescribeStream', request, () => this.admin.describeStream(checkRequest('DescribeStream', request)));
   }
 
   listStreams(request: api.ListStreamsInput = {}): api.ListStreamsOutput {
-    return this.context.meter.call('ListStreams', () => this.admin.listStreams(checkRequest('ListStreams', request)));
+    return this.call('ListStreams', request, () => this.admin.listStreams(checkRequest('ListStreams', request)));
   }
 
   listShards(request: api.ListShardsInput): api.ListShardsOutput {
-    return this.context.meter.call('ListShards', () => this.admin.listShards(checkRequest('ListShards', request)));
+    return this.call('ListShards', request, () => this.admin.listShards(checkRequest('ListShards', request)));
   }
 
   // ---- records ----
 
   async putRecord(request: api.PutRecordInput): Promise<api.PutRecordOutput> {
-    return this.context.meter.call('PutRecord', () => this.puts.putRecord(checkRequest('PutRecord', request)));
+    return this.call('PutRecord', request, () => this.puts.putRecord(checkRequest('PutRecord', request)));
   }
 
   /** Each entry succeeds or fails on its own; records to one shard keep their order. */
   async putRecords(request: api.PutRecordsInput): Promise<api.PutRecordsOutput> {
-    return this.context.meter.call('PutRecords', () => this.puts.putRecords(checkRequest('PutRecords', request)));
+    const put = (records: api.PutRecordsInput): Promise<api.PutRecordsOutput> => this.puts.putRecords(checkRequest('PutRecords', records));
+    return this.call('PutRecords', request, () => (this.faults.active ? this.faults.putRecords(request, put) : put(request)));
   }
 
   async getShardIterator(request: api.GetShardIteratorInput): Promise<api.GetShardIteratorOutput> {
-    return this.context.meter.call('GetShardIterator', () => this.reads.getShardIterator(checkRequest('GetShardIterator', request)));
+    return this.call('GetShardIterator', request, () => this.reads.getShardIterator(checkRequest('GetShardIterator', request)));
   }
 
   /** At most Limit (10,000) records and 10 MiB; at a closed shard's end, ChildShards instead of NextShardIterator. */
   async getRecords(request: api.GetRecordsInput): Promise<api.GetRecordsResult> {
-    return this.context.meter.call('GetRecords', () => this.reads.getRecords(checkRequest('GetRecords', request)));
+    return this.call('GetRecords', request, () => this.reads.getRecords(checkRequest('GetRecords', request)));
   }
 
   /**
@@ -220,34 +254,32 @@ export class Engine {
    * a call within 5 seconds of the consumer's last one on the shard is ResourceInUseException.
    */
   subscribeToShard(request: api.SubscribeToShardRequest): AsyncGenerator<api.SubscribeToShardEvent> {
-    return this.subscriptions.subscribeToShard(request);
+    return this.faults.subscription(request, () => this.subscriptions.subscribeToShard(request));
   }
 
   // ---- resharding ----
 
   async splitShard(request: api.SplitShardInput): Promise<void> {
-    return this.context.meter.call('SplitShard', () => this.resharder.splitShard(checkRequest('SplitShard', request)));
+    return this.call('SplitShard', request, () => this.resharder.splitShard(checkRequest('SplitShard', request)));
   }
 
   async mergeShards(request: api.MergeShardsInput): Promise<void> {
-    return this.context.meter.call('MergeShards', () => this.resharder.mergeShards(checkRequest('MergeShards', request)));
+    return this.call('MergeShards', request, () => this.resharder.mergeShards(checkRequest('MergeShards', request)));
   }
 
   async updateShardCount(request: api.UpdateShardCountInput): Promise<api.UpdateShardCountOutput> {
-    return this.context.meter.call('UpdateShardCount', () => this.resharder.updateShardCount(checkRequest('UpdateShardCount', request)));
+    return this.call('UpdateShardCount', request, () => this.resharder.updateShardCount(checkRequest('UpdateShardCount', request)));
   }
 
   // ---- stream settings ----
 
   /** Shard-level metrics for the stream (ALL: the seven), shown by DescribeStream and a scrape. */
   async enableEnhancedMonitoring(request: api.EnhancedMonitoringInput): Promise<api.EnhancedMonitoringOutput> {
-    return this.context.meter.call('EnableEnhancedMonitoring', () =>
-      this.monitoring.enable(checkRequest('EnableEnhancedMonitoring', request)),
-    );
+    return this.call('EnableEnhancedMonitoring', request, () => this.monitoring.enable(checkRequest('EnableEnhancedMonitoring', request)));
   }
 
   async disableEnhancedMonitoring(request: api.EnhancedMonitoringInput): Promise<api.EnhancedMonitoringOutput> {
-    return this.context.meter.call('DisableEnhancedMonitoring', () =>
+    return this.call('DisableEnhancedMonitoring', request, () =>
       this.monitoring.disable(checkRequest('DisableEnhancedMonitoring', request)),
     );
   }
@@ -267,19 +299,19 @@ export class Engine {
   }
 
   async increaseStreamRetentionPeriod(request: api.RetentionPeriodInput): Promise<void> {
-    return this.context.meter.call('IncreaseStreamRetentionPeriod', () =>
+    return this.call('IncreaseStreamRetentionPeriod', request, () =>
       this.settings.increaseRetention(checkRequest('IncreaseStreamRetentionPeriod', request)),
     );
   }
 
   async decreaseStreamRetentionPeriod(request: api.RetentionPeriodInput): Promise<void> {
-    return this.context.meter.call('DecreaseStreamRetentionPeriod', () =>
+    return this.call('DecreaseStreamRetentionPeriod', request, () =>
       this.settings.decreaseRetention(checkRequest('DecreaseStreamRetentionPeriod', request)),
     );
   }
 
   async updateStreamMode(request: api.UpdateStreamModeInput): Promise<void> {
-    return this.context.meter.call('UpdateStreamMode', () => this.settings.updateStreamMode(checkRequest('UpdateStreamMode', request)));
+    return this.call('UpdateStreamMode', request, () => this.settings.updateStreamMode(checkRequest('UpdateStreamMode', request)));
   }
 
   /** The engine's local KMS (`<dataDir>/kms`, docs/SECURITY.md): the keys StartStreamEncryption names. */
@@ -289,62 +321,83 @@ export class Engine {
 
   /**
    * Encrypts the batches put from now on with a new data key of the KMS key `KeyId` (any of its
-   * four forms; the local key store at <dataDir>/kms, docs/SECURITY.md); the stream stays ACTIVE.
+   * four forms; the local key store at <dataDir>/kms, docs/SECURITY.md); the stream stays ACTIVE
+   * (UPDATING for updateStreamMs under state durations, docs/TESTING.md).
    */
   async startStreamEncryption(request: api.StreamEncryptionInput): Promise<void> {
-    return this.context.meter.call('StartStreamEncryption', () =>
-      this.settings.startEncryption(checkRequest('StartStreamEncryption', request)),
-    );
+    return this.call('StartStreamEncryption', request, () => this.settings.startEncryption(checkRequest('StartStreamEncryption', request)));
   }
 
   /** Batches put from now on are plaintext; those encrypted before stay so, and readable. */
   async stopStreamEncryption(request: api.StreamEncryptionInput): Promise<void> {
-    return this.context.meter.call('StopStreamEncryption', () =>
-      this.settings.stopEncryption(checkRequest('StopStreamEncryption', request)),
-    );
+    return this.call('StopStreamEncryption', request, () => this.settings.stopEncryption(checkRequest('StopStreamEncryption', request)));
   }
 
   async addTagsToStream(request: api.AddTagsToStreamInput): Promise<void> {
-    return this.context.meter.call('AddTagsToStream', () => this.settings.addTags(checkRequest('AddTagsToStream', request)));
+    return this.call('AddTagsToStream', request, () => this.settings.addTags(checkRequest('AddTagsToStream', request)));
   }
 
   async removeTagsFromStream(request: api.RemoveTagsFromStreamInput): Promise<void> {
-    return this.context.meter.call('RemoveTagsFromStream', () => this.settings.removeTags(checkRequest('RemoveTagsFromStream', request)));
+    return this.call('RemoveTagsFromStream', request, () => this.settings.removeTags(checkRequest('RemoveTagsFromStream', request)));
   }
 
   listTagsForStream(request: api.ListTagsForStreamInput): api.ListTagsForStreamOutput {
-    return this.context.meter.call('ListTagsForStream', () => this.settings.listTags(checkRequest('ListTagsForStream', request)));
+    return this.call('ListTagsForStream', request, () => this.settings.listTags(checkRequest('ListTagsForStream', request)));
   }
 
   // ---- enhanced fan-out consumers ----
 
   async registerStreamConsumer(request: api.RegisterStreamConsumerInput): Promise<api.RegisterStreamConsumerOutput> {
-    return this.context.meter.call('RegisterStreamConsumer', () =>
-      this.consumers.register(checkRequest('RegisterStreamConsumer', request)),
-    );
+    return this.call('RegisterStreamConsumer', request, () => this.consumers.register(checkRequest('RegisterStreamConsumer', request)));
   }
 
   async deregisterStreamConsumer(request: api.ConsumerReference): Promise<void> {
-    return this.context.meter.call('DeregisterStreamConsumer', () =>
+    return this.call('DeregisterStreamConsumer', request, () =>
       this.consumers.deregister(checkRequest('DeregisterStreamConsumer', request)),
     );
   }
 
   describeStreamConsumer(request: api.ConsumerReference): api.DescribeStreamConsumerOutput {
-    return this.context.meter.call('DescribeStreamConsumer', () =>
-      this.consumers.describe(checkRequest('DescribeStreamConsumer', request)),
-    );
+    return this.call('DescribeStreamConsumer', request, () => this.consumers.describe(checkRequest('DescribeStreamConsumer', request)));
   }
 
   listStreamConsumers(request: api.ListStreamConsumersInput): api.ListStreamConsumersOutput {
-    return this.context.meter.call('ListStreamConsumers', () => this.consumers.list(checkRequest('ListStreamConsumers', request)));
+    return this.call('ListStreamConsumers', request, () => this.consumers.list(checkRequest('ListStreamConsumers', request)));
   }
 
   // ---- verification ----
 
   /** Verifies the checksum and fields of every stored batch of a stream (see verifier.ts). */
   async verifyStream(request: StreamReference): Promise<api.VerifyStreamOutput> {
-    return this.context.meter.call('VerifyStream', () => this.verifier.verifyStream(checkRequest('VerifyStream', request)));
+    return this.call('VerifyStream', request, () => this.verifier.verifyStream(checkRequest('VerifyStream', request)));
+  }
+
+  // ---- fault injection (docs/TESTING.md) ----
+
+  /**
+   * Puts a fault rule (one of the same RuleId is replaced, its counts started over). A rule that
+   * does not hold together is refused with InvalidArgumentException naming every reason, and
+   * nothing changes.
+   */
+  putFaultRule(rule: FaultRuleInput): { RuleId: string } {
+    this.context.checkOpen();
+    return this.faults.put(rule);
+  }
+
+  /** The rules in the order they were put, each with its counts of matches and injections. */
+  listFaultRules(): { Rules: FaultRuleDescription[] } {
+    this.context.checkOpen();
+    return this.faults.list();
+  }
+
+  deleteFaultRule(request: { readonly RuleId: string }): void {
+    this.context.checkOpen();
+    this.faults.delete(request);
+  }
+
+  clearFaultRules(): { RuleCount: number } {
+    this.context.checkOpen();
+    return this.faults.clear();
   }
 
   // ---- documents: what the family keeps (docs/FORMAT.md) ----
@@ -400,7 +453,15 @@ export class Engine {
     await Promise.all(stream.shards.map((shard) => shards.open(stream, shard)));
     for (const shard of stream.shards.filter((candidate) => candidate.closing === true)) await shards.seal(stream, shard);
     if (stream.status === 'UPDATING') catalog.endReshard(stream);
+    if (stream.status === 'CREATING') catalog.activate(stream);
     shards.route(stream);
+  }
+
+  /** Each operation: metered, and through the fault rules when any exists (one check when none does). */
+  private call<T>(operation: string, request: unknown, run: () => T): T {
+    const { meter } = this.context;
+    if (!this.faults.active) return meter.call(operation, run);
+    return meter.call(operation, () => this.faults.call(operation, request, run));
   }
 
   private crashWorkerOf(request: StreamReference & { readonly ShardId: string }, crash: WorkerCrash): Promise<void> {

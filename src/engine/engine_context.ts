@@ -57,6 +57,25 @@ export class EngineContext {
     return stream;
   }
 
+  /**
+   * The stream a put or a read names: ACTIVE or UPDATING. One still CREATING is not found, as
+   * Kinesis (and kinesalite) answer (docs/TESTING.md, "Realistic state durations").
+   */
+  dataStream(request: StreamReference | undefined): StreamView {
+    const stream = this.stream(request);
+    if (stream.status === 'CREATING') throw new ResourceNotFoundException(`Stream ${stream.name} under account ${ACCOUNT_ID} not found.`);
+    return stream;
+  }
+
+  /** The stream a Describe names, in any state: one being deleted shows DELETING until it is gone. */
+  described(request: StreamReference | undefined): StreamView {
+    this.checkOpen();
+    const name = streamNameOf(request);
+    const stream = this.catalog.get(name);
+    if (stream === undefined) throw new ResourceNotFoundException(`Stream ${name} under account ${ACCOUNT_ID} not found.`);
+    return stream;
+  }
+
   /** The stream a request names, which must be ACTIVE (not resharding). */
   activeStream(request: StreamReference): StreamView {
     const stream = this.stream(request);

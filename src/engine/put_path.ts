@@ -68,7 +68,9 @@ export class PutPath {
    * retriable InternalFailure.
    */
   putEncoded(request: EncodedPutRequest): Promise<EncodedPutResult> {
-    const stream = this.context.stream(request.stream.startsWith('arn:') ? { StreamARN: request.stream } : { StreamName: request.stream });
+    const stream = this.context.dataStream(
+      request.stream.startsWith('arn:') ? { StreamARN: request.stream } : { StreamName: request.stream },
+    );
     this.context.keys.checkWritable(stream);
     const recovering = this.context.shards.streamReady(stream);
     if (recovering !== null) {
@@ -99,7 +101,7 @@ export class PutPath {
     entries: readonly PutRecordsRequestEntry[],
     names: EntryNames,
   ): Promise<PutRecordsOutput> {
-    const stream = this.context.stream(request);
+    const stream = this.context.dataStream(request);
     this.context.keys.checkWritable(stream);
     // Before staging: the staging area is this thread's, and free again only when putStaged returns.
     const recovering = this.context.shards.streamReady(stream);

@@ -44,7 +44,7 @@ export class ReadPath {
 
   async getShardIterator(request: GetShardIteratorInput): Promise<GetShardIteratorOutput> {
     const { catalog, shards, iterators, options } = this.context;
-    const stream = this.context.stream(request);
+    const stream = this.context.dataStream(request);
     const shard = catalog.shard(stream, request.ShardId);
     const start = this.startOf(stream, shard, await shards.ready(stream, shard), request);
     refuseDryRun(request);

@@ -7,6 +7,7 @@ import type { MergeShardsInput, SplitShardInput, UpdateShardCountInput, UpdateSh
 import type { ChildShardPlan, ShardView, StreamView } from './catalog.js';
 import type { EngineContext } from './engine_context.js';
 import { withinShardLimit } from './stream_admin.js';
+import type { StreamStates } from './stream_states.js';
 
 /*
  * Resharding: SplitShard, MergeShards, UpdateShardCount, and ON_DEMAND's own splits. A split or
@@ -21,16 +22,33 @@ import { withinShardLimit } from './stream_admin.js';
  *      any child's; the catalog records where it ends;
  *   4. the stream is ACTIVE again (Catalog.endReshard), and the catalog is saved.
  * Puts and reads go on throughout; a put that meets a parent sealed under it is routed again.
+ * Under an update duration (stream_states.ts) a SplitShard or MergeShards saves after step 3
+ * and leaves step 4 to the duration's end; an UpdateShardCount runs its reshards to their end,
+ * then holds the stream UPDATING once (Catalog.beginUpdate). A crash meanwhile leaves an
+ * UPDATING stream with nothing closing, which reopening ends. ON_DEMAND's own splits never wait.
  */
 
 /** ON_DEMAND splits a shard whose recent writes use this much of its capacity. */
 const ON_DEMAND_SPLIT_UTILIZATION = 0.8;
 
 export class Resharder {
-  constructor(private readonly context: EngineContext) {}
+  constructor(
+    private readonly context: EngineContext,
+    private readonly states: StreamStates,
+  ) {}
 
   /** Splits an open shard at NewStartingHashKey: the parent closes, two children take its range. */
   async splitShard(request: SplitShardInput): Promise<void> {
+    await this.split(request, true);
+  }
+
+  /** Merges two open shards with adjacent hash key ranges into one child. */
+  async mergeShards(request: MergeShardsInput): Promise<void> {
+    await this.merge(request, true);
+  }
+
+  /** `hold`: the stream stays UPDATING for the update duration after the steps (UpdateShardCount's and ON_DEMAND's do not). */
+  private async split(request: SplitShardInput, hold: boolean): Promise<void> {
     await this.context.shards.streamReady(this.context.activeStream(request)); // after a start, its shards open first
     const stream = this.context.activeStream(request);
     const parent = this.openShardOf(stream, request.ShardToSplit);
@@ -47,11 +65,11 @@ export class Resharder {
         { startingHashKey: BigInt(parent.startingHashKey), endingHashKey: split - 1n, parentShardId: parent.shardId },
         { startingHashKey: split, endingHashKey: BigInt(parent.endingHashKey), parentShardId: parent.shardId },
       ],
+      hold,
     );
   }
 
-  /** Merges two open shards with adjacent hash key ranges into one child. */
-  async mergeShards(request: MergeShardsInput): Promise<void> {
+  private async merge(request: MergeShardsInput, hold: boolean): Promise<void> {
     await this.context.shards.streamReady(this.context.activeStream(request));
     const stream = this.context.activeStream(request);
     const first = this.openShardOf(stream, request.ShardToMerge);
@@ -71,6 +89,7 @@ export class Resharder {
           adjacentParentShardId: second.shardId,
         },
       ],
+      hold,
     );
   }
 
@@ -95,13 +114,14 @@ export class Resharder {
         (candidate) => isOpen(candidate) && BigInt(candidate.startingHashKey) < boundary && boundary <= BigInt(candidate.endingHashKey),
       );
       if (shard !== undefined)
-        await this.splitShard({ StreamName: stream.name, ShardToSplit: shard.shardId, NewStartingHashKey: boundary.toString() });
+        await this.split({ StreamName: stream.name, ShardToSplit: shard.shardId, NewStartingHashKey: boundary.toString() }, false);
     }
     for (const range of ranges) {
       for (let pieces = openShardsWithin(stream, range); pieces.length > 1; pieces = openShardsWithin(stream, range)) {
-        await this.mergeShards({ StreamName: stream.name, ShardToMerge: pieces[0]!.shardId, AdjacentShardToMerge: pieces[1]!.shardId });
+        await this.merge({ StreamName: stream.name, ShardToMerge: pieces[0]!.shardId, AdjacentShardToMerge: pieces[1]!.shardId }, false);
       }
     }
+    await this.states.holdUpdating(stream);
     return { StreamName: stream.name, StreamARN: streamArn(stream.name), CurrentShardCount: current, TargetShardCount: target };
   }
 
@@ -116,28 +136,30 @@ export class Resharder {
     if (stream.shards.filter(isOpen).length >= SHARDS_PER_STREAM_MAX) return;
     const range = { startingHashKey: BigInt(shard.startingHashKey), endingHashKey: BigInt(shard.endingHashKey) };
     if (range.endingHashKey === range.startingHashKey) return;
-    void this.splitShard({
-      StreamName: stream.name,
-      ShardToSplit: shard.shardId,
-      NewStartingHashKey: middleHashKey(range).toString(),
-    }).catch(() => undefined);
+    void this.split(
+      { StreamName: stream.name, ShardToSplit: shard.shardId, NewStartingHashKey: middleHashKey(range).toString() },
+      false,
+    ).catch(() => undefined);
   }
 
-  /** The steps in this file's header. */
-  private async reshard(stream: StreamView, parents: ShardView[], children: ChildShardPlan[]): Promise<void> {
+  /** The steps in this file's header; with `hold`, step 4 at the update duration's end when the steps before succeeded. */
+  private async reshard(stream: StreamView, parents: ShardView[], children: ChildShardPlan[], hold: boolean): Promise<void> {
     const { catalog, shards } = this.context;
     if (stream.shards.filter(isOpen).length - parents.length + children.length > SHARDS_PER_STREAM_MAX)
       throw new LimitExceededException(`a stream has at most ${SHARDS_PER_STREAM_MAX} open shards`);
     const opened = catalog.beginReshard(stream, parents, children);
     await catalog.save();
+    let sealed = false;
     try {
       await Promise.all(opened.map((child) => shards.open(stream, child)));
       shards.route(stream);
       for (const parent of parents) await shards.seal(stream, parent);
+      sealed = true;
     } finally {
       // A DeleteStream may have overtaken the reshard: the stream is then no longer ours to end.
       if (catalog.get(stream.name) === stream && stream.status === 'UPDATING') {
-        catalog.endReshard(stream);
+        if (sealed && hold && this.states.durations.updateStreamMs > 0) this.states.endUpdateLater(stream);
+        else catalog.endReshard(stream);
         await catalog.save();
       }
     }

@@ -26,6 +26,7 @@ import type {
 import type { ShardView, StreamView } from './catalog.js';
 import type { EngineContext } from './engine_context.js';
 import { withinTagLimit } from './stream_settings.js';
+import type { StreamStates } from './stream_states.js';
 
 /** A stream created without ShardCount: ON_DEMAND starts at 4 shards; PROVISIONED must say. */
 function shardCountOf(mode: StreamMode): number {
@@ -55,9 +56,16 @@ function checkListShardsToken(request: ListShardsInput): void {
   if (also !== undefined) throw new InvalidArgumentException(`NextToken and ${also} cannot be provided together.`);
 }
 
-/** Streams: create, delete (finishing a delete a crash interrupted), describe and list them and their shards. */
+/**
+ * Streams: create, delete (finishing a delete a crash interrupted), describe and list them and
+ * their shards. Under state durations a new stream is CREATING, a deleted one DELETING, for the
+ * duration (stream_states.ts), its shards open throughout.
+ */
 export class StreamAdmin {
-  constructor(private readonly context: EngineContext) {}
+  constructor(
+    private readonly context: EngineContext,
+    private readonly states: StreamStates,
+  ) {}
 
   async createStream(request: CreateStreamInput): Promise<void> {
     const { catalog, shards, options } = this.context;
@@ -68,20 +76,32 @@ export class StreamAdmin {
     const shardCount = withinShardLimit(request.ShardCount ?? shardCountOf(mode));
     if (catalog.get(name) !== undefined) throw new ResourceInUseException(`Stream ${name} under account ${ACCOUNT_ID} already exists.`);
     if (catalog.all().length >= STREAMS_MAX) throw new LimitExceededException(`at most ${STREAMS_MAX} streams`);
-    const stream = catalog.create(name, shardCount, mode, options.clock(), tags);
+    const { createStreamMs } = this.states.durations;
+    const stream = catalog.create(name, shardCount, mode, options.clock(), tags, createStreamMs > 0 ? 'CREATING' : 'ACTIVE');
     await catalog.save();
     await Promise.all(stream.shards.map((shard) => shards.open(stream, shard)));
     shards.route(stream);
+    if (createStreamMs > 0) this.states.endLater(stream, 'CREATING', createStreamMs, () => this.finishCreate(stream));
+  }
+
+  /** At the end of its create duration a CREATING stream, its shards open since it was created, goes ACTIVE. */
+  private async finishCreate(stream: StreamView): Promise<void> {
+    this.context.catalog.activate(stream);
+    await this.context.catalog.save();
   }
 
   async deleteStream(request: DeleteStreamInput): Promise<void> {
     const stream = this.context.stream(request);
+    if (stream.status === 'CREATING')
+      throw new ResourceInUseException(`Stream ${stream.name} under account ${ACCOUNT_ID} is CREATING: it can be deleted once ACTIVE.`);
     if (stream.consumers.length > 0 && request.EnforceConsumerDeletion !== true) {
       throw new ResourceInUseException(`Stream ${stream.name} has registered consumers: deregister them or set EnforceConsumerDeletion`);
     }
     this.context.catalog.beginDelete(stream);
     await this.context.catalog.save();
-    await this.finishDelete(stream);
+    const { deleteStreamMs } = this.states.durations;
+    if (deleteStreamMs > 0) this.states.endLater(stream, 'DELETING', deleteStreamMs, () => this.finishDelete(stream));
+    else await this.finishDelete(stream);
   }
 
   /** Closes a DELETING stream's shards, removes its files, then its catalog entry. */
@@ -96,7 +116,7 @@ export class StreamAdmin {
   }
 
   describeStreamSummary(request: StreamReference): DescribeStreamSummaryOutput {
-    const stream = this.context.stream(request);
+    const stream = this.context.described(request);
     return {
       StreamDescriptionSummary: {
         ...streamHeader(stream),
@@ -107,7 +127,7 @@ export class StreamAdmin {
   }
 
   describeStream(request: DescribeStreamInput): DescribeStreamOutput {
-    const stream = this.context.stream(request);
+    const stream = this.context.described(request);
     const limit = request.Limit ?? DESCRIBE_STREAM_SHARDS_DEFAULT;
     const after = request.ExclusiveStartShardId;
     const shards = this.context.shards.visibleShards(stream).filter((shard) => after === undefined || shard.shardId > after);

@@ -14,6 +14,7 @@ import type { BatchKey } from '../log/batch_cipher.js';
 import type { StreamView } from './catalog.js';
 import type { EngineContext } from './engine_context.js';
 import { ShardRuntime } from './shard_runtime.js';
+import type { StreamStates } from './stream_states.js';
 
 /**
  * A stream's tags, at most TAGS_PER_STREAM_MAX of them: a limit, not bad input (each tag's
@@ -42,9 +43,15 @@ function retentionHours(hours: number): number {
   return hours;
 }
 
-/** A stream's settings: retention, capacity mode and tags. */
+/**
+ * A stream's settings: retention, capacity mode and tags. A change of mode or of encryption
+ * leaves the stream UPDATING for the update duration, as on Kinesis (stream_states.ts).
+ */
 export class StreamSettings {
-  constructor(private readonly context: EngineContext) {}
+  constructor(
+    private readonly context: EngineContext,
+    private readonly states: StreamStates,
+  ) {}
 
   async increaseRetention(request: RetentionPeriodInput): Promise<void> {
     const stream = this.context.activeStream(request);
@@ -72,6 +79,7 @@ export class StreamSettings {
     this.context.catalog.setMode(stream, mode);
     await this.context.catalog.save();
     for (const runtime of this.context.shards.runtimesOf(stream)) runtime.throughput.setMode(mode, this.context.options.clock());
+    await this.states.holdUpdating(stream);
   }
 
   async addTags(request: AddTagsToStreamInput): Promise<void> {
@@ -111,6 +119,7 @@ export class StreamSettings {
     );
     await this.context.catalog.save();
     await this.toShards(stream, { number, key: generated.plaintext });
+    await this.states.holdUpdating(stream);
   }
 
   async stopEncryption(request: StreamEncryptionInput): Promise<void> {
@@ -120,6 +129,7 @@ export class StreamSettings {
     this.context.catalog.setEncryption(stream, null);
     await this.context.catalog.save();
     await this.toShards(stream, null);
+    await this.states.holdUpdating(stream);
   }
 
   /** Every shard's worker encrypts with `key` from now on (an opening one was sent the old setting). */

@@ -4,12 +4,14 @@ import type { ShardPosition } from '../streams/api_types.js';
 import { decodeSequenceNumber } from '../streams/sequence_number.js';
 import { shardIdOf } from '../streams/stream_records.js';
 import { isSentinel, parseLease, type Lease, type LeaseExpectation } from './lease.js';
-import { GROUP_IDLE_MS, LeaseTables, checkGroupName, type GroupSummary } from './lease_tables.js';
+import { GROUP_IDLE_MS, LeaseTables, checkGroupName, type GroupSummary, type LeaseFaultCounts } from './lease_tables.js';
 
 /*
  * The consumer-group operations a WebSocket CALL reaches by name (docs/PROTOCOL.md, "Consumer
  * groups"), and embedded callers through `groupOperation`: the lease-store operations the
- * workers use, and describe, reset and delete for people (the CLI's `shardline group`).
+ * workers use, and describe, reset and delete for people (the CLI's `shardline group`). The
+ * lease faults (`expireLease`, `stealLease`) are the test kit's (docs/TESTING.md): the doors
+ * reach them as fault operations, never by a bare name.
  */
 
 export interface LeaseLag {
@@ -29,6 +31,7 @@ export interface GroupDescription {
   readonly StreamName: string;
   readonly Members: Array<{ readonly WorkerId: string; readonly Leases: number }>;
   readonly Leases: DescribedLease[];
+  readonly LeaseFaults: LeaseFaultCounts;
 }
 
 export type ResetPosition =
@@ -127,7 +130,34 @@ async function describeGroup(engine: Engine, tables: LeaseTables, groupName: str
     StreamName: streamName,
     Members: [...members].map(([WorkerId, count]) => ({ WorkerId, Leases: count })),
     Leases: described,
+    LeaseFaults: tables.leaseFaults(groupName),
   };
+}
+
+export interface ExpireLeaseInput {
+  readonly GroupName: string;
+  readonly ShardId: string;
+}
+
+export interface StealLeaseInput extends ExpireLeaseInput {
+  readonly NewOwner: string;
+}
+
+/** The lease of a shard becomes unowned at once, as after its holder stopped renewing past failover: the next take pass takes it. */
+export async function expireLease(engine: Engine, input: ExpireLeaseInput): Promise<{ Lease: Lease }> {
+  const request = input as unknown as Request;
+  const groupName = checkGroupName(request['GroupName']);
+  const shardId = checkString(request['ShardId'], 'ShardId');
+  return { Lease: await LeaseTables.of(engine).reassignLease(groupName, shardId, null) };
+}
+
+/** The lease of a shard goes to `NewOwner`, as if that worker had stolen it. */
+export async function stealLease(engine: Engine, input: StealLeaseInput): Promise<{ Lease: Lease }> {
+  const request = input as unknown as Request;
+  const groupName = checkGroupName(request['GroupName']);
+  const shardId = checkString(request['ShardId'], 'ShardId');
+  const newOwner = checkString(request['NewOwner'], 'NewOwner');
+  return { Lease: await LeaseTables.of(engine).reassignLease(groupName, shardId, newOwner) };
 }
 
 /** A lease's lag from the shard's retained records and the first record after its checkpoint. */
@@ -148,7 +178,7 @@ async function lagOf(engine: Engine, streamName: string, lease: Lease, position:
     // Not MillisBehindLatest: a read that reaches the tip answers 0 however old its record.
     return {
       LagRecords: lagRecords,
-      LagMillis: oldest === undefined ? 0 : Math.max(0, Date.now() - oldest.ApproximateArrivalTimestamp.getTime()),
+      LagMillis: oldest === undefined ? 0 : Math.max(0, engine.now() - oldest.ApproximateArrivalTimestamp.getTime()),
     };
   } catch (error) {
     // A provisioned shard's read limit, or a checkpoint past a shard trimmed since: no figure now.

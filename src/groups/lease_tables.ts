@@ -98,6 +98,12 @@ class GroupTable {
   }
 }
 
+/** The lease faults injected into a group since this server started (docs/TESTING.md). */
+export interface LeaseFaultCounts {
+  readonly Expired: number;
+  readonly Stolen: number;
+}
+
 export interface GroupSummary {
   readonly GroupName: string;
   readonly StreamName: string;
@@ -110,6 +116,8 @@ export class LeaseTables {
   private readonly tables = new Map<string, GroupTable>();
   /** Groups whose document is being deleted: not read back from disk meanwhile. */
   private readonly deleting = new Set<string>();
+  /** Apart from the tables, which a failed write drops: a count must survive that. */
+  private readonly faults = new Map<string, LeaseFaultCounts>();
 
   private constructor(private readonly engine: Engine) {}
 
@@ -195,6 +203,30 @@ export class LeaseTables {
     await this.persist(table);
   }
 
+  /**
+   * A lease fault: the stored lease with the next counter and another owner (none: expired, as the
+   * KCL's evictLease writes it), through the conditional write every change takes, so the
+   * holder's next renewal or checkpoint fails its condition. The written lease.
+   */
+  async reassignLease(groupName: string, leaseKey: string, newOwner: string | null): Promise<Lease> {
+    const stored = this.get(groupName).leases.get(leaseKey);
+    if (stored === undefined) throw new ResourceNotFoundException(`no lease ${leaseKey} in group ${groupName}`);
+    const { leaseOwner: owner, ...rest } = stored;
+    const next: Lease = {
+      ...rest,
+      leaseCounter: stored.leaseCounter + 1,
+      ...(newOwner === null ? {} : { leaseOwner: newOwner, ownerSwitchesSinceCheckpoint: stored.ownerSwitchesSinceCheckpoint + 1 }),
+    };
+    await this.updateLease(groupName, next, { leaseCounter: stored.leaseCounter, leaseOwner: owner ?? null });
+    const counts = this.leaseFaults(groupName);
+    this.faults.set(groupName, newOwner === null ? { ...counts, Expired: counts.Expired + 1 } : { ...counts, Stolen: counts.Stolen + 1 });
+    return next;
+  }
+
+  leaseFaults(groupName: string): LeaseFaultCounts {
+    return this.faults.get(groupName) ?? { Expired: 0, Stolen: 0 };
+  }
+
   /** Replaces every lease at once (a reset), refused while a worker still renews one. */
   async replaceAll(groupName: string, next: (lease: Lease) => Lease, force: boolean): Promise<void> {
     const table = this.get(groupName);
@@ -209,6 +241,7 @@ export class LeaseTables {
     // A renewal arriving meanwhile finds no group, and one in flight writes nothing back.
     table.dropped = true;
     this.tables.delete(groupName);
+    this.faults.delete(groupName);
     this.deleting.add(groupName);
     try {
       await table.settled();

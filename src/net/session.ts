@@ -14,6 +14,9 @@ import { groupOperation } from '../groups/group_operations.js';
 import { triggerOperation } from '../triggers/trigger_operations.js';
 import { deliveryOperation } from '../delivery/delivery_operations.js';
 import { queryOperation } from '../queries/query_operations.js';
+import { faultOperation } from './fault_operations.js';
+import { clockOperation } from './clock_operations.js';
+import { faultsOf } from '../engine/fault_injector.js';
 import { operationNamed } from './operations.js';
 import {
   CloseCode,
@@ -27,6 +30,11 @@ import {
   ProtocolErrorCode,
 } from './protocol.js';
 import { SessionSubscriptions } from './subscriptions.js';
+
+/** A RESULT's member naming the fault rules that touched it (docs/PROTOCOL.md): an operation's result is an object or nothing. */
+function withInjected(result: unknown, injected: readonly string[]): Record<string, unknown> {
+  return { ...(result as Record<string, unknown> | undefined), ShardlineInjected: injected };
+}
 
 /** The opcodes of requests a greeted client may send (HELLO is the handshake's). */
 const REQUEST_OPCODES: ReadonlySet<number> = new Set([Opcode.CALL, Opcode.PUT, Opcode.GET_RECORDS, Opcode.SUBSCRIBE, Opcode.CANCEL]);
@@ -282,7 +290,9 @@ export class Session {
           ? (groupOperation(engine, operation) ??
             triggerOperation(engine, operation) ??
             deliveryOperation(engine, operation) ??
-            queryOperation(engine, operation))
+            queryOperation(engine, operation) ??
+            faultOperation(engine, operation) ??
+            clockOperation(engine, operation))
           : (body: unknown) => kinesis(engine, body as never);
     if (run === undefined)
       throw new MalformedFrameError(
@@ -292,7 +302,8 @@ export class Session {
     this.authorize(operation, body);
     this.answer(reader.requestId, async () => {
       try {
-        const frame = encodeJsonFrame(Opcode.RESULT, reader.requestId, await run(request as never));
+        const { result, injected } = await faultsOf(engine).trace(() => run(request as never));
+        const frame = encodeJsonFrame(Opcode.RESULT, reader.requestId, injected.length === 0 ? result : withInjected(result, injected));
         this.audit(operation, body);
         return frame;
       } catch (error) {

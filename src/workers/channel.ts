@@ -51,6 +51,8 @@ export type WorkerRequest =
   /** Replies { offset }: the first offset that arrived at or after the time. */
   | { readonly kind: 'offsetForTimestamp'; readonly id: number; readonly shardKey: string; readonly timestampMs: number }
   | { readonly kind: 'setRetention'; readonly id: number; readonly shardKey: string; readonly retentionMs: number }
+  /** A retention pass now (the manual clock moved); replies { deletedSegments }. */
+  | { readonly kind: 'applyRetention'; readonly id: number; readonly shardKey: string }
   /** Batches appended from now on are encrypted with this data key (null: plaintext). */
   | { readonly kind: 'setEncryption'; readonly id: number; readonly shardKey: string; readonly encryption: BatchKey | null }
   /** Closes the shard's log (its stream is being deleted). */
@@ -85,4 +87,6 @@ export class ShardSealedError extends Error {}
 export interface ShardWorkerData {
   /** The shards it keeps with open files (src/workers/open_logs.ts). */
   readonly openShardsMax: number;
+  /** The engine's manual clock (src/util/manual_clock.ts), which its logs then read; null: Date.now. */
+  readonly clock: SharedArrayBuffer | null;
 }

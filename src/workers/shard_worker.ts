@@ -2,6 +2,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { describeError } from '../errors.js';
 import { Log } from '../log/log.js';
 import { SHARD_SEALED, type Batch, type CrashRequest, type ShardWorkerData, type WorkerReply, type WorkerRequest } from './channel.js';
+import { ManualClock } from '../util/manual_clock.js';
 import { OpenLogs } from './open_logs.js';
 
 /*
@@ -19,7 +20,10 @@ interface HostedShard {
 const CLOSES_AT_ONCE = 32;
 
 const shards = new Map<string, HostedShard>();
-const openLogs = new OpenLogs((workerData as ShardWorkerData).openShardsMax);
+const data = workerData as ShardWorkerData;
+const openLogs = new OpenLogs(data.openShardsMax);
+/** The engine's manual clock when it has one: the logs' retention and rolls then go by its time. */
+const clock = data.clock === null ? Date.now : ManualClock.over(data.clock).now;
 let outbox: WorkerReply[] = [];
 let returned: ArrayBuffer[] = [];
 let flushScheduled = false;
@@ -59,7 +63,7 @@ async function handle(request: WorkerRequest): Promise<unknown> {
     case 'open': {
       const existing = shards.get(request.shardKey);
       if (existing !== undefined) return { endOffset: existing.log.endOffset, segmentBases: existing.log.segmentBases };
-      const log = await Log.open(request.dir, { ...request.options, committedPosition: request.committed });
+      const log = await Log.open(request.dir, { ...request.options, committedPosition: request.committed, clock });
       shards.set(request.shardKey, { log, sealed: request.sealed });
       openLogs.touch(request.shardKey, log);
       return { endOffset: log.endOffset, segmentBases: log.segmentBases };
@@ -92,6 +96,11 @@ async function handle(request: WorkerRequest): Promise<unknown> {
     case 'setRetention':
       hosted(request.shardKey).log.setRetentionMs(request.retentionMs);
       return null;
+    case 'applyRetention': {
+      const { log } = hosted(request.shardKey);
+      openLogs.touch(request.shardKey, log); // the pass reads the oldest segments' indexes
+      return { deletedSegments: await log.applyRetention() };
+    }
     case 'close': {
       const shard = shards.get(request.shardKey);
       shards.delete(request.shardKey);

@@ -72,10 +72,14 @@ export class WorkerPool implements AppenderPort {
   /** Batch buffers, which the workers hand back once written. */
   readonly buffers = new BatchBuffers();
 
-  /** `openShardsPerWorker`: the shards each worker keeps with open files (open_logs.ts). */
+  /**
+   * `openShardsPerWorker`: the shards each worker keeps with open files (open_logs.ts); `clock`:
+   * the engine's manual clock, which every worker (a restarted one too) reads, or null.
+   */
   constructor(
     size: number,
     private readonly openShardsPerWorker: number,
+    private readonly clock: SharedArrayBuffer | null,
   ) {
     this.slots = Array.from({ length: size }, () => ({
       worker: null as unknown as Worker,
@@ -224,7 +228,7 @@ export class WorkerPool implements AppenderPort {
   private spawn(slot: Slot, index: number): void {
     slot.worker = startThread(SHARD_WORKER, {
       resourceLimits: { maxOldGenerationSizeMb: SHARD_WORKER_HEAP_MAX_MB },
-      workerData: { openShardsMax: this.openShardsPerWorker } satisfies ShardWorkerData,
+      workerData: { openShardsMax: this.openShardsPerWorker, clock: this.clock } satisfies ShardWorkerData,
     });
     slot.worker.on('message', (message: Batch<WorkerReply> | { ready: true } | { shutdownComplete: true }) => {
       if (!('messages' in message)) return;

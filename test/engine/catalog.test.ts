@@ -4,8 +4,8 @@ import { Catalog } from '../../src/engine/catalog.js';
 import { HASH_KEY_MAX } from '../../src/streams/hash_key.js';
 import { tempDir } from '../helpers/temp_dir.js';
 
-// Goal: the catalog allows only the transitions of its state machine (ACTIVE -> UPDATING ->
-// ACTIVE, -> DELETING -> removed; a shard open -> closing -> sealed) and keeps a reshard's
+// Goal: the catalog allows only the transitions of its state machine (CREATING -> ACTIVE ->
+// UPDATING -> ACTIVE, -> DELETING -> removed; a shard open -> closing -> sealed) and keeps a reshard's
 // children on exactly their parents' hash keys; what it allows survives a reopen. Method: a
 // real catalog on a temporary directory, each wrong transition met by an assertion.
 
@@ -83,6 +83,23 @@ describe('Catalog', () => {
     catalog.remove(stream);
     expect(catalog.get('s')).toBeUndefined();
     expect(() => catalog.setTags(stream, {})).toThrow(AssertionError); // a stale record is not the catalog's
+  });
+
+  it('activates only a CREATING stream and holds an update only of an ACTIVE one (state durations)', async () => {
+    const { catalog, dir } = catalogWithStream();
+    const active = catalog.get('s')!;
+    expect(() => catalog.activate(active)).toThrow(AssertionError);
+    const creating = catalog.create('c', 1, 'PROVISIONED', 2_000, {}, 'CREATING');
+    expect(() => catalog.beginUpdate(creating)).toThrow(AssertionError);
+    expect(() => catalog.beginDelete(creating)).toThrow(AssertionError);
+    expect(() => catalog.beginReshard(creating, [creating.shards[0]!], [])).toThrow(AssertionError);
+    await catalog.save();
+    expect(Catalog.open(dir).get('c')!.status).toBe('CREATING');
+    catalog.activate(creating);
+    catalog.beginUpdate(active);
+    expect(() => catalog.beginUpdate(active)).toThrow(AssertionError);
+    catalog.endReshard(active);
+    expect([active.status, creating.status]).toEqual(['ACTIVE', 'ACTIVE']);
   });
 
   it('asserts the settings it stores: retention bounds, modes, tag and consumer counts', () => {

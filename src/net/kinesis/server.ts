@@ -11,10 +11,13 @@ import http from 'node:http';
 import http2 from 'node:http2';
 import net from 'node:net';
 import type { Engine } from '../../engine/engine.js';
-import { ShardlineError, UnknownOperationException, describeError } from '../../errors.js';
+import { ServiceUnavailableError, ShardlineError, UnknownOperationException, describeError } from '../../errors.js';
 import { AccessControl, LOCAL_CALLER, type Caller, type Origin } from '../../auth/access_control.js';
 import { answerLambda, isLambdaPath } from './lambda_api.js';
-import { firehoseRequest, queryRequest } from '../../auth/operations.js';
+import { clockRequest, faultRequest, firehoseRequest, queryRequest } from '../../auth/operations.js';
+import { faultsOf } from '../../engine/fault_injector.js';
+import { FAULT_TARGET_PREFIX, isFaultOperation, runFaultOperation } from '../fault_operations.js';
+import { CLOCK_TARGET_PREFIX, isClockOperation, runClockOperation } from '../clock_operations.js';
 import { isFirehoseOperation, runFirehoseOperation } from '../../delivery/delivery_operations.js';
 import { isQueryOperation, QUERY_TARGET_PREFIX, runQueryOperation } from '../../queries/query_operations.js';
 import { operationNamed } from '../operations.js';
@@ -65,6 +68,10 @@ const EMPTY_RESULTS = new Set([
   'RemoveTagsFromStream',
 ]);
 const EMPTY_BODY = Buffer.alloc(0);
+/** The fault rules that touched an answer (docs/TESTING.md), comma-separated. */
+const INJECTED_HEADER = 'x-shardline-injected';
+/** AWS's ServiceUnavailable is a 503, which the SDKs retry as a transient server error. */
+const SERVICE_UNAVAILABLE_STATUS = 503;
 /** HTTP's Payload Too Large, for a body over HTTP_BODY_BYTES_MAX: it is refused unread. */
 const TOO_LARGE_STATUS = 413;
 
@@ -237,7 +244,7 @@ async function answerFor(
   const userAgent = header(request, 'user-agent') ?? '';
   const url = new URL(request.url ?? '/', 'http://shardline.invalid');
   if (isLambdaPath(url.pathname)) return answerLambdaRequest(api, request, body, url, origin);
-  for (const json of [FIREHOSE_API, QUERIES_API])
+  for (const json of [FIREHOSE_API, QUERIES_API, FAULTS_API, CLOCK_API])
     if (target.startsWith(json.prefix)) return answerJsonApi(json, api, request, body, target.slice(json.prefix.length), origin);
   try {
     if (request.method !== 'POST') throw new UnknownOperationException(`${request.method} is not supported: the Kinesis API takes POST /`);
@@ -272,8 +279,9 @@ async function answerOperation(
   request: Record<string, unknown>,
   format: WireFormat,
 ): Promise<Answer> {
-  const result = await operation(engine, request as never);
-  return { status: 200, body: EMPTY_RESULTS.has(name) ? undefined : result, format, plain: PLAIN_RESULTS.has(name) };
+  const { result, injected } = await faultsOf(engine).trace(() => operation(engine, request as never));
+  const answer: Answer = { status: 200, body: EMPTY_RESULTS.has(name) ? undefined : result, format, plain: PLAIN_RESULTS.has(name) };
+  return injected.length === 0 ? answer : { ...answer, headers: { [INJECTED_HEADER]: injected.join(',') } };
 }
 
 /**
@@ -342,6 +350,26 @@ const FIREHOSE_API: JsonApi = {
   isOperation: isFirehoseOperation,
   accessOf: firehoseRequest,
   run: runFirehoseOperation,
+};
+
+/** shardline's fault rules (docs/TESTING.md), signed for `kinesis`. */
+const FAULTS_API: JsonApi = {
+  prefix: FAULT_TARGET_PREFIX,
+  service: 'kinesis',
+  auditPrefix: 'Faults.',
+  isOperation: isFaultOperation,
+  accessOf: faultRequest,
+  run: runFaultOperation,
+};
+
+/** shardline's manual clock (docs/TESTING.md), signed for `kinesis`. */
+const CLOCK_API: JsonApi = {
+  prefix: CLOCK_TARGET_PREFIX,
+  service: 'kinesis',
+  auditPrefix: 'Clock.',
+  isOperation: isClockOperation,
+  accessOf: clockRequest,
+  run: runClockOperation,
 };
 
 /** shardline's queries (docs/QUERIES.md), signed for `kinesisanalytics`. */
@@ -424,7 +452,9 @@ async function streamEvents(subscription: Subscription, response: Response, cors
     }
   } catch (error) {
     const failed = errorAnswer(error, format);
-    if (open) await write(encodeException(failed.errorType ?? 'InternalFailureException', contentType, format.serialize(failed.body)));
+    // The event stream's server fault is InternalFailureException (the model's member), not the HTTP answer's InternalFailure.
+    const type = failed.status >= 500 ? 'InternalFailureException' : failed.errorType!;
+    if (open) await write(encodeException(type, contentType, format.serialize(failed.body)));
   } finally {
     response.end();
   }
@@ -441,7 +471,12 @@ function clientError(type: string, message: string, format: WireFormat): Answer 
 
 /** A client fault is answered with 400 and its own type; anything else is a 500 InternalFailure. */
 function errorAnswer(error: unknown, format: WireFormat): Answer {
-  if (error instanceof ShardlineError && error.fault === 'client') return clientError(error.code, error.message, format);
+  const injected =
+    error instanceof ShardlineError && error.injected !== undefined ? { headers: { [INJECTED_HEADER]: error.injected } } : {};
+  if (error instanceof ShardlineError && error.fault === 'client')
+    return { ...clientError(error.code, error.message, format), ...injected };
   const { message } = describeError(error);
-  return { status: 500, errorType: 'InternalFailure', body: { __type: 'InternalFailure', message }, format, plain: true };
+  const type = error instanceof ServiceUnavailableError ? error.code : 'InternalFailure';
+  const status = type === 'InternalFailure' ? 500 : SERVICE_UNAVAILABLE_STATUS;
+  return { status, errorType: type, body: { __type: type, message }, format, plain: true, ...injected };
 }
