@@ -17,12 +17,12 @@ import {
   DATA_OPERATIONS,
   checkFaultRule,
   drawDelayMs,
-  seededRandom,
   type FaultKind,
   type FaultRule,
   type FaultRuleInput,
 } from '../streams/fault_rules.js';
 import { ACCOUNT_ID } from '../streams/kinesis_shapes.js';
+import { seededRandom } from '../util/seeded_random.js';
 import { checkRequest } from '../streams/request_check.js';
 import type { StreamView } from './catalog.js';
 import type { EncodedPutRequest, EncodedPutResult } from './data_path.js';

@@ -245,18 +245,3 @@ function clampDelay(delayMs: number, minMs = 0, maxMs = FAULT_DELAY_MS_MAX): num
 function standardNormal(random: () => number): number {
   return Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
 }
-
-/**
- * mulberry32: a 32-bit state, so a rule's seed is its whole state and the same seed gives the
- * same draws on every platform. Statistically plain, which is all a fault schedule needs.
- */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}

@@ -3,6 +3,7 @@ import { Engine } from '../../src/engine/engine.js';
 import { ShardlineError } from '../../src/errors.js';
 import type { FaultRuleInput } from '../../src/streams/fault_rules.js';
 import { suiteTempDir } from '../helpers/temp_dir.js';
+import { failureOf } from '../helpers/failure.js';
 
 // Goal: fault rules on the embedded engine do what their kind says, to the requests their scope
 // names, as often as their share says, from their seed, and are counted; a bad rule is refused
@@ -44,14 +45,7 @@ async function putSchedule(calls: number): Promise<string[]> {
   return seen;
 }
 
-async function failure(run: () => Promise<unknown> | unknown): Promise<ShardlineError> {
-  try {
-    await run();
-  } catch (error) {
-    return error as ShardlineError;
-  }
-  throw new Error('expected the call to fail');
-}
+const failure = (run: () => Promise<unknown> | unknown): Promise<ShardlineError> => failureOf<ShardlineError>(run);
 
 describe('fault rules, embedded', () => {
   it('throttles a share of PutRecords entries, each marked, and the same seed gives the same schedule twice', async () => {

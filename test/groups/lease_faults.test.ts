@@ -12,6 +12,7 @@ import { GroupWorker, type LeaseEvent } from '../../src/groups/worker.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { suiteTempDir } from '../helpers/temp_dir.js';
 import { keyOf, rawCall, startSecureServers, writeCredentials } from '../auth/fixtures.js';
+import { failureOf } from '../helpers/failure.js';
 
 // Goal: the test kit's lease faults. ExpireLease leaves a held lease unowned and StealLease gives
 // it to a named owner, each with the next counter, so the real worker holding it loses it
@@ -112,14 +113,7 @@ async function faultsOf(group: string): Promise<GroupDescription['LeaseFaults']>
   return ((await client.callNamed('DescribeGroup', { GroupName: group })) as unknown as GroupDescription).LeaseFaults;
 }
 
-async function failure(run: () => Promise<unknown>): Promise<ShardlineError> {
-  try {
-    await run();
-  } catch (error) {
-    return error as ShardlineError;
-  }
-  throw new Error('expected the call to fail');
-}
+const failure = (run: () => Promise<unknown> | unknown): Promise<ShardlineError> => failureOf<ShardlineError>(run);
 
 describe('lease faults on a running group', () => {
   it('ExpireLease: the holder loses the lease and a worker takes it, unowned', async () => {

@@ -15,6 +15,7 @@ import type { Engine } from '../../src/engine/engine.js';
 import type { KinesisHttpServer } from '../../src/net/kinesis/server.js';
 import { JSON_HEADERS, callKinesis, rawKinesis, type RawAnswer } from '../helpers/kinesis_requests.js';
 import { useKinesisServer } from '../helpers/kinesis_server.js';
+import { failureOf } from '../helpers/failure.js';
 
 // Goal: each fault kind, put through the HTTP port's ShardlineFaults_20261208 API, reaches the
 // unmodified AWS SDK as AWS's own failures would: throttles are the SDK's throttling errors and
@@ -55,14 +56,8 @@ async function putRule(rule: Record<string, unknown>): Promise<void> {
   expect([answer.status, answer.body]).toEqual([200, { RuleId: rule['RuleId'] }]);
 }
 
-async function sdkFailure(run: () => Promise<unknown>): Promise<Error & { $metadata: { attempts: number; httpStatusCode: number } }> {
-  try {
-    await run();
-  } catch (error) {
-    return error as Error & { $metadata: { attempts: number; httpStatusCode: number } };
-  }
-  throw new Error('expected the call to fail');
-}
+const sdkFailure = (run: () => Promise<unknown> | unknown): Promise<Error & { $metadata: { attempts: number; httpStatusCode: number } }> =>
+  failureOf<Error & { $metadata: { attempts: number; httpStatusCode: number } }>(run);
 
 const put = (client: KinesisClient): Promise<unknown> =>
   client.send(new PutRecordCommand({ StreamName: 's', PartitionKey: 'k', Data: encoder.encode('x') }));

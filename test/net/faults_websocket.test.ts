@@ -3,6 +3,7 @@ import { connect } from '../../src/client/node.js';
 import type { ShardlineClient } from '../../src/client/client.js';
 import { ShardlineError } from '../../src/errors.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { failureOf } from '../helpers/failure.js';
 
 // Goal: fault rules put over the WebSocket CALL (`Faults.<Op>`) reach the Node client on every
 // path of the protocol: a CALL's ERROR is the typed error with `injected` read back from its
@@ -30,14 +31,7 @@ afterEach(async () => {
   await client.callNamed('Faults.ClearFaultRules', {});
 });
 
-async function failure(run: () => Promise<unknown>): Promise<ShardlineError> {
-  try {
-    await run();
-  } catch (error) {
-    return error as ShardlineError;
-  }
-  throw new Error('expected the call to fail');
-}
+const failure = (run: () => Promise<unknown> | unknown): Promise<ShardlineError> => failureOf<ShardlineError>(run);
 
 describe('fault rules over the WebSocket', () => {
   it('puts, lists and deletes rules over CALL, and refuses a bad one with its reasons', async () => {
