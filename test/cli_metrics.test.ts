@@ -9,13 +9,13 @@ import { tempDir } from './helpers/temp_dir.js';
 
 // Goal: a running `serve` answers GET /metrics in Prometheus' text with the engine's and the
 // family's metrics; `shardline enhanced-monitoring`, `cost` and `top` work against it, and the
-// HTTP door's EnableEnhancedMonitoring (the AWS SDK's) shows in DescribeStream. Method: the CLI
-// from its sources as child processes, a real Kinesis SDK client, fetch.
+// HTTP door's EnableEnhancedMonitoring (the AWS SDK's) shows in DescribeStream; an acknowledged
+// setting survives a kill -9. Method: the CLI from its sources as child processes, a real
+// Kinesis SDK client, fetch.
 
 afterEach(killAllClis);
 
-async function serve(): Promise<{ url: string; http: string; kinesis: string; dir: string }> {
-  const dir = tempDir();
+async function serve(dir = tempDir()): Promise<{ url: string; http: string; kinesis: string; dir: string; kill: () => Promise<void> }> {
   const server = startCli([
     'serve',
     '--data-dir',
@@ -32,10 +32,31 @@ async function serve(): Promise<{ url: string; http: string; kinesis: string; di
   const url = (await server.waitForOutput(/listening on (ws:\/\/127\.0\.0\.1:\d+\/)/))[1]!;
   const kinesis = (await server.waitForOutput(/Kinesis HTTP API on (http:\/\/\S+)/))[1]!.replace(/\/$/, '');
   const http = (await server.waitForOutput(/metrics: (http:\/\/\S+)metrics/))[1]!;
-  return { url, http, kinesis, dir };
+  const kill = async (): Promise<void> => {
+    server.child.kill('SIGKILL');
+    await server.exited();
+  };
+  return { url, http, kinesis, dir, kill };
 }
 
 describe('serve metrics', () => {
+  it('keeps the shard-level metrics an acknowledged EnableEnhancedMonitoring set through a kill -9', async () => {
+    const first = await serve();
+    expect((await runCli(['create-stream', 'm', '--shards', '1', '--url', first.url])).code).toBe(0);
+    const enabled = await runCli(['enhanced-monitoring', 'enable', 'm', '--metrics', 'IncomingRecords', '--url', first.url]);
+    expect([enabled.code, enabled.stderr]).toEqual([0, '']);
+    await first.kill();
+
+    const second = await serve(first.dir);
+    const client = await connect(second.url);
+    try {
+      const { StreamDescription } = await client.call('DescribeStream', { StreamName: 'm' });
+      expect(StreamDescription.EnhancedMonitoring).toEqual([{ ShardLevelMetrics: ['IncomingRecords'] }]);
+    } finally {
+      client.close();
+    }
+  });
+
   it('exports the stream metrics, group lag and the process metrics at /metrics', async () => {
     const { url, http } = await serve();
     const client = await connect(url);

@@ -113,14 +113,9 @@ export async function* pushBatches(
  * subscribe waits for) can be a heartbeat 5 s away. One that comes after the abort is cancelled.
  */
 async function subscribedUnlessAborted(pending: Promise<PushSubscription>, signal: AbortSignal): Promise<PushSubscription | null> {
-  let onAbort = (): void => undefined;
-  const aborted = new Promise<null>((resolve) => {
-    onAbort = () => resolve(null);
-    if (signal.aborted) resolve(null);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
+  const abort = onceAborted(signal, null);
   try {
-    const subscription = await Promise.race([pending, aborted]);
+    const subscription = await Promise.race([pending, abort.aborted]);
     if (subscription === null)
       pending.then(
         (late) => late.cancel(),
@@ -128,8 +123,7 @@ async function subscribedUnlessAborted(pending: Promise<PushSubscription>, signa
       );
     return subscription;
   } finally {
-    // A shard subscribes again every 5 minutes: one listener a subscription would pile up.
-    signal.removeEventListener('abort', onAbort);
+    abort.release();
   }
 }
 
@@ -139,22 +133,35 @@ async function subscribedUnlessAborted(pending: Promise<PushSubscription>, signa
  */
 async function* untilAborted<T>(iterable: AsyncIterable<T>, signal: AbortSignal): AsyncGenerator<T> {
   const iterator = iterable[Symbol.asyncIterator]();
-  const aborted = new Promise<IteratorResult<T>>((resolve) => {
-    if (signal.aborted) resolve({ done: true, value: undefined });
-    signal.addEventListener('abort', () => resolve({ done: true, value: undefined }), { once: true });
-  });
+  const abort = onceAborted<IteratorResult<T>>(signal, { done: true, value: undefined });
   try {
     for (;;) {
       const pending = iterator.next();
       // Left unawaited when the abort wins: its failure then is nobody's.
       pending.catch(() => undefined);
-      const next = await Promise.race([pending, aborted]);
+      const next = await Promise.race([pending, abort.aborted]);
       if (next.done === true) return;
       yield next.value;
     }
   } finally {
+    abort.release();
     void iterator.return?.()?.catch(() => undefined);
   }
+}
+
+/**
+ * A promise of `value` once the signal aborts, and its listener's removal: a shard subscribes
+ * again every 5 minutes on the same signal, so a listener left for each would pile up.
+ */
+function onceAborted<T>(signal: AbortSignal, value: T): { readonly aborted: Promise<T>; readonly release: () => void } {
+  let release = (): void => undefined;
+  const aborted = new Promise<T>((resolve) => {
+    if (signal.aborted) return resolve(value);
+    const onAbort = (): void => resolve(value);
+    signal.addEventListener('abort', onAbort, { once: true });
+    release = () => signal.removeEventListener('abort', onAbort);
+  });
+  return { aborted, release };
 }
 
 export interface PollingCalls {
