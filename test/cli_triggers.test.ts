@@ -133,7 +133,7 @@ describe('shardline trigger', () => {
     }
   });
 
-  it('goes on after a kill -9 mid-batch: no record skipped, only the interrupted batch repeated', async () => {
+  it('goes on after a kill -9 mid-batch: no record skipped, only the interrupted batch and the one before it repeated', async () => {
     const { out, args, first } = await serveMapping({ slow: { handler: `${SINK}#slowHandler`, timeoutSeconds: 10 } }, 40, {
       FunctionName: 'slow',
       BatchSize: 5,
@@ -149,9 +149,10 @@ describe('shardline trigger', () => {
     const seen = lines();
     // First sightings in order: nothing skipped, nothing reordered.
     expect([...new Set(seen)]).toEqual(expected);
-    // Seen twice: at most the one batch (5 records) interrupted by the kill, consecutive records.
+    // Seen twice: at most the batch (5 records) interrupted by the kill and the one before it,
+    // whose checkpoint may still be being written as the next batch runs: consecutive records.
     const repeats = seen.filter((line, i) => seen.indexOf(line) !== i).map((line) => expected.indexOf(line));
-    expect(repeats.length).toBeLessThanOrEqual(5);
+    expect(repeats.length).toBeLessThanOrEqual(10);
     expect(repeats).toEqual(repeats.map((_, k) => repeats[0]! + k));
   });
 
