@@ -49,11 +49,8 @@ export class EngineContext {
 
   /** The stream a request names, which must exist and not be being deleted. */
   stream(request: StreamReference | undefined): StreamView {
-    this.checkOpen();
-    const name = streamNameOf(request);
-    const stream = this.catalog.get(name);
-    if (stream === undefined || stream.status === 'DELETING')
-      throw new ResourceNotFoundException(`Stream ${name} under account ${ACCOUNT_ID} not found.`);
+    const stream = this.described(request);
+    if (stream.status === 'DELETING') throw streamNotFound(stream.name);
     return stream;
   }
 
@@ -63,7 +60,7 @@ export class EngineContext {
    */
   dataStream(request: StreamReference | undefined): StreamView {
     const stream = this.stream(request);
-    if (stream.status === 'CREATING') throw new ResourceNotFoundException(`Stream ${stream.name} under account ${ACCOUNT_ID} not found.`);
+    if (stream.status === 'CREATING') throw streamNotFound(stream.name);
     return stream;
   }
 
@@ -72,7 +69,7 @@ export class EngineContext {
     this.checkOpen();
     const name = streamNameOf(request);
     const stream = this.catalog.get(name);
-    if (stream === undefined) throw new ResourceNotFoundException(`Stream ${name} under account ${ACCOUNT_ID} not found.`);
+    if (stream === undefined) throw streamNotFound(name);
     return stream;
   }
 
@@ -83,4 +80,9 @@ export class EngineContext {
       throw new ResourceInUseException(`Stream ${stream.name} under account ${ACCOUNT_ID} is not ACTIVE (${stream.status}).`);
     return stream;
   }
+}
+
+/** Kinesis' answer for a stream that is not there (or, to puts and reads, not there yet or any more). */
+function streamNotFound(name: string): ResourceNotFoundException {
+  return new ResourceNotFoundException(`Stream ${name} under account ${ACCOUNT_ID} not found.`);
 }
